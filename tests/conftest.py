@@ -1,0 +1,55 @@
+"""Shared fixtures.
+
+Desktop tools (Xvfb, trayer, dbus, dunst, gnome-keyring) are installed by
+.ci/run. On a developer machine without them the tests that need them skip
+with the reason; under CI=true a missing tool fails the test instead, so CI
+can never go green by skipping the real-parts tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# No test may ever see a developer's real config, cache or keyring.
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+
+
+def require_tools(*names: str) -> None:
+    missing = [name for name in names if shutil.which(name) is None]
+    if not missing:
+        return
+    message = f"needs {', '.join(missing)} (installed by .ci/run)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run this test but {message} is missing")
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own config and cache directories."""
+    config = tmp_path / "config"
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TRAYWIDGET_CONFIG_DIR", str(config))
+    monkeypatch.setenv("TRAYWIDGET_CACHE_DIR", str(cache))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """One loopback simulator for the session (reset per test by `sim`)."""
+    from traywidget.simulator import SimulatorServer
+
+    server = SimulatorServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sim(simulator):
+    simulator.sim.reset()
+    return simulator

@@ -1,0 +1,50 @@
+"""Entry point: `traywidget [--demo]` starts the tray; `traywidget COMMAND` runs the CLI.
+
+Argument parsing and dispatch only. Qt is imported only when the tray starts,
+so every CLI command runs without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from traywidget import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from traywidget.cli import add_cli_commands
+
+    parser = argparse.ArgumentParser(
+        prog="traywidget",
+        description="Requests and credits left on your LLM API routers, in the system tray. "
+        "Without a command it starts the tray.",
+    )
+    parser.add_argument("--version", action="version", version=f"traywidget {__version__}")
+    parser.add_argument("--demo", action="store_true", help="run the tray on the built-in simulator (no keys needed)")
+    parser.add_argument("--self-test", action="store_true", help="build the tray offscreen and exit (packaging check)")
+    parser.add_argument("--debug", action="store_true", help="log debug details to standard error (never keys)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_cli_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from traywidget.cli import configure_logging, run_command
+
+    configure_logging(args.debug)
+    if args.command is None:
+        from traywidget.app import run_app
+
+        return run_app(demo=args.demo, self_test=args.self_test)
+    return run_command(args)
+
+
+def gui_main() -> int:
+    """The GUI script (no console window on Windows): always the tray."""
+    return main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,427 @@
+"""The command line: a stable scripting interface over the engine.
+
+Exit codes (documented in README):
+  0  the command did what was asked (for status/kill: every account answered)
+  1  the command ran but at least one account is in an error state
+  2  bad usage, a bad value or an unreadable config
+  3  the keyring is missing, locked or failed
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import signal
+import sys
+from contextlib import ExitStack
+from datetime import datetime
+from typing import Iterable, TextIO
+
+from traywidget.core.accounts import (
+    Config,
+    ConfigError,
+    ConfigStore,
+    InvalidValue,
+    validate_account_id,
+    validate_base_url,
+)
+from traywidget.core.engine import Engine, EngineSettings
+from traywidget.core.model import Account, KillResult, Meter, Snapshot, State, Unit, utcnow
+from traywidget.core.secrets import KeyringSecretStore, SecretStore, SecretStoreError
+
+EXIT_OK, EXIT_ACCOUNT_ERROR, EXIT_USAGE, EXIT_KEYRING = 0, 1, 2, 3
+_BAD_STATES = {State.AUTH_ERROR, State.PAYMENT_REQUIRED, State.NO_KEY, State.OFFLINE, State.ERROR}
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def add_cli_commands(sub: argparse._SubParsersAction) -> None:
+    """Register the CLI's subcommands on the top-level parser (see __main__)."""
+    from traywidget.providers import PROVIDER_IDS
+
+    accounts = sub.add_parser("accounts", help="add, list or remove accounts")
+    acc_sub = accounts.add_subparsers(dest="accounts_command", required=True)
+    add = acc_sub.add_parser("add", help="add an account")
+    add.add_argument("provider", choices=PROVIDER_IDS)
+    add.add_argument("--id", required=True, dest="account_id")
+    add.add_argument("--label")
+    add.add_argument("--base-url", help="default: the provider's public API with /v1")
+    lst = acc_sub.add_parser("list", help="list accounts")
+    lst.add_argument("--json", action="store_true")
+    rm = acc_sub.add_parser("remove", help="remove an account and its keys")
+    rm.add_argument("account_id")
+
+    keys = sub.add_parser("keys", help="store or delete an account's key in the OS keyring")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    kset = keys_sub.add_parser("set", help="read a key from standard input (a hidden prompt on a terminal)")
+    kset.add_argument("account_id")
+    kset.add_argument("--management", action="store_true", help="the optional management key")
+    kdel = keys_sub.add_parser("delete", help="delete a key")
+    kdel.add_argument("account_id")
+    kdel.add_argument("--management", action="store_true")
+
+    for name, text in (
+        ("status", "poll every account once and print the result"),
+        ("watch", "poll continuously; one line per change"),
+        ("kill", "stop all active streams on every account that supports it"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--json", action="store_true")
+        cmd.add_argument("--demo", action="store_true", help="run against the built-in simulator's demo accounts")
+
+    sim = sub.add_parser("simulate", help="serve the loopback simulator of all three providers")
+    sim.add_argument("--port", type=int, default=8765)
+    sim.add_argument("--demo", action="store_true", help="with demo accounts and moving counters")
+
+    auto = sub.add_parser("autostart", help="start traywidget at login")
+    auto.add_argument("action", choices=("on", "off", "status"))
+
+    sub.add_parser("doctor", help="check what this desktop offers (tray, notifications, keyring)")
+
+
+def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    handlers = {
+        "accounts": _accounts,
+        "keys": _keys,
+        "status": _status,
+        "watch": _watch,
+        "kill": _kill,
+        "simulate": _simulate,
+        "autostart": _autostart,
+        "doctor": _doctor,
+    }
+    try:
+        return handlers[args.command](args, out, err)
+    except CliError as exc:
+        print(f"traywidget: {exc}", file=err)
+        return exc.code
+    except SecretStoreError as exc:
+        print(f"traywidget: {exc}", file=err)
+        return EXIT_KEYRING
+    except ConfigError as exc:
+        print(f"traywidget: {exc}", file=err)
+        return EXIT_USAGE
+    except InvalidValue as exc:
+        print(f"traywidget: {exc}", file=err)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+# --- config and accounts ----------------------------------------------------
+
+
+def _load_config(err: TextIO) -> tuple[ConfigStore, Config]:
+    store = ConfigStore()
+    config = store.load()
+    for warning in config.warnings:
+        print(f"traywidget: warning: {warning}", file=err)
+    return store, config
+
+
+def _accounts(args, out, err) -> int:
+    from traywidget.providers import get_provider
+
+    store, config = _load_config(err)
+    if args.accounts_command == "list":
+        if args.json:
+            json.dump({"accounts": [a.to_json() for a in config.accounts]}, out, indent=2)
+            out.write("\n")
+        elif not config.accounts:
+            print("No accounts yet. Add one with: traywidget accounts add PROVIDER --id ID", file=out)
+        else:
+            rows = [("ID", "PROVIDER", "LABEL", "BASE URL")]
+            rows += [(a.id, a.provider, a.label, a.base_url) for a in config.accounts]
+            _print_table(rows, out)
+        return EXIT_OK
+    if args.accounts_command == "add":
+        account_id = validate_account_id(args.account_id)
+        if config.account(account_id):
+            raise CliError(f"an account with id {account_id!r} exists already")
+        provider = get_provider(args.provider)
+        account = Account(
+            id=account_id,
+            provider=provider.id,
+            label=(args.label or "").strip() or account_id,
+            base_url=validate_base_url(args.base_url or provider.default_base_url),
+        )
+        store.save(config.with_account(account))
+        print(f"Added {account.id} ({provider.display_name}, {account.base_url}).", file=out)
+        print(f"Now store its key: traywidget keys set {account.id}", file=out)
+        return EXIT_OK
+    # remove
+    if not config.account(args.account_id):
+        raise CliError(f"no account with id {args.account_id!r}")
+    store.save(config.without_account(args.account_id))
+    print(f"Removed {args.account_id}.", file=out)
+    try:
+        secrets = KeyringSecretStore()
+        removed = [secrets.delete(args.account_id, management=m) for m in (False, True)]
+        if any(removed):
+            print("Its keys were deleted from the keyring.", file=out)
+    except SecretStoreError as exc:
+        print(f"traywidget: the account is removed, but its keys could not be deleted: {exc}", file=err)
+        return EXIT_KEYRING
+    return EXIT_OK
+
+
+def _keys(args, out, err) -> int:
+    _, config = _load_config(err)
+    if not config.account(args.account_id):
+        raise CliError(f"no account with id {args.account_id!r}; add it first with `traywidget accounts add`")
+    secrets = KeyringSecretStore()
+    kind = "management key" if args.management else "API key"
+    if args.keys_command == "delete":
+        if secrets.delete(args.account_id, management=args.management):
+            print(f"Deleted the {kind} of {args.account_id}.", file=out)
+        else:
+            print(f"{args.account_id} had no {kind} stored.", file=out)
+        return EXIT_OK
+    secret = _read_secret(f"{kind} for {args.account_id}: ")
+    if not secret:
+        raise CliError(f"no {kind} given on standard input; nothing was saved")
+    secrets.set(args.account_id, secret, management=args.management)
+    print(f"Saved the {kind} of {args.account_id} in the keyring ({secrets.backend_name()}).", file=out)
+    return EXIT_OK
+
+
+def _read_secret(prompt: str) -> str:
+    """From a hidden prompt on a terminal, else the first line of standard input.
+    Never from argv: command lines are visible to every user of the machine."""
+    if sys.stdin is None:
+        return ""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt).strip()
+    return sys.stdin.readline().strip()
+
+
+# --- engine commands ----------------------------------------------------------
+
+
+def _engine_inputs(args, err, stack: ExitStack) -> tuple[list[Account], SecretStore, EngineSettings]:
+    if getattr(args, "demo", False):
+        from traywidget.demo import start_demo
+
+        demo = stack.enter_context(start_demo())
+        return demo.accounts, demo.secrets, EngineSettings()
+    _, config = _load_config(err)
+    if not config.accounts:
+        raise CliError("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID "
+                       "(or try `traywidget status --demo`)")
+    from traywidget.core.engine import Cadence
+
+    settings = EngineSettings(
+        thresholds=config.settings.thresholds,
+        cadence=Cadence(fast_s=config.settings.fast_interval_s, full_s=config.settings.full_interval_s),
+    )
+    return list(config.accounts), KeyringSecretStore(), settings
+
+
+def _status(args, out, err) -> int:
+    with ExitStack() as stack:
+        accounts, secrets, settings = _engine_inputs(args, err, stack)
+        snapshots = asyncio.run(_one_shot(accounts, secrets, settings, lambda e: e.poll_all()))
+    if args.json:
+        json.dump({"accounts": [s.to_json() for s in snapshots]}, out, indent=2)
+        out.write("\n")
+    else:
+        _print_status(snapshots, out)
+    return EXIT_ACCOUNT_ERROR if any(s.state in _BAD_STATES for s in snapshots) else EXIT_OK
+
+
+def _kill(args, out, err) -> int:
+    with ExitStack() as stack:
+        accounts, secrets, settings = _engine_inputs(args, err, stack)
+        results: list[KillResult] = asyncio.run(_one_shot(accounts, secrets, settings, lambda e: e.kill_all()))
+    if args.json:
+        json.dump({"accounts": [r.to_json() for r in results]}, out, indent=2)
+        out.write("\n")
+    else:
+        print(kill_summary(results, {a.id: a.label for a in accounts}), file=out)
+        for r in results:
+            if r.error:
+                print(f"  {r.account_id}: {r.error.message}", file=out)
+    return EXIT_ACCOUNT_ERROR if any(r.error for r in results) else EXIT_OK
+
+
+def kill_summary(results: Iterable[KillResult], labels: dict[str, str]) -> str:
+    """"Stopped N streams on M accounts", naming the accounts that cannot stop streams."""
+    results = list(results)
+    done = [r for r in results if r.supported and r.error is None]
+    streams = sum(r.killed_streams or 0 for r in done)
+    text = f"Stopped {streams} stream{'s' if streams != 1 else ''} on {len(done)} account{'s' if len(done) != 1 else ''}."
+    unsupported = [labels.get(r.account_id, r.account_id) for r in results if not r.supported]
+    failed = [labels.get(r.account_id, r.account_id) for r in results if r.supported and r.error]
+    if unsupported:
+        text += f" Cannot stop streams via API: {', '.join(unsupported)}."
+    if failed:
+        text += f" Failed: {', '.join(failed)}."
+    return text
+
+
+async def _one_shot(accounts, secrets, settings, action):
+    engine = Engine(accounts, secrets, settings=settings)
+    try:
+        return await action(engine)
+    finally:
+        await engine.stop()
+
+
+def _watch(args, out, err) -> int:
+    with ExitStack() as stack:
+        accounts, secrets, settings = _engine_inputs(args, err, stack)
+        return asyncio.run(_watch_loop(accounts, secrets, settings, args.json, out))
+
+
+async def _watch_loop(accounts, secrets, settings, as_json: bool, out: TextIO) -> int:
+    engine = Engine(accounts, secrets, settings=settings)
+    last: dict[str, tuple] = {}
+
+    def on_snapshot(snap: Snapshot) -> None:
+        key = (snap.state, snap.plan, tuple(m.to_json()["remaining"] for m in snap.meters),
+               tuple(m.limit for m in snap.meters), snap.error)
+        if last.get(snap.account_id) == key:
+            return
+        last[snap.account_id] = key
+        if as_json:
+            out.write(json.dumps(snap.to_json(), separators=(",", ":")) + "\n")
+        else:
+            out.write(_watch_line(snap) + "\n")
+        out.flush()
+
+    engine.subscribe(on_snapshot)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows
+            pass
+    await engine.start()
+    try:
+        await stop.wait()
+    finally:
+        await engine.stop()
+    return EXIT_OK
+
+
+def _watch_line(snap: Snapshot) -> str:
+    parts = [_clock(snap.fetched_at), snap.account_id, snap.state.value]
+    parts += [f"{m.name}={format_amount(m.remaining, m.unit)}/{format_amount(m.limit, m.unit)}" for m in snap.meters]
+    if snap.error:
+        parts.append(f'"{snap.error.message}"')
+    return " ".join(parts)
+
+
+def _simulate(args, out, err) -> int:
+    from traywidget.simulator.server import run_forever
+
+    def ready(port: int) -> None:
+        print(f"Simulator listening on 127.0.0.1:{port}", file=out)
+        for provider, path in (("routing.run", "routing.run/v1"), ("openrouter", "openrouter/api/v1"),
+                               ("routeway", "routeway/v1")):
+            print(f"  {provider:<12} http://127.0.0.1:{port}/{path}", file=out)
+        print("Press Ctrl+C to stop.", file=out)
+        out.flush()
+
+    try:
+        run_forever(port=args.port, demo=args.demo, ready=ready)
+    except OSError as exc:
+        raise CliError(f"cannot listen on port {args.port}: {exc.strerror or exc}") from None
+    return EXIT_OK
+
+
+def _autostart(args, out, err) -> int:
+    from traywidget import autostart
+
+    if args.action == "on":
+        where = autostart.enable()
+        print(f"traywidget will start at login ({where}).", file=out)
+    elif args.action == "off":
+        print("Start at login is off." if autostart.disable() else "Start at login was already off.", file=out)
+    else:
+        print(autostart.status(), file=out)
+    return EXIT_OK
+
+
+def _doctor(args, out, err) -> int:
+    from traywidget.doctor import format_report, run_doctor
+
+    checks = run_doctor()
+    print(format_report(checks), file=out)
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_ACCOUNT_ERROR
+
+
+# --- formatting -----------------------------------------------------------------
+
+
+def format_amount(value: float | None, unit: Unit) -> str:
+    if value is None:
+        return "-"
+    if unit is Unit.USD:
+        return f"${value:,.2f}" if value >= 0 else f"-${-value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def format_reset(meter: Meter, now: datetime | None = None) -> str:
+    if meter.resets_at is None:
+        return "-"
+    seconds = (meter.resets_at - (now or utcnow())).total_seconds()
+    if seconds <= 0:
+        return "now"
+    prefix = "about " if meter.approximate_reset else ""
+    if seconds < 90:
+        return f"{prefix}{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{prefix}{seconds / 60:.0f}m"
+    if seconds < 48 * 3600:
+        return f"{prefix}{seconds // 3600:.0f}h{(seconds % 3600) / 60:02.0f}m"
+    return f"{prefix}{seconds / 86400:.0f}d"
+
+
+def _clock(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
+
+
+def _print_status(snapshots: list[Snapshot], out: TextIO) -> None:
+    rows = [("ACCOUNT", "PROVIDER", "STATE", "PLAN", "METER", "LEFT", "LIMIT", "RESETS IN")]
+    messages = []
+    for snap in snapshots:
+        head = [snap.account_id, snap.provider, snap.state.value, snap.plan or "-"]
+        if not snap.meters:
+            rows.append((*head, "-", "-", "-", "-"))
+        for i, m in enumerate(snap.meters):
+            left = format_amount(m.remaining, m.unit)
+            limit = "no cap" if m.limit is None else format_amount(m.limit, m.unit)
+            if m.estimated:
+                limit = "≈" + limit
+            rows.append((*(head if i == 0 else ("", "", "", "")), m.name, left, limit, format_reset(m)))
+        if snap.error:
+            messages.append(f"{snap.account_id}: {snap.error.message}")
+        messages.extend(f"{snap.account_id}: {note}" for note in snap.notes)
+    _print_table(rows, out)
+    for line in messages:
+        print(line, file=out)
+
+
+def _print_table(rows: list[tuple], out: TextIO) -> None:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip(), file=out)
+
+
+def configure_logging(debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpcore's debug trace is about sockets, not our requests; keep it out of --debug.
+    logging.getLogger("httpcore").setLevel(logging.INFO)

@@ -1,0 +1,274 @@
+"""Account configuration: one JSON file in the config directory.
+
+The file holds ids, providers, labels, base URLs, cadence overrides and the
+app settings — never a key. Writes are atomic. A file that cannot be read is
+moved aside (never overwritten) and reported; an entry that cannot be
+understood is kept verbatim and written back, so a newer version's config or
+a hand edit gone wrong loses nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from traywidget.core.model import Account, Thresholds
+from traywidget.core.paths import atomic_write, config_dir
+
+CONFIG_FILE = "config.json"
+CONFIG_VERSION = 1
+ACCOUNT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+# Every default in one table. Cadences are seconds between polls.
+DEFAULTS: dict[str, Any] = {
+    "thresholds": [0.20, 0.05],
+    "pinned_meter": None,
+    "icon_per_account": False,
+    "fast_interval_s": 60.0,
+    "full_interval_s": 300.0,
+    "notifications": True,
+}
+MIN_INTERVAL_S = 10.0
+MAX_INTERVAL_S = 24 * 3600.0
+
+
+class ConfigError(Exception):
+    """The configuration could not be read or written; the message says what to do."""
+
+
+class InvalidValue(ValueError):
+    """A value a user typed is not acceptable; the message says why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    thresholds: Thresholds = Thresholds()
+    pinned_meter: str | None = None  # "account_id/meter_name"
+    icon_per_account: bool = False
+    fast_interval_s: float = DEFAULTS["fast_interval_s"]
+    full_interval_s: float = DEFAULTS["full_interval_s"]
+    notifications: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "thresholds": list(self.thresholds.levels),
+            "pinned_meter": self.pinned_meter,
+            "icon_per_account": self.icon_per_account,
+            "fast_interval_s": self.fast_interval_s,
+            "full_interval_s": self.full_interval_s,
+            "notifications": self.notifications,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Settings:
+        if not isinstance(data, dict):
+            return cls()
+        levels = data.get("thresholds", DEFAULTS["thresholds"])
+        if not isinstance(levels, list) or not all(_is_fraction(v) for v in levels):
+            levels = DEFAULTS["thresholds"]
+        pinned = data.get("pinned_meter")
+        return cls(
+            thresholds=Thresholds(tuple(sorted((float(v) for v in levels), reverse=True))),
+            pinned_meter=pinned if isinstance(pinned, str) and "/" in pinned else None,
+            icon_per_account=bool(data.get("icon_per_account", False)),
+            fast_interval_s=_interval(data.get("fast_interval_s"), DEFAULTS["fast_interval_s"]),
+            full_interval_s=_interval(data.get("full_interval_s"), DEFAULTS["full_interval_s"]),
+            notifications=bool(data.get("notifications", True)),
+        )
+
+
+def _is_fraction(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
+
+
+def _interval(value: Any, default: float) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and MIN_INTERVAL_S <= value <= MAX_INTERVAL_S:
+        return float(value)
+    return default
+
+
+@dataclass(frozen=True)
+class Config:
+    accounts: tuple[Account, ...] = ()
+    settings: Settings = Settings()
+    # Entries this version could not understand, written back untouched.
+    unknown_entries: tuple[dict[str, Any], ...] = ()
+    # What was wrong with the file as loaded (shown to the user once).
+    warnings: tuple[str, ...] = ()
+
+    def account(self, account_id: str) -> Account | None:
+        return next((a for a in self.accounts if a.id == account_id), None)
+
+    def with_account(self, account: Account) -> Config:
+        """Add `account`, or replace the one with the same id."""
+        kept = tuple(a for a in self.accounts if a.id != account.id)
+        if len(kept) == len(self.accounts):
+            return replace(self, accounts=self.accounts + (account,))
+        return replace(self, accounts=tuple(account if a.id == account.id else a for a in self.accounts))
+
+    def without_account(self, account_id: str) -> Config:
+        return replace(self, accounts=tuple(a for a in self.accounts if a.id != account_id))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": CONFIG_VERSION,
+            "accounts": [a.to_json() for a in self.accounts] + list(self.unknown_entries),
+            "settings": self.settings.to_json(),
+        }
+
+
+def validate_account_id(account_id: str) -> str:
+    if not isinstance(account_id, str) or not ACCOUNT_ID_PATTERN.match(account_id):
+        raise InvalidValue(
+            "An account id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."
+        )
+    return account_id
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_base_url(url: str) -> str:
+    """Normalise a base URL as users copy it (with /v1) or explain what is wrong.
+
+    Plain http is accepted only for loopback hosts (the simulator, a local
+    proxy): a key must never cross a network in clear text.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidValue("The base URL is empty.")
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise InvalidValue(f"Not a web address: {text!r}. Expected e.g. https://api.routing.run/v1")
+    if parts.username or parts.password:
+        raise InvalidValue("The base URL must not contain a user name or password.")
+    if parts.query or parts.fragment:
+        raise InvalidValue("The base URL must not contain '?' or '#' parts.")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise InvalidValue(
+            f"Plain http is refused for {parts.hostname}: keys are only sent over https "
+            "(http is allowed for loopback addresses only)."
+        )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def parse_account(entry: Any, known_providers: tuple[str, ...]) -> Account:
+    """An Account from a config entry; InvalidValue says what is wrong with it."""
+    if not isinstance(entry, dict):
+        raise InvalidValue("an account entry is not an object")
+    account_id = validate_account_id(entry.get("id"))
+    provider = entry.get("provider")
+    if provider not in known_providers:
+        raise InvalidValue(f"account {account_id!r}: unknown provider {provider!r}")
+    label = entry.get("label")
+    fast = entry.get("fast_interval_s")
+    full = entry.get("full_interval_s")
+    return Account(
+        id=account_id,
+        provider=provider,
+        label=label if isinstance(label, str) and label.strip() else account_id,
+        base_url=validate_base_url(entry.get("base_url")),
+        fast_interval_s=_interval(fast, None) if fast is not None else None,  # type: ignore[arg-type]
+        full_interval_s=_interval(full, None) if full is not None else None,  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class ConfigStore:
+    """Loads and saves the config file in `directory` (the platform config dir by default)."""
+
+    directory: Path = field(default_factory=config_dir)
+
+    @property
+    def path(self) -> Path:
+        return self.directory / CONFIG_FILE
+
+    def load(self) -> Config:
+        """The config; a missing file is an empty config.
+
+        A file that is not valid JSON (or not our shape) is renamed to
+        config.json.corrupt-<time> and reported in Config.warnings; the caller
+        shows the warning. The next save then writes a fresh file beside it.
+        """
+        from traywidget.providers import PROVIDER_IDS
+
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return Config()
+        except OSError as exc:
+            raise ConfigError(f"Cannot read {self.path}: {exc.strerror or exc}") from None
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("accounts", []), list):
+                raise ValueError("not a traywidget config object")
+        except (UnicodeDecodeError, ValueError) as exc:
+            aside = self._move_aside()
+            return Config(
+                warnings=(
+                    f"The config file {self.path} could not be read ({_short(exc)}). It was kept as "
+                    f"{aside.name} and traywidget started with no accounts; fix or restore it from there.",
+                )
+            )
+        accounts: list[Account] = []
+        unknown: list[dict[str, Any]] = []
+        warnings: list[str] = []
+        seen: set[str] = set()
+        for entry in data.get("accounts", []):
+            try:
+                account = parse_account(entry, PROVIDER_IDS)
+                if account.id in seen:
+                    raise InvalidValue(f"duplicate account id {account.id!r}")
+            except InvalidValue as exc:
+                warnings.append(f"Skipped an account entry in {self.path.name}: {exc}. It is kept in the file.")
+                if isinstance(entry, dict):
+                    unknown.append(entry)
+                continue
+            seen.add(account.id)
+            accounts.append(account)
+        return Config(
+            accounts=tuple(accounts),
+            settings=Settings.from_json(data.get("settings")),
+            unknown_entries=tuple(unknown),
+            warnings=tuple(warnings),
+        )
+
+    def save(self, config: Config) -> None:
+        payload = json.dumps(config.to_json(), indent=2, sort_keys=False).encode("utf-8") + b"\n"
+        try:
+            atomic_write(self.path, payload)
+        except OSError as exc:
+            raise ConfigError(f"Cannot save {self.path}: {exc.strerror or exc}. Nothing was changed.") from None
+
+    def _move_aside(self) -> Path:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        aside = self.path.with_name(f"{CONFIG_FILE}.corrupt-{stamp}")
+        counter = 1
+        while aside.exists():
+            aside = self.path.with_name(f"{CONFIG_FILE}.corrupt-{stamp}-{counter}")
+            counter += 1
+        try:
+            self.path.rename(aside)
+        except OSError as exc:
+            raise ConfigError(
+                f"The config file {self.path} is corrupt and could not be moved aside ({exc.strerror}). "
+                "Move or fix it by hand; nothing was changed."
+            ) from None
+        return aside
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -1,0 +1,136 @@
+"""The one HTTP layer: a shared httpx.AsyncClient and a bounded fetch.
+
+Every provider request goes through `fetch`, which
+- never follows a redirect (a key must not travel to another host),
+- refuses plain http except to loopback hosts,
+- never sends Origin or Referer (routing.run refuses user/* requests with them),
+- bounds the whole exchange in time and the body in size (a slow drip or a
+  huge body cannot stall or bloat the app),
+- turns every transport failure into a ProviderError with a plain message
+  (offline, refused, timed out, reset) that names the host but never a header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from urllib.parse import urlsplit
+
+import httpx
+
+from traywidget import __version__
+from traywidget.core.accounts import is_loopback_host
+from traywidget.core.model import ErrorInfo, State
+from traywidget.providers.base import HttpResult, ProviderError
+
+USER_AGENT = f"traywidget/{__version__} (+https://github.com/traywidget/traywidget)"
+MAX_BODY_BYTES = 1_000_000
+DEFAULT_TIMEOUT_S = 15.0
+
+_OFFLINE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN}
+
+
+def make_client(max_connections: int = 100) -> httpx.AsyncClient:
+    """The app's single client: keep-alive, no redirects, no cookies kept between hosts."""
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        timeout=httpx.Timeout(DEFAULT_TIMEOUT_S, connect=8.0),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20, keepalive_expiry=120),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        trust_env=True,
+    )
+
+
+def join_url(base_url: str, path: str) -> str:
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def check_transport_safe(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
+        return
+    raise ProviderError(
+        State.ERROR,
+        ErrorInfo(
+            message=f"Refusing to send a key over {parts.scheme or 'an unknown scheme'} to {parts.hostname}: "
+            "https is required except for loopback addresses.",
+            code="INSECURE_URL",
+        ),
+    )
+
+
+async def fetch(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> HttpResult:
+    """Send one request and read the whole (bounded) response."""
+    check_transport_safe(url)
+    host = urlsplit(url).hostname or "?"
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with client.stream(method, url, headers=headers) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body.extend(chunk)
+                    if len(body) > MAX_BODY_BYTES:
+                        raise _error(f"{host} sent more than {MAX_BODY_BYTES // 1000} kB; response ignored", "TOO_LARGE")
+                result = HttpResult(status=response.status_code, headers=dict(response.headers), body=bytes(body))
+    except ProviderError:
+        raise
+    except TimeoutError:
+        raise _error(f"{host} did not answer within {timeout_s:g} s", "TIMEOUT") from None
+    except httpx.TimeoutException:
+        raise _error(f"{host} did not answer in time", "TIMEOUT") from None
+    except httpx.ConnectError as exc:
+        raise _connect_error(host, exc) from None
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        raise _error(f"Connection to {host} broke off ({_kind(exc)})", "CONNECTION_LOST") from None
+    except httpx.HTTPError as exc:
+        raise _error(f"Request to {host} failed ({_kind(exc)})", "HTTP_ERROR") from None
+    if 300 <= result.status < 400:
+        target = urlsplit(result.header("location") or "").hostname or "another address"
+        raise ProviderError(
+            State.ERROR,
+            ErrorInfo(
+                message=f"{host} redirected to {target}; not followed, so the key stays with its own host. "
+                "Check the base URL.",
+                http_status=result.status,
+                code="REDIRECT_REFUSED",
+            ),
+        )
+    return result
+
+
+def _kind(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+def _error(message: str, code: str, state: State = State.ERROR) -> ProviderError:
+    return ProviderError(state, ErrorInfo(message=message, code=code))
+
+
+def _connect_error(host: str, exc: httpx.ConnectError) -> ProviderError:
+    """Tell "the network is gone" (offline) from "this server refused" (error)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return _error(f"Offline: cannot resolve {host}", "OFFLINE", State.OFFLINE)
+        if isinstance(cause, OSError) and cause.errno in _OFFLINE_ERRNOS:
+            return _error(f"Offline: network unreachable for {host}", "OFFLINE", State.OFFLINE)
+        if isinstance(cause, ConnectionRefusedError) or (isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED):
+            return _error(f"{host} refused the connection", "CONNECTION_REFUSED")
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc).lower()
+    if "name or service not known" in text or "temporary failure in name resolution" in text or "nodename nor servname" in text:
+        return _error(f"Offline: cannot resolve {host}", "OFFLINE", State.OFFLINE)
+    if "network is unreachable" in text:
+        return _error(f"Offline: network unreachable for {host}", "OFFLINE", State.OFFLINE)
+    if "refused" in text:
+        return _error(f"{host} refused the connection", "CONNECTION_REFUSED")
+    return _error(f"Cannot connect to {host} ({_kind(exc)})", "CONNECT_ERROR")

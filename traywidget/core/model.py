@@ -1,0 +1,307 @@
+"""The values that flow from providers through the engine to the views.
+
+Everything here is a frozen dataclass or an enum: safe to share between the
+engine task, the tray and the CLI, and trivially serialisable to the status
+JSON that `traywidget status --json` documents as a stable interface.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+
+class State(StrEnum):
+    """Per-account state, ordered roughly from good to bad for display."""
+
+    OK = "ok"
+    LOW = "low"
+    EXHAUSTED = "exhausted"
+    RATE_LIMITED = "rate_limited"
+    AUTH_ERROR = "auth_error"
+    PAYMENT_REQUIRED = "payment_required"
+    NO_KEY = "no_key"
+    OFFLINE = "offline"
+    ERROR = "error"
+
+
+class Unit(StrEnum):
+    REQUESTS = "requests"
+    USD = "usd"
+
+
+# Meter names are part of the documented JSON interface.
+REQUESTS_MINUTE = "requests_minute"
+REQUESTS_HOUR = "requests_hour"
+REQUESTS_DAY = "requests_day"
+FREE_REQUESTS_DAY = "free_requests_day"
+CREDITS = "credits"
+BALANCE = "balance"
+
+METER_TITLES = {
+    REQUESTS_MINUTE: "Requests this minute",
+    REQUESTS_HOUR: "Requests this hour",
+    REQUESTS_DAY: "Requests today",
+    FREE_REQUESTS_DAY: "Free-model requests today",
+    CREDITS: "Credits left on key",
+    BALANCE: "Account balance",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def clean_number(value: Any) -> float | None:
+    """A finite, non-negative number or None.
+
+    Providers (and faults) send strings, NaN, negative and absurd values; the
+    badge must never show those as a count, so anything that is not a plain
+    finite number >= 0 becomes "unknown".
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or number > 1e15:
+        return None
+    return number
+
+
+def clean_signed_number(value: Any) -> float | None:
+    """Like clean_number but keeps negatives (a USD balance can be below zero)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > 1e15:
+        return None
+    return number
+
+
+@dataclass(frozen=True)
+class Meter:
+    """One quota window or money amount.
+
+    limit None means "no cap" (Lite's hourly window, an uncapped OpenRouter
+    key). remaining None means "unknown" — the badge then shows "?" rather
+    than guess. `estimated` marks values that are documented defaults rather
+    than numbers the provider reported (OpenRouter's 50/1000 free cap), and
+    `approximate_reset` marks a reset time inferred rather than documented.
+    """
+
+    name: str
+    unit: Unit
+    used: float | None = None
+    limit: float | None = None
+    remaining: float | None = None
+    resets_at: datetime | None = None
+    estimated: bool = False
+    approximate_reset: bool = False
+
+    @property
+    def title(self) -> str:
+        return METER_TITLES.get(self.name, self.name)
+
+    @property
+    def capped(self) -> bool:
+        return self.limit is not None and self.limit > 0
+
+    @property
+    def fraction_left(self) -> float | None:
+        """remaining / limit in [0, 1], or None when it cannot be known."""
+        if not self.capped or self.remaining is None:
+            return None
+        return max(0.0, min(1.0, self.remaining / self.limit))  # type: ignore[operator]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "unit": self.unit.value,
+            "used": _json_number(self.used, self.unit),
+            "limit": _json_number(self.limit, self.unit),
+            "remaining": _json_number(self.remaining, self.unit),
+            "resets_at": iso(self.resets_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Meter:
+        unit = Unit(data["unit"])
+        number = clean_signed_number if unit is Unit.USD else clean_number
+        return cls(
+            name=str(data["name"]),
+            unit=unit,
+            used=number(data.get("used")),
+            limit=number(data.get("limit")),
+            remaining=number(data.get("remaining")),
+            resets_at=parse_iso(data.get("resets_at")),
+            estimated=bool(data.get("estimated", False)),
+        )
+
+
+def _json_number(value: float | None, unit: Unit) -> float | int | None:
+    if value is None:
+        return None
+    if unit is Unit.REQUESTS and float(value).is_integer():
+        return int(value)
+    return round(value, 6)
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_iso(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What went wrong on the last poll, in the provider's own words."""
+
+    message: str
+    http_status: int | None = None
+    code: str | None = None
+    retry_after_s: float | None = None
+    # Which limit a 429 names when the body tells ("hourly", "daily",
+    # "concurrent_streams", "minute", "ip"); None when it does not.
+    limit_kind: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "http_status": self.http_status,
+            "code": self.code,
+            "message": self.message,
+            "retry_after_s": None if self.retry_after_s is None else round(self.retry_after_s, 3),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ErrorInfo:
+        return cls(
+            message=str(data.get("message") or ""),
+            http_status=data.get("http_status") if isinstance(data.get("http_status"), int) else None,
+            code=data.get("code") if isinstance(data.get("code"), str) else None,
+            retry_after_s=clean_number(data.get("retry_after_s")),
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything known about one account after a poll (or from the cache)."""
+
+    account_id: str
+    provider: str
+    label: str
+    state: State
+    plan: str | None = None
+    meters: tuple[Meter, ...] = ()
+    error: ErrorInfo | None = None
+    fetched_at: datetime | None = None
+    # Plain-language remarks such as "usage needs a management key".
+    notes: tuple[str, ...] = ()
+    # True for values loaded from the cache and not yet confirmed by a poll.
+    stale: bool = False
+    supports_kill: bool = False
+
+    def meter(self, name: str) -> Meter | None:
+        for meter in self.meters:
+            if meter.name == name:
+                return meter
+        return None
+
+    def with_changes(self, **changes: Any) -> Snapshot:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.account_id,
+            "provider": self.provider,
+            "label": self.label,
+            "state": self.state.value,
+            "plan": self.plan,
+            "meters": [meter.to_json() for meter in self.meters],
+            "error": None if self.error is None else self.error.to_json(),
+            "fetched_at": iso(self.fetched_at),
+            "notes": list(self.notes),
+            "stale": self.stale,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Snapshot:
+        error = data.get("error")
+        return cls(
+            account_id=str(data["id"]),
+            provider=str(data["provider"]),
+            label=str(data.get("label") or data["id"]),
+            state=State(data["state"]),
+            plan=data.get("plan") if isinstance(data.get("plan"), str) else None,
+            meters=tuple(Meter.from_json(m) for m in data.get("meters") or ()),
+            error=ErrorInfo.from_json(error) if isinstance(error, dict) else None,
+            fetched_at=parse_iso(data.get("fetched_at")),
+            notes=tuple(str(n) for n in data.get("notes") or ()),
+            stale=bool(data.get("stale", False)),
+        )
+
+
+@dataclass(frozen=True)
+class KillResult:
+    account_id: str
+    supported: bool
+    killed_streams: int | None = None
+    error: ErrorInfo | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.account_id,
+            "supported": self.supported,
+            "killed_streams": self.killed_streams,
+            "error": None if self.error is None else self.error.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Fractions of a window left at which the account turns "low" and alerts fire."""
+
+    levels: tuple[float, ...] = (0.20, 0.05)
+
+    @property
+    def low(self) -> float:
+        return max(self.levels) if self.levels else 0.0
+
+
+@dataclass(frozen=True)
+class Account:
+    """One configured account. Never holds a secret: keys live in the keyring."""
+
+    id: str
+    provider: str
+    label: str
+    base_url: str
+    fast_interval_s: float | None = None
+    full_interval_s: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "provider": self.provider,
+            "label": self.label,
+            "base_url": self.base_url,
+        }
+        if self.fast_interval_s is not None:
+            data["fast_interval_s"] = self.fast_interval_s
+        if self.full_interval_s is not None:
+            data["full_interval_s"] = self.full_interval_s
+        return data

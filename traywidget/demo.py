@@ -1,0 +1,52 @@
+"""The built-in demo: the loopback simulator plus demo accounts of all three
+providers, with keys held in memory only. Used by `traywidget --demo` and the
+CLI's `--demo` flag; it never touches the user's keyring or config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from traywidget.core.model import Account
+from traywidget.core.secrets import MemorySecretStore
+
+
+@dataclass
+class DemoSession:
+    server: object  # traywidget.simulator.SimulatorServer (imported lazily: aiohttp is heavy)
+    accounts: list[Account]
+    secrets: MemorySecretStore
+
+    def stop(self) -> None:
+        self.server.stop()  # type: ignore[attr-defined]
+
+    def __enter__(self) -> DemoSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start_demo(port: int = 0) -> DemoSession:
+    from traywidget.simulator import SimulatorServer, build_demo
+
+    server = SimulatorServer(port=port)
+    server.start()
+    try:
+        secrets = MemorySecretStore()
+        accounts = []
+        for item in build_demo(server.sim):
+            account = Account(
+                id=item["id"],
+                provider=item["provider"],
+                label=item["label"],
+                base_url=server.url(item["provider"]),
+            )
+            accounts.append(account)
+            secrets.set(account.id, item["api_key"])
+            if item.get("management_key"):
+                secrets.set(account.id, item["management_key"], management=True)
+    except BaseException:
+        server.stop()
+        raise
+    return DemoSession(server=server, accounts=accounts, secrets=secrets)
