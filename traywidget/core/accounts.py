@@ -204,6 +204,7 @@ class ConfigStore:
         """
         from traywidget.providers import PROVIDER_IDS
 
+        self._remove_orphaned_temp_files()
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -251,6 +252,15 @@ class ConfigStore:
             atomic_write(self.path, payload)
         except OSError as exc:
             raise ConfigError(f"Cannot save {self.path}: {exc.strerror or exc}. Nothing was changed.") from None
+
+    def _remove_orphaned_temp_files(self) -> None:
+        # A save killed between writing its temporary file and renaming it leaves
+        # the temporary file behind; the real file is intact, so just tidy up.
+        for orphan in self.directory.glob(f".{CONFIG_FILE}.*.tmp"):
+            try:
+                orphan.unlink()
+            except OSError:
+                pass
 
     def _move_aside(self) -> Path:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
