@@ -1,0 +1,44 @@
+"""Provider adapters: pure translation between each router's HTTP API and the model.
+
+Importing this package imports no adapter; `get_provider` loads one on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from traywidget.providers.base import Provider
+
+PROVIDER_IDS: tuple[str, ...] = ("routing.run", "openrouter", "routeway")
+
+_CLASSES: dict[str, tuple[str, str]] = {
+    "routing.run": ("traywidget.providers.routing_run", "RoutingRun"),
+    "openrouter": ("traywidget.providers.openrouter", "OpenRouter"),
+    "routeway": ("traywidget.providers.routeway", "Routeway"),
+}
+
+_instances: dict[str, Provider] = {}
+
+
+def get_provider(provider_id: str) -> Provider:
+    """The adapter for `provider_id` (adapters are stateless: one shared instance each).
+
+    Raises ValueError naming the known ids for an unknown one.
+    """
+    provider = _instances.get(provider_id)
+    if provider is not None:
+        return provider
+    try:
+        module_name, class_name = _CLASSES[provider_id]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown provider {provider_id!r}; known providers: {', '.join(PROVIDER_IDS)}"
+        ) from None
+    cls = getattr(importlib.import_module(module_name), class_name)
+    provider = _instances.setdefault(provider_id, cls())
+    return provider
+
+
+__all__ = ["PROVIDER_IDS", "get_provider"]
