@@ -39,7 +39,7 @@ class SnapshotCache:
             return []
 
     def save(self, snapshots: Iterable[Snapshot]) -> None:
-        payload = {"accounts": [s.to_json() for s in snapshots]}
+        payload = {"accounts": [s.to_json(markers=True) for s in snapshots]}
         try:
             atomic_write(self.path, json.dumps(payload).encode("utf-8"))
         except OSError as exc:

@@ -115,8 +115,10 @@ class Meter:
             return None
         return max(0.0, min(1.0, self.remaining / self.limit))  # type: ignore[operator]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, markers: bool = False) -> dict[str, Any]:
+        """The documented status-JSON shape; `markers` adds the estimate/"about"
+        flags the local cache needs to show a meter exactly as it was."""
+        data = {
             "name": self.name,
             "unit": self.unit.value,
             "used": _json_number(self.used, self.unit),
@@ -124,6 +126,10 @@ class Meter:
             "remaining": _json_number(self.remaining, self.unit),
             "resets_at": iso(self.resets_at),
         }
+        if markers:
+            data["estimated"] = self.estimated
+            data["approximate_reset"] = self.approximate_reset
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Meter:
@@ -137,6 +143,7 @@ class Meter:
             remaining=number(data.get("remaining")),
             resets_at=parse_iso(data.get("resets_at")),
             estimated=bool(data.get("estimated", False)),
+            approximate_reset=bool(data.get("approximate_reset", False)),
         )
 
 
@@ -184,6 +191,7 @@ class ErrorInfo:
             "code": self.code,
             "message": self.message,
             "retry_after_s": None if self.retry_after_s is None else round(self.retry_after_s, 3),
+            "limit_kind": self.limit_kind,
         }
 
     @classmethod
@@ -193,6 +201,7 @@ class ErrorInfo:
             http_status=data.get("http_status") if isinstance(data.get("http_status"), int) else None,
             code=data.get("code") if isinstance(data.get("code"), str) else None,
             retry_after_s=clean_number(data.get("retry_after_s")),
+            limit_kind=data.get("limit_kind") if isinstance(data.get("limit_kind"), str) else None,
         )
 
 
@@ -223,14 +232,14 @@ class Snapshot:
     def with_changes(self, **changes: Any) -> Snapshot:
         return replace(self, **changes)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, markers: bool = False) -> dict[str, Any]:
         return {
             "id": self.account_id,
             "provider": self.provider,
             "label": self.label,
             "state": self.state.value,
             "plan": self.plan,
-            "meters": [meter.to_json() for meter in self.meters],
+            "meters": [meter.to_json(markers) for meter in self.meters],
             "error": None if self.error is None else self.error.to_json(),
             "fetched_at": iso(self.fetched_at),
             "notes": list(self.notes),
