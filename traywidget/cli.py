@@ -321,18 +321,27 @@ def _watch_line(snap: Snapshot) -> str:
 
 
 def _simulate(args, out, err) -> int:
-    from traywidget.simulator.server import run_forever
+    from traywidget.simulator import Simulator, build_demo
+    from traywidget.simulator.server import base_url, run_forever
+
+    sim = Simulator()
+    # The demo's keys are fixed fake values that only this simulator knows.
+    demo_accounts = build_demo(sim) if args.demo else []
 
     def ready(port: int) -> None:
         print(f"Simulator listening on 127.0.0.1:{port}", file=out)
-        for provider, path in (("routing.run", "routing.run/v1"), ("openrouter", "openrouter/api/v1"),
-                               ("routeway", "routeway/v1")):
-            print(f"  {provider:<12} http://127.0.0.1:{port}/{path}", file=out)
+        for provider in ("routing.run", "openrouter", "routeway"):
+            print(f"  {provider:<12} {base_url(port, provider)}", file=out)
+        for item in demo_accounts:
+            print(f"demo account {item['id']} ({item['provider']}): "
+                  f"traywidget accounts add {item['provider']} --id {item['id']} "
+                  f"--base-url {base_url(port, item['provider'])}; key {item['api_key']}"
+                  + (f"; management key {item['management_key']}" if item.get("management_key") else ""), file=out)
         print("Press Ctrl+C to stop.", file=out)
         out.flush()
 
     try:
-        run_forever(port=args.port, demo=args.demo, ready=ready)
+        run_forever(port=args.port, ready=ready, sim=sim)
     except OSError as exc:
         raise CliError(f"cannot listen on port {args.port}: {exc.strerror or exc}") from None
     return EXIT_OK
