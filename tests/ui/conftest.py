@@ -1,0 +1,140 @@
+"""UI tests run offscreen: set before anything imports Qt."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.setdefault("QT_API", "pyside6")
+
+import asyncio  # noqa: E402
+from datetime import datetime, timedelta, timezone  # noqa: E402
+from typing import Any, Callable  # noqa: E402
+
+import pytest  # noqa: E402
+
+from traywidget.core.model import (  # noqa: E402
+    CREDITS,
+    REQUESTS_DAY,
+    REQUESTS_HOUR,
+    Account,
+    ErrorInfo,
+    KillResult,
+    Meter,
+    Snapshot,
+    State,
+    Unit,
+)
+
+NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def make_snapshot(
+    account_id: str = "main",
+    *,
+    label: str = "Main",
+    provider: str = "routing.run",
+    state: State = State.OK,
+    hour: tuple[float | None, float | None] | None = (420, 500),
+    day: tuple[float | None, float | None] | None = None,
+    credits: tuple[float | None, float | None] | None = None,
+    stale: bool = False,
+    error: ErrorInfo | None = None,
+    plan: str | None = "Premium",
+    fetched_at: datetime | None = NOW,
+) -> Snapshot:
+    meters = []
+    if hour is not None:
+        meters.append(Meter(REQUESTS_HOUR, Unit.REQUESTS, remaining=hour[0], limit=hour[1],
+                            resets_at=NOW + timedelta(minutes=23)))
+    if day is not None:
+        meters.append(Meter(REQUESTS_DAY, Unit.REQUESTS, remaining=day[0], limit=day[1],
+                            resets_at=NOW + timedelta(hours=5)))
+    if credits is not None:
+        meters.append(Meter(CREDITS, Unit.USD, remaining=credits[0], limit=credits[1]))
+    return Snapshot(account_id=account_id, provider=provider, label=label, state=state, plan=plan,
+                    meters=tuple(meters), stale=stale, error=error, fetched_at=fetched_at,
+                    supports_kill=provider == "routing.run")
+
+
+class FakeEngine:
+    """The Engine interface the views use, recording calls synchronously."""
+
+    def __init__(self, accounts: list[Account] | None = None) -> None:
+        self.calls: list[Any] = []
+        self.subscribers: list[Callable[[Snapshot], None]] = []
+        self.snapshots: dict[str, Snapshot] = {}
+        self.accounts = list(accounts or [])
+        self.paused = False
+        self.kill_results = [KillResult("main", True, 3), KillResult("or", False)]
+        self.test_result: Snapshot | Exception = make_snapshot("new", label="New")
+
+    def subscribe(self, callback: Callable[[Snapshot], None]) -> None:
+        self.subscribers.append(callback)
+
+    def publish(self, snapshot: Snapshot) -> None:
+        self.snapshots[snapshot.account_id] = snapshot
+        for callback in self.subscribers:
+            callback(snapshot)
+
+    def seed(self, snapshots) -> None:
+        for s in snapshots:
+            self.publish(s.with_changes(stale=True))
+
+    async def refresh_now(self) -> None:
+        self.calls.append("refresh_now")
+
+    async def kill_all(self) -> list[KillResult]:
+        self.calls.append("kill_all")
+        return self.kill_results
+
+    def pause(self) -> None:
+        self.calls.append("pause")
+        self.paused = True
+
+    def resume(self) -> None:
+        self.calls.append("resume")
+        self.paused = False
+
+    def set_accounts(self, accounts) -> None:
+        self.calls.append(("set_accounts", [a.id for a in accounts]))
+        self.accounts = list(accounts)
+
+    async def test_connection(self, account, api_key, management_key=None) -> Snapshot:
+        self.calls.append(("test_connection", account.id, bool(api_key), bool(management_key)))
+        if isinstance(self.test_result, Exception):
+            raise self.test_result
+        return self.test_result
+
+
+class SyncRunner:
+    """Runs each spawned coroutine to completion at once (no qasync loop in widget tests)."""
+
+    def __init__(self) -> None:
+        self.spawned: list[str] = []
+
+    def spawn(self, awaitable, name=None, on_done=None):
+        self.spawned.append(name or "")
+        loop = asyncio.new_event_loop()
+        try:
+            result, error = loop.run_until_complete(awaitable), None
+        except Exception as exc:  # noqa: BLE001
+            result, error = None, exc
+        finally:
+            loop.close()
+        if on_done is not None:
+            on_done(result, error)
+        return result
+
+    def run_with_callback(self, awaitable, on_done) -> None:
+        self.spawn(awaitable, on_done=on_done)
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+def runner() -> SyncRunner:
+    return SyncRunner()

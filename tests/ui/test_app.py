@@ -1,0 +1,94 @@
+"""Startup pieces: task runner, single instance, self-test, clean SIGTERM shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from traywidget.app import SingleInstance, TaskRunner
+
+
+def test_task_runner_keeps_logs_and_cancels(caplog):
+    loop = asyncio.new_event_loop()
+    try:
+        runner = TaskRunner(loop)
+        results = []
+
+        async def boom():
+            raise RuntimeError("kaput")
+
+        async def forever():
+            await asyncio.sleep(3600)
+
+        async def fine():
+            return 42
+
+        runner.spawn(fine(), name="fine", on_done=lambda r, e: results.append((r, e)))
+        runner.spawn(boom(), name="boom")
+        runner.spawn(forever(), name="forever")
+        assert len(runner.tasks) == 3
+        with caplog.at_level(logging.ERROR):
+            loop.run_until_complete(asyncio.sleep(0.01))
+        assert results == [(42, None)]
+        assert "boom" in caplog.text and "kaput" in caplog.text
+        assert len(runner.tasks) == 1
+        loop.run_until_complete(runner.cancel_all())
+        assert not runner.tasks
+    finally:
+        loop.close()
+
+
+def test_single_instance_second_launch_shows_first(qtbot):
+    name = f"traywidget-test-{uuid.uuid4().hex[:8]}"
+    first = SingleInstance(name)
+    assert first.claim()
+    try:
+        second = SingleInstance(name)
+        with qtbot.waitSignal(first.show_requested, timeout=3000):
+            assert not second.claim()
+    finally:
+        first.close()
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    env.pop("QT_QPA_PLATFORM", None)
+    env.update(extra)
+    return env
+
+
+def test_self_test_exits_zero(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "traywidget", "--self-test"], capture_output=True, text=True,
+                         timeout=60, env=_env(TRAYWIDGET_CONFIG_DIR=str(tmp_path)))
+    assert out.returncode == 0, out.stderr
+    assert "self-test ok" in out.stdout
+
+
+@pytest.mark.slow
+def test_demo_without_tray_runs_and_quits_on_sigterm(tmp_path):
+    """Offscreen has no tray: the panel is the window; SIGTERM shuts down cleanly (exit 0)."""
+    env = _env(QT_QPA_PLATFORM="offscreen", TRAYWIDGET_INSTANCE_NAME=f"tw-{uuid.uuid4().hex[:8]}",
+               TRAYWIDGET_CONFIG_DIR=str(tmp_path / "c"), TRAYWIDGET_CACHE_DIR=str(tmp_path / "d"))
+    proc = subprocess.Popen([sys.executable, "-m", "traywidget", "--demo", "--debug"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4)
+        assert proc.poll() is None, proc.communicate()[1]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "no system tray available" in err
+    assert "Fatal Python error" not in err
+    # never a key in the debug log
+    assert "sk-or-v1-" not in err and "rw-mgmt-" not in err
