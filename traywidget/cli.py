@@ -26,6 +26,7 @@ from traywidget.core.accounts import (
     ConfigStore,
     InvalidValue,
     validate_account_id,
+    validate_interval,
     validate_base_url,
 )
 from traywidget.core.engine import Engine, EngineSettings
@@ -53,6 +54,8 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--id", required=True, dest="account_id")
     add.add_argument("--label")
     add.add_argument("--base-url", help="default: the provider's public API with /v1")
+    add.add_argument("--fast-interval", type=float, metavar="SECONDS", help="this account's fast cadence")
+    add.add_argument("--full-interval", type=float, metavar="SECONDS", help="this account's full cadence")
     lst = acc_sub.add_parser("list", help="list accounts")
     lst.add_argument("--json", action="store_true")
     rm = acc_sub.add_parser("remove", help="remove an account and its keys")
@@ -151,6 +154,8 @@ def _accounts(args, out, err) -> int:
             provider=provider.id,
             label=(args.label or "").strip() or account_id,
             base_url=validate_base_url(args.base_url or provider.default_base_url),
+            fast_interval_s=validate_interval(args.fast_interval),
+            full_interval_s=validate_interval(args.full_interval),
         )
         store.save(config.with_account(account))
         print(f"Added {account.id} ({provider.display_name}, {account.base_url}).", file=out)

@@ -55,6 +55,7 @@ def test_bad_input_gets_clear_messages(env, sim):
         (("keys", "set", "ghost"), "no account with id 'ghost'"),
         (("accounts", "remove", "ghost"), "no account with id 'ghost'"),
         (("status",), "no accounts configured"),
+        (("accounts", "add", "openrouter", "--id", "fast", "--fast-interval", "1"), "between 10 s"),
     ]
     for args, message in cases:
         r = run_cli(env, *args)

@@ -123,6 +123,15 @@ class Config:
         }
 
 
+def validate_interval(seconds: float | None) -> float | None:
+    """A cadence override in seconds (None = the default cadence)."""
+    if seconds is None:
+        return None
+    if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
+        raise InvalidValue(f"An interval is between {MIN_INTERVAL_S:g} s and {MAX_INTERVAL_S:g} s (24 h).")
+    return float(seconds)
+
+
 def validate_account_id(account_id: str) -> str:
     if not isinstance(account_id, str) or not ACCOUNT_ID_PATTERN.match(account_id):
         raise InvalidValue(
