@@ -18,7 +18,7 @@ import signal
 import sys
 from contextlib import ExitStack
 from datetime import datetime
-from typing import Iterable, TextIO
+from typing import TextIO
 
 from traywidget.core.accounts import (
     Config,
@@ -29,8 +29,10 @@ from traywidget.core.accounts import (
     validate_interval,
     validate_base_url,
 )
+from traywidget.core.alerts import kill_summary
 from traywidget.core.engine import Engine, EngineSettings
-from traywidget.core.model import Account, KillResult, Meter, Snapshot, State, Unit, utcnow
+from traywidget.core.formatting import format_amount, format_duration
+from traywidget.core.model import Account, KillResult, Meter, Snapshot, State, utcnow
 from traywidget.core.secrets import KeyringSecretStore, SecretStore, SecretStoreError
 
 EXIT_OK, EXIT_ACCOUNT_ERROR, EXIT_USAGE, EXIT_KEYRING = 0, 1, 2, 3
@@ -249,26 +251,10 @@ def _kill(args, out, err) -> int:
         json.dump({"accounts": [r.to_json() for r in results]}, out, indent=2)
         out.write("\n")
     else:
-        print(kill_summary(results, {a.id: a.label for a in accounts}), file=out)
-        for r in results:
-            if r.error:
-                print(f"  {r.account_id}: {r.error.message}", file=out)
+        summary = kill_summary(results, {a.id: a.label for a in accounts})
+        print(f"{summary.title}.", file=out)
+        print(summary.body, file=out)
     return EXIT_ACCOUNT_ERROR if any(r.error for r in results) else EXIT_OK
-
-
-def kill_summary(results: Iterable[KillResult], labels: dict[str, str]) -> str:
-    """"Stopped N streams on M accounts", naming the accounts that cannot stop streams."""
-    results = list(results)
-    done = [r for r in results if r.supported and r.error is None]
-    streams = sum(r.killed_streams or 0 for r in done)
-    text = f"Stopped {streams} stream{'s' if streams != 1 else ''} on {len(done)} account{'s' if len(done) != 1 else ''}."
-    unsupported = [labels.get(r.account_id, r.account_id) for r in results if not r.supported]
-    failed = [labels.get(r.account_id, r.account_id) for r in results if r.supported and r.error]
-    if unsupported:
-        text += f" Cannot stop streams via API: {', '.join(unsupported)}."
-    if failed:
-        text += f" Failed: {', '.join(failed)}."
-    return text
 
 
 async def _one_shot(accounts, secrets, settings, action):
@@ -376,28 +362,11 @@ def _doctor(args, out, err) -> int:
 # --- formatting -----------------------------------------------------------------
 
 
-def format_amount(value: float | None, unit: Unit) -> str:
-    if value is None:
-        return "-"
-    if unit is Unit.USD:
-        return f"${value:,.2f}" if value >= 0 else f"-${-value:,.2f}"
-    return f"{value:,.0f}"
-
-
-def format_reset(meter: Meter, now: datetime | None = None) -> str:
+def _reset_text(meter: Meter) -> str:
     if meter.resets_at is None:
         return "-"
-    seconds = (meter.resets_at - (now or utcnow())).total_seconds()
-    if seconds <= 0:
-        return "now"
-    prefix = "about " if meter.approximate_reset else ""
-    if seconds < 90:
-        return f"{prefix}{seconds:.0f}s"
-    if seconds < 5400:
-        return f"{prefix}{seconds / 60:.0f}m"
-    if seconds < 48 * 3600:
-        return f"{prefix}{seconds // 3600:.0f}h{(seconds % 3600) / 60:02.0f}m"
-    return f"{prefix}{seconds / 86400:.0f}d"
+    text = format_duration((meter.resets_at - utcnow()).total_seconds())
+    return f"about {text}" if meter.approximate_reset else text
 
 
 def _clock(moment: datetime | None) -> str:
@@ -416,7 +385,7 @@ def _print_status(snapshots: list[Snapshot], out: TextIO) -> None:
             limit = "no cap" if m.limit is None else format_amount(m.limit, m.unit)
             if m.estimated:
                 limit = "≈" + limit
-            rows.append((*(head if i == 0 else ("", "", "", "")), m.name, left, limit, format_reset(m)))
+            rows.append((*(head if i == 0 else ("", "", "", "")), m.name, left, limit, _reset_text(m)))
         if snap.error:
             messages.append(f"{snap.account_id}: {snap.error.message}")
         messages.extend(f"{snap.account_id}: {note}" for note in snap.notes)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping
 
+from traywidget.core.formatting import format_amount, format_duration
 from traywidget.core.model import (
     REQUESTS_DAY,
     REQUESTS_HOUR,
@@ -94,33 +95,6 @@ class _AccountMemory:
     auth_since: datetime | None = None
     auth_last_alert: datetime | None = None
     meters: dict[str, _MeterMemory] = field(default_factory=dict)
-
-
-def format_duration(seconds: float) -> str:
-    """"45 s", "23 min", "3 h 5 min", "2 d 4 h" — for reset countdowns and alert bodies."""
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = (seconds + 59) // 60 if seconds < 3600 else seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
-
-
-def format_amount(value: float | None, unit: Unit) -> str:
-    """A full (menu / panel / alert) rendering of a meter value."""
-    if value is None:
-        return "?"
-    if unit is Unit.USD:
-        sign = "-" if value < 0 else ""
-        return f"{sign}${abs(value):,.2f}"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.1f}"
 
 
 class AlertPolicy:
