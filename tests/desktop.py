@@ -130,3 +130,188 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- the app under a real desktop
+REPO = Path(__file__).resolve().parent.parent
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy; that value, or TimeoutError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not reached within {timeout:g} s")
+        time.sleep(interval)
+
+
+@contextmanager
+def background(cmd: list[str], env: dict[str, str], log: Path | None = None, **popen) -> Iterator[subprocess.Popen]:
+    """Any helper process, owned: stdout+stderr to `log` (or discarded), ended by its PID on exit."""
+    out = open(log, "w") if log is not None else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, env=env, stdout=popen.pop("stdout", out), stderr=popen.pop("stderr", subprocess.STDOUT),
+                            **popen)
+    try:
+        yield proc
+    finally:
+        _stop(proc)
+        if log is not None:
+            out.close()  # type: ignore[union-attr]
+
+
+def app_env(env: dict[str, str], root: Path, instance: str, demo_port: int | None = None) -> dict[str, str]:
+    """The environment for a throwaway app: private config/cache, instance name, demo port, no real keyring."""
+    app = {
+        **env,
+        "TRAYWIDGET_CONFIG_DIR": str(root / "config"),
+        "TRAYWIDGET_CACHE_DIR": str(root / "cache"),
+        "TRAYWIDGET_INSTANCE_NAME": instance,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        "PYTHONPATH": str(REPO),
+    }
+    if demo_port is not None:
+        app["TRAYWIDGET_DEMO_PORT"] = str(demo_port)
+    return app
+
+
+def app_command(*args: str) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "traywidget", *args]
+
+
+def sim_call(port: int, path: str, body: dict | None = None, timeout: float = 5.0) -> dict:
+    """GET (body None) or POST JSON to the demo simulator's /_sim control API."""
+    import json
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/_sim/{path}", data=data,
+                                     headers={"Content-Type": "application/json"} if data else {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def sim_up(port: int) -> bool:
+    try:
+        return bool(sim_call(port, "health", timeout=1.0).get("ok"))
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- X11 inspection
+def x(env: dict[str, str], *cmd: str, timeout: float = 10.0) -> str:
+    return subprocess.run(list(cmd), env=env, capture_output=True, text=True, timeout=timeout, check=True).stdout
+
+
+_GEOMETRY = r"(\d+)x(\d+)[+-]-?\d+[+-]-?\d+\s+\+(-?\d+)\+(-?\d+)"
+
+
+def x_windows(env: dict[str, str]) -> list[dict]:
+    """Every window of `xwininfo -root -tree`: id, name, class, depth (indent), w, h, absolute x, y."""
+    import re
+
+    out = x(env, "xwininfo", "-root", "-tree")
+    windows = []
+    for line in out.splitlines():
+        m = re.match(r"^(\s+)(0x[0-9a-f]+) (\"(?:[^\"]*)\"|\(has no name\)):? \(([^)]*)\)\s+" + _GEOMETRY + r"\s*$",
+                     line)
+        if not m:
+            continue
+        indent, wid, name, klass, w, h, ax, ay = m.groups()
+        windows.append({"id": wid, "name": name.strip('"') if name.startswith('"') else "",
+                        "class": klass, "indent": len(indent), "w": int(w), "h": int(h),
+                        "x": int(ax), "y": int(ay)})
+    return windows
+
+
+def docked_icon(env: dict[str, str], name: str = "Traywidget") -> dict | None:
+    """The app's icon window docked inside trayer's "panel" window, or None."""
+    windows = x_windows(env)
+    for i, win in enumerate(windows):
+        if '"panel" "trayer"' not in win["class"]:
+            continue
+        for child in windows[i + 1:]:
+            if child["indent"] <= win["indent"]:
+                break
+            if child["name"] == name and child["w"] > 1 and child["h"] > 1:
+                return child
+    return None
+
+
+def override_redirect(env: dict[str, str], wid: str) -> bool:
+    return "Override Redirect State: yes" in x(env, "xwininfo", "-id", wid, "-stats")
+
+
+def mapped(env: dict[str, str], wid: str) -> bool:
+    return "Map State: IsViewable" in x(env, "xwininfo", "-id", wid, "-stats")
+
+
+def screenshot(env: dict[str, str], path: Path) -> Path:
+    x(env, "import", "-window", "root", str(path), timeout=20)
+    return path
+
+
+def region_stats(path: Path, x0: int, y0: int, w: int, h: int) -> tuple[float, int]:
+    """(standard deviation 0..1 over all channels, number of distinct colours) of a rectangle of an image."""
+    out = subprocess.run(
+        ["convert", str(path), "-crop", f"{w}x{h}+{x0}+{y0}", "+repage", "-format", "%[fx:standard_deviation] %k",
+         "info:"], capture_output=True, text=True, timeout=20, check=True,
+    ).stdout.split()
+    return float(out[0]), int(out[1])
+
+
+# --------------------------------------------------------------------------- D-Bus desktop services
+@contextmanager
+def dunst(env: dict[str, str], log: Path | None = None) -> Iterator[subprocess.Popen]:
+    """dunst as org.freedesktop.Notifications (needs DISPLAY in env)."""
+    conf = Path(env.get("HOME", "/tmp")) / "dunstrc"
+    if not conf.exists():
+        conf.write_text("[global]\n    timeout = 2\n")
+    with background(["dunst", "-config", str(conf)], env, log) as proc:
+        _wait_for_bus_name(env, "org.freedesktop.Notifications")
+        yield proc
+
+
+@contextmanager
+def sni_watcher(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """tests/e2e/sni_watcher.py on the bus: Qt then uses StatusNotifierItem + Notify. stdout is a pipe of events."""
+    import sys
+
+    with background([sys.executable, "-u", str(REPO / "tests" / "e2e" / "sni_watcher.py")], env,
+                    stdout=subprocess.PIPE, stderr=None, text=True) as proc:
+        line = proc.stdout.readline().strip()  # type: ignore[union-attr]
+        if line != "ready":
+            raise RuntimeError(f"sni_watcher did not start: {line!r}")
+        yield proc
+
+
+@contextmanager
+def dbus_monitor(env: dict[str, str], match: str, log: Path) -> Iterator[Path]:
+    """dbus-monitor on the session bus writing the matching messages to `log`."""
+    with background(["stdbuf", "-oL", "dbus-monitor", "--session", match] if shutil.which("stdbuf")
+                    else ["dbus-monitor", "--session", match], env, log):
+        # dbus-monitor prints its own NameAcquired/NameLost signals once it is a monitor.
+        wait_until(lambda: log.exists() and log.stat().st_size > 0, 10, what="dbus-monitor start")
+        yield log
+
+
+def notify_calls(monitor_text: str) -> list[dict]:
+    """org.freedesktop.Notifications.Notify calls in dbus-monitor's output: app_name, summary, body."""
+    import re
+
+    calls = []
+    blocks = re.split(r"(?m)^(?=method call |signal |method return |error )", monitor_text)
+    for block in blocks:
+        if not block.startswith("method call") or "member=Notify" not in block:
+            continue
+        # Arguments: string app_name, uint32 replaces_id, string icon, string summary, string body, ...
+        strings = re.findall(r'(?ms)^   string "(.*?)"\n(?=   \S|\Z)', block)
+        if len(strings) < 4:
+            continue
+        calls.append({"app_name": strings[0], "icon": strings[1], "summary": strings[2], "body": strings[3],
+                      "raw": block})
+    return calls

@@ -32,7 +32,7 @@ from traywidget.core.accounts import (
 from traywidget.core.alerts import kill_summary
 from traywidget.core.engine import Engine, EngineSettings
 from traywidget.core.formatting import format_amount, format_duration
-from traywidget.core.model import Account, KillResult, Meter, Snapshot, State, utcnow
+from traywidget.core.model import Account, KillResult, Meter, Snapshot, State, Unit, utcnow
 from traywidget.core.secrets import KeyringSecretStore, SecretStore, SecretStoreError
 
 EXIT_OK, EXIT_ACCOUNT_ERROR, EXIT_USAGE, EXIT_KEYRING = 0, 1, 2, 3
@@ -381,8 +381,10 @@ def _print_status(snapshots: list[Snapshot], out: TextIO) -> None:
         if not snap.meters:
             rows.append((*head, "-", "-", "-", "-"))
         for i, m in enumerate(snap.meters):
-            left = format_amount(m.remaining, m.unit)
-            limit = "no cap" if m.limit is None else format_amount(m.limit, m.unit)
+            uncapped = m.limit is None
+            left = "-" if uncapped and m.remaining is None else format_amount(m.remaining, m.unit)
+            # A money balance has no limit to speak of; a request window without one has "no cap".
+            limit = ("-" if m.unit is Unit.USD else "no cap") if uncapped else format_amount(m.limit, m.unit)
             if m.estimated:
                 limit = "≈" + limit
             rows.append((*(head if i == 0 else ("", "", "", "")), m.name, left, limit, _reset_text(m)))

@@ -5,6 +5,7 @@ CLI's `--demo` flag; it never touches the user's keyring or config.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from traywidget.core.model import Account
@@ -27,8 +28,13 @@ class DemoSession:
         self.stop()
 
 
-def start_demo(port: int = 0) -> DemoSession:
+def start_demo(port: int | None = None) -> DemoSession:
+    """Start the demo world. The simulator listens on `port`; by default on
+    TRAYWIDGET_DEMO_PORT (so desktop tests can reach its /_sim API), else a free port."""
     from traywidget.simulator import SimulatorServer, build_demo
+
+    if port is None:
+        port = int(os.environ.get("TRAYWIDGET_DEMO_PORT") or "0")
 
     server = SimulatorServer(port=port)
     server.start()

@@ -105,8 +105,9 @@ class _Runtime:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     task: asyncio.Task | None = None
-    api_key: str | None = None
-    management_key: str | None = None
+    # Never in repr(): a runtime printed in a log or a traceback must not carry a key.
+    api_key: str | None = field(default=None, repr=False)
+    management_key: str | None = field(default=None, repr=False)
 
 
 SnapshotCallback = Callable[[Snapshot], None]
@@ -356,6 +357,10 @@ class Engine:
                     snap = await self._poll_with_keys(rt, full, previous)
             except SecretStoreError as exc:
                 snap = self._snapshot(rt, State.ERROR, previous, error=ErrorInfo(message=str(exc), code="KEYRING"))
+            except Exception:  # a bug (e.g. in an adapter) must show as this account's error, not vanish
+                log.exception("Unexpected error while polling %s", rt.account.id)
+                snap = self._snapshot(rt, State.ERROR, previous, error=ErrorInfo(
+                    message="Internal error while polling (details in the log)", code="INTERNAL_ERROR"))
             if publish:
                 self._schedule(rt, full, snap, previous)
                 self._publish(snap)
@@ -377,6 +382,10 @@ class Engine:
                 if isinstance(result, ProviderError):
                     if spec.optional:
                         notes.append(f"{spec.name}: {result.info.message}")
+                        if result.info.retry_after_s is not None:
+                            # Same provider, same key: its Retry-After holds for the whole account.
+                            wait = min(result.info.retry_after_s, self.settings.cadence.retry_after_cap_s)
+                            rt.not_before = max(rt.not_before, self._monotonic() + wait)
                         continue
                     raise result
                 if isinstance(result, BaseException):
