@@ -491,7 +491,8 @@ def run_app(demo: bool = False, self_test: bool = False, argv: list[str] | None 
     self_test = self_test or "--self-test" in argv or os.environ.get(SELFTEST_ENV) == "1"
     if self_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    qt_argv = [a for a in argv if a not in ("--demo", "--self-test")] or [APP_NAME]
+    # argv[0] names the X11 WM_CLASS instance: "traywidget", not "__main__.py".
+    qt_argv = [APP_NAME] + [a for a in argv[1:] if a not in ("--demo", "--self-test")]
     app = _make_application(qt_argv)
     if self_test:
         return _self_test(app)

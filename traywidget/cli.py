@@ -341,10 +341,17 @@ def _simulate(args, out, err) -> int:
 def _autostart(args, out, err) -> int:
     from traywidget import autostart
 
-    if args.action == "on":
+    try:
+        return _autostart_action(autostart, args.action, out)
+    except autostart.AutostartError as exc:
+        raise CliError(f"start at login: {exc}") from None
+
+
+def _autostart_action(autostart, action: str, out) -> int:
+    if action == "on":
         where = autostart.enable()
         print(f"traywidget will start at login ({where}).", file=out)
-    elif args.action == "off":
+    elif action == "off":
         print("Start at login is off." if autostart.disable() else "Start at login was already off.", file=out)
     else:
         print(autostart.status(), file=out)

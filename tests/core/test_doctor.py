@@ -1,0 +1,221 @@
+"""`traywidget doctor`: says what is missing without crashing, every probe bounded; and on a real
+private desktop (Xvfb, trayer, D-Bus, dunst, gnome-keyring) the checks pass."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tools
+from tests.desktop import dbus_session, secret_service, trayer, xvfb
+from traywidget import doctor
+from traywidget.doctor import FAIL, INFO, OK, WARN, Check
+
+
+def _bare_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "XDG_CURRENT_DESKTOP",
+                        "XDG_SESSION_TYPE", "QT_QPA_PLATFORM")}
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env.update(HOME=str(home), XDG_RUNTIME_DIR=str(tmp_path / "no-runtime"),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    return env
+
+
+def _run_doctor(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "traywidget.doctor", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _by_key(data: list[dict]) -> dict[str, dict]:
+    return {item["key"]: item for item in data}
+
+
+# --- nothing there ---------------------------------------------------------------------------
+
+
+def test_no_display_no_bus_no_keyring_reports_what_is_missing(tmp_path: Path) -> None:
+    env = _bare_env(tmp_path)
+    started = time.monotonic()
+    proc = _run_doctor(env)
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    out = proc.stdout
+    assert "no display" in out
+    assert "no D-Bus session bus" in out
+    assert "no keyring" in out
+    assert "gnome-keyring" in out and "KWallet" in out
+    assert "dunst" in out
+    assert "thing(s) to look at" in out
+
+    data = _by_key(json.loads(_run_doctor(env, "--json").stdout))
+    assert data["tray"]["state"] == FAIL
+    assert data["notifications"]["state"] == FAIL
+    assert data["keyring"]["state"] == FAIL
+    assert data["config"]["detail"].startswith(os.environ["TRAYWIDGET_CONFIG_DIR"])
+    assert "TRAYWIDGET_CONFIG_DIR" in data["config"]["detail"]
+
+
+def test_run_doctor_in_process_never_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    checks = doctor.run_doctor()
+    keys = [c.key for c in checks]
+    assert keys == ["session", "tray", "notifications", "keyring", "config", "cache", "autostart"]
+    assert all(isinstance(c, Check) and c.state in (OK, WARN, FAIL, INFO) for c in checks)
+    assert all(c.hint for c in checks if c.state == FAIL)
+
+
+def test_dead_bus_address_fails_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/nobody-here")
+    started = time.monotonic()
+    check = doctor.check_notifications()
+    assert time.monotonic() - started < 5
+    assert check.state == FAIL and "no D-Bus session bus" in check.detail
+
+
+def test_a_bus_that_never_answers_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A socket that accepts and then says nothing: the probe gives up after its timeout."""
+    path = tmp_path / "silent-bus"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    try:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={path}")
+        started = time.monotonic()
+        result = doctor._dbus_query([doctor.NOTIFICATIONS], timeout=0.5)
+        assert time.monotonic() - started < 5
+        assert result["bus"] is False and result["error"]
+    finally:
+        server.close()
+
+
+def test_bounded_returns_default_on_timeout_and_error() -> None:
+    started = time.monotonic()
+    assert doctor._bounded(lambda: time.sleep(10), 0.2, "d") == ("d", "timed out after 0.2 s")
+    assert time.monotonic() - started < 2
+    value, error = doctor._bounded(lambda: 1 / 0, 1, None)
+    assert value is None and error.startswith("ZeroDivisionError")
+
+
+def test_keyring_backends(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring
+
+    from keyring.backends import fail, null
+
+    monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
+    assert doctor.check_keyring().state == FAIL
+    monkeypatch.setattr(keyring, "get_keyring", lambda: null.Keyring())
+    assert doctor.check_keyring().state == FAIL
+
+    class Hangs(keyring.backend.KeyringBackend):
+        priority = 1
+
+        def get_password(self, service, username):
+            time.sleep(10)
+
+        def set_password(self, *a):
+            raise AssertionError("doctor must never write")
+
+        def delete_password(self, *a):
+            raise AssertionError("doctor must never delete")
+
+    monkeypatch.setattr(keyring, "get_keyring", lambda: Hangs())
+    check = doctor.check_keyring(timeout=0.3)
+    assert check.state == FAIL and "timed out" in check.detail
+
+    class Fine(Hangs):
+        def get_password(self, service, username):
+            assert (service, username) == ("traywidget-doctor", "probe")
+            return None
+
+    monkeypatch.setattr(keyring, "get_keyring", lambda: Fine())
+    assert doctor.check_keyring().state == OK
+
+
+def test_tray_hint_follows_the_desktop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CURRENT_DESKTOP", "ubuntu:GNOME")
+    assert "AppIndicator and KStatusNotifierItem Support" in doctor._tray_hint()
+    monkeypatch.setenv("XDG_CURRENT_DESKTOP", "sway")
+    assert "waybar" in doctor._tray_hint()
+    monkeypatch.setenv("XDG_CURRENT_DESKTOP", "")
+    assert "trayer" in doctor._tray_hint()
+
+
+def test_frozen_probe_runs_the_binary_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert doctor._tray_probe_command() == [sys.executable]
+
+
+def test_format_report() -> None:
+    checks = [
+        Check("tray", "System tray", FAIL, "no tray host", "install one"),
+        Check("keyring", "Keyring", OK, "SecretService.Keyring: usable"),
+        Check("config", "Config directory", INFO, "/tmp/x"),
+    ]
+    text = doctor.format_report(checks)
+    assert "[XX] System tray" in text and "-> install one" in text
+    assert "[ok] Keyring" in text and "1 thing(s) to look at: System tray." in text
+    assert doctor.format_report(checks[1:]).endswith("Everything traywidget needs is here.")
+
+
+def test_packaging_entry_runs_the_tray_probe(tmp_path: Path) -> None:
+    """packaging/entry.py (the frozen binary's entry) answers the probe when asked through the env."""
+    entry = Path(__file__).resolve().parents[2] / "packaging" / "entry.py"
+    env = {**_bare_env(tmp_path), "TRAYWIDGET_DOCTOR_PROBE": "tray", "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, str(entry)], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"tray": False, "platform": "offscreen"}
+
+
+# --- a real private desktop --------------------------------------------------------------------
+
+
+@pytest.mark.desktop
+def test_xvfb_without_a_tray_host_says_so(tmp_path: Path) -> None:
+    require_tools("Xvfb")
+    with xvfb(_bare_env(tmp_path)) as env:
+        env["XDG_CURRENT_DESKTOP"] = "GNOME"
+        data = _by_key(json.loads(_run_doctor(env, "--json").stdout))
+    assert data["tray"]["state"] == FAIL
+    assert "_NET_SYSTEM_TRAY_S0" in data["tray"]["detail"]
+    assert "AppIndicator" in data["tray"]["hint"]
+
+
+@pytest.mark.desktop
+def test_xvfb_with_trayer_finds_the_tray(tmp_path: Path) -> None:
+    require_tools("Xvfb", "trayer")
+    with xvfb(_bare_env(tmp_path)) as env, trayer(env):
+        data = _by_key(json.loads(_run_doctor(env, "--json").stdout))
+    assert data["tray"]["state"] == OK, data["tray"]
+    assert "XEmbed" in data["tray"]["detail"]
+
+
+@pytest.mark.desktop
+def test_notifications_and_keyring_pass_on_a_private_session(tmp_path: Path) -> None:
+    require_tools("Xvfb", "dbus-daemon", "dbus-send", "dunst", "gnome-keyring-daemon")
+    base = _bare_env(tmp_path)
+    with dbus_session(tmp_path / "home") as bus_env, xvfb(bus_env) as env:
+        dunst = subprocess.Popen(["dunst"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            from tests.desktop import _wait_for_bus_name
+
+            _wait_for_bus_name(env, doctor.NOTIFICATIONS)
+            env["PYTHON_KEYRING_BACKEND"] = base["PYTHON_KEYRING_BACKEND"]
+            with secret_service(env) as kenv:
+                proc = _run_doctor(kenv, "--json")
+        finally:
+            dunst.terminate()
+            dunst.wait(5)
+    data = _by_key(json.loads(proc.stdout))
+    assert data["notifications"]["state"] == OK and "dunst" in data["notifications"]["detail"]
+    assert data["keyring"]["state"] == OK and "SecretService" in data["keyring"]["detail"]

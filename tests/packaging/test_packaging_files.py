@@ -1,0 +1,69 @@
+"""The packaging scripts and spec: they parse, the entry point dispatches, and a built binary (when
+there is one) passes the smoke test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from traywidget import __version__
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGING = ROOT / "packaging"
+
+
+@pytest.mark.parametrize("script", ["build.sh", "smoke.sh", "screenshots.sh"])
+def test_shell_scripts_parse(script: str) -> None:
+    path = PACKAGING / script
+    assert path.is_file()
+    assert os.access(path, os.X_OK), f"{script} must be executable"
+    proc = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_spec_compiles_and_names_what_it_needs() -> None:
+    text = (PACKAGING / "traywidget.spec").read_text()
+    compile(text, "traywidget.spec", "exec")
+    for needle in ("entry.py", "traywidget.resources", "TRAYWIDGET_ONEDIR", "LSUIElement", "traywidget.icns",
+                   "traywidget.ico", "PySide6.QtNetwork", "QtWebEngineCore", "keyrings.alt"):
+        assert needle in text, needle
+
+
+def test_entry_point_runs_the_cli() -> None:
+    proc = subprocess.run([sys.executable, str(PACKAGING / "entry.py"), "--version"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"traywidget {__version__}"
+
+
+def test_generated_files_are_ignored_by_git() -> None:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    for path in ("build/venv/x", "dist/traywidget", "shots/menu.png"):
+        proc = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", path], timeout=30)
+        assert proc.returncode == 0, f"{path} should be git-ignored"
+
+
+def _built_binary() -> Path | None:
+    override = os.environ.get("TRAYWIDGET_BINARY")
+    if override:
+        return Path(override)
+    for candidate in (ROOT / "dist" / "traywidget", ROOT / "dist" / "traywidget" / "traywidget"):
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@pytest.mark.slow
+def test_built_binary_passes_the_smoke_test() -> None:
+    binary = _built_binary()
+    if binary is None:
+        pytest.skip("no packaged binary: run packaging/build.sh (or set TRAYWIDGET_BINARY)")
+    proc = subprocess.run(["bash", str(PACKAGING / "smoke.sh"), str(binary)],
+                          env={**os.environ, "PY": sys.executable}, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
