@@ -61,6 +61,7 @@ def test_tooltip_lists_every_account(qtbot):
     tray = TrayView(clock=lambda: NOW)
     tray.update_snapshot(make_snapshot("a", label="A", hour=(420, 500)))
     tray.update_snapshot(make_snapshot("b", label="B", hour=(7, 500)))
+    qtbot.waitUntil(lambda: "7 / 500" in tray.primary_icon().toolTip(), timeout=2000)
     tip = tray.primary_icon().toolTip()
     assert "A" in tip and "B" in tip and "resets in 23 min" in tip and "7 / 500" in tip
 
@@ -141,3 +142,16 @@ def test_alerts_notify_once_per_alert(qtbot, engine, runner):
     titles = [a[0] for a in shown]
     assert len(titles) == 3, titles
     assert "20%" in titles[0] and "5%" in titles[1] and "429" in titles[2]
+
+
+def test_a_burst_of_snapshots_redraws_once(qtbot):
+    """A 100-account refresh must not rebuild the badge, tooltip and menu 100 times."""
+    tray = TrayView(clock=lambda: NOW)
+    redraws = []
+    tray._coalesce.timeout.connect(lambda: redraws.append(1))
+    for i in range(100):
+        tray.update_snapshot(make_snapshot(f"acc{i}", label=f"A{i}", hour=(400 - i, 500)))
+    assert "A99" not in tray.primary_icon().toolTip()  # not yet: coalesced
+    qtbot.waitUntil(lambda: "A99" in tray.primary_icon().toolTip(), timeout=2000)
+    qtbot.wait(150)
+    assert redraws == [1]

@@ -375,22 +375,21 @@ class Engine:
         )
         specs = provider.poll_requests(full, ctx)
         notes = list(provider.notes(ctx))
+        readings: list[Reading] = []
         try:
-            results = await asyncio.gather(*(self._request(rt, spec, ctx) for spec in specs), return_exceptions=True)
-            readings: list[Reading] = []
-            for spec, result in zip(specs, results):
-                if isinstance(result, ProviderError):
-                    if spec.optional:
-                        notes.append(f"{spec.name}: {result.info.message}")
-                        if result.info.retry_after_s is not None:
-                            # Same provider, same key: its Retry-After holds for the whole account.
-                            wait = min(result.info.retry_after_s, self.settings.cadence.retry_after_cap_s)
-                            rt.not_before = max(rt.not_before, self._monotonic() + wait)
-                        continue
-                    raise result
-                if isinstance(result, BaseException):
-                    raise result
-                readings.append(result)
+            # One request after another: a poll reuses one kept-alive connection
+            # per host, and a failed required request spares the rest.
+            for spec in specs:
+                try:
+                    readings.append(await self._request(rt, spec, ctx))
+                except ProviderError as exc:
+                    if not spec.optional:
+                        raise
+                    notes.append(f"{spec.name}: {exc.info.message}")
+                    if exc.info.retry_after_s is not None:
+                        # Same provider, same key: its Retry-After holds for the whole account.
+                        wait = min(exc.info.retry_after_s, self.settings.cadence.retry_after_cap_s)
+                        rt.not_before = max(rt.not_before, self._monotonic() + wait)
         except ProviderError as exc:
             return self._snapshot(rt, exc.state, previous, error=exc.info, notes=notes)
         # A fast poll refreshes some meters; the rest stay as the last full poll saw them.

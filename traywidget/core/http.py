@@ -36,7 +36,9 @@ def make_client(max_connections: int = 100) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         follow_redirects=False,
         timeout=httpx.Timeout(DEFAULT_TIMEOUT_S, connect=8.0),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20, keepalive_expiry=120),
+        # Kept alive longer than the slowest quiet cadence (4 x 60 s), so an idle
+        # account reuses its connection instead of reconnecting every poll.
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20, keepalive_expiry=300),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         trust_env=True,
     )

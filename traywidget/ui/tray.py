@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 from typing import Callable, Iterable
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -21,6 +21,8 @@ from traywidget import APP_DISPLAY_NAME
 from traywidget.core.model import Snapshot, State, Thresholds, utcnow
 from traywidget.ui import text as T
 from traywidget.ui.badge import BadgeSpec, badge_icon, badge_spec
+
+REDRAW_COALESCE_MS = 50
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,12 @@ class TrayView(QObject):
         self._specs: dict[str | None, BadgeSpec] = {}
         self._visible = False
         self._menu_dirty = True
+        # Snapshots arrive in bursts (a refresh of many accounts): redraw the
+        # badge, tooltip and menu once per burst, not once per snapshot.
+        self._coalesce = QTimer(self)
+        self._coalesce.setSingleShot(True)
+        self._coalesce.setInterval(REDRAW_COALESCE_MS)
+        self._coalesce.timeout.connect(self._refresh)
 
         self._menu = QMenu()
         self._menu.setToolTipsVisible(True)
@@ -93,6 +101,7 @@ class TrayView(QObject):
 
     # ------------------------------------------------------------- public
     def contextMenu(self) -> QMenu:  # noqa: N802 - mirrors QSystemTrayIcon
+        self._flush()
         if self._menu_dirty and not self._menu.isVisible():
             self._rebuild_menu()
         return self._menu
@@ -115,12 +124,20 @@ class TrayView(QObject):
             icon.hide()
 
     def badge(self, account_id: str | None = None) -> BadgeSpec:
+        self._flush()
         return self._specs.get(account_id, self._specs.get(None, BadgeSpec("…", T.NONE)))
 
     @Slot(object)
     def update_snapshot(self, snapshot: Snapshot) -> None:
         self.snapshots[snapshot.account_id] = snapshot
-        self._refresh()
+        if not self._coalesce.isActive():
+            self._coalesce.start()
+
+    def _flush(self) -> None:
+        """Apply a pending redraw now (a menu about to open must show the latest values)."""
+        if self._coalesce.isActive():
+            self._coalesce.stop()
+            self._refresh()
 
     def set_snapshots(self, snapshots: Iterable[Snapshot]) -> None:
         for snapshot in snapshots:
@@ -210,6 +227,7 @@ class TrayView(QObject):
 
     # ------------------------------------------------------------- menu
     def _on_about_to_show(self) -> None:
+        self._flush()
         self._rebuild_menu()
 
     def _rebuild_menu(self) -> None:
@@ -265,5 +283,6 @@ class TrayView(QObject):
             self.refresh_requested.emit()
 
     def icon_image_for_tests(self, key: str | None = None, size: int = 32):
+        self._flush()
         icon: QIcon = self.icons[key].icon()
         return icon.pixmap(size, size).toImage()
