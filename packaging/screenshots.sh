@@ -72,11 +72,12 @@ DBUS_SESSION_BUS_ADDRESS="$(head -n 1 "$WORK/bus")"
 export DBUS_SESSION_BUS_ADDRESS
 
 # --- a private display with a tray host --------------------------------------------------------
-for n in $(seq 90 199); do [[ -e "/tmp/.X11-unix/X$n" || -e "/tmp/.X$n-lock" ]] || break; done
-timeout "$LIMIT" Xvfb ":$n" -screen 0 "$SCREEN" -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
+# Xvfb picks a free display number itself (-displayfd): no race with other X servers starting now.
+timeout "$LIMIT" Xvfb -displayfd 3 -screen 0 "$SCREEN" -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 200); do [[ -e "/tmp/.X11-unix/X$n" ]] && break; sleep 0.05; done
-[[ -e "/tmp/.X11-unix/X$n" ]] || fail "Xvfb :$n did not start"
+for _ in $(seq 200); do [[ -s "$WORK/display" ]] && break; sleep 0.05; done  # Xvfb writes "N\n" when ready
+n="$(tr -dc 0-9 <"$WORK/display")"
+[[ -n "$n" ]] || fail "Xvfb did not start: $(cat "$WORK/xvfb.log")"
 export DISPLAY=":$n"
 unset WAYLAND_DISPLAY QT_QPA_PLATFORM || true
 # a desktop-ish background instead of black, when xsetroot (x11-xserver-utils) is there
@@ -85,6 +86,10 @@ if command -v xsetroot >/dev/null; then xsetroot -solid '#3b4252' || true; fi
 timeout "$LIMIT" trayer --edge top --align right --widthtype request --height "$TRAY_HEIGHT" \
   --transparent false --SetDockType true >"$WORK/trayer.log" 2>&1 &
 PIDS+=($!)
+# The app must start after the tray exists: one started before finds no tray and never docks.
+for _ in $(seq 200); do xwininfo -root -tree 2>/dev/null | grep -q '"panel" "trayer"' && break; sleep 0.05; done
+xwininfo -root -tree 2>/dev/null | grep -q '"panel" "trayer"' || fail "trayer did not start: $(cat "$WORK/trayer.log")"
+sleep 0.2
 
 # --- the app --------------------------------------------------------------------------------------
 export TRAYWIDGET_CONFIG_DIR="$WORK/config" TRAYWIDGET_CACHE_DIR="$WORK/cache"

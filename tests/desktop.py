@@ -91,32 +91,55 @@ def free_display() -> int:
 
 @contextmanager
 def xvfb(env: dict[str, str], size: str = "800x300x24") -> Iterator[dict[str, str]]:
-    number = free_display()
-    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", size, "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """A private Xvfb. It picks a free display itself (-displayfd), so parallel test runs cannot race
+    for the same number and end up drawing on each other's server."""
+    import select
+
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", size, "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,))
+    os.close(write_fd)
     try:
+        data = b""
         deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{number}").exists():
-            if time.monotonic() > deadline or proc.poll() is not None:
+        while not data.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([read_fd], [], [], remaining)[0]:
                 raise RuntimeError("Xvfb did not start")
-            time.sleep(0.05)
-        display_env = {**env, "DISPLAY": f":{number}"}
+            chunk = os.read(read_fd, 64)
+            if not chunk:
+                raise RuntimeError(f"Xvfb did not start (exit {proc.poll()})")
+            data += chunk
+        display_env = {**env, "DISPLAY": f":{int(data)}"}
         display_env.pop("QT_QPA_PLATFORM", None)
         yield display_env
     finally:
+        os.close(read_fd)
         _stop(proc)
 
 
 @contextmanager
 def trayer(env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """trayer: a small real XEmbed system tray host."""
+    """trayer: a small real XEmbed system tray host, up (its "panel" window exists) when this yields.
+    An app started before the tray exists finds no tray and never docks."""
     proc = subprocess.Popen(
         ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "48",
          "--transparent", "false", "--tint", "0x202020"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(0.5)
+        if shutil.which("xwininfo"):
+            def panel_up() -> bool:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"trayer exited ({proc.returncode})")
+                tree = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True, text=True,
+                                      timeout=10).stdout
+                return '"panel" "trayer"' in tree
+
+            wait_until(panel_up, 10, interval=0.05, what="trayer's panel window")
+            time.sleep(0.2)  # the panel exists; let it claim the tray selection
+        else:
+            time.sleep(0.5)
         yield proc
     finally:
         _stop(proc)
@@ -242,12 +265,18 @@ def docked_icon(env: dict[str, str], name: str = "Traywidget") -> dict | None:
     return None
 
 
+def _stats(env: dict[str, str], wid: str) -> str:
+    """`xwininfo -stats` of a window; "" if it is gone (windows come and go between two calls)."""
+    return subprocess.run(["xwininfo", "-id", wid, "-stats"], env=env, capture_output=True, text=True,
+                          timeout=10).stdout
+
+
 def override_redirect(env: dict[str, str], wid: str) -> bool:
-    return "Override Redirect State: yes" in x(env, "xwininfo", "-id", wid, "-stats")
+    return "Override Redirect State: yes" in _stats(env, wid)
 
 
 def mapped(env: dict[str, str], wid: str) -> bool:
-    return "Map State: IsViewable" in x(env, "xwininfo", "-id", wid, "-stats")
+    return "Map State: IsViewable" in _stats(env, wid)
 
 
 def screenshot(env: dict[str, str], path: Path) -> Path:
@@ -276,17 +305,38 @@ def dunst(env: dict[str, str], log: Path | None = None) -> Iterator[subprocess.P
         yield proc
 
 
+class Lines:
+    """Lines a process prints, collected by a thread, so a test can wait for one with a bound."""
+
+    def __init__(self, stream) -> None:
+        import threading
+
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, prefix: str, timeout: float) -> str:
+        return wait_until(lambda: next((line for line in self.lines if line.startswith(prefix)), None), timeout,
+                          what=f"a line starting {prefix!r}")
+
+
 @contextmanager
-def sni_watcher(env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """tests/e2e/sni_watcher.py on the bus: Qt then uses StatusNotifierItem + Notify. stdout is a pipe of events."""
+def sni_watcher(env: dict[str, str]) -> Iterator[Lines]:
+    """tests/e2e/sni_watcher.py on the bus, so Qt uses StatusNotifierItem + Notify. Yields its event lines."""
     import sys
 
     with background([sys.executable, "-u", str(REPO / "tests" / "e2e" / "sni_watcher.py")], env,
                     stdout=subprocess.PIPE, stderr=None, text=True) as proc:
-        line = proc.stdout.readline().strip()  # type: ignore[union-attr]
-        if line != "ready":
-            raise RuntimeError(f"sni_watcher did not start: {line!r}")
-        yield proc
+        events = Lines(proc.stdout)
+        try:
+            events.wait_for("ready", 10)
+        except TimeoutError:
+            raise RuntimeError(f"sni_watcher did not start (exit {proc.poll()}): {events.lines}") from None
+        yield events
 
 
 @contextmanager

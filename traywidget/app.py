@@ -461,7 +461,9 @@ def build_tray_for_tests(
 # ------------------------------------------------------------------ startup
 def _make_application(argv: list[str]) -> QApplication:
     app = QApplication.instance() or QApplication(argv)
-    app.setApplicationName(APP_NAME)
+    # Qt sends applicationName as the notification's app_name (what
+    # notification servers show as the sender), so it is the display name.
+    app.setApplicationName(APP_DISPLAY_NAME)
     app.setApplicationDisplayName(APP_DISPLAY_NAME)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_NAME)

@@ -48,5 +48,5 @@ def test_app_display_name(qapp):
 
     app = _make_application(["traywidget"])
     assert app.applicationDisplayName() == "Traywidget"
-    assert app.applicationName() == "traywidget"
+    assert app.applicationName() == "Traywidget"  # the Notify app_name
     assert not app.quitOnLastWindowClosed()

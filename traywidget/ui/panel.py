@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget import APP_DISPLAY_NAME
 from traywidget.core.model import Meter, Snapshot, State, Thresholds, utcnow
 from traywidget.ui import text as T
 from traywidget.ui.badge import LEVEL_COLORS
@@ -297,7 +296,7 @@ class PanelWindow(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        self.setWindowTitle(f"{APP_DISPLAY_NAME} — usage")
+        self.setWindowTitle("Usage")  # Qt appends " — Traywidget" (the display name) itself
         self.setObjectName("panel")
         self.thresholds = thresholds
         self.history_source = history_source

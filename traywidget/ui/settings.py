@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget import APP_DISPLAY_NAME
 from traywidget.core.accounts import (
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
@@ -313,7 +312,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"{APP_DISPLAY_NAME} — Settings")
+        self.setWindowTitle("Settings")  # Qt appends " — Traywidget" itself
         self.store = config_store
         self.secrets = secrets
         self.tester = tester
