@@ -218,6 +218,7 @@ class AppController(QObject):
         autostart_enabled: Callable[[], bool] | None = None,
         on_quit: Callable[[], None] | None = None,
         clock: Callable[[], Any] = utcnow,
+        tray: Any = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -242,10 +243,13 @@ class AppController(QObject):
         s = config.settings
 
         self.bus = SnapshotBus(self)
-        self.tray = TrayView(
+        # A tray shown early (with cached values, before the engine was even
+        # imported) is adopted; otherwise one is built here.
+        self.tray = tray or TrayView(
             thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account,
-            clock=clock, parent=self,
+            clock=clock,
         )
+        self.tray.setParent(self)
         self.panel = PanelWindow(
             thresholds=s.thresholds,
             history_source=history.series if history is not None else None,
@@ -553,9 +557,8 @@ async def _main(
     state: dict[str, Any],
 ) -> None:
     from traywidget.core.cache import SnapshotCache
-    from traywidget.core.engine import Cadence, Engine, EngineSettings
-    from traywidget.core.history import HistoryStore
     from traywidget.core.paths import cache_dir
+    from traywidget.ui.tray import TrayView
 
     if demo:
         from traywidget.demo import start_demo
@@ -585,7 +588,21 @@ async def _main(
         data_dir = cache_dir()
         autostart, autostart_enabled = _autostart_callables()
 
+    # The icon with the last known values comes first: a person glances at
+    # the tray right after login. Only then the engine, HTTP client, keyring,
+    # history and panel are imported and built.
+    cache = SnapshotCache(data_dir)
+    cached = [snap.with_changes(stale=True) for snap in cache.load()]
     s = config.settings
+    early_tray = TrayView(thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account)
+    early_tray.set_accounts([a.id for a in config.accounts])
+    early_tray.set_snapshots([snap for snap in cached if config.account(snap.account_id)])
+    early_tray.show()
+    await asyncio.sleep(0.05)  # let Qt dock and paint the icon before the heavy imports
+
+    from traywidget.core.engine import Cadence, Engine, EngineSettings
+    from traywidget.core.history import HistoryStore
+
     engine = Engine(
         list(config.accounts),
         secrets,
@@ -595,7 +612,6 @@ async def _main(
         ),
     )
     state["engine"] = engine
-    cache = SnapshotCache(data_dir)
     try:
         history = HistoryStore(data_dir)
     except Exception:  # noqa: BLE001 - history is a nicety
@@ -607,10 +623,11 @@ async def _main(
     controller = AppController(
         engine, config=config, config_store=config_store, secrets=secrets, history=history, cache=cache,
         runner=runner, autostart=autostart, autostart_enabled=autostart_enabled, on_quit=request_quit,
+        tray=early_tray,
     )
     state["controller"] = controller
     instance.show_requested.connect(controller.show_panel)
-    controller.seed(cache.load())
+    controller.seed(cached)
     controller.show()
     await engine.start()
     await quit_event.wait()

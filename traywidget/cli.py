@@ -1,5 +1,8 @@
 """The command line: a stable scripting interface over the engine.
 
+The engine (and with it httpx) is imported only by the commands that poll,
+so `traywidget --version` and the tray's start-up do not pay for it.
+
 Exit codes (documented in README):
   0  the command did what was asked (for status/kill: every account answered)
   1  the command ran but at least one account is in an error state
@@ -30,10 +33,9 @@ from traywidget.core.accounts import (
     validate_base_url,
 )
 from traywidget.core.alerts import kill_summary
-from traywidget.core.engine import Engine, EngineSettings
 from traywidget.core.formatting import format_amount, format_duration
 from traywidget.core.model import Account, KillResult, Meter, Snapshot, State, Unit, utcnow
-from traywidget.core.secrets import KeyringSecretStore, SecretStore, SecretStoreError
+from traywidget.core.secrets import KeyringSecretStore, SecretStoreError
 
 EXIT_OK, EXIT_ACCOUNT_ERROR, EXIT_USAGE, EXIT_KEYRING = 0, 1, 2, 3
 _BAD_STATES = {State.AUTH_ERROR, State.PAYMENT_REQUIRED, State.NO_KEY, State.OFFLINE, State.ERROR}
@@ -212,7 +214,10 @@ def _read_secret(prompt: str) -> str:
 # --- engine commands ----------------------------------------------------------
 
 
-def _engine_inputs(args, err, stack: ExitStack) -> tuple[list[Account], SecretStore, EngineSettings]:
+def _engine_inputs(args, err, stack: ExitStack):
+    """(accounts, secret store, engine settings) from the config, or from the demo."""
+    from traywidget.core.engine import Cadence, EngineSettings
+
     if getattr(args, "demo", False):
         from traywidget.demo import start_demo
 
@@ -222,8 +227,6 @@ def _engine_inputs(args, err, stack: ExitStack) -> tuple[list[Account], SecretSt
     if not config.accounts:
         raise CliError("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID "
                        "(or try `traywidget status --demo`)")
-    from traywidget.core.engine import Cadence
-
     settings = EngineSettings(
         thresholds=config.settings.thresholds,
         cadence=Cadence(fast_s=config.settings.fast_interval_s, full_s=config.settings.full_interval_s),
@@ -258,6 +261,8 @@ def _kill(args, out, err) -> int:
 
 
 async def _one_shot(accounts, secrets, settings, action):
+    from traywidget.core.engine import Engine
+
     engine = Engine(accounts, secrets, settings=settings)
     try:
         return await action(engine)
@@ -272,6 +277,8 @@ def _watch(args, out, err) -> int:
 
 
 async def _watch_loop(accounts, secrets, settings, as_json: bool, out: TextIO) -> int:
+    from traywidget.core.engine import Engine
+
     engine = Engine(accounts, secrets, settings=settings)
     last: dict[str, tuple] = {}
 
