@@ -27,6 +27,7 @@ import hashlib
 import logging
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -36,7 +37,7 @@ from typing import Any, Awaitable, Callable, Coroutine, Iterable
 
 os.environ.setdefault("QT_API", "pyside6")
 
-from PySide6.QtCore import QObject, QRectF, QTimer, Signal  # noqa: E402
+from PySide6.QtCore import QObject, QRectF, QSocketNotifier, QTimer, Signal  # noqa: E402
 from PySide6.QtNetwork import QLocalServer, QLocalSocket  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -490,6 +491,47 @@ def _autostart_callables() -> tuple[Callable[[bool], Any] | None, Callable[[], b
     return set_enabled, autostart.is_enabled
 
 
+class _SignalWakeup:
+    """Lets SIGINT/SIGTERM reach Python while Qt's loop sleeps.
+
+    Python runs signal handlers only between bytecodes, and Qt's loop runs no
+    Python while idle. The C-level handler writes to a socket that Qt watches,
+    which wakes the loop only when a signal really arrives (a periodic no-op
+    timer would cost five wake-ups a second forever).
+    """
+
+    def __init__(self) -> None:
+        self._timer: QTimer | None = None
+        self._notifier = None
+        try:
+            self._read, self._write = socket.socketpair()
+            for sock in (self._read, self._write):
+                sock.setblocking(False)
+            signal.set_wakeup_fd(self._write.fileno())
+            self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)
+            self._notifier.activated.connect(self._drain)
+        except (ValueError, OSError):  # not the main thread, or no socketpair: poll instead
+            self._timer = QTimer()
+            self._timer.timeout.connect(lambda: None)
+            self._timer.start(200)
+
+    def _drain(self) -> None:
+        try:
+            self._read.recv(512)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            return
+        signal.set_wakeup_fd(-1)
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+        self._read.close()
+        self._write.close()
+
+
 def run_app(demo: bool = False, self_test: bool = False, argv: list[str] | None = None) -> int:
     argv = list(sys.argv[:1] if argv is None else argv)
     if "--demo" in argv:
@@ -526,10 +568,7 @@ def run_app(demo: bool = False, self_test: bool = False, argv: list[str] | None 
             previous_handlers[signum] = signal.signal(signum, lambda *_: request_quit())
         except (ValueError, OSError):  # not the main thread / unsupported
             pass
-    # Python runs signal handlers only between bytecodes: wake it every 200 ms.
-    ticker = QTimer()
-    ticker.start(200)
-    ticker.timeout.connect(lambda: None)
+    wakeup = _SignalWakeup()
 
     try:
         try:
@@ -539,7 +578,7 @@ def run_app(demo: bool = False, self_test: bool = False, argv: list[str] | None 
             log.debug("event loop stopped early: %s", exc)
         loop.run_until_complete(_shutdown(runner, state))
     finally:
-        ticker.stop()
+        wakeup.close()
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)
         instance.close()
