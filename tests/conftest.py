@@ -53,3 +53,14 @@ def simulator():
 def sim(simulator):
     simulator.sim.reset()
     return simulator
+
+
+@pytest.fixture(scope="session")
+def keyring_home(tmp_path_factory):
+    """A throwaway HOME with a private session bus and an unlocked gnome-keyring."""
+    from tests.desktop import dbus_session, secret_service
+
+    require_tools("dbus-daemon", "gnome-keyring-daemon", "dbus-send")
+    home = tmp_path_factory.mktemp("home")
+    with dbus_session(home) as env, secret_service(env) as keyring_env:
+        yield home, keyring_env

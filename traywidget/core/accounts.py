@@ -224,7 +224,7 @@ class ConfigStore:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or not isinstance(data.get("accounts", []), list):
                 raise ValueError("not a traywidget config object")
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             aside = self._move_aside()
             return Config(
                 warnings=(

@@ -29,12 +29,19 @@ class SnapshotCache:
         return self.directory / CACHE_FILE
 
     def load(self) -> list[Snapshot]:
+        for orphan in self.directory.glob(f".{CACHE_FILE}.*.tmp"):  # left by a save killed midway
+            try:
+                orphan.unlink()
+            except OSError:
+                pass
         try:
             data = json.loads(self.path.read_text("utf-8"))
             return [Snapshot.from_json(item).with_changes(stale=True) for item in data["accounts"]]
         except FileNotFoundError:
             return []
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        # Any content at all may be here (a disk error, a hand edit, another
+        # version): whatever it is, the cache is only a convenience.
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             log.warning("Ignoring unreadable snapshot cache %s (%s)", self.path, type(exc).__name__)
             return []
 

@@ -139,6 +139,9 @@ class Engine:
         self._resume = asyncio.Event()
         self._resume.set()
         self._watchdog: asyncio.Task | None = None
+        # One keyring read at a time: concurrent Secret Service reads from many threads
+        # intermittently fail (ItemNotFoundException, even an unlock prompt) on gnome-keyring.
+        self._keyring_lock = asyncio.Lock()
         for account in accounts:
             self._runtimes[account.id] = _Runtime(account, get_provider(account.provider))
 
@@ -340,8 +343,12 @@ class Engine:
         # The keyring is read on full polls only (D-Bus round trips), and kept in memory in between.
         if rt.api_key is not None and not full:
             return
-        rt.api_key = await asyncio.to_thread(self._secrets.get, rt.account.id, False)
-        rt.management_key = await asyncio.to_thread(self._secrets.get, rt.account.id, True)
+        rt.api_key = await self._read_secret(rt.account.id, False)
+        rt.management_key = await self._read_secret(rt.account.id, True)
+
+    async def _read_secret(self, account_id: str, management: bool) -> str | None:
+        async with self._keyring_lock:
+            return await asyncio.to_thread(self._secrets.get, account_id, management)
 
     async def _poll(self, rt: _Runtime, full: bool, publish: bool = True, keys_given: bool = False) -> Snapshot:
         async with rt.lock:
@@ -421,7 +428,7 @@ class Engine:
             return KillResult(rt.account.id, supported=False)
         try:
             if not rt.api_key:
-                rt.api_key = await asyncio.to_thread(self._secrets.get, rt.account.id, False)
+                rt.api_key = await self._read_secret(rt.account.id, False)
             if not rt.api_key:
                 return KillResult(rt.account.id, True, error=ErrorInfo(message="No API key saved", code="NO_KEY"))
             headers = {**rt.provider.extra_headers, **rt.provider.auth_headers(rt.api_key)}

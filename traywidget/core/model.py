@@ -135,12 +135,15 @@ class Meter:
     def from_json(cls, data: dict[str, Any]) -> Meter:
         unit = Unit(data["unit"])
         number = clean_signed_number if unit is Unit.USD else clean_number
+        limit, remaining = number(data.get("limit")), number(data.get("remaining"))
+        if limit is not None and remaining is not None and remaining > limit:
+            remaining = None  # impossible: shown as unknown, never as a number
         return cls(
             name=str(data["name"]),
             unit=unit,
             used=number(data.get("used")),
-            limit=number(data.get("limit")),
-            remaining=number(data.get("remaining")),
+            limit=limit,
+            remaining=remaining,
             resets_at=parse_iso(data.get("resets_at")),
             estimated=bool(data.get("estimated", False)),
             approximate_reset=bool(data.get("approximate_reset", False)),

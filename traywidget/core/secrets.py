@@ -69,7 +69,10 @@ class KeyringSecretStore:
         try:
             return backend.get_password(self._service, _username(account_id, management))
         except Exception as exc:  # keyring backends raise many types
-            raise SecretStoreError(_describe("read", account_id, exc)) from None
+            failure = _describe("read", account_id, exc)
+        # Raised outside the except block: the backend's exception (whose text
+        # may echo a secret) must not ride along as __context__.
+        raise SecretStoreError(failure)
 
     def set(self, account_id: str, secret: str, management: bool = False) -> None:
         if not secret or not secret.strip():
@@ -77,8 +80,10 @@ class KeyringSecretStore:
         backend = self._backend()
         try:
             backend.set_password(self._service, _username(account_id, management), secret.strip())
+            return
         except Exception as exc:
-            raise SecretStoreError(_describe("save", account_id, exc)) from None
+            failure = _describe("save", account_id, exc)
+        raise SecretStoreError(failure)
 
     def delete(self, account_id: str, management: bool = False) -> bool:
         backend = self._backend()
@@ -86,11 +91,12 @@ class KeyringSecretStore:
 
         try:
             backend.delete_password(self._service, _username(account_id, management))
+            return True
         except PasswordDeleteError:
             return False
         except Exception as exc:
-            raise SecretStoreError(_describe("delete", account_id, exc)) from None
-        return True
+            failure = _describe("delete", account_id, exc)
+        raise SecretStoreError(failure)
 
 
 def _describe(action: str, account_id: str, exc: Exception) -> str:
