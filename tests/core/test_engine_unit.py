@@ -257,3 +257,43 @@ async def test_snapshot_json_shape():
     hour = next(m for m in data["meters"] if m["name"] == "requests_hour")
     assert hour == {"name": "requests_hour", "unit": "requests", "used": 80, "limit": 500, "remaining": 420,
                     "resets_at": "2026-11-22T11:00:00Z"}
+
+
+class CountingSecrets(MemorySecretStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self, account_id, management=False):
+        self.reads += 1
+        return super().get(account_id, management)
+
+
+async def test_keys_are_read_once_then_again_after_an_auth_error_or_a_while():
+    clock = FakeTime()
+    status = {"code": 200}
+
+    def handler(request):
+        if status["code"] == 401:
+            return httpx.Response(401, text="Invalid API key", headers={"X-Error-Code": "AUTHENTICATION_ERROR"})
+        return httpx.Response(200, json=routing_body())
+
+    engine, client = make_engine(handler, clock, key_reread_s=1800)
+    secrets = CountingSecrets()
+    secrets.set("main", "rk_" + "a" * 64)
+    engine._secrets = secrets
+    rt = engine._runtimes["main"]
+    for _ in range(3):
+        await engine._poll(rt, full=True)
+    assert secrets.reads == 2  # api + management, once
+    status["code"] = 401
+    await engine._poll(rt, full=True)
+    await engine._poll(rt, full=True)  # after an auth error the key is read again
+    assert secrets.reads == 4
+    status["code"] = 200
+    await engine._poll(rt, full=True)
+    assert secrets.reads == 6
+    clock.advance(1801)
+    await engine._poll(rt, full=True)
+    assert secrets.reads == 8
+    await client.aclose()

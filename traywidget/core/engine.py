@@ -72,6 +72,9 @@ class Cadence:
     retry_after_cap_s: float = 86400.0
     # How long to wait before re-reading the keyring for an account with no key.
     no_key_recheck_s: float = 300.0
+    # Keys read from the keyring are reused this long (and re-read at once
+    # after an auth error, or when the account is edited).
+    key_reread_s: float = 1800.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class _Runtime:
     # Never in repr(): a runtime printed in a log or a traceback must not carry a key.
     api_key: str | None = field(default=None, repr=False)
     management_key: str | None = field(default=None, repr=False)
+    keys_read_at: float | None = None  # monotonic; None = read them on the next poll
 
 
 SnapshotCallback = Callable[[Snapshot], None]
@@ -228,7 +232,7 @@ class Engine:
         for account_id, account in wanted.items():
             rt = self._runtimes.get(account_id)
             if rt is not None and rt.account == account:
-                rt.api_key = rt.management_key = None  # keys may have changed too
+                rt.keys_read_at = None  # keys may have changed too
                 rt.wake.set()
                 continue
             if rt is not None and rt.task:
@@ -291,6 +295,8 @@ class Engine:
             offset = new_offset
 
     def _schedule(self, rt: _Runtime, full: bool, snap: Snapshot, previous: Snapshot | None) -> None:
+        if snap.state in (State.NO_KEY, State.AUTH_ERROR) or (snap.error and snap.error.code == "KEYRING"):
+            rt.keys_read_at = None  # the user may be fixing the key right now: read it again next time
         if snap.state is State.NO_KEY:
             rt.next_fast = rt.next_full = self._monotonic() + self.settings.cadence.no_key_recheck_s
         elif snap.state in _ERROR_STATES:
@@ -339,12 +345,15 @@ class Engine:
 
     # --- one poll ---------------------------------------------------------
 
-    async def _load_keys(self, rt: _Runtime, full: bool) -> None:
-        # The keyring is read on full polls only (D-Bus round trips), and kept in memory in between.
-        if rt.api_key is not None and not full:
+    async def _load_keys(self, rt: _Runtime) -> None:
+        # Each keyring read is a D-Bus round trip (or a Keychain/Credential
+        # Manager call): keys are kept in memory for key_reread_s.
+        now = self._monotonic()
+        if rt.keys_read_at is not None and now - rt.keys_read_at < self.settings.cadence.key_reread_s:
             return
         rt.api_key = await self._read_secret(rt.account.id, False)
         rt.management_key = await self._read_secret(rt.account.id, True)
+        rt.keys_read_at = now
 
     async def _read_secret(self, account_id: str, management: bool) -> str | None:
         async with self._keyring_lock:
@@ -355,7 +364,7 @@ class Engine:
             previous = self.snapshots.get(rt.account.id)
             try:
                 if not keys_given:
-                    await self._load_keys(rt, full)
+                    await self._load_keys(rt)
                 if not rt.api_key:
                     snap = self._snapshot(rt, State.NO_KEY, previous, error=ErrorInfo(
                         message=f"No API key saved for {rt.account.label}. Set one in Settings or with "
