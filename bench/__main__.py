@@ -1,0 +1,57 @@
+"""`python -m bench [--quick] [--build] [NAME ...]`: run the benchmarks, write BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+import traceback
+
+from bench.common import ROOT, Context, Result
+
+ORDER = ("fanout", "responsiveness", "idle", "startup", "quota", "binary")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", choices=[[], *ORDER], metavar="NAME",
+                        help=f"benchmarks to run (default all: {' '.join(ORDER)})")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, shorter windows")
+    parser.add_argument("--build", action="store_true", help="build dist/traywidget if it is missing")
+    parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--json", help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    names = args.names or list(ORDER)
+    ctx = Context(quick=args.quick, build_binary=args.build)
+    results: list[Result] = []
+    methods: dict[str, str] = {}
+    started = time.monotonic()
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        methods[name] = module.METHOD
+        ctx.log(f"== {name}")
+        t0 = time.monotonic()
+        try:
+            results += module.run(ctx)
+        except Exception as exc:  # one broken benchmark must not hide the others
+            traceback.print_exc()
+            results.append(Result(name, "run", None, "", ok=False, note=f"failed: {type(exc).__name__}: {exc}"))
+        ctx.log(f"   ({time.monotonic() - t0:.0f} s)")
+    from pathlib import Path
+
+    from bench import report
+
+    command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    report.write(results, methods, command.strip(), time.monotonic() - started, Path(args.out))
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.to_json() for r in results], indent=2))
+    for r in results:
+        mark = {True: "ok  ", False: "MISS", None: "    "}[r.ok]
+        print(f"{mark} {r.bench:15} {r.metric:60} {r.value if r.value is not None else r.note} {r.unit} {r.target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""A tiny in-memory keyring backend for benchmarks (never for real keys).
+
+Select it with PYTHON_KEYRING_BACKEND=bench.memkeyring.MemKeyring. The keys
+come from the TRAYWIDGET_BENCH_KEYS environment variable: a JSON object
+{"<account_id>:api": "<key>", "<account_id>:management": "<key>"} holding
+fake keys that only the benchmark's simulator knows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+ENV = "TRAYWIDGET_BENCH_KEYS"
+
+
+class MemKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: dict[str, str] = json.loads(os.environ.get(ENV, "{}"))
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._keys.get(username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._keys[username] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self._keys.pop(username, None) is None:
+            raise PasswordDeleteError(username)
