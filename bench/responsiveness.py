@@ -58,7 +58,7 @@ def child(port: int, reps: int) -> dict:
 
     import qasync
 
-    from traywidget.app import AppController
+    from traywidget.ui.controller import AppController
     from traywidget.core.accounts import Config
     from traywidget.core.engine import Engine
     from traywidget.core.history import HistoryStore

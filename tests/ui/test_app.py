@@ -13,7 +13,8 @@ import uuid
 
 import pytest
 
-from traywidget.app import SingleInstance, TaskRunner
+from traywidget.tasks import TaskRunner
+from traywidget.ui.single_instance import SingleInstance
 
 
 def test_task_runner_keeps_logs_and_cancels(caplog):

@@ -161,7 +161,7 @@ def test_thresholds_cadence_autostart(qtbot, store):
 
 
 def test_controller_applies_saved_settings(qtbot, store, engine, runner):
-    from traywidget.app import build_tray_for_tests
+    from traywidget.ui.controller import build_tray_for_tests
 
     c = build_tray_for_tests(engine, config_store=store, secrets=MemorySecretStore(), runner=runner)
     d = c.open_settings()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.ui.conftest import NOW, make_snapshot
-from traywidget.app import build_tray_for_tests
+from traywidget.ui.controller import build_tray_for_tests
 from traywidget.core.accounts import Config, Settings
 from traywidget.core.model import Account, ErrorInfo, State
 from traywidget.ui import text as T

@@ -1,0 +1,285 @@
+"""Wires the engine to the views: snapshots in, commands (refresh, kill, pause, settings) out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import Any, Callable, Iterable
+
+from PySide6.QtCore import QObject, QRectF
+from PySide6.QtWidgets import QApplication
+
+from traywidget.core.accounts import Config, ConfigError
+from traywidget.core.alerts import AlertPolicy, kill_summary
+from traywidget.core.model import Snapshot, utcnow
+from traywidget.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+NO_TRAY_MESSAGE = (
+    "No system tray was found on this desktop, so Traywidget runs as this window. "
+    "Closing it quits. (On GNOME, install the AppIndicator extension for a tray icon.)"
+)
+CACHE_SAVE_INTERVAL_S = 300.0
+
+
+class AppController(QObject):
+    """Wires the engine to the views. Knows no files beyond the stores it is given."""
+
+    def __init__(
+        self,
+        engine: Any,
+        *,
+        config: Config,
+        config_store: Any = None,
+        secrets: Any = None,
+        history: Any = None,
+        cache: Any = None,
+        runner: TaskRunner | None = None,
+        autostart: Callable[[bool], Any] | None = None,
+        autostart_enabled: Callable[[], bool] | None = None,
+        on_quit: Callable[[], None] | None = None,
+        clock: Callable[[], Any] = utcnow,
+        tray: Any = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        from traywidget.ui.notify import Notifier
+        from traywidget.ui.panel import PanelWindow
+        from traywidget.ui.tray import SnapshotBus, TrayView
+
+        self.engine = engine
+        self.config = config
+        self.config_store = config_store
+        self.secrets = secrets
+        self.history = history
+        self.cache = cache
+        self.runner = runner or TaskRunner()
+        self.autostart = autostart
+        self.autostart_enabled = autostart_enabled
+        self.on_quit = on_quit
+        self.clock = clock
+        self.settings_dialog = None
+        self.no_tray = False
+        self._last_cache_save = time.monotonic()
+        s = config.settings
+
+        self.bus = SnapshotBus(self)
+        # A tray shown early (with cached values, before the engine was even
+        # imported) is adopted; otherwise one is built here.
+        self.tray = tray or TrayView(
+            thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account,
+            clock=clock,
+        )
+        self.tray.setParent(self)
+        self.panel = PanelWindow(
+            thresholds=s.thresholds,
+            history_source=history.series if history is not None else None,
+            clock=clock,
+        )
+        self.notifier = Notifier(self.tray.primary_icon, status_sink=self.panel.set_status,
+                                 enabled=s.notifications, parent=self)
+        self.policy = AlertPolicy(s.thresholds)
+
+        self.bus.snapshot.connect(self.on_snapshot)
+        engine.subscribe(self.bus.publish)
+
+        self.tray.refresh_requested.connect(self.refresh)
+        self.tray.kill_requested.connect(self.kill_all)
+        self.tray.pause_toggled.connect(self.set_paused)
+        self.tray.settings_requested.connect(self.open_settings)
+        self.tray.quit_requested.connect(self.quit)
+        self.tray.panel_requested.connect(self.show_panel)
+        self.panel.refresh_requested.connect(self.refresh)
+        self.panel.kill_requested.connect(self.kill_all)
+        self.panel.settings_requested.connect(self.open_settings)
+        self.panel.closed.connect(self._panel_closed)
+
+        ids = [a.id for a in config.accounts]
+        self.tray.set_accounts(ids)
+        self.panel.set_accounts(ids)
+        for warning in config.warnings:
+            self.panel.set_status(warning)
+
+    # ------------------------------------------------------------- data in
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        self.tray.update_snapshot(snapshot)
+        self.panel.update_snapshot(snapshot)
+        try:
+            alerts = self.policy.update(snapshot, self.clock())
+        except Exception:  # noqa: BLE001 - a policy bug must never stop the views
+            log.exception("alert policy failed")
+            alerts = []
+        self.notifier.notify_all(alerts)
+        if self.history is not None:
+            try:
+                self.history.record(snapshot)
+            except Exception:  # noqa: BLE001
+                log.exception("usage history failed")
+        if self.cache is not None and time.monotonic() - self._last_cache_save > CACHE_SAVE_INTERVAL_S:
+            self.save_cache()
+
+    def seed(self, snapshots: Iterable[Snapshot]) -> None:
+        """Show cached snapshots at once, marked stale."""
+        stale = [s.with_changes(stale=True) for s in snapshots]
+        if hasattr(self.engine, "seed"):
+            self.engine.seed(stale)  # publishes through the bus
+        else:
+            for snapshot in stale:
+                self.bus.publish(snapshot)
+
+    def save_cache(self) -> None:
+        self._last_cache_save = time.monotonic()
+        if self.cache is None:
+            return
+        snapshots = [s for s in getattr(self.engine, "snapshots", {}).values() if not s.stale]
+        if snapshots:
+            self.cache.save(snapshots)
+
+    # ------------------------------------------------------------ commands
+    def refresh(self) -> None:
+        self.runner.spawn(self.engine.refresh_now(), name="refresh")
+
+    def kill_all(self) -> None:
+        self.runner.spawn(self._kill_all(), name="kill-all")
+
+    async def _kill_all(self) -> None:
+        try:
+            results = await self.engine.kill_all()
+        except Exception as exc:  # noqa: BLE001
+            log.exception("kill all failed")
+            from traywidget.core.alerts import KILL_RESULT, Alert
+
+            self.notifier.notify(Alert(KILL_RESULT, "", "Kill all streams failed", str(exc)), force=True)
+            return
+        labels = {a.id: a.label for a in self.config.accounts}
+        labels.update({s.account_id: s.label for s in self.tray.snapshots.values()})
+        self.notifier.notify(kill_summary(results, labels), force=True)
+
+    def set_paused(self, paused: bool) -> None:
+        if paused:
+            self.engine.pause()
+        else:
+            self.engine.resume()
+        self.tray.set_paused(paused)
+
+    def show_panel(self) -> None:
+        near = None
+        try:
+            geometry = self.tray.primary_icon().geometry()
+            if geometry.isValid():
+                near = QRectF(geometry)
+        except RuntimeError:
+            pass
+        self.panel.present(near)
+
+    def _panel_closed(self) -> None:
+        if self.no_tray:
+            self.quit()
+
+    def quit(self) -> None:
+        if self.on_quit is not None:
+            self.on_quit()
+        else:
+            QApplication.quit()
+
+    # ------------------------------------------------------------ settings
+    def open_settings(self) -> Any:
+        from traywidget.ui.settings import SettingsDialog
+
+        if self.settings_dialog is not None and self.settings_dialog.isVisible():
+            self.settings_dialog.raise_()
+            self.settings_dialog.activateWindow()
+            return self.settings_dialog
+        pins = []
+        for snapshot in self.tray.ordered():
+            for meter in snapshot.meters:
+                pins.append((f"{snapshot.account_id}/{meter.name}", f"{snapshot.label}: {meter.title}"))
+        try:
+            config = self.config_store.load() if self.config_store is not None else self.config
+        except ConfigError as exc:
+            self.panel.set_status(str(exc))
+            config = self.config
+        dialog = SettingsDialog(
+            self.config_store,
+            self.secrets,
+            tester=getattr(self.engine, "test_connection", None),
+            spawn=self.runner.run_with_callback,
+            autostart=self.autostart,
+            autostart_enabled=self.autostart_enabled,
+            pin_choices=pins,
+            config=config,
+        )
+        dialog.saved.connect(self.apply_config)
+        dialog.finished.connect(lambda _r: setattr(self, "settings_dialog", None))
+        self.settings_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def apply_config(self, config: Config) -> None:
+        previous = {a.id for a in self.config.accounts}
+        self.config = config
+        s = config.settings
+        settings = getattr(self.engine, "settings", None)
+        if settings is not None and hasattr(settings, "cadence"):
+            try:
+                self.engine.settings = replace(
+                    settings,
+                    thresholds=s.thresholds,
+                    cadence=replace(settings.cadence, fast_s=s.fast_interval_s, full_s=s.full_interval_s),
+                )
+            except Exception:  # noqa: BLE001
+                log.exception("could not apply engine settings")
+        self.engine.set_accounts(list(config.accounts))
+        ids = [a.id for a in config.accounts]
+        for gone in previous - set(ids):
+            self.policy.forget(gone)
+            if self.history is not None:
+                self.history.forget(gone)
+        self.policy.set_thresholds(s.thresholds)
+        self.notifier.enabled = s.notifications
+        self.tray.set_accounts(ids)
+        self.tray.set_options(thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account)
+        self.panel.set_accounts(ids)
+        self.panel.set_thresholds(s.thresholds)
+        if self.no_tray is False and self.tray._visible:
+            self.tray.show()
+        self.refresh()
+
+    # ---------------------------------------------------------------- show
+    def show(self) -> bool:
+        """Show the tray, or the panel as a window when there is no tray. True if a tray is shown."""
+        if self.tray.show():
+            return True
+        self.no_tray = True
+        log.warning("no system tray available: showing the panel as a window")
+        self.panel.set_status(NO_TRAY_MESSAGE)
+        self.panel.quit_on_close = True
+        self.panel.show()
+        return False
+
+
+def build_tray_for_tests(
+    engine: Any,
+    *,
+    config: Config | None = None,
+    config_store: Any = None,
+    secrets: Any = None,
+    history: Any = None,
+    runner: Any = None,
+    clock: Callable[[], Any] = utcnow,
+    on_quit: Callable[[], None] | None = None,
+    autostart: Callable[[bool], Any] | None = None,
+    autostart_enabled: Callable[[], bool] | None = None,
+) -> AppController:
+    """An AppController with every view built and no event loop started."""
+    if config is None:
+        config = config_store.load() if config_store is not None else Config()
+    return AppController(
+        engine, config=config, config_store=config_store, secrets=secrets, history=history,
+        runner=runner, clock=clock, on_quit=on_quit, autostart=autostart,
+        autostart_enabled=autostart_enabled,
+    )
