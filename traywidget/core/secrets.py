@@ -9,9 +9,12 @@ selection is keyring's own, so PYTHON_KEYRING_BACKEND works as usual.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Protocol
 
 SERVICE = "traywidget"
+READ_ATTEMPTS = 3
+READ_RETRY_DELAY_S = 0.2
 
 
 class SecretStoreError(Exception):
@@ -66,10 +69,16 @@ class KeyringSecretStore:
 
     def get(self, account_id: str, management: bool = False) -> str | None:
         backend = self._backend()
-        try:
-            return backend.get_password(self._service, _username(account_id, management))
-        except Exception as exc:  # keyring backends raise many types
-            failure = _describe("read", account_id, exc)
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return backend.get_password(self._service, _username(account_id, management))
+            except Exception as exc:  # keyring backends raise many types
+                failure = _describe("read", account_id, exc)
+                if "locked" in type(exc).__name__.lower():
+                    break  # retrying would only ask the user to unlock again
+            # gnome-keyring intermittently fails a read while another process
+            # (the tray and a CLI command, say) reads at the same moment.
+            time.sleep(READ_RETRY_DELAY_S * (attempt + 1))
         # Raised outside the except block: the backend's exception (whose text
         # may echo a secret) must not ride along as __context__.
         raise SecretStoreError(failure)
