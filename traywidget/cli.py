@@ -92,6 +92,10 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
 
     sub.add_parser("doctor", help="check what this desktop offers (tray, notifications, keyring)")
 
+    purge = sub.add_parser("purge", help="before uninstalling: delete every key, start at login and the cache")
+    purge.add_argument("--yes", action="store_true", help="really delete (without it, only list what would go)")
+    purge.add_argument("--config", action="store_true", help="also delete the config file (the accounts)")
+
 
 def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     handlers = {
@@ -103,6 +107,7 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
         "simulate": _simulate,
         "autostart": _autostart,
         "doctor": _doctor,
+        "purge": _purge,
     }
     try:
         return handlers[args.command](args, out, err)
@@ -371,6 +376,44 @@ def _doctor(args, out, err) -> int:
     checks = run_doctor()
     print(format_report(checks), file=out)
     return EXIT_OK if all(c.ok for c in checks) else EXIT_ACCOUNT_ERROR
+
+
+def _purge(args, out, err) -> int:
+    """Leave nothing behind but (unless --config) the key-less config file."""
+    import shutil
+
+    from traywidget import autostart
+    from traywidget.core.paths import cache_dir
+
+    store, config = _load_config(err)
+    ids = [a.id for a in config.accounts] + [
+        e["id"] for e in config.unknown_entries if isinstance(e.get("id"), str)
+    ]
+    places = [f"the keys of {len(ids)} account(s) in the keyring", "start at login", f"the cache {cache_dir()}"]
+    if args.config:
+        places.append(f"the config {store.path}")
+    if not args.yes:
+        print("Would delete: " + "; ".join(places) + ". Run again with --yes to do it.", file=out)
+        return EXIT_OK
+    failures = 0
+    try:
+        secrets = KeyringSecretStore()
+        for account_id in ids:
+            for management in (False, True):
+                secrets.delete(account_id, management=management)
+    except SecretStoreError as exc:
+        print(f"traywidget: keys not deleted: {exc}", file=err)
+        failures += 1
+    try:
+        autostart.disable()
+    except autostart.AutostartError as exc:
+        print(f"traywidget: start at login not removed: {exc}", file=err)
+        failures += 1
+    shutil.rmtree(cache_dir(), ignore_errors=True)
+    if args.config:
+        store.path.unlink(missing_ok=True)
+    print("Deleted: " + "; ".join(places) + "." if not failures else "Partly done: see above.", file=out)
+    return EXIT_KEYRING if failures else EXIT_OK
 
 
 # --- formatting -----------------------------------------------------------------

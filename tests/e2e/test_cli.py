@@ -156,3 +156,29 @@ def test_no_keyring_is_a_clear_error(tmp_path, sim):
     assert "No usable keyring" in r.err and "never in a file" in r.err
     assert "Traceback" not in r.err
     assert "1" * 64 not in r.err + r.out
+
+
+def test_purge_leaves_only_the_config(env, sim, tmp_path):
+    s = sim.sim
+    add_account(env, sim, "routing.run", "rr", s.add_routing_key())
+    or_key = s.add_openrouter_key()
+    add_account(env, sim, "openrouter", "or", or_key, s.add_management_key(or_key))
+    probe = ("import keyring; print(sum(keyring.get_password('traywidget', u) is not None "
+             "for u in ('rr:api', 'or:api', 'or:management')))")
+
+    def keys_left() -> str:
+        result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=30)
+        return result.stdout.strip()
+
+    assert keys_left() == "3"
+    cache = tmp_path / "cache"
+    cache.mkdir(exist_ok=True)
+    (cache / "snapshots.json").write_text("{}")
+    dry = run_cli(env, "purge")
+    assert dry.code == 0 and "Would delete" in dry.out
+    assert keys_left() == "3" and (cache / "snapshots.json").exists()
+    done = run_cli(env, "purge", "--yes")
+    assert done.code == 0, done.err
+    assert keys_left() == "0"
+    assert not cache.exists()
+    assert (tmp_path / "config" / "config.json").exists()
