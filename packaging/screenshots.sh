@@ -99,7 +99,7 @@ timeout "$LIMIT" "${APP_CMD[@]}" --demo >"$WORK/app.log" 2>&1 &
 APP_PID=$!
 PIDS+=($APP_PID)
 
-# xwininfo -root -tree lines look like:  0x400007 "Traywidget": ("__main__.py" "traywidget")  22x30+0+0  +777+1
+# xwininfo -root -tree lines look like:  0x400007 "Traywidget": ("traywidget" "Traywidget")  22x30+0+0  +777+1
 # Prints "x y w h" (absolute) of the first window whose line matches the awk pattern $1.
 window_geometry() {
   xwininfo -root -tree 2>/dev/null | awk -v pat="$1" '
@@ -152,7 +152,7 @@ new_window() {
     xwininfo -id "$id" 2>/dev/null | grep -q "Map State: IsViewable" || continue
     window_geometry "^ *$id "
     return 0
-  done < <(xwininfo -root -tree 2>/dev/null | grep '"traywidget")' | sed 's/^ *//')
+  done < <(xwininfo -root -tree 2>/dev/null | grep -i '"traywidget")' | sed 's/^ *//')
   return 1
 }
 window_ids() { xwininfo -root -tree 2>/dev/null | grep -o '^ *0x[0-9a-f]*' | tr -d ' '; }
