@@ -242,6 +242,8 @@ async def _main(
         history = None
     state["history"] = history
     state["cache"] = cache
+    if demo and history is not None:
+        _backfill_demo_history(engine, history)
 
     controller = AppController(
         engine, config=config, config_store=config_store, secrets=secrets, history=history, cache=cache,
@@ -254,6 +256,23 @@ async def _main(
     controller.show()
     await engine.start()
     await quit_event.wait()
+
+
+def _backfill_demo_history(engine: Any, history: Any) -> None:
+    """Give each demo account a simulated past day on its first snapshot (sparklines at once)."""
+    import time
+
+    from traywidget.demo import demo_history_rows
+
+    done: set[str] = set()
+
+    def on_snapshot(snapshot: Any) -> None:
+        if snapshot.stale or snapshot.account_id in done or not snapshot.meters:
+            return
+        done.add(snapshot.account_id)
+        history.add_samples(demo_history_rows(snapshot, time.time()))
+
+    engine.subscribe(on_snapshot)
 
 
 async def _shutdown(runner: TaskRunner, state: dict[str, Any]) -> None:

@@ -56,3 +56,24 @@ def start_demo(port: int | None = None) -> DemoSession:
         server.stop()
         raise
     return DemoSession(server=server, accounts=accounts, secrets=secrets)
+
+
+def demo_history_rows(snapshot, now: float, hours: float = 24.0, step_s: float = 300.0) -> list[tuple]:
+    """A simulated past day of samples for one demo account, so a newcomer sees
+    the panel's sparklines at once. Only the demo calls this: real history is
+    only ever what the app itself observed."""
+    import math
+
+    rows = []
+    steps = int(hours * 3600 / step_s)
+    for meter in snapshot.meters:
+        if meter.limit is None or meter.remaining is None or meter.approximate_reset:
+            continue
+        window = 3600.0 if meter.name == "requests_hour" else 86400.0
+        for i in range(steps, 0, -1):
+            ts = now - i * step_s
+            into_window = (ts % window) / window  # how far into its window this sample is
+            busy = 0.55 + 0.45 * math.sin(2 * math.pi * (ts % 86400) / 86400 - 1.2)  # a working day
+            used = meter.limit * min(0.95, into_window * busy)
+            rows.append((snapshot.account_id, meter.name, ts, round(meter.limit - used), meter.limit))
+    return rows

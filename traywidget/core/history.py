@@ -132,7 +132,14 @@ class HistoryStore:
             if last is not None and ts - last < self.min_interval_s and ts >= last:
                 continue
             rows.append((snapshot.account_id, meter.name, ts, meter.remaining, meter.limit))
-        if not rows:
+        written = self.add_samples(rows)
+        if written and ts - self._last_prune > 600:
+            self.prune(ts)
+        return written
+
+    def add_samples(self, rows: list[tuple[str, str, float, float, float | None]]) -> int:
+        """Write (account_id, meter, unix ts, remaining, limit) rows in one transaction."""
+        if self._db is None or not rows:
             return 0
         try:
             with self._db:
@@ -145,9 +152,8 @@ class HistoryStore:
             log.warning("usage history write failed: %s", exc)
             return 0
         for account_id, meter, row_ts, *_ in rows:
-            self._last[(account_id, meter)] = row_ts
-        if ts - self._last_prune > 600:
-            self.prune(ts)
+            key = (account_id, meter)
+            self._last[key] = max(row_ts, self._last.get(key, row_ts))
         return len(rows)
 
     def prune(self, now: datetime | float | None = None) -> None:
