@@ -52,10 +52,22 @@ def start_demo(port: int | None = None) -> DemoSession:
             secrets.set(account.id, item["api_key"])
             if item.get("management_key"):
                 secrets.set(account.id, item["management_key"], management=True)
+        _wait_for_demo_stream(server.sim)
     except BaseException:
         server.stop()
         raise
     return DemoSession(server=server, accounts=accounts, secrets=secrets)
+
+
+def _wait_for_demo_stream(sim, timeout_s: float = 2.0) -> None:
+    """The demo keeps a stream running for "Kill all streams" to stop; the
+    simulator opens it on its next tick. Wait for it (briefly), so even a
+    `traywidget kill --demo` right at start has something to stop."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not sim.active_streams() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def demo_history_rows(snapshot, now: float, hours: float = 24.0, step_s: float = 300.0) -> list[tuple]:

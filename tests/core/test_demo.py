@@ -14,6 +14,8 @@ def test_demo_accounts_cover_all_providers_and_never_touch_the_keyring(tmp_path)
         for account in demo.accounts:
             assert account.base_url.startswith("http://127.0.0.1:")
             assert demo.secrets.get(account.id)
+        # A stream is already running for "Kill all streams" to stop.
+        assert len(demo.server.sim.active_streams()) == 1
     assert not (tmp_path / "config").exists()
 
 
