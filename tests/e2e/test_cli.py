@@ -182,3 +182,38 @@ def test_purge_leaves_only_the_config(env, sim, tmp_path):
     assert keys_left() == "0"
     assert not cache.exists()
     assert (tmp_path / "config" / "config.json").exists()
+
+
+def test_keys_set_on_a_terminal_prompts_without_echo(env, sim):
+    """On a terminal the key is asked for with a hidden prompt: typed, never shown."""
+    import os
+    import pty
+    import select
+
+    run_cli(env, "accounts", "add", "routing.run", "--id", "tty", "--base-url", sim.url("routing.run"))
+    secret = "rk_" + "7e" * 32
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real CLI on a pseudo-terminal
+        os.execvpe(sys.executable, [sys.executable, "-m", "traywidget", "keys", "set", "tty"], env)
+    seen = b""
+
+    def read_until(marker: bytes, timeout: float = 20) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while marker not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    break
+
+    read_until(b"API key for tty:")
+    assert b"API key for tty:" in seen
+    os.write(fd, secret.encode() + b"\n")
+    read_until(b"keyring")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert b"Saved the API key of tty" in seen
+    assert secret.encode() not in seen
