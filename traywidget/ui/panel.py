@@ -345,7 +345,7 @@ class PanelWindow(QWidget):
 
         self.timer = QTimer(self)
         self.timer.setInterval(1000)
-        self.timer.timeout.connect(self.tick)
+        self.timer.timeout.connect(lambda: self.tick(visible_only=True))
         self.resize(440, 560)
 
     # ------------------------------------------------------------- data
@@ -393,9 +393,13 @@ class PanelWindow(QWidget):
             self._cards_layout.insertWidget(index, self.cards[account_id])
 
     # ------------------------------------------------------------ clock
-    def tick(self) -> None:
+    def tick(self, visible_only: bool = False) -> None:
         now = self._clock()
         for card in self.cards.values():
+            # The 1 s countdown tick skips cards scrolled out of view: with many
+            # accounts, redrawing them all every second stalls the event loop.
+            if visible_only and card.visibleRegion().isEmpty():
+                continue
             card.tick(self.thresholds, now)
 
     def load_sparklines(self) -> None:

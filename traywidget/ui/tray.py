@@ -10,6 +10,7 @@ the menu is closed, so `contextMenu().actions()` always reflects the data.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Callable, Iterable
 
@@ -23,6 +24,7 @@ from traywidget.ui import text as T
 from traywidget.ui.badge import BadgeSpec, badge_icon, badge_spec
 
 REDRAW_COALESCE_MS = 50
+MENU_TEXT_MAX_AGE_S = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ class TrayView(QObject):
         self._specs: dict[str | None, BadgeSpec] = {}
         self._visible = False
         self._menu_dirty = True
+        self._menu_built_at = 0.0
         # Snapshots arrive in bursts (a refresh of many accounts): redraw the
         # badge, tooltip and menu once per burst, not once per snapshot.
         self._coalesce = QTimer(self)
@@ -221,17 +224,19 @@ class TrayView(QObject):
             if self.action_pause.isChecked():
                 tip += "\nPolling paused"
             icon.setToolTip(tip)
+        # The menu is rebuilt when it is about to open, not on every change.
         self._menu_dirty = True
-        if not self._menu.isVisible():
-            self._rebuild_menu()
 
     # ------------------------------------------------------------- menu
     def _on_about_to_show(self) -> None:
         self._flush()
-        self._rebuild_menu()
+        # Relative times ("updated 5 s ago") age even when no data changed.
+        if self._menu_dirty or time.monotonic() - self._menu_built_at > MENU_TEXT_MAX_AGE_S:
+            self._rebuild_menu()
 
     def _rebuild_menu(self) -> None:
         self._menu_dirty = False
+        self._menu_built_at = time.monotonic()
         menu = self._menu
         menu.clear()  # deletes the dynamic actions it owns; the fixed ones belong to self
         now = self._clock()
