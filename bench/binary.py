@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 
 from bench.common import ROOT, Context, Result, desktop, have_tray_tools, median, rnd
 

@@ -7,7 +7,7 @@ import asyncio
 import time
 from dataclasses import fields, replace
 
-from bench.common import Context, Result, SimProcess, make_accounts, rnd
+from bench.common import Context, Result, SimProcess, make_accounts
 
 NAME = "quota"
 SCALE = 120.0  # 30 s of bench time = 1 hour of app time

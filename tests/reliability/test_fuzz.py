@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
