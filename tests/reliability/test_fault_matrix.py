@@ -140,7 +140,9 @@ async def test_engine_fault_matrix(sim, report, caplog):
         # Clear every fault (and open the refused port) and expect recovery without any action.
         sim.sim.clear()
         revived = SimulatorServer(sim.sim, port=refused_port).start()
-        await wait_until(lambda: all(s.state is State.OK for s in engine.snapshots.values()), 8.0)
+        # Recovered = OK with the baseline's meters again (a loaded machine may need a few more polls).
+        await wait_until(lambda: all(s.state is State.OK and meter_values(s) == baseline[s.account_id]
+                                     for s in engine.snapshots.values()), 20.0)
         for case in matrix:
             for p in PROVIDERS:
                 account_id = faulty[(case.name, p)].account.id

@@ -18,7 +18,10 @@ from traywidget.core.secrets import MemorySecretStore
 from .helpers import PROVIDERS, SHORT, add_member, badge_lies
 
 ACCOUNTS = 20
-SOAK_S = 25.0
+# A fixed amount of work, not a fixed time: a loaded machine takes longer,
+# it does not fail (MAX_S only stops a soak that makes no progress at all).
+TARGET_CYCLES = 10000
+MAX_S = 240.0
 WARMUP_S = 3.0
 
 
@@ -72,7 +75,7 @@ async def test_soak_many_thousand_poll_cycles(sim, report):
         polls_start = polls[0]
         started = time.monotonic()
         tick = 0
-        while time.monotonic() - started < SOAK_S:
+        while polls[0] - polls_start < TARGET_CYCLES and time.monotonic() - started < MAX_S:
             await asyncio.sleep(1.0)
             tick += 1
             if tick % 2 == 0:
@@ -85,18 +88,19 @@ async def test_soak_many_thousand_poll_cycles(sim, report):
         sim.sim.reset()
         rss_end, tasks_end, socks_end = _rss_mb(), _tasks(), _client_sockets(port)
         cycles = polls[0] - polls_start
+        soaked_s = time.monotonic() - started
         states = {s.state for s in engine.snapshots.values()}
     finally:
         await engine.stop()
     await asyncio.sleep(0.1)
     socks_after_stop = _client_sockets(port)
     tasks_after_stop = len(asyncio.all_tasks())
-    report(f"soak: {cycles} poll cycles in {SOAK_S:g} s over {ACCOUNTS} accounts (after {WARMUP_S:g} s warm-up), "
+    report(f"soak: {cycles} poll cycles in {soaked_s:.0f} s over {ACCOUNTS} accounts (after {WARMUP_S:g} s warm-up), "
            f"RSS {rss_start:.1f}→{rss_end:.1f} MB, engine tasks {tasks_start[0]}→{tasks_end[0]} "
            f"(all tasks {tasks_start[1]}→{tasks_end[1]} incl. requests in flight; {tasks_after_stop} after stop, "
            f"{tasks_idle} before start), "
            f"client sockets {socks_start}→{socks_end} (≤ {max_parallel}), {socks_after_stop} after stop")
-    assert cycles >= 5000, cycles
+    assert cycles >= TARGET_CYCLES, f"only {cycles} poll cycles in {MAX_S:g} s: the engine stalled"
     assert rss_end - rss_start < 20, (rss_start, rss_end)
     assert tasks_end[0] == tasks_start[0] == ACCOUNTS + 1, (tasks_start, tasks_end)
     assert tasks_end[1] <= ACCOUNTS + 1 + max_parallel + 2, tasks_end  # nothing beyond what can be in flight
