@@ -26,7 +26,7 @@ from traywidget.core.engine import Engine, EngineSettings
 from traywidget.core.model import Account, Snapshot, State
 from traywidget.core.secrets import MemorySecretStore
 from traywidget.providers import PROVIDER_IDS, get_provider
-from traywidget.providers.base import HttpResult, KeyHint, PollContext, ProviderError, Reading, RequestSpec
+from traywidget.providers.base import HttpResult, PollContext, ProviderError, Reading, RequestSpec
 from traywidget.providers.headers import parse_rate_limit_headers
 
 from .helpers import badge_lies, meter_lie
@@ -34,63 +34,19 @@ from .helpers import badge_lies, meter_lie
 FAST = settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
 SLOW = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
-# -- strategies -------------------------------------------------------------------
+from tests.strategies import (  # noqa: E402
+    FIELD_NAMES as FIELDS,
+    bodies,
+    contexts,
+    encode,
+    header_dicts,
+    json_values,
+    moments,
+    numbers,
+    statuses,
+)
 
-FIELDS = [
-    "requests_used_today", "requests_limit_today", "requests_remaining", "requests_used_this_hour",
-    "requests_limit_this_hour", "requests_remaining_this_hour", "requests_used_this_minute",
-    "requests_limit_per_minute", "requests_remaining_this_minute", "plan_tier", "limit", "used", "remaining",
-    "data", "label", "limit_reset", "limit_remaining", "usage", "usage_daily", "usage_weekly", "usage_monthly",
-    "is_free_tier", "free_model_daily_requests", "expires_at", "total_credits", "total_usage", "balance",
-    "key", "api_key_id", "daily_limit", "minute_limit", "usage_today", "usage_minute", "killed_streams", "error",
-    "message", "type", "code", "status_code", "metadata", "error_type", "retry_after",
-]
-numbers = st.one_of(
-    st.integers(-(10**20), 10**20), st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([0, 1, -1, -0.0, 0.5, 1e15, 1e16, 1e300, 2**63, float("nan"), float("inf"), -float("inf")]),
-)
-scalars = st.one_of(st.none(), st.booleans(), numbers, st.text(max_size=12),
-                    st.sampled_from(["daily", "weekly", "monthly", "sk-abc...wxyz", "Premium", "<html>", "1000"]))
-json_values = st.recursive(
-    scalars,
-    lambda kids: st.one_of(st.lists(kids, max_size=4), st.dictionaries(st.one_of(st.sampled_from(FIELDS),
-                                                                               st.text(max_size=6)), kids, max_size=6)),
-    max_leaves=25,
-)
 field_dicts = st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=12)
-shaped = st.one_of(
-    field_dicts,
-    st.builds(lambda d: {"data": d}, field_dicts),
-    st.builds(lambda rows: {"data": rows}, st.lists(field_dicts, max_size=3)),
-    st.builds(lambda e: {"error": e}, field_dicts),
-)
-
-
-def encode(value) -> bytes:
-    return json.dumps(value, allow_nan=True).encode()
-
-
-bodies = st.one_of(
-    st.builds(encode, shaped), st.builds(encode, json_values), st.binary(max_size=120),
-    st.sampled_from([b"", b"{", b"[" * 50_000, b'{"data":' * 2_000, b"\xff\xfe", b"<html><body>502</body></html>",
-                     b"NaN", b"1e999", b"-1", b'{"data": {"usage": 1e999}}']),
-)
-HEADERS = ["Retry-After", "retry-after-ms", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-           "X-RateLimit-Limit-Minute", "X-RateLimit-Remaining-Minute", "X-RateLimit-Reset-Minute",
-           "X-RateLimit-Limit-Day", "X-RateLimit-Remaining-Day", "X-RateLimit-Reset-Day",
-           "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests", "RateLimit-Policy", "RateLimit",
-           "RateLimit-Reset", "anthropic-ratelimit-requests-reset", "X-Error-Code", "Content-Type"]
-header_values = st.one_of(
-    st.text(max_size=30), st.builds(str, numbers),
-    st.sampled_from(["0", "1", "-5", "1e400", "nan", "Wed, 21 Oct 2015 07:28:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT",
-                     "6m0s", '"burst";q=100;w=60', '"default";r=0;t=30', "1741170660000", "text/html",
-                     "RATE_LIMIT_ERROR", "DAILY_REQUEST_LIMIT_EXCEEDED"]),
-)
-header_dicts = st.dictionaries(st.one_of(st.sampled_from(HEADERS), st.text(max_size=10)), header_values, max_size=8)
-statuses = st.one_of(st.sampled_from([400, 401, 402, 403, 404, 429, 500, 502, 503]), st.integers(100, 599))
-moments = st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1), timezones=st.just(timezone.utc))
-hints = st.one_of(st.none(), st.just(KeyHint.of("sk-abc12345def67890wxyz")), st.builds(KeyHint.of, st.text(max_size=24)))
-contexts = st.builds(PollContext, now=moments, has_management_key=st.booleans(), key_hint=hints)
 
 
 def declared_specs() -> list[tuple[str, RequestSpec]]:
