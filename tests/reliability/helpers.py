@@ -99,7 +99,7 @@ def cases(timeout_s: float, retry_after: int = 1) -> list[Case]:
              {p: ra for p in PROVIDERS}),
         Case("slow drip past the timeout", "slow_drip", {"seconds": timeout_s * 3}, State.ERROR, _same(late),
              slow=True),
-        Case("slow drip within the timeout", "slow_drip", {"seconds": timeout_s * 0.3}, State.OK, {}),
+        Case("slow drip within the timeout", "slow_drip", {"seconds": timeout_s * 0.2}, State.OK, {}),
     ]
 
 

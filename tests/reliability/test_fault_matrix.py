@@ -39,7 +39,7 @@ from .helpers import (
     wait_until,
 )
 
-TIMEOUT_S = 1.0
+TIMEOUT_S = 2.0  # generous: the matrix polls ~66 accounts at once, and a loaded CI machine is slow
 # Tiny cadences so faults, backoff and recovery all happen within seconds. The
 # Retry-After cap keeps "429 without Retry-After" (a 60 s window reset) testable.
 CADENCE = Cadence(fast_s=0.05, full_s=0.1, quiet_max_factor=1.0, near_s=0.05, backoff_base_s=0.05,
