@@ -215,7 +215,7 @@ async def _main(
     # the tray right after login. Only then the engine, HTTP client, keyring,
     # history and panel are imported and built.
     cache = SnapshotCache(data_dir)
-    cached = [snap.with_changes(stale=True) for snap in cache.load()]
+    cached = cache.load()  # marked stale until a poll confirms them
     s = config.settings
     early_tray = TrayView(thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account)
     early_tray.set_accounts([a.id for a in config.accounts])
@@ -223,17 +223,10 @@ async def _main(
     early_tray.show()
     await asyncio.sleep(0.05)  # let Qt dock and paint the icon before the heavy imports
 
-    from traywidget.core.engine import Cadence, Engine, EngineSettings
+    from traywidget.core.engine import Engine, EngineSettings
     from traywidget.core.history import HistoryStore
 
-    engine = Engine(
-        list(config.accounts),
-        secrets,
-        settings=EngineSettings(
-            thresholds=s.thresholds,
-            cadence=Cadence(fast_s=s.fast_interval_s, full_s=s.full_interval_s),
-        ),
-    )
+    engine = Engine(list(config.accounts), secrets, settings=EngineSettings().with_user_settings(s))
     state["engine"] = engine
     try:
         history = HistoryStore(data_dir)

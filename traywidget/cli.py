@@ -221,7 +221,7 @@ def _read_secret(prompt: str) -> str:
 
 def _engine_inputs(args, err, stack: ExitStack):
     """(accounts, secret store, engine settings) from the config, or from the demo."""
-    from traywidget.core.engine import Cadence, EngineSettings
+    from traywidget.core.engine import EngineSettings
 
     if getattr(args, "demo", False):
         from traywidget.demo import start_demo
@@ -232,11 +232,7 @@ def _engine_inputs(args, err, stack: ExitStack):
     if not config.accounts:
         raise CliError("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID "
                        "(or try `traywidget status --demo`)")
-    settings = EngineSettings(
-        thresholds=config.settings.thresholds,
-        cadence=Cadence(fast_s=config.settings.fast_interval_s, full_s=config.settings.full_interval_s),
-    )
-    return list(config.accounts), KeyringSecretStore(), settings
+    return list(config.accounts), KeyringSecretStore(), EngineSettings().with_user_settings(config.settings)
 
 
 def _status(args, out, err) -> int:

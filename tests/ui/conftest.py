@@ -13,6 +13,7 @@ from typing import Any, Callable  # noqa: E402
 
 import pytest  # noqa: E402
 
+from traywidget.core.engine import EngineSettings
 from traywidget.core.model import (  # noqa: E402
     CREDITS,
     REQUESTS_DAY,
@@ -68,6 +69,7 @@ class FakeEngine:
         self.paused = False
         self.kill_results = [KillResult("main", True, 3), KillResult("or", False)]
         self.test_result: Snapshot | Exception = make_snapshot("new", label="New")
+        self.settings = EngineSettings()
 
     def subscribe(self, callback: Callable[[Snapshot], None]) -> None:
         self.subscribers.append(callback)

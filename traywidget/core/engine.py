@@ -19,12 +19,13 @@ import asyncio
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, Iterable
 
 import httpx
 
+from traywidget.core.accounts import Settings
 from traywidget.core.http import fetch, join_url, make_client
 from traywidget.core.model import (
     Account,
@@ -86,6 +87,14 @@ class EngineSettings:
     # machine slept: timers are stale, poll now.
     resume_jump_s: float = 30.0
     watchdog_s: float = 15.0
+
+    def with_user_settings(self, settings: Settings) -> EngineSettings:
+        """These settings with the user's thresholds and cadence (config file / settings dialog)."""
+        return replace(
+            self,
+            thresholds=settings.thresholds,
+            cadence=replace(self.cadence, fast_s=settings.fast_interval_s, full_s=settings.full_interval_s),
+        )
 
 
 def requests_budget_per_hour(cadence: Cadence = Cadence()) -> float:
@@ -326,9 +335,9 @@ class Engine:
             if 0 < until < full_interval:
                 full_interval = until
         rt.next_fast = now_m + fast
-        if full:
-            rt.next_full = now_m + full_interval
-        rt.next_full = min(rt.next_full, now_m + full_interval)
+        # After a full poll the next one is a full interval away; after a fast
+        # one, a nearer reset may still pull the next full poll forward.
+        rt.next_full = now_m + full_interval if full else min(rt.next_full, now_m + full_interval)
 
     def _schedule_after_error(self, rt: _Runtime, info: ErrorInfo) -> None:
         cad = self.settings.cadence

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import QObject, QRectF
@@ -121,19 +120,15 @@ class AppController(QObject):
             self.save_cache()
 
     def seed(self, snapshots: Iterable[Snapshot]) -> None:
-        """Show cached snapshots at once, marked stale."""
-        stale = [s.with_changes(stale=True) for s in snapshots]
-        if hasattr(self.engine, "seed"):
-            self.engine.seed(stale)  # publishes through the bus
-        else:
-            for snapshot in stale:
-                self.bus.publish(snapshot)
+        """Show cached snapshots at once; the engine marks them stale and publishes them."""
+        self.engine.seed(snapshots)
 
     def save_cache(self) -> None:
         self._last_cache_save = time.monotonic()
         if self.cache is None:
             return
-        snapshots = [s for s in getattr(self.engine, "snapshots", {}).values() if not s.stale]
+        # Stale ones too: an account not polled yet this session keeps its cached values.
+        snapshots = list(self.engine.snapshots.values())
         if snapshots:
             self.cache.save(snapshots)
 
@@ -223,16 +218,7 @@ class AppController(QObject):
         previous = {a.id for a in self.config.accounts}
         self.config = config
         s = config.settings
-        settings = getattr(self.engine, "settings", None)
-        if settings is not None and hasattr(settings, "cadence"):
-            try:
-                self.engine.settings = replace(
-                    settings,
-                    thresholds=s.thresholds,
-                    cadence=replace(settings.cadence, fast_s=s.fast_interval_s, full_s=s.full_interval_s),
-                )
-            except Exception:  # noqa: BLE001
-                log.exception("could not apply engine settings")
+        self.engine.settings = self.engine.settings.with_user_settings(s)
         self.engine.set_accounts(list(config.accounts))
         ids = [a.id for a in config.accounts]
         for gone in previous - set(ids):
@@ -244,9 +230,7 @@ class AppController(QObject):
         self.tray.set_accounts(ids)
         self.tray.set_options(thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account)
         self.panel.set_accounts(ids)
-        self.panel.set_thresholds(s.thresholds)
-        if self.no_tray is False and self.tray._visible:
-            self.tray.show()
+        self.panel.set_thresholds(s.thresholds)  # new per-account icons show themselves (TrayView._sync_icons)
         self.refresh()
 
     # ---------------------------------------------------------------- show
