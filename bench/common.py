@@ -157,15 +157,8 @@ def read_line(proc: subprocess.Popen, prefix: str, timeout: float) -> str:
     raise RuntimeError(f"no {prefix!r} line from {proc.args} within {timeout} s (exit {proc.poll()})")
 
 
-def stop(proc: subprocess.Popen | None, timeout: float = 10.0) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout)
+# One way to end a helper process, shared with the desktop tests.
+from tests.desktop import stop_process as stop  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:

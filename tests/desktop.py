@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Iterator
 
 
-def _stop(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:
+def stop_process(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:
+    """Terminate, then kill if it will not go; always reaped."""
     if proc is None or proc.poll() is not None:
         return
     proc.terminate()
@@ -48,7 +49,7 @@ def dbus_session(home: Path) -> Iterator[dict[str, str]]:
         env["DBUS_SESSION_BUS_ADDRESS"] = address
         yield env
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 @contextmanager
@@ -66,7 +67,7 @@ def secret_service(env: dict[str, str], password: str = "test-login-password") -
         _wait_for_bus_name(env, "org.freedesktop.secrets")
         yield keyring_env
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def _wait_for_bus_name(env: dict[str, str], name: str, timeout: float = 10.0) -> None:
@@ -115,7 +116,7 @@ def xvfb(env: dict[str, str], size: str = "800x300x24") -> Iterator[dict[str, st
         yield display_env
     finally:
         os.close(read_fd)
-        _stop(proc)
+        stop_process(proc)
 
 
 @contextmanager
@@ -142,7 +143,7 @@ def trayer(env: dict[str, str]) -> Iterator[subprocess.Popen]:
             time.sleep(0.5)
         yield proc
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def have(*tools: str) -> bool:
@@ -180,7 +181,7 @@ def background(cmd: list[str], env: dict[str, str], log: Path | None = None, **p
     try:
         yield proc
     finally:
-        _stop(proc)
+        stop_process(proc)
         if log is not None:
             out.close()  # type: ignore[union-attr]
 

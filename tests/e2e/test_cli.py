@@ -142,7 +142,7 @@ def test_watch_prints_a_line_per_change_and_stops_on_sigterm(env, sim):
 def test_status_demo_needs_no_keyring(tmp_path):
     env = cli_env({**__import__("os").environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}, tmp_path)
     r = run_cli(env, "status", "--json", "--demo")
-    assert r.code in (0, 1), r.err
+    assert r.code == 0, r.err  # every demo account answers
     providers = {a["provider"] for a in json.loads(r.out)["accounts"]}
     assert providers == {"routing.run", "openrouter", "routeway"}
     assert not (tmp_path / "config").exists()
