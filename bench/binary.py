@@ -29,9 +29,10 @@ def run(ctx: Context) -> list[Result]:
     out = [Result(NAME, "one-file binary size", rnd(size), "MiB")]
     if not have_tray_tools():
         return out + [Result(NAME, "start to icon shown", None, "", note="not run: Xvfb/trayer missing")]
-    from bench.startup import start_and_idle
     import os
     import tempfile
+
+    from bench.startup import start_and_idle
 
     times = []
     with tempfile.TemporaryDirectory(prefix="traywidget-bench-bin-") as tmp:

@@ -112,8 +112,8 @@ class SimProcess:
 
 def make_accounts(sim: SimProcess, provider: str, n: int, prefix: str, hosts: int = 1, **options: Any):
     """n accounts in the simulator and as traywidget Accounts; returns (accounts, MemorySecretStore, items)."""
-    from traywidget.core.model import Account
     from traywidget.core.secrets import MemorySecretStore
+    from traywidget.model import Account
 
     items = sim.add(provider, n, **options)
     store = MemorySecretStore()
@@ -192,8 +192,8 @@ def proc_status_kb(pid: int, field_name: str) -> int:
 def app_home(accounts, store, cache_snapshots=None) -> Iterator[dict[str, str]]:
     """A throw-away config dir, cache dir and bench keyring holding these accounts;
     yields the environment the app runs with."""
-    from traywidget.core.accounts import Config, ConfigStore
     from traywidget.core.cache import SnapshotCache
+    from traywidget.core.config import Config, ConfigStore
 
     root = Path(tempfile.mkdtemp(prefix="traywidget-bench-"))
     try:

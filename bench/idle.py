@@ -6,10 +6,23 @@ import subprocess
 import time
 from dataclasses import replace
 
+from bench.common import (
+    APP_CMD,
+    ROOT,
+    Context,
+    Result,
+    SimProcess,
+    app_home,
+    cpu_seconds,
+    desktop,
+    have_tray_tools,
+    make_accounts,
+    median,
+    rnd,
+    stop,
+    wakeups,
+)
 from traywidget.core.secrets import MemorySecretStore
-
-from bench.common import (APP_CMD, ROOT, Context, Result, SimProcess, app_home, cpu_seconds, desktop,
-                          have_tray_tools, make_accounts, median, rnd, stop, wakeups)
 
 NAME = "idle"
 WARMUP_S = 10.0

@@ -53,17 +53,15 @@ def child(port: int, reps: int) -> dict:
     import time
     from pathlib import Path
 
+    import qasync
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    import qasync
-
-    from traywidget.ui.controller import AppController
-    from traywidget.core.accounts import Config
+    from bench.common import make_accounts
+    from traywidget.core.config import Config
     from traywidget.core.engine import Engine
     from traywidget.core.history import HistoryStore
-
-    from bench.common import make_accounts
+    from traywidget.ui.controller import AppController
 
     app = QApplication([sys.argv[0]])
     loop = qasync.QEventLoop(app)

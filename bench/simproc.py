@@ -22,7 +22,7 @@ from aiohttp import web
 
 from traywidget.simulator import Simulator
 from traywidget.simulator.app import make_app
-from traywidget.simulator.state import OPENROUTER, ROUTEWAY, ROUTING
+from traywidget.simulator.records import OPENROUTER, ROUTEWAY, ROUTING
 from traywidget.simulator.streaming import STREAMS
 
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")

@@ -8,9 +8,24 @@ import subprocess
 import time
 from typing import Sequence
 
-from bench.common import (APP_CMD, BARE_CMD, ROOT, Context, Result, SimProcess, app_home, desktop,
-                          have_tray_tools, make_accounts, median, proc_status_kb, rnd, stop, time_to_dock,
-                          wait_undocked)
+from bench.common import (
+    APP_CMD,
+    BARE_CMD,
+    ROOT,
+    Context,
+    Result,
+    SimProcess,
+    app_home,
+    desktop,
+    have_tray_tools,
+    make_accounts,
+    median,
+    proc_status_kb,
+    rnd,
+    stop,
+    time_to_dock,
+    wait_undocked,
+)
 
 NAME = "startup"
 IDLE_S = 10.0

@@ -1,1 +1,1 @@
-"""Icons and desktop files, shipped as package data (read them through traywidget.resources_access)."""
+"""Icons and desktop files, shipped as package data (read them through traywidget.core.assets)."""

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from traywidget.providers.base import KeyHint, PollContext
 
-
 numbers = st.one_of(
     st.integers(min_value=-(10**20), max_value=10**20),
     st.floats(allow_nan=True, allow_infinity=True),

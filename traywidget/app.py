@@ -36,8 +36,9 @@ from PySide6.QtCore import QSocketNotifier, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from traywidget import APP_DISPLAY_NAME, APP_NAME, __version__  # noqa: E402
-from traywidget.core.accounts import Config, ConfigError, ConfigStore  # noqa: E402
-from traywidget.tasks import TaskRunner  # noqa: E402
+from traywidget.core.config import Config, ConfigStore  # noqa: E402
+from traywidget.core.tasks import TaskRunner  # noqa: E402
+from traywidget.model import ConfigError
 from traywidget.ui.controller import AppController  # noqa: E402
 from traywidget.ui.single_instance import SingleInstance, instance_name  # noqa: E402
 
@@ -63,7 +64,7 @@ def _make_application(argv: list[str]) -> QApplication:
 
 def _autostart_callables() -> tuple[Callable[[bool], Any] | None, Callable[[], bool] | None]:
     try:
-        from traywidget import autostart
+        from traywidget.core import autostart
     except Exception:  # noqa: BLE001 - packaging helper's module may be missing
         return None, None
 

@@ -3,11 +3,8 @@
 The engine (and with it httpx) is imported only by the commands that poll,
 so `traywidget --version` and the tray's start-up do not pay for it.
 
-Exit codes (documented in README):
-  0  the command did what was asked (for status/kill: every account answered)
-  1  the command ran but at least one account is in an error state
-  2  bad usage, a bad value or an unreadable config
-  3  the keyring is missing, locked or failed
+Errors are TraywidgetErrors (traywidget.model.errors): `run_command` prints
+their message and returns their exit code, in one place.
 """
 
 from __future__ import annotations
@@ -23,28 +20,30 @@ from contextlib import ExitStack
 from datetime import datetime
 from typing import TextIO
 
-from traywidget.core.accounts import (
-    Config,
-    ConfigError,
-    ConfigStore,
-    InvalidValue,
-    validate_account_id,
-    validate_interval,
-    validate_base_url,
-)
 from traywidget.core.alerts import kill_summary
-from traywidget.core.formatting import format_amount, format_duration
-from traywidget.core.model import Account, KillResult, Meter, Snapshot, State, Unit, utcnow
-from traywidget.core.secrets import KeyringSecretStore, SecretStoreError
-
-EXIT_OK, EXIT_ACCOUNT_ERROR, EXIT_USAGE, EXIT_KEYRING = 0, 1, 2, 3
-_BAD_STATES = {State.AUTH_ERROR, State.PAYMENT_REQUIRED, State.NO_KEY, State.OFFLINE, State.ERROR}
-
-
-class CliError(Exception):
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
+from traywidget.core.config import (
+    Config,
+    ConfigStore,
+    validate_account_id,
+    validate_base_url,
+    validate_interval,
+)
+from traywidget.core.formatting import format_amount, time_until_reset
+from traywidget.core.secrets import KeyringSecretStore
+from traywidget.model import (
+    EXIT_ACCOUNT_ERROR,
+    EXIT_KEYRING,
+    EXIT_OK,
+    Account,
+    AutostartError,
+    KillResult,
+    SecretStoreError,
+    Snapshot,
+    TraywidgetError,
+    Unit,
+    UsageError,
+    utcnow,
+)
 
 
 def add_cli_commands(sub: argparse._SubParsersAction) -> None:
@@ -111,18 +110,9 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     }
     try:
         return handlers[args.command](args, out, err)
-    except CliError as exc:
+    except TraywidgetError as exc:
         print(f"traywidget: {exc}", file=err)
-        return exc.code
-    except SecretStoreError as exc:
-        print(f"traywidget: {exc}", file=err)
-        return EXIT_KEYRING
-    except ConfigError as exc:
-        print(f"traywidget: {exc}", file=err)
-        return EXIT_USAGE
-    except InvalidValue as exc:
-        print(f"traywidget: {exc}", file=err)
-        return EXIT_USAGE
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 
@@ -156,7 +146,7 @@ def _accounts(args, out, err) -> int:
     if args.accounts_command == "add":
         account_id = validate_account_id(args.account_id)
         if config.account(account_id):
-            raise CliError(f"an account with id {account_id!r} exists already")
+            raise UsageError(f"an account with id {account_id!r} exists already")
         provider = get_provider(args.provider)
         account = Account(
             id=account_id,
@@ -172,7 +162,7 @@ def _accounts(args, out, err) -> int:
         return EXIT_OK
     # remove
     if not config.account(args.account_id):
-        raise CliError(f"no account with id {args.account_id!r}")
+        raise UsageError(f"no account with id {args.account_id!r}")
     store.save(config.without_account(args.account_id))
     print(f"Removed {args.account_id}.", file=out)
     try:
@@ -189,7 +179,7 @@ def _accounts(args, out, err) -> int:
 def _keys(args, out, err) -> int:
     _, config = _load_config(err)
     if not config.account(args.account_id):
-        raise CliError(f"no account with id {args.account_id!r}; add it first with `traywidget accounts add`")
+        raise UsageError(f"no account with id {args.account_id!r}; add it first with `traywidget accounts add`")
     secrets = KeyringSecretStore()
     kind = "management key" if args.management else "API key"
     if args.keys_command == "delete":
@@ -200,7 +190,7 @@ def _keys(args, out, err) -> int:
         return EXIT_OK
     secret = _read_secret(f"{kind} for {args.account_id}: ")
     if not secret:
-        raise CliError(f"no {kind} given on standard input; nothing was saved")
+        raise UsageError(f"no {kind} given on standard input; nothing was saved")
     secrets.set(args.account_id, secret, management=args.management)
     print(f"Saved the {kind} of {args.account_id} in the keyring ({secrets.backend_name()}).", file=out)
     return EXIT_OK
@@ -230,7 +220,7 @@ def _engine_inputs(args, err, stack: ExitStack):
         return demo.accounts, demo.secrets, EngineSettings()
     _, config = _load_config(err)
     if not config.accounts:
-        raise CliError("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID "
+        raise UsageError("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID "
                        "(or try `traywidget status --demo`)")
     return list(config.accounts), KeyringSecretStore(), EngineSettings().with_user_settings(config.settings)
 
@@ -244,7 +234,7 @@ def _status(args, out, err) -> int:
         out.write("\n")
     else:
         _print_status(snapshots, out)
-    return EXIT_ACCOUNT_ERROR if any(s.state in _BAD_STATES for s in snapshots) else EXIT_OK
+    return EXIT_ACCOUNT_ERROR if any(s.state.is_account_error for s in snapshots) else EXIT_OK
 
 
 def _kill(args, out, err) -> int:
@@ -284,8 +274,7 @@ async def _watch_loop(accounts, secrets, settings, as_json: bool, out: TextIO) -
     last: dict[str, tuple] = {}
 
     def on_snapshot(snap: Snapshot) -> None:
-        key = (snap.state, snap.plan, tuple(m.to_json()["remaining"] for m in snap.meters),
-               tuple(m.limit for m in snap.meters), snap.error)
+        key = snap.content_key()
         if last.get(snap.account_id) == key:
             return
         last[snap.account_id] = key
@@ -342,17 +331,14 @@ def _simulate(args, out, err) -> int:
     try:
         run_forever(port=args.port, ready=ready, sim=sim)
     except OSError as exc:
-        raise CliError(f"cannot listen on port {args.port}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot listen on port {args.port}: {exc.strerror or exc}") from None
     return EXIT_OK
 
 
 def _autostart(args, out, err) -> int:
-    from traywidget import autostart
+    from traywidget.core import autostart
 
-    try:
-        return _autostart_action(autostart, args.action, out)
-    except autostart.AutostartError as exc:
-        raise CliError(f"start at login: {exc}") from None
+    return _autostart_action(autostart, args.action, out)
 
 
 def _autostart_action(autostart, action: str, out) -> int:
@@ -378,7 +364,7 @@ def _purge(args, out, err) -> int:
     """Leave nothing behind but (unless --config) the key-less config file."""
     import shutil
 
-    from traywidget import autostart
+    from traywidget.core import autostart
     from traywidget.core.paths import cache_dir
 
     store, config = _load_config(err)
@@ -402,7 +388,7 @@ def _purge(args, out, err) -> int:
         failures += 1
     try:
         autostart.disable()
-    except autostart.AutostartError as exc:
+    except AutostartError as exc:
         print(f"traywidget: start at login not removed: {exc}", file=err)
         failures += 1
     shutil.rmtree(cache_dir(), ignore_errors=True)
@@ -413,13 +399,6 @@ def _purge(args, out, err) -> int:
 
 
 # --- formatting -----------------------------------------------------------------
-
-
-def _reset_text(meter: Meter) -> str:
-    if meter.resets_at is None:
-        return "-"
-    text = format_duration((meter.resets_at - utcnow()).total_seconds())
-    return f"about {text}" if meter.approximate_reset else text
 
 
 def _clock(moment: datetime | None) -> str:
@@ -440,7 +419,7 @@ def _print_status(snapshots: list[Snapshot], out: TextIO) -> None:
             limit = ("-" if m.unit is Unit.USD else "no cap") if uncapped else format_amount(m.limit, m.unit)
             if m.estimated:
                 limit = "≈" + limit
-            rows.append((*(head if i == 0 else ("", "", "", "")), m.name, left, limit, _reset_text(m)))
+            rows.append((*(head if i == 0 else ("", "", "", "")), m.name, left, limit, time_until_reset(m.resets_at, utcnow(), m.approximate_reset) or "-"))
         if snap.error:
             messages.append(f"{snap.account_id}: {snap.error.message}")
         messages.extend(f"{snap.account_id}: {note}" for note in snap.notes)

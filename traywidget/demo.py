@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from traywidget.core.model import Account
 from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import Account
 
 
 @dataclass

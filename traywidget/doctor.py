@@ -372,7 +372,7 @@ def check_session() -> Check:
 
 def check_autostart() -> Check:
     try:
-        from traywidget import autostart
+        from traywidget.core import autostart
 
         return Check("autostart", "Start at login", INFO, autostart.status().removeprefix("start at login: "))
     except Exception as exc:  # noqa: BLE001

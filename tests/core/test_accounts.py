@@ -14,15 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from traywidget.core.accounts import (
+from traywidget.core.config import (
     Config,
     ConfigStore,
-    InvalidValue,
     Settings,
     validate_account_id,
     validate_base_url,
 )
-from traywidget.core.model import Account
+from traywidget.model import Account, InvalidValue
 
 
 def account(i: int = 1, provider: str = "routing.run") -> Account:
@@ -140,8 +139,8 @@ def test_loader_never_raises_on_any_json(tmp_path, data):
 
 SAVER = r"""
 import sys
-from traywidget.core.accounts import Config, ConfigStore
-from traywidget.core.model import Account
+from traywidget.core.config import Config, ConfigStore
+from traywidget.model import Account
 store = ConfigStore(__import__("pathlib").Path(sys.argv[1]))
 accounts = tuple(Account(id=f"acc{i}", provider="routing.run", label="L" * (i * 37 % 500),
                          base_url="https://api.routing.run/v1") for i in range(40))

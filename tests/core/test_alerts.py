@@ -8,8 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from traywidget.core import alerts as A
-from traywidget.core.alerts import AlertPolicy, format_duration, kill_summary
-from traywidget.core.model import (
+from traywidget.core.alerts import AlertPolicy, kill_summary
+from traywidget.core.formatting import format_duration
+from traywidget.model import (
     CREDITS,
     REQUESTS_HOUR,
     ErrorInfo,

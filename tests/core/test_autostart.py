@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from traywidget import __version__, autostart
+from traywidget import __version__
+from traywidget.core import autostart
 
 
 @pytest.fixture
@@ -90,12 +91,12 @@ def test_entry_passes_desktop_file_validate(home: Path) -> None:
 def test_no_side_effects_at_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "fresh-home"
     home.mkdir()
-    code = "import traywidget.autostart, traywidget.doctor, traywidget.resources_access, sys; " \
+    code = "import traywidget.core.autostart, traywidget.doctor, traywidget.core.assets, sys; " \
            "print('PySide6' in sys.modules)"
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "cfg")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False", "autostart/doctor/resources_access must not import Qt"
+    assert out.stdout.strip() == "False", "autostart, doctor and assets must not import Qt"
     assert list(home.iterdir()) == []
 
 

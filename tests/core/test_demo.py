@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from traywidget.core.model import Meter, Snapshot, State, Unit
 from traywidget.demo import demo_history_rows, start_demo
+from traywidget.model import Meter, Snapshot, State, Unit
 
 
 def test_demo_accounts_cover_all_providers_and_never_touch_the_keyring(tmp_path):

@@ -109,7 +109,6 @@ def test_bounded_returns_default_on_timeout_and_error() -> None:
 
 def test_keyring_backends(monkeypatch: pytest.MonkeyPatch) -> None:
     import keyring
-
     from keyring.backends import fail, null
 
     monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())

@@ -7,8 +7,8 @@ import asyncio
 from datetime import timedelta
 
 from traywidget.core.engine import Cadence, Engine, EngineSettings
-from traywidget.core.model import Account, State, utcnow
 from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import Account, State, utcnow
 
 
 def engine_for(sim, specs, **settings) -> tuple[Engine, dict[str, str]]:

@@ -14,9 +14,14 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from traywidget.core.engine import Cadence, Engine, EngineSettings, requests_budget_per_hour
-from traywidget.core.model import Account, State
+from traywidget.core.engine import (
+    Cadence,
+    Engine,
+    EngineSettings,
+    requests_budget_per_hour,
+)
 from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import Account, State
 
 T0 = datetime(2026, 11, 22, 10, 20, 0, tzinfo=timezone.utc)
 

@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from traywidget.core.history import FILENAME, HistoryStore
-from traywidget.core.model import CREDITS, REQUESTS_HOUR, Meter, Snapshot, State, Unit
+from traywidget.model import CREDITS, REQUESTS_HOUR, Meter, Snapshot, State, Unit
 
 T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
 
@@ -87,7 +87,7 @@ def test_reopen_after_sigkill_mid_writes(tmp_path):
         import sys, time
         sys.path.insert(0, {os.getcwd()!r})
         from traywidget.core.history import HistoryStore
-        from traywidget.core.model import Meter, Snapshot, State, Unit
+        from traywidget.model import Meter, Snapshot, State, Unit
         h = HistoryStore({str(tmp_path)!r}, min_interval_s=0)
         i = 0
         while True:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from traywidget.core.engine import Engine
-from traywidget.core.model import Account, State, Unit
 from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import Account, State, Unit
 
 
 async def poll(sim, provider: str, key: str, mgmt: str | None = None, fast: bool = False):

@@ -8,7 +8,8 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
 from traywidget.core import secrets as secrets_module
-from traywidget.core.secrets import KeyringSecretStore, MemorySecretStore, SecretStoreError
+from traywidget.core.secrets import KeyringSecretStore, MemorySecretStore
+from traywidget.model import SecretStoreError
 
 SECRET = "rk_" + "5e" * 32
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from traywidget import resources_access as res
+from traywidget.core import assets as res
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
@@ -142,7 +142,7 @@ def test_wheel_ships_the_resources(tmp_path: Path) -> None:
     for name in ["traywidget/resources/__init__.py", "traywidget/resources/traywidget.svg",
                  "traywidget/resources/traywidget.desktop", "traywidget/resources/traywidget.ico",
                  "traywidget/resources/traywidget.icns", "traywidget/resources/traywidget.png",
-                 "traywidget/autostart.py", "traywidget/doctor.py", "traywidget/resources_access.py"]:
+                 "traywidget/core/autostart.py", "traywidget/doctor.py", "traywidget/core/assets.py"]:
         assert name in names, name
     for size in res.ICON_SIZES:
         assert f"traywidget/resources/icons/traywidget-{size}.png" in names

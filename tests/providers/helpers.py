@@ -7,8 +7,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-from traywidget.core.model import Meter, Unit
-from traywidget.providers.base import HttpResult, KeyHint, PollContext, RequestSpec
+from traywidget.model import HttpResult, Meter, Unit
+from traywidget.providers.base import KeyHint, PollContext, RequestSpec
 
 NOW = datetime(2025, 3, 5, 10, 30, 15, tzinfo=timezone.utc)  # a Wednesday
 

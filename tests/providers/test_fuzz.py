@@ -9,10 +9,15 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from traywidget.core.model import State
+from traywidget.model import HttpResult, ProviderError, State
 from traywidget.providers import PROVIDER_IDS, get_provider
-from traywidget.providers.base import HttpResult, ProviderError, Reading, RequestSpec
-from traywidget.providers.headers import RateLimitInfo, parse_rate_limit_headers, parse_reset, parse_retry_after
+from traywidget.providers.base import Reading, RequestSpec
+from traywidget.providers.headers import (
+    RateLimitInfo,
+    parse_rate_limit_headers,
+    parse_reset,
+    parse_retry_after,
+)
 
 from .helpers import assert_sane_meter
 

@@ -6,9 +6,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from traywidget.core.model import BALANCE, CREDITS, FREE_REQUESTS_DAY, State, Unit
+from traywidget.model import (
+    BALANCE,
+    CREDITS,
+    FREE_REQUESTS_DAY,
+    ProviderError,
+    State,
+    Unit,
+)
 from traywidget.providers import get_provider
-from traywidget.providers.base import Credential, ProviderError, RequestSpec
+from traywidget.providers.base import Credential, RequestSpec
 from traywidget.providers.openrouter import OpenRouter
 
 from .helpers import NOW, assert_sane_meter, by_name, ctx, result, spec

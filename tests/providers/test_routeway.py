@@ -6,9 +6,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from traywidget.core.model import BALANCE, REQUESTS_DAY, REQUESTS_MINUTE, State, Unit
+from traywidget.model import (
+    BALANCE,
+    REQUESTS_DAY,
+    REQUESTS_MINUTE,
+    ProviderError,
+    State,
+    Unit,
+)
 from traywidget.providers import get_provider
-from traywidget.providers.base import Credential, KeyHint, ProviderError, RequestSpec
+from traywidget.providers.base import Credential, KeyHint, RequestSpec
 from traywidget.providers.routeway import (
     KEY_NOT_FOUND_MESSAGE,
     NO_MANAGEMENT_KEY_NOTE,

@@ -6,9 +6,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from traywidget.core.model import REQUESTS_DAY, REQUESTS_HOUR, REQUESTS_MINUTE, State
+from traywidget.model import (
+    REQUESTS_DAY,
+    REQUESTS_HOUR,
+    REQUESTS_MINUTE,
+    ProviderError,
+    State,
+)
 from traywidget.providers import get_provider
-from traywidget.providers.base import Credential, ProviderError, RequestSpec
+from traywidget.providers.base import Credential, RequestSpec
 from traywidget.providers.routing_run import RoutingRun
 
 from .helpers import NOW, assert_sane_meter, by_name, ctx, result, spec

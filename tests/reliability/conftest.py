@@ -12,7 +12,6 @@ import os
 
 import pytest
 
-
 # The tray part of the fault matrix builds Qt objects in this process.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

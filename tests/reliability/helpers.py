@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from traywidget.core.model import Account, Meter, Snapshot, State, Unit
 from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import Account, Meter, Snapshot, State, Unit
 
 PROVIDERS = ("routing.run", "openrouter", "routeway")
 SHORT = {"routing.run": "rr", "openrouter": "or", "routeway": "rw"}

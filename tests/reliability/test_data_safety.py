@@ -24,7 +24,7 @@ import pytest
 
 from tests.e2e.cli import cli_env, run_cli
 from traywidget.core.cache import SnapshotCache
-from traywidget.core.model import Meter, Snapshot, State, Unit, utcnow
+from traywidget.model import Meter, Snapshot, State, Unit, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +42,7 @@ HISTORY_WRITER = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[2])
     from traywidget.core.history import HistoryStore
-    from traywidget.core.model import Meter, Snapshot, State, Unit
+    from traywidget.model import Meter, Snapshot, State, Unit
     start = int(sys.argv[3])
     h = HistoryStore(sys.argv[1], min_interval_s=0, keep_s=1e12)
     print("ready", flush=True)
@@ -91,7 +91,7 @@ CACHE_WRITER = textwrap.dedent("""
     sys.path.insert(0, sys.argv[2])
     from datetime import datetime, timezone
     from traywidget.core.cache import SnapshotCache
-    from traywidget.core.model import Meter, Snapshot, State, Unit
+    from traywidget.model import Meter, Snapshot, State, Unit
     cache = SnapshotCache(__import__("pathlib").Path(sys.argv[1]))
     print("ready", flush=True)
     i = 0

@@ -20,10 +20,10 @@ import pytest
 
 from tests.desktop import free_port
 from tests.e2e.cli import cli_env, run_cli
-from traywidget.core.accounts import Config, ConfigStore
+from traywidget.core.config import Config, ConfigStore
 from traywidget.core.engine import Cadence, Engine, EngineSettings
-from traywidget.core.model import Snapshot, State
 from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import Snapshot, State
 from traywidget.simulator import SimulatorServer
 
 from .helpers import (

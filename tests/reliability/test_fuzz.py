@@ -20,13 +20,13 @@ import httpx
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from traywidget.core.accounts import ConfigStore
 from traywidget.core.cache import SnapshotCache
+from traywidget.core.config import ConfigStore
 from traywidget.core.engine import Engine, EngineSettings
-from traywidget.core.model import Account, Snapshot, State
 from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import Account, HttpResult, ProviderError, Snapshot, State
 from traywidget.providers import PROVIDER_IDS, get_provider
-from traywidget.providers.base import HttpResult, PollContext, ProviderError, Reading, RequestSpec
+from traywidget.providers.base import PollContext, Reading, RequestSpec
 from traywidget.providers.headers import parse_rate_limit_headers
 
 from .helpers import badge_lies, meter_lie
@@ -36,6 +36,8 @@ SLOW = settings(max_examples=150, deadline=None, suppress_health_check=list(Heal
 
 from tests.strategies import (  # noqa: E402
     FIELD_NAMES as FIELDS,
+)
+from tests.strategies import (
     bodies,
     contexts,
     encode,

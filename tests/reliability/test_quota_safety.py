@@ -19,10 +19,14 @@ import time
 from dataclasses import fields, replace
 from datetime import timedelta
 
-
-from traywidget.core.engine import Cadence, Engine, EngineSettings, requests_budget_per_hour
-from traywidget.core.model import Account, State
+from traywidget.core.engine import (
+    Cadence,
+    Engine,
+    EngineSettings,
+    requests_budget_per_hour,
+)
 from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import Account, State
 
 from .helpers import PROVIDERS, SHORT, Member, add_member, wait_until
 

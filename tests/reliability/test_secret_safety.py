@@ -24,13 +24,20 @@ import pytest
 
 from tests.desktop import free_port
 from tests.e2e.cli import cli_env
-from traywidget.core.accounts import Config, ConfigStore
+from traywidget.core.config import Config, ConfigStore
 from traywidget.core.engine import Cadence, Engine, EngineSettings
 from traywidget.core.http import fetch, join_url, make_client
-from traywidget.core.model import Account, ErrorInfo, State, utcnow
-from traywidget.core.secrets import KeyringSecretStore, MemorySecretStore, SecretStoreError
+from traywidget.core.secrets import KeyringSecretStore, MemorySecretStore
+from traywidget.model import (
+    Account,
+    ErrorInfo,
+    ProviderError,
+    SecretStoreError,
+    State,
+    utcnow,
+)
 from traywidget.providers import get_provider
-from traywidget.providers.base import KeyHint, PollContext, ProviderError
+from traywidget.providers.base import KeyHint, PollContext
 
 from .helpers import PROVIDERS, SHORT, cases
 

@@ -12,8 +12,8 @@ import types
 
 from traywidget.core import engine as engine_module
 from traywidget.core.engine import Cadence, Engine, EngineSettings
-from traywidget.core.model import Account, State
 from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import Account, State
 
 from .helpers import PROVIDERS, SHORT, add_member, wait_until
 

@@ -12,8 +12,8 @@ import psutil
 import pytest
 
 from traywidget.core.engine import Cadence, Engine, EngineSettings
-from traywidget.core.model import State
 from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import State
 
 from .helpers import PROVIDERS, SHORT, add_member, badge_lies
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from traywidget.simulator.state import PLANS
+from traywidget.simulator.records import PLANS
 
 USAGE_FIELDS = {
     "requests_used_today", "requests_limit_today", "requests_remaining", "requests_used_this_hour",

@@ -14,7 +14,7 @@ from typing import Any, Callable  # noqa: E402
 import pytest  # noqa: E402
 
 from traywidget.core.engine import EngineSettings
-from traywidget.core.model import (  # noqa: E402
+from traywidget.model import (
     CREDITS,
     REQUESTS_DAY,
     REQUESTS_HOUR,

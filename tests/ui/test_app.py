@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from traywidget.tasks import TaskRunner
+from traywidget.core.tasks import TaskRunner
 from traywidget.ui.single_instance import SingleInstance
 
 

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtGui import QColor, QImage
 
 from tests.ui.conftest import make_snapshot
-from traywidget.core.model import State, Thresholds
+from traywidget.model import State, Thresholds
 from traywidget.ui import text as T
 from traywidget.ui.badge import (
     ICON_SIZES,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.ui.conftest import NOW, make_snapshot
-from traywidget.core.model import ErrorInfo, State
+from traywidget.model import ErrorInfo, State
 from traywidget.ui import text as T
 from traywidget.ui.panel import PanelWindow
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.ui.conftest import make_snapshot
-from traywidget.core.accounts import ConfigStore
-from traywidget.core.model import Account, State
-from traywidget.core.secrets import MemorySecretStore, SecretStoreError
+from traywidget.core.config import ConfigStore
+from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import Account, ErrorInfo, SecretStoreError, State
 from traywidget.ui.settings import SAVED_PLACEHOLDER, AccountEditor, SettingsDialog
 
 KEY = "sk-rr-SECRET-0123456789abcdef"
@@ -128,7 +128,7 @@ def test_test_connection_shows_provider_answer(dialog, engine):
     assert engine.calls[-1] == ("test_connection", "work", True, False)
     assert "Connected" in editor.test_result.text() and "420 / 500" in editor.test_result.text()
     engine.test_result = make_snapshot("work", hour=None, state=State.AUTH_ERROR,
-                                       error=__import__("traywidget.core.model", fromlist=["ErrorInfo"]).ErrorInfo("Invalid API key", 401))
+                                       error=ErrorInfo("Invalid API key", 401))
     editor.test_connection()
     assert "Failed" in editor.test_result.text() and "Invalid API key" in editor.test_result.text()
     assert KEY not in editor.test_result.text()

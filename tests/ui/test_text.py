@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.ui.conftest import NOW, make_snapshot
-from traywidget.core.model import REQUESTS_DAY, REQUESTS_HOUR, Meter, State, Unit
+from traywidget.model import REQUESTS_DAY, REQUESTS_HOUR, Meter, State, Unit
 from traywidget.ui import text as T
 
 

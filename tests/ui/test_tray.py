@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from tests.ui.conftest import NOW, make_snapshot
-from traywidget.ui.controller import build_tray_for_tests
-from traywidget.core.accounts import Config, Settings
-from traywidget.core.model import Account, ErrorInfo, State
+from traywidget.core.config import Config, Settings
+from traywidget.model import Account, ErrorInfo, State
 from traywidget.ui import text as T
+from traywidget.ui.controller import build_tray_for_tests
 from traywidget.ui.tray import SnapshotBus, TrayView
 
 
@@ -159,7 +159,7 @@ def test_a_burst_of_snapshots_redraws_once(qtbot):
 
 def test_applied_settings_reach_the_engine_and_the_cache_keeps_unpolled_accounts(qtbot, engine, runner, tmp_path):
     from traywidget.core.cache import SnapshotCache
-    from traywidget.core.model import Thresholds
+    from traywidget.model import Thresholds
 
     accounts = (Account("main", "routing.run", "Main", "https://api.routing.run/v1"),
                 Account("idle", "routing.run", "Idle", "https://api.routing.run/v1"))

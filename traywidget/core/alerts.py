@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping
 
-from traywidget.core.formatting import format_amount, format_duration
-from traywidget.core.model import (
+from traywidget.core.formatting import format_amount, format_duration, reset_phrase
+from traywidget.model import (
     REQUESTS_DAY,
     REQUESTS_HOUR,
     REQUESTS_MINUTE,
@@ -46,10 +46,6 @@ AUTH_ERROR = "auth_error"
 PAYMENT_REQUIRED = "payment_required"
 KILL_RESULT = "kill_result"
 
-# States after which a poll is "good": they end a 429 / auth episode.
-_GOOD = {State.OK, State.LOW, State.EXHAUSTED}
-# States that say nothing about quota (a blip): they neither start nor end episodes.
-_NEUTRAL = {State.OFFLINE, State.ERROR, State.NO_KEY}
 
 _LIMIT_KIND_METER = {
     "minute": REQUESTS_MINUTE,
@@ -135,11 +131,12 @@ class AlertPolicy:
                 memory.auth_last_alert = now
                 alerts.append(self._auth_alert(snapshot))
             return alerts
-        if state in _GOOD or state is State.RATE_LIMITED:
+        if state.key_accepted:
             memory.auth_since = None
             memory.auth_last_alert = None
 
-        if state in _NEUTRAL:
+        # Offline, a server error or no key says nothing about quota: no episode starts or ends.
+        if not state.key_accepted:
             return alerts
 
         was_bad = memory.rate_limited or memory.exhausted
@@ -149,7 +146,7 @@ class AlertPolicy:
             if not memory.rate_limited:
                 memory.rate_limited = True
                 alerts.append(self._rate_limit_alert(snapshot, now))
-        elif state in _GOOD:
+        elif state.is_quota_reading:
             memory.rate_limited = False
 
         # --- per meter: exhausted and threshold crossings.
@@ -168,7 +165,7 @@ class AlertPolicy:
         memory.exhausted = any_exhausted
 
         # --- restored.
-        if was_bad and state in (State.OK, State.LOW) and not memory.exhausted and not memory.rate_limited:
+        if was_bad and state.is_fine and not memory.exhausted and not memory.rate_limited:
             alerts.append(
                 Alert(RESTORED, snapshot.account_id, f"{snapshot.label}: quota restored",
                       _restored_body(snapshot))
@@ -222,9 +219,7 @@ class AlertPolicy:
                 total = format_amount(meter.limit, meter.unit)
                 what = "credits" if is_money else "requests"
                 body = f"{meter.title}: {left} of {total} {what} left ({fraction:.0%})."
-                reset = _reset_phrase(meter, now)
-                if reset:
-                    body += f" Resets {reset}."
+                body += _reset_sentence(meter, now)
                 title = (
                     f"{label}: credits running low" if is_money
                     else f"{label}: {lowest:.0%} of {meter.title.lower()} left"
@@ -260,9 +255,7 @@ class AlertPolicy:
         else:
             title = f"{snapshot.label}: {meter.title.lower()} used up"
             body = f"0 of {format_amount(meter.limit, meter.unit)} left."
-        reset = _reset_phrase(meter, now)
-        if reset:
-            body += f" Resets {reset}."
+        body += _reset_sentence(meter, now)
         return Alert(EXHAUSTED, snapshot.account_id, title, body, meter.name)
 
     def _rate_limit_alert(self, snapshot: Snapshot, now: datetime) -> Alert:
@@ -276,15 +269,12 @@ class AlertPolicy:
         parts: list[str] = []
         if error and error.message:
             parts.append(error.message.rstrip(".") + ".")
-        when = None
         meter_name = _LIMIT_KIND_METER.get(kind or "")
         meter = snapshot.meter(meter_name) if meter_name else None
         if meter is not None and meter.resets_at is not None:
-            when = _reset_phrase(meter, now)
+            parts.append(_reset_sentence(meter, now).strip())
         elif error and error.retry_after_s is not None:
-            when = f"in {format_duration(error.retry_after_s)}"
-        if when:
-            parts.append(f"Resets {when}." if meter is not None else f"Retry {when}.")
+            parts.append(f"Retry in {format_duration(error.retry_after_s)}.")
         return Alert(RATE_LIMITED, snapshot.account_id, title, " ".join(parts) or "Too many requests.",
                      meter_name)
 
@@ -299,14 +289,10 @@ class AlertPolicy:
         return Alert(kind, snapshot.account_id, title, body)
 
 
-def _reset_phrase(meter: Meter, now: datetime) -> str | None:
-    if meter.resets_at is None:
-        return None
-    seconds = (meter.resets_at - now).total_seconds()
-    if seconds <= 0:
-        return "now"
-    about = "about " if meter.approximate_reset else ""
-    return f"in {about}{format_duration(seconds)}"
+def _reset_sentence(meter: Meter, now: datetime) -> str:
+    """" Resets in 23 min." to append to a body, or "" when the reset is unknown."""
+    phrase = reset_phrase(meter.resets_at, now, meter.approximate_reset)
+    return f" {phrase[0].upper()}{phrase[1:]}." if phrase else ""
 
 
 def _first_error_line(snapshot: Snapshot) -> str | None:

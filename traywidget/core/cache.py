@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from traywidget.core.model import Snapshot
 from traywidget.core.paths import atomic_write, cache_dir
+from traywidget.model import Snapshot
 
 log = logging.getLogger(__name__)
 CACHE_FILE = "snapshots.json"

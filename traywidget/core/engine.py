@@ -25,27 +25,28 @@ from typing import Callable, Iterable
 
 import httpx
 
-from traywidget.core.accounts import Settings
+from traywidget.core.config import Settings
 from traywidget.core.http import fetch, join_url, make_client
-from traywidget.core.model import (
+from traywidget.core.secrets import SecretStore
+from traywidget.model import (
     Account,
     ErrorInfo,
     KillResult,
     Meter,
+    ProviderError,
+    SecretStoreError,
     Snapshot,
     State,
     Thresholds,
     Unit,
     utcnow,
 )
-from traywidget.core.secrets import SecretStore, SecretStoreError
 from traywidget.providers import get_provider
 from traywidget.providers.base import (
     Credential,
     KeyHint,
     PollContext,
     Provider,
-    ProviderError,
     Reading,
     RequestSpec,
 )
@@ -308,10 +309,10 @@ class Engine:
             rt.keys_read_at = None  # the user may be fixing the key right now: read it again next time
         if snap.state is State.NO_KEY:
             rt.next_fast = rt.next_full = self._monotonic() + self.settings.cadence.no_key_recheck_s
-        elif snap.state in _ERROR_STATES:
+        elif snap.state.is_poll_failure:
             self._schedule_after_error(rt, snap.error or ErrorInfo(message="error"))
         else:
-            changed = previous is None or _signature(previous) != _signature(snap)
+            changed = previous is None or previous.content_key() != snap.content_key()
             self._schedule_after_success(rt, full, snap, changed)
 
     def _schedule_after_success(self, rt: _Runtime, full: bool, snap: Snapshot, changed: bool) -> None:
@@ -505,9 +506,6 @@ class Engine:
                 log.exception("A snapshot subscriber failed")
 
 
-_ERROR_STATES = {State.RATE_LIMITED, State.AUTH_ERROR, State.PAYMENT_REQUIRED, State.ERROR, State.OFFLINE}
-
-
 def _merge_meters(base: Iterable[Meter], readings: Iterable[Reading]) -> tuple[Meter, ...]:
     merged: dict[str, Meter] = {m.name: m for m in base}
     for reading in readings:
@@ -536,7 +534,3 @@ def _near_exhaustion(meters: Iterable[Meter], near_fraction: float) -> bool:
         (f := m.fraction_left) is not None and 0 < f <= near_fraction and not m.approximate_reset for m in meters
     )
 
-
-def _signature(snap: Snapshot) -> tuple:
-    """What counts as "changed" for the quiet back-off (not the fetch time)."""
-    return (snap.state, snap.plan, tuple((m.name, m.used, m.remaining, m.limit) for m in snap.meters), snap.error)

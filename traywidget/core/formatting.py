@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from traywidget.core.model import Unit
+from datetime import datetime
+
+from traywidget.model import Unit
 
 
 def format_duration(seconds: float) -> str:
@@ -30,3 +32,21 @@ def format_amount(value: float | None, unit: Unit) -> str:
     if float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.1f}"
+
+
+def time_until_reset(resets_at: datetime | None, now: datetime, approximate: bool = False) -> str | None:
+    """"23 min", "about 40 s" (a rolling or inferred reset), "now"; None when unknown."""
+    if resets_at is None:
+        return None
+    seconds = (resets_at - now).total_seconds()
+    if seconds <= 0:
+        return "now"
+    return ("about " if approximate else "") + format_duration(seconds)
+
+
+def reset_phrase(resets_at: datetime | None, now: datetime, approximate: bool = False) -> str | None:
+    """The one "resets in …" phrase: "resets in 23 min", "resets in about 40 s", "resets now"."""
+    until = time_until_reset(resets_at, now, approximate)
+    if until is None:
+        return None
+    return "resets now" if until == "now" else f"resets in {until}"

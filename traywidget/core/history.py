@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from traywidget.core.model import Snapshot
+from traywidget.model import Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from traywidget import __version__
-from traywidget.core.accounts import is_loopback_host
-from traywidget.core.model import ErrorInfo, State
-from traywidget.providers.base import HttpResult, ProviderError
+from traywidget.core.config import is_loopback_host
+from traywidget.model import ErrorInfo, HttpResult, ProviderError, State
 
 USER_AGENT = f"traywidget/{__version__} (+https://github.com/traywidget/traywidget)"
 MAX_BODY_BYTES = 1_000_000

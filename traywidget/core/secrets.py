@@ -12,13 +12,11 @@ import threading
 import time
 from typing import Protocol
 
+from traywidget.model import SecretStoreError
+
 SERVICE = "traywidget"
 READ_ATTEMPTS = 3
 READ_RETRY_DELAY_S = 0.2
-
-
-class SecretStoreError(Exception):
-    """The keyring could not be used. The message never contains a secret."""
 
 
 class SecretStore(Protocol):

@@ -13,11 +13,20 @@ if TYPE_CHECKING:
 
 PROVIDER_IDS: tuple[str, ...] = ("routing.run", "openrouter", "routeway")
 
+# The one source of each provider's name as people read it (the adapters and
+# every view take it from here).
+DISPLAY_NAMES: dict[str, str] = {"routing.run": "routing.run", "openrouter": "OpenRouter", "routeway": "Routeway"}
+
 _CLASSES: dict[str, tuple[str, str]] = {
     "routing.run": ("traywidget.providers.routing_run", "RoutingRun"),
     "openrouter": ("traywidget.providers.openrouter", "OpenRouter"),
     "routeway": ("traywidget.providers.routeway", "Routeway"),
 }
+
+
+def display_name(provider_id: str) -> str:
+    """"OpenRouter" for "openrouter"; an unknown id is shown as it is."""
+    return DISPLAY_NAMES.get(provider_id, provider_id)
 
 _instances: dict[str, Provider] = {}
 
@@ -41,4 +50,4 @@ def get_provider(provider_id: str) -> Provider:
     return provider
 
 
-__all__ = ["PROVIDER_IDS", "get_provider"]
+__all__ = ["DISPLAY_NAMES", "PROVIDER_IDS", "display_name", "get_provider"]

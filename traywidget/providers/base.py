@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import ClassVar, Mapping, Protocol
+from typing import ClassVar, Mapping
 
-from traywidget.core.model import ErrorInfo, Meter, State
+from traywidget.model import ErrorInfo, HttpResult, Meter, ProviderError
 
 
 class Credential(Enum):
@@ -33,34 +33,6 @@ class RequestSpec:
     # An optional request's failure becomes a note; a required one's failure
     # becomes the account's state.
     optional: bool = False
-
-
-class Headers(Protocol):
-    """Case-insensitive header lookup (httpx.Headers satisfies it)."""
-
-    def get(self, key: str, default: str | None = None) -> str | None: ...
-
-    def items(self): ...
-
-
-@dataclass(frozen=True)
-class HttpResult:
-    """A complete response as the engine received it."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        for key, value in self.headers.items():
-            if key.lower() == lowered:
-                return value
-        return None
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
 
 
 @dataclass(frozen=True)
@@ -99,30 +71,6 @@ class Reading:
     rate_limited: ErrorInfo | None = None
 
 
-class ProviderError(Exception):
-    """A response that means the account is not OK, in the provider's words.
-
-    str() is the provider's message only: never a key, a header dump or a URL
-    with credentials.
-    """
-
-    def __init__(self, state: State, info: ErrorInfo) -> None:
-        super().__init__(info.message)
-        self.state = state
-        self.info = info
-
-    def __repr__(self) -> str:
-        return f"ProviderError({self.state.value}, {self.info.message!r})"
-
-
-def malformed(what: str, status: int | None = 200) -> ProviderError:
-    """The error for a body that is not what the provider documents."""
-    return ProviderError(
-        State.ERROR,
-        ErrorInfo(message=f"Malformed response: {what}", http_status=status, code="MALFORMED_RESPONSE"),
-    )
-
-
 class Provider:
     """Base for provider adapters. Subclasses set the class attributes and
     implement `poll_requests`, `parse` and `error_for`."""
@@ -145,7 +93,7 @@ class Provider:
         return ()
 
     def parse(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> Reading:
-        """Translate a 2xx response; raise ProviderError (see `malformed`) on a bad body."""
+        """Translate a 2xx response; raise ProviderError (see decoding.malformed) on a bad body."""
         raise NotImplementedError
 
     def error_for(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> ProviderError:

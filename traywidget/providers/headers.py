@@ -38,8 +38,8 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
 
-from traywidget.core.model import clean_number
-from traywidget.providers._errors import as_utc
+from traywidget.model import clean_number
+from traywidget.providers.resets import as_utc
 
 # Longest wait / reset horizon taken seriously; beyond is garbage.
 MAX_RETRY_AFTER_S = 31 * 86400.0

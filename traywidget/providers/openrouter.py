@@ -14,19 +14,46 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from traywidget.core.model import BALANCE, CREDITS, FREE_REQUESTS_DAY, Meter, State, Unit, parse_iso
-from traywidget.providers import _errors as E
+from traywidget.model import (
+    BALANCE,
+    CREDITS,
+    FREE_REQUESTS_DAY,
+    HttpResult,
+    Meter,
+    ProviderError,
+    State,
+    Unit,
+    clean_number,
+    parse_iso,
+)
+from traywidget.providers import DISPLAY_NAMES
 from traywidget.providers.base import (
     Credential,
-    HttpResult,
     PollContext,
     Provider,
-    ProviderError,
     Reading,
     RequestSpec,
+)
+from traywidget.providers.decoding import (
+    NOT_JSON,
+    bound_code,
+    bound_message,
+    decode_json,
+    fallback_message,
+    limit_kind_from_text,
     malformed,
+    provider_error,
+    state_for_status,
 )
 from traywidget.providers.headers import parse_rate_limit_headers
+from traywidget.providers.meters import format_usd, plan_text, request_meter, usd
+from traywidget.providers.resets import (
+    as_utc,
+    first_of_next_month_utc,
+    next_monday_utc,
+    next_utc_midnight,
+    seconds_until,
+)
 
 KEY = "key"
 CREDITS_REQUEST = "credits"
@@ -43,7 +70,7 @@ _USAGE_FIELD = {"daily": "usage_daily", "weekly": "usage_weekly", "monthly": "us
 
 class OpenRouter(Provider):
     id = "openrouter"
-    display_name = "OpenRouter"
+    display_name = DISPLAY_NAMES["openrouter"]
     default_base_url = "https://openrouter.ai/api/v1"
     supports_kill = False
 
@@ -56,8 +83,8 @@ class OpenRouter(Provider):
     # -- success ---------------------------------------------------------
 
     def parse(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> Reading:
-        data = E.decode_json(result.body)
-        if data is E.NOT_JSON:
+        data = decode_json(result.body)
+        if data is NOT_JSON:
             raise malformed("OpenRouter response is not JSON", result.status)
         if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
             raise malformed('OpenRouter response has no "data" object', result.status)
@@ -69,14 +96,14 @@ class OpenRouter(Provider):
         raise malformed(f"unexpected request {spec.name!r}", result.status)
 
     def _parse_key(self, data: dict[str, Any], ctx: PollContext) -> Reading:
-        now = E.as_utc(ctx.now)
+        now = as_utc(ctx.now)
         notes: list[str] = []
         free_raw = data.get("free_model_daily_requests")
         numbers = [data.get(k) for k in ("usage", "usage_daily", "usage_weekly", "usage_monthly", "limit",
                                          "limit_remaining")]
         if isinstance(free_raw, dict):
             numbers += [free_raw.get(k) for k in ("limit", "remaining", "used")]
-        if all(E.clean_number(value) is None for value in numbers):
+        if all(clean_number(value) is None for value in numbers):
             # A key answer always has `usage` (0 for a new key): every number being a
             # string, NaN, negative or absurd means this is not a usage answer.
             raise malformed("OpenRouter key response has no usable number")
@@ -85,17 +112,17 @@ class OpenRouter(Provider):
         reset_kind = data.get("limit_reset")
         reset_kind = reset_kind.strip().lower() if isinstance(reset_kind, str) else None
         resets_at = {
-            "daily": E.next_utc_midnight,
-            "weekly": E.next_monday_utc,
-            "monthly": E.first_of_next_month_utc,
+            "daily": next_utc_midnight,
+            "weekly": next_monday_utc,
+            "monthly": first_of_next_month_utc,
         }.get(reset_kind or "", lambda _now: None)(now)
-        used = E.clean_number(data.get(_USAGE_FIELD.get(reset_kind or "", "usage")))
+        used = clean_number(data.get(_USAGE_FIELD.get(reset_kind or "", "usage")))
         if used is None:
-            used = E.clean_number(data.get("usage")) if reset_kind is None else None
-        limit = E.clean_number(data.get("limit"))
+            used = clean_number(data.get("usage")) if reset_kind is None else None
+        limit = clean_number(data.get("limit"))
         remaining = None
         if limit is not None:
-            remaining = E.clean_number(data.get("limit_remaining"))
+            remaining = clean_number(data.get("limit_remaining"))
             if remaining is None and used is not None:
                 remaining = max(0.0, limit - used)
             if remaining is not None:
@@ -112,21 +139,21 @@ class OpenRouter(Provider):
         # Free-model requests today.
         is_free_tier = data.get("is_free_tier")
         free = data.get("free_model_daily_requests")
-        if isinstance(free, dict) and any(E.clean_number(free.get(k)) is not None for k in ("limit", "remaining", "used")):
-            free_meter = E.request_meter(
+        if isinstance(free, dict) and any(clean_number(free.get(k)) is not None for k in ("limit", "remaining", "used")):
+            free_meter = request_meter(
                 FREE_REQUESTS_DAY,
                 limit=free.get("limit"),
                 used=free.get("used"),
                 remaining=free.get("remaining"),
-                resets_at=E.next_utc_midnight(now),
+                resets_at=next_utc_midnight(now),
                 zero_limit_means_uncapped=False,
             )
         else:
             cap = FREE_DAILY_CAP_PAID if is_free_tier is False else FREE_DAILY_CAP_UNPAID
-            free_meter = E.request_meter(
+            free_meter = request_meter(
                 FREE_REQUESTS_DAY,
                 limit=cap,
-                resets_at=E.next_utc_midnight(now),
+                resets_at=next_utc_midnight(now),
                 estimated=True,
             )
             notes.append(
@@ -137,9 +164,9 @@ class OpenRouter(Provider):
         # Spend in the current UTC day / week (from Monday) / month.
         spent = []
         for label, field in (("today", "usage_daily"), ("week", "usage_weekly"), ("month", "usage_monthly")):
-            amount = E.clean_number(data.get(field))
+            amount = clean_number(data.get(field))
             if amount is not None:
-                spent.append(f"{label} {E.format_usd(amount)}")
+                spent.append(f"{label} {format_usd(amount)}")
         if spent:
             notes.append("Spent " + " · ".join(spent))
 
@@ -154,7 +181,7 @@ class OpenRouter(Provider):
                 pass
 
         plan = {True: "Free tier", False: "Paid"}.get(is_free_tier) if isinstance(is_free_tier, bool) else None
-        label = E.plan_text(data.get("label"), 40)
+        label = plan_text(data.get("label"), 40)
         # OpenRouter's default label is the masked key itself: not worth showing.
         if label and not label.lower().startswith("sk-or-"):
             plan = f"{plan} · {label}" if plan else label
@@ -162,41 +189,41 @@ class OpenRouter(Provider):
         return Reading(meters=(credits, free_meter), plan=plan, notes=tuple(notes))
 
     def _parse_credits(self, data: dict[str, Any], result: HttpResult) -> Reading:
-        total = E.usd(data.get("total_credits"))
-        usage = E.usd(data.get("total_usage"))
+        total = usd(data.get("total_credits"))
+        usage = usd(data.get("total_usage"))
         if total is None or usage is None:
             raise malformed("credits response lacks total_credits/total_usage", result.status)
         # May be negative: OpenRouter then answers 402 even for free models.
-        balance = E.usd(total - usage)
+        balance = usd(total - usage)
         return Reading(meters=(Meter(name=BALANCE, unit=Unit.USD, used=usage if usage >= 0 else None, remaining=balance),))
 
     # -- errors ----------------------------------------------------------
 
     def error_for(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> ProviderError:
         status = result.status
-        data = E.decode_json(result.body)
+        data = decode_json(result.body)
         error = data.get("error") if isinstance(data, dict) else None
         message = None
         code = None
         body_status = None
         if isinstance(error, dict):
-            message = E.bound_message(error.get("message"))
+            message = bound_message(error.get("message"))
             metadata = error.get("metadata")
             if isinstance(metadata, dict):
-                code = E.bound_code(metadata.get("error_type"))
+                code = bound_code(metadata.get("error_type"))
             raw_code = error.get("code")
             if isinstance(raw_code, int) and not isinstance(raw_code, bool):
                 body_status = raw_code
             elif code is None:
-                code = E.bound_code(raw_code)
+                code = bound_code(raw_code)
         elif isinstance(data, dict):
-            message = E.bound_message(data.get("message"))
+            message = bound_message(data.get("message"))
         if message is None:
-            message = E.fallback_message(result)
+            message = fallback_message(result)
 
-        state = E.state_for_status(status)
+        state = state_for_status(status)
         if state is None and body_status is not None:
-            state = E.state_for_status(body_status)
+            state = state_for_status(body_status)
         if state is None:
             state = State.ERROR
 
@@ -204,6 +231,6 @@ class OpenRouter(Provider):
         retry = info.retry_after_s
         window = info.window("requests")
         if retry is None and state is State.RATE_LIMITED and window is not None and window.remaining == 0:
-            retry = E.seconds_until(window.resets_at, ctx.now)
-        limit_kind = E.limit_kind_from_text(message, code) if state is State.RATE_LIMITED else None
-        return E.provider_error(state, message, status, code=code, retry_after_s=retry, limit_kind=limit_kind)
+            retry = seconds_until(window.resets_at, ctx.now)
+        limit_kind = limit_kind_from_text(message, code) if state is State.RATE_LIMITED else None
+        return provider_error(state, message, status, code=code, retry_after_s=retry, limit_kind=limit_kind)

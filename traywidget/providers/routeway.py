@@ -21,20 +21,41 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from traywidget.core.model import BALANCE, REQUESTS_DAY, REQUESTS_MINUTE, ErrorInfo, Meter, State, Unit
-from traywidget.providers import _errors as E
+from traywidget.model import (
+    BALANCE,
+    REQUESTS_DAY,
+    REQUESTS_MINUTE,
+    ErrorInfo,
+    HttpResult,
+    Meter,
+    ProviderError,
+    State,
+    Unit,
+    clean_number,
+)
+from traywidget.providers import DISPLAY_NAMES
 from traywidget.providers.base import (
     Credential,
-    HttpResult,
     KeyHint,
     PollContext,
     Provider,
-    ProviderError,
     Reading,
     RequestSpec,
+)
+from traywidget.providers.decoding import (
+    NOT_JSON,
+    bound_code,
+    bound_message,
+    decode_json,
+    fallback_message,
+    limit_kind_from_text,
     malformed,
+    provider_error,
+    state_for_status,
 )
 from traywidget.providers.headers import HeaderWindow, parse_rate_limit_headers
+from traywidget.providers.meters import request_meter, usd
+from traywidget.providers.resets import as_utc, next_utc_midnight, seconds_until
 
 ACCOUNT_KEYS = "account_keys"
 BALANCE_REQUEST = "balance"
@@ -102,7 +123,7 @@ def find_key_row(rows: list[Any], hint: KeyHint | None) -> dict[str, Any] | None
 
 class Routeway(Provider):
     id = "routeway"
-    display_name = "Routeway"
+    display_name = DISPLAY_NAMES["routeway"]
     default_base_url = "https://api.routeway.ai/v1"
     supports_kill = False
 
@@ -124,17 +145,17 @@ class Routeway(Provider):
     # -- success ---------------------------------------------------------
 
     def parse(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> Reading:
-        data = E.decode_json(result.body)
-        if data is E.NOT_JSON:
+        data = decode_json(result.body)
+        if data is NOT_JSON:
             raise malformed("Routeway response is not JSON", result.status)
         if not isinstance(data, dict):
             raise malformed("Routeway response is not a JSON object", result.status)
         if spec.name == ACCOUNT_KEYS:
             return self._parse_keys(data, result, ctx)
         if spec.name == BALANCE_REQUEST:
-            balance = E.usd(data.get("balance"))
+            balance = usd(data.get("balance"))
             if balance is None and isinstance(data.get("data"), dict):
-                balance = E.usd(data["data"].get("balance"))
+                balance = usd(data["data"].get("balance"))
             if balance is None:
                 raise malformed("balance response has no balance", result.status)
             return Reading(meters=(Meter(name=BALANCE, unit=Unit.USD, remaining=balance),))
@@ -146,7 +167,7 @@ class Routeway(Provider):
             raise malformed('account/keys has no "data" list', result.status)
         row = find_key_row(rows, ctx.key_hint)
         if row == "ambiguous":
-            raise E.provider_error(
+            raise provider_error(
                 State.ERROR,
                 "Several of this management key's keys match the API key's visible ends; cannot tell which is yours",
                 result.status,
@@ -156,23 +177,23 @@ class Routeway(Provider):
             # The management key works but does not list this API key: a wrong
             # management key or a deleted API key. Either way the user has to fix
             # a credential, so AUTH_ERROR (not a transient ERROR worth retrying).
-            raise E.provider_error(State.AUTH_ERROR, KEY_NOT_FOUND_MESSAGE, result.status, code="KEY_NOT_FOUND")
+            raise provider_error(State.AUTH_ERROR, KEY_NOT_FOUND_MESSAGE, result.status, code="KEY_NOT_FOUND")
 
-        if all(E.clean_number(row.get(k)) is None for k in ("daily_limit", "minute_limit", "usage_today", "usage_minute")):
+        if all(clean_number(row.get(k)) is None for k in ("daily_limit", "minute_limit", "usage_today", "usage_minute")):
             raise malformed("the key's row in account/keys has no usable number", result.status)
-        now = E.as_utc(ctx.now)
-        minute = E.request_meter(
+        now = as_utc(ctx.now)
+        minute = request_meter(
             REQUESTS_MINUTE,
             limit=row.get("minute_limit"),
             used=row.get("usage_minute"),
             resets_at=now + timedelta(seconds=60),
             approximate_reset=True,
         )
-        day = E.request_meter(
+        day = request_meter(
             REQUESTS_DAY,
             limit=row.get("daily_limit"),
             used=row.get("usage_today"),
-            resets_at=E.next_utc_midnight(now),
+            resets_at=next_utc_midnight(now),
         )
 
         # Rate-limit headers, where present, are fresher than the counters; but
@@ -190,7 +211,7 @@ class Routeway(Provider):
             if from_headers and meter.remaining == 0:
                 retry = info.retry_after_s
                 if retry is None:
-                    retry = E.seconds_until(meter.resets_at, now)
+                    retry = seconds_until(meter.resets_at, now)
                 rate_limited = ErrorInfo(
                     message=f"Routeway {words} limit reached",
                     http_status=result.status,
@@ -205,19 +226,19 @@ class Routeway(Provider):
 
     def error_for(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> ProviderError:
         status = result.status
-        data = E.decode_json(result.body)
+        data = decode_json(result.body)
         error = data.get("error") if isinstance(data, dict) else None
         message = etype = code = None
         raw_code: Any = None
         if isinstance(error, dict):
-            message = E.bound_message(error.get("message"))
-            etype = E.bound_code(error.get("type"))
+            message = bound_message(error.get("message"))
+            etype = bound_code(error.get("type"))
             raw_code = error.get("code")
-            code = E.bound_code(raw_code)
+            code = bound_code(raw_code)
         elif isinstance(data, dict):
-            message = E.bound_message(data.get("message"))
+            message = bound_message(data.get("message"))
         if message is None:
-            message = E.fallback_message(result)
+            message = fallback_message(result)
         etype_l = (etype or "").lower()
         code_l = (code or "").lower()
         body_status = raw_code if isinstance(raw_code, int) and not isinstance(raw_code, bool) else None
@@ -233,13 +254,13 @@ class Routeway(Provider):
             state = State.AUTH_ERROR
         else:
             # 5xx → ERROR; otherwise (400, 404, ...) the body's own status decides.
-            state = E.state_for_status(status) or E.state_for_status(body_status or 0) or State.ERROR
+            state = state_for_status(status) or state_for_status(body_status or 0) or State.ERROR
 
         info = parse_rate_limit_headers(result.headers, ctx.now)
         retry = info.retry_after_s
         limit_kind = None
         if state is State.RATE_LIMITED:
-            limit_kind = E.limit_kind_from_text(message)
+            limit_kind = limit_kind_from_text(message)
             minute, day = info.window("minute"), info.window("day")
             exhausted = None
             if limit_kind == "minute" and minute is not None and minute.remaining == 0:
@@ -252,8 +273,8 @@ class Routeway(Provider):
             if limit_kind is None and exhausted is not None:
                 limit_kind = exhausted[0]
             if retry is None and exhausted is not None:
-                retry = E.seconds_until(exhausted[1].resets_at, ctx.now)
-        return E.provider_error(
+                retry = seconds_until(exhausted[1].resets_at, ctx.now)
+        return provider_error(
             state, message, status, code=code or etype, retry_after_s=retry, limit_kind=limit_kind
         )
 

@@ -15,18 +15,37 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from traywidget.core.model import REQUESTS_DAY, REQUESTS_HOUR, REQUESTS_MINUTE, Meter, State
-from traywidget.providers import _errors as E
-from traywidget.providers.base import (
+from traywidget.model import (
+    REQUESTS_DAY,
+    REQUESTS_HOUR,
+    REQUESTS_MINUTE,
     HttpResult,
-    PollContext,
-    Provider,
+    Meter,
     ProviderError,
-    Reading,
-    RequestSpec,
+    State,
+    clean_number,
+)
+from traywidget.providers import DISPLAY_NAMES
+from traywidget.providers.base import PollContext, Provider, Reading, RequestSpec
+from traywidget.providers.decoding import (
+    NOT_JSON,
+    bound_code,
+    bound_message,
+    decode_json,
+    fallback_message,
+    limit_kind_from_text,
     malformed,
+    provider_error,
+    state_for_status,
 )
 from traywidget.providers.headers import MAX_RETRY_AFTER_S, parse_rate_limit_headers
+from traywidget.providers.meters import plan_text, request_meter
+from traywidget.providers.resets import (
+    as_utc,
+    next_top_of_hour,
+    next_utc_midnight,
+    seconds_until,
+)
 
 HOURLY = "hourly"
 REQUESTS = "requests"
@@ -60,7 +79,7 @@ _CODE_STATES = {
 
 class RoutingRun(Provider):
     id = "routing.run"
-    display_name = "routing.run"
+    display_name = DISPLAY_NAMES["routing.run"]
     # Users of the mirror host use https://api.routing.sh/v1: the base URL is per account.
     default_base_url = "https://api.routing.run/v1"
     supports_kill = True
@@ -77,27 +96,27 @@ class RoutingRun(Provider):
     # -- success ---------------------------------------------------------
 
     def parse(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> Reading:
-        data = E.decode_json(result.body)
-        if data is E.NOT_JSON:
+        data = decode_json(result.body)
+        if data is NOT_JSON:
             raise malformed("routing.run usage is not JSON", result.status)
         if not isinstance(data, dict):
             raise malformed("routing.run usage is not a JSON object", result.status)
-        now = E.as_utc(ctx.now)
-        plan = E.plan_text(data.get("plan_tier"))
+        now = as_utc(ctx.now)
+        plan = plan_text(data.get("plan_tier"))
         if spec.name == HOURLY:
             if not any(key in data for key in _HOURLY_FIELDS):
                 raise malformed("routing.run hourly usage has none of limit/used/remaining", result.status)
-            if all(E.clean_number(data.get(key)) is None for key in _HOURLY_FIELDS):
+            if all(clean_number(data.get(key)) is None for key in _HOURLY_FIELDS):
                 raise malformed("routing.run hourly usage has no usable number", result.status)
             return Reading(meters=(self._hour(data.get("limit"), data.get("used"), data.get("remaining"), now),), plan=plan)
         if spec.name == REQUESTS:
             if not any(key in data for key in _FULL_FIELDS):
                 raise malformed("routing.run usage has no requests_* fields", result.status)
-            if all(E.clean_number(data.get(key)) is None for key in _FULL_FIELDS):
+            if all(clean_number(data.get(key)) is None for key in _FULL_FIELDS):
                 # Every count is a string, NaN, negative or absurd: not a usage answer.
                 raise malformed("routing.run usage has no usable number", result.status)
             meters = (
-                E.request_meter(
+                request_meter(
                     REQUESTS_MINUTE,
                     limit=data.get("requests_limit_per_minute"),
                     used=data.get("requests_used_this_minute"),
@@ -112,12 +131,12 @@ class RoutingRun(Provider):
                     data.get("requests_remaining_this_hour"),
                     now,
                 ),
-                E.request_meter(
+                request_meter(
                     REQUESTS_DAY,
                     limit=data.get("requests_limit_today"),
                     used=data.get("requests_used_today"),
                     remaining=data.get("requests_remaining"),
-                    resets_at=E.next_utc_midnight(now),
+                    resets_at=next_utc_midnight(now),
                 ),
             )
             return Reading(meters=meters, plan=plan)
@@ -126,30 +145,30 @@ class RoutingRun(Provider):
     @staticmethod
     def _hour(limit: Any, used: Any, remaining: Any, now) -> Meter:
         # Lite reports 0/0 for the hour: no hourly cap, never "exhausted".
-        return E.request_meter(
-            REQUESTS_HOUR, limit=limit, used=used, remaining=remaining, resets_at=E.next_top_of_hour(now)
+        return request_meter(
+            REQUESTS_HOUR, limit=limit, used=used, remaining=remaining, resets_at=next_top_of_hour(now)
         )
 
     # -- errors ----------------------------------------------------------
 
     def error_for(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> ProviderError:
         status = result.status
-        code = E.bound_code(result.header("X-Error-Code"))
+        code = bound_code(result.header("X-Error-Code"))
         code_upper = code.upper() if code else None
-        data = E.decode_json(result.body)
+        data = decode_json(result.body)
         json_message = None
         json_retry = None
         is_json_object = isinstance(data, dict)
         if is_json_object:
-            json_message = E.bound_message(data.get("message"))
+            json_message = bound_message(data.get("message"))
             if json_message is None and isinstance(data.get("error"), dict):
-                json_message = E.bound_message(data["error"].get("message"))
-            json_retry = E.clean_number(data.get("retry_after"))
+                json_message = bound_message(data["error"].get("message"))
+            json_retry = clean_number(data.get("retry_after"))
             if json_retry is not None and json_retry > MAX_RETRY_AFTER_S:
                 json_retry = None
-        message = json_message or E.fallback_message(result)
+        message = json_message or fallback_message(result)
 
-        state = E.state_for_status(status)
+        state = state_for_status(status)
         if state is None:
             state = _CODE_STATES.get(code_upper or "", State.ERROR)
 
@@ -163,7 +182,7 @@ class RoutingRun(Provider):
             if code_upper == "DAILY_REQUEST_LIMIT_EXCEEDED":
                 limit_kind = "daily"
             else:
-                limit_kind = E.limit_kind_from_text(message)
+                limit_kind = limit_kind_from_text(message)
             if limit_kind is None and is_json_object and ("retry_after" in data or code is None):
                 # The per-IP limiter (600 requests / 60 s per path group) answers JSON.
                 limit_kind = "ip"
@@ -171,8 +190,8 @@ class RoutingRun(Provider):
                 # Its X-RateLimit-* headers are per IP: fine for a retry hint, not a quota.
                 window = info.window("requests")
                 if window is not None and window.remaining == 0:
-                    retry = E.seconds_until(window.resets_at, ctx.now)
-        return E.provider_error(
+                    retry = seconds_until(window.resets_at, ctx.now)
+        return provider_error(
             state, message, status, code=code, retry_after_s=retry, limit_kind=limit_kind
         )
 
@@ -182,13 +201,13 @@ class RoutingRun(Provider):
         return RequestSpec(KILL, "user/streams/kill", "POST")
 
     def parse_kill(self, result: HttpResult) -> int:
-        data = E.decode_json(result.body)
+        data = decode_json(result.body)
         if not isinstance(data, dict):
             raise malformed("kill response is not a JSON object", result.status)
         value = data.get("killed_streams")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise malformed("kill response has no killed_streams count", result.status)
-        number = E.clean_number(value)
+        number = clean_number(value)
         if number is None or not float(number).is_integer():
             raise malformed("killed_streams is not a count", result.status)
         return int(number)

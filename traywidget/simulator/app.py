@@ -13,7 +13,12 @@ import logging
 
 from aiohttp import web
 
-from traywidget.simulator import control, routes_openrouter, routes_routeway, routes_routing
+from traywidget.simulator import (
+    control,
+    routes_openrouter,
+    routes_routeway,
+    routes_routing,
+)
 from traywidget.simulator.state import Simulator
 from traywidget.simulator.streaming import STREAMS, InternalStreams
 from traywidget.simulator.wire import SIM, STOPPING, record_requests

@@ -6,8 +6,13 @@ import json
 
 from aiohttp import web
 
-from traywidget.simulator.errors import bad_request, denial_reply, json_reply, routeway_window_headers
-from traywidget.simulator.state import DEFAULT_MODEL, ROUTEWAY
+from traywidget.simulator.errors import (
+    bad_request,
+    denial_reply,
+    json_reply,
+    routeway_window_headers,
+)
+from traywidget.simulator.records import DEFAULT_MODEL, ROUTEWAY
 from traywidget.simulator.streaming import completion, drive_stream
 from traywidget.simulator.wire import SIM, STOPPING, to_response
 

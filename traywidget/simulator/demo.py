@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from traywidget.simulator.state import OPENROUTER, ROUTEWAY, ROUTING, Simulator
+from traywidget.simulator.records import OPENROUTER, ROUTEWAY, ROUTING
+from traywidget.simulator.state import Simulator
 
 ROUTING_KEY = "rk_" + "d" * 60 + "0001"
 ROUTING_LOW_KEY = "rk_" + "d" * 60 + "0002"

@@ -14,7 +14,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from traywidget.simulator.faults import Fault, dump_json
-from traywidget.simulator.state import Denial
+from traywidget.simulator.records import Denial
 
 ROUTING = "routing.run"
 OPENROUTER = "openrouter"

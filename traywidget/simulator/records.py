@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable
 
 from traywidget.simulator.windows import PeriodCounter, RollingCounter
-
-if TYPE_CHECKING:
-    from traywidget.simulator.state import Simulator
 
 ROUTING = "routing.run"
 OPENROUTER = "openrouter"
@@ -171,7 +168,7 @@ class Traffic:
 @dataclass
 class Job:
     interval_s: float
-    fn: Callable[[Simulator], None]
+    fn: Callable[[Any], None]  # called with the Simulator that runs the job
     next_at: datetime
 
 

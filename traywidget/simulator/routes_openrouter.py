@@ -8,8 +8,15 @@ from aiohttp import web
 
 from traywidget.simulator.chat import chat_completions
 from traywidget.simulator.errors import Reply, json_reply, openrouter_error
-from traywidget.simulator.state import OPENROUTER, Simulator
-from traywidget.simulator.wire import PREFIXES, SIM, request_key, to_response, usage_reply
+from traywidget.simulator.records import OPENROUTER
+from traywidget.simulator.state import Simulator
+from traywidget.simulator.wire import (
+    PREFIXES,
+    SIM,
+    request_key,
+    to_response,
+    usage_reply,
+)
 
 BASE = PREFIXES[OPENROUTER]
 NO_KEY = openrouter_error(401, "No auth credentials found")

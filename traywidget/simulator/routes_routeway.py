@@ -8,8 +8,15 @@ from aiohttp import web
 
 from traywidget.simulator.chat import chat_completions
 from traywidget.simulator.errors import Reply, denial_reply, json_reply, routeway_error
-from traywidget.simulator.state import ROUTEWAY, Simulator
-from traywidget.simulator.wire import PREFIXES, SIM, request_key, to_response, usage_reply
+from traywidget.simulator.records import ROUTEWAY
+from traywidget.simulator.state import Simulator
+from traywidget.simulator.wire import (
+    PREFIXES,
+    SIM,
+    request_key,
+    to_response,
+    usage_reply,
+)
 
 BASE = PREFIXES[ROUTEWAY]
 NO_KEY = routeway_error(401, "Missing API key. Send Authorization: Bearer <key>.", "authentication_error")

@@ -8,8 +8,15 @@ from aiohttp import web
 
 from traywidget.simulator.chat import chat_completions
 from traywidget.simulator.errors import Reply, json_reply, plain_error
-from traywidget.simulator.state import ROUTING, Simulator
-from traywidget.simulator.wire import PREFIXES, SIM, request_key, to_response, usage_reply
+from traywidget.simulator.records import ROUTING
+from traywidget.simulator.state import Simulator
+from traywidget.simulator.wire import (
+    PREFIXES,
+    SIM,
+    request_key,
+    to_response,
+    usage_reply,
+)
 
 BASE = PREFIXES[ROUTING]
 INVALID_KEY = plain_error(401, "AUTHENTICATION_ERROR", "Invalid API key")

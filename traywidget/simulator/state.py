@@ -16,32 +16,36 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
 from traywidget.simulator.faults import Fault
-from traywidget.simulator.records import (  # noqa: F401 (re-exported)
-    ROUTING,
-    OPENROUTER,
-    ROUTEWAY,
-    PROVIDERS,
-    DEFAULT_MODEL,
+from traywidget.simulator.records import (
     DEFAULT_COST_USD,
-    Plan,
-    PLANS,
-    OPENROUTER_FREE_RPM,
-    ROUTEWAY_MGMT_RPM,
-    Denial,
-    RequestRecord,
+    DEFAULT_MODEL,
     LOGGED_HEADERS,
-    RoutingUser,
+    OPENROUTER,
+    OPENROUTER_FREE_RPM,
+    PLANS,
+    PROVIDERS,
+    ROUTEWAY,
+    ROUTEWAY_MGMT_RPM,
+    ROUTING,
+    Denial,
+    Job,
     OpenRouterAccount,
     OpenRouterKey,
+    RequestRecord,
     RoutewayAccount,
     RoutewayKey,
+    RoutingUser,
     StreamHandle,
     Traffic,
-    Job,
     iso_z,
     usd,
 )
-from traywidget.simulator.windows import Clock, PeriodCounter, RollingCounter, real_clock
+from traywidget.simulator.windows import (
+    Clock,
+    PeriodCounter,
+    RollingCounter,
+    real_clock,
+)
 
 
 class Simulator:

@@ -15,7 +15,8 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from traywidget.simulator.state import OPENROUTER, Simulator, StreamHandle
+from traywidget.simulator.records import OPENROUTER, StreamHandle
+from traywidget.simulator.state import Simulator
 
 WORDS = ("Lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit")
 PROMPT_TOKENS = 12

@@ -11,8 +11,15 @@ from typing import Callable
 from aiohttp import web
 
 from traywidget.simulator.errors import Reply, fault_reply
-from traywidget.simulator.faults import ERROR_FAULTS, PAYLOAD_FAULTS, Fault, dump_json, mutate_payload
-from traywidget.simulator.state import ROUTING, Simulator
+from traywidget.simulator.faults import (
+    ERROR_FAULTS,
+    PAYLOAD_FAULTS,
+    Fault,
+    dump_json,
+    mutate_payload,
+)
+from traywidget.simulator.records import ROUTING
+from traywidget.simulator.state import Simulator
 
 SIM = web.AppKey("sim", Simulator)
 STOPPING = web.AppKey("stopping", asyncio.Event)

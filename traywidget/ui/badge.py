@@ -28,7 +28,7 @@ from PySide6.QtGui import (
     QPixmap,
 )
 
-from traywidget.core.model import Snapshot, State, Thresholds
+from traywidget.model import Snapshot, State, Thresholds
 from traywidget.ui import text as T
 
 ICON_SIZES = (16, 22, 24, 32, 48, 64)
@@ -46,8 +46,6 @@ LEVEL_COLORS: dict[str, tuple[str, str]] = {
 MARK_COLOR = "#1b1f24"  # the rate-limited corner disc
 ERROR_RING = "#d93025"  # auth / payment errors: grey pill, red rim
 
-_BAD_POLL = {State.OFFLINE, State.ERROR}
-_ATTENTION = {State.AUTH_ERROR, State.PAYMENT_REQUIRED, State.NO_KEY}
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,7 @@ def badge_spec(
     rate_limited = any(s.state is State.RATE_LIMITED for s in snapshots)
     bound = T.binding_meter(snapshots, pinned)
     if bound is None:
-        attention = any(s.state in _ATTENTION for s in snapshots)
+        attention = any(s.state.needs_user for s in snapshots)
         return BadgeSpec(text="!" if attention else "?",
                          level=T.ERROR if attention else T.NONE,
                          rate_limited=rate_limited, attention=attention)
@@ -83,8 +81,8 @@ def badge_spec(
     level = T.meter_level(meter, thresholds)
     if snapshot.state is State.EXHAUSTED and level != T.NONE:
         level = T.EXHAUSTED
-    attention = snapshot.state in _ATTENTION
-    if snapshot.stale or polling_failed or snapshot.state in _BAD_POLL or attention:
+    attention = snapshot.state.needs_user
+    if snapshot.stale or polling_failed or snapshot.state.is_transient or attention:
         level = T.STALE
     return BadgeSpec(
         text=text,

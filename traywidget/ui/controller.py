@@ -9,10 +9,10 @@ from typing import Any, Callable, Iterable
 from PySide6.QtCore import QObject, QRectF
 from PySide6.QtWidgets import QApplication
 
-from traywidget.core.accounts import Config, ConfigError
 from traywidget.core.alerts import AlertPolicy, kill_summary
-from traywidget.core.model import Snapshot, utcnow
-from traywidget.tasks import TaskRunner
+from traywidget.core.config import Config
+from traywidget.core.tasks import TaskRunner
+from traywidget.model import ConfigError, Snapshot, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget.core.model import Meter, Snapshot, State, Thresholds, utcnow
+from traywidget.core.formatting import reset_phrase
+from traywidget.model import Meter, Snapshot, State, Thresholds, utcnow
+from traywidget.providers import display_name
 from traywidget.ui import text as T
 from traywidget.ui.badge import LEVEL_COLORS
 
@@ -177,7 +179,7 @@ class MeterRow(QWidget):
         self.meter = meter
         self.title.setText(meter.title)
         self.value.setText(T.meter_value_text(meter))
-        countdown = T.format_countdown(meter.resets_at, now, meter.approximate_reset)
+        countdown = reset_phrase(meter.resets_at, now, meter.approximate_reset)
         self.reset.setText((countdown[0].upper() + countdown[1:]) if countdown else "")
         fraction = meter.fraction_left
         self.percent.setText(f"{fraction:.0%} left" if fraction is not None else "")
@@ -240,7 +242,7 @@ class AccountCard(QFrame):
         color = _STATE_COLORS.get(snapshot.state, LEVEL_COLORS[T.STALE][0])
         self.state.setText(f'<span style="color:{color}">●</span> {state_text}')
         self.error.setText("Last error: " + (T.error_text(snapshot) or ""))
-        self.error.setVisible(bool(T.error_text(snapshot)) and snapshot.state not in (State.OK, State.LOW))
+        self.error.setVisible(bool(T.error_text(snapshot)) and not snapshot.state.is_fine)
         self.notes.setText("\n".join(snapshot.notes))
         self.notes.setVisible(bool(snapshot.notes))
         while len(self.rows) < len(snapshot.meters):
@@ -259,10 +261,10 @@ class AccountCard(QFrame):
         snapshot = self.snapshot
         if snapshot is None:
             return
-        provider = T.PROVIDER_NAMES.get(snapshot.provider, snapshot.provider)
+        provider = display_name(snapshot.provider)
         plan = f" · {snapshot.plan}" if snapshot.plan else ""
         self.subtitle.setText(f"{provider}{plan} · {T.age_text(snapshot, now)}")
-        dim = snapshot.stale or snapshot.state in (State.OFFLINE, State.ERROR)
+        dim = snapshot.stale or snapshot.state.is_transient
         for row, meter in zip(self.rows, snapshot.meters):
             row.set_meter(meter, thresholds, now, dim)
 

@@ -12,8 +12,8 @@ from typing import Callable
 from PySide6.QtWidgets import QApplication
 
 from traywidget import __version__
-from traywidget.core.accounts import ConfigStore
-from traywidget.core.model import Snapshot, utcnow
+from traywidget.core.config import ConfigStore
+from traywidget.model import Snapshot, utcnow
 from traywidget.ui.controller import build_tray_for_tests
 
 
@@ -21,8 +21,8 @@ def run_self_test(app: QApplication) -> int:
     """Build the tray, panel, badge and notifier offscreen with fake data; exit 0 if all is well."""
     import qasync
 
-    from traywidget.core.model import REQUESTS_HOUR, Meter, State, Unit
     from traywidget.core.secrets import MemorySecretStore
+    from traywidget.model import REQUESTS_HOUR, Meter, State, Unit
     from traywidget.ui.badge import ICON_SIZES, badge_spec, render_badge
 
     class _Engine:

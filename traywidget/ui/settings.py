@@ -34,18 +34,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget.core.accounts import (
+from traywidget.core.config import (
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
     Config,
-    ConfigError,
-    InvalidValue,
     validate_account_id,
     validate_base_url,
 )
-from traywidget.core.model import Account, Snapshot, State, Thresholds
-from traywidget.core.secrets import SecretStoreError
-from traywidget.providers import PROVIDER_IDS, get_provider
+from traywidget.model import (
+    Account,
+    ConfigError,
+    InvalidValue,
+    SecretStoreError,
+    Snapshot,
+    Thresholds,
+)
+from traywidget.providers import PROVIDER_IDS, display_name, get_provider
 from traywidget.ui import text as T
 
 log = logging.getLogger(__name__)
@@ -69,7 +73,7 @@ def describe_test_result(snapshot: Snapshot) -> tuple[bool, str]:
     """(ok, what the provider answered) for the Test-connection label."""
     state = T.STATE_TEXT.get(snapshot.state, snapshot.state.value)
     lines = []
-    good = snapshot.state in (State.OK, State.LOW, State.EXHAUSTED, State.RATE_LIMITED)
+    good = snapshot.state.key_accepted
     lines.append(("Connected" if good else "Failed") + f" — {state}")
     if snapshot.plan:
         lines.append(f"Plan: {snapshot.plan}")
@@ -415,7 +419,7 @@ class SettingsDialog(QDialog):
         current = self.selected_id()
         self.accounts.clear()
         for account in self.config.accounts:
-            provider = T.PROVIDER_NAMES.get(account.provider, account.provider)
+            provider = display_name(account.provider)
             item = QListWidgetItem(f"{account.label}  —  {provider}  ({account.id})")
             item.setData(Qt.ItemDataRole.UserRole, account.id)
             self.accounts.addItem(item)

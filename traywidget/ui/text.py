@@ -10,8 +10,9 @@ import math
 from datetime import datetime
 from typing import Iterable
 
-from traywidget.core.alerts import format_amount, format_duration
-from traywidget.core.model import Meter, Snapshot, State, Thresholds, Unit
+from traywidget.core.formatting import format_amount, format_duration, reset_phrase
+from traywidget.model import Meter, Snapshot, State, Thresholds, Unit
+from traywidget.providers import display_name
 
 STATE_TEXT = {
     State.OK: "OK",
@@ -25,7 +26,6 @@ STATE_TEXT = {
     State.ERROR: "Error",
 }
 
-PROVIDER_NAMES = {"routing.run": "routing.run", "openrouter": "OpenRouter", "routeway": "Routeway"}
 
 
 def _floor(value: float, digits: int) -> float:
@@ -81,16 +81,6 @@ def badge_text(meter: Meter | None) -> str:
     return format_count(meter.remaining)
 
 
-def format_countdown(resets_at: datetime | None, now: datetime, approximate: bool = False) -> str | None:
-    if resets_at is None:
-        return None
-    seconds = (resets_at - now).total_seconds()
-    if seconds <= 0:
-        return "resetting now"
-    about = "about " if approximate else ""
-    return f"resets in {about}{format_duration(seconds)}"
-
-
 def meter_value_text(meter: Meter) -> str:
     """"420 / 500", "≈ 40 / 50", "$4.20 / $10.00", "120 used · no cap", "$3.10"."""
     approx = "≈ " if meter.estimated else ""
@@ -108,7 +98,7 @@ def meter_value_text(meter: Meter) -> str:
 def meter_line(meter: Meter, now: datetime) -> str:
     """"Requests this hour: 420 / 500 · resets in 23 min"."""
     parts = [f"{meter.title}: {meter_value_text(meter)}"]
-    countdown = format_countdown(meter.resets_at, now, meter.approximate_reset)
+    countdown = reset_phrase(meter.resets_at, now, meter.approximate_reset)
     if countdown:
         parts.append(countdown)
     return " · ".join(parts)
@@ -130,7 +120,7 @@ def error_text(snapshot: Snapshot) -> str | None:
 
 
 def account_header(snapshot: Snapshot) -> str:
-    provider = PROVIDER_NAMES.get(snapshot.provider, snapshot.provider)
+    provider = display_name(snapshot.provider)
     plan = f" · {snapshot.plan}" if snapshot.plan else ""
     state = STATE_TEXT.get(snapshot.state, snapshot.state.value)
     stale = " (stale)" if snapshot.stale else ""
@@ -139,7 +129,7 @@ def account_header(snapshot: Snapshot) -> str:
 
 def menu_header(snapshot: Snapshot) -> str:
     """"Work key · routing.run Premium — OK": provider / plan only when the label does not say them."""
-    provider = PROVIDER_NAMES.get(snapshot.provider, snapshot.provider)
+    provider = display_name(snapshot.provider)
     extra = [x for x in (provider, snapshot.plan) if x and x.lower() not in snapshot.label.lower()]
     state = STATE_TEXT.get(snapshot.state, snapshot.state.value)
     stale = " · stale" if snapshot.stale else ""
@@ -164,7 +154,7 @@ def tooltip_text(snapshots: Iterable[Snapshot], now: datetime, app_name: str = "
         for meter in snapshot.meters:
             lines.append("  " + meter_line(meter, now))
         err = error_text(snapshot)
-        if err and snapshot.state is not State.OK:
+        if err and not snapshot.state.is_fine:
             lines.append("  " + err)
     if not any_:
         lines.append("No data yet")

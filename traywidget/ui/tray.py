@@ -19,7 +19,7 @@ from PySide6.QtGui import QAction, QFont, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from traywidget import APP_DISPLAY_NAME
-from traywidget.core.model import Snapshot, State, Thresholds, utcnow
+from traywidget.model import Snapshot, Thresholds, utcnow
 from traywidget.ui import text as T
 from traywidget.ui.badge import BadgeSpec, badge_icon, badge_spec
 
@@ -257,7 +257,7 @@ class TrayView(QObject):
                 line.setData(("meter", snapshot.account_id, meter.name))
                 line.triggered.connect(self.panel_requested)
             err = T.error_text(snapshot)
-            if err and snapshot.state not in (State.OK, State.LOW):
+            if err and not snapshot.state.is_fine:
                 line = menu.addAction("    Last error: " + err)
                 line.setData(("error", snapshot.account_id))
                 line.triggered.connect(self.panel_requested)

@@ -23,16 +23,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from traywidget import APP_DISPLAY_NAME, APP_NAME
+from traywidget.model import AutostartError
 
 DESKTOP_FILE_NAME = f"{APP_NAME}.desktop"
 LAUNCH_AGENT_LABEL = "run.traywidget"
 RUN_KEY_PATH = r"Software\Microsoft\Windows\CurrentVersion\Run"
 RUN_VALUE_NAME = APP_DISPLAY_NAME
 GUI_SCRIPT = "traywidget-gui"
-
-
-class AutostartError(Exception):
-    """Enabling or disabling autostart failed (message is for the user)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,9 +74,9 @@ def entry_icon() -> str:
             meipass = Path(getattr(sys, "_MEIPASS", ""))
             if Path(sys.executable).resolve().parent not in (meipass.resolve(), *meipass.resolve().parents):
                 return APP_NAME
-        from traywidget import resources_access
+        from traywidget.core import assets
 
-        node = resources_access.resource(resources_access.icon_name(128))
+        node = assets.resource(assets.icon_name(128))
         if isinstance(node, Path) and node.is_file():
             return str(node.resolve())
     except Exception:  # noqa: BLE001 - the theme name is always a valid answer

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from traywidget.core.model import Account, Thresholds
 from traywidget.core.paths import atomic_write, config_dir
+from traywidget.model import Account, ConfigError, InvalidValue, Thresholds
 
 CONFIG_FILE = "config.json"
 CONFIG_VERSION = 1
@@ -36,14 +36,6 @@ DEFAULTS: dict[str, Any] = {
 }
 MIN_INTERVAL_S = 10.0
 MAX_INTERVAL_S = 24 * 3600.0
-
-
-class ConfigError(Exception):
-    """The configuration could not be read or written; the message says what to do."""
-
-
-class InvalidValue(ValueError):
-    """A value a user typed is not acceptable; the message says why."""
 
 
 @dataclass(frozen=True)

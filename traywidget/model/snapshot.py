@@ -1,37 +1,18 @@
 """The values that flow from providers through the engine to the views.
 
-Everything here is a frozen dataclass or an enum: safe to share between the
-engine task, the tray and the CLI, and trivially serialisable to the status
-JSON that `traywidget status --json` documents as a stable interface.
+Everything here is a frozen dataclass: safe to share between the engine, the
+tray and the CLI, and trivially serialisable to the status JSON that
+`traywidget status --json` documents as a stable interface.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from enum import StrEnum
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-
-class State(StrEnum):
-    """Per-account state, ordered roughly from good to bad for display."""
-
-    OK = "ok"
-    LOW = "low"
-    EXHAUSTED = "exhausted"
-    RATE_LIMITED = "rate_limited"
-    AUTH_ERROR = "auth_error"
-    PAYMENT_REQUIRED = "payment_required"
-    NO_KEY = "no_key"
-    OFFLINE = "offline"
-    ERROR = "error"
-
-
-class Unit(StrEnum):
-    REQUESTS = "requests"
-    USD = "usd"
-
+from traywidget.model.scalars import clean_number, clean_signed_number, iso, parse_iso
+from traywidget.model.state import State, Unit
 
 # Meter names are part of the documented JSON interface.
 REQUESTS_MINUTE = "requests_minute"
@@ -49,35 +30,6 @@ METER_TITLES = {
     CREDITS: "Credits left on key",
     BALANCE: "Account balance",
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def clean_number(value: Any) -> float | None:
-    """A finite, non-negative number or None.
-
-    Providers (and faults) send strings, NaN, negative and absurd values; the
-    badge must never show those as a count, so anything that is not a plain
-    finite number >= 0 becomes "unknown".
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    number = float(value)
-    if not math.isfinite(number) or number < 0 or number > 1e15:
-        return None
-    return number
-
-
-def clean_signed_number(value: Any) -> float | None:
-    """Like clean_number but keeps negatives (a USD balance can be below zero)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    number = float(value)
-    if not math.isfinite(number) or abs(number) > 1e15:
-        return None
-    return number
 
 
 @dataclass(frozen=True)
@@ -158,24 +110,6 @@ def _json_number(value: float | None, unit: Unit) -> float | int | None:
     return round(value, 6)
 
 
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def parse_iso(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment
-
-
 @dataclass(frozen=True)
 class ErrorInfo:
     """What went wrong on the last poll, in the provider's own words."""
@@ -235,6 +169,13 @@ class Snapshot:
     def with_changes(self, **changes: Any) -> Snapshot:
         return replace(self, **changes)
 
+    def content_key(self) -> tuple:
+        """What "this snapshot changed" means, everywhere (the engine's quiet
+        slow-down, `watch`'s one line per change): state, plan, every meter's
+        numbers and the error — not the fetch time."""
+        meters = tuple((m.name, m.used, m.remaining, m.limit) for m in self.meters)
+        return (self.state, self.plan, meters, self.error)
+
     def to_json(self, markers: bool = False) -> dict[str, Any]:
         return {
             "id": self.account_id,
@@ -282,38 +223,3 @@ class KillResult:
         }
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Fractions of a window left at which the account turns "low" and alerts fire."""
-
-    levels: tuple[float, ...] = (0.20, 0.05)
-
-    @property
-    def low(self) -> float:
-        return max(self.levels) if self.levels else 0.0
-
-
-@dataclass(frozen=True)
-class Account:
-    """One configured account. Never holds a secret: keys live in the keyring."""
-
-    id: str
-    provider: str
-    label: str
-    base_url: str
-    fast_interval_s: float | None = None
-    full_interval_s: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.id,
-            "provider": self.provider,
-            "label": self.label,
-            "base_url": self.base_url,
-        }
-        if self.fast_interval_s is not None:
-            data["fast_interval_s"] = self.fast_interval_s
-        if self.full_interval_s is not None:
-            data["full_interval_s"] = self.full_interval_s
-        return data

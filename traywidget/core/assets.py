@@ -3,7 +3,7 @@
 Works the same from a source checkout, an installed wheel, a zip and a PyInstaller bundle:
 no ``sys._MEIPASS`` branches. No Qt here; the UI turns paths or bytes into QIcons itself.
 
-    from traywidget import resources_access as res
+    from traywidget.core import assets as res
     with res.icon_path(32) as p:        # a real file path for as long as the block runs
         QIcon(str(p))
     svg = res.read_bytes("traywidget.svg")

@@ -1,20 +1,18 @@
-"""Helpers shared by the provider adapters: safe body decoding, bounded
-messages, error-state classification, reset-time arithmetic and meter building.
+"""Reading provider bodies safely: JSON decoding, bounded messages and codes,
+and the classification of an error response into a state.
 
-Everything here is pure (no I/O, no clock: callers pass `now`) and never raises
-on bad input; malformed values become None.
+Everything here is pure and never raises on bad input; malformed values
+become None (or NOT_JSON).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from typing import Any
 
-from traywidget.core.model import ErrorInfo, Meter, State, Unit, clean_number, clean_signed_number
-from traywidget.providers.base import HttpResult, ProviderError
+from traywidget.model import ErrorInfo, HttpResult, ProviderError, State
 
 # A usage or error body is a few hundred bytes; anything this big is not one.
 MAX_JSON_BYTES = 1_000_000
@@ -171,104 +169,9 @@ def provider_error(
     )
 
 
-# ---------------------------------------------------------------------------
-# Time
-
-
-def as_utc(now: datetime) -> datetime:
-    """`now` as an aware UTC datetime (a naive one is taken to be UTC)."""
-    if now.tzinfo is None:
-        return now.replace(tzinfo=timezone.utc)
-    return now.astimezone(timezone.utc)
-
-
-def next_utc_midnight(now: datetime) -> datetime:
-    now = as_utc(now)
-    return datetime(now.year, now.month, now.day, tzinfo=timezone.utc) + timedelta(days=1)
-
-
-def next_top_of_hour(now: datetime) -> datetime:
-    now = as_utc(now)
-    return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-
-
-def next_monday_utc(now: datetime) -> datetime:
-    """The next Monday 00:00 UTC strictly after `now` (weeks start Monday)."""
-    midnight = next_utc_midnight(now)
-    return midnight + timedelta(days=(7 - midnight.weekday()) % 7)
-
-
-def first_of_next_month_utc(now: datetime) -> datetime:
-    now = as_utc(now)
-    if now.month == 12:
-        return datetime(now.year + 1, 1, 1, tzinfo=timezone.utc)
-    return datetime(now.year, now.month + 1, 1, tzinfo=timezone.utc)
-
-
-def seconds_until(moment: datetime | None, now: datetime) -> float | None:
-    if moment is None:
-        return None
-    return max(0.0, (moment - as_utc(now)).total_seconds())
-
-
-# ---------------------------------------------------------------------------
-# Meters
-
-
-def request_meter(
-    name: str,
-    *,
-    limit: Any,
-    used: Any = None,
-    remaining: Any = None,
-    resets_at: datetime | None = None,
-    zero_limit_means_uncapped: bool = True,
-    estimated: bool = False,
-    approximate_reset: bool = False,
-) -> Meter:
-    """A request-count meter from raw provider values, made consistent:
-
-    - every value goes through clean_number (bad → None = unknown);
-    - a limit of 0 means "no cap" (routing.run Lite's hour, Routeway's unset
-      key limits) when `zero_limit_means_uncapped`;
-    - without a cap, remaining is None (nothing to run out of);
-    - a missing remaining is computed from limit − used when both are known;
-    - remaining is clamped into [0, limit].
-    """
-    limit_n = clean_number(limit)
-    used_n = clean_number(used)
-    remaining_n = clean_number(remaining)
-    if limit_n == 0 and zero_limit_means_uncapped:
-        limit_n = None
-    if limit_n is None:
-        remaining_n = None
-    else:
-        if remaining_n is None and used_n is not None:
-            remaining_n = max(0.0, limit_n - used_n)
-        if remaining_n is not None:
-            remaining_n = min(remaining_n, limit_n)
-    return Meter(
-        name=name,
-        unit=Unit.REQUESTS,
-        used=used_n,
-        limit=limit_n,
-        remaining=remaining_n,
-        resets_at=resets_at,
-        estimated=estimated,
-        approximate_reset=approximate_reset,
+def malformed(what: str, status: int | None = 200) -> ProviderError:
+    """The error for a body that is not what the provider documents."""
+    return ProviderError(
+        State.ERROR,
+        ErrorInfo(message=f"Malformed response: {what}", http_status=status, code="MALFORMED_RESPONSE"),
     )
-
-
-def usd(value: Any) -> float | None:
-    """A USD amount that may be negative (a balance below zero)."""
-    return clean_signed_number(value)
-
-
-def format_usd(amount: float) -> str:
-    if 0 < abs(amount) < 0.01:
-        return f"${amount:.4f}"
-    return f"${amount:,.2f}"
-
-
-def plan_text(value: Any, limit: int = 60) -> str | None:
-    return bound_message(value, limit)

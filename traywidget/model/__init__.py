@@ -1,0 +1,52 @@
+"""Floor 1: the values every other part of traywidget speaks in.
+
+Frozen dataclasses and enums (accounts, meters, snapshots, states and their
+predicates), clean scalars, the HTTP result type and the one error
+hierarchy. Nothing here does I/O or imports anything of traywidget's above
+it; everything above imports from here (`from traywidget.model import ...`).
+"""
+
+from traywidget.model.account import Account, Thresholds
+from traywidget.model.errors import (
+    EXIT_ACCOUNT_ERROR,
+    EXIT_KEYRING,
+    EXIT_OK,
+    EXIT_USAGE,
+    AutostartError,
+    ConfigError,
+    InvalidValue,
+    ProviderError,
+    SecretStoreError,
+    TraywidgetError,
+    UsageError,
+)
+from traywidget.model.http import HttpResult
+from traywidget.model.scalars import (
+    clean_number,
+    clean_signed_number,
+    iso,
+    parse_iso,
+    utcnow,
+)
+from traywidget.model.snapshot import (
+    BALANCE,
+    CREDITS,
+    FREE_REQUESTS_DAY,
+    METER_TITLES,
+    REQUESTS_DAY,
+    REQUESTS_HOUR,
+    REQUESTS_MINUTE,
+    ErrorInfo,
+    KillResult,
+    Meter,
+    Snapshot,
+)
+from traywidget.model.state import State, Unit
+
+__all__ = [
+    "Account", "Thresholds", "EXIT_ACCOUNT_ERROR", "EXIT_KEYRING", "EXIT_OK", "EXIT_USAGE", "AutostartError",
+    "ConfigError", "InvalidValue", "ProviderError", "SecretStoreError", "TraywidgetError", "UsageError",
+    "HttpResult", "clean_number", "clean_signed_number", "iso", "parse_iso", "utcnow", "BALANCE", "CREDITS",
+    "FREE_REQUESTS_DAY", "METER_TITLES", "REQUESTS_DAY", "REQUESTS_HOUR", "REQUESTS_MINUTE", "ErrorInfo",
+    "KillResult", "Meter", "Snapshot", "State", "Unit",
+]
