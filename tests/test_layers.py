@@ -26,6 +26,7 @@ PACKAGE_ROOT = Path(traywidget.__file__).parent
 FLOORS: dict[str, int] = {
     "traywidget": 0,
     "traywidget.model": 1,
+    "traywidget.i18n": 1,
     "traywidget.providers": 2,
     "traywidget.core": 3,
     "traywidget.gateway": 3,

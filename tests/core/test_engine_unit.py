@@ -258,10 +258,12 @@ async def test_snapshot_json_shape():
     (snap,) = await engine.poll_all()
     await client.aclose()
     data = json.loads(json.dumps(snap.to_json()))
-    assert set(data) >= {"id", "provider", "label", "state", "plan", "meters", "error", "fetched_at"}
+    assert set(data) == {"id", "provider", "label", "state", "plan", "meters", "error", "fetched_at", "notes",
+                         "stale", "streams"}
+    assert data["streams"] is None  # no gateway in this process
     hour = next(m for m in data["meters"] if m["name"] == "requests_hour")
     assert hour == {"name": "requests_hour", "unit": "requests", "used": 80, "limit": 500, "remaining": 420,
-                    "resets_at": "2026-11-22T11:00:00Z"}
+                    "resets_at": "2026-11-22T11:00:00Z", "source": "poll", "seen_at": None}
 
 
 class CountingSecrets(MemorySecretStore):

@@ -80,9 +80,11 @@ def test_status_json_covers_all_providers(env, sim):
     data = {a["id"]: a for a in json.loads(r.out)["accounts"]}
     assert set(data) == {"rr", "or", "rw", "rw-nomgmt"}
     for account in data.values():
-        assert set(account) >= {"id", "provider", "label", "state", "plan", "meters", "error", "fetched_at"}
+        assert set(account) == {"id", "provider", "label", "state", "plan", "meters", "error", "fetched_at",
+                                "notes", "stale", "streams"}
         for meter in account["meters"]:
-            assert set(meter) == {"name", "unit", "used", "limit", "remaining", "resets_at"}
+            assert set(meter) == {"name", "unit", "used", "limit", "remaining", "resets_at", "source", "seen_at"}
+            assert meter["source"] == "poll" and meter["seen_at"] is None
     assert {m["name"] for m in data["rr"]["meters"]} == {"requests_minute", "requests_hour", "requests_day"}
     assert data["rr"]["plan"] == "Premium" and data["rr"]["state"] == "ok"
     assert {m["name"] for m in data["or"]["meters"]} >= {"credits", "free_requests_day", "balance"}

@@ -32,21 +32,27 @@ from traywidget.model.snapshot import (
     BALANCE,
     CREDITS,
     FREE_REQUESTS_DAY,
+    INPUT_TOKENS_WINDOW,
     METER_TITLES,
+    OUTPUT_TOKENS_WINDOW,
     REQUESTS_DAY,
     REQUESTS_HOUR,
     REQUESTS_MINUTE,
+    REQUESTS_WINDOW,
+    TOKENS_WINDOW,
     ErrorInfo,
     KillResult,
     Meter,
     Snapshot,
 )
-from traywidget.model.state import State, Unit
+from traywidget.model.state import Source, State, Unit
+from traywidget.model.traffic import TrafficObservation
 
 __all__ = [
     "Account", "Thresholds", "EXIT_ACCOUNT_ERROR", "EXIT_KEYRING", "EXIT_OK", "EXIT_USAGE", "AutostartError",
     "ConfigError", "InvalidValue", "ProviderError", "SecretStoreError", "TraywidgetError", "UsageError",
     "HttpResult", "clean_number", "clean_signed_number", "iso", "parse_iso", "utcnow", "BALANCE", "CREDITS",
     "FREE_REQUESTS_DAY", "METER_TITLES", "REQUESTS_DAY", "REQUESTS_HOUR", "REQUESTS_MINUTE", "ErrorInfo",
-    "KillResult", "Meter", "Snapshot", "State", "Unit",
+    "KillResult", "Meter", "Snapshot", "State", "Unit", "Source", "TrafficObservation", "REQUESTS_WINDOW",
+    "TOKENS_WINDOW", "INPUT_TOKENS_WINDOW", "OUTPUT_TOKENS_WINDOW",
 ]

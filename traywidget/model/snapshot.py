@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from traywidget.model.scalars import clean_number, clean_signed_number, iso, parse_iso
-from traywidget.model.state import State, Unit
+from traywidget.model.state import Source, State, Unit
 
 # Meter names are part of the documented JSON interface.
 REQUESTS_MINUTE = "requests_minute"
@@ -21,6 +21,12 @@ REQUESTS_DAY = "requests_day"
 FREE_REQUESTS_DAY = "free_requests_day"
 CREDITS = "credits"
 BALANCE = "balance"
+# Windows seen only in traffic (rate-limit headers of any OpenAI-compatible
+# provider), whose length the provider does not name.
+REQUESTS_WINDOW = "requests"
+TOKENS_WINDOW = "tokens"
+INPUT_TOKENS_WINDOW = "input_tokens"
+OUTPUT_TOKENS_WINDOW = "output_tokens"
 
 METER_TITLES = {
     REQUESTS_MINUTE: "Requests this minute",
@@ -29,6 +35,10 @@ METER_TITLES = {
     FREE_REQUESTS_DAY: "Free-model requests today",
     CREDITS: "Credits left on key",
     BALANCE: "Account balance",
+    REQUESTS_WINDOW: "Requests in the current window",
+    TOKENS_WINDOW: "Tokens in the current window",
+    INPUT_TOKENS_WINDOW: "Input tokens in the current window",
+    OUTPUT_TOKENS_WINDOW: "Output tokens in the current window",
 }
 
 
@@ -51,6 +61,10 @@ class Meter:
     resets_at: datetime | None = None
     estimated: bool = False
     approximate_reset: bool = False
+    # POLL: a usage endpoint said so; TRAFFIC: rate-limit headers on the user's
+    # own request through the gateway said so, at `seen_at`.
+    source: Source = Source.POLL
+    seen_at: datetime | None = None
 
     @property
     def title(self) -> str:
@@ -77,6 +91,8 @@ class Meter:
             "limit": _json_number(self.limit, self.unit),
             "remaining": _json_number(self.remaining, self.unit),
             "resets_at": iso(self.resets_at),
+            "source": self.source.value,
+            "seen_at": iso(self.seen_at),
         }
         if markers:
             data["estimated"] = self.estimated
@@ -99,6 +115,8 @@ class Meter:
             resets_at=parse_iso(data.get("resets_at")),
             estimated=bool(data.get("estimated", False)),
             approximate_reset=bool(data.get("approximate_reset", False)),
+            source=Source(data["source"]) if data.get("source") in Source._value2member_map_ else Source.POLL,
+            seen_at=parse_iso(data.get("seen_at")),
         )
 
 
@@ -159,6 +177,8 @@ class Snapshot:
     # True for values loaded from the cache and not yet confirmed by a poll.
     stale: bool = False
     supports_kill: bool = False
+    # Streams open right now through the gateway; None where no gateway runs.
+    streams: int | None = None
 
     def meter(self, name: str) -> Meter | None:
         for meter in self.meters:
@@ -174,7 +194,7 @@ class Snapshot:
         slow-down, `watch`'s one line per change): state, plan, every meter's
         numbers and the error — not the fetch time."""
         meters = tuple((m.name, m.used, m.remaining, m.limit) for m in self.meters)
-        return (self.state, self.plan, meters, self.error)
+        return (self.state, self.plan, meters, self.error, self.streams)
 
     def to_json(self, markers: bool = False) -> dict[str, Any]:
         return {
@@ -188,6 +208,7 @@ class Snapshot:
             "fetched_at": iso(self.fetched_at),
             "notes": list(self.notes),
             "stale": self.stale,
+            "streams": self.streams,
         }
 
     @classmethod
@@ -204,6 +225,7 @@ class Snapshot:
             fetched_at=parse_iso(data.get("fetched_at")),
             notes=tuple(str(n) for n in data.get("notes") or ()),
             stale=bool(data.get("stale", False)),
+            streams=data["streams"] if type(data.get("streams")) is int and data["streams"] >= 0 else None,
         )
 
 

@@ -67,4 +67,12 @@ class State(StrEnum):
 
 class Unit(StrEnum):
     REQUESTS = "requests"
+    TOKENS = "tokens"
     USD = "usd"
+
+
+class Source(StrEnum):
+    """Where a meter's numbers came from."""
+
+    POLL = "poll"  # a usage endpoint answered a poll
+    TRAFFIC = "traffic"  # rate-limit headers on a response to the user's own request, through the gateway
