@@ -261,70 +261,19 @@ def check_notifications() -> Check:
 # Keyring
 
 
-_KEYRING_HINT = (
-    "Install and unlock a Secret Service keyring: gnome-keyring (GNOME, most desktops) or KWallet (Plasma), "
-    "and log in through a session that unlocks it; or pick a backend with PYTHON_KEYRING_BACKEND. "
-    "traywidget never stores keys in plain text."
-)
-
-
-def _backend_name(kr: Any) -> str:
-    cls = type(kr)
-    return f"{cls.__module__.removeprefix('keyring.backends.')}.{cls.__qualname__}"
-
-
-def _keyring_probe() -> tuple[str, str, str]:
-    """(state, detail, hint) for the default keyring; runs in a worker thread."""
-    import keyring
-    from keyring.backends import chainer, fail
-
-    kr = keyring.get_keyring()
-    name = _backend_name(kr)
-    forced = os.environ.get("PYTHON_KEYRING_BACKEND")
-    via = f" (chosen by PYTHON_KEYRING_BACKEND={forced})" if forced else ""
-    if isinstance(kr, fail.Keyring):
-        return FAIL, f"no keyring: keyring found no usable backend{via}", _KEYRING_HINT
-    if isinstance(kr, chainer.ChainerBackend):
-        backends = list(getattr(kr, "backends", []))
-        if not backends:
-            return FAIL, f"no keyring: the chainer has no backends{via}", _KEYRING_HINT
-        name += "[" + ", ".join(_backend_name(b) for b in backends) + "]"
-    module = type(kr).__module__
-    if module.startswith("keyrings.alt") or "PlaintextKeyring" in type(kr).__name__:
-        return WARN, f"{name}{via}: stores secrets in a plain file", _KEYRING_HINT
-    if module == "keyring.backends.null":
-        return FAIL, f"{name}{via}: the null backend stores nothing", _KEYRING_HINT
-    locked = _secret_service_locked(kr)
-    if locked:
-        return WARN, f"{name}{via}: the default collection is locked (you will be asked to unlock it)", \
-            "Unlock your login keyring (it usually unlocks with your login password)."
-    kr.get_password("traywidget-doctor", "probe")  # read only: never set anything
-    return OK, f"{name}{via}: usable", ""
-
-
-def _secret_service_locked(kr: Any) -> bool:
-    """True when a Secret Service default collection is locked (checked without prompting)."""
-    if type(kr).__module__ != "keyring.backends.SecretService":
-        return False
-    try:
-        import secretstorage
-
-        conn = secretstorage.dbus_init()
-        try:
-            return bool(secretstorage.get_default_collection(conn).is_locked())
-        finally:
-            conn.close()
-    except Exception:  # noqa: BLE001 - the get_password probe reports the real failure
-        return False
-
-
 def check_keyring(timeout: float = KEYRING_TIMEOUT_S) -> Check:
+    from traywidget.core.secrets import KEYRING_HELP, KeyringState, keyring_status
+
     title = "Keyring"
-    result, error = _bounded(_keyring_probe, timeout, None)
-    if result is None:
-        return Check("keyring", title, FAIL, f"keyring probe failed: {error}", _KEYRING_HINT)
-    state, detail, hint = result
-    return Check("keyring", title, state, detail, hint)
+    status, error = _bounded(keyring_status, timeout, None)
+    if status is None:
+        return Check("keyring", title, FAIL, f"keyring probe failed: {error}", KEYRING_HELP)
+    if status.usable:
+        return Check("keyring", title, OK, status.message)
+    if status.state is KeyringState.LOCKED:
+        return Check("keyring", title, WARN, f"{status.backend}: {status.message}",
+                     "Unlock your login keyring (it usually unlocks with your login password).")
+    return Check("keyring", title, FAIL, status.message, KEYRING_HELP)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,9 +8,12 @@ selection is keyring's own, so PYTHON_KEYRING_BACKEND works as usual.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from typing import Protocol
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
 
 from traywidget.model import SecretStoreError
 
@@ -141,3 +144,101 @@ class MemorySecretStore:
 
     def __repr__(self) -> str:
         return f"MemorySecretStore(<{len(self._secrets)} secrets hidden>)"
+
+
+class KeyringState(StrEnum):
+    USABLE = "usable"
+    NO_KEYRING = "no_keyring"  # no backend at all (or only the null / fail one)
+    PLAINTEXT = "plaintext"  # a backend that writes secrets to a plain file (keyrings.alt): never used
+    LOCKED = "locked"  # a Secret Service whose default collection is locked
+    REFUSED = "refused"  # the unlock prompt was dismissed or failed
+    FAILED = "failed"  # the backend answered with an error
+
+
+@dataclass(frozen=True)
+class KeyringStatus:
+    """Whether keys can be read and saved right now, and what to tell the user if not."""
+
+    state: KeyringState
+    backend: str
+    message: str
+
+    @property
+    def usable(self) -> bool:
+        return self.state is KeyringState.USABLE
+
+
+KEYRING_HELP = (
+    "Install and unlock a Secret Service keyring: gnome-keyring (GNOME, most desktops) or KWallet (Plasma), "
+    "and log in through a session that unlocks it; or pick a backend with PYTHON_KEYRING_BACKEND. "
+    "traywidget never stores keys in plain text."
+)
+
+
+def keyring_status(unlock: bool = False) -> KeyringStatus:
+    """The one "is the keyring usable" check (doctor, settings, the CLI).
+
+    Reads nothing and writes nothing of the user's. A locked Secret Service is
+    reported as LOCKED; with `unlock`, its unlock prompt is shown and a
+    dismissed prompt is REFUSED. Blocking (a D-Bus round trip, maybe a
+    prompt): call it from a worker thread in a GUI.
+    """
+    import keyring
+    from keyring.backends import chainer, fail
+
+    backend = keyring.get_keyring()
+    name = _backend_name(backend)
+    forced = os.environ.get("PYTHON_KEYRING_BACKEND")
+    via = f" (chosen by PYTHON_KEYRING_BACKEND={forced})" if forced else ""
+    if isinstance(backend, fail.Keyring):
+        return KeyringStatus(KeyringState.NO_KEYRING, name, f"No keyring: keyring found no usable backend{via}.")
+    if isinstance(backend, chainer.ChainerBackend):
+        members = list(getattr(backend, "backends", []))
+        if not members:
+            return KeyringStatus(KeyringState.NO_KEYRING, name, f"No keyring: no usable backend{via}.")
+        name += "[" + ", ".join(_backend_name(b) for b in members) + "]"
+    module = type(backend).__module__
+    if module.startswith("keyrings.alt") or "Plaintext" in type(backend).__name__:
+        return KeyringStatus(KeyringState.PLAINTEXT, name,
+                             f"{name}{via} stores secrets in a plain file; traywidget will not use it.")
+    if module == "keyring.backends.null":
+        return KeyringStatus(KeyringState.NO_KEYRING, name, f"No keyring: the null backend{via} stores nothing.")
+    if module == "keyring.backends.SecretService":
+        return _secret_service_status(backend, name + via, unlock)
+    try:
+        backend.get_password(SERVICE, "keyring-check")  # read only: never sets anything
+    except Exception as exc:  # noqa: BLE001 - backends raise many types; only the type is shown
+        return KeyringStatus(KeyringState.FAILED, name, f"The keyring {name}{via} failed ({type(exc).__name__}).")
+    return KeyringStatus(KeyringState.USABLE, name, f"{name}{via} is usable.")
+
+
+def _secret_service_status(backend: Any, name: str, unlock: bool) -> KeyringStatus:
+    import secretstorage
+    from secretstorage.exceptions import SecretServiceNotAvailableException
+
+    try:
+        connection = secretstorage.dbus_init()
+    except (SecretServiceNotAvailableException, OSError) as exc:
+        return KeyringStatus(KeyringState.NO_KEYRING, name,
+                             f"No keyring: the Secret Service is not running ({type(exc).__name__}).")
+    try:
+        collection = secretstorage.get_default_collection(connection)
+        if collection.is_locked():
+            if not unlock:
+                return KeyringStatus(KeyringState.LOCKED, name,
+                                     "The keyring is locked: unlock it (usually with your login password).")
+            dismissed = collection.unlock()
+            if dismissed or collection.is_locked():
+                return KeyringStatus(KeyringState.REFUSED, name,
+                                     "The keyring stayed locked: the unlock prompt was dismissed. "
+                                     "Keys cannot be read or saved until it is unlocked.")
+    except Exception as exc:  # noqa: BLE001 - secretstorage/jeepney raise many types; only the type is shown
+        return KeyringStatus(KeyringState.FAILED, name, f"The keyring failed ({type(exc).__name__}).")
+    finally:
+        connection.close()
+    return KeyringStatus(KeyringState.USABLE, name, f"{name} is usable.")
+
+
+def _backend_name(backend: Any) -> str:
+    cls = type(backend)
+    return f"{cls.__module__.removeprefix('keyring.backends.')}.{cls.__qualname__}"
