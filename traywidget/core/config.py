@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "fast_interval_s": 60.0,
     "full_interval_s": 300.0,
     "notifications": True,
+    # Off by default: the threshold alerts already speak as a window runs low; this forecast is opt-in.
+    "pace_alerts": False,
 }
 MIN_INTERVAL_S = 10.0
 MAX_INTERVAL_S = 24 * 3600.0
@@ -46,6 +48,7 @@ class Settings:
     fast_interval_s: float = DEFAULTS["fast_interval_s"]
     full_interval_s: float = DEFAULTS["full_interval_s"]
     notifications: bool = True
+    pace_alerts: bool = DEFAULTS["pace_alerts"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +58,7 @@ class Settings:
             "fast_interval_s": self.fast_interval_s,
             "full_interval_s": self.full_interval_s,
             "notifications": self.notifications,
+            "pace_alerts": self.pace_alerts,
         }
 
     @classmethod
@@ -72,6 +76,7 @@ class Settings:
             fast_interval_s=_interval(data.get("fast_interval_s"), DEFAULTS["fast_interval_s"]),
             full_interval_s=_interval(data.get("full_interval_s"), DEFAULTS["full_interval_s"]),
             notifications=bool(data.get("notifications", True)),
+            pace_alerts=bool(data.get("pace_alerts", DEFAULTS["pace_alerts"])),
         )
 
 
