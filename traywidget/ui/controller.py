@@ -9,9 +9,11 @@ from typing import Any, Callable, Iterable
 from PySide6.QtCore import QObject, QRectF
 from PySide6.QtWidgets import QApplication
 
-from traywidget.core.alerts import AlertPolicy, kill_summary
+from traywidget.core.alerts import Alert, AlertPolicy, kill_summary
 from traywidget.core.config import Config
+from traywidget.core.pace import PaceWatch
 from traywidget.core.tasks import TaskRunner
+from traywidget.i18n import tr
 from traywidget.model import ConfigError, Snapshot, utcnow
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,7 @@ NO_TRAY_MESSAGE = (
     "Closing it quits. (On GNOME, install the AppIndicator extension for a tray icon.)"
 )
 CACHE_SAVE_INTERVAL_S = 300.0
+CONFIG_PROBLEM = "config_problem"  # alert kind: the config file could not be (fully) read
 
 
 class AppController(QObject):
@@ -80,6 +83,7 @@ class AppController(QObject):
         self.notifier = Notifier(self.tray.primary_icon, status_sink=self.panel.set_status,
                                  enabled=s.notifications, parent=self)
         self.policy = AlertPolicy(s.thresholds)
+        self.pace = PaceWatch(history.series if history is not None else None, enabled=s.pace_alerts)
 
         self.bus.snapshot.connect(self.on_snapshot)
         engine.subscribe(self.bus.publish)
@@ -93,20 +97,20 @@ class AppController(QObject):
         self.panel.refresh_requested.connect(self.refresh)
         self.panel.kill_requested.connect(self.kill_all)
         self.panel.settings_requested.connect(self.open_settings)
+        self.panel.add_account_requested.connect(self.add_account)
         self.panel.closed.connect(self._panel_closed)
 
         ids = [a.id for a in config.accounts]
         self.tray.set_accounts(ids)
         self.panel.set_accounts(ids)
-        for warning in config.warnings:
-            self.panel.set_status(warning)
+        self.panel.set_notice("\n\n".join(config.warnings) or None)
 
     # ------------------------------------------------------------- data in
     def on_snapshot(self, snapshot: Snapshot) -> None:
         self.tray.update_snapshot(snapshot)
         self.panel.update_snapshot(snapshot)
         try:
-            alerts = self.policy.update(snapshot, self.clock())
+            alerts = self.policy.update(snapshot, self.clock()) + self.pace.update(snapshot, self.clock())
         except Exception:  # noqa: BLE001 - a policy bug must never stop the views
             log.exception("alert policy failed")
             alerts = []
@@ -159,15 +163,19 @@ class AppController(QObject):
             self.engine.resume()
         self.tray.set_paused(paused)
 
-    def show_panel(self) -> None:
-        near = None
+    def _icon_rect(self) -> QRectF | None:
         try:
             geometry = self.tray.primary_icon().geometry()
-            if geometry.isValid():
-                near = QRectF(geometry)
         except RuntimeError:
-            pass
-        self.panel.present(near)
+            return None
+        return QRectF(geometry) if geometry.isValid() else None
+
+    def show_panel(self) -> None:
+        self.panel.present(self._icon_rect())
+
+    def toggle_panel(self) -> None:
+        """A click on the tray icon: the panel opens, or closes when it is open."""
+        self.panel.toggle(self._icon_rect())
 
     def _panel_closed(self) -> None:
         if self.no_tray:
@@ -181,6 +189,7 @@ class AppController(QObject):
 
     # ------------------------------------------------------------ settings
     def open_settings(self) -> Any:
+        from traywidget.core.secrets import KeyringSecretStore, keyring_status
         from traywidget.ui.settings import SettingsDialog
 
         if self.settings_dialog is not None and self.settings_dialog.isVisible():
@@ -194,13 +203,15 @@ class AppController(QObject):
         try:
             config = self.config_store.load() if self.config_store is not None else self.config
         except ConfigError as exc:
-            self.panel.set_status(str(exc))
+            self.panel.set_notice(str(exc))
             config = self.config
         dialog = SettingsDialog(
             self.config_store,
             self.secrets,
             tester=getattr(self.engine, "test_connection", None),
-            spawn=self.runner.run_with_callback,
+            spawn=self.runner.spawn,
+            # Only the OS keyring is checked (the demo keeps its keys in memory).
+            keyring_check=(lambda: keyring_status(unlock=True)) if isinstance(self.secrets, KeyringSecretStore) else None,
             autostart=self.autostart,
             autostart_enabled=self.autostart_enabled,
             pin_choices=pins,
@@ -214,6 +225,10 @@ class AppController(QObject):
         dialog.activateWindow()
         return dialog
 
+    def add_account(self) -> Any:
+        """The first run's "Add your first account": Settings, with the account dialog on top."""
+        return self.open_settings().add_account()
+
     def apply_config(self, config: Config) -> None:
         previous = {a.id for a in self.config.accounts}
         self.config = config
@@ -223,10 +238,12 @@ class AppController(QObject):
         ids = [a.id for a in config.accounts]
         for gone in previous - set(ids):
             self.policy.forget(gone)
+            self.pace.forget(gone)
             if self.history is not None:
                 self.history.forget(gone)
         self.policy.set_thresholds(s.thresholds)
         self.notifier.enabled = s.notifications
+        self.pace.enabled = s.pace_alerts
         self.tray.set_accounts(ids)
         self.tray.set_options(thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account)
         self.panel.set_accounts(ids)
@@ -235,13 +252,21 @@ class AppController(QObject):
 
     # ---------------------------------------------------------------- show
     def show(self) -> bool:
-        """Show the tray, or the panel as a window when there is no tray. True if a tray is shown."""
+        """Show the tray, or the panel as a window when there is no tray. True if a tray is shown.
+
+        With no account yet the panel opens by itself on its welcome; a config
+        file that could not be read is also told in a notification.
+        """
         if self.tray.show():
+            for warning in self.config.warnings:
+                self.notifier.notify(Alert(CONFIG_PROBLEM, "", tr("A problem with the config file"), warning))
+            if not self.config.accounts:
+                self.show_panel()
             return True
         self.no_tray = True
         log.warning("no system tray available: showing the panel as a window")
         self.panel.set_status(NO_TRAY_MESSAGE)
-        self.panel.quit_on_close = True
+        self.panel.main_window = True
         self.panel.show()
         return False
 
