@@ -30,7 +30,7 @@ def test_spec_compiles_and_names_what_it_needs() -> None:
     text = (PACKAGING / "traywidget.spec").read_text()
     compile(text, "traywidget.spec", "exec")
     for needle in ("entry.py", "traywidget.resources", "TRAYWIDGET_ONEDIR", "LSUIElement", "traywidget.icns",
-                   "traywidget.ico", "PySide6.QtNetwork", "QtWebEngineCore", "keyrings.alt"):
+                   "traywidget.ico", "trim_icu", "QtNetwork", "QtWebEngineCore", "keyrings.alt"):
         assert needle in text, needle
 
 
