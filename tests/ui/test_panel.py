@@ -256,7 +256,7 @@ def test_first_run_welcome(qtbot):
     panel.set_accounts([])
     panel.show()
     assert shown(panel.welcome) and panel.welcome.add_button.text() == "Add your first account"
-    assert "traywidget --demo" in panel.welcome.demo.text()
+    assert "<code>traywidget&nbsp;--demo</code>" in panel.welcome.demo.text()
     assert not panel.refresh_button.isEnabled() and not panel.kill_button.isEnabled()
     assert panel.settings_button.isEnabled()
     with qtbot.waitSignal(panel.add_account_requested, timeout=1000):
@@ -345,6 +345,12 @@ def test_panel_geometry(icon, expected):
     assert panel_geometry(QSize(440, 600), icon, TOP_BAR_SCREEN) == expected
 
 
+def test_an_icon_in_the_corner_opens_the_panel_below_it():
+    # trayer in a top-right corner: the icon touches the right edge (0 px) more than the top (1 px)
+    geometry = panel_geometry(QSize(440, 640), QRect(618, 1, 22, 15), QRect(0, 0, 640, 360))
+    assert geometry == QRect(640 - SCREEN_MARGIN - 440, 16 + ICON_GAP, 440, 360 - SCREEN_MARGIN - 16 - ICON_GAP)
+
+
 def test_panel_geometry_shrinks_to_a_small_screen():
     # 1280x720 at 2x is 640x360 logical; a 16 px tray bar at the top
     screen, icon = QRect(0, 0, 640, 360), QRect(610, 2, 12, 12)
@@ -364,3 +370,31 @@ def test_snapshot_text_is_plain(qtbot):
     assert card.title.textFormat() == Qt.TextFormat.PlainText and card.title.full_text() == "<b>bold</b>"
     assert card.error.textFormat() == Qt.TextFormat.PlainText
     assert card.error.text() == "The last attempt failed 12 s ago: <img src=x> failed"
+
+
+def test_it_grows_when_the_first_numbers_arrive(qtbot):
+    panel = make_panel(qtbot)
+    panel.set_accounts(["a", "b"])
+    available = panel.screen().availableGeometry()
+    icon = QRect(available.right() - 40, available.top(), 24, 24)
+    panel.present(icon)
+    qtbot.waitExposed(panel)
+    before = panel.height()
+    panel.update_snapshot(make_snapshot("a", day=(900, 1000)))
+    panel.update_snapshot(make_snapshot("b", day=(900, 1000)))
+    qtbot.waitUntil(lambda: panel.height() > before, timeout=2000)
+    assert available.contains(panel.geometry()) and not panel.geometry().intersects(icon)
+    grown = panel.height()
+    panel.set_accounts(["a"])  # less to show: it does not shrink under the user's eyes
+    panel.update_snapshot(make_snapshot("a", day=(800, 1000)))
+    assert panel.refit_timer.isActive()
+    qtbot.waitUntil(lambda: not panel.refit_timer.isActive(), timeout=2000)  # the refit ran
+    assert panel.height() == grown
+
+
+def test_the_subtitle_does_not_repeat_the_label(qtbot):
+    panel = make_panel(qtbot)
+    panel.update_snapshot(make_snapshot("a", label="routing.run · Premium"))
+    panel.update_snapshot(make_snapshot("b", label="Work (Premium)", provider="openrouter"))
+    assert panel.cards["a"].subtitle.full_text() == "fetched 12 s ago"
+    assert panel.cards["b"].subtitle.full_text() == "OpenRouter · fetched 12 s ago"

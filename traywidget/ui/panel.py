@@ -17,6 +17,7 @@ palette, light or dark.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from datetime import datetime
@@ -72,6 +73,8 @@ from traywidget.ui.text import (
     meter_value_text,
 )
 
+log = logging.getLogger(__name__)
+
 SPARK_WINDOW_S = 24 * 3600.0
 SPARK_REFRESH_S = 60.0
 # Space kept free between the panel and the screen's edges or the tray icon.
@@ -124,9 +127,11 @@ def panel_geometry(size: QSize, near: QRect | None, available: QRect) -> QRect:
         return max(low, min(value, high))
 
     # A tray in a top or bottom bar opens the panel below or above the icon; one in a side bar, beside it.
+    # An icon in a corner is taken to be in a top or bottom bar, by far the more common kind.
     to_horizontal_edge = min(near.top() - available.top(), available.top() + available.height() - icon_bottom)
     to_vertical_edge = min(near.left() - available.left(), available.left() + available.width() - icon_right)
-    if to_horizontal_edge <= to_vertical_edge:
+    in_corner = to_horizontal_edge <= max(near.width(), near.height())
+    if to_horizontal_edge <= to_vertical_edge or in_corner:
         height = min(height, max(below, above))
         y = icon_bottom + ICON_GAP if below >= height else near.top() - ICON_GAP - height
         x = clamp(near.left() + near.width() // 2 - width // 2, left_edge, right_edge - width)
@@ -463,9 +468,9 @@ class AccountCard(QFrame):
         snapshot = self.snapshot
         if snapshot is None:
             return
-        parts = [display_name(snapshot.provider)]
-        if snapshot.plan:
-            parts.append(snapshot.plan)
+        # The provider and plan, unless the label already says them ("routing.run · Premium").
+        label = snapshot.label.lower()
+        parts = [part for part in (display_name(snapshot.provider), snapshot.plan) if part and part.lower() not in label]
         parts.append(self._freshness(snapshot, now))
         self.subtitle.setText(" · ".join(parts))
         problem = self._problem(snapshot, now)
@@ -495,8 +500,10 @@ class AccountCard(QFrame):
         if snapshot.stale:
             return tr("Last known problem: {error}").format(error=error or tr(STATE_TEXT[snapshot.state]))
         if snapshot.state.is_poll_failure and snapshot.fetched_at is not None:
-            attempt = tr("The last attempt failed {ago}").format(ago=_ago(snapshot.fetched_at, now))
-            return f"{attempt}: {error}" if error else attempt
+            ago = _ago(snapshot.fetched_at, now)
+            if error:
+                return tr("The last attempt failed {ago}: {error}").format(ago=ago, error=error)
+            return tr("The last attempt failed {ago}").format(ago=ago)
         return error
 
     def load_history(self, source: HistorySource | None, end: float, now: datetime) -> None:
@@ -548,9 +555,11 @@ class Welcome(QWidget):
         self.add_button = QPushButton(tr("Add your first account"))
         self.add_button.setDefault(True)
         self.demo = _wrapped(MUTED)
+        self.demo.setTextFormat(Qt.TextFormat.RichText)  # our own words, with the command set apart
+        self.demo.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.demo.setText(tr(
-            "Just looking? Start it with  traywidget --demo  to try it with simulated accounts: "
-            "no keys needed, nothing of yours is touched."))
+            "Just looking? Run {command} to try it with simulated accounts: "
+            "no keys needed, nothing of yours is touched.").format(command="<code>traywidget&nbsp;--demo</code>"))
         layout.addWidget(self.title)
         layout.addWidget(self.text)
         row = QHBoxLayout()
@@ -587,6 +596,10 @@ class PanelWindow(QWidget):
         self._order: list[str] = []
         # With no tray the panel is the app's main window: closing it quits, so Esc does not.
         self.main_window = False
+        self._near: QRect | None = None  # the tray icon it was opened beside
+        self.refit_timer = QTimer(self)
+        self.refit_timer.setSingleShot(True)
+        self.refit_timer.timeout.connect(self._refit)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 10, 10, 10)
@@ -654,6 +667,7 @@ class PanelWindow(QWidget):
             end = self._wall()
             if end - card.spark_loaded_at >= SPARK_REFRESH_S:
                 card.load_history(self.history_source, end, self._clock())
+            self.refit_timer.start(0)
 
     def set_snapshots(self, snapshots: Iterable[Snapshot]) -> None:
         for snapshot in snapshots:
@@ -726,12 +740,8 @@ class PanelWindow(QWidget):
     def present(self, near: QRect | QRectF | None = None) -> None:
         """Show and raise, fitted to the screen it opens on and beside the tray icon when its place is known."""
         icon = near.toAlignedRect() if isinstance(near, QRectF) else near
-        if icon is not None and (not icon.isValid() or icon.isEmpty()):
-            icon = None
-        screen = QGuiApplication.screenAt(icon.center()) if icon is not None else None
-        screen = screen or self.screen() or QGuiApplication.primaryScreen()
-        if screen is not None:
-            self.setGeometry(panel_geometry(self._wanted_size(), icon, screen.availableGeometry()))
+        self._near = icon if icon is not None and icon.isValid() and not icon.isEmpty() else None
+        self._fit(grow_only=False)
         self.show()
         self.raise_()
         self.activateWindow()
@@ -742,6 +752,23 @@ class PanelWindow(QWidget):
             self.hide()
         else:
             self.present(near)
+
+    def _fit(self, grow_only: bool) -> None:
+        icon = self._near
+        screen = QGuiApplication.screenAt(icon.center()) if icon is not None else None
+        screen = screen or self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        geometry = panel_geometry(self._wanted_size(), icon, screen.availableGeometry())
+        if grow_only and geometry.height() <= self.height():
+            return
+        log.debug("panel at %s (icon at %s, screen %s)", geometry, icon, screen.availableGeometry())
+        self.setGeometry(geometry)
+
+    def _refit(self) -> None:
+        """Cards that grew while the panel is open (the first numbers, a sparkline) make it grow, up to the screen."""
+        if self.isVisible() and not self.main_window:
+            self._fit(grow_only=True)
 
     def _wanted_size(self) -> QSize:
         """Room for every card without scrolling, within reason; the screen may allow less."""
@@ -770,6 +797,7 @@ class PanelWindow(QWidget):
         self.tick()
         self.load_history()
         self.timer.start()
+        self.refit_timer.start(0)
 
     def hideEvent(self, event) -> None:  # noqa: N802
         super().hideEvent(event)
