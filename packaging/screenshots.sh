@@ -4,6 +4,7 @@
 #   badge.png  the icon alone, enlarged 2*SCALE x
 #   menu.png   the right-click menu (cropped to the menu and the tray)
 #   panel.png  the usage panel opened by a left click (cropped to the panel)
+#   panel-*.png, settings-locked-keyring.png: see the panel's block at the end
 #
 #   bash packaging/screenshots.sh [OUTDIR]            # the checkout's app: $PYTHON -m traywidget --demo
 #   APP="dist/traywidget" bash packaging/screenshots.sh   # or a packaged binary
@@ -198,4 +199,214 @@ crop_to panel $((QX - 8)) $((QY - 8)) $((QW + 16)) $((QH + 16))
 log "wrote $OUT/panel.png (panel ${QW}x${QH} at +${QX}+${QY})"
 
 kill -0 "$APP_PID" 2>/dev/null || fail "the app died during the shots"
+
+# =================================================================================================
+# Panel, first run and settings shots (the panel's block: ui/panel.py, ui/settings.py,
+# ui/account_editor.py). One app at a time on the same private display and bus, each ended by its PID:
+#   panel-dark.png               the demo's panel in a dark desktop theme (Qt's gtk3 theme, Adwaita:dark)
+#   panel-first-run.png          a fresh start with no account: the panel opens by itself on its welcome
+#   panel-small-2x.png           the demo's panel on its own 1280x720 screen at QT_SCALE_FACTOR=2
+#   panel-long-label.png         five cards, 60-character labels, on the narrowest panel: light | dark
+#   settings-locked-keyring.png  Settings opened on a locked keyring whose unlock prompt was dismissed
+# The last two render real widgets from the checkout's Python (not with APP=binary).
+# =================================================================================================
+panel_stop() {
+  local pid="$1"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+# panel_app NAME [VAR=VALUE ...] -- [APP ARGS]: start the app with its own config and instance name; its
+# PID in PANEL_PID, its docked icon's centre in PANEL_CX PANEL_CY.
+panel_app() {
+  local name="$1" vars=() geom=""
+  shift
+  while [[ $# -gt 0 && "$1" != "--" ]]; do vars+=("$1"); shift; done
+  shift
+  mkdir -p "$WORK/$name"
+  env "${vars[@]}" TRAYWIDGET_CONFIG_DIR="$WORK/$name/config" TRAYWIDGET_CACHE_DIR="$WORK/$name/cache" \
+    TRAYWIDGET_INSTANCE_NAME="traywidget-shots-$name-$$" \
+    timeout "$LIMIT" "${APP_CMD[@]}" "$@" >"$WORK/$name.log" 2>&1 &
+  PANEL_PID=$!
+  PIDS+=($PANEL_PID)
+  for _ in $(seq 300); do
+    kill -0 "$PANEL_PID" 2>/dev/null || { cat "$WORK/$name.log" >&2; fail "$name: the app exited before docking"; }
+    geom="$(icon_geometry)"
+    [[ -n "$geom" ]] && break
+    sleep 0.1
+  done
+  [[ -n "$geom" ]] || fail "$name: no docked icon after 30 s"
+  read -r IX IY IW IH <<<"$geom"
+  PANEL_CX=$((IX + IW / 2)); PANEL_CY=$((IY + IH / 2))
+}
+# The usage panel's window ("Usage — Traywidget") as "x y w h", once it is mapped.
+panel_window() {
+  local line id
+  line="$(xwininfo -root -tree 2>/dev/null | grep '"Usage' | head -n 1)" || return 1
+  id="$(awk '{print $1}' <<<"$line")"
+  [[ -n "$id" ]] && xwininfo -id "$id" 2>/dev/null | grep -q "Map State: IsViewable" || return 1
+  window_geometry "^ *$id "
+}
+# panel_shot NAME [click]: (click the icon, then) wait for the panel and save it, cropped with a margin.
+panel_shot() {
+  local name="$1" geom=""
+  if [[ "${2:-}" == click ]]; then
+    xdotool mousemove "$PANEL_CX" "$PANEL_CY"
+    sleep 0.2
+    xdotool click 1
+  fi
+  for _ in $(seq 100); do geom="$(panel_window || true)"; [[ -n "$geom" ]] && break; sleep 0.1; done
+  [[ -n "$geom" ]] || fail "$name: the panel did not open"
+  read -r QX QY QW QH <<<"$geom"
+  sleep 1.5  # the first poll's numbers and the sparklines reach the cards
+  shot "$name"
+  crop_to "$name" $((QX - 8)) $((QY - 8)) $((QW + 16)) $((QH + 16))
+  log "wrote $OUT/$name.png (panel ${QW}x${QH} at +${QX}+${QY})"
+}
+panel_snippet_python() {
+  local py="${PYTHON:-$ROOT/.venv/bin/python}"
+  [[ -x "$py" ]] || py="$(command -v python3)"
+  PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$py" -c 'import traywidget' 2>/dev/null && echo "$py"
+}
+panel_shots() {
+  panel_stop "$APP_PID"
+
+  # 1. dark: the desktop's own dark theme, read by Qt's gtk3 platform theme
+  panel_app dark QT_QPA_PLATFORMTHEME=gtk3 GTK_THEME=Adwaita:dark -- --demo
+  panel_shot panel-dark click
+  panel_stop "$PANEL_PID"
+
+  # 2. the first run: no config, no account; nothing is clicked
+  panel_app first-run -- 
+  panel_shot panel-first-run
+  panel_stop "$PANEL_PID"
+
+  # 3. a small screen at 2x: its own X server and tray host
+  local main_display="$DISPLAY" small
+  timeout "$LIMIT" Xvfb -displayfd 3 -screen 0 1280x720x24 -nolisten tcp 3>"$WORK/small-display" \
+    >"$WORK/small-xvfb.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 200); do [[ -s "$WORK/small-display" ]] && break; sleep 0.05; done
+  small="$(tr -dc 0-9 <"$WORK/small-display")"
+  [[ -n "$small" ]] || fail "the small screen's Xvfb did not start"
+  export DISPLAY=":$small"
+  if command -v xsetroot >/dev/null; then xsetroot -solid '#3b4252' || true; fi
+  timeout "$LIMIT" trayer --edge top --align right --widthtype request --height "$TRAY_HEIGHT" \
+    --transparent false --SetDockType true >"$WORK/small-trayer.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 200); do xwininfo -root -tree 2>/dev/null | grep -q '"panel" "trayer"' && break; sleep 0.05; done
+  sleep 0.2
+  panel_app small QT_SCALE_FACTOR=2 -- --demo
+  panel_shot panel-small-2x click
+  shot panel-small-2x-screen
+  convert "$WORK/panel-small-2x-screen.png" "$OUT/panel-small-2x-screen.png"
+  log "wrote $OUT/panel-small-2x-screen.png (the whole 1280x720 screen)"
+  panel_stop "$PANEL_PID"
+  export DISPLAY="$main_display"
+
+  local py
+  py="$(panel_snippet_python || true)"
+  if [[ -z "$py" ]]; then
+    log "skipped panel-long-label.png and settings-locked-keyring.png: they need the checkout's Python"
+    return 0
+  fi
+
+  # 4. 60-character labels, five cards, the narrowest the panel gets: light, then dark
+  PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" timeout "$LIMIT" "$py" - "$WORK" <<'PY' || fail "the long-label shot failed"
+import sys
+from datetime import timedelta
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+app = QApplication(["traywidget"])
+from tests.ui.conftest import NOW, make_snapshot
+from traywidget.model import ErrorInfo, State
+from traywidget.ui.panel import PanelWindow
+
+LABEL = "Team research account for the evaluation of long contexts {:02d}"  # 60 characters
+dark = QPalette()
+for role, color in {QPalette.ColorRole.Window: "#202124", QPalette.ColorRole.WindowText: "#e8eaed",
+                    QPalette.ColorRole.Base: "#17181a", QPalette.ColorRole.Text: "#e8eaed",
+                    QPalette.ColorRole.Button: "#303134", QPalette.ColorRole.ButtonText: "#e8eaed",
+                    QPalette.ColorRole.Highlight: "#8ab4f8", QPalette.ColorRole.Mid: "#3c4043"}.items():
+    dark.setColor(role, QColor(color))
+for name, palette in (("light", None), ("dark", dark)):
+    panel = PanelWindow(clock=lambda: NOW + timedelta(seconds=42), wall_time=lambda: NOW.timestamp())
+    if palette is not None:
+        panel.setPalette(palette)
+    ids = [f"acct{i}" for i in range(5)]
+    panel.set_accounts(ids)
+    for i, account_id in enumerate(ids):
+        panel.update_snapshot(make_snapshot(
+            account_id, label=LABEL.format(i + 1), hour=(1234 - 300 * i, 1500), day=(14999 - 3000 * i, 15000),
+            state=State.RATE_LIMITED if i == 1 else State.OK,
+            error=ErrorInfo("Hourly request limit exceeded", 429) if i == 1 else None).with_changes(
+                streams=2 if i == 0 else None))
+    panel.resize(panel.minimumSizeHint().width(), 900)
+    panel.show()
+    for _ in range(5):
+        app.processEvents()
+    panel.grab().save(f"{sys.argv[1]}/long-{name}.png")
+PY
+  convert "$WORK/long-light.png" "$WORK/long-dark.png" +append "$OUT/panel-long-label.png"
+  log "wrote $OUT/panel-long-label.png (light | dark)"
+
+  # 5. Settings on a locked keyring: gnome-keyring on the private bus, locked, its prompt dismissed
+  if command -v gnome-keyring-daemon >/dev/null; then
+    local keyring_home="$WORK/keyring-home"
+    mkdir -p "$keyring_home"
+    printf 'shots-login-password' | HOME="$keyring_home" timeout "$LIMIT" gnome-keyring-daemon --foreground \
+      --unlock --components=secrets >/dev/null 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 100); do
+      dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus.ListNames 2>/dev/null | grep -q '"org.freedesktop.secrets"' && break
+      sleep 0.1
+    done
+    HOME="$keyring_home" PYTHON_KEYRING_BACKEND= PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
+      timeout "$LIMIT" "$py" - "$WORK" <<'PY' || fail "the locked-keyring shot failed"
+import asyncio, os, subprocess, sys
+from pathlib import Path
+os.environ.pop("PYTHON_KEYRING_BACKEND", None)
+import secretstorage
+secretstorage.get_default_collection(secretstorage.dbus_init()).lock()
+from PySide6.QtWidgets import QApplication
+import qasync
+app = QApplication(["traywidget"])
+from traywidget.core.config import Config, ConfigStore
+from traywidget.core.engine import Engine
+from traywidget.core.secrets import KeyringSecretStore
+from traywidget.core.tasks import TaskRunner
+from traywidget.model import Account
+from traywidget.ui.controller import AppController
+
+loop = qasync.QEventLoop(app)
+asyncio.set_event_loop(loop)
+secrets = KeyringSecretStore()
+store = ConfigStore(Path(sys.argv[1]) / "locked-keyring-config")
+store.save(Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),)))
+controller = AppController(Engine([], secrets), config=store.load(), config_store=store, secrets=secrets,
+                           runner=TaskRunner(loop))
+dialog = controller.open_settings()
+dialog.move(40, 40)
+
+async def answered():
+    while not dialog.keyring_again.isEnabled():
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # painted
+
+loop.run_until_complete(asyncio.wait_for(answered(), 60))
+geometry = dialog.frameGeometry()
+subprocess.run(["import", "-window", "root", "-crop",
+                f"{geometry.width() + 16}x{geometry.height() + 16}+{geometry.x() - 8}+{geometry.y() - 8}",
+                f"{sys.argv[1]}/settings-locked-keyring.png"], check=True, timeout=30)
+loop.close()
+PY
+    cp "$WORK/settings-locked-keyring.png" "$OUT/settings-locked-keyring.png"
+    log "wrote $OUT/settings-locked-keyring.png"
+  else
+    log "skipped settings-locked-keyring.png: needs gnome-keyring-daemon"
+  fi
+}
+panel_shots
+
 log "done: $(ls "$OUT" | tr '\n' ' ')"
