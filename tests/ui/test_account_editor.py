@@ -7,6 +7,7 @@ import asyncio
 import socket
 
 import pytest
+from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QPushButton
 
@@ -132,6 +133,10 @@ def test_base_url_advice_with_its_fix(qtbot, provider, url, advice, fixed):
     editor.base_url.setText(url)
     assert editor.url_advice.text() == advice and editor.url_advice_box.isVisible()
     assert editor.url_fix.text() == f"Use {fixed}"
+    qtbot.waitUntil(lambda: editor.url_advice.height() > 0)
+    label = editor.url_advice  # the whole message is shown, not cut off at the bottom
+    assert label.heightForWidth(label.width()) <= label.height()
+    assert editor.rect().contains(QRect(editor.url_fix.mapTo(editor, QPoint(0, 0)), editor.url_fix.size()))
     editor.url_fix.click()
     assert editor.base_url.text() == fixed and not editor.url_advice_box.isVisible()
 

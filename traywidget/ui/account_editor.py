@@ -166,12 +166,11 @@ class AccountEditor(QDialog):
         self.url_fix = QPushButton()
         self.url_fix.clicked.connect(self._apply_url_fix)
         self._fixed_url: str | None = None
-        advice_row = QHBoxLayout()
-        advice_row.setContentsMargins(0, 0, 0, 0)
-        advice_row.addWidget(self.url_advice, 1)
-        advice_row.addWidget(self.url_fix, 0, Qt.AlignmentFlag.AlignTop)
         self.url_advice_box = QWidget()
-        self.url_advice_box.setLayout(advice_row)
+        advice_layout = QVBoxLayout(self.url_advice_box)
+        advice_layout.setContentsMargins(0, 0, 0, 0)
+        advice_layout.addWidget(self.url_advice)
+        advice_layout.addWidget(self.url_fix, 0, Qt.AlignmentFlag.AlignLeft)
         self.url_advice_box.setVisible(False)
         self.api_key = QLineEdit()
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
@@ -313,6 +312,15 @@ class AccountEditor(QDialog):
         self.url_fix.setText(tr("Use {url}").format(url=fixed_url) if fixed_url else "")
         self.url_fix.setVisible(fixed_url is not None)
         self.url_advice_box.setVisible(message is not None)
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        """Room for a message that just appeared (a top-level window does not grow for wrapped text by itself)."""
+        layout = self.layout()
+        layout.activate()
+        wanted = layout.heightForWidth(self.width()) if layout.hasHeightForWidth() else layout.sizeHint().height()
+        if wanted > self.height():
+            self.resize(self.width(), wanted)
 
     def _apply_url_fix(self) -> None:
         if self._fixed_url:
@@ -325,6 +333,7 @@ class AccountEditor(QDialog):
     def show_error(self, message: str | None) -> None:
         self.error.setText(message or "")
         self.error.setVisible(bool(message))
+        self._grow_to_fit()
 
     def build_account(self) -> Account:
         """The account the fields describe; InvalidValue says what is wrong."""
