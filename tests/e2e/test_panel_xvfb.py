@@ -44,7 +44,8 @@ def panel_window(env: dict[str, str]) -> dict | None:
 
 
 def overlaps(a: dict, b: dict) -> bool:
-    return a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]
+    return (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
+            and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"])
 
 
 def test_first_run_opens_the_panel_beside_the_icon_and_a_broken_config_is_notified(tmp_path):

@@ -74,7 +74,8 @@ def test_save_is_one_step(qtbot):
 
 
 def test_a_failed_save_keeps_everything(qtbot):
-    editor = make_editor(qtbot, commit=Saved(ConfigError("Cannot save /x/config.json: disk full. Nothing was changed.")))
+    refusal = ConfigError("Cannot save /x/config.json: disk full. Nothing was changed.")
+    editor = make_editor(qtbot, commit=Saved(refusal))
     editor.label.setText("Work")
     editor._suggest_id("Work")
     editor.api_key.setText(KEY)
@@ -218,7 +219,8 @@ def test_a_host_that_does_not_resolve_is_not_called_offline_blindly(qtbot):
     text = editor.test_result.text()
     # Whether the known hosts resolve depends on this machine's network: the dialog must tell which it is.
     if any(_resolves(host) for host in KNOWN_HOSTS["routing.run"]):
-        assert "The host api.routing-run.invalid does not exist (its name does not resolve): check the base URL." in text
+        assert ("The host api.routing-run.invalid does not exist (its name does not resolve): "
+                "check the base URL.") in text
     else:
         assert ("Offline: no host name resolves right now, not even api.routing.run, api.routing.sh, "
                 "ai.routing.sh. Check the network connection.") in text
@@ -291,3 +293,19 @@ def test_check_host_tells_a_missing_host_from_no_network():
                 await check_host("nothing.invalid", ["nothing-either.invalid"]))
 
     assert asyncio.run(both()) == (Lookup.RESOLVES, Lookup.NO_SUCH_HOST, Lookup.NO_NAMES_RESOLVE)
+
+
+def test_coloured_text_stays_readable_in_a_dark_theme(qtbot):
+    from PySide6.QtGui import QColor, QPalette
+
+    from traywidget.ui.colors import contrast
+
+    editor = make_editor(qtbot, keyring_problem="Keys cannot be saved: the keyring is locked.")
+    editor.base_url.setText("https://routing.run/v1")
+    dark = QPalette()
+    for role, color in ((QPalette.ColorRole.Window, "#202124"), (QPalette.ColorRole.WindowText, "#e8eaed")):
+        dark.setColor(role, QColor(color))
+    editor.setPalette(dark)  # a theme switch while the dialog is open
+    for label in (editor.keyring_banner, editor.url_advice, editor.test_result, editor.management_hint):
+        text = label.palette().color(QPalette.ColorRole.WindowText)
+        assert contrast(text, QColor("#202124")) >= 4.5, label.objectName() or label.text()

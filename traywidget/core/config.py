@@ -196,7 +196,7 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def looks_like_key(text: str) -> bool:
-    """Whether `text` holds something key-like: rk_…, sk-…, sk-or-v1-…, clsk-…, rw-…, or a long random token."""
+    """Whether `text` holds something key-like: rk_…, sk-…, sk-or-v1-…, clsk-…, rw-…, a long random token."""
     if _PREFIXED_KEY.search(text):
         return True
     for piece in re.split(r"[\s/:?#@=&.]+", text):
@@ -233,8 +233,8 @@ def base_url_advice(provider_id: str, url: str) -> BaseUrlAdvice | None:
     host, path = parts.hostname.lower(), parts.path.rstrip("/")
     name = display_name(provider_id)
     if host not in hosts:
-        message = tr("{host} is not an API host of {provider} (expected {hosts}); your key would be sent to it.").format(
-            host=host, provider=name, hosts=", ".join(hosts))
+        message = tr("{host} is not an API host of {provider} (expected {hosts}); your key would be sent to it.")
+        message = message.format(host=host, provider=name, hosts=", ".join(hosts))
         return BaseUrlAdvice(message, urlunsplit(default))
     if path != default.path:
         fixed = urlunsplit(("https", parts.netloc, default.path, "", ""))

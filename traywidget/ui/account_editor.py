@@ -20,7 +20,7 @@ import re
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -251,6 +251,11 @@ class AccountEditor(QDialog):
         apply_tones(self)
         self.resize(480, self.sizeHint().height())
 
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # a theme switch: coloured text follows
+            apply_tones(self)
+
     # -------------------------------------------------------------- fields
     def provider_id(self) -> str:
         return str(self.provider.currentData())
@@ -403,7 +408,8 @@ class AccountEditor(QDialog):
         self.discard_box.open()
 
     def _discard_answered(self, button) -> None:
-        if self.discard_box is not None and self.discard_box.standardButton(button) == QMessageBox.StandardButton.Discard:
+        box = self.discard_box
+        if box is not None and box.standardButton(button) == QMessageBox.StandardButton.Discard:
             self._discard()
 
     def _discard(self) -> None:
@@ -437,7 +443,9 @@ class AccountEditor(QDialog):
         self.spawn(self._probe(account, api_key, management_key), name="test-connection",
                    on_done=lambda result, error: self._test_done(account, result, error))
 
-    async def _probe(self, account: Account, api_key: str, management_key: str | None) -> tuple[Snapshot, Lookup | None]:
+    async def _probe(
+        self, account: Account, api_key: str, management_key: str | None
+    ) -> tuple[Snapshot, Lookup | None]:
         snapshot = await self.tester(account, api_key, management_key)  # type: ignore[misc]
         lookup = None
         if snapshot.error is not None and snapshot.error.code == "OFFLINE":

@@ -211,7 +211,9 @@ class AppController(QObject):
             tester=getattr(self.engine, "test_connection", None),
             spawn=self.runner.spawn,
             # Only the OS keyring is checked (the demo keeps its keys in memory).
-            keyring_check=(lambda: keyring_status(unlock=True)) if isinstance(self.secrets, KeyringSecretStore) else None,
+            keyring_check=(
+                (lambda: keyring_status(unlock=True)) if isinstance(self.secrets, KeyringSecretStore) else None
+            ),
             autostart=self.autostart,
             autostart_enabled=self.autostart_enabled,
             pin_choices=pins,

@@ -470,7 +470,8 @@ class AccountCard(QFrame):
             return
         # The provider and plan, unless the label already says them ("routing.run · Premium").
         label = snapshot.label.lower()
-        parts = [part for part in (display_name(snapshot.provider), snapshot.plan) if part and part.lower() not in label]
+        parts = [part for part in (display_name(snapshot.provider), snapshot.plan)
+                 if part and part.lower() not in label]
         parts.append(self._freshness(snapshot, now))
         self.subtitle.setText(" · ".join(parts))
         problem = self._problem(snapshot, now)

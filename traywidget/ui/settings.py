@@ -17,7 +17,7 @@ import logging
 from dataclasses import replace
 from typing import Any, Callable, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -224,6 +224,11 @@ class SettingsDialog(QDialog):
         apply_tones(self)
         self.resize(500, 600)
         self.check_keyring()
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # a theme switch: coloured text follows
+            apply_tones(self)
 
     # ------------------------------------------------------------ keyring
     def check_keyring(self) -> None:
