@@ -760,10 +760,16 @@ class PanelWindow(QWidget):
         screen = screen or self.screen() or QGuiApplication.primaryScreen()
         if screen is None:
             return
-        geometry = panel_geometry(self._wanted_size(), icon, screen.availableGeometry())
+        available = screen.availableGeometry()
+        if grow_only:
+            # Already as tall as it may get: skip measuring every card (costly with many accounts).
+            tallest = panel_geometry(QSize(self.width(), MAX_PREFERRED_HEIGHT), icon, available)
+            if self.height() >= tallest.height():
+                return
+        geometry = panel_geometry(self._wanted_size(), icon, available)
         if grow_only and geometry.height() <= self.height():
             return
-        log.debug("panel at %s (icon at %s, screen %s)", geometry, icon, screen.availableGeometry())
+        log.debug("panel at %s (icon at %s, screen %s)", geometry, icon, available)
         self.setGeometry(geometry)
 
     def _refit(self) -> None:
