@@ -320,6 +320,10 @@ class Lines:
         for line in stream:
             self.lines.append(line.rstrip("\n"))
 
+    def join(self, timeout: float) -> None:
+        """Wait until the stream is read to its end (the process has exited)."""
+        self._thread.join(timeout)
+
     def wait_for(self, prefix: str, timeout: float) -> str:
         return wait_until(lambda: next((line for line in self.lines if line.startswith(prefix)), None), timeout,
                           what=f"a line starting {prefix!r}")

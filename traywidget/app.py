@@ -1,8 +1,8 @@
 """The one startup path of the GUI.
 
-    run_app(demo=False, self_test=False, argv=None) -> exit code
+    run_app(demo=False, self_test=False) -> exit code
 
-1. QT_API=pyside6 and PySide6 imported before qasync (qasync binds the first
+1. QT_API=pyside6 set before qasync is imported (qasync binds the first
    Qt it finds); QApplication named (notifications are titled after it),
    quitOnLastWindowClosed off (closing the panel must not quit a tray app).
 2. Single instance per user (ui/single_instance.py): a second launch sends
@@ -24,27 +24,22 @@ import logging
 import os
 import signal
 import socket
-import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-os.environ.setdefault("QT_API", "pyside6")
+from PySide6.QtCore import QSocketNotifier, QTimer
+from PySide6.QtWidgets import QApplication
 
-from PySide6.QtCore import QSocketNotifier, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from traywidget import APP_DISPLAY_NAME, APP_NAME, __version__  # noqa: E402
-from traywidget.core.config import Config, ConfigStore  # noqa: E402
-from traywidget.core.tasks import TaskRunner  # noqa: E402
+from traywidget import APP_DISPLAY_NAME, APP_NAME, __version__
+from traywidget.core.config import Config, ConfigStore
+from traywidget.core.tasks import TaskRunner
 from traywidget.model import ConfigError
-from traywidget.ui.controller import AppController  # noqa: E402
-from traywidget.ui.single_instance import SingleInstance, instance_name  # noqa: E402
+from traywidget.ui.controller import AppController
+from traywidget.ui.single_instance import SingleInstance, instance_name
 
 log = logging.getLogger(__name__)
-
-SELFTEST_ENV = "TRAYWIDGET_SELFTEST"
 
 
 def _make_application(argv: list[str]) -> QApplication:
@@ -62,11 +57,8 @@ def _make_application(argv: list[str]) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def _autostart_callables() -> tuple[Callable[[bool], Any] | None, Callable[[], bool] | None]:
-    try:
-        from traywidget.core import autostart
-    except Exception:  # noqa: BLE001 - packaging helper's module may be missing
-        return None, None
+def _autostart_callables() -> tuple[Callable[[bool], Any], Callable[[], bool]]:
+    from traywidget.core import autostart
 
     def set_enabled(on: bool) -> None:
         autostart.enable() if on else autostart.disable()
@@ -115,16 +107,13 @@ class _SignalWakeup:
         self._write.close()
 
 
-def run_app(demo: bool = False, self_test: bool = False, argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[:1] if argv is None else argv)
-    if "--demo" in argv:
-        demo = True
-    self_test = self_test or "--self-test" in argv or os.environ.get(SELFTEST_ENV) == "1"
+def run_app(demo: bool = False, self_test: bool = False) -> int:
+    # qasync binds the first Qt binding it finds: make it PySide6 before it is imported.
+    os.environ.setdefault("QT_API", "pyside6")
     if self_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     # argv[0] names the X11 WM_CLASS instance: "traywidget", not "__main__.py".
-    qt_argv = [APP_NAME] + [a for a in argv[1:] if a not in ("--demo", "--self-test")]
-    app = _make_application(qt_argv)
+    app = _make_application([APP_NAME])
     if self_test:
         from traywidget.ui.selftest import run_self_test
 

@@ -6,7 +6,7 @@ from tests.ui.conftest import NOW, make_snapshot
 from traywidget.core.config import Config, Settings
 from traywidget.model import Account, ErrorInfo, State
 from traywidget.ui import text as T
-from traywidget.ui.controller import build_tray_for_tests
+from tests.ui.conftest import make_controller
 from traywidget.ui.tray import SnapshotBus, TrayView
 
 
@@ -95,7 +95,7 @@ def test_controller_wires_menu_to_engine(qtbot, engine, runner):
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),
                               Account("or", "openrouter", "OpenRouter", "https://openrouter.ai/api/v1")))
     quits = []
-    c = build_tray_for_tests(engine, config=config, runner=runner, clock=lambda: NOW, on_quit=lambda: quits.append(1))
+    c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW, on_quit=lambda: quits.append(1))
     c.notifier._available = lambda: True
     c.tray.primary_icon().showMessage = lambda *a: shown.append(a)  # type: ignore[method-assign]
     engine.publish(make_snapshot("main", hour=(420, 500)))
@@ -121,7 +121,7 @@ def test_controller_wires_menu_to_engine(qtbot, engine, runner):
 
 def test_seed_shows_cached_snapshots_stale(qtbot, engine, runner):
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),))
-    c = build_tray_for_tests(engine, config=config, runner=runner, clock=lambda: NOW)
+    c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW)
     c.seed([make_snapshot("main", hour=(420, 500))])
     assert c.tray.badge().level == T.STALE and c.tray.badge().text == "420"
     assert "stale" in texts(c.tray)[0]
@@ -130,7 +130,7 @@ def test_seed_shows_cached_snapshots_stale(qtbot, engine, runner):
 def test_alerts_notify_once_per_alert(qtbot, engine, runner):
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),),
                     settings=Settings())
-    c = build_tray_for_tests(engine, config=config, runner=runner, clock=lambda: NOW)
+    c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW)
     shown = []
     c.notifier._available = lambda: True
     c.tray.primary_icon().showMessage = lambda *a: shown.append(a)  # type: ignore[method-assign]
@@ -163,7 +163,7 @@ def test_applied_settings_reach_the_engine_and_the_cache_keeps_unpolled_accounts
 
     accounts = (Account("main", "routing.run", "Main", "https://api.routing.run/v1"),
                 Account("idle", "routing.run", "Idle", "https://api.routing.run/v1"))
-    controller = build_tray_for_tests(engine, config=Config(accounts=accounts), runner=runner)
+    controller = make_controller(engine, config=Config(accounts=accounts), runner=runner)
     controller.cache = SnapshotCache(tmp_path)
     controller.apply_config(Config(accounts=accounts, settings=Settings(
         thresholds=Thresholds((0.3, 0.1)), fast_interval_s=90.0, full_interval_s=600.0)))

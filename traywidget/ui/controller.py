@@ -199,7 +199,7 @@ class AppController(QObject):
         dialog = SettingsDialog(
             self.config_store,
             self.secrets,
-            tester=getattr(self.engine, "test_connection", None),
+            tester=self.engine.test_connection,
             spawn=self.runner.run_with_callback,
             autostart=self.autostart,
             autostart_enabled=self.autostart_enabled,
@@ -241,29 +241,6 @@ class AppController(QObject):
         self.no_tray = True
         log.warning("no system tray available: showing the panel as a window")
         self.panel.set_status(NO_TRAY_MESSAGE)
-        self.panel.quit_on_close = True
         self.panel.show()
         return False
 
-
-def build_tray_for_tests(
-    engine: Any,
-    *,
-    config: Config | None = None,
-    config_store: Any = None,
-    secrets: Any = None,
-    history: Any = None,
-    runner: Any = None,
-    clock: Callable[[], Any] = utcnow,
-    on_quit: Callable[[], None] | None = None,
-    autostart: Callable[[bool], Any] | None = None,
-    autostart_enabled: Callable[[], bool] | None = None,
-) -> AppController:
-    """An AppController with every view built and no event loop started."""
-    if config is None:
-        config = config_store.load() if config_store is not None else Config()
-    return AppController(
-        engine, config=config, config_store=config_store, secrets=secrets, history=history,
-        runner=runner, clock=clock, on_quit=on_quit, autostart=autostart,
-        autostart_enabled=autostart_enabled,
-    )
