@@ -88,6 +88,7 @@ class AppController(QObject):
         self.tray.kill_requested.connect(self.kill_all)
         self.tray.pause_toggled.connect(self.set_paused)
         self.tray.settings_requested.connect(self.open_settings)
+        self.tray.add_account_requested.connect(self.open_settings)
         self.tray.quit_requested.connect(self.quit)
         self.tray.panel_requested.connect(self.show_panel)
         self.panel.refresh_requested.connect(self.refresh)
