@@ -24,6 +24,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -231,7 +232,7 @@ async def _main(
     controller = AppController(
         engine, config=config, config_store=config_store, secrets=secrets, history=history, cache=cache,
         runner=runner, autostart=autostart, autostart_enabled=autostart_enabled, on_quit=request_quit,
-        tray=early_tray,
+        tray=early_tray, notifications=_desktop_notifications(state),
     )
     state["controller"] = controller
     instance.show_requested.connect(controller.show_panel)
@@ -239,6 +240,22 @@ async def _main(
     controller.show()
     await engine.start()
     await quit_event.wait()
+
+
+def _desktop_notifications(state: dict[str, Any]) -> Any:
+    """On Linux, notifications go to the desktop's notification server over D-Bus, with the app's icon
+    (a real file for as long as the app runs); elsewhere the tray's own messages are the path."""
+    if not sys.platform.startswith("linux"):
+        return None
+    from contextlib import ExitStack
+
+    from traywidget.core import assets
+    from traywidget.core.notifications import DesktopNotifications
+
+    files = state["files"] = ExitStack()
+    icon = files.enter_context(assets.icon_path(64))
+    notifications = state["notifications"] = DesktopNotifications(icon=str(icon))
+    return notifications
 
 
 def _backfill_demo_history(engine: Any, history: Any) -> None:
@@ -274,6 +291,12 @@ async def _shutdown(runner: TaskRunner, state: dict[str, Any]) -> None:
         controller.tray.hide()
         controller.panel.hide()
     await runner.cancel_all()
+    notifications = state.get("notifications")
+    if notifications is not None:
+        notifications.close()
+    files = state.get("files")
+    if files is not None:
+        files.close()
     history = state.get("history")
     if history is not None:
         history.close()

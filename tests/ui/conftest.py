@@ -88,6 +88,8 @@ class FakeEngine:
 
     async def kill_all(self) -> list[KillResult]:
         self.calls.append("kill_all")
+        if isinstance(self.kill_results, Exception):
+            raise self.kill_results
         return self.kill_results
 
     def pause(self) -> None:

@@ -188,23 +188,22 @@ def test_one_icon_per_account_in_the_accounts_order(qtbot):
 
 
 def test_controller_wires_menu_to_engine(qtbot, engine, runner):
-    shown = []
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),
                               Account("or", "openrouter", "OpenRouter", "https://openrouter.ai/api/v1")))
     quits = []
     c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW, on_quit=lambda: quits.append(1))
-    c.notifier._available = lambda: True
-    c.tray.primary_icon().showMessage = lambda *a: shown.append(a)  # type: ignore[method-assign]
+    shown = []
+    c.notifier.shown.connect(shown.append)
     engine.publish(make_snapshot("main", hour=(420, 500)))
 
     action(c.tray, "Refresh now").trigger()
     assert engine.calls[-1] == "refresh_now"
     action(c.tray, "Kill all streams").trigger()
     assert engine.calls[-1] == "kill_all"
-    assert len(shown) == 1
-    title, body = shown[0][0], shown[0][1]
-    assert title == "Stopped 3 streams on 1 account"
-    assert "OpenRouter" in body and "Cannot stop" in body
+    assert [(a.title, a.body) for a in shown] == [(
+        "Stopped 3 streams on 1 account",
+        "Cannot stop streams on OpenRouter from here: the provider has no kill API "
+        "(they end when your tool closes them).")]
     action(c.tray, "Pause polling").trigger()
     assert engine.calls[-1] == "pause" and c.tray.badge().level == T.STALE
     action(c.tray, "Pause polling").trigger()
@@ -214,6 +213,25 @@ def test_controller_wires_menu_to_engine(qtbot, engine, runner):
     action(c.tray, "Show usage…").trigger()
     assert c.panel.isVisible()
     c.panel.close()
+
+
+def test_a_failing_kill_is_said(qtbot, engine, runner):
+    engine.kill_results = RuntimeError("engine stopped")
+    c = make_controller(engine, config=Config(accounts=(Account("main", "routing.run", "Main", "https://x/v1"),)),
+                        runner=runner)
+    shown = []
+    c.notifier.shown.connect(shown.append)
+    c.kill_all()
+    assert [(a.title, a.body) for a in shown] == [("Kill all streams failed", "engine stopped")]
+
+
+def test_a_corrupt_config_is_a_notification_and_on_the_panel(qtbot, engine, runner, caplog):
+    """The config loaded at start-up carries what was wrong with the file: said at once, both ways."""
+    caplog.set_level("INFO")
+    message = "config.json could not be read (line 3): it was moved aside to config.json.corrupt-1"
+    c = make_controller(engine, config=Config(warnings=(message,)), runner=runner)
+    assert f"alert config_error : Traywidget: the settings file could not be read — {message}" in caplog.text
+    assert any(message in text for text in c.panel.texts())
 
 
 def test_seed_shows_cached_snapshots_stale(qtbot, engine, runner):
@@ -229,16 +247,14 @@ def test_alerts_notify_once_per_alert(qtbot, engine, runner):
                     settings=Settings())
     c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW)
     shown = []
-    c.notifier._available = lambda: True
-    c.tray.primary_icon().showMessage = lambda *a: shown.append(a)  # type: ignore[method-assign]
+    c.notifier.shown.connect(shown.append)
     for remaining in (400, 90, 80, 20, 10):  # crosses 20 % then 5 %
         engine.publish(make_snapshot("main", hour=(remaining, 500)))
     for _ in range(5):  # a 429 episode
         engine.publish(make_snapshot("main", hour=(10, 500), state=State.RATE_LIMITED,
                                      error=ErrorInfo("Too many requests", 429, limit_kind="hourly")))
-    titles = [a[0] for a in shown]
-    assert len(titles) == 3, titles
-    assert "20%" in titles[0] and "5%" in titles[1] and "429" in titles[2]
+    assert [a.title for a in shown] == [
+        "Main: 90 requests left this hour", "Main: 20 requests left this hour", "Main: hourly limit hit (429)"]
 
 
 def test_a_burst_of_snapshots_redraws_once(qtbot):

@@ -9,14 +9,17 @@ from typing import Any, Callable, Iterable
 from PySide6.QtCore import QObject, QRectF
 from PySide6.QtWidgets import QApplication
 
-from traywidget.core.alerts import AlertPolicy, kill_summary
+from traywidget.core.alerts import AlertPolicy, config_alert, kill_failed, kill_summary
 from traywidget.core.config import Config
+from traywidget.core.formatting import meter_title
+from traywidget.core.notifications import DesktopNotifications
 from traywidget.core.tasks import TaskRunner
+from traywidget.i18n import tr, tr_noop
 from traywidget.model import ConfigError, Snapshot, utcnow
 
 log = logging.getLogger(__name__)
 
-NO_TRAY_MESSAGE = (
+NO_TRAY_MESSAGE = tr_noop(
     "No system tray was found on this desktop, so Traywidget runs as this window. "
     "Closing it quits. (On GNOME, install the AppIndicator extension for a tray icon.)"
 )
@@ -41,6 +44,7 @@ class AppController(QObject):
         on_quit: Callable[[], None] | None = None,
         clock: Callable[[], Any] = utcnow,
         tray: Any = None,
+        notifications: DesktopNotifications | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -77,7 +81,7 @@ class AppController(QObject):
             history_source=history.series if history is not None else None,
             clock=clock,
         )
-        self.notifier = Notifier(self.tray.primary_icon, status_sink=self.panel.set_status,
+        self.notifier = Notifier(self.tray.primary_icon, desktop=notifications, status_sink=self.panel.set_status,
                                  enabled=s.notifications, parent=self)
         self.policy = AlertPolicy(s.thresholds)
 
@@ -100,7 +104,7 @@ class AppController(QObject):
         self.tray.set_accounts(ids)
         self.panel.set_accounts(ids)
         for warning in config.warnings:
-            self.panel.set_status(warning)
+            self.report_config_problem(warning)
 
     # ------------------------------------------------------------- data in
     def on_snapshot(self, snapshot: Snapshot) -> None:
@@ -143,11 +147,9 @@ class AppController(QObject):
     async def _kill_all(self) -> None:
         try:
             results = await self.engine.kill_all()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - said to the person who clicked, and logged
             log.exception("kill all failed")
-            from traywidget.core.alerts import KILL_RESULT, Alert
-
-            self.notifier.notify(Alert(KILL_RESULT, "", "Kill all streams failed", str(exc)), force=True)
+            self.notifier.notify(kill_failed(str(exc)), force=True)
             return
         labels = {a.id: a.label for a in self.config.accounts}
         labels.update({s.account_id: s.label for s in self.tray.snapshots.values()})
@@ -170,6 +172,11 @@ class AppController(QObject):
             pass
         self.panel.present(near)
 
+    def report_config_problem(self, message: str) -> None:
+        """A settings file that could not be read: on the panel and as a notification."""
+        self.panel.set_status(message)
+        self.notifier.notify(config_alert(message))
+
     def _panel_closed(self) -> None:
         if self.no_tray:
             self.quit()
@@ -191,11 +198,12 @@ class AppController(QObject):
         pins = []
         for snapshot in self.tray.ordered():
             for meter in snapshot.meters:
-                pins.append((f"{snapshot.account_id}/{meter.name}", f"{snapshot.label}: {meter.title}"))
+                pins.append((f"{snapshot.account_id}/{meter.name}",
+                             tr("{account}: {meter}").format(account=snapshot.label, meter=meter_title(meter))))
         try:
             config = self.config_store.load() if self.config_store is not None else self.config
         except ConfigError as exc:
-            self.panel.set_status(str(exc))
+            self.report_config_problem(str(exc))
             config = self.config
         dialog = SettingsDialog(
             self.config_store,
@@ -241,7 +249,7 @@ class AppController(QObject):
             return True
         self.no_tray = True
         log.warning("no system tray available: showing the panel as a window")
-        self.panel.set_status(NO_TRAY_MESSAGE)
+        self.panel.set_status(tr(NO_TRAY_MESSAGE))
         self.panel.show()
         return False
 
