@@ -261,12 +261,12 @@ class _Layout:
 
 
 # The window letter is this much of the figure's size: clearly secondary, still legible.
-CUE_SCALE = 0.72
+CUE_SCALE = 0.85
 
 
 def _min_figure_cap(s: float) -> float:
     """The smallest figure (cap height, logical px) the window letter may shrink it to at size `s`."""
-    return max(6.0, min(s * 0.27, 9.0))
+    return max(6.0, min(s * 0.25, 9.0))
 
 
 def _layout(text: str, cue: str, area: QRectF, s: float) -> _Layout:
