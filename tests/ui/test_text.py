@@ -159,7 +159,7 @@ def test_tooltip_one_line_per_account_and_the_badge_line_first(berlin):
         "Work (routing.run): 450 requests left this hour · OK",
     ])
     paused = tooltip_text([main], pick_headline([main]), NOW, paused=True)
-    assert paused == "Badge: Main (routing.run) — 345 requests left this hour, resets 14:23 · OK\nPolling paused"
+    assert paused == "Badge: Main (routing.run) — 345 requests left this hour, resets 14:23 · OK · polling paused"
 
 
 def test_tooltip_keeps_the_badge_account_line_when_the_badge_shows_another_of_its_meters(berlin):

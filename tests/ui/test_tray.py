@@ -7,8 +7,8 @@ import time
 from tests.ui.conftest import NOW, make_controller, make_snapshot
 from traywidget.core.config import Config, Settings
 from traywidget.model import Account, ErrorInfo, State
-from traywidget.ui import text as T
 from traywidget.ui.badge import ERROR, MARK_ALERT, NO_ACCOUNTS, PROVIDER_BANDS, BadgeSpec
+from traywidget.ui.text import LOW, NONE, OK, STALE
 from traywidget.ui.tray import SnapshotBus, TrayView
 
 
@@ -128,7 +128,7 @@ def test_tooltip_names_what_the_badge_counts(qtbot, monkeypatch):
         "A (routing.run): 420 requests left this hour · OK",
     ])
     tray.set_paused(True)
-    assert tray.primary_icon().toolTip().endswith("\nPolling paused")
+    assert tray.primary_icon().toolTip().splitlines()[0].endswith(" · Running low · polling paused")
     monkeypatch.undo()
     time.tzset()
 
@@ -137,12 +137,12 @@ def test_badge_follows_the_headline_and_the_pin(qtbot):
     tray = TrayView(clock=lambda: NOW)
     tray.update_snapshot(make_snapshot("a", hour=(420, 500)))
     tray.update_snapshot(make_snapshot("b", hour=(50, 500)))
-    assert tray.badge() == BadgeSpec("50", T.LOW, cue="h")
+    assert tray.badge() == BadgeSpec("50", LOW, cue="h")
     tray.set_options(pinned="a/requests_hour")
-    assert tray.badge() == BadgeSpec("420", T.OK, cue="h")
+    assert tray.badge() == BadgeSpec("420", OK, cue="h")
     # cached data shows at once, grey
     tray.update_snapshot(make_snapshot("a", hour=(420, 500), stale=True))
-    assert tray.badge().level == T.STALE
+    assert tray.badge().level == STALE
     assert not icon_image(tray).isNull()
 
 
@@ -174,15 +174,15 @@ def test_one_icon_per_account_in_the_accounts_order(qtbot):
     tray.update_snapshot(make_snapshot("b", label="B", provider="openrouter", plan=None, hour=None,
                                        credits=(3.0, 10.0)))
     assert list(tray.icons) == ["a", "b"]
-    assert tray.badge("a") == BadgeSpec("420", T.OK, cue="h", band=PROVIDER_BANDS["routing.run"])
-    assert tray.badge("b") == BadgeSpec("$3", T.OK, band=PROVIDER_BANDS["openrouter"])
+    assert tray.badge("a") == BadgeSpec("420", OK, cue="h", band=PROVIDER_BANDS["routing.run"])
+    assert tray.badge("b") == BadgeSpec("$3", OK, band=PROVIDER_BANDS["openrouter"])
     assert tray.icons["b"].toolTip().startswith("Badge: B (OpenRouter) — $3.00 left on the key")
     first_a = tray.icons["a"]
     # a new account in front: every icon from there on is recreated, so the tray shows them in order
     tray.set_accounts(["c", "a", "b"])
     assert list(tray.icons) == ["c", "a", "b"]
     assert tray.icons["a"] is not first_a
-    assert tray.badge("c") == BadgeSpec("…", T.NONE)
+    assert tray.badge("c") == BadgeSpec("…", NONE)
     tray.set_options(icon_per_account=False)
     assert list(tray.icons) == [None]
 
@@ -205,7 +205,7 @@ def test_controller_wires_menu_to_engine(qtbot, engine, runner):
         "Cannot stop streams on OpenRouter from here: the provider has no kill API "
         "(they end when your tool closes them).")]
     action(c.tray, "Pause polling").trigger()
-    assert engine.calls[-1] == "pause" and c.tray.badge().level == T.STALE
+    assert engine.calls[-1] == "pause" and c.tray.badge().level == STALE
     action(c.tray, "Pause polling").trigger()
     assert engine.calls[-1] == "resume"
     action(c.tray, "Quit Traywidget").trigger()
@@ -238,7 +238,7 @@ def test_seed_shows_cached_snapshots_stale(qtbot, engine, runner):
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),))
     c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW)
     c.seed([make_snapshot("main", hour=(420, 500))])
-    assert c.tray.badge().level == T.STALE and c.tray.badge().text == "420"
+    assert c.tray.badge().level == STALE and c.tray.badge().text == "420"
     assert texts(c.tray)[4] == "Main — 420 requests left this hour · OK · cached"
 
 

@@ -163,14 +163,8 @@ class AppController(QObject):
         self.tray.set_paused(paused)
 
     def show_panel(self) -> None:
-        near = None
-        try:
-            geometry = self.tray.primary_icon().geometry()
-            if geometry.isValid():
-                near = QRectF(geometry)
-        except RuntimeError:
-            pass
-        self.panel.present(near)
+        geometry = self.tray.primary_icon().geometry()
+        self.panel.present(QRectF(geometry) if geometry.isValid() else None)
 
     def report_config_problem(self, message: str) -> None:
         """A settings file that could not be read: on the panel and as a notification."""

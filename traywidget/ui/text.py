@@ -199,7 +199,6 @@ def tooltip_text(
     snapshots = list(snapshots)
     if not snapshots:
         return tr("Traywidget: no accounts yet. Right-click the icon to add one.")
-    lines = []
     merged: str | None = None
     if headline is not None:
         first = tr("Badge: {account} — {headline}").format(
@@ -208,16 +207,16 @@ def tooltip_text(
         if own is not None and own.key == headline.key:
             merged = headline.snapshot.account_id
             first = tr("{line} · {status}").format(line=first, status=status_text(headline.snapshot))
-        lines.append(first)
     else:
-        lines.append(tr("Badge: no usage figures yet"))
+        first = tr("Badge: no usage figures yet")
+    if paused:
+        first = tr("{line} · polling paused").format(line=first)
+    lines = [first]
     for snapshot in snapshots:
         if snapshot.account_id == merged:
             continue
         lines.append(tr("{account}: {figure} · {status}").format(
             account=account_name(snapshot), figure=figure_text(snapshot), status=status_text(snapshot)))
-    if paused:
-        lines.append(tr("Polling paused"))
     return "\n".join(lines)
 
 
