@@ -21,6 +21,7 @@ a black pill with the text knocked out, which the menu bar tints.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -40,9 +41,7 @@ from PySide6.QtGui import (
 
 from traywidget.core.headline import Headline, window_cue
 from traywidget.model import Snapshot, Thresholds
-from traywidget.ui.text import EXHAUSTED, LOW, NONE, OK, STALE, badge_text, meter_level
-
-ERROR = "error"  # fine here, trouble elsewhere: the pill must not say "fine"
+from traywidget.ui.text import ERROR, EXHAUSTED, LOW, NONE, OK, STALE, badge_text, meter_level
 
 ICON_SIZES = (16, 22, 24, 32, 48, 64)
 PIXEL_RATIOS = (1.0, 2.0)
@@ -55,7 +54,7 @@ LEVEL_COLORS: dict[str, tuple[str, str]] = {
     LOW: ("#f2a900", "#1b1300"),
     EXHAUSTED: ("#d93025", "#ffffff"),
     STALE: ("#7b838c", "#ffffff"),
-    ERROR: ("#3d4752", "#ffffff"),
+    ERROR: ("#3d4752", "#ffffff"),  # fine here, trouble elsewhere: the pill must not say "fine"
     NONE: ("#7b838c", "#ffffff"),
 }
 
@@ -144,19 +143,29 @@ def fit_text(text: str, size: int) -> str:
 def _fit_font(text: str, width: float, cap_height: float, tail: int = 0) -> QFont:
     """The largest bold font whose `text` fits `width` with at most `cap_height` capitals
     (its last `tail` characters, the window letter, drawn smaller)."""
+    return QFont(_fitted(text, round(width, 2), round(cap_height, 2), tail))
+
+
+@functools.lru_cache(maxsize=512)
+def _fitted(text: str, width: float, cap_height: float, tail: int) -> QFont:
+    # Each badge change renders 12 images with the same few text boxes: fit each box once.
     font = QFont("DejaVu Sans")
     font.setBold(True)
     font.setHintingPreference(QFont.HintingPreference.PreferFullHinting)
     if len(text) - tail >= 3:
         font.setStretch(QFont.Stretch.Condensed)
-    size = max(5.0, cap_height * 1.6)
-    while size > 5.0:
-        font.setPixelSize(int(size))
-        metrics = QFontMetricsF(font)
-        if _advance(font, text, tail) <= width and metrics.capHeight() <= cap_height:
+    # Metrics grow in proportion to the size: start from the size that would fit, then step down
+    # while hinting still makes it a little too large.
+    font.setPixelSize(100)
+    cap_ref, advance_ref = QFontMetricsF(font).capHeight(), _advance(font, text, tail)
+    size = min(cap_height / cap_ref, width / advance_ref if advance_ref else 1.0) * 100
+    size = max(5, int(size) + 2)
+    while size > 5:
+        font.setPixelSize(size)
+        if _advance(font, text, tail) <= width and QFontMetricsF(font).capHeight() <= cap_height:
             break
-        size -= 0.5
-    font.setPixelSize(max(5, int(size)))
+        size -= 1
+    font.setPixelSize(size)
     return font
 
 
@@ -216,10 +225,10 @@ def _paint(p: QPainter, spec: BadgeSpec, s: float, dpr: float, template: bool) -
             p.fillRect(band_rect(s, dpr), QColor(spec.band))
             p.restore()
         # A darker rim so the pill reads on light panels.
-        p.setPen(_pen(base.darker(160), max(1.0 / dpr, s / 40.0)))
+        rim = max(1.0 / dpr, s / 40.0)
+        p.setPen(_pen(base.darker(160), rim))
         p.setBrush(Qt.BrushStyle.NoBrush)
-        inset = max(1.0 / dpr, s / 40.0) / 2
-        p.drawRoundedRect(rect.adjusted(inset, inset, -inset, -inset), radius, radius)
+        p.drawRoundedRect(rect.adjusted(rim / 2, rim / 2, -rim / 2, -rim / 2), radius, radius)
 
     area = rect.adjusted(s * 0.06, s * 0.04, -s * 0.06, -s * 0.04)
     if spec.band:
