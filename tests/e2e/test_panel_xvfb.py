@@ -28,6 +28,7 @@ from tests.desktop import (
     x_windows,
     xvfb,
 )
+from traywidget.core.alerts import CONFIG_ERROR
 
 pytestmark = [pytest.mark.desktop, pytest.mark.slow]
 
@@ -68,7 +69,8 @@ def test_first_run_opens_the_panel_beside_the_icon_and_a_broken_config_is_notifi
             assert panel["x"] >= 0 and panel["y"] >= 0 and panel["x"] + panel["w"] <= 1024
             assert panel["y"] + panel["h"] <= 768
             # The unreadable config was kept aside and said in a notification, not only in the panel.
-            log = wait_until(lambda: "alert config_problem" in app_log.read_text() and app_log.read_text(), 10,
+            told = f"alert {CONFIG_ERROR}"
+            log = wait_until(lambda: told in app_log.read_text() and app_log.read_text(), 10,
                              what="the config notification")
             assert "could not be read" in log
             assert list((tmp_path / "config").glob("config.json.corrupt-*"))

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from PySide6.QtWidgets import QDialog, QMessageBox
 
-from tests.ui.conftest import NOW, FakeEngine, make_snapshot
+from tests.ui.conftest import NOW, FakeEngine, make_controller, make_snapshot
 from traywidget.core.config import Config, ConfigStore, Settings
 from traywidget.core.history import HistoryStore
 from traywidget.core.pace import PACE
@@ -190,14 +190,12 @@ def test_thresholds_cadence_pace_autostart(qtbot, store):
     assert d2.error.text() == "The second warning level must be below the first (e.g. 20 % and 5 %)."
 
 
-def make_controller(engine, store, runner, **kwargs) -> AppController:
-    config = kwargs.pop("config", None) or store.load()
-    return AppController(engine, config=config, config_store=store, secrets=MemorySecretStore(), runner=runner,
-                         **kwargs)
+def controller(engine, store, runner, **parts) -> AppController:
+    return make_controller(engine, config_store=store, secrets=MemorySecretStore(), runner=runner, **parts)
 
 
 def test_controller_applies_each_saved_account(qtbot, store, engine, runner):
-    c = make_controller(engine, store, runner)
+    c = controller(engine, store, runner)
     d = c.open_settings()
     qtbot.addWidget(d)
     editor = d.add_account()
@@ -210,7 +208,7 @@ def test_controller_applies_each_saved_account(qtbot, store, engine, runner):
 
 
 def test_first_run_opens_the_welcome_and_its_button_the_account_dialog(qtbot, store, engine, runner):
-    c = make_controller(engine, store, runner)
+    c = controller(engine, store, runner)
     qtbot.addWidget(c.panel)
     assert not c.show()  # offscreen: no tray, the panel is the window
     assert c.panel.isVisible() and not c.panel.welcome.isHidden()
@@ -225,7 +223,7 @@ def test_a_corrupt_config_is_told_at_the_panels_top(qtbot, store, engine, runner
     store.directory.mkdir(parents=True)
     store.path.write_text("{not json")
     config = store.load()
-    c = make_controller(engine, store, runner, config=config)
+    c = controller(engine, store, runner, config=config)
     qtbot.addWidget(c.panel)
     c.show()
     assert c.panel.notice_text.text() == config.warnings[0]
@@ -241,7 +239,7 @@ def test_pace_alert_through_the_controller(qtbot, store, runner, tmp_path):
         history.add_samples([("main", REQUESTS_HOUR, (NOW - timedelta(minutes=5 * i)).timestamp(), 100 + 100 * i,
                               1000) for i in range(1, 5)])
         config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),))
-        c = make_controller(engine, store, runner, config=config, history=history, clock=lambda: NOW)
+        c = controller(engine, store, runner, config=config, history=history, clock=lambda: NOW)
         qtbot.addWidget(c.panel)
         c.notifier.shown.connect(alerts.append)
         engine.publish(make_snapshot("main", hour=(100, 1000)))

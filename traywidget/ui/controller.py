@@ -9,21 +9,22 @@ from typing import Any, Callable, Iterable
 from PySide6.QtCore import QObject, QRectF
 from PySide6.QtWidgets import QApplication
 
-from traywidget.core.alerts import Alert, AlertPolicy, kill_summary
+from traywidget.core.alerts import AlertPolicy, config_alert, kill_failed, kill_summary
 from traywidget.core.config import Config
+from traywidget.core.formatting import meter_title
+from traywidget.core.notifications import DesktopNotifications
 from traywidget.core.pace import PaceWatch
 from traywidget.core.tasks import TaskRunner
-from traywidget.i18n import tr
+from traywidget.i18n import tr, tr_noop
 from traywidget.model import ConfigError, Snapshot, utcnow
 
 log = logging.getLogger(__name__)
 
-NO_TRAY_MESSAGE = (
+NO_TRAY_MESSAGE = tr_noop(
     "No system tray was found on this desktop, so Traywidget runs as this window. "
     "Closing it quits. (On GNOME, install the AppIndicator extension for a tray icon.)"
 )
 CACHE_SAVE_INTERVAL_S = 300.0
-CONFIG_PROBLEM = "config_problem"  # alert kind: the config file could not be (fully) read
 
 
 class AppController(QObject):
@@ -44,6 +45,7 @@ class AppController(QObject):
         on_quit: Callable[[], None] | None = None,
         clock: Callable[[], Any] = utcnow,
         tray: Any = None,
+        notifications: DesktopNotifications | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -80,7 +82,7 @@ class AppController(QObject):
             history_source=history.series if history is not None else None,
             clock=clock,
         )
-        self.notifier = Notifier(self.tray.primary_icon, status_sink=self.panel.set_status,
+        self.notifier = Notifier(self.tray.primary_icon, desktop=notifications, status_sink=self.panel.set_status,
                                  enabled=s.notifications, parent=self)
         self.policy = AlertPolicy(s.thresholds)
         self.pace = PaceWatch(history.series if history is not None else None, enabled=s.pace_alerts)
@@ -92,6 +94,7 @@ class AppController(QObject):
         self.tray.kill_requested.connect(self.kill_all)
         self.tray.pause_toggled.connect(self.set_paused)
         self.tray.settings_requested.connect(self.open_settings)
+        self.tray.add_account_requested.connect(self.add_account)
         self.tray.quit_requested.connect(self.quit)
         self.tray.panel_requested.connect(self.show_panel)
         self.panel.refresh_requested.connect(self.refresh)
@@ -103,7 +106,8 @@ class AppController(QObject):
         ids = [a.id for a in config.accounts]
         self.tray.set_accounts(ids)
         self.panel.set_accounts(ids)
-        self.panel.set_notice("\n\n".join(config.warnings) or None)
+        for warning in config.warnings:
+            self.report_config_problem(warning)
 
     # ------------------------------------------------------------- data in
     def on_snapshot(self, snapshot: Snapshot) -> None:
@@ -146,11 +150,9 @@ class AppController(QObject):
     async def _kill_all(self) -> None:
         try:
             results = await self.engine.kill_all()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - said to the person who clicked, and logged
             log.exception("kill all failed")
-            from traywidget.core.alerts import KILL_RESULT, Alert
-
-            self.notifier.notify(Alert(KILL_RESULT, "", "Kill all streams failed", str(exc)), force=True)
+            self.notifier.notify(kill_failed(str(exc)), force=True)
             return
         labels = {a.id: a.label for a in self.config.accounts}
         labels.update({s.account_id: s.label for s in self.tray.snapshots.values()})
@@ -164,10 +166,7 @@ class AppController(QObject):
         self.tray.set_paused(paused)
 
     def _icon_rect(self) -> QRectF | None:
-        try:
-            geometry = self.tray.primary_icon().geometry()
-        except RuntimeError:
-            return None
+        geometry = self.tray.primary_icon().geometry()
         return QRectF(geometry) if geometry.isValid() else None
 
     def show_panel(self) -> None:
@@ -176,6 +175,11 @@ class AppController(QObject):
     def toggle_panel(self) -> None:
         """A click on the tray icon: the panel opens, or closes when it is open."""
         self.panel.toggle(self._icon_rect())
+
+    def report_config_problem(self, message: str) -> None:
+        """A settings file that could not be read: at the top of the panel and as a notification."""
+        self.panel.add_notice(message)
+        self.notifier.notify(config_alert(message))
 
     def _panel_closed(self) -> None:
         if self.no_tray:
@@ -199,16 +203,17 @@ class AppController(QObject):
         pins = []
         for snapshot in self.tray.ordered():
             for meter in snapshot.meters:
-                pins.append((f"{snapshot.account_id}/{meter.name}", f"{snapshot.label}: {meter.title}"))
+                pins.append((f"{snapshot.account_id}/{meter.name}",
+                             tr("{account}: {meter}").format(account=snapshot.label, meter=meter_title(meter))))
         try:
             config = self.config_store.load() if self.config_store is not None else self.config
         except ConfigError as exc:
-            self.panel.set_notice(str(exc))
+            self.report_config_problem(str(exc))
             config = self.config
         dialog = SettingsDialog(
             self.config_store,
             self.secrets,
-            tester=getattr(self.engine, "test_connection", None),
+            tester=self.engine.test_connection,
             spawn=self.runner.spawn,
             # Only the OS keyring is checked (the demo keeps its keys in memory).
             keyring_check=(
@@ -228,7 +233,7 @@ class AppController(QObject):
         return dialog
 
     def add_account(self) -> Any:
-        """The first run's "Add your first account": Settings, with the account dialog on top."""
+        """"Add your first account" (the welcome) or "Add an account…" (the menu): Settings, the account dialog on top."""
         return self.open_settings().add_account()
 
     def apply_config(self, config: Config) -> None:
@@ -256,41 +261,16 @@ class AppController(QObject):
     def show(self) -> bool:
         """Show the tray, or the panel as a window when there is no tray. True if a tray is shown.
 
-        With no account yet the panel opens by itself on its welcome; a config
-        file that could not be read is also told in a notification.
+        With no account yet the panel opens by itself on its welcome.
         """
         if self.tray.show():
-            for warning in self.config.warnings:
-                self.notifier.notify(Alert(CONFIG_PROBLEM, "", tr("A problem with the config file"), warning))
             if not self.config.accounts:
                 self.show_panel()
             return True
         self.no_tray = True
         log.warning("no system tray available: showing the panel as a window")
-        self.panel.set_status(NO_TRAY_MESSAGE)
+        self.panel.set_status(tr(NO_TRAY_MESSAGE))
         self.panel.main_window = True
         self.panel.show()
         return False
 
-
-def build_tray_for_tests(
-    engine: Any,
-    *,
-    config: Config | None = None,
-    config_store: Any = None,
-    secrets: Any = None,
-    history: Any = None,
-    runner: Any = None,
-    clock: Callable[[], Any] = utcnow,
-    on_quit: Callable[[], None] | None = None,
-    autostart: Callable[[bool], Any] | None = None,
-    autostart_enabled: Callable[[], bool] | None = None,
-) -> AppController:
-    """An AppController with every view built and no event loop started."""
-    if config is None:
-        config = config_store.load() if config_store is not None else Config()
-    return AppController(
-        engine, config=config, config_store=config_store, secrets=secrets, history=history,
-        runner=runner, clock=clock, on_quit=on_quit, autostart=autostart,
-        autostart_enabled=autostart_enabled,
-    )

@@ -699,6 +699,11 @@ class PanelWindow(QWidget):
         self.notice_text.setText(text or "")
         self.notice.setVisible(bool(text))
 
+    def add_notice(self, text: str) -> None:
+        """One more problem under the ones already shown at the top."""
+        shown = self.notice_text.text() if self.notice.isVisibleTo(self) else ""
+        self.set_notice(f"{shown}\n\n{text}" if shown else text)
+
     def _card(self, account_id: str) -> AccountCard:
         card = self.cards.get(account_id)
         if card is None:
