@@ -187,6 +187,25 @@ def test_one_icon_per_account_in_the_accounts_order(qtbot):
     assert list(tray.icons) == [None]
 
 
+def test_a_click_on_the_icon_opens_the_panel_and_the_next_click_closes_it(qtbot, engine, runner):
+    from PySide6.QtWidgets import QSystemTrayIcon
+
+    config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),))
+    c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW)
+    icon = c.tray.primary_icon()
+    Reason = QSystemTrayIcon.ActivationReason
+    icon.activated.emit(Reason.Trigger)
+    assert c.panel.isVisible()
+    icon.activated.emit(Reason.DoubleClick)  # the second half of a double click: no second toggle
+    assert c.panel.isVisible()
+    icon.activated.emit(Reason.Trigger)
+    assert not c.panel.isVisible()
+    action(c.tray, "Show usage…").trigger()  # the menu item only ever opens
+    action(c.tray, "Show usage…").trigger()
+    assert c.panel.isVisible()
+    c.panel.close()
+
+
 def test_controller_wires_menu_to_engine(qtbot, engine, runner):
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),
                               Account("or", "openrouter", "OpenRouter", "https://openrouter.ai/api/v1")))

@@ -97,6 +97,7 @@ class AppController(QObject):
         self.tray.add_account_requested.connect(self.add_account)
         self.tray.quit_requested.connect(self.quit)
         self.tray.panel_requested.connect(self.show_panel)
+        self.tray.icon_clicked.connect(self.toggle_panel)
         self.panel.refresh_requested.connect(self.refresh)
         self.panel.kill_requested.connect(self.kill_all)
         self.panel.settings_requested.connect(self.open_settings)
