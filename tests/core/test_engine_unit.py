@@ -304,3 +304,30 @@ async def test_keys_are_read_once_then_again_after_an_auth_error_or_a_while():
     await engine._poll(rt, full=True)
     assert secrets.reads == 8
     await client.aclose()
+
+
+class MidpointRng:
+    """Equal jitter lands exactly halfway: delay/2 + delay/4."""
+
+    def uniform(self, low: float, high: float) -> float:
+        return (low + high) / 2
+
+
+async def test_repeated_429s_with_a_short_retry_after_still_back_off():
+    clock = FakeTime()
+
+    def handler(request):
+        return httpx.Response(429, text="Hourly request limit exceeded",
+                              headers={"X-Error-Code": "RATE_LIMIT_ERROR", "Retry-After": "1"})
+
+    engine, client = make_engine(handler, clock, backoff_base_s=15, backoff_max_s=900)
+    engine._rng = MidpointRng()
+    rt = engine._runtimes["main"]
+    delays = []
+    for _ in range(6):
+        await engine._poll(rt, full=True)
+        delays.append(rt.next_full - clock.mono)
+        clock.advance(delays[-1])
+    # 15 s doubling, each at 3/4 of nominal; never the server's 1 s.
+    assert delays == [11.25, 22.5, 45.0, 90.0, 180.0, 360.0]
+    await client.aclose()

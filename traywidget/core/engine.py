@@ -350,7 +350,10 @@ class Engine:
         if info.retry_after_s is not None:
             wait = min(info.retry_after_s, cad.retry_after_cap_s)
             rt.not_before = max(rt.not_before, now_m + wait)
-            delay = max(wait, 0.0)
+            # The later of the two: a short Retry-After on every answer must not
+            # hide a growing error streak (six 429s with "Retry-After: 1" would
+            # otherwise mean a poll every second, forever).
+            delay = max(delay, wait)
         rt.next_fast = rt.next_full = now_m + delay
 
     # --- one poll ---------------------------------------------------------
