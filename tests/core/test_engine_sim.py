@@ -169,3 +169,26 @@ async def test_a_kill_stops_the_stream_and_the_account_polls_again_at_once(sim):
     finally:
         await engine.stop()
     assert [r.path for r in s.requests(key=key)] == ["user/requests", "user/streams/kill", "user/requests/hourly"]
+
+
+def test_the_engine_is_built_on_one_thread_and_runs_on_a_loop_of_another(sim):
+    """The tray will run the engine on a thread of its own: building it needs no event loop."""
+    import threading
+
+    s = sim.sim
+    engine, _ = engine_for(sim, {"rr": ("routing.run", s.add_routing_key("Premium"), None)})
+    results = []
+
+    def worker() -> None:
+        async def main():
+            try:
+                return await engine.poll_all()
+            finally:
+                await engine.stop()
+
+        results.extend(asyncio.run(main()))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(30)
+    assert [(r.account_id, r.state) for r in results] == [("rr", State.OK)]
