@@ -502,3 +502,24 @@ def test_the_engine_offers_exactly_what_engine_control_names():
             continue
         assert inspect.iscoroutinefunction(wanted) == inspect.iscoroutinefunction(offered), name
         assert list(inspect.signature(wanted).parameters) == list(inspect.signature(offered).parameters), name
+
+
+async def test_a_polls_failure_after_a_traffic_refusal_is_not_hidden_by_good_traffic():
+    clock = FakeTime()
+    status = {"code": 200}
+
+    def handler(request):
+        if status["code"] == 200:
+            return ok(request)
+        return httpx.Response(503, text="Service unavailable", headers={"X-Error-Code": "CIRCUIT_BREAKER_OPEN"})
+
+    engine, client, _ = make_engine(handler, clock)
+    await engine.poll_all()
+    engine.observe(TrafficObservation("main", clock.wall, state=State.RATE_LIMITED,
+                                      error=ErrorInfo(message="Rate limit exceeded", http_status=429)))
+    status["code"] = 503
+    clock.advance(5)
+    (failed,) = await engine.poll_all()
+    engine.observe(TrafficObservation("main", clock.wall))
+    assert (engine.snapshots["main"].state, engine.snapshots["main"].error) == (State.ERROR, failed.error)
+    await client.aclose()

@@ -337,3 +337,16 @@ def test_the_memory_store_has_the_same_interface():
     assert (store.get("main"), store.get_secret(GATEWAY_TOKEN)) == (SECRET, "tok")
     assert store.delete("main") is True and store.delete("main") is False
     assert store.delete_all() == 2 and store.read_all() == {}
+
+
+def test_several_keys_saved_and_deleted_in_one_write(backend, store_at):
+    kb = backend(DictKeyring())
+    store = store_at()
+    store.update({"a:api": f" {SECRET} ", "a:management": MGMT, GATEWAY_TOKEN: "tok"})
+    assert kb.writes == 1
+    store.update({"a:management": None, "b:api": SECRET})
+    assert kb.writes == 2
+    assert store.read_all() == {"a:api": SECRET, "b:api": SECRET, GATEWAY_TOKEN: "tok"}
+    with pytest.raises(SecretStoreError, match="empty"):
+        store.update({"c:api": " "})
+    assert kb.writes == 2

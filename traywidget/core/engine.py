@@ -454,9 +454,9 @@ class Engine:
             # No await from here on: an observation cannot slip in between.
             previous = self._snapshots.get(rt.account.id)
             snap = self._snapshot_after_poll(rt, outcome, full=full, started=started, previous=previous)
+            rt.traffic_refusal = False  # the state shown is this poll's now
             if outcome.read:
                 rt.polled_at = snap.fetched_at
-                rt.traffic_refusal = False
             self._schedule_after_poll(rt, snap, outcome, full, previous)
             self._publish(snap)
             return snap

@@ -501,7 +501,7 @@ class KeyringStatus:
         return self.state is KeyringState.USABLE
 
 
-KEYRING_HELP = (
+KEYRING_HELP = tr_noop(
     "Install and unlock a Secret Service keyring: gnome-keyring (GNOME, most desktops) or KWallet (Plasma), "
     "and log in through a session that unlocks it; or pick a backend with PYTHON_KEYRING_BACKEND. "
     "traywidget never stores keys in plain text."
@@ -522,27 +522,31 @@ def keyring_status(unlock: bool = False) -> KeyringStatus:
     backend = keyring.get_keyring()
     name = _backend_name(backend)
     forced = os.environ.get("PYTHON_KEYRING_BACKEND")
-    via = f" (chosen by PYTHON_KEYRING_BACKEND={forced})" if forced else ""
+    via = tr(" (chosen by PYTHON_KEYRING_BACKEND={forced})").format(forced=forced) if forced else ""
     if isinstance(backend, fail.Keyring):
-        return KeyringStatus(KeyringState.NO_KEYRING, name, f"No keyring: keyring found no usable backend{via}.")
+        return KeyringStatus(KeyringState.NO_KEYRING, name,
+                             tr("No keyring: keyring found no usable backend{via}.").format(via=via))
     if isinstance(backend, chainer.ChainerBackend):
         members = list(getattr(backend, "backends", []))
         if not members:
-            return KeyringStatus(KeyringState.NO_KEYRING, name, f"No keyring: no usable backend{via}.")
+            return KeyringStatus(KeyringState.NO_KEYRING, name,
+                                 tr("No keyring: no usable backend{via}.").format(via=via))
         name += "[" + ", ".join(_backend_name(b) for b in members) + "]"
     module = type(backend).__module__
     if module.startswith("keyrings.alt") or "Plaintext" in type(backend).__name__:
-        return KeyringStatus(KeyringState.PLAINTEXT, name,
-                             f"{name}{via} stores secrets in a plain file; traywidget will not use it.")
+        return KeyringStatus(KeyringState.PLAINTEXT, name, tr(
+            "{name}{via} stores secrets in a plain file; traywidget will not use it.").format(name=name, via=via))
     if module == "keyring.backends.null":
-        return KeyringStatus(KeyringState.NO_KEYRING, name, f"No keyring: the null backend{via} stores nothing.")
+        return KeyringStatus(KeyringState.NO_KEYRING, name,
+                             tr("No keyring: the null backend{via} stores nothing.").format(via=via))
     if module == "keyring.backends.SecretService":
         return _secret_service_status(backend, name + via, unlock)
     try:
         backend.get_password(SERVICE, "keyring-check")  # read only: never sets anything
     except Exception as exc:  # noqa: BLE001 - backends raise many types; only the type is shown
-        return KeyringStatus(KeyringState.FAILED, name, f"The keyring {name}{via} failed ({type(exc).__name__}).")
-    return KeyringStatus(KeyringState.USABLE, name, f"{name}{via} is usable.")
+        return KeyringStatus(KeyringState.FAILED, name, tr("The keyring {name}{via} failed ({kind}).").format(
+            name=name, via=via, kind=type(exc).__name__))
+    return KeyringStatus(KeyringState.USABLE, name, tr("{name}{via} is usable.").format(name=name, via=via))
 
 
 def _secret_service_status(backend: Any, name: str, unlock: bool) -> KeyringStatus:
@@ -552,24 +556,25 @@ def _secret_service_status(backend: Any, name: str, unlock: bool) -> KeyringStat
     try:
         connection = secretstorage.dbus_init()
     except (SecretServiceNotAvailableException, OSError) as exc:
-        return KeyringStatus(KeyringState.NO_KEYRING, name,
-                             f"No keyring: the Secret Service is not running ({type(exc).__name__}).")
+        return KeyringStatus(KeyringState.NO_KEYRING, name, tr(
+            "No keyring: the Secret Service is not running ({kind}).").format(kind=type(exc).__name__))
     try:
         collection = secretstorage.get_default_collection(connection)
         if collection.is_locked():
             if not unlock:
                 return KeyringStatus(KeyringState.LOCKED, name,
-                                     "The keyring is locked: unlock it (usually with your login password).")
+                                     tr("The keyring is locked: unlock it (usually with your login password)."))
             dismissed = collection.unlock()
             if dismissed or collection.is_locked():
                 return KeyringStatus(KeyringState.REFUSED, name,
-                                     "The keyring stayed locked: the unlock prompt was dismissed. "
-                                     "Keys cannot be read or saved until it is unlocked.")
+                                     tr("The keyring stayed locked: the unlock prompt was dismissed. "
+                                        "Keys cannot be read or saved until it is unlocked."))
     except Exception as exc:  # noqa: BLE001 - secretstorage/jeepney raise many types; only the type is shown
-        return KeyringStatus(KeyringState.FAILED, name, f"The keyring failed ({type(exc).__name__}).")
+        return KeyringStatus(KeyringState.FAILED, name,
+                             tr("The keyring failed ({kind}).").format(kind=type(exc).__name__))
     finally:
         connection.close()
-    return KeyringStatus(KeyringState.USABLE, name, f"{name} is usable.")
+    return KeyringStatus(KeyringState.USABLE, name, tr("{name} is usable.").format(name=name))
 
 
 def _backend_name(backend: Any) -> str:
