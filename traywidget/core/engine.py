@@ -407,10 +407,10 @@ class Engine:
 
     async def _watch_for_resume(self) -> None:
         """Detect a suspend/resume (or a big clock jump) and refresh promptly."""
-        offset = time.time() - self._monotonic()
+        offset = self._now().timestamp() - self._monotonic()
         while self._running:
             await asyncio.sleep(self.settings.watchdog_s)
-            new_offset = time.time() - self._monotonic()
+            new_offset = self._now().timestamp() - self._monotonic()
             if abs(new_offset - offset) > self.settings.resume_jump_s:
                 log.info("Clock jumped by %.0f s (resume from sleep?): refreshing", new_offset - offset)
                 self.wake()
