@@ -340,7 +340,7 @@ class Engine:
             return
         previous = self._snapshots.get(rt.account.id)
         meters = merge_traffic(previous.meters if previous else (), observation.meters, polled_at=rt.polled_at)
-        if observation.state is not None:
+        if observation.state is not None and not observation.state.is_quota_reading:
             state = observation.state
             error = observation.error or ErrorInfo(message=REFUSED_MESSAGE)
             rt.traffic_refusal = True
