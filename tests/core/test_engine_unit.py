@@ -395,6 +395,7 @@ async def test_a_traffic_429_sets_the_state_and_a_good_answer_clears_it():
     engine.observe(TrafficObservation("rw", clock.wall, meters=(minute,), state=State.RATE_LIMITED, error=limited))
     snap = engine.snapshots["rw"]
     assert (snap.state, snap.error, snap.meters) == (State.RATE_LIMITED, limited, (minute,))
+    assert snap.notes == first.notes and any("management key" in note for note in snap.notes)
     clock.advance(41)
     fresh = traffic_meter("requests_minute", 4, 5, clock.wall, clock.wall + timedelta(seconds=60))
     engine.observe(TrafficObservation("rw", clock.wall, meters=(fresh,)))

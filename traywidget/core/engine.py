@@ -111,6 +111,9 @@ class _Account:
     streams: int | None = None
     # The state and error shown came from the user's traffic, not a poll.
     traffic_refusal: bool = False
+    seen_traffic: bool = False
+    # What the last poll knew (its standing notes depend on it).
+    context: PollContext | None = None
 
 
 @dataclass(frozen=True)
@@ -340,6 +343,10 @@ class Engine:
             return
         previous = self._snapshots.get(rt.account.id)
         meters = merge_traffic(previous.meters if previous else (), observation.meters, polled_at=rt.polled_at)
+        notes = previous.notes if previous else ()
+        if not rt.seen_traffic:
+            rt.seen_traffic = True
+            notes = self._notes_after_first_traffic(rt, notes)
         if observation.state is not None and not observation.state.is_quota_reading:
             state = observation.state
             error = observation.error or ErrorInfo(message=REFUSED_MESSAGE)
@@ -358,9 +365,18 @@ class Engine:
         self._publish(self._snapshot(
             rt, state, meters=meters, error=error,
             plan=previous.plan if previous else None,
-            notes=previous.notes if previous else (),
+            notes=notes,
             fetched_at=observation.seen_at,
         ))
+
+    def _notes_after_first_traffic(self, rt: _Account, notes: tuple[str, ...]) -> tuple[str, ...]:
+        """The provider's standing notes as they read once traffic was seen ("numbers appear after the
+        first request through the gateway" goes); the poll's other notes stay."""
+        if rt.context is None:
+            return notes
+        before = rt.provider.notes(rt.context)
+        after = rt.provider.notes(replace(rt.context, seen_traffic=True))
+        return (*after, *(note for note in notes if note not in before))
 
     def set_streams(self, account_id: str, count: int | None) -> None:
         """Streams open right now through the gateway for this account (None: no gateway runs)."""
@@ -478,7 +494,9 @@ class Engine:
 
     async def _read_usage(self, rt: _Account, full: bool, api_key: str, management_key: str | None) -> _Outcome:
         provider = rt.provider
-        ctx = PollContext(now=self._now(), has_management_key=bool(management_key), key_hint=KeyHint.of(api_key))
+        ctx = PollContext(now=self._now(), has_management_key=bool(management_key), key_hint=KeyHint.of(api_key),
+                          seen_traffic=rt.seen_traffic)
+        rt.context = ctx
         notes = list(provider.notes(ctx))
         readings: list[Reading] = []
         hold_off: float | None = None
