@@ -192,3 +192,29 @@ def test_the_engine_is_built_on_one_thread_and_runs_on_a_loop_of_another(sim):
     thread.start()
     thread.join(30)
     assert [(r.account_id, r.state) for r in results] == [("rr", State.OK)]
+
+
+async def test_an_account_without_a_usage_endpoint_lives_on_traffic_alone(sim):
+    """Routeway without a management key: nothing is ever sent; the numbers come from traffic, and a
+    window whose reset has passed stops counting as exhausted without any request."""
+    from traywidget.model import Meter, Source, Unit
+
+    s = sim.sim
+    key = s.add_routeway_key()
+    engine, _ = engine_for(sim, {"rw": ("routeway", key, None)},
+                           cadence=Cadence(fast_s=0.05, full_s=0.05, quiet_max_factor=1.0), watchdog_s=60)
+    states: list[State] = []
+    engine.subscribe(lambda snap: states.append(snap.state))
+    await engine.start()
+    try:
+        assert await wait_until(lambda: len(states) >= 3, 10)
+        seen = utcnow()
+        spent = Meter("requests_minute", Unit.REQUESTS, used=5, limit=5, remaining=0,
+                      resets_at=seen + timedelta(seconds=1), source=Source.TRAFFIC, seen_at=seen)
+        engine.observe(TrafficObservation("rw", seen, meters=(spent,)))
+        assert states[-1] is State.EXHAUSTED and engine.snapshots["rw"].meters == (spent,)
+        assert await wait_until(lambda: states[-1] is State.OK, 10), states[-5:]
+    finally:
+        await engine.stop()
+    assert engine.snapshots["rw"].meters == (spent,)  # still shown, with the time it was seen
+    assert s.count(key=key) == 0
