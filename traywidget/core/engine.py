@@ -303,12 +303,13 @@ class Engine:
             if rt is not None and rt.account == account:
                 rt.wake.set()
                 continue
-            streams = None
+            streams, seen_traffic = None, False
             if rt is not None:
-                streams = rt.streams  # the gateway's count stays true across an edit
+                # What the gateway told of this account stays true across an edit.
+                streams, seen_traffic = rt.streams, rt.seen_traffic
                 if rt.task:
                     rt.task.cancel()
-            rt = _Account(account, get_provider(account.provider), streams=streams)
+            rt = _Account(account, get_provider(account.provider), streams=streams, seen_traffic=seen_traffic)
             self._accounts[account_id] = rt
             if self._running:
                 self._start_account(rt)
@@ -354,7 +355,7 @@ class Engine:
             now = self._monotonic()
             if error.retry_after_s is not None:
                 rt.schedule = schedule.hold_off(rt.schedule, self._cadence(rt), error.retry_after_s, now)
-            if state.needs_user:
+            if state is State.AUTH_ERROR:  # the user may be fixing the key right now
                 rt.keys_wanted_after = now
         elif (previous is None or previous.stale or rt.traffic_refusal or previous.state.key_accepted
               or previous.state is State.PAYMENT_REQUIRED):
