@@ -524,3 +524,33 @@ async def test_a_polls_failure_after_a_traffic_refusal_is_not_hidden_by_good_tra
     engine.observe(TrafficObservation("main", clock.wall))
     assert (engine.snapshots["main"].state, engine.snapshots["main"].error) == (State.ERROR, failed.error)
     await client.aclose()
+
+
+async def test_an_openai_compatible_account_says_so_until_its_first_traffic():
+    from traywidget.providers import PROVIDER_IDS
+
+    if "openai-compatible" not in PROVIDER_IDS:
+        pytest.skip("the openai-compatible provider comes with the gateway")
+    clock = FakeTime()
+    calls = []
+    account = Account(id="groq", provider="openai-compatible", label="Groq",
+                      base_url="https://api.groq.com/openai/v1")
+    engine, client, _ = make_engine(lambda r: calls.append(r) or ok(r), clock, accounts=[account])
+    (first,) = await engine.poll_all()
+    assert (first.state, first.meters, first.error) == (State.OK, (), None)
+    assert len(first.notes) == 1 and "after the first request through the gateway" in first.notes[0]
+    clock.advance(10)
+    requests = traffic_meter("requests", 29, 30, clock.wall, clock.wall + timedelta(seconds=2))
+    tokens = traffic_meter("tokens", 5800, 6000, clock.wall, clock.wall + timedelta(seconds=2))
+    engine.observe(TrafficObservation("groq", clock.wall, meters=(requests, tokens)))
+    snap = engine.snapshots["groq"]
+    assert (snap.state, snap.meters, snap.notes) == (State.OK, (requests, tokens), ())
+    clock.advance(10)
+    (again,) = await engine.poll_all()  # nothing to ask: the traffic's numbers stay, the note stays gone
+    assert (again.state, again.meters, again.notes) == (State.OK, (requests, tokens), ())
+    limited = ErrorInfo(message="Rate limit reached for requests", http_status=429, code="rate_limit_exceeded",
+                        retry_after_s=7)
+    engine.observe(TrafficObservation("groq", clock.wall, state=State.RATE_LIMITED, error=limited))
+    assert (engine.snapshots["groq"].state, engine.snapshots["groq"].error) == (State.RATE_LIMITED, limited)
+    assert calls == []
+    await client.aclose()
