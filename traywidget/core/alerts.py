@@ -273,7 +273,7 @@ def _rate_limit_alert(snapshot: Snapshot, now: datetime) -> Alert:
     kind = error.limit_kind if error else None
     title = tr(_LIMIT_KIND_TITLE.get(kind or "", tr_noop("{account}: rate limited (429)"))).format(
         account=snapshot.label)
-    message = error.message.splitlines()[0].strip().rstrip(".") + "." if error and error.message else ""
+    message = tr(error.message).splitlines()[0].strip().rstrip(".") + "." if error and error.message else ""
     meter = next((m for name in _LIMIT_KIND_METERS.get(kind or "", ()) if (m := snapshot.meter(name))), None)
     meter_name = meter.name if meter is not None else None
     when = _reset_sentence(meter, now)
@@ -292,7 +292,7 @@ def _restored_alert(snapshot: Snapshot) -> Alert:
 
 
 def _auth_alert(snapshot: Snapshot) -> Alert:
-    first_line = snapshot.error.message.splitlines()[0][:200] if snapshot.error and snapshot.error.message else ""
+    first_line = tr(snapshot.error.message).splitlines()[0][:200] if snapshot.error and snapshot.error.message else ""
     if snapshot.state is State.PAYMENT_REQUIRED:
         return Alert(PAYMENT_REQUIRED, snapshot.account_id,
                      tr("{account}: payment required").format(account=snapshot.label),
@@ -322,7 +322,7 @@ def kill_summary(results: list[KillResult], labels: Mapping[str, str]) -> Alert:
                         "(they end when your tool closes them).").format(accounts=", ".join(unsupported)))
     for result in failed:
         lines.append(tr("{account}: {message}").format(
-            account=labels.get(result.account_id, result.account_id), message=result.error.message))  # type: ignore[union-attr]
+            account=labels.get(result.account_id, result.account_id), message=tr(result.error.message)))  # type: ignore[union-attr]
     if not results:
         lines.append(tr("No accounts configured."))
     return Alert(KILL_RESULT, "", title, "\n".join(lines))
