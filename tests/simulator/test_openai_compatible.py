@@ -211,3 +211,22 @@ def test_gzip_only_when_asked(sim, base):
         raw = b"".join(response.iter_raw())
     assert raw[:2] == b"\x1f\x8b"
     assert json.loads(gzip.decompress(raw)) == model_list()
+
+
+def test_legacy_completions_plain_and_streamed(client, sim, base):
+    key = sim.add_openai_compatible_key()
+    plain = client.post(f"{base}/completions", headers=bearer(key), json={"prompt": "Say", "max_tokens": 3})
+    assert plain.json()["object"] == "text_completion"
+    assert plain.json()["choices"] == [{"text": "Lorem ipsum dolor", "index": 0, "logprobs": None,
+                                        "finish_reason": "length"}]
+    assert plain.headers["x-ratelimit-remaining-requests"] == "59"
+    streamed = client.post(f"{base}/completions", headers=bearer(key),
+                           json={"prompt": "Say", "max_tokens": 2, "stream": True,
+                                 "stream_options": {"include_usage": True}})
+    events = parse(streamed.content)
+    assert events[-1].data == "[DONE]"
+    chunks = [e.json for e in events[:-1]]
+    assert [c["choices"][0]["text"] for c in chunks[:3]] == ["Lorem ", "ipsum ", ""]
+    assert chunks[2]["choices"][0]["finish_reason"] == "length"
+    assert chunks[3]["usage"] == {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14}
+    assert {c["object"] for c in chunks} == {"text_completion"}

@@ -1,5 +1,5 @@
-"""Answers that generate text: POST chat/completions on every provider and the
-Anthropic-style POST messages on openai-compatible.
+"""Answers that generate text: POST chat/completions on every provider, and on
+openai-compatible the legacy POST completions and the Anthropic-style POST messages.
 
 Each request is first counted against the key's limits (a stream counts one
 request when it opens; on openai-compatible it also spends its prompt and
@@ -29,6 +29,7 @@ from traywidget.simulator.payloads import (
     anthropic_message,
     chat_completion,
     completion_tokens,
+    text_completion,
 )
 from traywidget.simulator.ratelimit_headers import (
     anthropic_window_headers,
@@ -62,7 +63,7 @@ ANTHROPIC_MODEL = "claude-3-5-haiku-latest"
 class Ask:
     """What a generation request asks for."""
 
-    style: str  # "chat" (OpenAI chat completions) | "messages" (Anthropic)
+    style: str  # "chat" (OpenAI chat completions) | "text" (legacy completions) | "messages" (Anthropic)
     model: str
     max_tokens: int
     stream: bool
@@ -77,14 +78,14 @@ def _parse(body: Any, provider: str, style: str) -> Ask:
     default_model = ANTHROPIC_MODEL if style == "messages" else DEFAULT_MODEL[provider]
     stream = bool(body.get("stream"))
     include_usage = True
-    if provider == OPENAI_COMPATIBLE and style == "chat":  # OpenAI sends usage only when asked
+    if provider == OPENAI_COMPATIBLE and style != "messages":  # OpenAI sends usage only when asked
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     return Ask(style, str(body.get("model") or default_model),
                max(1, int(body.get("max_tokens") or DEFAULT_MAX_TOKENS)), stream, include_usage)
 
 
 async def generate(request: web.Request, provider: str, key: str, style: str = "chat") -> web.StreamResponse:
-    """Answer a chat completion (style "chat") or an Anthropic message (style "messages")."""
+    """Answer a chat completion, a legacy completion or an Anthropic message (by style)."""
     try:
         ask = _parse(await request.json(), provider, style)
     except (ValueError, TypeError, AttributeError):
@@ -119,6 +120,8 @@ def _answer(sim: Simulator, provider: str, key: str, ask: Ask) -> Reply:
     headers = _limit_headers(sim, provider, key, ask)
     if ask.anthropic:
         return json_reply(anthropic_message(ask.model, ask.max_tokens), headers=headers)
+    if ask.style == "text":
+        return json_reply(text_completion(ask.model, ask.max_tokens), headers=headers)
     answer_id = None
     if provider == OPENROUTER:
         answer_id = generation_id()

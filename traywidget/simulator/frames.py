@@ -1,4 +1,4 @@
-"""The bytes of a stream, in the two wire styles the providers use.
+"""The bytes of a stream, in the wire styles the providers use.
 
 chat       OpenAI `chat.completion.chunk` events (routing.run, OpenRouter, Routeway,
            openai-compatible /chat/completions): content chunks, a finish chunk,
@@ -10,6 +10,8 @@ chat       OpenAI `chat.completion.chunk` events (routing.run, OpenRouter, Route
 messages   Anthropic events (openai-compatible /messages): message_start,
            content_block_start, ping, content_block_delta..., content_block_stop,
            message_delta (stop_reason, output usage), message_stop.
+text       legacy `text_completion` events (openai-compatible /completions), with the
+           same end as chat.
 
 Content frames are built once per stream (the words cycle), so a flat-out
 stream costs little more than its writes. With a script's event_bytes every
@@ -157,4 +159,40 @@ class MessagesFrames:
         return named_event("error", {"type": "error", "error": error})
 
 
-FRAMES = {"chat": ChatFrames, "messages": MessagesFrames}
+class TextFrames:
+    """Legacy completions (`text_completion`) events of one stream (openai-compatible /completions)."""
+
+    style = "text"
+
+    def __init__(self, handle: StreamHandle, stream_id: str | None = None) -> None:
+        self.handle = handle
+        self.created = int(time.time())
+        self.id = stream_id or f"cmpl-sim{handle.id}"
+        size = handle.script.event_bytes
+        self._cycle = [_padded(lambda text: data_event(self._chunk(text)), word + " ", size) for word in WORDS]
+
+    def _chunk(self, text: str, finish: str | None = None) -> dict[str, Any]:
+        return {"id": self.id, "object": "text_completion", "created": self.created, "model": self.handle.model,
+                "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}]}
+
+    def opening(self) -> bytes:
+        return b""
+
+    def content(self, index: int) -> bytes:
+        return self._cycle[index % len(WORDS)]
+
+    def closing(self) -> bytes:
+        frames = [data_event(self._chunk("", "length" if self.handle.script.events is None else "stop"))]
+        if self.handle.include_usage:
+            frames.append(data_event({**self._chunk(""), "choices": [], "usage": usage_block(self.handle.events)}))
+        frames.append(DONE)
+        return b"".join(frames)
+
+    def killed(self) -> bytes:
+        return DONE
+
+    def error(self, error: dict[str, Any]) -> bytes:
+        return data_event({"error": error})
+
+
+FRAMES = {"chat": ChatFrames, "messages": MessagesFrames, "text": TextFrames}

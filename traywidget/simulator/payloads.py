@@ -1,4 +1,4 @@
-"""Non-streamed answers: a chat completion, an Anthropic message, embeddings, the model list."""
+"""Non-streamed answers: a chat or legacy completion, an Anthropic message, embeddings, the model list."""
 
 from __future__ import annotations
 
@@ -28,6 +28,16 @@ def chat_completion(model: str, max_tokens: int, answer_id: str | None = None,
     if openrouter:
         body["provider"] = OPENROUTER_UPSTREAM
     return body
+
+
+def text_completion(model: str, max_tokens: int) -> dict[str, Any]:
+    """A legacy /completions answer."""
+    tokens = completion_tokens(max_tokens)
+    return {"id": f"cmpl-sim{time.time_ns()}", "object": "text_completion", "created": int(time.time()),
+            "model": model,
+            "choices": [{"text": " ".join(WORDS[:tokens]), "index": 0, "logprobs": None,
+                         "finish_reason": "length" if tokens == max_tokens else "stop"}],
+            "usage": usage_block(tokens)}
 
 
 def anthropic_message(model: str, max_tokens: int) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """An OpenAI-compatible provider with no usage endpoint, under
-/openai-compatible/v1: chat/completions (streamed and not), models, embeddings,
-and an Anthropic-style messages endpoint.
+/openai-compatible/v1: chat/completions and the legacy completions (streamed
+and not), models, embeddings, and an Anthropic-style messages endpoint.
 
 Limits per key (Simulator.add_openai_compatible_key(rpm=60, tpm=150_000), or
 configure(key, rpm=..., tpm=...)): requests and tokens per minute, refilled
@@ -10,8 +10,8 @@ x-ratelimit-{limit,remaining}-{requests,tokens} and x-ratelimit-reset-{requests,
 endpoints; anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset} (reset
 as RFC 3339) on /messages. A request that finds a window empty gets a 429 with
 those headers plus retry-after-ms and Retry-After (Anthropic: retry-after).
-models spends nothing; chat and messages spend one request and 12 prompt
-tokens plus what they generate; embeddings one request and a token per word.
+models spends nothing; chat, completions and messages spend one request and
+12 prompt tokens plus what they generate; embeddings one request and a token per word.
 
 /messages lives on this prefix rather than a fifth one because providers serve
 both APIs on one account (OpenRouter, DeepSeek): one `openai-compatible`
@@ -61,12 +61,14 @@ def _auth(sim: Simulator, key: str | None) -> Reply | None:
     return None if sim.knows(key, OPENAI_COMPATIBLE) else INVALID_KEY
 
 
-async def chat(request: web.Request) -> web.StreamResponse:
-    sim, key = request.app[SIM], request_key(request, OPENAI_COMPATIBLE)
-    error = _auth(sim, key)
-    if error is not None:
-        return to_response(error)
-    return await generate(request, OPENAI_COMPATIBLE, key)  # type: ignore[arg-type]
+def _generator(style: str):
+    async def handler(request: web.Request) -> web.StreamResponse:
+        sim, key = request.app[SIM], request_key(request, OPENAI_COMPATIBLE)
+        error = _auth(sim, key)
+        if error is not None:
+            return to_response(error)
+        return await generate(request, OPENAI_COMPATIBLE, key, style)  # type: ignore[arg-type]
+    return handler
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
@@ -119,7 +121,8 @@ async def not_found(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_post(BASE + "/chat/completions", chat)
+    app.router.add_post(BASE + "/chat/completions", _generator("chat"))
+    app.router.add_post(BASE + "/completions", _generator("text"))
     app.router.add_post(BASE + "/messages", messages)
     app.router.add_get(BASE + "/models", models)
     app.router.add_post(BASE + "/embeddings", create_embeddings)
