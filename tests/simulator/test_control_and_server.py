@@ -169,3 +169,39 @@ def test_importing_starts_nothing():
     code = ("import threading, traywidget.simulator as s; s.Simulator(); "
             "assert threading.active_count() == 1; import sys; assert 'aiohttp' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_simulate_command_lists_every_prefix_it_serves():
+    import os
+    import shlex
+    import subprocess
+    from urllib.parse import urlsplit
+
+    from tests.desktop import Lines, app_command, stop_process
+
+    proc = subprocess.Popen(app_command("simulate", "--demo", "--port", "0"), stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        lines = Lines(proc.stdout)
+        lines.wait_for("Press Ctrl+C", 20)
+        urls = {line.split()[0]: line.split()[1] for line in lines.lines if line.startswith("  ")}
+        assert list(urls) == ["routing.run", "openrouter", "routeway", "openai-compatible"]
+        with httpx.Client(timeout=5) as c:
+            for url in urls.values():
+                assert c.get(f"{url}/_echo").json()["path"] == urlsplit(url).path + "/_echo"
+        # What a user pastes from the demo lines needs no quoting.
+        demo = build_demo(Simulator())
+        values = [v for a in demo for v in (a["id"], a["provider"], a["api_key"], a["management_key"]) if v]
+        assert values and all(shlex.quote(v) == v for v in [*values, *urls.values()])
+    finally:
+        stop_process(proc)
+
+
+def test_generated_keys_need_no_shell_quoting():
+    import shlex
+
+    sim = Simulator()
+    keys = [sim.add_account(p, management=p in ("openrouter", "routeway")) for p in
+            ("routing.run", "openrouter", "routeway", "openai-compatible")]
+    values = [v for k in keys for v in (k["api_key"], k["management_key"]) if v]
+    assert len(values) == 6 and all(shlex.quote(v) == v for v in values)
