@@ -10,7 +10,8 @@ import os
 import httpx
 import pytest
 
-from traywidget.simulator.passthrough import fingerprint, payload
+from tests.simulator.sse import parse
+from traywidget.simulator.passthrough import fingerprint, payload, sse_body
 
 PROVIDERS = ["routing.run", "openrouter", "routeway", "openai-compatible"]
 
@@ -132,3 +133,18 @@ def test_requests_are_counted_per_key(client, sim, server):
     assert sim.count(key=unused) == 0
     counted = client.get(f"http://127.0.0.1:{server.port}/_sim/requests", params={"key": unused}).json()
     assert counted == {"ok": True, "count": 0}
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_deterministic_sse_stream(client, base, method):
+    params = {"events": 50, "event_bytes": 100, "seed": 3}
+    response = client.request(method, f"{base}/_sse", params=params)
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.content == sse_body(50, 100, 3)
+    events = parse(response.content)
+    assert len(events) == 51 and events[-1].data == "[DONE]"
+    assert [e.json["index"] for e in events[:-1]] == list(range(50))
+    assert {len(frame) for frame in response.content.split(b"\n\n")[:-2]} == {100 - 2}
+    assert client.request(method, f"{base}/_sse", params=params).content == response.content
+    assert sse_body(50, 100, 4) != response.content
+    assert client.get(f"{base}/_sse", params={"events": -1}).status_code == 400

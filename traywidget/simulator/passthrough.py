@@ -19,18 +19,25 @@ any provider request (so Simulator.count(key=...) counts them).
 * GET P/_bytes?size=N[&seed=S][&chunked=1]   N bytes of deterministic binary
   (`payload(N, S)` gives the same bytes), application/octet-stream, with a
   Content-Length unless chunked=1; gzip when asked. At most 256 MiB.
+* GET|POST P/_sse?events=N[&event_bytes=B][&interval_s=S][&seed=K]   a deterministic
+  SSE stream, for byte-exact comparisons of streams: N events
+  `data: {"index": i, "text": "<hex>"}` (each padded to B bytes on the wire), S
+  seconds apart, then `data: [DONE]`; `sse_body(N, B, K)` gives the same bytes.
+  Not a counted stream (scripts, limits and stream stats do not apply).
 * POST P/_upload   multipart/form-data. Answers {"content_type", "parts": [{"name",
   "filename", "content_type", "length", "sha256"}, ...]}; 400 if not multipart.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterator
 
 from aiohttp import web
 from aiohttp.web import ContentCoding
 
+from traywidget.simulator.frames import DONE, data_event
 from traywidget.simulator.wire import PREFIXES, SIM, wants_gzip
 
 CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "x-api-key", "api-key", "cookie")
@@ -52,6 +59,21 @@ def payload_blocks(size: int, seed: int = 0) -> Iterator[bytes]:
 
 def payload(size: int, seed: int = 0) -> bytes:
     return b"".join(payload_blocks(size, seed))
+
+
+def sse_events(events: int, event_bytes: int | None = None, seed: int = 0) -> Iterator[bytes]:
+    """The events of _sse?events=...&event_bytes=...&seed=..., then `data: [DONE]`."""
+    for index in range(events):
+        text = hashlib.shake_256(f"{seed}:{index}".encode()).hexdigest(8)
+        frame = data_event({"index": index, "text": text})
+        if event_bytes is not None and len(frame) < event_bytes:
+            frame = data_event({"index": index, "text": text + "x" * (event_bytes - len(frame))})
+        yield frame
+    yield DONE
+
+
+def sse_body(events: int, event_bytes: int | None = None, seed: int = 0) -> bytes:
+    return b"".join(sse_events(events, event_bytes, seed))
 
 
 def _masked(name: str, value: str) -> tuple[str, str | None]:
@@ -120,6 +142,31 @@ async def binary(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def sse(request: web.Request) -> web.StreamResponse:
+    query = request.query
+    try:
+        events = int(query.get("events", "10"))
+        event_bytes = int(query["event_bytes"]) if "event_bytes" in query else None
+        interval = float(query.get("interval_s", "0"))
+        seed = int(query.get("seed", "0"))
+        if not (0 <= events <= 10_000_000 and interval >= 0):
+            raise ValueError
+    except ValueError:
+        return web.json_response({"error": {"message": "events, event_bytes, seed: integers >= 0; "
+                                                       "interval_s: seconds >= 0"}}, status=400)
+    response = web.StreamResponse(headers={"Cache-Control": "no-cache"})
+    response.content_type = "text/event-stream"
+    await response.prepare(request)
+    for index, frame in enumerate(sse_events(events, event_bytes, seed)):
+        await response.write(frame)
+        if interval:
+            await asyncio.sleep(interval)
+        elif index % 32 == 31:
+            await asyncio.sleep(0)
+    await response.write_eof()
+    return response
+
+
 async def upload(request: web.Request) -> web.StreamResponse:
     if not request.content_type.startswith("multipart/"):
         return web.json_response({"error": {"message": "a multipart/form-data body is required"}}, status=400)
@@ -142,3 +189,5 @@ def setup(app: web.Application) -> None:
         app.router.add_route("*", prefix + "/_echo{tail:(/.*)?}", echo)
         app.router.add_get(prefix + "/_bytes", binary)
         app.router.add_post(prefix + "/_upload", upload)
+        app.router.add_route("GET", prefix + "/_sse", sse)
+        app.router.add_route("POST", prefix + "/_sse", sse)
