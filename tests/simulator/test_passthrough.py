@@ -67,7 +67,8 @@ def test_echo_sets_status_and_headers_on_request(client, base):
                                                    ("header", "X-RateLimit-Remaining: 7")])
     assert response.status_code == 418
     assert response.headers["X-One"] == "1" and response.headers["X-RateLimit-Remaining"] == "7"
-    assert client.get(f"{base}/_echo", params={"status": "teapot"}).status_code == 400
+    for bad in ({"status": "teapot"}, {"status": "204"}, {"status": "99"}, {"header": "no colon"}):
+        assert client.get(f"{base}/_echo", params=bad).status_code == 400
 
 
 @pytest.mark.parametrize("chunked", [False, True])
@@ -148,3 +149,15 @@ def test_deterministic_sse_stream(client, base, method):
     assert client.request(method, f"{base}/_sse", params=params).content == response.content
     assert sse_body(50, 100, 4) != response.content
     assert client.get(f"{base}/_sse", params={"events": -1}).status_code == 400
+
+
+@pytest.mark.parametrize("accept, zipped", [
+    ("gzip", True), ("br, gzip;q=0.5", True), ("GZIP", True), ("gzip;q=0", False), ("gzip; q=0.000", False),
+    ("deflate", False), ("identity", False), ("gzip;q=bad", False),
+])
+def test_gzip_follows_accept_encoding(server, accept, zipped):
+    with httpx.Client() as client, client.stream("GET", f"{server.url('routing.run')}/_echo",
+                                                 headers={"Accept-Encoding": accept}) as response:
+        raw = b"".join(response.iter_raw())
+    assert (response.headers.get("content-encoding") == "gzip") is zipped
+    assert (raw[:2] == b"\x1f\x8b") is zipped

@@ -76,18 +76,28 @@ def sse_body(events: int, event_bytes: int | None = None, seed: int = 0) -> byte
     return b"".join(sse_events(events, event_bytes, seed))
 
 
-def _masked(name: str, value: str) -> tuple[str, str | None]:
-    """(shown value, the secret) of a credential header."""
-    scheme, space, secret = value.partition(" ")
-    if name == "authorization" or name == "proxy-authorization":
-        if space and secret.strip():
-            return f"{scheme} {fingerprint(secret.strip())}", secret.strip()
-        return fingerprint(value), value
-    return fingerprint(value.strip()), value.strip()
+def _credential(name: str, value: str) -> tuple[str, str | None, str]:
+    """(value as the echo shows it, its scheme, the secret) of a credential header."""
+    scheme, space, rest = value.strip().partition(" ")
+    if name in ("authorization", "proxy-authorization") and space and rest.strip():
+        return f"{scheme} {fingerprint(rest.strip())}", scheme, rest.strip()
+    return fingerprint(value.strip()), None, value.strip()
+
+
+def _bodyless(status: int) -> bool:
+    return status in (204, 304) or not 200 <= status <= 599
 
 
 async def echo(request: web.Request) -> web.StreamResponse:
     sim = request.app[SIM]
+    try:
+        status = int(request.query.get("status", "200"))
+        extra = [item.split(":", 1) for item in request.query.getall("header", [])]
+        if _bodyless(status) or any(len(pair) != 2 or not pair[0].strip() for pair in extra):
+            raise ValueError
+    except ValueError:
+        return web.json_response({"error": {"message": "status: 200..599 with a body; header: Name:Value"}},
+                                 status=400)
     digest, length = hashlib.sha256(), 0
     async for chunk in request.content.iter_chunked(READ_CHUNK):
         digest.update(chunk)
@@ -96,26 +106,20 @@ async def echo(request: web.Request) -> web.StreamResponse:
     for raw_name, raw_value in request.raw_headers:
         name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
         if name.lower() in CREDENTIAL_HEADERS:
-            shown, secret = _masked(name.lower(), value)
+            value, scheme, secret = _credential(name.lower(), value)
             provider = sim.provider_of(secret)
-            credentials.append({"header": name, "scheme": shown.split(" ")[0] if " " in shown else None,
-                                "sha256": shown.rpartition("sha256:")[2], "known_key": provider is not None,
-                                "provider": provider})
-            value = shown
+            credentials.append({"header": name, "scheme": scheme,
+                                "sha256": fingerprint(secret).removeprefix("sha256:"),
+                                "known_key": provider is not None, "provider": provider})
         headers.append([name, value])
     body = {"method": request.method, "path": request.path, "raw_path": request.raw_path,
-            "query": request.rel_url.raw_query_string, "http_version": f"{request.version.major}.{request.version.minor}",
+            "query": request.rel_url.raw_query_string,
+            "http_version": f"{request.version.major}.{request.version.minor}",
             "headers": headers, "credentials": credentials, "body_length": length,
             "body_sha256": digest.hexdigest()}
-    try:
-        status = int(request.query.get("status", "200"))
-        extra = [item.split(":", 1) for item in request.query.getall("header", [])]
-        response = web.json_response(body, status=status)
-        for pair in extra:
-            response.headers.add(pair[0].strip(), pair[1].strip())
-    except (ValueError, IndexError):
-        return web.json_response({"error": {"message": "status must be a number, header Name:Value"}},
-                                 status=400)
+    response = web.json_response(body, status=status)
+    for name, value in extra:
+        response.headers.add(name.strip(), value.strip())
     if wants_gzip(request):
         response.enable_compression(ContentCoding.gzip)
     return response

@@ -31,7 +31,7 @@ async def _user_endpoint(request: web.Request, build: Callable[[Simulator, str],
     if key is None:
         return to_response(NO_KEY)
     return await reply_with_faults(request, ROUTING, key,
-                             lambda: build(sim, key) if sim.knows(key, ROUTING) else INVALID_KEY)
+                                   lambda: build(sim, key) if sim.knows(key, ROUTING) else INVALID_KEY)
 
 
 async def user_requests(request: web.Request) -> web.StreamResponse:

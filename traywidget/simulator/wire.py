@@ -70,10 +70,16 @@ async def record_requests(request: web.Request, handler):
 
 
 def wants_gzip(request: web.Request) -> bool:
-    for item in request.headers.get("Accept-Encoding", "").lower().split(","):
-        coding, _, params = item.strip().partition(";")
-        if coding.strip() == "gzip" and params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
-            return True
+    """Whether Accept-Encoding names gzip with a quality above zero."""
+    for item in request.headers.get("Accept-Encoding", "").split(","):
+        coding, *params = (part.strip() for part in item.split(";"))
+        if coding.lower() != "gzip":
+            continue
+        quality = next((param[2:] for param in params if param.lower().startswith("q=")), "1")
+        try:
+            return float(quality) > 0
+        except ValueError:
+            return False
     return False
 
 
