@@ -325,3 +325,40 @@ def test_stream_stats_per_key_over_http(client, sim, rr, server):
     assert {k: v for k, v in stats.items() if k != "last_ended_at"} == {
         "finished": 1, "killed": 0, "cancelled": 0, "reset": 0, "error": 0, "active": 0}
     assert before <= stats["last_ended_at"] <= after
+
+
+def test_five_hundred_streams_at_once(sim, server):
+    """The gateway's tests hold 500 connections: the simulator keeps them all open at once."""
+    import asyncio
+
+    key = sim.add_openai_compatible_key(rpm=10_000, tpm=10**9)
+    sim.script_streams(key, hang_after=1)
+    url = f"{server.url('openai-compatible')}/chat/completions"
+
+    async def hold_all() -> tuple[int, list[bytes]]:
+        opened, all_open, release = 0, asyncio.Event(), asyncio.Event()
+        limits = httpx.Limits(max_connections=600, max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            async def one() -> bytes:
+                nonlocal opened
+                async with client.stream("POST", url, headers={"Authorization": f"Bearer {key}"},
+                                         json={"stream": True}) as response:
+                    async for first in response.aiter_raw():
+                        break
+                    opened += 1
+                    if opened == 500:
+                        all_open.set()
+                    await release.wait()
+                    return first
+
+            tasks = [asyncio.create_task(one()) for _ in range(500)]
+            await asyncio.wait_for(all_open.wait(), 60)
+            active = sim.stream_stats(key)["active"]
+            release.set()
+            return active, await asyncio.gather(*tasks)
+
+    active, firsts = asyncio.run(hold_all())
+    assert active == 500
+    assert all(first.startswith(b"data: ") for first in firsts)
+    assert wait_for(lambda: sim.stream_stats(key)["cancelled"] == 500, 20)
+    assert sim.stream_stats(key)["active"] == 0

@@ -195,4 +195,5 @@ class TextFrames:
         return data_event({"error": error})
 
 
-FRAMES = {"chat": ChatFrames, "messages": MessagesFrames, "text": TextFrames}
+Frames = ChatFrames | MessagesFrames | TextFrames
+FRAMES: dict[str, type[Frames]] = {"chat": ChatFrames, "messages": MessagesFrames, "text": TextFrames}

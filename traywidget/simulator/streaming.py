@@ -22,7 +22,7 @@ from typing import Protocol
 from aiohttp import web
 
 from traywidget.simulator.errors import stream_error_object
-from traywidget.simulator.frames import ChatFrames, MessagesFrames
+from traywidget.simulator.frames import ChatFrames, Frames
 from traywidget.simulator.records import ROUTING, StreamHandle
 from traywidget.simulator.state import Simulator
 
@@ -113,7 +113,7 @@ class _Pacer:
 
 
 async def drive_stream(sim: Simulator, handle: StreamHandle, out: StreamOut, stopping: asyncio.Event,
-                       frames: ChatFrames | MessagesFrames | None = None) -> str:
+                       frames: Frames | None = None) -> str:
     """Emit the stream's frames through `out`; returns and records the outcome."""
     frames = frames or ChatFrames(handle)
     script = handle.script
