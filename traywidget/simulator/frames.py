@@ -56,7 +56,7 @@ def generation_id() -> str:
     return f"gen-{int(time.time())}-{secrets.token_hex(10)}"
 
 
-def _padded(build, text: str, size: int | None) -> bytes:
+def padded(build, text: str, size: int | None) -> bytes:
     """build(text) padded (by growing text) to `size` bytes when it is shorter."""
     frame = build(text)
     if size is not None and len(frame) < size:
@@ -75,9 +75,9 @@ class ChatFrames:
         self.id = stream_id or f"chatcmpl-sim{handle.id}"
         self._extra = {"provider": OPENROUTER_UPSTREAM} if handle.provider == OPENROUTER else {}
         size = handle.script.event_bytes
-        self._first = _padded(lambda text: data_event(self._chunk({"role": "assistant", "content": text})),
+        self._first = padded(lambda text: data_event(self._chunk({"role": "assistant", "content": text})),
                               WORDS[0] + " ", size)
-        self._cycle = [_padded(lambda text: data_event(self._chunk({"content": text})), word + " ", size)
+        self._cycle = [padded(lambda text: data_event(self._chunk({"content": text})), word + " ", size)
                        for word in WORDS]
 
     def _chunk(self, delta: dict, finish: str | None = None) -> dict[str, Any]:
@@ -125,7 +125,7 @@ class MessagesFrames:
         self.handle = handle
         self.id = stream_id or f"msg_sim{handle.id}"
         size = handle.script.event_bytes
-        self._cycle = [_padded(self._delta, word + " ", size) for word in WORDS]
+        self._cycle = [padded(self._delta, word + " ", size) for word in WORDS]
 
     @staticmethod
     def _delta(text: str) -> bytes:
@@ -169,7 +169,7 @@ class TextFrames:
         self.created = int(time.time())
         self.id = stream_id or f"cmpl-sim{handle.id}"
         size = handle.script.event_bytes
-        self._cycle = [_padded(lambda text: data_event(self._chunk(text)), word + " ", size) for word in WORDS]
+        self._cycle = [padded(lambda text: data_event(self._chunk(text)), word + " ", size) for word in WORDS]
 
     def _chunk(self, text: str, finish: str | None = None) -> dict[str, Any]:
         return {"id": self.id, "object": "text_completion", "created": self.created, "model": self.handle.model,

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from aiohttp import web
 from aiohttp.web import ContentCoding
 
-from traywidget.simulator.frames import DONE, data_event
+from traywidget.simulator.frames import DONE, data_event, padded
 from traywidget.simulator.wire import PREFIXES, SIM, wants_gzip
 
 CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "x-api-key", "api-key", "cookie")
@@ -65,10 +65,7 @@ def sse_events(events: int, event_bytes: int | None = None, seed: int = 0) -> It
     """The events of _sse?events=...&event_bytes=...&seed=..., then `data: [DONE]`."""
     for index in range(events):
         text = hashlib.shake_256(f"{seed}:{index}".encode()).hexdigest(8)
-        frame = data_event({"index": index, "text": text})
-        if event_bytes is not None and len(frame) < event_bytes:
-            frame = data_event({"index": index, "text": text + "x" * (event_bytes - len(frame))})
-        yield frame
+        yield padded(lambda text, index=index: data_event({"index": index, "text": text}), text, event_bytes)
     yield DONE
 
 
