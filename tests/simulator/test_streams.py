@@ -8,20 +8,12 @@ import time
 import httpx
 import pytest
 
+from tests.desktop import wait_until
 from tests.simulator.sse import data_events, parse
 from traywidget.simulator.scripts import StreamScript
 
 FREE_OR = "meta-llama/llama-3.3-70b-instruct:free"
 PROVIDERS = ["routing.run", "openrouter", "routeway", "openai-compatible"]
-
-
-def wait_for(predicate, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.fixture(params=PROVIDERS)
@@ -140,7 +132,7 @@ def test_hang_after_n_events_until_the_client_leaves(sim, account):
                 next(pieces)
             assert received.count(b"data: ") == 2 and b"[DONE]" not in received
             assert sim.stream_stats(key)["active"] == 1
-    assert wait_for(lambda: sim.stream_stats(key)["cancelled"] == 1)
+    wait_until(lambda: sim.stream_stats(key)["cancelled"] == 1, 5, 0.01, "the stream cancelled")
     assert sim.stream_stats(key)["active"] == 0
 
 
@@ -177,7 +169,7 @@ def test_reset_after_n_events(client, account, sim):
             for piece in response.iter_raw():
                 received += piece
     assert received.count(b"data: ") == 3 and b"[DONE]" not in received
-    assert wait_for(lambda: sim.stream_stats(key)["reset"] == 1)
+    wait_until(lambda: sim.stream_stats(key)["reset"] == 1, 5, 0.01, "the stream reset")
 
 
 def test_slow_drip_splits_events_across_reads(client, account, sim):
@@ -360,5 +352,5 @@ def test_five_hundred_streams_at_once(sim, server):
     active, firsts = asyncio.run(hold_all())
     assert active == 500
     assert all(first.startswith(b"data: ") for first in firsts)
-    assert wait_for(lambda: sim.stream_stats(key)["cancelled"] == 500, 20)
+    wait_until(lambda: sim.stream_stats(key)["cancelled"] == 500, 20, 0.05, "500 streams cancelled")
     assert sim.stream_stats(key)["active"] == 0
