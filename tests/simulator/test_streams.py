@@ -128,10 +128,10 @@ def test_hang_after_n_events_until_the_client_leaves(sim, account):
     with httpx.Client(timeout=httpx.Timeout(5, read=1.0)) as client:
         with client.stream("POST", f"{base}/chat/completions", headers=headers, json=stream_body()) as response:
             received, pieces = read_until_events(response, 2)
-            with pytest.raises(httpx.ReadTimeout):
+            assert sim.stream_stats(key)["active"] == 1
+            with pytest.raises(httpx.ReadTimeout):  # (and httpx drops the connection)
                 next(pieces)
             assert received.count(b"data: ") == 2 and b"[DONE]" not in received
-            assert sim.stream_stats(key)["active"] == 1
     wait_until(lambda: sim.stream_stats(key)["cancelled"] == 1, 5, 0.01, "the stream cancelled")
     assert sim.stream_stats(key)["active"] == 0
 
@@ -335,8 +335,9 @@ def test_five_hundred_streams_at_once(sim, server):
                 nonlocal opened
                 async with client.stream("POST", url, headers={"Authorization": f"Bearer {key}"},
                                          json={"stream": True}) as response:
-                    async for first in response.aiter_raw():
-                        break
+                    # Hold the iterator: an abandoned one is finalized and closes its connection.
+                    pieces = response.aiter_raw()
+                    first = await pieces.__anext__()
                     opened += 1
                     if opened == 500:
                         all_open.set()
