@@ -98,9 +98,10 @@ def _callee(node: ast.Call) -> str | None:
     return None
 
 
-def extract(source: Path = SOURCE) -> tuple[list[Entry], list[Problem]]:
+def extract(source: Path | None = None) -> tuple[list[Entry], list[Problem]]:
     """Every msgid in the package, in order of first appearance, and the calls that cannot be extracted
     (a formatted string handed to tr(): it must be translated first and formatted after)."""
+    source = source or SOURCE
     entries: dict[tuple[str, str | None], Entry] = {}
     first_seen: dict[tuple[str, str | None], tuple[str, int]] = {}
     problems: list[Problem] = []
@@ -294,11 +295,13 @@ def compile_mo(header: dict[str, str], entries: list[Entry]) -> bytes:
 
 
 # ------------------------------------------------------------------------------------ catalogs
-def languages(locale: Path = LOCALE) -> list[str]:
+def languages(locale: Path | None = None) -> list[str]:
+    locale = locale or LOCALE
     return sorted(p.parent.parent.name for p in locale.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
 
 
-def po_path(language: str, locale: Path = LOCALE) -> Path:
+def po_path(language: str, locale: Path | None = None) -> Path:
+    locale = locale or LOCALE
     return locale / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
@@ -343,8 +346,9 @@ def po_header(language: str) -> dict[str, str]:
     }
 
 
-def check(source: Path = SOURCE, locale: Path = LOCALE) -> list[Problem]:
+def check(source: Path | None = None, locale: Path | None = None) -> list[Problem]:
     """Everything that is not as `extract`, `update` and `compile` would leave it, and every gap in a catalog."""
+    locale = locale or LOCALE
     entries, problems = extract(source)
     template = locale / f"{DOMAIN}.pot"
     listed = {e.key for e in parse_po(template.read_text("utf-8"))[1]} if template.is_file() else set()

@@ -309,9 +309,9 @@ def kill_summary(results: list[KillResult], labels: Mapping[str, str]) -> Alert:
     unsupported = [labels.get(r.account_id, r.account_id) for r in results if not r.supported]
     streams = sum(r.killed_streams or 0 for r in stopped)
     if streams:
-        title = tr("Stopped {streams} on {accounts}").format(
-            streams=trn("{n} stream", "{n} streams", streams).format(n=streams),
-            accounts=trn("{n} account", "{n} accounts", len(stopped)).format(n=len(stopped)))
+        # The count of streams decides the verb's form in some languages ("Se detuvo 1 stream").
+        title = trn("Stopped {n} stream on {accounts}", "Stopped {n} streams on {accounts}", streams).format(
+            n=streams, accounts=trn("{n} account", "{n} accounts", len(stopped)).format(n=len(stopped)))
     elif failed:
         title = tr("No streams stopped")
     else:
