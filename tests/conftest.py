@@ -16,6 +16,9 @@ import pytest
 
 # No test may ever see a developer's real config, cache or keyring.
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+# Nor speak a developer's own language: the commands and apps the tests start read their words in English
+# (tests/i18n chooses the other languages itself).
+os.environ["LANGUAGE"] = "en"
 
 
 def require_tools(*names: str) -> None:
