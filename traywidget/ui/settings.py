@@ -213,18 +213,18 @@ class SettingsDialog(QDialog):
 
         # --- language: each one named in itself, so that anyone can find their own
         language_box = QGroupBox(tr("Language"))
-        language_form = QFormLayout(language_box)
+        language_layout = QVBoxLayout(language_box)
         self.language = QComboBox()
         self.language.addItem(tr("System default"), None)
         for code, name in LANGUAGES.items():
             self.language.addItem(name, code)
         self.language.setCurrentIndex(max(0, self.language.findData(s.language)) if s.language else 0)
-        language_form.addRow(tr("Language"), self.language)
+        language_layout.addWidget(self.language)
         self.language_note = QLabel(tr("The menu, the tooltip and the panel switch at once; "
                                        "everything else after a restart."))
         self.language_note.setWordWrap(True)
         set_tone(self.language_note, MUTED)
-        language_form.addRow("", self.language_note)
+        language_layout.addWidget(self.language_note)
         layout.addWidget(language_box)
 
         self.error = QLabel()
