@@ -335,14 +335,14 @@ def merged(template: list[Entry], header: dict[str, str], old: list[Entry], lang
     return format_po(out, header, f"{LANGUAGE_NAMES.get(language, language)} translation of traywidget.")
 
 
-def po_header(language: str) -> dict[str, str]:
+def po_header(language: str, plural_forms: str | None = None) -> dict[str, str]:
     return {
         "Project-Id-Version": DOMAIN,
         "Language": language,
         "MIME-Version": "1.0",
         "Content-Type": "text/plain; charset=UTF-8",
         "Content-Transfer-Encoding": "8bit",
-        "Plural-Forms": PLURAL_FORMS.get(language, "nplurals=2; plural=(n != 1);"),
+        "Plural-Forms": plural_forms or PLURAL_FORMS.get(language, "nplurals=2; plural=(n != 1);"),
     }
 
 
@@ -403,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_parser(name)
     new = sub.add_parser("new")
     new.add_argument("language", help="a gettext language code: fr, pt_BR, ja")
+    new.add_argument("--plural-forms", help='its gettext Plural-Forms, e.g. "nplurals=1; plural=0;" for Japanese '
+                                            "(default: two forms, n != 1)")
     args = parser.parse_args(argv)
 
     entries, problems = extract()
@@ -430,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{po.relative_to(ROOT)} exists already", file=sys.stderr)
             return 1
         po.parent.mkdir(parents=True)
-        po.write_text(merged(entries, po_header(args.language), [], args.language), "utf-8")
+        po.write_text(merged(entries, po_header(args.language, args.plural_forms), [], args.language), "utf-8")
         print(f"{po.relative_to(ROOT)}: {len(entries)} msgids to translate")
     elif args.command == "update":
         for language in languages():

@@ -16,10 +16,6 @@ from traywidget.i18n import ENGLISH, choose_language, system_languages, use_lang
 
 log = logging.getLogger(__name__)
 
-# Our language -> (Qt's catalog, the QLocale it writes numbers like).
-QT_NAMES = {ENGLISH: (None, "en_US"), "de": ("qtbase_de", "de_DE"), "es": ("qtbase_es", "es_ES"),
-            "zh_CN": ("qtbase_zh_CN", "zh_CN")}
-
 _installed: QTranslator | None = None
 
 
@@ -35,15 +31,15 @@ def speak(setting: str | None) -> str:
 def _use_qt_catalog(language: str) -> None:
     global _installed
     app = QCoreApplication.instance()
-    catalog, locale_name = QT_NAMES.get(language, QT_NAMES[ENGLISH])
-    QLocale.setDefault(QLocale(locale_name))
+    QLocale.setDefault(QLocale("en_US" if language == ENGLISH else language))
     if app is None:
         return
     if _installed is not None:
         app.removeTranslator(_installed)
         _installed = None
-    if catalog is None:
+    if language == ENGLISH:
         return
+    catalog = f"qtbase_{language}"  # Qt names its catalogs as gettext does: qtbase_de, qtbase_zh_CN
     translator = QTranslator(app)
     folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
     if translator.load(catalog, folder):
