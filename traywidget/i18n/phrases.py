@@ -95,3 +95,44 @@ class Listing(Localizable):
 
     def __reduce__(self) -> tuple:
         return (Listing, (self.items, self.separator))
+
+
+# ------------------------------------------------------------------------------ kept in a file
+# The snapshot cache keeps these as JSON, so that cached notes and messages shown at start-up are said
+# in the user's language too (not only after the first poll).
+def to_data(text: str) -> Any:
+    """`text` as JSON data: a plain str stays a str; a Localizable keeps what it needs to say itself."""
+    if isinstance(text, Phrase):
+        return {"phrase": text.msgid, "params": {name: to_data(value) if isinstance(value, str) else value
+                                                  for name, value in text.params.items()}}
+    if isinstance(text, Money):
+        return {"money": text.value, "decimals": text.decimals}
+    if isinstance(text, Listing):
+        return {"listing": [to_data(item) for item in text.items], "separator": text.separator}
+    return str(text)
+
+
+def from_data(data: Any, english: str) -> str:
+    """The text to_data() kept, if it still reads `english` (as stored beside it); else `english` as it is.
+    Whatever a hand edit or another version left there, this never fails."""
+    try:
+        text = _from_data(data)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
+        return english
+    return text if text == english else english
+
+
+def _from_data(data: Any) -> Any:
+    if isinstance(data, str):
+        return data
+    if isinstance(data, dict) and isinstance(data.get("phrase"), str) and isinstance(data.get("params"), dict):
+        params = {str(name): _from_data(value) if isinstance(value, (str, dict)) else value
+                  for name, value in data["params"].items()}
+        if not all(isinstance(value, (str, int, float)) for value in params.values()):
+            raise TypeError("a parameter that is not text or a number")
+        return Phrase(data["phrase"], **params)
+    if isinstance(data, dict) and isinstance(data.get("money"), (int, float)) and isinstance(data.get("decimals"), int):
+        return Money(data["money"], max(0, min(data["decimals"], 8)))
+    if isinstance(data, dict) and isinstance(data.get("listing"), list) and isinstance(data.get("separator"), str):
+        return Listing([_from_data(item) for item in data["listing"]], data["separator"])
+    raise ValueError("not a kept text")
