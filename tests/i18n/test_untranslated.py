@@ -351,8 +351,9 @@ def test_cli_human_output(monkeypatch):
                  ("accounts", "remove", "work")):
         code, out, err = run_cli(*argv)
         texts += [(f"{' '.join(argv)} [{code}] stdout", out), (f"{' '.join(argv)} [{code}] stderr", err)]
+    # Account and provider ids, hosts and paths are data as the user typed them (or as a command needs them).
     assert_all_marked(texts, DATA + DEMO_DATA + ["main", "work", "nobody", "openrouter.ai", "api.routing.run",
-                                                 "/v1", "Main", "Work key"])
+                                                 "/api/v1", "/v1", "Main", "Work key", "openrouter"])
 
 
 # The demo's own accounts (traywidget/simulator/demo.py) and the plans its simulated providers report.
