@@ -246,7 +246,12 @@ def _reset_sentence(meter: Meter | None, now: datetime) -> str:
 
 
 def _sentences(*parts: str) -> str:
-    return " ".join(part for part in parts if part)
+    """Sentences one after the other, as the language sets them (Chinese puts no space between)."""
+    text = ""
+    for part in parts:
+        if part:
+            text = tr("{sentence} {next}").format(sentence=text, next=part) if text else part
+    return text
 
 
 def _exhausted_alert(snapshot: Snapshot, meter: Meter, now: datetime) -> Alert:
