@@ -17,6 +17,7 @@ Errors: {"error": {"message", "type", "code": int|str, ...}}; two 429 forms:
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -35,12 +36,14 @@ from traywidget.model import (
 )
 from traywidget.providers import DISPLAY_NAMES
 from traywidget.providers.base import (
+    DONE_EVENT,
     Credential,
     KeyHint,
     PollContext,
     Provider,
     Reading,
     RequestSpec,
+    sse_data,
 )
 from traywidget.providers.decoding import (
     NOT_JSON,
@@ -126,6 +129,15 @@ class Routeway(Provider):
     display_name = DISPLAY_NAMES["routeway"]
     default_base_url = "https://api.routeway.ai/v1"
     supports_kill = False
+    # X-RateLimit-*-Minute/-Day arrive on rate-limited models' answers: the key's own windows.
+    traffic_windows = {"minute": REQUESTS_MINUTE, "day": REQUESTS_DAY}
+
+    def error_reply(self, status: int, message: str, code: str) -> tuple[bytes, dict[str, str]]:
+        body = {"error": {"message": message, "type": "api_error", "code": code}}
+        return json.dumps(body).encode(), {"Content-Type": "application/json"}
+
+    def stream_error_event(self, message: str, code: str) -> bytes:
+        return sse_data({"error": {"message": message, "type": "api_error", "code": code}}) + DONE_EVENT
 
     def poll_requests(self, full: bool, ctx: PollContext) -> list[RequestSpec]:
         if not ctx.has_management_key:
