@@ -11,7 +11,7 @@ import traceback
 
 from bench.common import ROOT, Context, Result
 
-ORDER = ("fanout", "responsiveness", "idle", "startup", "quota", "binary")
+ORDER = ("fanout", "responsiveness", "idle", "startup", "quota", "binary", "gateway")
 
 
 def main(argv: list[str] | None = None) -> int:

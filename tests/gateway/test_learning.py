@@ -1,0 +1,122 @@
+"""What the gateway learns from a copy of the traffic, live: meters from
+rate-limit headers, refusals (as a status or an SSE error event) in the
+provider's words, and the streams open per account — handed to plain sinks."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.gateway.conftest import sim_accounts, upstream_account
+from traywidget.model import (
+    REQUESTS_DAY,
+    REQUESTS_MINUTE,
+    ErrorInfo,
+    Source,
+    State,
+)
+
+CHAT = "/chat/completions"
+
+
+async def test_routeway_headers_on_the_users_request_become_meters(start_gateway, sim, client):
+    accounts, keys = sim_accounts(sim)
+    running = await start_gateway(accounts, keys)
+    sim.sim.spend(keys["rw"], 2, "m:free")
+    reply = await client.post(running.url("rw", CHAT), headers=running.auth, json={"model": "m:free", "messages": []})
+    assert reply.status_code == 200
+    (obs,) = running.observations
+    assert (obs.account_id, obs.state, obs.error) == ("rw", None, None)
+    meters = {m.name: m for m in obs.meters}
+    assert {name: (m.limit, m.remaining) for name, m in meters.items()} == {
+        REQUESTS_MINUTE: (5, 2), REQUESTS_DAY: (200, 197)}
+    assert all(m.source is Source.TRAFFIC and m.seen_at == obs.seen_at for m in obs.meters)
+
+
+async def test_a_429_status_is_the_providers_own_refusal_with_its_kind(start_gateway, sim, client):
+    accounts, keys = sim_accounts(sim)
+    running = await start_gateway(accounts, keys)
+    sim.sim.set_counters(keys["rr"], hour=500)
+    reply = await client.post(running.url("rr", CHAT), headers=running.auth, json={"model": "m", "messages": []})
+    assert (reply.status_code, reply.text) == (429, "Hourly request limit exceeded")
+    (obs,) = running.observations
+    assert (obs.state, obs.meters) == (State.RATE_LIMITED, ())
+    assert obs.error == ErrorInfo(message="Hourly request limit exceeded", http_status=429,
+                                  code="RATE_LIMIT_ERROR", limit_kind="hourly")
+
+
+async def test_routing_run_concurrent_stream_limit(start_gateway, sim, client):
+    accounts, keys = sim_accounts(sim)
+    running = await start_gateway(accounts, keys)
+    for _ in range(50):  # the Premium plan's 50 concurrent streams, held by the provider
+        assert sim.start_stream(keys["rr"]) is None
+    reply = await client.post(running.url("rr", CHAT), headers=running.auth,
+                              json={"model": "m", "stream": True, "messages": []})
+    assert (reply.status_code, reply.text) == (429, "Concurrent stream limit exceeded")
+    assert [(o.state, o.error.limit_kind) for o in running.observations] == [
+        (State.RATE_LIMITED, "concurrent_streams")]
+
+
+async def test_openrouter_402_and_401(start_gateway, sim, client):
+    accounts, keys = sim_accounts(sim)
+    sim.sim.configure(keys["or"], total_credits=1.0, total_usage=2.0)
+    running = await start_gateway(accounts, {**keys, "rw": "sk-not-a-routeway-key"})
+    paid = await client.post(running.url("or", CHAT), headers=running.auth, json={"model": "m", "messages": []})
+    wrong = await client.post(running.url("rw", CHAT), headers=running.auth, json={"model": "m", "messages": []})
+    assert (paid.status_code, wrong.status_code) == (402, 401)
+    assert [(o.account_id, o.state, o.error.message) for o in running.observations] == [
+        ("or", State.PAYMENT_REQUIRED, "Insufficient credits. Add more using https://openrouter.ai/credits"),
+        ("rw", State.AUTH_ERROR, "Invalid API key")]
+
+
+async def test_an_error_event_inside_a_200_stream(start_gateway, upstream, client):
+    running = await start_gateway([upstream_account(upstream, "or", "openrouter")], {"or": "sk-or-v1-x"})
+    reply = await client.post(running.url("or", "/sse-error"), headers=running.auth)
+    assert reply.status_code == 200 and b"upstream provider busy" in reply.content
+    first, refusal = running.observations
+    assert (first.state, first.meters) == (None, ())  # the 200's headers: OpenRouter sends no windows
+    assert (refusal.state, refusal.error) == (State.RATE_LIMITED, ErrorInfo(
+        message="Rate limit exceeded: upstream provider busy", http_status=429))
+
+
+async def test_a_good_answer_is_reported_so_a_rate_limit_can_clear(start_gateway, sim, client):
+    accounts, keys = sim_accounts(sim)
+    running = await start_gateway(accounts, keys)
+    reply = await client.post(running.url("or", CHAT), headers=running.auth, json={"model": "m", "messages": []})
+    assert reply.status_code == 200
+    assert [(o.account_id, o.state, o.meters) for o in running.observations] == [("or", None, ())]
+
+
+async def test_server_errors_and_bad_requests_teach_nothing(start_gateway, upstream, client):
+    running = await start_gateway([upstream_account(upstream)], {"up": "sk-up"})
+    for status in (400, 404, 500, 502):
+        await client.get(running.url("up", f"/status/{status}"), headers=running.auth)
+    assert running.observations == []
+
+
+async def test_stream_counts_per_account_go_up_and_back_to_zero(start_gateway, upstream, client):
+    accounts = [upstream_account(upstream, "a"), upstream_account(upstream, "b")]
+    running = await start_gateway(accounts, {"a": "k1", "b": "k2"})
+    opened = [client.stream("POST", running.url("a", "/gated"), headers=running.auth) for _ in range(2)]
+    replies = [await stream.__aenter__() for stream in opened]
+    assert running.gateway.stream_counts() == {"a": 2, "b": 0}
+    upstream.release()
+    for stream, reply in zip(opened, replies, strict=True):
+        await reply.aread()
+        await stream.__aexit__(None, None, None)
+    await client.get(running.url("b", "/echo"), headers=running.auth)
+    assert running.counts == [("a", 1), ("a", 2), ("a", 1), ("a", 0), ("b", 1), ("b", 0)]
+    assert running.gateway.stream_counts() == {"a": 0, "b": 0}
+
+
+async def test_a_failing_sink_never_breaks_the_traffic(start_gateway, upstream, client):
+    running = await start_gateway([upstream_account(upstream)], {"up": "sk-up"})
+
+    def broken(*_):
+        raise RuntimeError("engine bug")
+
+    running.gateway._observe = broken
+    running.gateway._registry._on_count = broken
+    reply = await client.get(running.url("up", "/sse?n=3"), headers=running.auth)
+    assert reply.status_code == 200 and reply.content.endswith(b"data: [DONE]\n\n")
+    await asyncio.sleep(0)
+    assert running.gateway.stream_counts() == {"up": 0}

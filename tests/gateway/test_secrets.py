@@ -1,0 +1,101 @@
+"""Secrets on the gateway paths: the real key travels only in the upstream
+request to its own provider's host; it never reaches the client (success,
+refusal, failure, stop), a log line or an error; the gateway token never
+reaches a provider. A canary key and token are pushed through every path.
+(The headless command's files and output are covered in test_cli.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+
+from tests.desktop import free_port
+from tests.gateway.conftest import eventually, upstream_account
+from traywidget.model import Account
+
+CANARY = "rk_" + "c4a7a1e5" * 8
+OR_CANARY = "sk-or-v1-" + "5ec7e75ec7e7" * 5
+RW_CANARY = "sk-" + "a11ce" * 9
+
+
+def _everything(reply: httpx.Response) -> str:
+    return str(reply.status_code) + repr(list(reply.headers.items())) + reply.content.decode("latin-1")
+
+
+async def test_canaries_travel_only_to_their_own_provider(start_gateway, sim, client, upstream, caplog):
+    caplog.set_level(logging.DEBUG)
+    s = sim.sim
+    s.add_routing_key("Premium", key=CANARY)
+    s.add_openrouter_key(key=OR_CANARY)
+    s.add_routeway_key(key=RW_CANARY)
+    accounts = [Account("rr", "routing.run", "RR", sim.url("routing.run")),
+                Account("or", "openrouter", "OR", sim.url("openrouter")),
+                Account("rw", "routeway", "RW", sim.url("routeway")),
+                Account("gone", "openrouter", "Gone", f"http://127.0.0.1:{free_port()}/v1"),
+                upstream_account(upstream, "echo", "routing.run")]
+    keys = {"rr": CANARY, "or": OR_CANARY, "rw": RW_CANARY, "gone": OR_CANARY, "echo": CANARY}
+    running = await start_gateway(accounts, keys)
+    replies: list[httpx.Response] = []
+
+    async def send(method: str, url: str, **kwargs) -> httpx.Response:
+        reply = await client.request(method, url, **kwargs)
+        replies.append(reply)
+        return reply
+
+    chat = {"model": "m", "messages": []}
+    for account_id in ("rr", "or", "rw"):
+        await send("POST", running.url(account_id, "/chat/completions"), json=chat, headers=running.auth)
+        await send("POST", running.url(account_id, "/chat/completions"), headers=running.auth,
+                   json={**chat, "stream": True, "max_tokens": 3})
+        await send("GET", running.url(account_id, "/no/such/path"), headers=running.auth)
+    # Refusals by the providers, in each one's form.
+    s.set_counters(CANARY, hour=500)
+    s.configure(OR_CANARY, total_credits=0.0, total_usage=1.0)
+    for account_id in ("rr", "or"):
+        await send("POST", running.url(account_id, "/chat/completions"), json=chat, headers=running.auth)
+    # A provider that cannot be reached, the echo of what a provider receives, the gateway's own refusals.
+    assert (await send("GET", running.url("gone", "/models"), headers=running.auth)).status_code == 502
+    # (The echo reflects what the provider received, so it is not one of the replies checked below.)
+    echoed = await client.get(running.url("echo", "/echo"), headers=running.auth)
+    await send("GET", running.url("rr", "/models"))
+    await send("GET", running.url("rr", "/models"), headers={**running.auth, "Origin": "https://x"})
+    await send("GET", f"{running.root}/missing/models", headers=running.auth)
+    # A stopped stream and a stopped wait.
+    waiting = asyncio.ensure_future(send("POST", running.url("echo", "/hang"), headers=running.auth))
+    await eventually(lambda: upstream.open_handlers == 1)
+    await running.gateway.kill_all()
+    await waiting
+    await send("GET", f"{running.root}/_traywidget/status", headers=running.auth)
+
+    received = dict((name.lower(), value) for name, value in echoed.json()["headers"])
+    assert received["x-api-key"] == CANARY and "authorization" not in received
+    for secret in (CANARY, OR_CANARY, RW_CANARY):
+        for reply in replies:
+            assert secret not in _everything(reply), reply.request.url
+        assert secret not in caplog.text
+        assert secret[-12:] not in caplog.text
+    assert running.token not in caplog.text
+    assert all(running.token not in repr(o) for o in running.observations)
+    # Where each key did go: to its own provider only; the token went nowhere.
+    assert {r.provider for r in s.requests(key=CANARY)} == {"routing.run"}
+    assert {r.provider for r in s.requests(key=OR_CANARY)} == {"openrouter"}
+    assert {r.provider for r in s.requests(key=RW_CANARY)} == {"routeway"}
+    assert s.requests(key=running.token) == []
+    assert not any(running.token in repr(r.headers) for r in s.requests())
+    assert not any(r.has_origin or r.has_referer for r in s.requests())
+    assert all(running.token not in value for _, value in echoed.json()["headers"])
+
+
+def test_reprs_hold_no_secret():
+    from traywidget.core.secrets import MemorySecretStore
+    from traywidget.gateway.keys import KeyCache
+    from traywidget.gateway.server import Gateway
+
+    store = MemorySecretStore({("a", False): CANARY})
+    cache = KeyCache(store)
+    cache._keys["a"] = (CANARY, 0.0)
+    gateway = Gateway([Account("a", "routing.run", "A", "https://api.routing.run/v1")], store)
+    for thing in (store, cache, gateway, gateway._keys):
+        assert CANARY not in repr(thing)

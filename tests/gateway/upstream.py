@@ -1,0 +1,160 @@
+"""A small provider stand-in for what the simulator does not serve: exact bytes,
+echoes, and faults on demand. Served on loopback from the test's own loop.
+
+Routes (under any prefix, so one server plays several base URLs):
+  .../echo          the method, raw path, headers and a SHA-256 of the body received, as JSON
+  .../bytes?n=&seed= n deterministic pseudo-random bytes (binary, multi-MB)
+  .../gzip          a gzip-encoded JSON body with Content-Encoding: gzip
+  .../sse?n=&gap=   n OpenAI-style events, `gap` seconds apart; .../sse-error adds an error chunk
+  .../gated         one event, then waits for `release()`, then a second event
+  .../hang          answers nothing until the client leaves
+  .../reset         promises a body, sends half, drops the connection
+  .../drip          a body a few bytes at a time
+  .../status/{n}    status n with an OpenAI-shaped error body
+  .../flood         an endless body, as fast as the client takes it (counts bytes sent)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+import random
+
+from aiohttp import web
+
+
+def pseudo_random(n: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(n)
+
+
+def sse_event(index: int) -> bytes:
+    chunk = {"id": "chatcmpl-t", "object": "chat.completion.chunk", "created": 1,
+             "model": "m", "choices": [{"index": 0, "delta": {"content": f"w{index} "}, "finish_reason": None}]}
+    return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+
+SSE_ERROR = (b'data: {"id":"gen-1","object":"chat.completion.chunk","error":{"code":429,'
+             b'"message":"Rate limit exceeded: upstream provider busy"},'
+             b'"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}\n\n')
+
+
+class Upstream:
+    def __init__(self) -> None:
+        self.port: int | None = None
+        self.runner: web.AppRunner | None = None
+        self.requests: list[dict] = []
+        self.open_handlers = 0
+        self.closed = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.flood_sent = 0
+
+    def base(self, prefix: str = "p") -> str:
+        return f"http://127.0.0.1:{self.port}/{prefix}/v1"
+
+    def release(self) -> None:
+        self.gate.set()
+
+    async def start(self) -> Upstream:
+        app = web.Application(client_max_size=64 * 2**20)
+        app.router.add_route("*", "/{prefix}/v1/{name}{rest:(/.*)?}", self._route)
+        self.runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
+                                    shutdown_timeout=0.5)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self.runner.addresses[0][1]
+        return self
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        self.requests.append({"method": request.method, "path": request.raw_path,
+                              "headers": list(request.headers.items()),
+                              "sha256": hashlib.sha256(body).hexdigest(), "length": len(body)})
+        self.open_handlers += 1
+        self.closed.clear()
+        try:
+            return await getattr(self, "_" + request.match_info["name"].replace("-", "_"))(request)
+        finally:
+            self.open_handlers -= 1
+            if not self.open_handlers:
+                self.closed.set()
+
+    async def _echo(self, request: web.Request) -> web.Response:
+        return web.json_response(self.requests[-1], headers={"X-Upstream": "echo"})
+
+    async def _bytes(self, request: web.Request) -> web.Response:
+        n, seed = int(request.query.get("n", "1000")), int(request.query.get("seed", "1"))
+        return web.Response(body=pseudo_random(n, seed), content_type="application/octet-stream")
+
+    async def _gzip(self, request: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(b'{"hello": "compressed"}' * 100, mtime=0),
+                            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+
+    async def _stream(self, request: web.Request, events: list[bytes], gap: float) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "X-RateLimit-Limit-Minute": "5",
+                                               "X-RateLimit-Remaining-Minute": "4", "X-RateLimit-Reset-Minute": "30"})
+        await response.prepare(request)
+        for event in events:
+            await response.write(event)
+            await asyncio.sleep(gap)
+        await response.write_eof()
+        return response
+
+    async def _sse(self, request: web.Request) -> web.StreamResponse:
+        n, gap = int(request.query.get("n", "5")), float(request.query.get("gap", "0"))
+        return await self._stream(request, [sse_event(i) for i in range(n)] + [b"data: [DONE]\n\n"], gap)
+
+    async def _sse_error(self, request: web.Request) -> web.StreamResponse:
+        return await self._stream(request, [sse_event(0), SSE_ERROR, b"data: [DONE]\n\n"], 0)
+
+    async def _gated(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(sse_event(0))
+        await self.gate.wait()
+        await response.write(sse_event(1))
+        await response.write_eof()
+        return response
+
+    async def _hang(self, request: web.Request) -> web.StreamResponse:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def _reset(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(sse_event(0) + sse_event(1))
+        await asyncio.sleep(0.05)
+        assert request.transport is not None
+        request.transport.abort()
+        return response
+
+    async def _drip(self, request: web.Request) -> web.StreamResponse:
+        body = pseudo_random(300, 7)
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.content_length = len(body)
+        await response.prepare(request)
+        for i in range(0, len(body), 3):
+            await response.write(body[i:i + 3])
+            await asyncio.sleep(0.002)
+        await response.write_eof()
+        return response
+
+    async def _status(self, request: web.Request) -> web.Response:
+        status = int(request.match_info["rest"].strip("/") or "500")
+        body = {"error": {"message": f"upstream says {status}", "type": "server_error", "code": None}}
+        return web.json_response(body, status=status)
+
+    async def _flood(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        await response.prepare(request)
+        block = b"z" * 65536
+        while True:
+            await response.write(block)
+            self.flood_sent += len(block)
