@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -23,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import PY, ROOT, Context, Result, bench_env, proc_status_kb, read_line, rnd, stop
+from bench.common import PY, ROOT, Context, Result, bench_env, cpu_seconds, proc_status_kb, read_line, rnd, stop
 
 NAME = "gateway"
 STREAMS = 50
@@ -45,13 +47,15 @@ interleaved so drift hits both. Added = gateway − direct of the same statistic
   kept-alive connection, time from sending to the response's headers.
 - Per-event delay: one stream of {EVENTS} events 2 ms apart; delay = arrival − sent per event.
 - Throughput: {STREAMS} concurrent streams × {EVENTS} events each, the source sending as fast as it can
-  (and, separately, paced at 2 ms per event per stream); events per second over the whole run.
+  (and, separately, paced at 2 ms per event per stream); events per second over the whole run, and the
+  gateway process's CPU time (user + system) per event forwarded, which the machine's load moves less.
 - Memory per open stream: the gateway process's RSS before and while {HELD_STREAMS} streams (one event
   per second) are open through it, divided by {HELD_STREAMS}.
 - Memory after {MANY_REQUESTS:,} proxied requests (10 at a time): RSS after the first 1,000 and after all.
 - Kill: {STREAMS} streams open through the gateway (an event every 20 ms); `POST /_traywidget/kill`;
   time to the last client stream's end (each client must get the stopped-stream error event) and to the
-  last upstream connection closed (as the simulator saw it).
+  last upstream connection closed (as the simulator saw it); and from {STREAMS} clients hanging up
+  mid-stream to the last upstream connection closed.
 - LiteLLM (third column, only when its proxy is installed): `litellm --config` with one model
   `openai/bench` at the same source; TTFB and per-event delay on the same streams."""
 
@@ -70,8 +74,10 @@ def _upstream_app():
     closed: list[int] = []
 
     async def timed_stream(request: web.Request) -> web.StreamResponse:
-        body = await request.json()
-        events, interval = int(body.get("events", EVENTS)), float(body.get("interval_ms", 0)) / 1000
+        # The shape is in the model's name ("bench-e2000-i2": 2,000 events 2 ms apart), which
+        # every proxy passes on as it is.
+        shape = re.search(r"-e(\d+)-i([\d.]+)$", str((await request.json()).get("model", "")))
+        events, interval = (int(shape[1]), float(shape[2]) / 1000) if shape else (EVENTS, 0.0)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         head = b'data: {"id":"b","object":"chat.completion.chunk","created":0,"model":"bench","choices":[' \
@@ -167,11 +173,16 @@ class Processes:
 
         port = free_port()
         config = Path(tempfile.mkdtemp(prefix="traywidget-bench-litellm-")) / "config.yaml"
+        upstream = f"http://127.0.0.1:{self.upstream_port}"
         config.write_text(
-            "model_list:\n  - model_name: bench\n    litellm_params:\n      model: openai/bench\n"
-            f"      api_base: http://127.0.0.1:{self.upstream_port}/bench/v1\n      api_key: sk-bench\n"
-            "litellm_settings:\n  drop_params: true\n")
-        env = {**bench_env(), "LITELLM_LOG": "ERROR", "DISABLE_SCHEMA_UPDATE": "true"}
+            "model_list:\n"
+            f"  - model_name: 'sim-or/*'\n    litellm_params:\n      model: 'openai/*'\n"
+            f"      api_base: {upstream}/openrouter/api/v1\n      api_key: {self.openrouter_key}\n"
+            f"  - model_name: '*'\n    litellm_params:\n      model: 'openai/*'\n"
+            f"      api_base: {upstream}/bench/v1\n      api_key: sk-bench\n")
+        self.litellm_key = "sk-bench-" + secrets.token_hex(16)
+        env = {**bench_env(), "LITELLM_LOG": "ERROR", "DISABLE_SCHEMA_UPDATE": "true",
+               "LITELLM_MASTER_KEY": self.litellm_key}
         proc = subprocess.Popen([binary, "--config", str(config), "--port", str(port), "--host", "127.0.0.1",
                                  "--num_workers", "1"], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
@@ -204,7 +215,7 @@ class Processes:
                         {"Authorization": f"Bearer {self.openrouter_key}"})
             return f"http://127.0.0.1:{self.upstream_port}/bench/v1", {"Authorization": "Bearer sk-bench"}
         if route == "litellm":
-            return f"http://127.0.0.1:{self.litellm_port}/v1", {"Authorization": "Bearer sk-anything"}
+            return f"http://127.0.0.1:{self.litellm_port}/v1", {"Authorization": f"Bearer {self.litellm_key}"}
         return f"http://127.0.0.1:{self.gateway_port}/{account}", {"Authorization": f"Bearer {self.token}"}
 
 
@@ -223,10 +234,10 @@ def _p99(values: list[float]) -> float:
 
 
 async def _ttfb(procs: Processes, route: str, session, n: int) -> list[float]:
-    url, headers = procs.base(route, "or" if route != "litellm" else "litellm")
-    body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    url, headers = procs.base(route, "or")
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
     if route == "litellm":
-        body["model"] = "bench"
+        body["model"] = "sim-or/gpt-4o-mini"
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
@@ -242,7 +253,8 @@ async def _stream(procs: Processes, route: str, session, events: int, interval_m
                   delays: list[float] | None = None) -> tuple[int, bytes]:
     """One timed stream; returns (events seen, the last event)."""
     url, headers = procs.base(route, "bench")
-    body = {"model": "bench", "stream": True, "messages": [], "events": events, "interval_ms": interval_ms}
+    body = {"model": f"bench-e{events}-i{interval_ms:g}", "stream": True,
+            "messages": [{"role": "user", "content": "hi"}]}
     seen, pending, last = 0, b"", b""
     async with session.post(url + "/chat/completions", json=body, headers=headers) as reply:
         if reply.status != 200:
@@ -274,13 +286,15 @@ async def _event_delays(procs: Processes, route: str, session, reps: int) -> lis
     return delays[10:]  # the first events of a connection are not what a stream looks like
 
 
-async def _throughput(procs: Processes, route: str, session, interval_ms: float) -> float:
+async def _throughput(procs: Processes, route: str, session, interval_ms: float) -> tuple[float, float]:
+    """(events per second, the gateway process's CPU µs per event)."""
+    cpu0 = cpu_seconds(procs.gateway.pid)
     t0 = time.perf_counter()
     results = await asyncio.gather(*(_stream(procs, route, session, EVENTS, interval_ms) for _ in range(STREAMS)))
     elapsed = time.perf_counter() - t0
     if any(seen != EVENTS for seen, _ in results):
         raise RuntimeError(f"{route}: a stream lost events: {[s for s, _ in results]}")
-    return STREAMS * EVENTS / elapsed
+    return STREAMS * EVENTS / elapsed, (cpu_seconds(procs.gateway.pid) - cpu0) * 1e6 / (STREAMS * EVENTS)
 
 
 def _rss_kb(procs: Processes) -> int:
@@ -297,7 +311,7 @@ async def _memory_per_stream(procs: Processes, session) -> float:
 
     async def held() -> None:
         url, headers = procs.base("gateway", "bench")
-        body = {"stream": True, "events": 30, "interval_ms": 1000}
+        body = {"model": "bench-e30-i1000", "stream": True}
         async with session.post(url + "/chat/completions", json=body, headers=headers) as reply:
             await reply.content.readany()
             opened[0] += 1
@@ -317,7 +331,7 @@ async def _memory_per_stream(procs: Processes, session) -> float:
 
 async def _memory_after_requests(procs: Processes, session, total: int) -> tuple[float, float]:
     url, headers = procs.base("gateway", "or")
-    body = {"model": "openai/gpt-4o-mini", "messages": [], "max_tokens": 4}
+    body = {"model": "gpt-4o-mini", "messages": [], "max_tokens": 4}
     done = [0]
     marks: dict[int, int] = {}
 
@@ -346,7 +360,7 @@ async def _kill(procs: Processes, session) -> tuple[float, float]:
 
     async def one() -> None:
         url, headers = procs.base("gateway", "bench")
-        body = {"stream": True, "events": 100_000, "interval_ms": 20}
+        body = {"model": "bench-e100000-i20", "stream": True}
         async with session.post(url + "/chat/completions", json=body, headers=headers) as reply:
             pending = await reply.content.readany()
             count[0] += 1
@@ -379,6 +393,34 @@ async def _kill(procs: Processes, session) -> tuple[float, float]:
         raise RuntimeError(f"only {len(closed)} of {STREAMS} upstream streams closed")
     del aiohttp
     return (max(ends) - t0) / 1e9, (max(closed) - t0) / 1e9
+
+
+async def _disconnect(procs: Processes) -> float:
+    """Seconds from the last of {STREAMS} clients hanging up mid-stream to the last upstream closed."""
+    import aiohttp
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        await session.post(f"http://127.0.0.1:{procs.upstream_port}/_bench/closed")
+        url, headers = procs.base("gateway", "bench")
+        replies = []
+        for _ in range(STREAMS):
+            reply = await session.post(url + "/chat/completions", headers=headers,
+                                       json={"model": "bench-e100000-i20", "stream": True})
+            await reply.content.readany()
+            replies.append(reply)
+        await asyncio.sleep(0.2)
+        for reply in replies:
+            reply.close()  # drops the connection, as a tool that is stopped does
+        gone = time.monotonic_ns()
+        closed: list[int] = []
+        deadline = time.monotonic() + 5
+        while len(closed) < STREAMS and time.monotonic() < deadline:
+            async with session.post(f"http://127.0.0.1:{procs.upstream_port}/_bench/closed") as answer:
+                closed += (await answer.json())["closed"]
+            await asyncio.sleep(0.05)
+    if len(closed) < STREAMS:
+        raise RuntimeError(f"only {len(closed)} of {STREAMS} upstream streams closed after their clients left")
+    return (max(closed) - gone) / 1e9
 
 
 # --------------------------------------------------------------------------- the run
@@ -427,15 +469,21 @@ async def _measure(ctx: Context, procs: Processes) -> list[Result]:
         # Throughput: flat out, and paced like a model that streams.
         for interval, what in ((0.0, "as fast as the source sends"), (2.0, "paced at 2 ms per event")):
             rates: dict[str, list[float]] = {"direct": [], "gateway": []}
+            cpu: list[float] = []
             for _ in range(ctx.reps(3, 1)):
                 for route in ("direct", "gateway"):
-                    rates[route].append(await _throughput(procs, route, session, interval))
+                    rate, per_event = await _throughput(procs, route, session, interval)
+                    rates[route].append(rate)
+                    if route == "gateway":
+                        cpu.append(per_event)
             ratio = statistics.median(rates["gateway"]) / statistics.median(rates["direct"])
             for route in ("direct", "gateway"):
                 out.append(Result(NAME, f"throughput {STREAMS}×{EVENTS} events, {what}, {route}",
                                   rnd(statistics.median(rates[route])), "events/s",
                                   runs=[rnd(r) for r in rates[route]]))
             out.append(Result(NAME, f"throughput gateway / direct, {what}", rnd(ratio), "×", "≥ 0.9", ratio >= 0.9))
+            out.append(Result(NAME, f"gateway CPU per event, {what}", rnd(statistics.median(cpu)), "µs",
+                              runs=[rnd(c) for c in cpu]))
 
         # Memory.
         per_stream = await _memory_per_stream(procs, session)
@@ -458,6 +506,10 @@ async def _measure(ctx: Context, procs: Processes) -> list[Result]:
             value = statistics.median(values)
             out.append(Result(NAME, f"kill all ({STREAMS} streams) to {what}", rnd(value * 1000), "ms", "< 1 s",
                               value < 1.0, runs=[rnd(v * 1000) for v in values]))
+    left = [await _disconnect(procs) for _ in range(ctx.reps(3, 1))]
+    out.append(Result(NAME, f"{STREAMS} clients hang up mid-stream to last upstream connection closed",
+                      rnd(statistics.median(left) * 1000), "ms", "< 1 s", statistics.median(left) < 1.0,
+                      runs=[rnd(v * 1000) for v in left]))
     if not procs.litellm_port:
         out.append(Result(NAME, "LiteLLM column", None, "", note="not run: no `litellm` proxy installed here"))
     return out

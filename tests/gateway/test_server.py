@@ -148,3 +148,20 @@ def test_splitter_passes_an_oversized_event_on_rather_than_growing():
 
 def test_split_events():
     assert split_events(b"data: 1\n\n: c\n\ndata: 2\r\n\r\n\n\n") == [b"data: 1", b": c", b"data: 2"]
+
+
+async def test_the_proxy_settings_are_honoured_once_per_host(monkeypatch):
+    from yarl import URL
+
+    from traywidget.gateway.proxy import ProxyChoice
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    choice = ProxyChoice()
+    assert await choice.proxy_for(URL("https://api.routing.run/v1/chat/completions")) == URL(
+        "http://proxy.example:3128")
+    assert await choice.proxy_for(URL("https://internal.example/v1/models")) is None
+    assert await choice.proxy_for(URL("http://127.0.0.1:9/v1")) is None  # no HTTP_PROXY set
+    monkeypatch.delenv("HTTPS_PROXY")
+    # Chosen once per host: the environment of a running process does not change under it.
+    assert await choice.proxy_for(URL("https://api.routing.run/v1/models")) == URL("http://proxy.example:3128")

@@ -27,6 +27,7 @@ from typing import Callable
 
 import aiohttp
 from aiohttp import web
+from aiohttp.helpers import get_env_proxy_for_url
 from multidict import CIMultiDict, MultiMapping
 from yarl import URL
 
@@ -58,6 +59,28 @@ HOP_BY_HOP = frozenset({
 _NOT_FORWARDED_UP = HOP_BY_HOP | set(CREDENTIAL_HEADERS) | {"host", "expect"}
 # How long the last words to a stopped client may take (a client that never reads gets none).
 STOPPED_WRITE_S = 1.0
+
+
+class ProxyChoice:
+    """The HTTP(S)_PROXY / NO_PROXY choice for each provider host, made once per host
+    (the lookup may block: on macOS it reads the system's settings)."""
+
+    def __init__(self) -> None:
+        self._chosen: dict[tuple[str, str | None, int | None], URL | None] = {}
+
+    async def proxy_for(self, url: URL) -> URL | None:
+        place = (url.scheme, url.host, url.port)
+        if place not in self._chosen:
+            self._chosen[place] = await asyncio.to_thread(_env_proxy, url)
+        return self._chosen[place]
+
+
+def _env_proxy(url: URL) -> URL | None:
+    try:
+        proxy, _ = get_env_proxy_for_url(url)
+    except LookupError:
+        return None
+    return proxy
 
 
 @dataclass(frozen=True)
@@ -117,9 +140,10 @@ class Exchange:
     """Forwards one request; `run` returns the response the client got."""
 
     def __init__(self, request: web.Request, target: Target, held: HeldExchange, session: aiohttp.ClientSession,
-                 url: URL, headers: CIMultiDict[str], observe: ObservationSink, now: Callable[[], datetime],
-                 on_rejected_key: Callable[[str], None]) -> None:
+                 url: URL, headers: CIMultiDict[str], proxy: URL | None, observe: ObservationSink,
+                 now: Callable[[], datetime], on_rejected_key: Callable[[str], None]) -> None:
         self.request = request
+        self.proxy = proxy
         self.target = target
         self.held = held
         self.session = session
@@ -139,7 +163,7 @@ class Exchange:
             upstream = await self.session.request(
                 self.request.method, self.url, headers=self.headers,
                 data=self.request.content if self.request.body_exists else None,
-                allow_redirects=False)
+                allow_redirects=False, proxy=self.proxy)
         except asyncio.CancelledError:
             if self._stopped_here():
                 return self._stopped_before_answer()

@@ -30,7 +30,14 @@ from traywidget.core.secrets import SecretStore
 from traywidget.gateway import control
 from traywidget.gateway.guard import error_response, origin_refusal, presented_tokens, token_refusal
 from traywidget.gateway.keys import KeyCache
-from traywidget.gateway.proxy import Exchange, ObservationSink, Target, request_headers, upstream_url
+from traywidget.gateway.proxy import (
+    Exchange,
+    ObservationSink,
+    ProxyChoice,
+    Target,
+    request_headers,
+    upstream_url,
+)
 from traywidget.gateway.registry import StreamCountSink, StreamRegistry
 from traywidget.gateway.token import ensure_token, read_token
 from traywidget.i18n import tr
@@ -118,6 +125,7 @@ class Gateway:
         self._keys = KeyCache(secrets)
         self._registry = StreamRegistry(on_streams)
         self._latest = LatestTraffic()
+        self._proxies = ProxyChoice()
         self._targets: dict[str, Target] = {}
         self.set_accounts(accounts)
         self._token: str | None = None
@@ -239,9 +247,10 @@ class Gateway:
                                   "https is required except for loopback addresses.", "insecure_base_url", "api_error")
         assert self._session is not None and token_header is not None
         headers = request_headers(request.headers, target.provider.traffic_auth_headers(key, token_header))
+        proxy = await self._proxies.proxy_for(url)
         held = self._registry.hold(account_id)
         try:
-            exchange = Exchange(request, target, held, self._session, url, headers, self._learned, self._now,
+            exchange = Exchange(request, target, held, self._session, url, headers, proxy, self._learned, self._now,
                                 self._keys.forget)
             return await exchange.run()
         finally:
@@ -315,7 +324,12 @@ def _upstream_session() -> aiohttp.ClientSession:
     """One client for all upstream traffic: no redirects followed (the route sets
     allow_redirects=False), nothing decompressed, no cookies kept between users'
     requests, no headers of its own, no limit on open streams, no read timeout
-    (a reasoning model may think for minutes before its first token)."""
+    (a reasoning model may think for minutes before its first token).
+
+    Not trust_env: aiohttp would then look up ~/.netrc and the proxy settings in
+    a thread on every request (two thread hops, most of the time a request
+    spends in the gateway); the proxy is looked up once per host instead
+    (ProxyChoice), and credentials come from the keyring only."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60.0),
         auto_decompress=False,
@@ -323,7 +337,6 @@ def _upstream_session() -> aiohttp.ClientSession:
         skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
         timeout=aiohttp.ClientTimeout(total=None, connect=15.0, sock_read=None),
         requote_redirect_url=False,
-        trust_env=True,
     )
 
 
