@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import httpx
 import pytest
@@ -117,6 +118,20 @@ async def test_a_client_leaving_mid_stream_closes_the_upstream(start_gateway, si
     await eventually(lambda: sim.sim.stream_stats()["openrouter"]["active"] == 0, what="upstream closed")
     assert sim.sim.stream_stats()["openrouter"]["cancelled"] == 1
     await eventually(lambda: running.gateway.stream_counts()["or"] == 0, what="registry emptied")
+
+
+async def test_clients_leaving_mid_body_are_an_ordinary_end(start_gateway, upstream, caplog):
+    caplog.set_level(logging.DEBUG)
+    running = await start_gateway([upstream_account(upstream)], {"up": "k"})
+    for _ in range(20):
+        reader, writer = await asyncio.open_connection("127.0.0.1", running.gateway.port)
+        writer.write(f"GET /up/flood HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {running.token}\r\n\r\n"
+                     .encode())
+        await reader.read(100_000)  # the body is flowing
+        writer.transport.abort()
+        await asyncio.wait_for(upstream.closed.wait(), 5)
+    await eventually(lambda: running.gateway.stream_counts() == {"up": 0})
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 async def test_a_client_leaving_while_waiting_closes_the_upstream(start_gateway, upstream, client):

@@ -216,6 +216,11 @@ class Exchange:
                 raise
             upstream.close()  # first of all: the provider stops generating
             return await self._stopped_mid_answer(response, splitter)
+        except ConnectionError:
+            # The client left between two writes (before aiohttp noticed and cancelled us): an
+            # ordinary end, not an error. run() closes the upstream on the way out.
+            log.debug("The client of %s left mid-answer", self.account_id)
+            return response
         finally:
             if error_copy is not None:
                 self._learn(HttpResult(status, upstream.headers, bytes(error_copy)))
