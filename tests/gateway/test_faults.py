@@ -89,19 +89,23 @@ async def test_a_client_that_never_reads_does_not_grow_memory(start_gateway, ups
 
 
 @pytest.mark.slow
-async def test_500_connections_at_once(start_gateway, upstream):
+async def test_500_connections_at_once(start_gateway, upstream, client):
     running = await start_gateway([upstream_account(upstream)], {"up": "k"})
-    expected = b"".join(sse_event(i) for i in range(10)) + b"data: [DONE]\n\n"
     limits = httpx.Limits(max_connections=600, max_keepalive_connections=600)
     async with httpx.AsyncClient(limits=limits, timeout=120) as many:
         async def one() -> bytes:
-            reply = await many.get(running.url("up", "/sse?n=10&gap=0.02"), headers=running.auth)
+            reply = await many.get(running.url("up", "/gated"), headers=running.auth)
             return reply.content
 
-        bodies = await asyncio.gather(*(one() for _ in range(500)))
-    assert bodies == [expected] * 500
-    assert max(n for _, n in running.counts) >= 250  # they really were open together
-    assert running.gateway.stream_counts() == {"up": 0}
+        streams = [asyncio.ensure_future(one()) for _ in range(500)]
+        # Every one of them open through the gateway at the same moment, each holding its first event...
+        await eventually(lambda: running.gateway.stream_counts() == {"up": 500}, timeout=60,
+                         what="500 streams open together")
+        await _still_serves(client, running)  # ...while the gateway still serves everyone else
+        upstream.release()
+        bodies = await asyncio.gather(*streams)
+    assert bodies == [sse_event(0) + sse_event(1)] * 500
+    await eventually(lambda: running.gateway.stream_counts() == {"up": 0})
 
 
 @pytest.mark.parametrize(("garbage", "answer"), [
