@@ -24,7 +24,9 @@ async def test_routeway_headers_on_the_users_request_become_meters(start_gateway
     sim.sim.spend(keys["rw"], 2, "m:free")
     reply = await client.post(running.url("rw", CHAT), headers=running.auth, json={"model": "m:free", "messages": []})
     assert reply.status_code == 200
-    (obs,) = running.observations
+    await client.post(running.url("rw", CHAT), headers=running.auth, json={"model": "m:free", "messages": []})
+    obs, second = running.observations  # every answer with windows is told: the numbers move
+    assert {m.name: m.remaining for m in second.meters} == {REQUESTS_MINUTE: 1, REQUESTS_DAY: 196}
     assert (obs.account_id, obs.state, obs.error) == ("rw", None, None)
     meters = {m.name: m for m in obs.meters}
     assert {name: (m.limit, m.remaining) for name, m in meters.items()} == {
@@ -84,6 +86,20 @@ async def test_a_good_answer_is_reported_so_a_rate_limit_can_clear(start_gateway
     reply = await client.post(running.url("or", CHAT), headers=running.auth, json={"model": "m", "messages": []})
     assert reply.status_code == 200
     assert [(o.account_id, o.state, o.meters) for o in running.observations] == [("or", None, ())]
+
+
+async def test_good_answers_that_say_nothing_new_are_told_once(start_gateway, sim, client):
+    accounts, keys = sim_accounts(sim)
+    running = await start_gateway(accounts, keys)
+    for _ in range(3):
+        await client.post(running.url("or", CHAT), headers=running.auth, json={"model": "m", "messages": []})
+    sim.sim.configure(keys["or"], total_credits=0.0, total_usage=1.0)
+    await client.post(running.url("or", CHAT), headers=running.auth, json={"model": "m", "messages": []})
+    sim.sim.configure(keys["or"], total_credits=5.0)
+    for _ in range(2):
+        await client.post(running.url("or", CHAT), headers=running.auth, json={"model": "m", "messages": []})
+    # good, refused, good again: a good answer after a refusal is what clears it
+    assert [o.state for o in running.observations] == [None, State.PAYMENT_REQUIRED, None]
 
 
 async def test_server_errors_and_bad_requests_teach_nothing(start_gateway, upstream, client):

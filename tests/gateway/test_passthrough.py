@@ -95,6 +95,13 @@ async def test_the_real_key_goes_in_each_providers_own_form(start_gateway, upstr
                      "oc": [("x-api-key", "sk-ant-real")]}
 
 
+async def test_the_upstream_connection_is_kept_alive(start_gateway, upstream, client):
+    running = await start_gateway([upstream_account(upstream)], {"up": "sk-up"})
+    for path in ("/echo", "/bytes?n=70000", "/sse?n=3", "/status/404", "/echo"):
+        await client.get(running.url("up", path), headers=running.auth)
+    assert len(upstream.peers) == 1
+
+
 async def test_compression_is_left_to_the_two_ends(start_gateway, upstream, client):
     running = await start_gateway([upstream_account(upstream)], {"up": "sk-up"})
     raw_request = client.build_request("GET", running.url("up", "/gzip"), headers=running.auth)

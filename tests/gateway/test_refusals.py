@@ -93,6 +93,9 @@ async def test_an_unknown_account_is_404_explaining_the_address_without_listing_
     assert "traywidget accounts list" in error["message"]
     for account_id in ("rr", "or", "rw"):
         assert f"'{account_id}'" not in error["message"]
+    for bare in ("/", "//chat/completions", "/?x=1"):
+        reply = await client.get(on_sim.root + bare, headers=on_sim.auth)
+        assert (reply.status_code, _error(reply)["code"]) == (404, "unknown_account"), bare
     # Without the token, not even whether an account exists is told.
     assert (await client.post(f"{on_sim.root}/nope{CHAT}", json=BODY)).status_code == 401
     assert sim.sim.count() == 0

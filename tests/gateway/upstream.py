@@ -49,6 +49,7 @@ class Upstream:
         self.closed = asyncio.Event()
         self.gate = asyncio.Event()
         self.flood_sent = 0
+        self.peers: set = set()  # the client ends of the connections it was asked on
 
     def base(self, prefix: str = "p") -> str:
         return f"http://127.0.0.1:{self.port}/{prefix}/v1"
@@ -73,6 +74,8 @@ class Upstream:
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.peers.add(tuple(peer[:2]) if peer else None)
         self.requests.append({"method": request.method, "path": request.raw_path,
                               "headers": list(request.headers.items()),
                               "sha256": hashlib.sha256(body).hexdigest(), "length": len(body)})

@@ -101,6 +101,11 @@ class LatestTraffic:
             meters[meter.name] = meter
         self._last[observation.account_id] = observation
 
+    def went_through(self, account_id: str) -> bool:
+        """Whether the account's latest answer was a good one."""
+        last = self._last.get(account_id)
+        return last is not None and last.state is None
+
     def observations(self) -> list[TrafficObservation]:
         return [
             TrafficObservation(account_id, last.seen_at, tuple(self._meters[account_id].values()), last.state,
@@ -182,7 +187,8 @@ class Gateway:
         app.router.add_get(control.PREFIX + "/health", self._health)
         app.router.add_get(control.PREFIX + "/status", self._status)
         app.router.add_post(control.PREFIX + "/kill", self._kill)
-        app.router.add_route("*", "/{account_id}{tail:(/.*)?}", self._proxy)
+        # Every other path, "/" included, is an account's address (an unknown one gets a 404 that explains).
+        app.router.add_route("*", "/{account_id:[^/]*}{tail:(/.*)?}", self._proxy)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
                                shutdown_timeout=SHUTDOWN_TIMEOUT_S, logger=http_log)
         await runner.setup()
@@ -309,6 +315,8 @@ class Gateway:
             "unknown_account", "not_found_error")
 
     def _learned(self, observation: TrafficObservation) -> None:
+        if observation.state is None and not observation.meters and self._latest.went_through(observation.account_id):
+            return  # another good answer that says nothing new: the engine need not hear it again
         self._latest.record(observation)
         if self._observe is not None:
             self._observe(observation)
