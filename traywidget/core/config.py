@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from traywidget.core.paths import atomic_write, config_dir
+from traywidget.i18n import tr
 from traywidget.model import Account, ConfigError, InvalidValue, Thresholds
 
 CONFIG_FILE = "config.json"
@@ -33,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "fast_interval_s": 60.0,
     "full_interval_s": 300.0,
     "notifications": True,
+    # Where the local gateway listens (http://127.0.0.1:PORT/ACCOUNT_ID).
+    "gateway_port": 8787,
 }
 MIN_INTERVAL_S = 10.0
 MAX_INTERVAL_S = 24 * 3600.0
@@ -46,6 +49,7 @@ class Settings:
     fast_interval_s: float = DEFAULTS["fast_interval_s"]
     full_interval_s: float = DEFAULTS["full_interval_s"]
     notifications: bool = True
+    gateway_port: int = DEFAULTS["gateway_port"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +59,7 @@ class Settings:
             "fast_interval_s": self.fast_interval_s,
             "full_interval_s": self.full_interval_s,
             "notifications": self.notifications,
+            "gateway_port": self.gateway_port,
         }
 
     @classmethod
@@ -72,6 +77,7 @@ class Settings:
             fast_interval_s=_interval(data.get("fast_interval_s"), DEFAULTS["fast_interval_s"]),
             full_interval_s=_interval(data.get("full_interval_s"), DEFAULTS["full_interval_s"]),
             notifications=bool(data.get("notifications", True)),
+            gateway_port=_port(data.get("gateway_port"), DEFAULTS["gateway_port"]),
         )
 
 
@@ -113,6 +119,17 @@ class Config:
             "accounts": [a.to_json() for a in self.accounts] + list(self.unknown_entries),
             "settings": self.settings.to_json(),
         }
+
+
+def _port(value: Any, default: int) -> int:
+    return value if type(value) is int and 1 <= value <= 65535 else default
+
+
+def validate_port(port: int) -> int:
+    """A TCP port for the gateway (0: any free port, for a one-off run)."""
+    if type(port) is not int or not 0 <= port <= 65535:
+        raise InvalidValue(tr("A port is a number from 1 to 65535 (or 0 for any free port)."))
+    return port
 
 
 def validate_interval(seconds: float | None) -> float | None:
