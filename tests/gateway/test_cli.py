@@ -22,7 +22,7 @@ from tests.e2e.cli import cli_env, run_cli
 from traywidget.core.config import ConfigStore
 from traywidget.providers.traffic import STOPPED_MESSAGE
 
-CANARY = "sk-or-v1-" + "9a7e3a7c" * 8
+CANARY = "sk-or-v1-" + "c11ca4a7" * 8
 
 
 @pytest.fixture
@@ -51,12 +51,19 @@ def _stored_token(env) -> str | None:
 
 
 class Headless:
-    """`traywidget gateway` in the background, its stderr's first line read."""
+    """`traywidget [--debug] gateway ARGS` in the background; `first_line`: the first line of its
+    stderr that is not a debug log line (with --debug, asyncio logs before it starts)."""
 
-    def __init__(self, env, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "traywidget", "--debug", "gateway", *args], env=env,
+    def __init__(self, env, *args: str, debug: bool = False) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "traywidget", *(["--debug"] if debug else []),
+                                      "gateway", *args], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.first_line = self.proc.stderr.readline().strip()
+        self.log_lines: list[str] = []
+        line = self.proc.stderr.readline()
+        while debug and (" DEBUG " in line or " INFO " in line):
+            self.log_lines.append(line)
+            line = self.proc.stderr.readline()
+        self.first_line = line.strip()
 
     def end(self) -> tuple[int, str, str]:
         self.proc.send_signal(signal.SIGTERM)
@@ -110,7 +117,7 @@ def test_headless_gateway_end_to_end(env, sim, tmp_path):
     port = free_port()
     _set_port(env, port)
     outputs: list[str] = []
-    gateway = Headless(env, "--json")
+    gateway = Headless(env, "--json", debug=True)
     try:
         assert gateway.first_line.startswith(f"traywidget gateway listening on http://127.0.0.1:{port}/ACCOUNT_ID")
         token = run_cli(env, "gateway", "token").out.strip()
@@ -145,7 +152,7 @@ def test_headless_gateway_end_to_end(env, sim, tmp_path):
     finally:
         code, out, err = gateway.end()
         sim.sim.stream_interval_s = 0.2
-    outputs += [out, err, gateway.first_line]
+    outputs += [out, err, gateway.first_line, *gateway.log_lines]
     assert code == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
     assert {line["id"] for line in lines} == {"or-main", "rw"}
@@ -162,6 +169,21 @@ def test_headless_gateway_end_to_end(env, sim, tmp_path):
                 assert CANARY.encode() not in data and token.encode() not in data, path
     assert {r.provider for r in sim.sim.requests(key=CANARY)} == {"openrouter"}
     assert sim.sim.requests(key=token) == []
+
+
+def test_the_first_line_says_where_it_listens_and_sigint_ends_it(env, sim):
+    _add(env, sim, "openrouter", "or-main", sim.sim.add_openrouter_key())
+    port = free_port()
+    gateway = Headless(env, "--port", str(port))
+    try:
+        assert gateway.first_line == (f"traywidget gateway listening on http://127.0.0.1:{port}/ACCOUNT_ID — for a "
+                                      "tool's settings: traywidget gateway env ACCOUNT_ID")
+        line = gateway.proc.stdout.readline()
+        assert line.split()[1:3] == ["or-main", "ok"]  # what `watch` prints
+        gateway.proc.send_signal(signal.SIGINT)
+        assert gateway.proc.wait(20) == 0
+    finally:
+        stop_process(gateway.proc)
 
 
 def test_without_a_gateway_status_and_kill_work_as_before(env, sim):

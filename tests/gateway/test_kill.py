@@ -121,17 +121,25 @@ async def test_a_client_leaving_mid_stream_closes_the_upstream(start_gateway, si
 
 
 async def test_clients_leaving_mid_body_are_an_ordinary_end(start_gateway, upstream, caplog):
+    """Clients dropping flowing bodies: nothing logged, every exchange released. (The race where a
+    write meets a transport aiohttp has just begun closing depends on scheduling across processes;
+    `python -m bench gateway`'s hang-up measure is where it showed.)"""
     caplog.set_level(logging.DEBUG)
     running = await start_gateway([upstream_account(upstream)], {"up": "k"})
-    for _ in range(20):
-        reader, writer = await asyncio.open_connection("127.0.0.1", running.gateway.port)
-        writer.write(f"GET /up/flood HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {running.token}\r\n\r\n"
-                     .encode())
-        await reader.read(100_000)  # the body is flowing
-        writer.transport.abort()
-        await asyncio.wait_for(upstream.closed.wait(), 5)
-    await eventually(lambda: running.gateway.stream_counts() == {"up": 0})
-    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    for _ in range(5):
+        clients = []
+        for _ in range(30):
+            reader, writer = await asyncio.open_connection("127.0.0.1", running.gateway.port)
+            writer.write(f"GET /up/flood HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {running.token}"
+                         "\r\n\r\n".encode())
+            clients.append((reader, writer))
+        for reader, _ in clients:
+            await reader.read(100_000)  # every body is flowing
+        for _, writer in clients:
+            writer.close()  # all at once, with data still unread: the gateway may be mid-write
+        await eventually(lambda: running.gateway.stream_counts() == {"up": 0})
+    # Nothing the gateway logs (its web server's log included) is a warning or an error.
+    assert [r for r in caplog.records if r.name.startswith("traywidget") and r.levelno >= logging.WARNING] == []
 
 
 async def test_a_client_leaving_while_waiting_closes_the_upstream(start_gateway, upstream, client):

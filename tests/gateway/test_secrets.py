@@ -15,9 +15,9 @@ from tests.desktop import free_port
 from tests.gateway.conftest import eventually, upstream_account
 from traywidget.model import Account
 
-CANARY = "rk_" + "c4a7a1e5" * 8
-OR_CANARY = "sk-or-v1-" + "5ec7e75ec7e7" * 5
-RW_CANARY = "sk-" + "a11ce" * 9
+CANARY = "rk_" + "9a7ec4a7" * 8
+OR_CANARY = "sk-or-v1-" + "9a7e5ec7e75e" * 5
+RW_CANARY = "sk-" + "9a7ea11ce" * 5
 
 
 def _everything(reply: httpx.Response) -> str:
@@ -93,7 +93,8 @@ def test_reprs_hold_no_secret():
     from traywidget.gateway.keys import KeyCache
     from traywidget.gateway.server import Gateway
 
-    store = MemorySecretStore({("a", False): CANARY})
+    store = MemorySecretStore()
+    store.set("a", CANARY)
     cache = KeyCache(store)
     cache._keys["a"] = (CANARY, 0.0)
     gateway = Gateway([Account("a", "routing.run", "A", "https://api.routing.run/v1")], store)

@@ -69,7 +69,8 @@ async def test_runs_on_a_loop_in_another_thread(upstream):
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    store = MemorySecretStore({("up", False): "k"})
+    store = MemorySecretStore()
+    store.set("up", "k")
     counts: list[tuple[str, int]] = []
     gateway = Gateway([upstream_account(upstream)], store, on_streams=lambda a, n: counts.append((a, n)))
     try:

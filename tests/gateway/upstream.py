@@ -158,6 +158,9 @@ class Upstream:
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         await response.prepare(request)
         block = b"z" * 65536
-        while True:
-            await response.write(block)
-            self.flood_sent += len(block)
+        try:
+            while True:
+                await response.write(block)
+                self.flood_sent += len(block)
+        except ConnectionError:  # the gateway hung up: the end of this flood
+            return response
