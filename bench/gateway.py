@@ -31,6 +31,7 @@ NAME = "gateway"
 STREAMS = 50
 EVENTS = 2000
 HELD_STREAMS = 200
+TIMER_S = 0.005
 MANY_REQUESTS = 10_000
 # The events of the timed source: an OpenAI chat.completion.chunk whose content is
 # the upstream's CLOCK_MONOTONIC at sending, in ns (one clock for every process here).
@@ -56,6 +57,10 @@ interleaved so drift hits both. Added = gateway − direct of the same statistic
   time to the last client stream's end (each client must get the stopped-stream error event) and to the
   last upstream connection closed (as the simulator saw it); and from {STREAMS} clients hanging up
   mid-stream to the last upstream connection closed.
+- GUI stall: a child process runs a Qt event loop (QCoreApplication, offscreen) on its main thread and
+  the gateway on a `traywidget.core.loop_thread.LoopThread`, as the app runs them; a 5 ms PreciseTimer
+  records how late each tick fires, first with the gateway idle (2 s), then while {STREAMS} streams ×
+  {EVENTS} events paced at 2 ms flow through it; the largest lateness of each phase.
 - LiteLLM (third column, only when its proxy is installed): `litellm --config` with one model
   `openai/bench` at the same source; TTFB and per-event delay on the same streams."""
 
@@ -140,6 +145,52 @@ async def _serve_gateway(upstream_port: int, keys: dict[str, str]) -> None:
         await asyncio.Event().wait()
     finally:
         await gateway.stop()
+
+
+def _serve_gateway_beside_qt(upstream_port: int, keys: dict[str, str]) -> None:
+    """The gateway on a loop thread of its own (as the app runs it) while a Qt event loop on the
+    main thread ticks a 5 ms timer; stdin says which phase it is ("idle", "load", "done")."""
+    import threading
+
+    from PySide6.QtCore import QCoreApplication, Qt, QTimer
+
+    from traywidget.core.loop_thread import LoopThread
+    from traywidget.core.secrets import MemorySecretStore
+    from traywidget.gateway.server import Gateway
+
+    app = QCoreApplication([])
+    store = MemorySecretStore()
+    for account_id, key in keys.items():
+        store.set(account_id, key)
+    thread = LoopThread("traywidget-gateway")
+    thread.start()
+    gateway = Gateway(_accounts(upstream_port), store)
+    port = asyncio.run_coroutine_threadsafe(gateway.start(0), thread.loop).result(30)
+    late: dict[str, list[float]] = {"idle": [], "load": []}
+    phase = ["starting"]
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        if phase[0] in late:
+            late[phase[0]].append(max(0.0, now - last[0] - TIMER_S))
+        elif phase[0] == "done":
+            app.quit()
+        last[0] = now
+
+    def read_phases() -> None:
+        for line in sys.stdin:
+            phase[0] = line.strip()
+
+    timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=int(TIMER_S * 1000))
+    timer.timeout.connect(tick)
+    timer.start()
+    threading.Thread(target=read_phases, daemon=True).start()
+    print(f"READY {port} {gateway.token}", flush=True)
+    app.exec()
+    asyncio.run_coroutine_threadsafe(gateway.stop(), thread.loop).result(30)
+    print(json.dumps({name: {"max_ms": max(v) * 1000, "p99_ms": _p99(v) * 1000} for name, v in late.items()}),
+          flush=True)
 
 
 class Processes:
@@ -286,15 +337,17 @@ async def _event_delays(procs: Processes, route: str, session, reps: int) -> lis
     return delays[10:]  # the first events of a connection are not what a stream looks like
 
 
-async def _throughput(procs: Processes, route: str, session, interval_ms: float) -> tuple[float, float]:
+async def _throughput(procs: Processes, route: str, session, interval_ms: float,
+                      cpu_of: int | None = None) -> tuple[float, float]:
     """(events per second, the gateway process's CPU µs per event)."""
-    cpu0 = cpu_seconds(procs.gateway.pid)
+    gateway_pid = cpu_of or procs.gateway.pid
+    cpu0 = cpu_seconds(gateway_pid)
     t0 = time.perf_counter()
     results = await asyncio.gather(*(_stream(procs, route, session, EVENTS, interval_ms) for _ in range(STREAMS)))
     elapsed = time.perf_counter() - t0
     if any(seen != EVENTS for seen, _ in results):
         raise RuntimeError(f"{route}: a stream lost events: {[s for s, _ in results]}")
-    return STREAMS * EVENTS / elapsed, (cpu_seconds(procs.gateway.pid) - cpu0) * 1e6 / (STREAMS * EVENTS)
+    return STREAMS * EVENTS / elapsed, (cpu_seconds(gateway_pid) - cpu0) * 1e6 / (STREAMS * EVENTS)
 
 
 def _rss_kb(procs: Processes) -> int:
@@ -423,6 +476,32 @@ async def _disconnect(procs: Processes) -> float:
     return (max(closed) - gone) / 1e9
 
 
+async def _gui_stall(procs: Processes) -> dict[str, dict[str, float]]:
+    """The GUI loop's lateness, idle and while {STREAMS} streams flow through a gateway on its own thread."""
+    import aiohttp
+
+    keys = json.dumps({"or": procs.openrouter_key, "bench": "sk-bench"})
+    proc = subprocess.Popen([PY, "-m", "bench.gateway", "beside-qt", str(procs.upstream_port), keys], cwd=ROOT,
+                            env=bench_env(QT_QPA_PLATFORM="offscreen"), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        _, port, token = read_line(proc, "READY", 30).split()
+        beside = Processes.__new__(Processes)
+        beside.upstream_port, beside.gateway_port, beside.token = procs.upstream_port, int(port), token
+        proc.stdin.write("idle\n")
+        proc.stdin.flush()
+        await asyncio.sleep(2.0)
+        proc.stdin.write("load\n")
+        proc.stdin.flush()
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            await _throughput(beside, "gateway", session, 2.0, cpu_of=proc.pid)
+        proc.stdin.write("done\n")
+        proc.stdin.flush()
+        return json.loads(read_line(proc, "{", 30))
+    finally:
+        stop(proc)
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -506,6 +585,12 @@ async def _measure(ctx: Context, procs: Processes) -> list[Result]:
             value = statistics.median(values)
             out.append(Result(NAME, f"kill all ({STREAMS} streams) to {what}", rnd(value * 1000), "ms", "< 1 s",
                               value < 1.0, runs=[rnd(v * 1000) for v in values]))
+    stalls = [await _gui_stall(procs) for _ in range(ctx.reps(3, 1))]
+    loaded = [rnd(stall["load"]["max_ms"]) for stall in stalls]
+    out.append(Result(NAME, f"largest GUI event-loop stall, {STREAMS} streams through the gateway on its own thread",
+                      rnd(statistics.median(loaded)), "ms", "< 16 ms", statistics.median(loaded) < 16, runs=loaded))
+    out.append(Result(NAME, "largest GUI event-loop stall, gateway idle", rnd(statistics.median(
+        [stall["idle"]["max_ms"] for stall in stalls])), "ms", runs=[rnd(s["idle"]["max_ms"]) for s in stalls]))
     left = [await _disconnect(procs) for _ in range(ctx.reps(3, 1))]
     out.append(Result(NAME, f"{STREAMS} clients hang up mid-stream to last upstream connection closed",
                       rnd(statistics.median(left) * 1000), "ms", "< 1 s", statistics.median(left) < 1.0,
@@ -525,6 +610,8 @@ def main(argv: list[str]) -> int:
         asyncio.run(_serve_upstream())
     elif argv[:1] == ["gateway"]:
         asyncio.run(_serve_gateway(int(argv[1]), json.loads(argv[2])))
+    elif argv[:1] == ["beside-qt"]:
+        _serve_gateway_beside_qt(int(argv[1]), json.loads(argv[2]))
     else:
         print(__doc__, file=sys.stderr)
         return 2
