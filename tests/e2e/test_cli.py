@@ -166,8 +166,8 @@ def test_purge_leaves_only_the_config(env, sim, tmp_path):
     add_account(env, sim, "routing.run", "rr", s.add_routing_key())
     or_key = s.add_openrouter_key()
     add_account(env, sim, "openrouter", "or", or_key, s.add_management_key(or_key))
-    probe = ("import keyring; print(sum(keyring.get_password('traywidget', u) is not None "
-             "for u in ('rr:api', 'or:api', 'or:management')))")
+    probe = ("from traywidget.core.secrets import KeyringSecretStore; keys = KeyringSecretStore().read_all(); "
+             "print(sum(u in keys for u in ('rr:api', 'or:api', 'or:management')))")
 
     def keys_left() -> str:
         result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=30)

@@ -16,8 +16,8 @@ from tests.gateway.upstream import sse_event
 from traywidget.core.secrets import MemorySecretStore
 from traywidget.gateway.server import Gateway, GatewayError
 from traywidget.gateway.sse import MAX_PENDING_BYTES, EventSplitter, split_events
+from traywidget.core.secrets import GATEWAY_TOKEN
 from traywidget.gateway.token import (
-    TOKEN_ENTRY,
     ensure_token,
     read_token,
     rotate_token,
@@ -95,7 +95,7 @@ async def test_the_token_is_made_on_first_use_and_kept(start_gateway, upstream):
     again = Gateway([], store)
     await again.start(0)
     await again.stop()
-    assert first.token == again.token == store.get(TOKEN_ENTRY)
+    assert first.token == again.token == store.get_secret(GATEWAY_TOKEN)
     assert first.token.startswith("twg-") and len(first.token) == 4 + 43  # 32 random bytes, base64url
 
 

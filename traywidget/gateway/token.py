@@ -1,7 +1,8 @@
 """The gateway token: the one secret the user's tools hold instead of provider keys.
 
-Random (256 bits), kept in the OS keyring like every other secret, created on
-first use and rotatable. Only `_load` and `_save` know where it lives.
+Random (256 bits), kept in the OS keyring beside the keys (named
+`gateway:token` in traywidget's one keyring entry), created on first use and
+rotatable. Only `_load` and `_save` know where it lives.
 """
 
 from __future__ import annotations
@@ -9,20 +10,17 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from traywidget.core.secrets import SecretStore
+from traywidget.core.secrets import GATEWAY_TOKEN, SecretStore
 
-# The keyring entry (service "traywidget", user "gateway:api") until the
-# single-entry key store holds it as "gateway:token".
-TOKEN_ENTRY = "gateway"
 TOKEN_PREFIX = "twg-"
 
 
 def _load(store: SecretStore) -> str | None:
-    return store.get(TOKEN_ENTRY)
+    return store.get_secret(GATEWAY_TOKEN)
 
 
 def _save(store: SecretStore, token: str) -> None:
-    store.set(TOKEN_ENTRY, token)
+    store.set_secret(GATEWAY_TOKEN, token)
 
 
 def new_token() -> str:
