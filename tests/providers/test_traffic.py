@@ -318,6 +318,16 @@ def test_openai_compatible_polls_nothing_and_says_why_until_traffic_arrives():
     assert COMPATIBLE.notes(type(ctx())(now=NOW, seen_traffic=True)) == ()
 
 
+def test_routeway_without_a_management_key_says_where_its_numbers_come_from():
+    from dataclasses import replace
+
+    from traywidget.providers.routeway import NO_MANAGEMENT_KEY_NOTE, TRAFFIC_ONLY_NOTE
+
+    assert ROUTEWAY.notes(ctx()) == (NO_MANAGEMENT_KEY_NOTE,)
+    assert ROUTEWAY.notes(replace(ctx(), seen_traffic=True)) == (TRAFFIC_ONLY_NOTE,)
+    assert ROUTEWAY.notes(replace(ctx(management=True), seen_traffic=True)) == ()
+
+
 def test_auth_header_forms_for_forwarded_traffic():
     assert ROUTING.traffic_auth_headers("k", "authorization") == {"X-API-Key": "k"}
     assert OPENROUTER.traffic_auth_headers("k", "x-api-key") == {"Authorization": "Bearer k"}

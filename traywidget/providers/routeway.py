@@ -22,6 +22,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from traywidget.i18n import tr_noop
 from traywidget.model import (
     BALANCE,
     REQUESTS_DAY,
@@ -65,6 +66,10 @@ BALANCE_REQUEST = "balance"
 
 NO_MANAGEMENT_KEY_NOTE = (
     "Routeway has no usage endpoint for API keys: add a management key to see requests left and balance."
+)
+# Once the user's own traffic through the gateway has been seen, its rate-limit headers fill the windows.
+TRAFFIC_ONLY_NOTE = tr_noop(
+    "Requests left come from your traffic through the gateway; a management key adds the balance."
 )
 KEY_NOT_FOUND_MESSAGE = "The API key was not found among this management key's keys"
 
@@ -151,7 +156,7 @@ class Routeway(Provider):
 
     def notes(self, ctx: PollContext) -> tuple[str, ...]:
         if not ctx.has_management_key:
-            return (NO_MANAGEMENT_KEY_NOTE,)
+            return (TRAFFIC_ONLY_NOTE if ctx.seen_traffic else NO_MANAGEMENT_KEY_NOTE,)
         return ()
 
     # -- success ---------------------------------------------------------
