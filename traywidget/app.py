@@ -28,7 +28,7 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
@@ -37,8 +37,10 @@ from traywidget import APP_DISPLAY_NAME, APP_NAME, __version__
 from traywidget.core.config import Config, ConfigStore
 from traywidget.core.tasks import TaskRunner
 from traywidget.model import ConfigError
-from traywidget.ui.controller import AppController
 from traywidget.ui.single_instance import SingleInstance, instance_name
+
+if TYPE_CHECKING:
+    from traywidget.ui.controller import AppController
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +54,21 @@ def _make_application(argv: list[str]) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_NAME)
     app.setQuitOnLastWindowClosed(False)
-    from traywidget.ui.badge import NO_DATA, badge_icon
-
-    app.setWindowIcon(badge_icon(NO_DATA, template=False))
     return app  # type: ignore[return-value]
+
+
+def _set_window_icon(app: QApplication) -> None:
+    """The app's own icon for its windows (panel, settings), from the shipped PNGs."""
+    from PySide6.QtGui import QIcon, QPixmap
+
+    from traywidget.core import assets
+
+    icon = QIcon()
+    for png in assets.icon_pngs().values():
+        pixmap = QPixmap()
+        pixmap.loadFromData(png)
+        icon.addPixmap(pixmap)
+    app.setWindowIcon(icon)
 
 
 def _autostart_callables() -> tuple[Callable[[bool], Any], Callable[[], bool]]:
@@ -187,7 +200,6 @@ async def _main(
         config_store.save(config)
         secrets: Any = session.secrets
         data_dir = root / "cache"
-        autostart, autostart_enabled = None, None
         log.info("demo mode: simulator on loopback, config in %s (no keyring, no user files)", root)
     else:
         from traywidget.core.secrets import KeyringSecretStore
@@ -200,7 +212,6 @@ async def _main(
             config = Config(warnings=(str(exc),))
         secrets = KeyringSecretStore()
         data_dir = cache_dir()
-        autostart, autostart_enabled = _autostart_callables()
 
     # The icon with the last known values comes first: a person glances at
     # the tray right after login. Only then the engine, HTTP client, keyring,
@@ -214,23 +225,34 @@ async def _main(
     early_tray.show()
     await asyncio.sleep(0.05)  # let Qt dock and paint the icon before the heavy imports
 
-    from traywidget.core.engine import Engine, EngineSettings
-    from traywidget.core.history import HistoryStore
+    from traywidget.ui.controller import AppController
 
+    _set_window_icon(QApplication.instance())
+    autostart, autostart_enabled = (None, None) if demo else _autostart_callables()
+
+    from traywidget.core.engine import Engine, EngineSettings
+    from traywidget.core.engine_thread import ThreadedEngine
+    from traywidget.core.history import HistoryStore
+    from traywidget.core.recorder import SnapshotRecorder
+
+    # The engine (and everything it does per response: parsing, scheduling,
+    # recording) runs on a loop thread of its own; the GUI thread only sends
+    # it commands and receives its snapshots, so it never stalls on network work.
     engine = Engine(list(config.accounts), secrets, settings=EngineSettings().with_user_settings(s))
-    state["engine"] = engine
+    threaded = state["engine"] = ThreadedEngine(engine)
     try:
         history = HistoryStore(data_dir)
     except Exception:  # noqa: BLE001 - history is a nicety
         log.exception("usage history unavailable")
         history = None
     state["history"] = history
-    state["cache"] = cache
+    recorder = state["recorder"] = SnapshotRecorder(history, cache, latest=lambda: engine.snapshots.values())
+    threaded.subscribe(recorder.on_snapshot)
     if demo and history is not None:
-        _backfill_demo_history(engine, history)
+        _backfill_demo_history(threaded, history)
 
     controller = AppController(
-        engine, config=config, config_store=config_store, secrets=secrets, history=history, cache=cache,
+        threaded, config=config, config_store=config_store, secrets=secrets, history=history,
         runner=runner, autostart=autostart, autostart_enabled=autostart_enabled, on_quit=request_quit,
         tray=early_tray, notifications=_desktop_notifications(state),
     )
@@ -238,7 +260,7 @@ async def _main(
     instance.show_requested.connect(controller.show_panel)
     controller.seed(cached)
     controller.show()
-    await engine.start()
+    threaded.start()
     await quit_event.wait()
 
 
@@ -283,11 +305,13 @@ async def _shutdown(runner: TaskRunner, state: dict[str, Any]) -> None:
             await asyncio.wait_for(engine.stop(), timeout=5)
         except Exception:  # noqa: BLE001
             log.exception("engine did not stop cleanly")
-    if controller is not None:
+    recorder = state.get("recorder")
+    if recorder is not None:  # the engine's thread has ended: its snapshots are still
         try:
-            controller.save_cache()
+            recorder.save()
         except Exception:  # noqa: BLE001
             log.exception("could not save the snapshot cache")
+    if controller is not None:
         controller.tray.hide()
         controller.panel.hide()
     await runner.cancel_all()

@@ -17,7 +17,12 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
 from traywidget.core import secrets as secrets_module
-from traywidget.core.secrets import GATEWAY_TOKEN, KeyringSecretStore, MemorySecretStore, key_name
+from traywidget.core.secrets import (
+    GATEWAY_TOKEN,
+    KeyringSecretStore,
+    MemorySecretStore,
+    key_name,
+)
 from traywidget.model import SecretStoreError
 
 SECRET = "rk_" + "5e" * 32

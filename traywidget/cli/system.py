@@ -16,7 +16,7 @@ from traywidget.model import (
 
 def simulate_command(args, out, err) -> int:
     from traywidget.simulator import Simulator, build_demo
-    from traywidget.simulator.server import base_url, run_forever
+    from traywidget.simulator.server import PREFIXES, base_url, run_forever
 
     sim = Simulator()
     # The demo's keys are fixed fake values that only this simulator knows.
@@ -24,8 +24,8 @@ def simulate_command(args, out, err) -> int:
 
     def ready(port: int) -> None:
         print(f"Simulator listening on 127.0.0.1:{port}", file=out)
-        for provider in ("routing.run", "openrouter", "routeway"):
-            print(f"  {provider:<12} {base_url(port, provider)}", file=out)
+        for provider in PREFIXES:
+            print(f"  {provider:<17} {base_url(port, provider)}", file=out)
         for item in demo_accounts:
             print(f"demo account {item['id']} ({item['provider']}): "
                   f"traywidget accounts add {item['provider']} --id {item['id']} "
