@@ -97,6 +97,17 @@ async def test_a_plain_body_cut_short_is_not_passed_off_as_whole(start_gateway, 
     await asyncio.wait_for(upstream.closed.wait(), 5)
 
 
+async def test_a_compressed_stream_is_stopped_by_closing_it(start_gateway, upstream, client):
+    running = await start_gateway([upstream_account(upstream)], {"up": "k"})
+    context, reply, first, chunks = await _open(client, running.url("up", "/gzip-sse?gated=1"), running.auth)
+    assert await running.gateway.kill_all() == {"up": 1}
+    with pytest.raises(httpx.RemoteProtocolError):  # it cannot carry an event of ours: it breaks off
+        async for _ in chunks:
+            pass
+    await context.__aexit__(None, None, None)
+    await asyncio.wait_for(upstream.closed.wait(), 5)
+
+
 async def test_kill_reaches_a_client_that_never_reads(start_gateway, upstream):
     running = await start_gateway([upstream_account(upstream)], {"up": "k"})
     reader, writer = await asyncio.open_connection("127.0.0.1", running.gateway.port)

@@ -5,6 +5,9 @@ provider's words, and the streams open per account — handed to plain sinks."""
 from __future__ import annotations
 
 import asyncio
+import gzip
+
+import pytest
 
 from tests.gateway.conftest import sim_accounts, upstream_account
 from traywidget.model import (
@@ -136,3 +139,59 @@ async def test_a_failing_sink_never_breaks_the_traffic(start_gateway, upstream, 
     assert reply.status_code == 200 and reply.content.endswith(b"data: [DONE]\n\n")
     await asyncio.sleep(0)
     assert running.gateway.stream_counts() == {"up": 0}
+
+
+async def test_a_compressed_refusal_passes_compressed_and_is_read_decoded(start_gateway, sim, client):
+    accounts, keys = sim_accounts(sim)
+    running = await start_gateway(accounts, keys)
+    sim.sim.set_counters(keys["rr"], hour=500)
+    request = client.build_request("POST", running.url("rr", CHAT), headers={**running.auth,
+                                   "Accept-Encoding": "gzip"}, json={"model": "m", "messages": []})
+    reply = await client.send(request, stream=True)
+    raw = b"".join([chunk async for chunk in reply.aiter_raw()])
+    await reply.aclose()
+    assert reply.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(raw) == b"Hourly request limit exceeded"
+    assert [(o.state, o.error.message) for o in running.observations] == [
+        (State.RATE_LIMITED, "Hourly request limit exceeded")]
+
+
+async def test_an_error_event_inside_a_compressed_stream(start_gateway, upstream, client):
+    running = await start_gateway([upstream_account(upstream, "or", "openrouter")], {"or": "sk-or-v1-x"})
+    direct = await client.get(upstream.base("or") + "/gzip-sse")
+    through = await client.get(running.url("or", "/gzip-sse"), headers=running.auth)
+    assert through.content == direct.content  # decoded by the client the same way, both ends agreeing
+    assert b"upstream provider busy" in through.content
+    assert [(o.state, o.error.message if o.error else None) for o in running.observations] == [
+        (None, None), (State.RATE_LIMITED, "Rate limit exceeded: upstream provider busy")]
+
+
+async def test_a_coding_the_gateway_cannot_undo_is_read_by_its_status(start_gateway, upstream, client):
+    running = await start_gateway([upstream_account(upstream)], {"up": "k"})
+    request = client.build_request("GET", running.url("up", "/brotli-429"), headers=running.auth)
+    reply = await client.send(request, stream=True)
+    raw = b"".join([chunk async for chunk in reply.aiter_raw()])
+    await reply.aclose()
+    assert raw == b"\x1b\x0b\x00\xf8\xa5not-really-brotli"
+    assert [(o.state, o.error.message) for o in running.observations] == [
+        (State.RATE_LIMITED, "HTTP 429 Too Many Requests from provider")]
+
+
+def test_the_copy_decoder():
+    import zlib
+
+    from traywidget.gateway.learning import CopyDecoder
+
+    assert CopyDecoder.for_encoding(None) is None and CopyDecoder.for_encoding(" Identity ") is None
+    with pytest.raises(LookupError):
+        CopyDecoder.for_encoding("br")
+    two_members = gzip.compress(b"first ") + gzip.compress(b"second")
+    decoder = CopyDecoder.for_encoding("gzip")
+    assert b"".join(decoder.decode(two_members[:7], 100) + decoder.decode(two_members[7:], 100)) == b"first second"
+    bomb = gzip.compress(bytes(1_000_000))
+    pieces = CopyDecoder.for_encoding("x-gzip").decode(bomb, 65_536)
+    assert max(map(len, pieces)) == 65_536 and sum(map(len, pieces)) == 1_000_000
+    assert CopyDecoder.for_encoding("deflate").decode(zlib.compress(b"abc"), 10) == [b"abc"]
+    broken = CopyDecoder.for_encoding("gzip")
+    assert broken.decode(b"not gzip at all", 10) == [] and broken.failed
+    assert broken.decode(gzip.compress(b"late"), 10) == []

@@ -12,6 +12,7 @@ Routes (under any prefix, so one server plays several base URLs):
   .../drip          a body a few bytes at a time
   .../status/{n}    status n with an OpenAI-shaped error body
   .../flood         an endless body, as fast as the client takes it (counts bytes sent)
+  .../gzip-sse      a gzip-compressed SSE stream with an error chunk; .../brotli-429 a 429 in a coding not undone
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import gzip
 import hashlib
 import json
 import random
+import zlib
 
 from aiohttp import web
 
@@ -115,6 +117,23 @@ class Upstream:
 
     async def _sse_error(self, request: web.Request) -> web.StreamResponse:
         return await self._stream(request, [sse_event(0), SSE_ERROR, b"data: [DONE]\n\n"], 0)
+
+    async def _gzip_sse(self, request: web.Request) -> web.StreamResponse:
+        """An SSE stream sent gzip-compressed, each event flushed so it can be read as it arrives."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Content-Encoding": "gzip"})
+        await response.prepare(request)
+        packer = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+        for event in (sse_event(0), SSE_ERROR, b"data: [DONE]\n\n"):
+            await response.write(packer.compress(event) + packer.flush(zlib.Z_SYNC_FLUSH))
+            if request.query.get("gated"):
+                await self.gate.wait()
+        await response.write(packer.flush())
+        await response.write_eof()
+        return response
+
+    async def _brotli_429(self, request: web.Request) -> web.Response:
+        return web.Response(status=429, body=b"\x1b\x0b\x00\xf8\xa5not-really-brotli",
+                            headers={"Content-Encoding": "br", "Content-Type": "application/json"})
 
     async def _gated(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})

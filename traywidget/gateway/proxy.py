@@ -7,8 +7,8 @@ bounded and `write` waits for the client to drain), so a client that never
 reads never grows memory. Compression is left to the two ends: nothing is
 decompressed, and Accept-Encoding/Content-Encoding pass as they are.
 
-Only a copy is read to learn from: the response's status and headers, the
-first bytes of a refusal's body, SSE events that mention an error.
+Only a copy is read to learn from (learning.py): the response's status and
+headers, the first bytes of a refusal's body, SSE events that mention an error.
 
 The upstream connection is closed explicitly whenever the exchange ends
 early — the client went away (aiohttp cancels the handler) or the user
@@ -32,23 +32,14 @@ from multidict import CIMultiDict, MultiMapping
 from yarl import URL
 
 from traywidget.gateway.guard import CREDENTIAL_HEADERS, error_response
+from traywidget.gateway.learning import ObservationSink, ResponseReader
 from traywidget.gateway.registry import HeldExchange
-from traywidget.gateway.sse import EventSplitter, split_events
-from traywidget.model import Account, HttpResult, TrafficObservation
+from traywidget.gateway.sse import EventSplitter
+from traywidget.model import Account
 from traywidget.providers.base import Provider
-from traywidget.providers.traffic import (
-    MAX_ERROR_BODY_BYTES,
-    is_event_stream,
-    response_observation,
-    stopped_event,
-    stopped_reply,
-    stream_observation,
-    wants_body,
-)
+from traywidget.providers.traffic import stopped_event, stopped_reply
 
 log = logging.getLogger(__name__)
-
-ObservationSink = Callable[[TrafficObservation], None]
 
 # RFC 9110 7.6.1: these describe one connection, not the message.
 HOP_BY_HOP = frozenset({
@@ -177,15 +168,14 @@ class Exchange:
             upstream.close()
 
     async def _answer(self, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
-        status = upstream.status
-        if status == 401:
+        if upstream.status == 401:
             self.on_rejected_key(self.account_id)
-        sse = status == 200 and is_event_stream(upstream.headers.get("Content-Type"))
-        if 200 <= status < 300:
-            self._learn(HttpResult(status, upstream.headers, b""))
-        error_copy = bytearray() if wants_body(status) else None
-        response = web.StreamResponse(status=status, reason=upstream.reason, headers=response_headers(upstream.headers))
-        splitter = EventSplitter() if sse else None
+        reader = ResponseReader(self.target.provider, self.account_id, upstream.status, upstream.headers,
+                                self.observe, self.now)
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
+                                      headers=response_headers(upstream.headers))
+        # A plain SSE stream goes on event by event, so a stop can end it with a whole event of its own.
+        splitter = EventSplitter() if reader.event_stream and reader.plain else None
         try:
             await response.prepare(self.request)
             content = upstream.content
@@ -200,30 +190,26 @@ class Exchange:
                     chunk = splitter.feed(chunk)
                     if not chunk:
                         continue
-                    if b"error" in chunk:
-                        self._learn_events(chunk, upstream)
-                elif error_copy is not None and len(error_copy) < MAX_ERROR_BODY_BYTES:
-                    error_copy += chunk[: MAX_ERROR_BODY_BYTES - len(error_copy)]
+                    reader.feed_events(chunk)
+                else:
+                    reader.feed(chunk)
                 await response.write(chunk)
-            if splitter is not None:
-                rest = splitter.flush()
-                if rest:
-                    self._learn_events(rest, upstream)
-                    await response.write(rest)
+            if splitter is not None and (rest := splitter.flush()):
+                reader.feed_events(rest)
+                await response.write(rest)
             await response.write_eof()
         except asyncio.CancelledError:
             if not self._stopped_here():
                 raise
             upstream.close()  # first of all: the provider stops generating
-            return await self._stopped_mid_answer(response, splitter)
+            return await self._stopped_mid_answer(response, splitter, reader.event_stream)
         except ConnectionError:
             # The client left between two writes (before aiohttp noticed and cancelled us): an
             # ordinary end, not an error. run() closes the upstream on the way out.
             log.debug("The client of %s left mid-answer", self.account_id)
             return response
         finally:
-            if error_copy is not None:
-                self._learn(HttpResult(status, upstream.headers, bytes(error_copy)))
+            reader.finish()
         return response
 
     # -- ending early ----------------------------------------------------------
@@ -240,13 +226,16 @@ class Exchange:
         status, body, headers = stopped_reply(self.target.provider, self.tail)
         return web.Response(status=status, body=body, headers=headers)
 
-    async def _stopped_mid_answer(self, response: web.StreamResponse,
-                                  splitter: EventSplitter | None) -> web.StreamResponse:
+    async def _stopped_mid_answer(self, response: web.StreamResponse, splitter: EventSplitter | None,
+                                  event_stream: bool) -> web.StreamResponse:
         if not response.prepared:
             # Stopped between the answer's arrival and its first byte to the client.
             return self._stopped_before_answer()
         if splitter is None:
-            # A plain body cut short must not look complete to the client.
+            # A body cut short must not look complete to the client (nor can a compressed stream
+            # take an event of ours).
+            if event_stream:
+                log.info("Stopped a compressed stream of %s by closing it", self.account_id)
             self._abort_client()
             return response
         ending = stopped_event(self.target.provider, self.tail)
@@ -277,36 +266,6 @@ class Exchange:
         log.info("Cannot reach %s for %s (%s)", host, self.account_id, type(exc).__name__)
         return error_response(502, f"traywidget could not reach {host} ({_describe(exc)}).", "upstream_unreachable",
                               "api_error")
-
-    # -- learning from a copy ---------------------------------------------------------
-
-    def _learn(self, result: HttpResult) -> None:
-        try:
-            observation = response_observation(self.target.provider, self.account_id, result, self.now())
-        except Exception:  # a parser bug must never break the user's traffic
-            log.exception("Reading a response of %s failed", self.account_id)
-            return
-        self._hand_over(observation)
-
-    def _learn_events(self, data: bytes, upstream: aiohttp.ClientResponse) -> None:
-        for event in split_events(data):
-            if b"error" not in event:
-                continue
-            try:
-                observation = stream_observation(self.target.provider, self.account_id, event, upstream.headers,
-                                                 self.now())
-            except Exception:  # as above
-                log.exception("Reading a stream event of %s failed", self.account_id)
-                continue
-            self._hand_over(observation)
-
-    def _hand_over(self, observation: TrafficObservation | None) -> None:
-        if observation is None:
-            return
-        try:
-            self.observe(observation)
-        except Exception:  # a failing engine must not break the user's traffic
-            log.exception("The traffic observation sink failed")
 
 
 def _describe(exc: BaseException) -> str:

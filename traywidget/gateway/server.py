@@ -30,9 +30,9 @@ from traywidget.core.secrets import SecretStore
 from traywidget.gateway import control
 from traywidget.gateway.guard import error_response, origin_refusal, presented_tokens, token_refusal
 from traywidget.gateway.keys import KeyCache
+from traywidget.gateway.learning import ObservationSink
 from traywidget.gateway.proxy import (
     Exchange,
-    ObservationSink,
     ProxyChoice,
     Target,
     request_headers,
