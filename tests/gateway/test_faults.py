@@ -6,48 +6,78 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import tracemalloc
 
 import httpx
 import pytest
 
-from tests.gateway.conftest import eventually, upstream_account
-from tests.gateway.upstream import pseudo_random, sse_event
+from tests.gateway.conftest import eventually, sim_accounts, upstream_account
+from tests.gateway.upstream import sse_event
+from traywidget.simulator.passthrough import sse_body
+
+
+CHAT = "/chat/completions"
+STREAM = {"model": "m", "stream": True, "max_tokens": 10_000, "messages": []}
 
 
 async def _still_serves(client, running) -> None:
-    reply = await client.get(running.url("up", "/sse?n=3"), headers=running.auth)
+    """Everyone else is still served: a stream through any account of this gateway passes whole."""
+    account_id = next(iter(running.gateway.stream_counts()))
+    if account_id == "up":
+        reply = await client.get(running.url("up", "/sse?n=3"), headers=running.auth)
+        assert reply.content == b"".join(sse_event(i) for i in range(3)) + b"data: [DONE]\n\n"
+    else:
+        reply = await client.post(running.url(account_id, "/_sse?events=3&seed=1"), headers=running.auth)
+        assert reply.content == sse_body(3, None, 1)
     assert reply.status_code == 200
-    assert reply.content == b"".join(sse_event(i) for i in range(3)) + b"data: [DONE]\n\n"
 
 
-async def test_an_upstream_that_hangs_holds_up_no_one_else(start_gateway, upstream, client):
-    running = await start_gateway([upstream_account(upstream)], {"up": "k"})
-    hanging = asyncio.ensure_future(client.get(running.url("up", "/hang"), headers=running.auth))
-    await eventually(lambda: upstream.open_handlers == 1)
-    for _ in range(20):
-        await _still_serves(client, running)
-    assert not hanging.done() and running.gateway.stream_counts() == {"up": 1}
-    hanging.cancel()
+async def test_an_upstream_that_hangs_holds_up_no_one_else(start_gateway, sim, client):
+    accounts, keys = sim_accounts(sim)
+    running = await start_gateway(accounts, keys)
+    sim.sim.script_streams(keys["or"], count=1, events=10, hang_after=1, interval_s=0)
+    async with client.stream("POST", running.url("or", CHAT), headers=running.auth, json=STREAM) as hanging:
+        chunks = hanging.aiter_raw()  # held: a dropped iterator closes the response
+        first = await asyncio.wait_for(chunks.__anext__(), 5)
+        assert first.startswith(b": OPENROUTER PROCESSING") or first.startswith(b"data: {")
+        for _ in range(20):
+            reply = await client.post(running.url("rr", CHAT), headers=running.auth, json={"model": "m"})
+            assert reply.status_code == 200
+        assert running.gateway.stream_counts()["or"] == 1
+    await eventually(lambda: sim.sim.stream_stats()["openrouter"]["active"] == 0, what="the hung stream closed")
 
 
-async def test_an_upstream_reset_mid_stream_breaks_the_clients_stream_too(start_gateway, upstream, client):
-    running = await start_gateway([upstream_account(upstream)], {"up": "k"})
+async def test_an_upstream_reset_mid_stream_breaks_the_clients_stream_too(start_gateway, sim, client):
+    accounts, keys = sim_accounts(sim)
+    running = await start_gateway(accounts, keys)
+    sim.sim.script_streams(keys["rw"], count=1, events=10, reset_after=3, interval_s=0)
     received = b""
     with pytest.raises(httpx.RemoteProtocolError):
-        async with client.stream("GET", running.url("up", "/reset"), headers=running.auth) as reply:
+        async with client.stream("POST", running.url("rw", CHAT), headers=running.auth, json=STREAM) as reply:
             async for chunk in reply.aiter_raw():
                 received += chunk
-    assert received == sse_event(0) + sse_event(1)  # what did arrive, arrived intact
+    events = [e for e in received.split(b"\n\n") if e]
+    assert len(events) == 3 and received.endswith(b"\n\n")  # what did arrive, arrived as whole events
     await _still_serves(client, running)
-    await eventually(lambda: running.gateway.stream_counts() == {"up": 0})
+    await eventually(lambda: running.gateway.stream_counts()["rw"] == 0)
 
 
-async def test_a_slow_drip_arrives_whole(start_gateway, upstream, client):
-    running = await start_gateway([upstream_account(upstream)], {"up": "k"})
-    reply = await client.get(running.url("up", "/drip"), headers=running.auth)
-    assert reply.content == pseudo_random(300, 7)
+async def test_a_slow_drip_arrives_whole_and_event_by_event(start_gateway, sim, client):
+    accounts, keys = sim_accounts(sim)
+    running = await start_gateway(accounts, keys)
+    sim.sim.script_streams(keys["rr"], count=1, events=5, drip_bytes=7, drip_interval_s=0.002)
+    chunks = []
+    async with client.stream("POST", running.url("rr", CHAT), headers=running.auth, json=STREAM) as reply:
+        async for chunk in reply.aiter_raw():
+            chunks.append(chunk)
+    body = b"".join(chunks)
+    assert all(chunk.endswith(b"\n\n") for chunk in chunks)  # 7-byte pieces in, whole events out
+    chunks_read = [json.loads(e[6:]) for e in body.split(b"\n\n") if e.startswith(b"data: {")]
+    deltas = [c["choices"][0]["delta"].get("content", "") for c in chunks_read if c.get("choices")]
+    assert "".join(deltas).split() == ["Lorem", "ipsum", "dolor", "sit", "amet"]
+    assert body.endswith(b"data: [DONE]\n\n")
 
 
 async def test_a_client_that_never_reads_does_not_grow_memory(start_gateway, upstream, client):

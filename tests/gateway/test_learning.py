@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 
 import pytest
 
@@ -13,12 +14,26 @@ from tests.gateway.conftest import sim_accounts, upstream_account
 from traywidget.model import (
     REQUESTS_DAY,
     REQUESTS_MINUTE,
+    REQUESTS_WINDOW,
+    TOKENS_WINDOW,
+    Account,
     ErrorInfo,
     Source,
     State,
+    Unit,
 )
 
 CHAT = "/chat/completions"
+
+
+@pytest.fixture
+async def on_sim(start_gateway, sim):
+    accounts, keys = sim_accounts(sim)
+    keys["oc"] = sim.sim.add_openai_compatible_key()
+    accounts.append(Account("oc", "openai-compatible", "OC", sim.url("openai-compatible")))
+    running = await start_gateway(accounts, keys)
+    running.keys = keys
+    return running
 
 
 async def test_routeway_headers_on_the_users_request_become_meters(start_gateway, sim, client):
@@ -73,14 +88,41 @@ async def test_openrouter_402_and_401(start_gateway, sim, client):
         ("rw", State.AUTH_ERROR, "Invalid API key")]
 
 
-async def test_an_error_event_inside_a_200_stream(start_gateway, upstream, client):
-    running = await start_gateway([upstream_account(upstream, "or", "openrouter")], {"or": "sk-or-v1-x"})
-    reply = await client.post(running.url("or", "/sse-error"), headers=running.auth)
-    assert reply.status_code == 200 and b"upstream provider busy" in reply.content
-    first, refusal = running.observations
-    assert (first.state, first.meters) == (None, ())  # the 200's headers: OpenRouter sends no windows
-    assert (refusal.state, refusal.error) == (State.RATE_LIMITED, ErrorInfo(
-        message="Rate limit exceeded: upstream provider busy", http_status=429))
+@pytest.mark.parametrize(("account_id", "limit", "kind"), [
+    ("rr", "concurrent", "concurrent_streams"), ("rr", "hourly", "hourly"), ("or", "minute", "minute"),
+    ("or", "upstream", None), ("rw", "day", "daily"), ("oc", "requests", "minute"), ("oc", "tokens", "minute"),
+])
+async def test_a_429_inside_a_200_stream_of_every_provider(on_sim, sim, client, account_id, limit, kind):
+    sim.sim.script_streams(on_sim.keys[account_id], count=1, events=10, error_after=2, error=limit, interval_s=0)
+    reply = await client.post(on_sim.url(account_id, CHAT), headers=on_sim.auth,
+                              json={"model": "m", "stream": True, "max_tokens": 10, "messages": []})
+    assert reply.status_code == 200
+    (event,) = [e for e in reply.content.split(b"\n\n") if b'"error"' in e]
+    said = json.loads(event.removeprefix(b"data: "))["error"]
+    refusal = on_sim.observations[-1]
+    assert (refusal.account_id, refusal.state) == (account_id, State.RATE_LIMITED)
+    assert (refusal.error.message, refusal.error.http_status, refusal.error.limit_kind) == (said["message"], 429, kind)
+
+
+async def test_openai_style_rate_limit_headers_become_request_and_token_meters(on_sim, sim, client):
+    reply = await client.post(on_sim.url("oc", CHAT), headers=on_sim.auth, json={"model": "m", "messages": []})
+    assert reply.status_code == 200
+    (obs,) = on_sim.observations
+    meters = {m.name: m for m in obs.meters}
+    assert set(meters) == {REQUESTS_WINDOW, TOKENS_WINDOW}
+    assert (meters[REQUESTS_WINDOW].limit, meters[REQUESTS_WINDOW].remaining) == (60, 59)
+    assert meters[TOKENS_WINDOW].limit == 150_000 and meters[TOKENS_WINDOW].remaining < 150_000
+    assert meters[TOKENS_WINDOW].unit is Unit.TOKENS
+
+
+async def test_anthropic_style_rate_limit_headers_on_messages(on_sim, sim, client):
+    reply = await client.post(on_sim.url("oc", "/v1/messages"),
+                              json={"model": "claude", "max_tokens": 3, "messages": []},
+                              headers={"x-api-key": on_sim.token, "anthropic-version": "2023-06-01"})
+    assert reply.status_code == 200
+    (obs,) = on_sim.observations
+    assert {m.name: (m.limit, m.unit) for m in obs.meters} == {
+        REQUESTS_WINDOW: (60, Unit.REQUESTS), TOKENS_WINDOW: (150_000, Unit.TOKENS)}
 
 
 async def test_a_good_answer_is_reported_so_a_rate_limit_can_clear(start_gateway, sim, client):

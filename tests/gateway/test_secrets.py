@@ -14,6 +14,7 @@ import httpx
 from tests.desktop import free_port
 from tests.gateway.conftest import eventually, upstream_account
 from traywidget.model import Account
+from traywidget.simulator.passthrough import fingerprint
 
 CANARY = "rk_" + "9a7ec4a7" * 8
 OR_CANARY = "sk-or-v1-" + "9a7e5ec7e75e" * 5
@@ -34,8 +35,8 @@ async def test_canaries_travel_only_to_their_own_provider(start_gateway, sim, cl
                 Account("or", "openrouter", "OR", sim.url("openrouter")),
                 Account("rw", "routeway", "RW", sim.url("routeway")),
                 Account("gone", "openrouter", "Gone", f"http://127.0.0.1:{free_port()}/v1"),
-                upstream_account(upstream, "echo", "routing.run")]
-    keys = {"rr": CANARY, "or": OR_CANARY, "rw": RW_CANARY, "gone": OR_CANARY, "echo": CANARY}
+                upstream_account(upstream, "slow", "routing.run")]
+    keys = {"rr": CANARY, "or": OR_CANARY, "rw": RW_CANARY, "gone": OR_CANARY, "slow": CANARY}
     running = await start_gateway(accounts, keys)
     replies: list[httpx.Response] = []
 
@@ -55,22 +56,29 @@ async def test_canaries_travel_only_to_their_own_provider(start_gateway, sim, cl
     s.configure(OR_CANARY, total_credits=0.0, total_usage=1.0)
     for account_id in ("rr", "or"):
         await send("POST", running.url(account_id, "/chat/completions"), json=chat, headers=running.auth)
-    # A provider that cannot be reached, the echo of what a provider receives, the gateway's own refusals.
+    # A provider that cannot be reached, and the gateway's own refusals.
     assert (await send("GET", running.url("gone", "/models"), headers=running.auth)).status_code == 502
-    # (The echo reflects what the provider received, so it is not one of the replies checked below.)
-    echoed = await client.get(running.url("echo", "/echo"), headers=running.auth)
+    # The simulator's echo says what each provider received (credentials as fingerprints).
+    echoes = {account_id: await send("POST", running.url(account_id, "/_echo"), headers=running.auth, json={})
+              for account_id in ("rr", "or", "rw")}
     await send("GET", running.url("rr", "/models"))
     await send("GET", running.url("rr", "/models"), headers={**running.auth, "Origin": "https://x"})
     await send("GET", f"{running.root}/missing/models", headers=running.auth)
     # A stopped stream and a stopped wait.
-    waiting = asyncio.ensure_future(send("POST", running.url("echo", "/hang"), headers=running.auth))
-    await eventually(lambda: upstream.open_handlers == 1)
-    await running.gateway.kill_all()
-    await waiting
+    s.script_streams(RW_CANARY, count=1, events=50, hang_after=2, interval_s=0)
+    streaming = asyncio.ensure_future(send("POST", running.url("rw", "/chat/completions"), headers=running.auth,
+                                           json={**chat, "stream": True}))
+    waiting = asyncio.ensure_future(send("POST", running.url("slow", "/hang"), headers=running.auth))
+    await eventually(lambda: upstream.open_handlers == 1 and s.stream_stats()["routeway"]["active"] == 1)
+    assert await running.gateway.kill_all() == {"rw": 1, "slow": 1}
+    assert b"Stopped from traywidget" in (await streaming).content and (await waiting).status_code == 499
     await send("GET", f"{running.root}/_traywidget/status", headers=running.auth)
 
-    received = dict((name.lower(), value) for name, value in echoed.json()["headers"])
-    assert received["x-api-key"] == CANARY and "authorization" not in received
+    for account_id, provider, key in (("rr", "routing.run", CANARY), ("or", "openrouter", OR_CANARY),
+                                      ("rw", "routeway", RW_CANARY)):
+        (credential,) = echoes[account_id].json()["credentials"]
+        assert (credential["sha256"], credential["known_key"], credential["provider"]) == (
+            fingerprint(key).removeprefix("sha256:"), True, provider)
     for secret in (CANARY, OR_CANARY, RW_CANARY):
         for reply in replies:
             assert secret not in _everything(reply), reply.request.url
@@ -85,7 +93,8 @@ async def test_canaries_travel_only_to_their_own_provider(start_gateway, sim, cl
     assert s.requests(key=running.token) == []
     assert not any(running.token in repr(r.headers) for r in s.requests())
     assert not any(r.has_origin or r.has_referer for r in s.requests())
-    assert all(running.token not in value for _, value in echoed.json()["headers"])
+    for echo in echoes.values():
+        assert fingerprint(running.token) not in echo.text and running.token not in echo.text
 
 
 def test_reprs_hold_no_secret():

@@ -1,24 +1,24 @@
-"""A small provider stand-in for what the simulator does not serve: exact bytes,
-echoes, and faults on demand. Served on loopback from the test's own loop.
+"""A small provider stand-in for what the simulator does not do: hold a stream
+at a gate the test opens, answer nothing at all, flood a client that never
+reads (counting what it could send), count the connections it was asked on,
+send a compressed SSE stream, a coding nobody can undo, a well-formed HEAD.
+Served on loopback from the test's own loop; everything else is the simulator's.
 
 Routes (under any prefix, so one server plays several base URLs):
-  .../echo          the method, raw path, headers and a SHA-256 of the body received, as JSON
-  .../bytes?n=&seed= n deterministic pseudo-random bytes (binary, multi-MB)
-  .../gzip          a gzip-encoded JSON body with Content-Encoding: gzip
-  .../sse?n=&gap=   n OpenAI-style events, `gap` seconds apart; .../sse-error adds an error chunk
+  .../echo          the method, raw path and headers received, as JSON
+  .../bytes?n=&seed= n deterministic pseudo-random bytes (HEAD answered without a body)
+  .../sse?n=&gap=   n OpenAI-style events, `gap` seconds apart
   .../gated         one event, then waits for `release()`, then a second event
   .../hang          answers nothing until the client leaves
-  .../reset         promises a body, sends half, drops the connection
-  .../drip          a body a few bytes at a time
   .../status/{n}    status n with an OpenAI-shaped error body
   .../flood         an endless body, as fast as the client takes it (counts bytes sent)
-  .../gzip-sse      a gzip-compressed SSE stream with an error chunk; .../brotli-429 a 429 in a coding not undone
+  .../gzip-sse      a gzip-compressed SSE stream with an error chunk ([?gated=1]: waits at the gate)
+  .../brotli-429    a 429 in a coding the gateway cannot undo
 """
 
 from __future__ import annotations
 
 import asyncio
-import gzip
 import hashlib
 import json
 import random
@@ -97,9 +97,6 @@ class Upstream:
         n, seed = int(request.query.get("n", "1000")), int(request.query.get("seed", "1"))
         return web.Response(body=pseudo_random(n, seed), content_type="application/octet-stream")
 
-    async def _gzip(self, request: web.Request) -> web.Response:
-        return web.Response(body=gzip.compress(b'{"hello": "compressed"}' * 100, mtime=0),
-                            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
 
     async def _stream(self, request: web.Request, events: list[bytes], gap: float) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "X-RateLimit-Limit-Minute": "5",
@@ -115,8 +112,6 @@ class Upstream:
         n, gap = int(request.query.get("n", "5")), float(request.query.get("gap", "0"))
         return await self._stream(request, [sse_event(i) for i in range(n)] + [b"data: [DONE]\n\n"], gap)
 
-    async def _sse_error(self, request: web.Request) -> web.StreamResponse:
-        return await self._stream(request, [sse_event(0), SSE_ERROR, b"data: [DONE]\n\n"], 0)
 
     async def _gzip_sse(self, request: web.Request) -> web.StreamResponse:
         """An SSE stream sent gzip-compressed, each event flushed so it can be read as it arrives."""
@@ -148,25 +143,7 @@ class Upstream:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    async def _reset(self, request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
-        await response.write(sse_event(0) + sse_event(1))
-        await asyncio.sleep(0.05)
-        assert request.transport is not None
-        request.transport.abort()
-        return response
 
-    async def _drip(self, request: web.Request) -> web.StreamResponse:
-        body = pseudo_random(300, 7)
-        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-        response.content_length = len(body)
-        await response.prepare(request)
-        for i in range(0, len(body), 3):
-            await response.write(body[i:i + 3])
-            await asyncio.sleep(0.002)
-        await response.write_eof()
-        return response
 
     async def _status(self, request: web.Request) -> web.Response:
         status = int(request.match_info["rest"].strip("/") or "500")

@@ -264,7 +264,7 @@ class Exchange:
     def _unreachable(self, exc: BaseException) -> web.Response:
         host = self.url.host or "the provider"
         log.info("Cannot reach %s for %s (%s)", host, self.account_id, type(exc).__name__)
-        return error_response(502, f"traywidget could not reach {host} ({_describe(exc)}).", "upstream_unreachable",
+        return error_response(502, f"traywidget got no answer from {host}: {_describe(exc)}.", "upstream_unreachable",
                               "api_error")
 
 
@@ -277,7 +277,9 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ClientConnectorError):
         return "the connection was refused" if isinstance(exc.os_error, ConnectionRefusedError) else "cannot connect"
     if isinstance(exc, (aiohttp.ServerTimeoutError, TimeoutError)):
-        return "timed out"
+        return "it timed out"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "it closed the connection"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return "its answer was not valid HTTP"
     return type(exc).__name__
