@@ -144,7 +144,7 @@ def test_headless_gateway_end_to_end(env, sim, tmp_path):
                 assert results["rw"]["supported"] is False
                 tail = b"".join(chunks)
             assert STOPPED_MESSAGE.encode() in tail and tail.endswith(b"data: [DONE]\n\n")
-        wait_until(lambda: sim.sim.stream_stats()["openrouter"]["active"] == 0, 5, what="upstream closed")
+        wait_until(lambda: sim.sim.stream_stats(CANARY)["active"] == 0, 5, what="upstream closed")
         # One gateway per port, and the second says who holds it.
         second = run_cli(env, "gateway")
         assert second.code == 2

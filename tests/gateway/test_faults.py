@@ -46,7 +46,7 @@ async def test_an_upstream_that_hangs_holds_up_no_one_else(start_gateway, sim, c
             reply = await client.post(running.url("rr", CHAT), headers=running.auth, json={"model": "m"})
             assert reply.status_code == 200
         assert running.gateway.stream_counts()["or"] == 1
-    await eventually(lambda: sim.sim.stream_stats()["openrouter"]["active"] == 0, what="the hung stream closed")
+    await eventually(lambda: sim.sim.stream_stats(keys["or"])["active"] == 0, what="the hung stream closed")
 
 
 async def test_an_upstream_reset_mid_stream_breaks_the_clients_stream_too(start_gateway, sim, client):

@@ -69,7 +69,7 @@ async def test_canaries_travel_only_to_their_own_provider(start_gateway, sim, cl
     streaming = asyncio.ensure_future(send("POST", running.url("rw", "/chat/completions"), headers=running.auth,
                                            json={**chat, "stream": True}))
     waiting = asyncio.ensure_future(send("POST", running.url("slow", "/hang"), headers=running.auth))
-    await eventually(lambda: upstream.open_handlers == 1 and s.stream_stats()["routeway"]["active"] == 1)
+    await eventually(lambda: upstream.open_handlers == 1 and s.stream_stats(RW_CANARY)["active"] == 1)
     assert await running.gateway.kill_all() == {"rw": 1, "slow": 1}
     assert b"Stopped from traywidget" in (await streaming).content and (await waiting).status_code == 499
     await send("GET", f"{running.root}/_traywidget/status", headers=running.auth)
