@@ -131,8 +131,10 @@ def test_headless_gateway_end_to_end(env, sim, tmp_path):
                                json={"model": "m", "stream": True, "max_tokens": 100_000, "messages": []}) as stream:
                 chunks = stream.iter_raw()
                 next(chunks)
+                table = run_cli(env, "status")
+                assert "or-main: 1 stream running through the gateway" in table.out.splitlines()
                 status = run_cli(env, "--debug", "status", "--json")
-                outputs += [status.out, status.err]
+                outputs += [status.out, status.err, table.out]
                 accounts = {a["id"]: a for a in json.loads(status.out)["accounts"]}
                 assert (accounts["or-main"]["streams"], accounts["rw"]["streams"]) == (1, 0)
                 traffic = {m["name"]: m for m in accounts["rw"]["meters"] if m["source"] == "traffic"}
@@ -179,7 +181,7 @@ def test_the_first_line_says_where_it_listens_and_sigint_ends_it(env, sim):
         assert gateway.first_line == (f"traywidget gateway listening on http://127.0.0.1:{port}/ACCOUNT_ID — for a "
                                       "tool's settings: traywidget gateway env ACCOUNT_ID")
         line = gateway.proc.stdout.readline()
-        assert line.split()[1:3] == ["or-main", "ok"]  # what `watch` prints
+        assert line.split()[1:3] == ["or-main", "ok"] and line.split()[-1] == "streams=0"  # what `watch` prints
         gateway.proc.send_signal(signal.SIGINT)
         assert gateway.proc.wait(20) == 0
     finally:
