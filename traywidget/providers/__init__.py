@@ -11,16 +11,22 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from traywidget.providers.base import Provider
 
-PROVIDER_IDS: tuple[str, ...] = ("routing.run", "openrouter", "routeway")
+PROVIDER_IDS: tuple[str, ...] = ("routing.run", "openrouter", "routeway", "openai-compatible")
 
 # The one source of each provider's name as people read it (the adapters and
 # every view take it from here).
-DISPLAY_NAMES: dict[str, str] = {"routing.run": "routing.run", "openrouter": "OpenRouter", "routeway": "Routeway"}
+DISPLAY_NAMES: dict[str, str] = {
+    "routing.run": "routing.run",
+    "openrouter": "OpenRouter",
+    "routeway": "Routeway",
+    "openai-compatible": "OpenAI-compatible",
+}
 
 _CLASSES: dict[str, tuple[str, str]] = {
     "routing.run": ("traywidget.providers.routing_run", "RoutingRun"),
     "openrouter": ("traywidget.providers.openrouter", "OpenRouter"),
     "routeway": ("traywidget.providers.routeway", "Routeway"),
+    "openai-compatible": ("traywidget.providers.openai_compatible", "OpenAICompatible"),
 }
 
 
