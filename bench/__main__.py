@@ -14,7 +14,7 @@ import traceback
 
 from bench.common import ROOT, Context, Result
 
-ORDER = ("fanout", "keyring_status", "responsiveness", "idle", "startup", "quota", "binary")
+ORDER = ("fanout", "keyring_status", "responsiveness", "idle", "startup", "quota", "binary", "gateway")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ from traywidget.model import (
     TrafficObservation,
     Unit,
 )
+from traywidget.providers.routeway import NO_MANAGEMENT_KEY_NOTE, TRAFFIC_ONLY_NOTE
 
 T0 = datetime(2026, 11, 22, 10, 20, 0, tzinfo=timezone.utc)
 HOUR_RESET = datetime(2026, 11, 22, 11, 0, 0, tzinfo=timezone.utc)
@@ -395,7 +396,8 @@ async def test_a_traffic_429_sets_the_state_and_a_good_answer_clears_it():
     engine.observe(TrafficObservation("rw", clock.wall, meters=(minute,), state=State.RATE_LIMITED, error=limited))
     snap = engine.snapshots["rw"]
     assert (snap.state, snap.error, snap.meters) == (State.RATE_LIMITED, limited, (minute,))
-    assert snap.notes == first.notes and any("management key" in note for note in snap.notes)
+    # Routeway's standing note now says where the numbers come from (traffic), not that none can be had.
+    assert first.notes == (NO_MANAGEMENT_KEY_NOTE,) and snap.notes == (TRAFFIC_ONLY_NOTE,)
     clock.advance(41)
     fresh = traffic_meter("requests_minute", 4, 5, clock.wall, clock.wall + timedelta(seconds=60))
     engine.observe(TrafficObservation("rw", clock.wall, meters=(fresh,)))

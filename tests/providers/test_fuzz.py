@@ -39,6 +39,7 @@ SPECS = {
     "routing.run": [RequestSpec("requests", "user/requests"), RequestSpec("hourly", "user/requests/hourly")],
     "openrouter": [RequestSpec("key", "key"), RequestSpec("credits", "credits")],
     "routeway": [RequestSpec("account_keys", "account/keys"), RequestSpec("balance", "account/balance")],
+    "openai-compatible": [RequestSpec("traffic", "chat/completions")],
 }
 provider_specs = st.sampled_from([(pid, s) for pid in PROVIDER_IDS for s in SPECS[pid]])
 
@@ -88,7 +89,10 @@ def test_error_for_always_returns_a_provider_error(pair, status, body, headers, 
     check_error(err)
     assert err.info.http_status == status
     if status == 429:
-        assert err.state is State.RATE_LIMITED
+        # OpenAI answers an exhausted prepaid quota with 429 insufficient_quota: a billing problem.
+        expected = {State.RATE_LIMITED, State.PAYMENT_REQUIRED} if provider_id == "openai-compatible" else {
+            State.RATE_LIMITED}
+        assert err.state in expected
     if 500 <= status <= 599 and provider_id != "routeway":
         assert err.state is State.ERROR
 

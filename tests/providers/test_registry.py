@@ -12,7 +12,7 @@ from traywidget.providers.base import Provider
 
 
 def test_ids():
-    assert PROVIDER_IDS == ("routing.run", "openrouter", "routeway")
+    assert PROVIDER_IDS == ("routing.run", "openrouter", "routeway", "openai-compatible")
 
 
 @pytest.mark.parametrize("provider_id", PROVIDER_IDS)
@@ -45,7 +45,7 @@ def test_adapters_never_import_qt_or_httpx():
     code = (
         "import sys;"
         "import traywidget.providers.routing_run, traywidget.providers.openrouter, traywidget.providers.routeway;"
-        "import traywidget.providers.headers;"
+        "import traywidget.providers.openai_compatible, traywidget.providers.headers, traywidget.providers.traffic;"
         "bad = [m for m in ('PySide6', 'httpx', 'qasync') if m in sys.modules];"
         "assert not bad, bad"
     )

@@ -15,7 +15,7 @@ import logging
 import sys
 from typing import TextIO
 
-from traywidget.cli import accounts, polling, system
+from traywidget.cli import accounts, gateway, polling, system
 from traywidget.model import TraywidgetError
 
 
@@ -55,6 +55,8 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
         cmd.add_argument("--json", action="store_true")
         cmd.add_argument("--demo", action="store_true", help="run against the built-in simulator's demo accounts")
 
+    gateway.add_gateway_command(sub)
+
     sim = sub.add_parser("simulate", help="serve the loopback simulator of all three providers")
     sim.add_argument("--port", type=int, default=8765)
     sim.add_argument("--demo", action="store_true", help="with demo accounts and moving counters")
@@ -76,6 +78,7 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
         "status": polling.status_command,
         "watch": polling.watch_command,
         "kill": polling.kill_command,
+        "gateway": gateway.gateway_command,
         "simulate": system.simulate_command,
         "autostart": system.autostart_command,
         "doctor": system.doctor_command,

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TextIO
 
 from traywidget.core.formatting import format_amount, time_until_reset
+from traywidget.i18n import trn
 from traywidget.model import Snapshot, Unit, utcnow
 
 
@@ -31,6 +32,10 @@ def print_status(snapshots: list[Snapshot], out: TextIO) -> None:
         if snap.error:
             messages.append(f"{snap.account_id}: {snap.error.message}")
         messages.extend(f"{snap.account_id}: {note}" for note in snap.notes)
+        if snap.streams:
+            running = trn("{n} stream running through the gateway", "{n} streams running through the gateway",
+                          snap.streams).format(n=snap.streams)
+            messages.append(f"{snap.account_id}: {running}")
     print_table(rows, out)
     for line in messages:
         print(line, file=out)
@@ -45,6 +50,8 @@ def print_table(rows: list[tuple], out: TextIO) -> None:
 def watch_line(snap: Snapshot) -> str:
     parts = [clock(snap.fetched_at), snap.account_id, snap.state.value]
     parts += [f"{m.name}={format_amount(m.remaining, m.unit)}/{format_amount(m.limit, m.unit)}" for m in snap.meters]
+    if snap.streams is not None:  # a gateway runs: a change in open streams is a change worth a line
+        parts.append(f"streams={snap.streams}")
     if snap.error:
         parts.append(f'"{snap.error.message}"')
     return " ".join(parts)

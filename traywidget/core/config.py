@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "pace_alerts": False,
     # None: the system's language (traywidget.i18n.LANGUAGES lists the others).
     "language": None,
+    # Where the local gateway listens (http://127.0.0.1:PORT/ACCOUNT_ID).
+    "gateway_port": 8787,
 }
 MIN_INTERVAL_S = 10.0
 MAX_INTERVAL_S = 24 * 3600.0
@@ -54,6 +56,7 @@ class Settings:
     notifications: bool = True
     pace_alerts: bool = DEFAULTS["pace_alerts"]
     language: str | None = DEFAULTS["language"]
+    gateway_port: int = DEFAULTS["gateway_port"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +68,7 @@ class Settings:
             "notifications": self.notifications,
             "pace_alerts": self.pace_alerts,
             "language": self.language,
+            "gateway_port": self.gateway_port,
         }
 
     @classmethod
@@ -84,6 +88,7 @@ class Settings:
             notifications=bool(data.get("notifications", True)),
             pace_alerts=bool(data.get("pace_alerts", DEFAULTS["pace_alerts"])),
             language=_language(data.get("language")),
+            gateway_port=_port(data.get("gateway_port"), DEFAULTS["gateway_port"]),
         )
 
 
@@ -129,6 +134,17 @@ class Config:
             "accounts": [a.to_json() for a in self.accounts] + list(self.unknown_entries),
             "settings": self.settings.to_json(),
         }
+
+
+def _port(value: Any, default: int) -> int:
+    return value if type(value) is int and 1 <= value <= 65535 else default
+
+
+def validate_port(port: int) -> int:
+    """A TCP port for the gateway (0: any free port, for a one-off run)."""
+    if type(port) is not int or not 0 <= port <= 65535:
+        raise InvalidValue(tr("A port is a number from 1 to 65535 (or 0 for any free port)."))
+    return port
 
 
 def validate_interval(seconds: float | None) -> float | None:

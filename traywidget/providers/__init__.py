@@ -8,25 +8,33 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from traywidget.i18n import tr, tr_noop
+
 if TYPE_CHECKING:
     from traywidget.providers.base import Provider
 
-PROVIDER_IDS: tuple[str, ...] = ("routing.run", "openrouter", "routeway")
+PROVIDER_IDS: tuple[str, ...] = ("routing.run", "openrouter", "routeway", "openai-compatible")
 
 # The one source of each provider's name as people read it (the adapters and
 # every view take it from here).
-DISPLAY_NAMES: dict[str, str] = {"routing.run": "routing.run", "openrouter": "OpenRouter", "routeway": "Routeway"}
+DISPLAY_NAMES: dict[str, str] = {
+    "routing.run": "routing.run",
+    "openrouter": "OpenRouter",
+    "routeway": "Routeway",
+    "openai-compatible": tr_noop("OpenAI-compatible"),  # a kind, not a name: said in the user's language
+}
 
 _CLASSES: dict[str, tuple[str, str]] = {
     "routing.run": ("traywidget.providers.routing_run", "RoutingRun"),
     "openrouter": ("traywidget.providers.openrouter", "OpenRouter"),
     "routeway": ("traywidget.providers.routeway", "Routeway"),
+    "openai-compatible": ("traywidget.providers.openai_compatible", "OpenAICompatible"),
 }
 
 
 def display_name(provider_id: str) -> str:
     """"OpenRouter" for "openrouter"; an unknown id is shown as it is."""
-    return DISPLAY_NAMES.get(provider_id, provider_id)
+    return tr(DISPLAY_NAMES.get(provider_id, provider_id))
 
 _instances: dict[str, Provider] = {}
 

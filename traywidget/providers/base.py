@@ -3,16 +3,27 @@
 A provider module never does I/O and never schedules anything. It says which
 requests to send for a poll, and turns each response into meters or a
 ProviderError. The engine owns the one httpx client, the timers and backoff.
+
+For the local gateway a provider also says how its auth header looks, which
+of its rate-limit header windows become which meters, and how its own error
+bodies and SSE error events look (so a stream stopped from traywidget ends in
+a form the user's tool understands). providers/traffic.py reads traffic with
+these; the gateway never needs to know a provider by name.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import ClassVar, Mapping
 
-from traywidget.model import ErrorInfo, HttpResult, Meter, ProviderError
+from traywidget.model import ErrorInfo, HttpResult, Meter, ProviderError, State
+
+# The refusals in a user's own traffic that say something about the account
+# itself; a 400 or a 5xx says something about one request.
+TRAFFIC_STATES = frozenset({State.RATE_LIMITED, State.PAYMENT_REQUIRED, State.AUTH_ERROR})
 
 
 class Credential(Enum):
@@ -84,9 +95,42 @@ class Provider:
     supports_kill: ClassVar[bool] = False
     # Requests per poll must never include Origin/Referer (routing.run refuses them).
     extra_headers: ClassVar[Mapping[str, str]] = {}
+    # Rate-limit header windows (providers/headers.py names) that become meters
+    # when they arrive on the user's own traffic: window name -> meter name.
+    traffic_windows: ClassVar[Mapping[str, str]] = {}
+    # Serves Anthropic-style `messages` under its base URL (Anthropic SDKs, Claude Code).
+    serves_messages: ClassVar[bool] = False
 
     def auth_headers(self, secret: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {secret}"}
+
+    def traffic_auth_headers(self, secret: str, client_header: str) -> dict[str, str]:
+        """The auth header for a request the gateway forwards. `client_header` is the
+        header (lowercase) the user's tool presented its gateway token in."""
+        return self.auth_headers(secret)
+
+    def traffic_meter_names(self, limit_kind: str | None) -> Mapping[str, str]:
+        """`traffic_windows`, for a response whose error names `limit_kind` (or None)."""
+        return self.traffic_windows
+
+    def traffic_error(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> ProviderError | None:
+        """What a refusal of the user's own request says about the account: a
+        ProviderError in one of TRAFFIC_STATES, or None when it says nothing
+        about the account (a bad request, a server error)."""
+        if result.ok:
+            return None
+        error = self.error_for(spec, result, ctx)
+        return error if error.state in TRAFFIC_STATES else None
+
+    def error_reply(self, status: int, message: str, code: str) -> tuple[bytes, dict[str, str]]:
+        """(body, headers) of an error response in this provider's own form."""
+        body = {"error": {"message": message, "type": code, "param": None, "code": code}}
+        return json.dumps(body).encode(), {"Content-Type": "application/json"}
+
+    def stream_error_event(self, message: str, code: str) -> bytes:
+        """One SSE event carrying an error in this provider's streaming form, then its end."""
+        body = {"error": {"message": message, "type": code, "param": None, "code": code}}
+        return sse_data(body) + DONE_EVENT
 
     def poll_requests(self, full: bool, ctx: PollContext) -> list[RequestSpec]:
         raise NotImplementedError
@@ -108,3 +152,11 @@ class Provider:
 
     def parse_kill(self, result: HttpResult) -> int:
         raise NotImplementedError
+
+
+DONE_EVENT = b"data: [DONE]\n\n"
+
+
+def sse_data(payload: object) -> bytes:
+    """One `data:` event of an OpenAI-style stream."""
+    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"

@@ -11,6 +11,7 @@ The deprecated `rate_limit` object in the key response is ignored. No kill endpo
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from traywidget.model import (
     BALANCE,
     CREDITS,
     FREE_REQUESTS_DAY,
+    REQUESTS_MINUTE,
     HttpResult,
     Meter,
     ProviderError,
@@ -29,11 +31,13 @@ from traywidget.model import (
 )
 from traywidget.providers import DISPLAY_NAMES
 from traywidget.providers.base import (
+    DONE_EVENT,
     Credential,
     PollContext,
     Provider,
     Reading,
     RequestSpec,
+    sse_data,
 )
 from traywidget.providers.decoding import (
     NOT_JSON,
@@ -74,6 +78,23 @@ class OpenRouter(Provider):
     display_name = DISPLAY_NAMES["openrouter"]
     default_base_url = "https://openrouter.ai/api/v1"
     supports_kill = False
+
+    def traffic_meter_names(self, limit_kind: str | None) -> dict[str, str]:
+        # Success responses carry no rate-limit headers; a 429 on a free model
+        # carries X-RateLimit-* for the window its message names.
+        return {"minute": {"requests": REQUESTS_MINUTE}, "daily": {"requests": FREE_REQUESTS_DAY}}.get(
+            limit_kind or "", {})
+
+    def error_reply(self, status: int, message: str, code: str) -> tuple[bytes, dict[str, str]]:
+        body = {"error": {"code": status, "message": message, "metadata": {"error_type": code}}}
+        return json.dumps(body).encode(), {"Content-Type": "application/json"}
+
+    def stream_error_event(self, message: str, code: str) -> bytes:
+        # OpenRouter's mid-stream error: a chunk with a top-level error and finish_reason "error".
+        chunk = {"object": "chat.completion.chunk",
+                 "error": {"code": code, "message": message},
+                 "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]}
+        return sse_data(chunk) + DONE_EVENT
 
     def poll_requests(self, full: bool, ctx: PollContext) -> list[RequestSpec]:
         specs = [RequestSpec(KEY, "key")]

@@ -26,7 +26,14 @@ from traywidget.model import (
     clean_number,
 )
 from traywidget.providers import DISPLAY_NAMES
-from traywidget.providers.base import PollContext, Provider, Reading, RequestSpec
+from traywidget.providers.base import (
+    DONE_EVENT,
+    PollContext,
+    Provider,
+    Reading,
+    RequestSpec,
+    sse_data,
+)
 from traywidget.providers.decoding import (
     NOT_JSON,
     bound_code,
@@ -87,6 +94,22 @@ class RoutingRun(Provider):
     def auth_headers(self, secret: str) -> dict[str, str]:
         # Never Origin/Referer: routing.run answers 403 "Access denied" to those on user/...
         return {"X-API-Key": secret}
+
+    # Its X-RateLimit-Limit/Remaining headers count requests per IP, not the
+    # plan quota: traffic turns none of them into meters.
+    traffic_windows = {}
+
+    def traffic_error(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> ProviderError | None:
+        # A model the plan does not include refuses one request, not the key.
+        if (result.header("X-Error-Code") or "").strip().upper() == "MODEL_NOT_ALLOWED":
+            return None
+        return super().traffic_error(spec, result, ctx)
+
+    def error_reply(self, status: int, message: str, code: str) -> tuple[bytes, dict[str, str]]:
+        return message.encode(), {"Content-Type": "text/plain; charset=utf-8", "X-Error-Code": code.upper()}
+
+    def stream_error_event(self, message: str, code: str) -> bytes:
+        return sse_data({"error": {"message": message, "code": code.upper()}}) + DONE_EVENT
 
     def poll_requests(self, full: bool, ctx: PollContext) -> list[RequestSpec]:
         if full:

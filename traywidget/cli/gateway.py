@@ -1,0 +1,124 @@
+"""`traywidget gateway`: the local gateway without a tray, its token, and the
+shell lines a tool needs to use it.
+
+    traywidget gateway [--port N] [--json]   run the engine and the gateway; print what `watch` prints
+    traywidget gateway token [--rotate]      print the token (made on first use)
+    traywidget gateway env ACCOUNT_ID        export OPENAI_BASE_URL=... / OPENAI_API_KEY=...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import signal
+from typing import TextIO
+
+from traywidget.cli.polling import change_printer
+from traywidget.core.config import ConfigStore, validate_port
+from traywidget.core.secrets import KeyringSecretStore
+from traywidget.i18n import tr
+from traywidget.model import EXIT_OK, UsageError
+
+
+def add_gateway_command(sub) -> None:
+    gateway = sub.add_parser("gateway", help=tr("run the local gateway your tools can use as their base URL"))
+    gateway.add_argument("--port", type=int, help=tr("listen on this port (default: gateway_port in the config, 8787)"))
+    gateway.add_argument("--json", action="store_true", help=tr("print changes as JSON lines"))
+    actions = gateway.add_subparsers(dest="gateway_command", metavar="ACTION")
+    token = actions.add_parser("token", help=tr("print the gateway token your tools send (made on first use)"))
+    token.add_argument("--rotate", action="store_true", help=tr("replace it; tools holding the old one are refused"))
+    env = actions.add_parser("env", help=tr("print the shell lines that point a tool at an account through "
+                                           "the gateway"))
+    env.add_argument("account_id")
+
+
+def gateway_command(args, out: TextIO, err: TextIO) -> int:
+    if args.gateway_command == "token":
+        return _token(args.rotate, out, err)
+    if args.gateway_command == "env":
+        return _env(args.account_id, out, err)
+    return _serve(args, out, err)
+
+
+def _token(rotate: bool, out: TextIO, err: TextIO) -> int:
+    from traywidget.gateway.token import ensure_token, rotate_token
+
+    secrets = KeyringSecretStore()
+    if not rotate:
+        print(ensure_token(secrets), file=out)
+        return EXIT_OK
+    from traywidget.gateway import remote
+
+    token = rotate_token(secrets)
+    print(token, file=out)
+    port = ConfigStore().load().settings.gateway_port
+    if asyncio.run(remote.announce_token(port, token)):
+        print(tr("The gateway on port {port} now takes only the new token.").format(port=port), file=err)
+    else:
+        print(tr("Tools holding the old token are refused from now on."), file=err)
+    return EXIT_OK
+
+
+def _env(account_id: str, out: TextIO, err: TextIO) -> int:
+    from traywidget.gateway.server import HOST_V4
+    from traywidget.gateway.token import ensure_token
+    from traywidget.providers import get_provider
+
+    config = ConfigStore().load()
+    for warning in config.warnings:
+        print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
+    account = config.account(account_id)
+    if account is None:
+        raise UsageError(tr("no account with id {id!r} (see `traywidget accounts list`)").format(id=account_id))
+    url = f"http://{HOST_V4}:{config.settings.gateway_port}/{account.id}"
+    token = ensure_token(KeyringSecretStore())
+    lines = [f"export OPENAI_BASE_URL={shlex.quote(url)}", f"export OPENAI_API_KEY={shlex.quote(token)}"]
+    if get_provider(account.provider).serves_messages:
+        # Anthropic SDKs and Claude Code append /v1/messages to this: the gateway reads the /v1 once.
+        lines += [f"export ANTHROPIC_BASE_URL={shlex.quote(url)}", f"export ANTHROPIC_API_KEY={shlex.quote(token)}"]
+    print("\n".join(lines), file=out)
+    return EXIT_OK
+
+
+def _serve(args, out: TextIO, err: TextIO) -> int:
+    from traywidget.core.engine import EngineSettings
+
+    config = ConfigStore().load()
+    if not config.accounts:
+        raise UsageError(tr("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID"))
+    port = validate_port(args.port if args.port is not None else config.settings.gateway_port)
+    settings = EngineSettings().with_user_settings(config.settings)
+    return asyncio.run(_run(list(config.accounts), config.warnings, settings, port, args.json, out, err))
+
+
+async def _run(accounts, warnings, settings, port: int, as_json: bool, out: TextIO, err: TextIO) -> int:
+    from traywidget.core.engine import Engine
+    from traywidget.gateway.server import Gateway
+
+    secrets = KeyringSecretStore()
+    engine = Engine(accounts, secrets, settings=settings)
+    gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams)
+    bound = await gateway.start(port)
+    try:
+        # The first line says where to point tools; everything after is what `watch` prints.
+        print(tr("traywidget gateway listening on http://127.0.0.1:{port}/ACCOUNT_ID — for a tool's settings: "
+                 "traywidget gateway env ACCOUNT_ID").format(port=bound), file=err, flush=True)
+        for warning in warnings:
+            print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
+        for account in accounts:
+            engine.set_streams(account.id, 0)
+        engine.subscribe(change_printer(as_json, out))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):  # Windows: Ctrl+C arrives as KeyboardInterrupt
+                pass
+        await engine.start()
+        await stop.wait()
+    finally:
+        await gateway.stop()  # held streams end cleanly for their clients first
+        await engine.stop()
+    return EXIT_OK
+

@@ -1,0 +1,150 @@
+"""Reading a copy of one response as it passes, and handing what it says on.
+
+The bytes the client gets are never touched here. The copy is read in the
+form it was sent — compressed when the two ends agreed on gzip or deflate —
+so it is decoded first (bounded: a copy never holds more than a refusal's
+message needs, or one SSE event). A coding the gateway cannot decode (br,
+zstd) is learned from by its status and headers alone.
+
+What is handed on: at a success's headers, its rate-limit windows; for a
+refusal (4xx), the state in the provider's words once its body is in; inside
+a 200 SSE stream, each event that refuses the account (a 429 mid-stream).
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from datetime import datetime
+from typing import Callable, Mapping
+
+from traywidget.gateway.sse import EventSplitter, split_events
+from traywidget.model import HttpResult, TrafficObservation
+from traywidget.providers.base import Provider
+from traywidget.providers.traffic import (
+    MAX_ERROR_BODY_BYTES,
+    MAX_EVENT_BYTES,
+    is_event_stream,
+    response_observation,
+    stream_observation,
+    wants_body,
+)
+
+log = logging.getLogger(__name__)
+
+ObservationSink = Callable[[TrafficObservation], None]
+
+
+class CopyDecoder:
+    """Undoes a Content-Encoding on the copy, piece by piece, never more than `limit` bytes at once."""
+
+    def __init__(self, encoding: str) -> None:
+        self._wbits = 16 + zlib.MAX_WBITS if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._inflate = zlib.decompressobj(self._wbits)
+        self.failed = False
+
+    @classmethod
+    def for_encoding(cls, header: str | None) -> CopyDecoder | None:
+        """A decoder for the header's coding; None for none at all. LookupError: one it cannot undo."""
+        encoding = (header or "").strip().lower()
+        if encoding in ("", "identity"):
+            return None
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            return cls(encoding)
+        raise LookupError(encoding)
+
+    def decode(self, chunk: bytes, limit: int) -> list[bytes]:
+        """The decoded pieces of `chunk`, each at most `limit` bytes (a small body may inflate hugely)."""
+        pieces: list[bytes] = []
+        data = chunk
+        try:
+            while data and not self.failed:
+                piece = self._inflate.decompress(data, limit)
+                if piece:
+                    pieces.append(piece)
+                data = self._inflate.unconsumed_tail
+                if self._inflate.eof and self._inflate.unused_data:  # gzip allows several members
+                    data = self._inflate.unused_data
+                    self._inflate = zlib.decompressobj(self._wbits)
+        except zlib.error:
+            self.failed = True  # not what its header says: nothing more is learned from it
+        return pieces
+
+
+class ResponseReader:
+    """The copy of one response; `feed` it each chunk as it passes, `finish` it at the end."""
+
+    def __init__(self, provider: Provider, account_id: str, status: int, headers: Mapping[str, str],
+                 observe: ObservationSink, now: Callable[[], datetime]) -> None:
+        self._provider = provider
+        self._account_id = account_id
+        self._status = status
+        self._headers = headers
+        self._observe = observe
+        self._now = now
+        self.event_stream = status == 200 and is_event_stream(headers.get("Content-Type"))
+        try:
+            self._decoder = CopyDecoder.for_encoding(headers.get("Content-Encoding"))
+            self._readable = True
+        except LookupError:
+            self._decoder, self._readable = None, False
+        # Plain SSE arrives here already cut at event boundaries (`feed_events`); a coded one is cut here.
+        self._events = EventSplitter() if self.event_stream and self._decoder is not None else None
+        self._body = bytearray() if wants_body(status) else None
+        self._finished = False
+        if 200 <= status < 300:
+            self._learn_response(b"")
+
+    @property
+    def plain(self) -> bool:
+        """Whether the bytes on the wire are the body itself (no Content-Encoding)."""
+        return self._decoder is None and self._readable
+
+    def feed_events(self, events: bytes) -> None:
+        """Whole events of a plain SSE stream (cut by the forwarding splitter)."""
+        if b"error" not in events:
+            return
+        for event in split_events(events):
+            if b"error" in event:
+                self._hand_over(lambda event=event: stream_observation(
+                    self._provider, self._account_id, event, self._headers, self._now()))
+
+    def feed(self, chunk: bytes) -> None:
+        if not self._readable:
+            return
+        if self._body is not None:
+            room = MAX_ERROR_BODY_BYTES - len(self._body)
+            if room > 0:
+                pieces = [chunk] if self._decoder is None else self._decoder.decode(chunk, room)
+                for piece in pieces:
+                    self._body += piece[: MAX_ERROR_BODY_BYTES - len(self._body)]
+        elif self._events is not None and self._decoder is not None:
+            for piece in self._decoder.decode(chunk, MAX_EVENT_BYTES):
+                self.feed_events(self._events.feed(piece))
+
+    def finish(self) -> None:
+        """At the end of the body (or of the exchange, however it ended): what a refusal said."""
+        if self._finished:
+            return
+        self._finished = True
+        if self._events is not None:
+            self.feed_events(self._events.flush())
+        if self._body is not None:
+            self._learn_response(bytes(self._body))
+
+    def _learn_response(self, body: bytes) -> None:
+        result = HttpResult(self._status, self._headers, body)
+        self._hand_over(lambda: response_observation(self._provider, self._account_id, result, self._now()))
+
+    def _hand_over(self, read: Callable[[], TrafficObservation | None]) -> None:
+        try:
+            observation = read()
+        except Exception:  # a parser bug must never break the user's traffic
+            log.exception("Reading a response of %s failed", self._account_id)
+            return
+        if observation is None:
+            return
+        try:
+            self._observe(observation)
+        except Exception:  # a failing engine must not break the user's traffic
+            log.exception("The traffic observation sink failed")

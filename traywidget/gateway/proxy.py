@@ -1,0 +1,285 @@
+"""One forwarded exchange: the user's request up, the provider's answer down.
+
+Both bodies are streamed, never held whole: the request body goes up as it
+arrives, the response goes down chunk by chunk (an SSE stream event by event,
+see sse.py). A slow reader slows the upstream read (aiohttp's buffers are
+bounded and `write` waits for the client to drain), so a client that never
+reads never grows memory. Compression is left to the two ends: nothing is
+decompressed, and Accept-Encoding/Content-Encoding pass as they are.
+
+Only a copy is read to learn from (learning.py): the response's status and
+headers, the first bytes of a refusal's body, SSE events that mention an error.
+
+The upstream connection is closed explicitly whenever the exchange ends
+early — the client went away (aiohttp cancels the handler) or the user
+stopped it (the registry cancels the handler) — because an abandoned
+response does not close its connection by itself, and an open upstream
+connection keeps generating and billing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+import aiohttp
+from aiohttp import web
+from aiohttp.helpers import get_env_proxy_for_url
+from multidict import CIMultiDict, MultiMapping
+from yarl import URL
+
+from traywidget.gateway.guard import CREDENTIAL_HEADERS, error_response
+from traywidget.gateway.learning import ObservationSink, ResponseReader
+from traywidget.gateway.registry import HeldExchange
+from traywidget.gateway.sse import EventSplitter
+from traywidget.model import Account
+from traywidget.providers.base import Provider
+from traywidget.providers.traffic import stopped_event, stopped_reply
+
+log = logging.getLogger(__name__)
+
+# RFC 9110 7.6.1: these describe one connection, not the message.
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
+    "trailer", "trailers", "transfer-encoding", "upgrade",
+})
+# Never passed up: the gateway token, the client's idea of the host, and what aiohttp answers itself.
+_NOT_FORWARDED_UP = HOP_BY_HOP | set(CREDENTIAL_HEADERS) | {"host", "expect"}
+# How long the last words to a stopped client may take (a client that never reads gets none).
+STOPPED_WRITE_S = 1.0
+
+
+class ProxyChoice:
+    """The HTTP(S)_PROXY / NO_PROXY choice for each provider host, made once per host
+    (the lookup may block: on macOS it reads the system's settings)."""
+
+    def __init__(self) -> None:
+        self._chosen: dict[tuple[str, str | None, int | None], URL | None] = {}
+
+    async def proxy_for(self, url: URL) -> URL | None:
+        place = (url.scheme, url.host, url.port)
+        if place not in self._chosen:
+            self._chosen[place] = await asyncio.to_thread(_env_proxy, url)
+        return self._chosen[place]
+
+
+def _env_proxy(url: URL) -> URL | None:
+    try:
+        proxy, _ = get_env_proxy_for_url(url)
+    except LookupError:
+        return None
+    return proxy
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an account's traffic goes and how it is read."""
+
+    account: Account
+    provider: Provider
+
+
+def upstream_url(base_url: str, raw_tail: str, raw_query: str) -> URL:
+    """The provider URL for a path under the account's address (still percent-encoded).
+
+    A path that repeats the base URL's trailing /v1 has it once: Anthropic SDKs
+    append /v1/messages to their base URL, OpenAI SDKs append /chat/completions
+    to one that ends in /v1 — both work with the same address."""
+    base = base_url.rstrip("/")
+    tail = raw_tail.lstrip("/")
+    if base.endswith("/v1") and (tail == "v1" or tail.startswith("v1/")):
+        tail = tail[2:].lstrip("/")
+    url = base + ("/" + tail if tail else "")
+    if raw_query:
+        url += "?" + raw_query
+    return URL(url, encoded=True)
+
+
+def _dropped_by_connection(headers: MultiMapping[str]) -> set[str]:
+    """Headers the Connection header names: hop-by-hop for this message too."""
+    named: set[str] = set()
+    for value in headers.getall("Connection", ()):
+        named.update(token.strip().lower() for token in value.split(",") if token.strip())
+    return named
+
+
+def request_headers(incoming: MultiMapping[str], auth: dict[str, str]) -> CIMultiDict[str]:
+    """The client's headers as the provider must see them: the gateway token out, the real key in."""
+    dropped = _NOT_FORWARDED_UP | _dropped_by_connection(incoming)
+    headers: CIMultiDict[str] = CIMultiDict()
+    for name, value in incoming.items():
+        if name.lower() not in dropped:
+            headers.add(name, value)
+    for name, value in auth.items():
+        headers[name] = value
+    return headers
+
+
+def response_headers(upstream: MultiMapping[str]) -> CIMultiDict[str]:
+    dropped = HOP_BY_HOP | _dropped_by_connection(upstream)
+    headers: CIMultiDict[str] = CIMultiDict()
+    for name, value in upstream.items():
+        if name.lower() not in dropped:
+            headers.add(name, value)
+    return headers
+
+
+class Exchange:
+    """Forwards one request; `run` returns the response the client got."""
+
+    def __init__(self, request: web.Request, target: Target, held: HeldExchange, session: aiohttp.ClientSession,
+                 url: URL, headers: CIMultiDict[str], proxy: URL | None, observe: ObservationSink,
+                 now: Callable[[], datetime], on_rejected_key: Callable[[str], None]) -> None:
+        self.request = request
+        self.proxy = proxy
+        self.target = target
+        self.held = held
+        self.session = session
+        self.url = url
+        self.headers = headers
+        self.observe = observe
+        self.now = now
+        self.on_rejected_key = on_rejected_key
+        self.tail = request.match_info.get("tail", "")
+
+    @property
+    def account_id(self) -> str:
+        return self.target.account.id
+
+    async def run(self) -> web.StreamResponse:
+        try:
+            upstream = await self.session.request(
+                self.request.method, self.url, headers=self.headers,
+                data=self.request.content if self.request.body_exists else None,
+                allow_redirects=False, proxy=self.proxy)
+        except asyncio.CancelledError:
+            if self._stopped_here():
+                return self._stopped_before_answer()
+            raise
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            return self._unreachable(exc)
+        try:
+            return await self._answer(upstream)
+        finally:
+            # close(), not release(): an unfinished body must not go back to the pool.
+            upstream.close()
+
+    async def _answer(self, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
+        if upstream.status == 401:
+            self.on_rejected_key(self.account_id)
+        reader = ResponseReader(self.target.provider, self.account_id, upstream.status, upstream.headers,
+                                self.observe, self.now)
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
+                                      headers=response_headers(upstream.headers))
+        # A plain SSE stream goes on event by event, so a stop can end it with a whole event of its own.
+        splitter = EventSplitter() if reader.event_stream and reader.plain else None
+        try:
+            await response.prepare(self.request)
+            content = upstream.content
+            while True:
+                try:
+                    chunk = await content.readany()
+                except (aiohttp.ClientError, OSError) as exc:
+                    return self._upstream_broke(response, exc)
+                if not chunk:
+                    break
+                if splitter is not None:
+                    chunk = splitter.feed(chunk)
+                    if not chunk:
+                        continue
+                    reader.feed_events(chunk)
+                else:
+                    reader.feed(chunk)
+                await response.write(chunk)
+            if splitter is not None and (rest := splitter.flush()):
+                reader.feed_events(rest)
+                await response.write(rest)
+            await response.write_eof()
+        except asyncio.CancelledError:
+            if not self._stopped_here():
+                raise
+            upstream.close()  # first of all: the provider stops generating
+            return await self._stopped_mid_answer(response, splitter, reader.event_stream)
+        except ConnectionError:
+            # The client left between two writes (before aiohttp noticed and cancelled us): an
+            # ordinary end, not an error. run() closes the upstream on the way out.
+            log.debug("The client of %s left mid-answer", self.account_id)
+            return response
+        finally:
+            reader.finish()
+        return response
+
+    # -- ending early ----------------------------------------------------------
+
+    def _stopped_here(self) -> bool:
+        """Whether this cancellation is a stop from traywidget (and only that)."""
+        if not self.held.stopped:
+            return False
+        task = asyncio.current_task()
+        # Also cancelled for another reason (the client left, shutdown): that one wins.
+        return task is None or task.uncancel() == 0
+
+    def _stopped_before_answer(self) -> web.Response:
+        status, body, headers = stopped_reply(self.target.provider, self.tail)
+        return web.Response(status=status, body=body, headers=headers)
+
+    async def _stopped_mid_answer(self, response: web.StreamResponse, splitter: EventSplitter | None,
+                                  event_stream: bool) -> web.StreamResponse:
+        if not response.prepared:
+            # Stopped between the answer's arrival and its first byte to the client.
+            return self._stopped_before_answer()
+        if splitter is None:
+            # A body cut short must not look complete to the client (nor can a compressed stream
+            # take an event of ours).
+            if event_stream:
+                log.info("Stopped a compressed stream of %s by closing it", self.account_id)
+            self._abort_client()
+            return response
+        ending = stopped_event(self.target.provider, self.tail)
+        if not splitter.aligned:
+            ending = b"\n\n" + ending
+        try:
+            async with asyncio.timeout(STOPPED_WRITE_S):
+                await response.write(ending)
+                await response.write_eof()
+        except (TimeoutError, ConnectionError, RuntimeError):
+            self._abort_client()
+        return response
+
+    def _upstream_broke(self, response: web.StreamResponse, exc: BaseException) -> web.StreamResponse:
+        """The provider's connection broke mid-answer: the client's breaks too, so it
+        does not take a cut-off body for a whole one."""
+        log.info("Upstream of %s broke off mid-answer (%s)", self.account_id, type(exc).__name__)
+        self._abort_client()
+        return response
+
+    def _abort_client(self) -> None:
+        transport = self.request.transport
+        if transport is not None:
+            transport.abort()
+
+    def _unreachable(self, exc: BaseException) -> web.Response:
+        host = self.url.host or "the provider"
+        log.info("Cannot reach %s for %s (%s)", host, self.account_id, type(exc).__name__)
+        return error_response(502, f"traywidget got no answer from {host}: {_describe(exc)}.", "upstream_unreachable",
+                              "api_error")
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, secret-free description of a connection failure."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "the name does not resolve"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return "its certificate is not valid"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "the connection was refused" if isinstance(exc.os_error, ConnectionRefusedError) else "cannot connect"
+    if isinstance(exc, (aiohttp.ServerTimeoutError, TimeoutError)):
+        return "it timed out"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "it closed the connection"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return "its answer was not valid HTTP"
+    return type(exc).__name__
