@@ -36,7 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "notifications": True,
     # Off by default: the threshold alerts already speak as a window runs low; this forecast is opt-in.
     "pace_alerts": False,
-    # Where the local gateway listens (http://127.0.0.1:PORT/ACCOUNT_ID).
+    # The local gateway (http://127.0.0.1:PORT/ACCOUNT_ID) runs in the tray app only when the user turns
+    # it on: it is a listening socket, and tools must be pointed at it to be of use.
+    "gateway_enabled": False,
     "gateway_port": 8787,
 }
 MIN_INTERVAL_S = 10.0
@@ -52,6 +54,7 @@ class Settings:
     full_interval_s: float = DEFAULTS["full_interval_s"]
     notifications: bool = True
     pace_alerts: bool = DEFAULTS["pace_alerts"]
+    gateway_enabled: bool = DEFAULTS["gateway_enabled"]
     gateway_port: int = DEFAULTS["gateway_port"]
 
     def to_json(self) -> dict[str, Any]:
@@ -63,6 +66,7 @@ class Settings:
             "full_interval_s": self.full_interval_s,
             "notifications": self.notifications,
             "pace_alerts": self.pace_alerts,
+            "gateway_enabled": self.gateway_enabled,
             "gateway_port": self.gateway_port,
         }
 
@@ -82,6 +86,7 @@ class Settings:
             full_interval_s=_interval(data.get("full_interval_s"), DEFAULTS["full_interval_s"]),
             notifications=bool(data.get("notifications", True)),
             pace_alerts=bool(data.get("pace_alerts", DEFAULTS["pace_alerts"])),
+            gateway_enabled=bool(data.get("gateway_enabled", DEFAULTS["gateway_enabled"])),
             gateway_port=_port(data.get("gateway_port"), DEFAULTS["gateway_port"]),
         )
 
