@@ -215,7 +215,9 @@ def _show_cached_tray(demo: bool, state: dict[str, Any]) -> _Start:
         state["demo_dir"] = root
         config_store = ConfigStore(root / "config")
         config = Config(accounts=tuple(session.accounts))
-        config = replace(config, settings=replace(config.settings, fast_interval_s=10.0, full_interval_s=30.0))
+        # The demo runs its gateway on a free port, with the demo's fixed token: try a tool against it.
+        config = replace(config, settings=replace(config.settings, fast_interval_s=10.0, full_interval_s=30.0,
+                                                  gateway_enabled=True, gateway_port=0))
         config_store.save(config)
         secrets: Any = session.secrets
         data_dir = root / "cache"
@@ -287,16 +289,22 @@ async def _main(
     if demo and history is not None:
         _backfill_demo_history(threaded, history)
 
+    from traywidget.gateway.service import GatewayService
+
+    # The local gateway lives on the engine's thread too (what it learns goes straight to the engine);
+    # it listens only when the settings say so.
+    gateway = state["gateway"] = GatewayService(engine, secrets, threaded.thread, config.accounts)
     controller = AppController(
         threaded, config=config, config_store=config_store, secrets=secrets, history=history,
         runner=runner, autostart=autostart, autostart_enabled=autostart_enabled, on_quit=request_quit,
-        tray=early_tray, notifications=_desktop_notifications(state),
+        tray=early_tray, notifications=_desktop_notifications(state), gateway=gateway,
     )
     state["controller"] = controller
     instance.show_requested.connect(controller.show_panel)
     controller.seed(cached)
     controller.show()
     threaded.start()
+    controller.apply_gateway()
     await quit_event.wait()
 
 
@@ -338,6 +346,12 @@ async def _shutdown(runner: TaskRunner, state: dict[str, Any]) -> None:
 
     controller: AppController | None = state.get("controller")
     engine = state.get("engine")
+    gateway = state.get("gateway")
+    if gateway is not None:  # held streams end cleanly for their clients before the engine's loop stops
+        try:
+            await asyncio.wait_for(gateway.stop(), timeout=5)
+        except Exception:  # noqa: BLE001
+            log.exception("the local gateway did not stop cleanly")
     if engine is not None:
         try:
             await asyncio.wait_for(engine.stop(), timeout=5)

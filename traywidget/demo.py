@@ -8,8 +8,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.core.secrets import GATEWAY_TOKEN, MemorySecretStore
 from traywidget.model import Account
+
+# The demo's local gateway token: fixed, so the demo's gateway can be tried (and tested) without a keyring.
+# It guards nothing but the demo's fake keys to the loopback simulator.
+DEMO_GATEWAY_TOKEN = "twg-demo-" + "0" * 43
 
 
 @dataclass
@@ -40,6 +44,7 @@ def start_demo(port: int | None = None) -> DemoSession:
     server.start()
     try:
         secrets = MemorySecretStore()
+        secrets.set_secret(GATEWAY_TOKEN, DEMO_GATEWAY_TOKEN)
         accounts = []
         for item in build_demo(server.sim):
             account = Account(

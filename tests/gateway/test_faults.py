@@ -17,7 +17,6 @@ from tests.gateway.conftest import eventually, sim_accounts, upstream_account
 from tests.gateway.upstream import sse_event
 from traywidget.simulator.passthrough import sse_body
 
-
 CHAT = "/chat/completions"
 STREAM = {"model": "m", "stream": True, "max_tokens": 10_000, "messages": []}
 

@@ -13,10 +13,9 @@ import pytest
 
 from tests.gateway.conftest import upstream_account
 from tests.gateway.upstream import sse_event
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.core.secrets import GATEWAY_TOKEN, MemorySecretStore
 from traywidget.gateway.server import Gateway, GatewayError
 from traywidget.gateway.sse import MAX_PENDING_BYTES, EventSplitter, split_events
-from traywidget.core.secrets import GATEWAY_TOKEN
 from traywidget.gateway.token import (
     ensure_token,
     read_token,

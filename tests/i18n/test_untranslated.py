@@ -146,6 +146,7 @@ def test_tray_menu_and_tooltip(qtbot):
     tray = TrayView(clock=lambda: NOW + timedelta(seconds=12))
     tray.set_accounts([s.account_id for s in snapshots])
     tray.set_snapshots(snapshots)
+    tray.set_gateway_running(True)  # each account's submenu then offers its gateway address
     texts = list(menu_texts(tray.contextMenu()))
     texts.append(("tooltip", tray.primary_icon().toolTip()))
     tray.set_paused(True)
@@ -225,6 +226,7 @@ def test_settings_dialog(qtbot, tmp_path):
                             pin_choices=[("main/requests_hour", "Main")])
     qtbot.addWidget(dialog)
     dialog.show()
+    dialog.gateway_enabled.setChecked(True)
     dialog.critical_pct.setValue(50)
     dialog.save()  # refused: the second level must be below the first
     assert dialog.error.isVisible()

@@ -11,6 +11,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.strategies import bodies, header_dicts, statuses
 from traywidget.model import (
     FREE_REQUESTS_DAY,
     INPUT_TOKENS_WINDOW,
@@ -38,7 +39,6 @@ from traywidget.providers.traffic import (
     traffic_meters,
     wants_body,
 )
-from tests.strategies import bodies, header_dicts, statuses
 
 from .helpers import NOW, by_name, ctx, result
 

@@ -61,6 +61,7 @@ AUTH_ERROR = "auth_error"
 PAYMENT_REQUIRED = "payment_required"
 KILL_RESULT = "kill_result"
 CONFIG_ERROR = "config_error"
+GATEWAY_ERROR = "gateway_error"
 
 # The same news about the same window at most this often.
 REPEAT_S = 3600.0
@@ -340,3 +341,8 @@ def kill_failed(message: str) -> Alert:
 def config_alert(message: str) -> Alert:
     """A settings file that could not be read: said where the user looks, not only in the panel."""
     return Alert(CONFIG_ERROR, "", tr("Traywidget: the settings file could not be read"), message)
+
+
+def gateway_alert(message: str) -> Alert:
+    """The local gateway was turned on but could not start (a taken port, a keyring problem)."""
+    return Alert(GATEWAY_ERROR, "", tr("Traywidget: the local gateway is not running"), message)

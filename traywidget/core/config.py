@@ -39,7 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "pace_alerts": False,
     # None: the system's language (traywidget.i18n.LANGUAGES lists the others).
     "language": None,
-    # Where the local gateway listens (http://127.0.0.1:PORT/ACCOUNT_ID).
+    # The local gateway (http://127.0.0.1:PORT/ACCOUNT_ID) runs in the tray app only when the user turns
+    # it on: it is a listening socket, and tools must be pointed at it to be of use.
+    "gateway_enabled": False,
     "gateway_port": 8787,
 }
 MIN_INTERVAL_S = 10.0
@@ -56,6 +58,7 @@ class Settings:
     notifications: bool = True
     pace_alerts: bool = DEFAULTS["pace_alerts"]
     language: str | None = DEFAULTS["language"]
+    gateway_enabled: bool = DEFAULTS["gateway_enabled"]
     gateway_port: int = DEFAULTS["gateway_port"]
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +71,7 @@ class Settings:
             "notifications": self.notifications,
             "pace_alerts": self.pace_alerts,
             "language": self.language,
+            "gateway_enabled": self.gateway_enabled,
             "gateway_port": self.gateway_port,
         }
 
@@ -88,6 +92,7 @@ class Settings:
             notifications=bool(data.get("notifications", True)),
             pace_alerts=bool(data.get("pace_alerts", DEFAULTS["pace_alerts"])),
             language=_language(data.get("language")),
+            gateway_enabled=bool(data.get("gateway_enabled", DEFAULTS["gateway_enabled"])),
             gateway_port=_port(data.get("gateway_port"), DEFAULTS["gateway_port"]),
         )
 

@@ -28,7 +28,12 @@ from aiohttp.http_exceptions import HttpProcessingError
 from traywidget.core.config import is_loopback_host
 from traywidget.core.secrets import SecretStore
 from traywidget.gateway import control
-from traywidget.gateway.guard import error_response, origin_refusal, presented_tokens, token_refusal
+from traywidget.gateway.guard import (
+    error_response,
+    origin_refusal,
+    presented_tokens,
+    token_refusal,
+)
 from traywidget.gateway.keys import KeyCache
 from traywidget.gateway.learning import ObservationSink
 from traywidget.gateway.proxy import (

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from PySide6.QtCore import QObject, QRectF
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from traywidget.core.alerts import AlertPolicy, config_alert, kill_failed, kill_summary
+from traywidget.core.alerts import (
+    AlertPolicy,
+    config_alert,
+    gateway_alert,
+    kill_failed,
+    kill_summary,
+)
 from traywidget.core.config import Config
 from traywidget.core.control import EngineControl
 from traywidget.core.formatting import meter_title
@@ -16,8 +23,12 @@ from traywidget.core.history import HistoryStore
 from traywidget.core.notifications import DesktopNotifications
 from traywidget.core.pace import PaceWatch
 from traywidget.core.tasks import TaskRunner
+from traywidget.gateway.kills import kill_everywhere
 from traywidget.i18n import tr, tr_noop
 from traywidget.model import ConfigError, Snapshot, utcnow
+
+if TYPE_CHECKING:
+    from traywidget.gateway.service import GatewayService
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +56,7 @@ class AppController(QObject):
         clock: Callable[[], Any] = utcnow,
         tray: Any = None,
         notifications: DesktopNotifications | None = None,
+        gateway: GatewayService | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -57,6 +69,7 @@ class AppController(QObject):
         self.config_store = config_store
         self.secrets = secrets
         self.history = history  # read here (sparklines, pace); written on the engine's thread
+        self.gateway = gateway
         self.runner = runner or TaskRunner()
         self.autostart = autostart
         self.autostart_enabled = autostart_enabled
@@ -95,6 +108,7 @@ class AppController(QObject):
         self.tray.quit_requested.connect(self.quit)
         self.tray.panel_requested.connect(self.show_panel)
         self.tray.icon_clicked.connect(self.toggle_panel)
+        self.tray.copy_base_url_requested.connect(self.copy_base_url)
         self.panel.refresh_requested.connect(self.refresh)
         self.panel.kill_requested.connect(self.kill_all)
         self.panel.settings_requested.connect(self.open_settings)
@@ -131,7 +145,10 @@ class AppController(QObject):
 
     async def _kill_all(self) -> None:
         try:
-            results = await self.engine.kill_all()
+            if self.gateway is not None:  # the gateway's held streams first, then the kill APIs
+                results = await kill_everywhere(self.gateway.kill_all, self.engine.kill_all)
+            else:
+                results = await self.engine.kill_all()
         except Exception as exc:  # noqa: BLE001 - said to the person who clicked, and logged
             log.exception("kill all failed")
             self.notifier.notify(kill_failed(str(exc)), force=True)
@@ -139,6 +156,32 @@ class AppController(QObject):
         labels = {a.id: a.label for a in self.config.accounts}
         labels.update({s.account_id: s.label for s in self.tray.snapshots.values()})
         self.notifier.notify(kill_summary(results, labels), force=True)
+
+    # ------------------------------------------------------------ the local gateway
+    def apply_gateway(self) -> None:
+        """Run the local gateway as the settings say (or stop it); said at once if it cannot start."""
+        if self.gateway is not None:
+            self.runner.spawn(self._apply_gateway(), name="gateway")
+
+    async def _apply_gateway(self) -> None:
+        s = self.config.settings
+        state = await self.gateway.apply(s.gateway_enabled, s.gateway_port, self.config.accounts)
+        self.tray.set_gateway_running(state.running)
+        if state.problem:
+            message = tr("The local gateway did not start: {problem}").format(problem=state.problem)
+            self.panel.add_notice(message)
+            self.notifier.notify(gateway_alert(message), force=True)
+
+    def copy_base_url(self, account_id: str) -> None:
+        url = self.gateway.url_for(account_id) if self.gateway is not None else None
+        if url:
+            QGuiApplication.clipboard().setText(url)
+
+    async def copy_gateway_token(self, rotate: bool = False) -> str:
+        """The gateway token (a new one with `rotate`), to the clipboard; returned for the settings dialog."""
+        token = await (self.gateway.rotate_token() if rotate else self.gateway.token())
+        QGuiApplication.clipboard().setText(token)
+        return token
 
     def set_paused(self, paused: bool) -> None:
         if paused:
@@ -205,6 +248,7 @@ class AppController(QObject):
             autostart_enabled=self.autostart_enabled,
             pin_choices=pins,
             config=config,
+            gateway_token=self.copy_gateway_token if self.gateway is not None else None,
         )
         dialog.saved.connect(self.apply_config)
         dialog.finished.connect(lambda _r: setattr(self, "settings_dialog", None))
@@ -244,6 +288,7 @@ class AppController(QObject):
         self.tray.set_options(thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account)
         self.panel.set_accounts(ids)
         self.panel.set_thresholds(s.thresholds)  # new per-account icons show themselves (TrayView._sync_icons)
+        self.apply_gateway()
         self.refresh()
 
     # ---------------------------------------------------------------- show

@@ -32,6 +32,7 @@ URGENCY = {
     alerts.EXHAUSTED: Urgency.NORMAL,
     alerts.THRESHOLD: Urgency.NORMAL,
     alerts.CONFIG_ERROR: Urgency.NORMAL,
+    alerts.GATEWAY_ERROR: Urgency.NORMAL,
     alerts.RESTORED: Urgency.LOW,
     alerts.KILL_RESULT: Urgency.LOW,
 }

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Any, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget.core.config import MAX_INTERVAL_S, MIN_INTERVAL_S, Config
+from traywidget.core.config import DEFAULTS, MAX_INTERVAL_S, MIN_INTERVAL_S, Config
 from traywidget.core.secrets import KeyringState, KeyringStatus
 from traywidget.i18n import LANGUAGES, tr, tr_noop
 from traywidget.i18n.numbers import conventions
@@ -99,6 +99,7 @@ class SettingsDialog(QDialog):
         autostart_enabled: Callable[[], bool] | None = None,
         pin_choices: Sequence[tuple[str, str]] = (),
         config: Config | None = None,
+        gateway_token: Callable[[bool], Awaitable[str]] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -109,10 +110,13 @@ class SettingsDialog(QDialog):
         self.spawn = spawn
         self.keyring_check = keyring_check
         self.autostart = autostart
+        # gateway_token(rotate) copies the gateway token (a new one when rotate) and returns it.
+        self.gateway_token = gateway_token
         self.config: Config = config if config is not None else config_store.load()
         self.keyring_problem: str | None = None
         self.editor: AccountEditor | None = None
         self.remove_box: QMessageBox | None = None
+        self.token_box: QMessageBox | None = None
         self._autostart_initial = False
         if autostart_enabled is not None:
             try:
@@ -210,6 +214,7 @@ class SettingsDialog(QDialog):
         self.start_at_login.setEnabled(autostart is not None)
         form.addRow("", self.start_at_login)
         layout.addWidget(opts)
+        layout.addWidget(self._gateway_box(s))
 
         # --- language: each one named in itself, so that anyone can find their own
         language_box = QGroupBox(tr("Language"))
@@ -246,6 +251,67 @@ class SettingsDialog(QDialog):
         apply_tones(self)
         self.resize(500, 600)
         self.check_keyring()
+
+    def _gateway_box(self, s) -> QGroupBox:
+        box = QGroupBox(tr("Local gateway"))
+        form = QFormLayout(box)
+        explain = QLabel(tr(
+            "Point your tools (SDKs, coding assistants, curl) at traywidget instead of the provider: it passes "
+            "every request through, shows 429s and limits as they happen, and Kill all streams stops their "
+            "streams on every provider. Your tools then hold one local token, never your keys."))
+        explain.setWordWrap(True)
+        set_tone(explain, MUTED)
+        form.addRow(explain)
+        self.gateway_enabled = QCheckBox(tr("Run the local gateway on 127.0.0.1"))
+        self.gateway_enabled.setChecked(s.gateway_enabled)
+        form.addRow("", self.gateway_enabled)
+        self.gateway_port = QSpinBox()
+        self.gateway_port.setRange(1024, 65535)
+        self.gateway_port.setValue(s.gateway_port if s.gateway_port >= 1024 else DEFAULTS["gateway_port"])
+        form.addRow(tr("Port"), self.gateway_port)
+        row = QHBoxLayout()
+        self.copy_token = QPushButton(tr("Copy token"))
+        self.new_token = QPushButton(tr("New token…"))
+        self.copy_token.clicked.connect(lambda: self._token_to_clipboard(False))
+        self.new_token.clicked.connect(lambda: self._token_to_clipboard(True))
+        for button in (self.copy_token, self.new_token):
+            button.setEnabled(self.gateway_token is not None and self.spawn is not None)
+            row.addWidget(button)
+        row.addStretch(1)
+        form.addRow("", row)
+        self.gateway_note = QLabel(tr("A tool's base URL is http://127.0.0.1:PORT/ACCOUNT_ID; each account's "
+                                      "menu copies its own."))
+        self.gateway_note.setWordWrap(True)
+        self.gateway_note.setTextFormat(Qt.TextFormat.PlainText)
+        set_tone(self.gateway_note, MUTED)
+        form.addRow(self.gateway_note)
+        return box
+
+    def _token_to_clipboard(self, rotate: bool) -> None:
+        if rotate:
+            box = QMessageBox(QMessageBox.Icon.Question, tr("New gateway token?"),
+                              tr("Tools that hold the current token are refused until you give them the new one."),
+                              QMessageBox.StandardButton.Cancel, self)
+            make = box.addButton(tr("Make a new token"), QMessageBox.ButtonRole.DestructiveRole)
+            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+            box.buttonClicked.connect(lambda button: button is make and self._fetch_token(True))
+            self.token_box = box
+            box.open()
+            return
+        self._fetch_token(False)
+
+    def _fetch_token(self, rotate: bool) -> None:
+        def done(token: str | None, error: BaseException | None) -> None:
+            if error is not None:
+                self.gateway_note.setText(tr("The token could not be read: {error}").format(error=error))
+                set_tone(self.gateway_note, ERROR)
+            else:
+                self.gateway_note.setText(tr("A new token is on the clipboard: paste it into your tools.") if rotate
+                                          else tr("The token is on the clipboard: paste it where your tool "
+                                                  "asks for an API key."))
+                set_tone(self.gateway_note, MUTED)
+
+        self.spawn(self.gateway_token(rotate), on_done=done)
 
     def changeEvent(self, event) -> None:  # noqa: N802
         super().changeEvent(event)
@@ -416,6 +482,8 @@ class SettingsDialog(QDialog):
             notifications=self.notifications.isChecked(),
             pace_alerts=self.pace_alerts.isChecked(),
             language=self.language.currentData(),
+            gateway_enabled=self.gateway_enabled.isChecked(),
+            gateway_port=self.gateway_port.value(),
         )
         return replace(self.config, settings=settings, warnings=())
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
@@ -73,6 +74,7 @@ class TrayView(QObject):
     quit_requested = Signal()
     panel_requested = Signal()
     icon_clicked = Signal()  # a left click on an icon: the panel opens, or closes when open
+    copy_base_url_requested = Signal(str)  # an account id: its local gateway address, to the clipboard
 
     def __init__(
         self,
@@ -97,6 +99,7 @@ class TrayView(QObject):
         self._menu_dirty = True
         self._menu_built_at = 0.0
         self._submenus: list[QMenu] = []
+        self.gateway_running = False
         # Snapshots arrive in bursts (a refresh of many accounts): redraw the
         # badge, tooltip and menu once per burst, not once per snapshot.
         self._coalesce = QTimer(self)
@@ -210,6 +213,12 @@ class TrayView(QObject):
             self._sync_icons()
         self._refresh()
 
+    def set_gateway_running(self, running: bool) -> None:
+        """Whether the local gateway runs (the account submenus then offer its addresses)."""
+        if running != self.gateway_running:
+            self.gateway_running = running
+            self._menu_dirty = True
+
     def set_paused(self, paused: bool) -> None:
         if self.action_pause.isChecked() != paused:
             self.action_pause.blockSignals(True)
@@ -320,6 +329,12 @@ class TrayView(QObject):
                 detail = submenu.addAction(line)
                 detail.setData(("account", snapshot.account_id))
                 detail.triggered.connect(self.panel_requested)
+            if self.gateway_running:
+                submenu.addSeparator()
+                copy = submenu.addAction(tr("Copy base URL for your tools"))
+                copy.setToolTip(tr("Its address on the local gateway: tools that use it are seen and can be stopped"))
+                copy.setData(("gateway", snapshot.account_id))
+                copy.triggered.connect(partial(self.copy_base_url_requested.emit, snapshot.account_id))
             self._submenus.append(submenu)
             entry = menu.addMenu(submenu)
             entry.setData(("account", snapshot.account_id))

@@ -1,0 +1,104 @@
+"""The local gateway in the views: turned on and off by the settings, each account's address copied from its
+menu, the token copied (and renewed) from Settings — with a real gateway on the engine's loop thread."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import httpx
+from PySide6.QtGui import QGuiApplication
+
+from tests.ui.conftest import make_controller, make_snapshot
+from traywidget.core.config import Config, ConfigStore, Settings
+from traywidget.core.engine import Engine
+from traywidget.core.engine_thread import ThreadedEngine
+from traywidget.core.secrets import GATEWAY_TOKEN, MemorySecretStore
+from traywidget.gateway.service import GatewayService
+from traywidget.model import Account
+
+ACCOUNT = Account("main", "routing.run", "Main", "https://api.routing.run/v1")
+
+
+def build(qtbot, tmp_path, runner, enabled: bool):
+    secrets = MemorySecretStore()
+    engine = Engine([ACCOUNT], secrets)
+    threaded = ThreadedEngine(engine)
+    gateway = GatewayService(engine, secrets, threaded.thread, [ACCOUNT])
+    config = Config(accounts=(ACCOUNT,), settings=Settings(gateway_enabled=enabled, gateway_port=0))
+    store = ConfigStore(tmp_path)
+    store.save(config)
+    controller = make_controller(threaded, config=config, config_store=store, secrets=secrets, runner=runner,
+                                 gateway=gateway)
+    controller.seed([make_snapshot("main", label="Main", hour=(420, 500))])  # an account line in the menu
+    qtbot.waitUntil(lambda: "main" in controller.tray.snapshots, timeout=5000)
+    return controller, gateway, secrets, threaded
+
+
+def copy_entry(controller):
+    submenu = next(a for a in controller.tray.contextMenu().actions() if a.menu()).menu()
+    return next((a for a in submenu.actions() if a.data() == ("gateway", "main")), None)
+
+
+def test_on_the_menu_copies_each_accounts_address_and_off_takes_it_away(qtbot, tmp_path, runner):
+    controller, gateway, secrets, threaded = build(qtbot, tmp_path, runner, enabled=True)
+    try:
+        controller.apply_gateway()
+        assert gateway.state.running and gateway.state.port
+        entry = copy_entry(controller)
+        assert entry is not None and entry.text() == "Copy base URL for your tools"
+        entry.trigger()
+        url = f"http://127.0.0.1:{gateway.state.port}/main"
+        assert QGuiApplication.clipboard().text() == url
+        # The address answers: a request without the token is refused there, not forwarded.
+        assert httpx.get(url + "/models", timeout=5).status_code == 401
+        controller.apply_config(replace(controller.config, settings=replace(controller.config.settings,
+                                                                              gateway_enabled=False)))
+        assert not gateway.state.running
+        assert copy_entry(controller) is None
+    finally:
+        runner.spawn(gateway.stop())
+        runner.spawn(threaded.stop())
+
+
+def test_settings_copy_the_token_and_a_new_one_replaces_it(qtbot, tmp_path, runner):
+    controller, gateway, secrets, threaded = build(qtbot, tmp_path, runner, enabled=False)
+    try:
+        dialog = controller.open_settings()
+        assert dialog.copy_token.isEnabled()
+        dialog.copy_token.click()
+        first = QGuiApplication.clipboard().text()
+        assert first == secrets.get_secret(GATEWAY_TOKEN) and first.startswith("twg-")
+        assert "clipboard" in dialog.gateway_note.text()
+        dialog.new_token.click()  # asks first
+        assert dialog.token_box is not None and dialog.token_box.isVisible()
+        make = next(b for b in dialog.token_box.buttons() if b.text() == "Make a new token")
+        make.click()
+        second = QGuiApplication.clipboard().text()
+        assert second != first and second == secrets.get_secret(GATEWAY_TOKEN)
+        dialog.gateway_enabled.setChecked(True)
+        assert dialog.build_config().settings.gateway_enabled is True
+        dialog.close()
+    finally:
+        runner.spawn(threaded.stop())
+
+
+def test_a_port_in_use_is_told_at_the_top_of_the_panel_and_as_a_notification(qtbot, tmp_path, runner):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    controller, gateway, secrets, threaded = build(qtbot, tmp_path, runner, enabled=True)
+    shown = []
+    controller.notifier.shown.connect(shown.append)
+    try:
+        controller.config = replace(controller.config, settings=replace(controller.config.settings,
+                                                                          gateway_port=taken.getsockname()[1]))
+        controller.apply_gateway()
+        assert not gateway.state.running and gateway.state.problem
+        assert [a.title for a in shown] == ["Traywidget: the local gateway is not running"]
+        assert "did not start" in controller.panel.notice_text.text()
+        assert copy_entry(controller) is None
+    finally:
+        taken.close()
+        runner.spawn(threaded.stop())
