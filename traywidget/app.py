@@ -64,14 +64,15 @@ def _make_application(argv: list[str]) -> QApplication:
 
 def _autostart_callables() -> tuple[Callable[[bool], Any] | None, Callable[[], bool] | None]:
     try:
-        from traywidget.core import autostart
+        from traywidget.core.autostart import login_item
     except Exception:  # noqa: BLE001 - packaging helper's module may be missing
         return None, None
+    item = login_item()
 
     def set_enabled(on: bool) -> None:
-        autostart.enable() if on else autostart.disable()
+        item.enable() if on else item.disable()
 
-    return set_enabled, autostart.is_enabled
+    return set_enabled, item.is_enabled
 
 
 class _SignalWakeup:

@@ -31,8 +31,8 @@ def _bare_env(tmp_path: Path) -> dict[str, str]:
 
 
 def _run_doctor(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "traywidget.doctor", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "traywidget", "doctor", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def _by_key(data: list[dict]) -> dict[str, dict]:
@@ -55,12 +55,16 @@ def test_no_display_no_bus_no_keyring_reports_what_is_missing(tmp_path: Path) ->
     assert "no keyring" in out.lower()
     assert "gnome-keyring" in out and "KWallet" in out
     assert "dunst" in out
-    assert "thing(s) to look at" in out
+    assert "3 things to look at: System tray, Notifications, Keyring." in out
 
-    data = _by_key(json.loads(_run_doctor(env, "--json").stdout))
+    as_json = _run_doctor(env, "--json")
+    assert as_json.returncode == 1  # the same rule with --json
+    data = _by_key(json.loads(as_json.stdout))
     assert data["tray"]["state"] == FAIL
     assert data["notifications"]["state"] == FAIL
     assert data["keyring"]["state"] == FAIL
+    assert set(data["tray"]) == {"key", "title", "state", "detail", "hint"}
+    assert data["tray"]["detail"] == "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"
     assert data["config"]["detail"].startswith(os.environ["TRAYWIDGET_CONFIG_DIR"])
     assert "TRAYWIDGET_CONFIG_DIR" in data["config"]["detail"]
 
@@ -80,7 +84,7 @@ def test_dead_bus_address_fails_fast(tmp_path: Path, monkeypatch: pytest.MonkeyP
     started = time.monotonic()
     check = doctor.check_notifications()
     assert time.monotonic() - started < 5
-    assert check.state == FAIL and "no D-Bus session bus" in check.detail
+    assert check.state == FAIL and "no D-Bus session bus" in check.text("detail")
 
 
 def test_a_bus_that_never_answers_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,7 +134,7 @@ def test_keyring_backends(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(keyring, "get_keyring", lambda: Hangs())
     check = doctor.check_keyring(timeout=0.3)
-    assert check.state == FAIL and "timed out" in check.detail
+    assert check.state == FAIL and "timed out" in check.text("detail")
 
     class Fine(Hangs):
         def get_password(self, service, username):
@@ -163,8 +167,27 @@ def test_format_report() -> None:
     ]
     text = doctor.format_report(checks)
     assert "[XX] System tray" in text and "-> install one" in text
-    assert "[ok] Keyring" in text and "1 thing(s) to look at: System tray." in text
+    assert "[ok] Keyring" in text and text.endswith("\n\n1 thing to look at: System tray.")
     assert doctor.format_report(checks[1:]).endswith("Everything traywidget needs is here.")
+
+
+def test_check_text_is_filled_in_and_english_in_json() -> None:
+    check = Check("cache", "Cache directory", FAIL, "{path}: not writable", "Point {env} at a writable directory.",
+                  params={"path": "/x", "env": "TRAYWIDGET_CACHE_DIR"})
+    assert check.to_dict() == {"key": "cache", "title": "Cache directory", "state": FAIL,
+                               "detail": "/x: not writable", "hint": "Point TRAYWIDGET_CACHE_DIR at a writable directory."}
+    german = {"{path}: not writable": "{path}: nicht beschreibbar"}
+    assert check.text("detail", lambda msgid: german.get(msgid, msgid)) == "/x: nicht beschreibbar"
+
+
+def test_one_exit_rule_failures_count_warnings_do_not() -> None:
+    ok = Check("keyring", "Keyring", OK, "usable")
+    warn = Check("notifications", "Notifications", WARN, "balloons")
+    fail = Check("tray", "System tray", FAIL, "no tray")
+    info = Check("config", "Config directory", INFO, "/tmp/x")
+    assert doctor.exit_code([ok, info]) == 0
+    assert doctor.exit_code([ok, warn, info]) == 0
+    assert doctor.exit_code([ok, warn, fail]) == 1
 
 
 def test_packaging_entry_runs_the_tray_probe(tmp_path: Path) -> None:

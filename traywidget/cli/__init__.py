@@ -62,7 +62,8 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     auto = sub.add_parser("autostart", help="start traywidget at login")
     auto.add_argument("action", choices=("on", "off", "status"))
 
-    sub.add_parser("doctor", help="check what this desktop offers (tray, notifications, keyring)")
+    doctor = sub.add_parser("doctor", help="check what this desktop offers (tray, notifications, keyring)")
+    doctor.add_argument("--json", action="store_true")
 
     purge = sub.add_parser("purge", help="before uninstalling: delete every key, start at login and the cache")
     purge.add_argument("--yes", action="store_true", help="really delete (without it, only list what would go)")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from traywidget.cli.accounts import load_config
 from traywidget.core.secrets import KeyringSecretStore
 from traywidget.model import (
-    EXIT_ACCOUNT_ERROR,
     EXIT_KEYRING,
     EXIT_OK,
     AutostartError,
@@ -42,35 +41,31 @@ def simulate_command(args, out, err) -> int:
 
 
 def autostart_command(args, out, err) -> int:
-    from traywidget.core import autostart
+    from traywidget.core.autostart import login_item
 
-    return _autostart_action(autostart, args.action, out)
-
-
-def _autostart_action(autostart, action: str, out) -> int:
-    if action == "on":
-        where = autostart.enable()
-        print(f"traywidget will start at login ({where}).", file=out)
-    elif action == "off":
-        print("Start at login is off." if autostart.disable() else "Start at login was already off.", file=out)
+    item = login_item()
+    if args.action == "on":
+        print(f"traywidget will start at login ({item.enable()}).", file=out)
+    elif args.action == "off":
+        print("Start at login is off." if item.disable() else "Start at login was already off.", file=out)
     else:
-        print(autostart.status(), file=out)
+        print(item.status(), file=out)
     return EXIT_OK
 
 
 def doctor_command(args, out, err) -> int:
-    from traywidget.doctor import format_report, run_doctor
+    from traywidget import doctor
 
-    checks = run_doctor()
-    print(format_report(checks), file=out)
-    return EXIT_OK if all(c.ok for c in checks) else EXIT_ACCOUNT_ERROR
+    checks = doctor.run_doctor()
+    print(doctor.report_json(checks) if args.json else doctor.format_report(checks), file=out)
+    return doctor.exit_code(checks)
 
 
 def purge_command(args, out, err) -> int:
     """Leave nothing behind but (unless --config) the key-less config file."""
     import shutil
 
-    from traywidget.core import autostart
+    from traywidget.core.autostart import login_item
     from traywidget.core.paths import cache_dir
 
     store, config = load_config(err)
@@ -93,7 +88,7 @@ def purge_command(args, out, err) -> int:
         print(f"traywidget: keys not deleted: {exc}", file=err)
         failures += 1
     try:
-        autostart.disable()
+        login_item().disable()
     except AutostartError as exc:
         print(f"traywidget: start at login not removed: {exc}", file=err)
         failures += 1
