@@ -5,108 +5,185 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sys
+from collections.abc import Callable
 from contextlib import ExitStack
-from typing import TextIO
+from dataclasses import dataclass
+from typing import Any
 
 from traywidget.cli.accounts import load_config
-from traywidget.cli.output import print_status, watch_line
+from traywidget.cli.output import GuardedStream, print_status, watch_line
 from traywidget.core.alerts import kill_summary
-from traywidget.core.secrets import KeyringSecretStore
+from traywidget.core.secrets import KeyringSecretStore, SecretStore
+from traywidget.i18n import tr
 from traywidget.model import (
     EXIT_ACCOUNT_ERROR,
     EXIT_OK,
+    Account,
     KillResult,
     Snapshot,
     UsageError,
+    utcnow,
 )
 
+# What `watch --format` prints: one JSON object per account change, one line
+# per account change, Waybar's custom-module JSON, or one plain bar line.
+WATCH_FORMATS = ("text", "json", "waybar", "line")
 
-def _engine_inputs(args, err, stack: ExitStack):
-    """(accounts, secret store, engine settings) from the config, or from the demo."""
+
+@dataclass
+class EngineInputs:
+    accounts: list[Account]
+    secrets: SecretStore
+    settings: Any  # traywidget.core.engine.EngineSettings (the engine, and httpx, load only when polling)
+    pinned_meter: str | None = None
+
+
+def _engine_inputs(args, err, stack: ExitStack) -> EngineInputs:
+    """The accounts, keys and settings to poll: the config's, or the demo's."""
     from traywidget.core.engine import EngineSettings
 
-    if getattr(args, "demo", False):
+    if args.demo:
         from traywidget.demo import start_demo
 
         demo = stack.enter_context(start_demo())
-        return demo.accounts, demo.secrets, EngineSettings()
+        return EngineInputs(demo.accounts, demo.secrets, EngineSettings())
     _, config = load_config(err)
     if not config.accounts:
-        raise UsageError("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID "
-                       "(or try `traywidget status --demo`)")
-    return list(config.accounts), KeyringSecretStore(), EngineSettings().with_user_settings(config.settings)
+        raise UsageError(tr("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID "
+                            "(or try `traywidget status --demo`)"))
+    return EngineInputs(list(config.accounts), KeyringSecretStore(),
+                        EngineSettings().with_user_settings(config.settings), config.settings.pinned_meter)
 
 
-def status_command(args, out, err) -> int:
+def status_command(args, out: GuardedStream, err) -> int:
     with ExitStack() as stack:
-        accounts, secrets, settings = _engine_inputs(args, err, stack)
-        snapshots = asyncio.run(_one_shot(accounts, secrets, settings, lambda e: e.poll_all()))
+        inputs = _engine_inputs(args, err, stack)
+        snapshots = asyncio.run(_one_shot(inputs, lambda engine: engine.poll_all()))
     if args.json:
         json.dump({"accounts": [s.to_json() for s in snapshots]}, out, indent=2)
         out.write("\n")
     else:
-        print_status(snapshots, out)
+        print_status(snapshots, utcnow(), out)
     return EXIT_ACCOUNT_ERROR if any(s.state.is_account_error for s in snapshots) else EXIT_OK
 
 
-def kill_command(args, out, err) -> int:
+def kill_command(args, out: GuardedStream, err) -> int:
     with ExitStack() as stack:
-        accounts, secrets, settings = _engine_inputs(args, err, stack)
-        results: list[KillResult] = asyncio.run(_one_shot(accounts, secrets, settings, lambda e: e.kill_all()))
+        inputs = _engine_inputs(args, err, stack)
+        results: list[KillResult] = asyncio.run(_one_shot(inputs, lambda engine: engine.kill_all()))
     if args.json:
         json.dump({"accounts": [r.to_json() for r in results]}, out, indent=2)
         out.write("\n")
     else:
-        summary = kill_summary(results, {a.id: a.label for a in accounts})
+        summary = kill_summary(results, {a.id: a.label for a in inputs.accounts})
         print(f"{summary.title}.", file=out)
         print(summary.body, file=out)
     return EXIT_ACCOUNT_ERROR if any(r.error for r in results) else EXIT_OK
 
 
-async def _one_shot(accounts, secrets, settings, action):
+async def _one_shot(inputs: EngineInputs, action):
     from traywidget.core.engine import Engine
 
-    engine = Engine(accounts, secrets, settings=settings)
+    engine = Engine(inputs.accounts, inputs.secrets, settings=inputs.settings)
     try:
         return await action(engine)
     finally:
         await engine.stop()
 
 
-def watch_command(args, out, err) -> int:
+def watch_command(args, out: GuardedStream, err) -> int:
+    fmt = "json" if args.json else args.format
     with ExitStack() as stack:
-        accounts, secrets, settings = _engine_inputs(args, err, stack)
-        return asyncio.run(_watch_loop(accounts, secrets, settings, args.json, out))
+        inputs = _engine_inputs(args, err, stack)
+        return asyncio.run(_watch(inputs, watch_printer(fmt, inputs), out))
 
 
-async def _watch_loop(accounts, secrets, settings, as_json: bool, out: TextIO) -> int:
+def watch_printer(fmt: str, inputs: EngineInputs) -> Callable[[dict[str, Snapshot], Snapshot], str | None]:
+    """(latest snapshot per account, the one that just arrived) -> the line to print, or None when
+    nothing changed: per account for `text` and `json`, the whole glance for `waybar` and `line`."""
+    from traywidget.cli import bar
+
+    if fmt in ("waybar", "line"):
+        order = [a.id for a in inputs.accounts]
+        last: list[str] = []
+
+        def glance(latest: dict[str, Snapshot], _snap: Snapshot) -> str | None:
+            snapshots = [latest[i] for i in order if i in latest]
+            if fmt == "waybar":
+                text = bar.waybar_line(snapshots, inputs.pinned_meter, utcnow())
+            else:
+                text = bar.plain_line(snapshots, inputs.pinned_meter)
+            if last == [text]:
+                return None
+            last[:] = [text]
+            return text
+
+        return glance
+    seen: dict[str, tuple] = {}
+
+    def per_account(_latest: dict[str, Snapshot], snap: Snapshot) -> str | None:
+        key = snap.content_key()
+        if seen.get(snap.account_id) == key:
+            return None
+        seen[snap.account_id] = key
+        if fmt == "json":
+            return json.dumps(snap.to_json(), separators=(",", ":"))
+        return watch_line(snap, utcnow())
+
+    return per_account
+
+
+async def _watch(inputs: EngineInputs, render, out: GuardedStream) -> int:
+    """Run the engine and print what `render` makes of each snapshot, until
+    SIGINT/SIGTERM, or until the reader of our output goes away."""
     from traywidget.core.engine import Engine
 
-    engine = Engine(accounts, secrets, settings=settings)
-    last: dict[str, tuple] = {}
+    engine = Engine(inputs.accounts, inputs.secrets, settings=inputs.settings)
+    latest: dict[str, Snapshot] = {}
+    stop = asyncio.Event()
+    out.on_gone(stop.set)
 
     def on_snapshot(snap: Snapshot) -> None:
-        key = snap.content_key()
-        if last.get(snap.account_id) == key:
-            return
-        last[snap.account_id] = key
-        if as_json:
-            out.write(json.dumps(snap.to_json(), separators=(",", ":")) + "\n")
-        else:
-            out.write(watch_line(snap) + "\n")
-        out.flush()
+        latest[snap.account_id] = snap
+        text = render(latest, snap)
+        if text is not None:
+            out.write(text + "\n")
+            out.flush()
 
-    engine.subscribe(on_snapshot)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # Windows
             pass
+    fifo = _watch_reader(loop, out)
+    engine.subscribe(on_snapshot)
     await engine.start()
     try:
         await stop.wait()
     finally:
+        if fifo is not None:
+            loop.remove_reader(fifo)
         await engine.stop()
     return EXIT_OK
+
+
+def _watch_reader(loop: asyncio.AbstractEventLoop, out: GuardedStream) -> int | None:
+    """Stop as soon as the reader of our pipe exits (`watch | head -1`), not at the next change,
+    which may be hours away with requests spent all the while. On Linux the write end of a pipe
+    whose reader has gone reports an error condition, which the event loop sees as readable.
+    Elsewhere the next write finds out."""
+    fd = out.fifo_fd()
+    if fd is None or not sys.platform.startswith("linux"):
+        return None
+
+    def reader_gone() -> None:
+        loop.remove_reader(fd)
+        out.reader_left()
+
+    try:
+        loop.add_reader(fd, reader_gone)
+    except (NotImplementedError, OSError, ValueError):
+        return None
+    return fd

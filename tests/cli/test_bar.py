@@ -1,0 +1,138 @@
+"""`watch --format waybar|line`: the badge's meter, trouble anywhere, Waybar's JSON shape and
+Pango escaping, and a new line only on a change."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from traywidget.cli import bar
+from traywidget.cli.polling import EngineInputs, watch_printer
+from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import Account, ErrorInfo, Meter, Snapshot, State, Unit
+
+NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def utc_local_time(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def routing(label="Main", state=State.OK, hour=(380, 500), day=(1400, 1500), account_id="main", **changes):
+    meters = (
+        Meter("requests_hour", Unit.REQUESTS, remaining=hour[0], limit=hour[1], resets_at=NOW + timedelta(minutes=23)),
+        Meter("requests_day", Unit.REQUESTS, remaining=day[0], limit=day[1],
+              resets_at=datetime(2026, 3, 6, tzinfo=timezone.utc)),
+    )
+    return Snapshot(account_id, "routing.run", label, state, plan="Premium", meters=meters, **changes)
+
+
+def broken(label="Work"):
+    return Snapshot("work", "openrouter", label, State.AUTH_ERROR, error=ErrorInfo("Invalid API key", 401))
+
+
+def test_waybar_line_is_the_badge_meter_with_a_tooltip_for_every_account():
+    line = bar.waybar_line([routing(), broken()], None, NOW)
+    assert "\n" not in line
+    data = json.loads(line)
+    assert data == {
+        "text": "380/h !",
+        "class": "critical",
+        "percentage": 76,
+        "tooltip": "\n".join([
+            "Shown: Main — 380 requests left this hour (of 500)",
+            "Main · routing.run Premium — OK",
+            "  380 requests left this hour (of 500) · resets at 11:00",
+            "  1,400 requests left today (of 1,500) · resets at 2026-03-06 00:00",
+            "Work · OpenRouter — Key rejected",
+            "  Invalid API key (HTTP 401)",
+        ]),
+    }
+
+
+def test_waybar_text_and_tooltip_are_escaped_for_pango():
+    data = json.loads(bar.waybar_line([routing(label="R&D <team>")], None, NOW))
+    assert data["tooltip"].startswith("Shown: R&amp;D &lt;team&gt; — 380 requests left")
+    assert data["text"] == "380/h"
+
+
+def test_percentage_rounds_down_and_is_left_out_when_unknown():
+    assert bar.percentage(Meter("requests_day", Unit.REQUESTS, remaining=998, limit=1000)) == 99
+    assert bar.percentage(Meter("requests_day", Unit.REQUESTS, remaining=1000, limit=1000)) == 100
+    assert bar.percentage(Meter("balance", Unit.USD, remaining=4.2)) is None
+    only_balance = Snapshot("rw", "routeway", "Rw", State.OK, meters=(Meter("balance", Unit.USD, remaining=4.2),))
+    assert json.loads(bar.waybar_line([only_balance], None, NOW)) == {
+        "text": "$4.2", "class": "ok", "tooltip": "Shown: Rw — $4.20 account balance\nRw · Routeway — OK\n  "
+                                                  "$4.20 account balance"}
+
+
+@pytest.mark.parametrize(("states", "expected"), [
+    ([], "unknown"),
+    ([State.OK], "ok"),
+    ([State.OK, State.LOW], "warning"),
+    ([State.OK, State.RATE_LIMITED], "warning"),
+    ([State.OFFLINE], "warning"),
+    ([State.ERROR, State.OK], "warning"),
+    ([State.OK, State.EXHAUSTED], "critical"),
+    ([State.LOW, State.NO_KEY], "critical"),
+    ([State.PAYMENT_REQUIRED], "critical"),
+])
+def test_bar_class_is_the_worst_account(states, expected):
+    snapshots = [Snapshot(f"a{i}", "routing.run", f"A{i}", state) for i, state in enumerate(states)]
+    assert bar.bar_class(snapshots) == expected
+
+
+def test_plain_line_names_the_headline_and_every_troubled_account():
+    assert bar.plain_line([routing()], None) == "Main: 380 requests left this hour (of 500)"
+    limited = routing(label="Spare", account_id="spare", state=State.RATE_LIMITED, hour=(0, 500))
+    assert bar.plain_line([routing(), broken(), limited], None) == (
+        "Spare: 0 requests left this hour (of 500) · Work: Key rejected · Spare: Rate limited (429)")
+    assert bar.plain_line([], None) == "no figures yet"
+
+
+def test_a_pinned_meter_is_the_headline():
+    assert bar.plain_line([routing()], "main/requests_day") == "Main: 1,400 requests left today (of 1,500)"
+
+
+def inputs(*ids: str) -> EngineInputs:
+    accounts = [Account(i, "routing.run", i.title(), "https://api.routing.run/v1") for i in ids]
+    return EngineInputs(accounts, MemorySecretStore(), settings=None)
+
+
+@pytest.mark.parametrize("fmt", ["waybar", "line"])
+def test_the_glance_is_printed_again_only_when_it_changes(fmt):
+    printer = watch_printer(fmt, inputs("main", "work"))
+    latest: dict[str, Snapshot] = {}
+
+    def arrive(snap):
+        latest[snap.account_id] = snap
+        return printer(latest, snap)
+
+    first = arrive(routing())
+    assert first is not None
+    assert arrive(routing()) is None  # the same figures again: nothing to print
+    assert arrive(routing(fetched_at=NOW + timedelta(minutes=1))) is None  # only the fetch time moved
+    second = arrive(broken())
+    assert second is not None and second != first
+    assert arrive(routing(hour=(379, 500))) is not None
+
+
+def test_text_and_json_print_one_line_per_account_change():
+    printer = watch_printer("json", inputs("main", "work"))
+    first = printer({}, routing())
+    assert json.loads(first)["id"] == "main"
+    assert printer({}, routing(fetched_at=NOW)) is None
+    assert json.loads(printer({}, broken()))["state"] == "auth_error"
+    assert printer({}, routing(hour=(379, 500))) is not None
+    text = watch_printer("text", inputs("main"))
+    line = text({}, routing(fetched_at=NOW))
+    assert line.startswith("10:37:12 Main · routing.run Premium — OK: 380 requests left this hour (of 500) · ")
+    assert text({}, routing(fetched_at=NOW + timedelta(minutes=1))) is None
