@@ -1,4 +1,7 @@
-"""`python -m bench [--quick] [--build] [NAME ...]`: run the benchmarks, write BENCHMARKS.md."""
+"""`python -m bench [--quick] [--build] [--baseline REF] [NAME ...]`: run the benchmarks, write BENCHMARKS.md.
+
+With --baseline, each benchmark first runs on commit REF (its own code and dependencies, see
+bench/baseline.py), then on this checkout, so "before" and "after" share the machine's mood."""
 
 from __future__ import annotations
 
@@ -22,13 +25,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", action="store_true", help="build dist/traywidget if it is missing")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--json", help="also write the results as JSON here")
+    parser.add_argument("--baseline", metavar="REF", help="also measure commit REF, side by side")
     args = parser.parse_args(argv)
     names = args.names or list(ORDER)
     ctx = Context(quick=args.quick, build_binary=args.build)
     results: list[Result] = []
+    before: list[Result] = []
     methods: dict[str, str] = {}
     started = time.monotonic()
+    baseline = None
+    if args.baseline:
+        from bench.baseline import Baseline
+
+        baseline = Baseline(args.baseline, ctx.log)
+        baseline.prepare()
+        baseline_names = baseline.names()
     for name in names:
+        if baseline is not None and name in baseline_names:
+            ctx.log(f"== {name} (baseline {baseline.commit})")
+            before += baseline.run(name, args.quick)
         module = importlib.import_module(f"bench.{name}")
         methods[name] = module.METHOD
         ctx.log(f"== {name}")
@@ -44,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     from bench import report
 
     command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
-    report.write(results, methods, command.strip(), time.monotonic() - started, Path(args.out))
+    report.write(results, methods, command.strip(), time.monotonic() - started, Path(args.out),
+                 before=before, baseline=f"{args.baseline} ({baseline.commit})" if baseline else None)
     if args.json:
         Path(args.json).write_text(json.dumps([r.to_json() for r in results], indent=2))
     for r in results:

@@ -22,7 +22,7 @@ def _fmt(value) -> str:
 
 
 def write(results: Sequence[Result], methods: dict[str, str], command: str, elapsed_s: float,
-          path: Path = PATH) -> None:
+          path: Path = PATH, before: Sequence[Result] = (), baseline: str | None = None) -> None:
     notes = DEFAULT_NOTES
     if path.exists():
         match = re.search(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), path.read_text(), re.S)
@@ -51,6 +51,8 @@ def write(results: Sequence[Result], methods: dict[str, str], command: str, elap
         verdict = {True: "met", False: "**missed**", None: ""}[r.ok]
         value = f"{_fmt(r.value)} {r.unit}".strip() if r.value is not None else (r.note or "—")
         lines.append(f"| {r.bench} | {r.metric} | {value} | {r.target} | {verdict} |")
+    if baseline:
+        lines += _before_after(results, before, baseline)
     lines += ["", "## Notes", "", BEGIN, notes, END, "", "## Method", ""]
     for name, text in methods.items():
         lines += [f"### {name}", "", text, ""]
@@ -60,3 +62,17 @@ def write(results: Sequence[Result], methods: dict[str, str], command: str, elap
             extra = f" — {r.note}" if r.note and r.value is not None else ""
             lines.append(f"- {r.bench} / {r.metric}: {', '.join(map(str, r.runs)) or '—'}{extra}")
     path.write_text("\n".join(lines) + "\n")
+
+
+def _before_after(results: Sequence[Result], before: Sequence[Result], baseline: str) -> list[str]:
+    """Each figure next to the same figure of the baseline commit, measured in this run."""
+    old = {(r.bench, r.metric): r for r in before}
+    lines = ["", f"## Before and after (before = commit {baseline}, measured in this run)", "",
+             "| benchmark | measure | before | after | target | verdict after |", "|---|---|---|---|---|---|"]
+    for r in results:
+        b = old.get((r.bench, r.metric))
+        was = f"{_fmt(b.value)} {b.unit}".strip() if b is not None and b.value is not None else "—"
+        now = f"{_fmt(r.value)} {r.unit}".strip() if r.value is not None else (r.note or "—")
+        verdict = {True: "met", False: "**missed**", None: ""}[r.ok]
+        lines.append(f"| {r.bench} | {r.metric} | {was} | {now} | {r.target} | {verdict} |")
+    return lines

@@ -30,7 +30,7 @@ def test_spec_compiles_and_names_what_it_needs() -> None:
     text = (PACKAGING / "traywidget.spec").read_text()
     compile(text, "traywidget.spec", "exec")
     for needle in ("entry.py", "traywidget.resources", "TRAYWIDGET_ONEDIR", "LSUIElement", "traywidget.icns",
-                   "traywidget.ico", "PySide6.QtNetwork", "QtWebEngineCore", "keyrings.alt"):
+                   "traywidget.ico", "trim_icu", "QtNetwork", "QtWebEngineCore", "keyrings.alt"):
         assert needle in text, needle
 
 
@@ -70,3 +70,21 @@ def test_built_binary_passes_the_smoke_test() -> None:
     proc = subprocess.run(["bash", str(PACKAGING / "smoke.sh"), str(binary)],
                           env={**os.environ, "PY": sys.executable}, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_pyside6_floor_excludes_the_known_bad_releases() -> None:
+    """≥ 6.11.3 on every Python (QTBUG-147449: a tray click aborts on macOS 26/27 before Qt 6.11.3);
+    never 6.12.0 on Python 3.11 (it drops references to None until CPython aborts)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pyside = [Requirement(d) for d in deps if d.startswith("PySide6")]
+    for python in ("3.11", "3.12", "3.13", "3.14"):
+        env = {"python_version": python, "sys_platform": "darwin"}
+        (req,) = [r for r in pyside if r.marker is None or r.marker.evaluate(env)]
+        assert req.name == "PySide6-Essentials"
+        for version, allowed in (("6.11.2", False), ("6.11.3", True), ("6.13.0", True),
+                                 ("6.12.0", python != "3.11")):
+            assert req.specifier.contains(version) is allowed, (python, version)

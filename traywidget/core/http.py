@@ -21,6 +21,7 @@ import httpx
 
 from traywidget import __version__
 from traywidget.core.config import is_loopback_host
+from traywidget.core.pool import ShardedTransport
 from traywidget.model import ErrorInfo, HttpResult, ProviderError, State
 
 USER_AGENT = f"traywidget/{__version__} (+https://github.com/traywidget/traywidget)"
@@ -32,12 +33,16 @@ _OFFLINE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN}
 
 def make_client(max_connections: int = 100) -> httpx.AsyncClient:
     """The app's single client: keep-alive, no redirects, no cookies kept between hosts."""
+    # Kept alive longer than the slowest quiet cadence (4 x 60 s), so an idle
+    # account reuses its connection instead of reconnecting (and, over https,
+    # shaking hands again) every poll; as many as may be open, so a refresh of
+    # many accounts finds its connections again next time.
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                          keepalive_expiry=300)
     return httpx.AsyncClient(
         follow_redirects=False,
         timeout=httpx.Timeout(DEFAULT_TIMEOUT_S, connect=8.0),
-        # Kept alive longer than the slowest quiet cadence (4 x 60 s), so an idle
-        # account reuses its connection instead of reconnecting every poll.
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20, keepalive_expiry=300),
+        transport=ShardedTransport(limits),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         trust_env=True,
     )

@@ -1,4 +1,16 @@
-"""One app per user and config: a second launch asks the first to show its panel."""
+"""One app per user and config: a second launch asks the first to show its panel.
+
+The running instance holds an exclusive lock on a file in a directory only
+this user can enter, and listens on a socket beside it. A second launch
+cannot take the lock, so it connects, says "show" and exits. The lock (not
+the socket) decides who runs: it is released by the OS when a process dies,
+so a crashed instance never blocks the next start, and two launches at the
+same instant cannot both win.
+
+Plain sockets watched by a QSocketNotifier (QtCore): the app does not load
+QtNetwork just for this. A Unix socket where the OS has one; a loopback TCP
+port (written beside the lock) on Windows.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +18,24 @@ import getpass
 import hashlib
 import logging
 import os
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
 from traywidget import APP_NAME
 
 log = logging.getLogger(__name__)
 
 INSTANCE_ENV = "TRAYWIDGET_INSTANCE_NAME"
+SHOW = b"show\n"
+CONNECT_TIMEOUT_S = 0.5
+# A second launch that finds the lock taken waits this long for the first
+# one's socket (the first may be between taking the lock and listening).
+HANDOVER_S = 3.0
 
 
 def instance_name(demo: bool = False) -> str:
@@ -23,7 +44,7 @@ def instance_name(demo: bool = False) -> str:
         return override
     try:
         user = getpass.getuser()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - no login name (containers): the uid still separates users
         user = str(os.getuid()) if hasattr(os, "getuid") else "user"
     if demo:
         scope = "demo"
@@ -34,6 +55,50 @@ def instance_name(demo: bool = False) -> str:
     return f"{APP_NAME}-{user}-{scope}"
 
 
+def runtime_dir() -> Path:
+    """A directory only this user can enter: $XDG_RUNTIME_DIR, else a private one in the temp dir."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if base and os.path.isdir(base):
+        return Path(base)
+    uid = os.getuid() if hasattr(os, "getuid") else getpass.getuser()
+    private = Path(tempfile.gettempdir()) / f"{APP_NAME}-{uid}"
+    private.mkdir(mode=0o700, exist_ok=True)
+    if hasattr(os, "getuid") and (private.stat().st_uid != os.getuid() or private.stat().st_mode & 0o077):
+        raise OSError(f"{private} is not private to this user")
+    return private
+
+
+class _Lock:
+    """An exclusive, non-blocking lock on a file, held until released or the process ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = None
+
+    def acquire(self) -> bool:
+        handle = open(self.path, "a+b")  # noqa: SIM115 - held open for the lock's lifetime
+        try:
+            if sys.platform == "win32":
+                import msvcrt
+
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing releases the lock
+            self._file = None
+
+
 class SingleInstance(QObject):
     """The first launch listens; later launches send "show" and exit."""
 
@@ -42,64 +107,122 @@ class SingleInstance(QObject):
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.name = name
-        self.server: QLocalServer | None = None
-        self._connections: set[QLocalSocket] = set()
+        self._lock: _Lock | None = None
+        self._server: socket.socket | None = None
+        self._notifiers: dict[socket.socket, QSocketNotifier] = {}
 
-    def notify_running(self, timeout_ms: int = 500) -> bool:
-        """True when another instance answered (and was told to show itself)."""
-        socket = QLocalSocket()
-        socket.connectToServer(self.name)
-        if not socket.waitForConnected(timeout_ms):
-            return False
-        socket.write(b"show\n")
-        socket.flush()
-        socket.waitForBytesWritten(timeout_ms)
-        socket.disconnectFromServer()
-        return True
+    # -- where ---------------------------------------------------------------
+    def _paths(self) -> tuple[Path, Path]:
+        directory = runtime_dir()
+        return directory / f"{self.name}.lock", directory / f"{self.name}.sock"
 
+    # -- claim ---------------------------------------------------------------
     def claim(self) -> bool:
-        """Become the running instance; False if another one is already running."""
-        if self.notify_running():
-            return False
-        server = QLocalServer(self)
-        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
-        if not server.listen(self.name):
-            # A stale socket from a crashed instance: nobody answered above, so remove it.
-            QLocalServer.removeServer(self.name)
-            if not server.listen(self.name):
-                log.warning("single-instance server unavailable: %s", server.errorString())
-                return True
-        server.newConnection.connect(self._on_connection)
-        self.server = server
+        """Become the running instance; False if another one runs (it was asked to show itself)."""
+        try:
+            lock_path, address_path = self._paths()
+        except OSError as exc:
+            log.warning("single instance unavailable (%s): running anyway", exc)
+            return True
+        lock = _Lock(lock_path)
+        if not lock.acquire():
+            if self._tell_running(address_path):
+                return False
+            log.warning("another instance holds %s but does not answer: running anyway", lock_path)
+            return True
+        self._lock = lock
+        try:
+            self._listen(address_path)
+        except OSError as exc:
+            log.warning("single-instance socket unavailable (%s): a second launch will not find this one", exc)
         return True
 
-    def _on_connection(self) -> None:
-        assert self.server is not None
-        while self.server.hasPendingConnections():
-            conn = self.server.nextPendingConnection()
-            if conn is None:
-                break
-            conn.setParent(self)
-            self._connections.add(conn)
-            conn.readyRead.connect(self._read_ready)
-            if conn.bytesAvailable():
-                self._read(conn)
+    def _listen(self, address_path: Path) -> None:
+        if hasattr(socket, "AF_UNIX"):
+            address_path.unlink(missing_ok=True)  # left by a crashed instance: we hold the lock now
+            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            server.bind(str(address_path))
+        else:
+            server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            server.bind(("127.0.0.1", 0))
+            address_path.write_text(str(server.getsockname()[1]))
+        server.listen(8)
+        server.setblocking(False)
+        self._server = server
+        self._watch(server, self._accept)
 
-    def _read_ready(self) -> None:
-        conn = self.sender()
-        if isinstance(conn, QLocalSocket):
-            self._read(conn)
+    def _tell_running(self, address_path: Path) -> bool:
+        deadline = time.monotonic() + HANDOVER_S
+        while True:
+            try:
+                with _connect(address_path) as conn:
+                    conn.sendall(SHOW)
+                return True
+            except OSError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.05)
 
-    def _read(self, conn: QLocalSocket) -> None:
-        data = bytes(conn.readAll().data())
+    # -- serve ---------------------------------------------------------------
+    def _watch(self, sock: socket.socket, handler) -> None:
+        notifier = QSocketNotifier(sock.fileno(), QSocketNotifier.Type.Read, self)
+        notifier.activated.connect(lambda *_: handler(sock))
+        self._notifiers[sock] = notifier
+
+    def _forget(self, sock: socket.socket) -> None:
+        notifier = self._notifiers.pop(sock, None)
+        if notifier is not None:
+            notifier.setEnabled(False)
+            notifier.deleteLater()
+        sock.close()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            conn.setblocking(False)
+            self._watch(conn, self._read)
+
+    def _read(self, conn: socket.socket) -> None:
+        try:
+            data = conn.recv(64)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
         if b"show" in data:
             self.show_requested.emit()
+        if not data or b"\n" in data:
+            self._forget(conn)
 
     def close(self) -> None:
-        for conn in list(self._connections):
-            conn.readyRead.disconnect(self._read_ready)
-            conn.abort()
-        self._connections.clear()
-        if self.server is not None:
-            self.server.close()
-            self.server = None
+        for sock in list(self._notifiers):
+            self._forget(sock)
+        self._server = None
+        if self._lock is not None:
+            try:
+                self._paths()[1].unlink(missing_ok=True)
+            except OSError:
+                pass
+            self._lock.release()
+            self._lock = None
+
+
+def _connect(address_path: Path) -> socket.socket:
+    if hasattr(socket, "AF_UNIX"):
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        target: object = str(address_path)
+    else:
+        conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        target = ("127.0.0.1", int(address_path.read_text()))
+    conn.settimeout(CONNECT_TIMEOUT_S)
+    try:
+        conn.connect(target)  # type: ignore[arg-type]
+    except OSError:
+        conn.close()
+        raise
+    return conn
