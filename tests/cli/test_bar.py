@@ -51,7 +51,7 @@ def test_waybar_line_is_the_badge_meter_with_a_tooltip_for_every_account():
             "Shown: Main — 380 requests left this hour (of 500)",
             "Main · routing.run Premium — OK",
             "  380 requests left this hour (of 500) · resets at 11:00",
-            "  1,400 requests left today (of 1,500) · resets at 2026-03-06 00:00",
+            "  1,400 requests left today (of 1,500) · resets tomorrow at 00:00",
             "Work · OpenRouter — Key rejected",
             "  Invalid API key (HTTP 401)",
         ]),
@@ -108,7 +108,7 @@ def inputs(*ids: str) -> EngineInputs:
 
 
 @pytest.mark.parametrize("fmt", ["waybar", "line"])
-def test_the_glance_is_printed_again_only_when_it_changes(fmt):
+def test_the_glance_waits_for_every_account_then_prints_only_changes(fmt):
     printer = watch_printer(fmt, inputs("main", "work"))
     latest: dict[str, Snapshot] = {}
 
@@ -116,13 +116,25 @@ def test_the_glance_is_printed_again_only_when_it_changes(fmt):
         latest[snap.account_id] = snap
         return printer(latest, snap)
 
-    first = arrive(routing())
-    assert first is not None
+    assert arrive(routing()) is None  # "work" has not answered yet: no half glance
+    first = arrive(broken())
+    assert first is not None and "Work" in first and "Main" in first
+    assert printer(latest, None) is None  # the first-glance deadline after it: nothing new
     assert arrive(routing()) is None  # the same figures again: nothing to print
     assert arrive(routing(fetched_at=NOW + timedelta(minutes=1))) is None  # only the fetch time moved
-    second = arrive(broken())
+    second = arrive(routing(hour=(379, 500)))
     assert second is not None and second != first
-    assert arrive(routing(hour=(379, 500))) is not None
+
+
+@pytest.mark.parametrize("fmt", ["waybar", "line"])
+def test_an_account_that_never_answers_does_not_hold_the_glance_back(fmt):
+    printer = watch_printer(fmt, inputs("main", "hangs"))
+    assert printer({}, None) is None  # the deadline with nothing at all: nothing to show
+    latest = {"main": routing()}
+    assert printer(latest, latest["main"]) is None
+    shown = printer(latest, None)  # FIRST_GLANCE_WAIT_S passed
+    assert shown is not None and "Main" in shown
+    assert printer(latest, latest["main"]) is None  # and from then on, only changes
 
 
 def test_text_and_json_print_one_line_per_account_change():
@@ -130,6 +142,7 @@ def test_text_and_json_print_one_line_per_account_change():
     first = printer({}, routing())
     assert json.loads(first)["id"] == "main"
     assert printer({}, routing(fetched_at=NOW)) is None
+    assert printer({}, None) is None
     assert json.loads(printer({}, broken()))["state"] == "auth_error"
     assert printer({}, routing(hour=(379, 500))) is not None
     text = watch_printer("text", inputs("main"))

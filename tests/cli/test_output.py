@@ -65,7 +65,9 @@ def test_meter_phrase_adds_the_estimate_and_the_reset(utc_local_time):
     assert meter_phrase(minute, NOW) == "97 requests left this minute (of 100) · resets in about 40 s"
     assert meter_phrase(minute, NOW, clock_times=True) == "97 requests left this minute (of 100)"
     day = Meter("requests_day", Unit.REQUESTS, limit=200, remaining=7, resets_at=datetime(2026, 3, 6, tzinfo=timezone.utc))
-    assert meter_phrase(day, NOW, clock_times=True) == "7 requests left today (of 200) · resets at 2026-03-06 00:00"
+    assert meter_phrase(day, NOW, clock_times=True) == "7 requests left today (of 200) · resets tomorrow at 00:00"
+    month = Meter("credits", Unit.USD, limit=10.0, remaining=8.5, resets_at=datetime(2026, 4, 1, tzinfo=timezone.utc))
+    assert meter_phrase(month, NOW, clock_times=True) == "$8.50 left on the key (of $10.00) · resets on 2026-04-01 at 00:00"
     free = Meter("free_requests_day", Unit.REQUESTS, limit=50, estimated=True)
     assert meter_phrase(free, NOW) == "Free-model requests today: usage unknown (limit ≈50) · documented estimate"
 

@@ -216,6 +216,6 @@ async def test_routeway_without_management_key_says_what_cannot_be_known(sim, cl
     key = s.add_routeway_key()
     snap = await poll(sim, clock, "routeway", key)
     assert snap.meters == () and snap.state is State.OK
-    assert snap.notes == ("Routeway has no usage endpoint for API keys: add a management key to see "
-                          "requests left and balance.",)
+    assert snap.notes == (("Routeway has no usage endpoint for API keys: add a management key to see "
+                           "requests left and balance."),)
     assert s.count(key=key) == 0  # nothing to ask, so nothing was sent

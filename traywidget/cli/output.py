@@ -206,9 +206,13 @@ def _reset_at(meter: Meter, now: datetime) -> str | None:
     if meter.resets_at is None or meter.approximate_reset or meter.resets_at <= now:
         return None
     local = meter.resets_at.astimezone()
-    same_day = local.date() == now.astimezone().date()
-    moment = local.strftime("%H:%M") if same_day else local.strftime("%Y-%m-%d %H:%M")
-    return tr("resets at {time}").format(time=moment)
+    days_ahead = (local.date() - now.astimezone().date()).days
+    clock = local.strftime("%H:%M")
+    if days_ahead == 0:
+        return tr("resets at {time}").format(time=clock)
+    if days_ahead == 1:
+        return tr("resets tomorrow at {time}").format(time=clock)
+    return tr("resets on {date} at {time}").format(date=local.strftime("%Y-%m-%d"), time=clock)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -99,16 +99,27 @@ def watch_command(args, out: GuardedStream, err) -> int:
         return asyncio.run(_watch(inputs, watch_printer(fmt, inputs), out))
 
 
-def watch_printer(fmt: str, inputs: EngineInputs) -> Callable[[dict[str, Snapshot], Snapshot], str | None]:
+# A status bar's first glance waits until every account has answered once (a bar that
+# showed one account, then another, would flicker), but never longer than this.
+FIRST_GLANCE_WAIT_S = 3.0
+
+Printer = Callable[[dict[str, Snapshot], "Snapshot | None"], "str | None"]
+
+
+def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
     """(latest snapshot per account, the one that just arrived) -> the line to print, or None when
-    nothing changed: per account for `text` and `json`, the whole glance for `waybar` and `line`."""
+    nothing changed: per account for `text` and `json`, the whole glance for `waybar` and `line`.
+    Called with None instead of a snapshot when FIRST_GLANCE_WAIT_S has passed."""
     from traywidget.cli import bar
 
     if fmt in ("waybar", "line"):
         order = [a.id for a in inputs.accounts]
         last: list[str] = []
 
-        def glance(latest: dict[str, Snapshot], _snap: Snapshot) -> str | None:
+        def glance(latest: dict[str, Snapshot], snap: Snapshot | None) -> str | None:
+            waiting = not last and snap is not None and any(i not in latest for i in order)
+            if waiting or (snap is None and (last or not latest)):
+                return None
             snapshots = [latest[i] for i in order if i in latest]
             if fmt == "waybar":
                 text = bar.waybar_line(snapshots, inputs.pinned_meter, utcnow())
@@ -122,7 +133,9 @@ def watch_printer(fmt: str, inputs: EngineInputs) -> Callable[[dict[str, Snapsho
         return glance
     seen: dict[str, tuple] = {}
 
-    def per_account(_latest: dict[str, Snapshot], snap: Snapshot) -> str | None:
+    def per_account(_latest: dict[str, Snapshot], snap: Snapshot | None) -> str | None:
+        if snap is None:
+            return None
         key = snap.content_key()
         if seen.get(snap.account_id) == key:
             return None
@@ -134,7 +147,7 @@ def watch_printer(fmt: str, inputs: EngineInputs) -> Callable[[dict[str, Snapsho
     return per_account
 
 
-async def _watch(inputs: EngineInputs, render, out: GuardedStream) -> int:
+async def _watch(inputs: EngineInputs, render: Printer, out: GuardedStream) -> int:
     """Run the engine and print what `render` makes of each snapshot, until
     SIGINT/SIGTERM, or until the reader of our output goes away."""
     from traywidget.core.engine import Engine
@@ -144,12 +157,14 @@ async def _watch(inputs: EngineInputs, render, out: GuardedStream) -> int:
     stop = asyncio.Event()
     out.on_gone(stop.set)
 
-    def on_snapshot(snap: Snapshot) -> None:
-        latest[snap.account_id] = snap
-        text = render(latest, snap)
+    def emit(text: str | None) -> None:
         if text is not None:
             out.write(text + "\n")
             out.flush()
+
+    def on_snapshot(snap: Snapshot) -> None:
+        latest[snap.account_id] = snap
+        emit(render(latest, snap))
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -160,9 +175,11 @@ async def _watch(inputs: EngineInputs, render, out: GuardedStream) -> int:
     fifo = _watch_reader(loop, out)
     engine.subscribe(on_snapshot)
     await engine.start()
+    first_glance = loop.call_later(FIRST_GLANCE_WAIT_S, lambda: emit(render(latest, None)))
     try:
         await stop.wait()
     finally:
+        first_glance.cancel()
         if fifo is not None:
             loop.remove_reader(fifo)
         await engine.stop()
