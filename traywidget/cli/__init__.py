@@ -30,6 +30,8 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     """Register the CLI's subcommands on the top-level parser (see __main__)."""
     from traywidget.providers import PROVIDER_IDS
 
+    json_help = tr("print JSON for scripts (English, stable)")
+
     accounts = sub.add_parser("accounts", help=tr("add, list or remove accounts"))
     acc_sub = accounts.add_subparsers(dest="accounts_command", required=True)
     add = acc_sub.add_parser("add", help=tr("add an account"))
@@ -41,7 +43,7 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--fast-interval", type=float, metavar="SECONDS", help=tr("this account's fast cadence"))
     add.add_argument("--full-interval", type=float, metavar="SECONDS", help=tr("this account's full cadence"))
     lst = acc_sub.add_parser("list", help=tr("list accounts"))
-    lst.add_argument("--json", action="store_true")
+    lst.add_argument("--json", action="store_true", help=json_help)
     rm = acc_sub.add_parser("remove", help=tr("remove an account and its keys"))
     rm.add_argument("account_id")
 
@@ -67,7 +69,7 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
                                       "line (one plain line for i3blocks, polybar, tmux)"))
             form.add_argument("--json", action="store_true", help=tr("one JSON object per change (= --format json)"))
         else:
-            cmd.add_argument("--json", action="store_true")
+            cmd.add_argument("--json", action="store_true", help=json_help)
         # SUPPRESS: an unset `--demo` here must not hide `traywidget --demo status`.
         cmd.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                          help=tr("run against the built-in simulator's demo accounts"))
@@ -81,7 +83,7 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     auto.add_argument("action", choices=("on", "off", "status"))
 
     doctor = sub.add_parser("doctor", help=tr("check what this desktop offers (tray, notifications, keyring)"))
-    doctor.add_argument("--json", action="store_true")
+    doctor.add_argument("--json", action="store_true", help=json_help)
 
     purge = sub.add_parser("purge", help=tr("before uninstalling: delete every key, start at login and the cache"))
     purge.add_argument("--yes", action="store_true", help=tr("really delete (without it, only list what would go)"))
