@@ -153,6 +153,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_sigkill_during_saves_never_corrupts(tmp_path):
     """Kill a process that saves in a loop at random moments, many times: the
     file always parses and always has every account of some complete save."""

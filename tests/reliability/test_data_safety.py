@@ -56,6 +56,7 @@ HISTORY_WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_history_survives_sigkill_during_hundreds_of_writes(tmp_path, report):
     from traywidget.core.history import HistoryStore
 
@@ -106,6 +107,7 @@ CACHE_WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_snapshot_cache_survives_random_sigkills(tmp_path, report):
     rng = random.Random(11)
     cache = SnapshotCache(tmp_path)
