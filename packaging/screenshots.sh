@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# Screenshots of the real tray on a private X server, written to OUTDIR (default shots/, git-ignored):
-#   tray.png   the docked badge in trayer's panel, enlarged SCALE x (4)
-#   badge.png  the icon alone, enlarged 2*SCALE x
-#   menu.png   the right-click menu (cropped to the menu and the tray)
-#   panel.png  the usage panel opened by a left click (cropped to the panel)
+# Screenshots of the real tray on a private X server, written to OUTDIR (default shots/, git-ignored).
+# Each session starts its own Xvfb, trayer and app (demo mode unless said otherwise):
 #
-#   bash packaging/screenshots.sh [OUTDIR]            # the checkout's app: $PYTHON -m traywidget --demo
-#   APP="dist/traywidget" bash packaging/screenshots.sh   # or a packaged binary
-#   SCALE=4 TRAY_HEIGHT=32 SCREEN=1024x768x24 bash packaging/screenshots.sh shots
+#   1x    the demo at scale 1 in a 32-px tray:
+#         tray-1x.png          the docked badge in trayer's panel, enlarged SCALE x (4)
+#         badge-1x.png         the icon alone, enlarged 2*SCALE x
+#         menu-1x.png          the right-click menu (with the tray it came from)
+#         details-1x.png       the menu with the first account's details open
+#         panel-1x.png         the usage panel opened by a left click
+#         trouble-red-1x.png   the badge after a key is rejected on another account (red "!")
+#         trouble-amber-1x.png the badge while an account is failing (offline / server error: amber "!")
+#         menu-trouble-1x.png  the menu then
+#         notification-1x.png  the rejected key's notification, as the desktop (dunst, D-Bus-started) shows it
+#   2x    the same at QT_SCALE_FACTOR=2 in a 64-px tray (a HiDPI panel): *-2x.png
+#   first-run  a fresh HOME, no accounts, no demo: tray-first-run.png, menu-first-run.png, panel-first-run.png
+#   dark  the panel in a dark theme (QT_QPA_PLATFORMTHEME=gtk3, GTK_THEME=Adwaita:dark): panel-dark.png
+#   de    the panel and menu in German (LANGUAGE=de): panel-de.png, menu-de.png
 #
-# Needs Xvfb, trayer, xdotool, xwininfo (x11-utils), ImageMagick (import, convert) and dbus-daemon. The
-# app runs in demo mode on a private X display and a private D-Bus session (so a StatusNotifierWatcher
+#   bash packaging/screenshots.sh [OUTDIR]                  # every session, the checkout's app
+#   SESSIONS="1x first-run" bash packaging/screenshots.sh   # only these
+#   APP="dist/traywidget" bash packaging/screenshots.sh     # a packaged binary (no trouble shots: they need
+#                                                           # the checkout's Python to find the demo keys)
+#   SCALE=4 SCREEN=1024x768x24 bash packaging/screenshots.sh shots
+#
+# Needs Xvfb, trayer, xdotool, xwininfo (x11-utils), ImageMagick (import, convert, identify) and
+# dbus-daemon. The app runs on a private X display and a private D-Bus session (so a StatusNotifierWatcher
 # on the host's bus cannot pull the icon out of trayer), with throwaway config, cache, keyring backend
 # and single-instance name: it never meets a user's real files or running copy. Every process is
 # bounded by `timeout` and ended by its PID.
@@ -19,20 +33,20 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-${OUT:-$ROOT/shots}}"
 SCALE="${SCALE:-4}"
-TRAY_HEIGHT="${TRAY_HEIGHT:-32}"
 SCREEN="${SCREEN:-1024x768x24}"
 LIMIT="${LIMIT:-120}"  # seconds any helper process may live
+SESSIONS="${SESSIONS:-1x 2x first-run dark de}"
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+[[ -x "$PYTHON" ]] || PYTHON="$(command -v python3)"
 if [[ -n "${APP:-}" ]]; then
   read -r -a APP_CMD <<<"$APP"
 else
-  PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
-  [[ -x "$PYTHON" ]] || PYTHON="$(command -v python3)"
   APP_CMD=("$PYTHON" -m traywidget)
-  export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 fi
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 missing=()
-for tool in Xvfb trayer xdotool xwininfo import convert dbus-daemon; do
+for tool in Xvfb trayer xdotool xwininfo import convert identify dbus-daemon; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]})); then
@@ -42,7 +56,7 @@ fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/traywidget-shots.XXXXXX")"
 PIDS=()
-cleanup() {
+stop_all() {
   local pid i
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do  # app first, X server and bus last
     pid="${PIDS[$i]}"
@@ -50,54 +64,82 @@ cleanup() {
     for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   done
-  rm -rf "$WORK"
+  PIDS=()
 }
-trap cleanup EXIT
+trap 'stop_all; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 log() { printf '%s\n' "$*"; }
 fail() {
   echo "screenshots.sh: $*" >&2
-  [[ -s "$WORK/app.log" ]] && { echo "--- app log:" >&2; tail -n 40 "$WORK/app.log" >&2; }
+  [[ -s "$S/app.log" ]] && { echo "--- app log:" >&2; tail -n 40 "$S/app.log" >&2; }
   exit 1
 }
+free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+sim() {  # sim METHOD PATH [JSON]: the demo simulator's /_sim control API
+  "$PYTHON" - "$DEMO_PORT" "$@" <<'EOF'
+import json, sys, urllib.request
+port, method, path = sys.argv[1:4]
+data = sys.argv[4].encode() if len(sys.argv) > 4 else None
+request = urllib.request.Request(f"http://127.0.0.1:{port}/_sim/{path}", data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+print(urllib.request.urlopen(request, timeout=5).read().decode())
+EOF
+}
+demo_key() { "$PYTHON" -c "from traywidget.simulator.demo import $1; print($1)" 2>/dev/null; }
 
-# --- a private session bus ---------------------------------------------------------------------
-export HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/run"
-mkdir -p "$HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-timeout "$LIMIT" dbus-daemon --session --nofork --print-address=1 >"$WORK/bus" 2>/dev/null &
-PIDS+=($!)
-for _ in $(seq 100); do [[ -s "$WORK/bus" ]] && break; sleep 0.05; done
-[[ -s "$WORK/bus" ]] || fail "dbus-daemon did not start"
-DBUS_SESSION_BUS_ADDRESS="$(head -n 1 "$WORK/bus")"
-export DBUS_SESSION_BUS_ADDRESS
-
-# --- a private display with a tray host --------------------------------------------------------
-# Xvfb picks a free display number itself (-displayfd): no race with other X servers starting now.
-timeout "$LIMIT" Xvfb -displayfd 3 -screen 0 "$SCREEN" -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 200); do [[ -s "$WORK/display" ]] && break; sleep 0.05; done  # Xvfb writes "N\n" when ready
-n="$(tr -dc 0-9 <"$WORK/display")"
-[[ -n "$n" ]] || fail "Xvfb did not start: $(cat "$WORK/xvfb.log")"
-export DISPLAY=":$n"
-unset WAYLAND_DISPLAY QT_QPA_PLATFORM || true
-# a desktop-ish background instead of black, when xsetroot (x11-xserver-utils) is there
-if command -v xsetroot >/dev/null; then xsetroot -solid '#3b4252' || true; fi
-
-timeout "$LIMIT" trayer --edge top --align right --widthtype request --height "$TRAY_HEIGHT" \
-  --transparent false --SetDockType true >"$WORK/trayer.log" 2>&1 &
-PIDS+=($!)
-# The app must start after the tray exists: one started before finds no tray and never docks.
-for _ in $(seq 200); do xwininfo -root -tree 2>/dev/null | grep -q '"panel" "trayer"' && break; sleep 0.05; done
-xwininfo -root -tree 2>/dev/null | grep -q '"panel" "trayer"' || fail "trayer did not start: $(cat "$WORK/trayer.log")"
-sleep 0.2
-
-# --- the app --------------------------------------------------------------------------------------
-export TRAYWIDGET_CONFIG_DIR="$WORK/config" TRAYWIDGET_CACHE_DIR="$WORK/cache"
-export TRAYWIDGET_INSTANCE_NAME="traywidget-shots-$$"
-export PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring
-timeout "$LIMIT" "${APP_CMD[@]}" --demo >"$WORK/app.log" 2>&1 &
-APP_PID=$!
-PIDS+=($APP_PID)
+# ------------------------------------------------------------------------------------------ a session
+# session NAME TRAY_HEIGHT [ENV=VALUE ...] -- [APP ARGS ...]: a bus, an X server, a tray, the app.
+session() {
+  SESSION_NAME="$1"
+  local name="$1" height="$2"
+  shift 2
+  local app_env=() app_args=()
+  while (($#)) && [[ "$1" != "--" ]]; do app_env+=("$1"); shift; done
+  (($#)) && shift
+  app_args=("$@")
+  S="$WORK/$name"
+  mkdir -p "$S/home" "$S/run" && chmod 700 "$S/run"
+  export HOME="$S/home" XDG_RUNTIME_DIR="$S/run"
+  timeout "$LIMIT" dbus-daemon --session --nofork --print-address=1 >"$S/bus" 2>/dev/null &
+  PIDS+=($!)
+  for _ in $(seq 100); do [[ -s "$S/bus" ]] && break; sleep 0.05; done
+  [[ -s "$S/bus" ]] || fail "dbus-daemon did not start"
+  DBUS_SESSION_BUS_ADDRESS="$(head -n 1 "$S/bus")"
+  export DBUS_SESSION_BUS_ADDRESS
+  # Xvfb picks a free display number itself (-displayfd): no race with other X servers starting now.
+  timeout "$LIMIT" Xvfb -displayfd 3 -screen 0 "$SCREEN" -nolisten tcp 3>"$S/display" >"$S/xvfb.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 200); do [[ -s "$S/display" ]] && break; sleep 0.05; done
+  local n
+  n="$(tr -dc 0-9 <"$S/display")"
+  [[ -n "$n" ]] || fail "Xvfb did not start: $(cat "$S/xvfb.log")"
+  export DISPLAY=":$n"
+  unset WAYLAND_DISPLAY QT_QPA_PLATFORM || true
+  # As a desktop session does at login: services D-Bus starts (an installed dunst, for the app's
+  # notifications) draw on this display. dunst then shows them at the bottom right, out of the shots.
+  mkdir -p "$HOME/.config/dunst"
+  printf '[global]\n    origin = bottom-right\n    offset = 10x10\n    timeout = 5\n' >"$HOME/.config/dunst/dunstrc"
+  if command -v dbus-update-activation-environment >/dev/null; then
+    dbus-update-activation-environment DISPLAY="$DISPLAY" HOME="$HOME" XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" || true
+  fi
+  # a desktop-ish background instead of black, when xsetroot (x11-xserver-utils) is there
+  if command -v xsetroot >/dev/null; then xsetroot -solid '#3b4252' || true; fi
+  timeout "$LIMIT" trayer --edge top --align right --widthtype request --height "$height" \
+    --transparent false --SetDockType true >"$S/trayer.log" 2>&1 &
+  PIDS+=($!)
+  # The app must start after the tray exists: one started before finds no tray and never docks.
+  for _ in $(seq 200); do xwininfo -root -tree 2>/dev/null | grep -q '"panel" "trayer"' && break; sleep 0.05; done
+  xwininfo -root -tree 2>/dev/null | grep -q '"panel" "trayer"' || fail "trayer did not start: $(cat "$S/trayer.log")"
+  sleep 0.2
+  DEMO_PORT="$(free_port)"
+  env TRAYWIDGET_CONFIG_DIR="$S/config" TRAYWIDGET_CACHE_DIR="$S/cache" \
+    TRAYWIDGET_INSTANCE_NAME="traywidget-shots-$$-$name" TRAYWIDGET_DEMO_PORT="$DEMO_PORT" \
+    PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring "${app_env[@]}" \
+    timeout "$LIMIT" "${APP_CMD[@]}" "${app_args[@]}" >"$S/app.log" 2>&1 &
+  APP_PID=$!
+  PIDS+=($APP_PID)
+  wait_for_icon
+}
 
 # xwininfo -root -tree lines look like:  0x400007 "Traywidget": ("traywidget" "Traywidget")  22x30+0+0  +777+1
 # Prints "x y w h" (absolute) of the first window whose line matches the awk pattern $1.
@@ -117,85 +159,197 @@ icon_geometry() {
       if (w > 1 && h > 1) { sub(/^\+/, "", abs); split(abs, a, "+"); print a[1], a[2], w, h; exit }
     }'
 }
-geom=""
-for _ in $(seq 300); do  # up to 30 s
-  kill -0 "$APP_PID" 2>/dev/null || fail "the app exited before docking"
-  geom="$(icon_geometry)"
-  [[ -n "$geom" ]] && break
-  sleep 0.1
-done
-[[ -n "$geom" ]] || { xwininfo -root -tree >&2; fail "no docked icon after 30 s"; }
-read -r IX IY IW IH <<<"$geom"
-read -r PX PY PW PH <<<"$(window_geometry '"panel": \\("panel" "trayer"\\)')"
-CX=$((IX + IW / 2)); CY=$((IY + IH / 2))
-log "docked icon ${IW}x${IH} at +${IX}+${IY} (trayer panel ${PW}x${PH} at +${PX}+${PY})"
-sleep 2  # the demo's first poll reaches the badge (it polls at once; the simulator answers in ms)
+wait_for_icon() {
+  local geom=""
+  for _ in $(seq 300); do  # up to 30 s
+    kill -0 "$APP_PID" 2>/dev/null || fail "the app exited before docking"
+    geom="$(icon_geometry)"
+    [[ -n "$geom" ]] && break
+    sleep 0.1
+  done
+  [[ -n "$geom" ]] || { xwininfo -root -tree >&2; fail "no docked icon after 30 s"; }
+  read -r IX IY IW IH <<<"$geom"
+  read -r PX PY PW PH <<<"$(window_geometry '"panel": \\("panel" "trayer"\\)')"
+  CX=$((IX + IW / 2)); CY=$((IY + IH / 2))
+  log "[$SESSION_NAME] docked icon ${IW}x${IH} at +${IX}+${IY} (trayer panel ${PW}x${PH} at +${PX}+${PY})"
+}
+# Wait until the app logged a line matching $1 (the app runs with --debug where this is used).
+wait_for_log() {
+  for _ in $(seq "${2:-100}"); do grep -q "$1" "$S/app.log" && return 0; sleep 0.1; done
+  return 1
+}
 
 mkdir -p "$OUT"
-shot() { import -window root "$WORK/$1.png"; }
+shot() { import -window root "$S/$1.png"; }
 # crop_to NAME X Y W H [resize%]: crop the root shot to a rectangle clamped to the screen
 crop_to() {
   local name="$1" x0="$2" y0="$3" w="$4" h="$5" resize="${6:-100}" sw sh
-  read -r sw sh <<<"$(identify -format '%w %h' "$WORK/$name.png")"
+  read -r sw sh <<<"$(identify -format '%w %h' "$S/$name.png")"
   ((x0 < 0)) && { w=$((w + x0)); x0=0; }
   ((y0 < 0)) && { h=$((h + y0)); y0=0; }
   ((x0 + w > sw)) && w=$((sw - x0))
   ((y0 + h > sh)) && h=$((sh - y0))
-  convert "$WORK/$name.png" -crop "${w}x${h}+${x0}+${y0}" +repage -filter point -resize "${resize}%" "$OUT/$name.png"
+  convert "$S/$name.png" -crop "${w}x${h}+${x0}+${y0}" +repage -filter point -resize "${resize}%" "$OUT/$name.png"
 }
-# a new mapped window of class traywidget that was not there before ($1: ids before), as "x y w h"
-new_window() {
+# new mapped windows of class traywidget that were not there before ($1: ids before), as "x y w h" lines
+new_windows() {
   local before="$1" id line
   while read -r line; do
     id="${line%% *}"
     grep -qx "$id" <<<"$before" && continue
     xwininfo -id "$id" 2>/dev/null | grep -q "Map State: IsViewable" || continue
     window_geometry "^ *$id "
-    return 0
   done < <(xwininfo -root -tree 2>/dev/null | grep -i '"traywidget")' | sed 's/^ *//')
-  return 1
 }
 window_ids() { xwininfo -root -tree 2>/dev/null | grep -o '^ *0x[0-9a-f]*' | tr -d ' '; }
+# bounding box "x y w h" of the "x y w h" lines on stdin
+union() { awk 'NR == 1 { x0 = $1; y0 = $2; x1 = $1 + $3; y1 = $2 + $4 }
+  { if ($1 < x0) x0 = $1; if ($2 < y0) y0 = $2; if ($1 + $3 > x1) x1 = $1 + $3; if ($2 + $4 > y1) y1 = $2 + $4 }
+  END { if (NR) print x0, y0, x1 - x0, y1 - y0 }'; }
 
-# 1. the badge: the tray panel with a margin, enlarged; and the icon alone
-shot tray
-M=8
-crop_to tray $((PX - 2 * M)) 0 $((PW + 3 * M)) $((PH + M)) $((SCALE * 100))
-cp "$WORK/tray.png" "$WORK/badge.png"
-crop_to badge "$IX" "$IY" "$IW" "$IH" $((SCALE * 200))
-log "wrote $OUT/tray.png and $OUT/badge.png"
+# ------------------------------------------------------------------------------------------ the shots
+badge_shots() {  # badge_shots SUFFIX
+  shot "tray-$1"
+  local m=8
+  crop_to "tray-$1" $((PX - 2 * m)) 0 $((PW + 3 * m)) $((PH + m)) $((SCALE * 100))
+  cp "$S/tray-$1.png" "$S/badge-$1.png"
+  crop_to "badge-$1" "$IX" "$IY" "$IW" "$IH" $((SCALE * 200))
+  log "[$SESSION_NAME] wrote tray-$1.png and badge-$1.png"
+}
+trouble_shot() {  # trouble_shot NAME: the tray after the demo accounts changed, enlarged
+  sleep 0.5
+  shot "$1"
+  local m=8
+  crop_to "$1" $((PX - 2 * m)) 0 $((PW + 3 * m)) $((PH + m)) $((SCALE * 100))
+  log "[$SESSION_NAME] wrote $1.png"
+}
+notification_shot() {  # notification_shot NAME: what the desktop's notification server (dunst) shows
+  local sw sh
+  command -v dunst >/dev/null || { log "[$SESSION_NAME] no notification shot: dunst is not installed"; return; }
+  read -r sw sh <<<"$(identify -format '%w %h' "$S/trouble-red-$suffix.png")"
+  cp "$S/trouble-red-$suffix.png" "$S/$1.png"
+  crop_to "$1" $((sw * 55 / 100)) $((sh * 70 / 100)) $((sw * 45 / 100)) $((sh * 30 / 100))
+  log "[$SESSION_NAME] wrote $1.png"
+}
+menu_shot() {  # menu_shot NAME [KEYS...]: right click, then the keys; the menu and any submenu it opened
+  local shot_name="$1" before windows box
+  shift
+  before="$(window_ids)"
+  xdotool mousemove "$CX" "$CY"
+  sleep 0.2
+  xdotool click 3
+  windows=""
+  for _ in $(seq 30); do windows="$(new_windows "$before")"; [[ -n "$windows" ]] && break; sleep 0.1; done
+  [[ -n "$windows" ]] || fail "the context menu did not open"
+  if (($#)); then
+    sleep 0.3
+    xdotool key --delay 150 "$@"
+    sleep 0.6
+    windows="$(new_windows "$before")"
+  fi
+  sleep 0.4
+  shot "$shot_name"
+  box="$(printf '%s\n%s %s %s %s\n' "$windows" "$PX" "$PY" "$PW" "$PH" | union)"
+  read -r MX MY MW MH <<<"$box"
+  crop_to "$shot_name" $((MX - 8)) 0 $((MW + 16)) $((MY + MH + 8))
+  log "[$SESSION_NAME] wrote $shot_name.png"
+  xdotool key Escape Escape
+  sleep 0.5
+}
+panel_shot() {  # panel_shot NAME: left click, the panel
+  local before panel
+  before="$(window_ids)"
+  xdotool mousemove "$CX" "$CY"
+  sleep 0.2
+  xdotool click 1
+  panel=""
+  for _ in $(seq 50); do panel="$(new_windows "$before" | head -n 1)"; [[ -n "$panel" ]] && break; sleep 0.1; done
+  [[ -n "$panel" ]] || fail "the panel did not open"
+  read -r QX QY QW QH <<<"$panel"
+  sleep 1
+  shot "$1"
+  crop_to "$1" $((QX - 8)) $((QY - 8)) $((QW + 16)) $((QH + 16))
+  log "[$SESSION_NAME] wrote $1.png (panel ${QW}x${QH} at +${QX}+${QY})"
+  xdotool key Escape
+  sleep 0.3
+}
 
-# 2. right click: the context menu
-before="$(window_ids)"
-xdotool mousemove "$CX" "$CY"
-sleep 0.2
-xdotool click 3
-menu=""
-for _ in $(seq 30); do menu="$(new_window "$before" || true)"; [[ -n "$menu" ]] && break; sleep 0.1; done
-[[ -n "$menu" ]] || fail "the context menu did not open"
-read -r MX MY MW MH <<<"$menu"
-sleep 0.5
-shot menu
-# the menu and the tray it came from
-X0=$((MX < PX ? MX : PX)); X1=$(((MX + MW) > (PX + PW) ? (MX + MW) : (PX + PW)))
-crop_to menu $((X0 - 8)) 0 $((X1 - X0 + 16)) $((MY + MH + 8))
-log "wrote $OUT/menu.png (menu ${MW}x${MH} at +${MX}+${MY})"
-xdotool key Escape
-sleep 0.5
+refresh_now() {  # a middle click on the icon; then the pointer leaves, so no tooltip covers the shot
+  xdotool mousemove "$CX" "$CY" click 2 mousemove $((CX - 200)) $((CY + 300))
+}
 
-# 3. left click: the panel
-before="$(window_ids)"
-xdotool mousemove "$CX" "$CY"
-sleep 0.2
-xdotool click 1
-panel=""
-for _ in $(seq 50); do panel="$(new_window "$before" || true)"; [[ -n "$panel" ]] && break; sleep 0.1; done
-[[ -n "$panel" ]] || fail "the panel did not open"
-read -r QX QY QW QH <<<"$panel"
-sleep 1
-shot panel
-crop_to panel $((QX - 8)) $((QY - 8)) $((QW + 16)) $((QH + 16))
-log "wrote $OUT/panel.png (panel ${QW}x${QH} at +${QX}+${QY})"
+# The demo at one scale: badge, menu, details, panel, then the badge with trouble elsewhere.
+demo_session() {  # demo_session SUFFIX TRAY_HEIGHT [ENV=VALUE ...]
+  local suffix="$1" height="$2"
+  shift 2
+  session "$suffix" "$height" "$@" -- --demo --debug
+  wait_for_log " -> 200" 100 || true  # the first answered poll
+  sleep 1.5  # the badge takes the first snapshots (coalesced redraw)
+  badge_shots "$suffix"
+  menu_shot "menu-$suffix"
+  # Down: Show usage…, Kill all streams, the first account; Right opens its details.
+  menu_shot "details-$suffix" Down Down Down Right
+  local or_key rw_key
+  or_key="$(demo_key OPENROUTER_KEY)" && rw_key="$(demo_key ROUTEWAY_MGMT_KEY)" || {
+    log "[$SESSION_NAME] no trouble shots: the demo keys need the checkout's Python"
+    panel_shot "panel-$suffix"
+    stop_all
+    return
+  }
+  # A rejected key on the OpenRouter account (not the one on the badge): the red mark.
+  sim POST fault "{\"key\": \"$or_key\", \"fault\": \"status_401\"}" >/dev/null
+  refresh_now
+  wait_for_log "demo-openrouter GET key -> 401" 50 || log "[$SESSION_NAME] (no 401 seen in the log)"
+  trouble_shot "trouble-red-$suffix"
+  notification_shot "notification-$suffix"
+  menu_shot "menu-trouble-$suffix"
+  # The key fixed, Routeway's server failing instead: the amber mark.
+  sim POST clear "{\"key\": \"$or_key\"}" >/dev/null
+  sim POST fault "{\"key\": \"$rw_key\", \"fault\": \"json_500\"}" >/dev/null
+  refresh_now
+  wait_for_log "demo-routeway GET .* -> 500" 50 || log "[$SESSION_NAME] (no 500 seen in the log)"
+  wait_for_log "demo-openrouter GET key -> 200" 50 || true
+  trouble_shot "trouble-amber-$suffix"
+  # The panel last: it may cover the icon (nothing can close it from here but the app itself).
+  panel_shot "panel-$suffix"
+  kill -0 "$APP_PID" 2>/dev/null || fail "the app died during the shots"
+  stop_all
+}
 
-kill -0 "$APP_PID" 2>/dev/null || fail "the app died during the shots"
+# A person's first start: no accounts, no demo.
+first_run_session() {
+  session first-run 32 -- --debug
+  sleep 1
+  badge_shots first-run
+  menu_shot menu-first-run
+  panel_shot panel-first-run
+  stop_all
+}
+
+# Hooks for the panel's looks: a dark theme, another language. Each works as soon as the app offers it
+# (the dark theme needs libgtk-3-0 and gnome-themes-extra; German needs the app's German catalog).
+dark_session() {
+  session dark 32 QT_QPA_PLATFORMTHEME=gtk3 GTK_THEME=Adwaita:dark -- --demo --debug
+  sleep 2
+  panel_shot panel-dark
+  stop_all
+}
+german_session() {
+  session de 32 LANGUAGE=de LANG=de_DE.UTF-8 LC_ALL=de_DE.UTF-8 -- --demo --debug
+  sleep 2
+  menu_shot menu-de
+  panel_shot panel-de
+  stop_all
+}
+
+for s in $SESSIONS; do
+  case "$s" in
+    1x) demo_session 1x 32 ;;
+    2x) demo_session 2x 64 QT_SCALE_FACTOR=2 ;;
+    first-run) first_run_session ;;
+    dark) dark_session ;;
+    de) german_session ;;
+    *) echo "screenshots.sh: unknown session $s (1x 2x first-run dark de)" >&2; exit 2 ;;
+  esac
+done
 log "done: $(ls "$OUT" | tr '\n' ' ')"

@@ -29,19 +29,41 @@ def stop_process(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:
         proc.wait(timeout)
 
 
+_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir={tmp}</listen>
+  <auth>EXTERNAL</auth>
+  {servicedirs}
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
 @contextmanager
-def dbus_session(home: Path) -> Iterator[dict[str, str]]:
-    """A private session bus; yields the environment that points at it."""
+def dbus_session(home: Path, services: list[Path] | None = None) -> Iterator[dict[str, str]]:
+    """A private session bus; yields the environment that points at it.
+
+    `services`: the only folders of D-Bus-activatable services the bus knows (none for []), instead of
+    the machine's standard ones (where, for instance, an installed dunst is activatable)."""
     runtime = home / "run"
     runtime.mkdir(parents=True, exist_ok=True)
     runtime.chmod(0o700)
     env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime)}
     for name in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY"):
         env.pop(name, None)
-    proc = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-        stdout=subprocess.PIPE, env=env, text=True,
-    )
+    command = ["dbus-daemon", "--session", "--nofork", "--print-address=1"]
+    if services is not None:
+        config = home / "session-bus.conf"
+        config.write_text(_BUS_CONFIG.format(
+            tmp=runtime, servicedirs="".join(f"<servicedir>{folder}</servicedir>" for folder in services)))
+        command = ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
     try:
         address = proc.stdout.readline().strip()  # type: ignore[union-attr]
         if not address:
@@ -319,6 +341,10 @@ class Lines:
     def _read(self, stream) -> None:
         for line in stream:
             self.lines.append(line.rstrip("\n"))
+
+    def join(self, timeout: float) -> None:
+        """Wait until the stream is read to its end (the process has exited)."""
+        self._thread.join(timeout)
 
     def wait_for(self, prefix: str, timeout: float) -> str:
         return wait_until(lambda: next((line for line in self.lines if line.startswith(prefix)), None), timeout,

@@ -1,8 +1,8 @@
 """The one startup path of the GUI.
 
-    run_app(demo=False, self_test=False, argv=None) -> exit code
+    run_app(demo=False, self_test=False) -> exit code
 
-1. QT_API=pyside6 and PySide6 imported before qasync (qasync binds the first
+1. QT_API=pyside6 set before qasync is imported (qasync binds the first
    Qt it finds); QApplication named (notifications are titled after it),
    quitOnLastWindowClosed off (closing the panel must not quit a tray app).
 2. Single instance per user (ui/single_instance.py): a second launch sends
@@ -30,21 +30,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-os.environ.setdefault("QT_API", "pyside6")
+from PySide6.QtCore import QSocketNotifier, QTimer
+from PySide6.QtWidgets import QApplication
 
-from PySide6.QtCore import QSocketNotifier, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from traywidget import APP_DISPLAY_NAME, APP_NAME, __version__  # noqa: E402
-from traywidget.core.config import Config, ConfigStore  # noqa: E402
-from traywidget.core.tasks import TaskRunner  # noqa: E402
+from traywidget import APP_DISPLAY_NAME, APP_NAME, __version__
+from traywidget.core.config import Config, ConfigStore
+from traywidget.core.tasks import TaskRunner
 from traywidget.model import ConfigError
-from traywidget.ui.controller import AppController  # noqa: E402
-from traywidget.ui.single_instance import SingleInstance, instance_name  # noqa: E402
+from traywidget.ui.controller import AppController
+from traywidget.ui.single_instance import SingleInstance, instance_name
 
 log = logging.getLogger(__name__)
-
-SELFTEST_ENV = "TRAYWIDGET_SELFTEST"
 
 
 def _make_application(argv: list[str]) -> QApplication:
@@ -62,11 +58,9 @@ def _make_application(argv: list[str]) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def _autostart_callables() -> tuple[Callable[[bool], Any] | None, Callable[[], bool] | None]:
-    try:
-        from traywidget.core.autostart import login_item
-    except Exception:  # noqa: BLE001 - packaging helper's module may be missing
-        return None, None
+def _autostart_callables() -> tuple[Callable[[bool], Any], Callable[[], bool]]:
+    from traywidget.core.autostart import login_item
+
     item = login_item()
 
     def set_enabled(on: bool) -> None:
@@ -116,16 +110,13 @@ class _SignalWakeup:
         self._write.close()
 
 
-def run_app(demo: bool = False, self_test: bool = False, argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[:1] if argv is None else argv)
-    if "--demo" in argv:
-        demo = True
-    self_test = self_test or "--self-test" in argv or os.environ.get(SELFTEST_ENV) == "1"
+def run_app(demo: bool = False, self_test: bool = False) -> int:
+    # qasync binds the first Qt binding it finds: make it PySide6 before it is imported.
+    os.environ.setdefault("QT_API", "pyside6")
     if self_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     # argv[0] names the X11 WM_CLASS instance: "traywidget", not "__main__.py".
-    qt_argv = [APP_NAME] + [a for a in argv[1:] if a not in ("--demo", "--self-test")]
-    app = _make_application(qt_argv)
+    app = _make_application([APP_NAME])
     if self_test:
         from traywidget.ui.selftest import run_self_test
 
@@ -243,7 +234,7 @@ async def _main(
     controller = AppController(
         engine, config=config, config_store=config_store, secrets=secrets, history=history, cache=cache,
         runner=runner, autostart=autostart, autostart_enabled=autostart_enabled, on_quit=request_quit,
-        tray=early_tray,
+        tray=early_tray, notifications=_desktop_notifications(state),
     )
     state["controller"] = controller
     instance.show_requested.connect(controller.show_panel)
@@ -251,6 +242,22 @@ async def _main(
     controller.show()
     await engine.start()
     await quit_event.wait()
+
+
+def _desktop_notifications(state: dict[str, Any]) -> Any:
+    """On Linux, notifications go to the desktop's notification server over D-Bus, with the app's icon
+    (a real file for as long as the app runs); elsewhere the tray's own messages are the path."""
+    if not sys.platform.startswith("linux"):
+        return None
+    from contextlib import ExitStack
+
+    from traywidget.core import assets
+    from traywidget.core.notifications import DesktopNotifications
+
+    files = state["files"] = ExitStack()
+    icon = files.enter_context(assets.icon_path(64))
+    notifications = state["notifications"] = DesktopNotifications(icon=str(icon))
+    return notifications
 
 
 def _backfill_demo_history(engine: Any, history: Any) -> None:
@@ -286,6 +293,12 @@ async def _shutdown(runner: TaskRunner, state: dict[str, Any]) -> None:
         controller.tray.hide()
         controller.panel.hide()
     await runner.cancel_all()
+    notifications = state.get("notifications")
+    if notifications is not None:
+        notifications.close()
+    files = state.get("files")
+    if files is not None:
+        files.close()
     history = state.get("history")
     if history is not None:
         history.close()

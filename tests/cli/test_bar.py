@@ -11,8 +11,10 @@ import pytest
 
 from traywidget.cli import bar
 from traywidget.cli.polling import EngineInputs, watch_printer
+from traywidget.core.headline import pick_headline
 from traywidget.core.secrets import MemorySecretStore
 from traywidget.model import Account, ErrorInfo, Meter, Snapshot, State, Unit
+from traywidget.ui.text import tooltip_text
 
 NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=timezone.utc)
 
@@ -39,28 +41,26 @@ def broken(label="Work"):
     return Snapshot("work", "openrouter", label, State.AUTH_ERROR, error=ErrorInfo("Invalid API key", 401))
 
 
-def test_waybar_line_is_the_badge_meter_with_a_tooltip_for_every_account():
-    line = bar.waybar_line([routing(), broken()], None, NOW)
+def test_waybar_line_is_the_badge_meter_with_the_trays_tooltip():
+    snapshots = [routing(), broken()]
+    headline = pick_headline(snapshots)
+    line = bar.waybar_line(snapshots, headline, NOW)
     assert "\n" not in line
-    data = json.loads(line)
-    assert data == {
+    assert json.loads(line) == {
         "text": "380/h !",
         "class": "critical",
         "percentage": 76,
-        "tooltip": "\n".join([
-            "Shown: Main — 380 requests left this hour (of 500)",
-            "Main · routing.run Premium — OK",
-            "  380 requests left this hour (of 500) · resets at 11:00",
-            "  1,400 requests left today (of 1,500) · resets tomorrow at 00:00",
-            "Work · OpenRouter — Key rejected",
-            "  Invalid API key (HTTP 401)",
-        ]),
+        "tooltip": tooltip_text(snapshots, headline, NOW),
     }
+    assert json.loads(line)["tooltip"] == (
+        "Badge: Main (routing.run) — 380 requests left this hour, resets 11:00 · OK\n"
+        "Work (OpenRouter): not fetched yet · Key rejected: Invalid API key")
 
 
 def test_waybar_text_and_tooltip_are_escaped_for_pango():
-    data = json.loads(bar.waybar_line([routing(label="R&D <team>")], None, NOW))
-    assert data["tooltip"].startswith("Shown: R&amp;D &lt;team&gt; — 380 requests left")
+    snapshots = [routing(label="R&D <team>")]
+    data = json.loads(bar.waybar_line(snapshots, pick_headline(snapshots), NOW))
+    assert data["tooltip"].startswith("Badge: R&amp;D &lt;team&gt; (routing.run) — 380 requests left")
     assert data["text"] == "380/h"
 
 
@@ -68,10 +68,11 @@ def test_percentage_rounds_down_and_is_left_out_when_unknown():
     assert bar.percentage(Meter("requests_day", Unit.REQUESTS, remaining=998, limit=1000)) == 99
     assert bar.percentage(Meter("requests_day", Unit.REQUESTS, remaining=1000, limit=1000)) == 100
     assert bar.percentage(Meter("balance", Unit.USD, remaining=4.2)) is None
-    only_balance = Snapshot("rw", "routeway", "Rw", State.OK, meters=(Meter("balance", Unit.USD, remaining=4.2),))
-    assert json.loads(bar.waybar_line([only_balance], None, NOW)) == {
-        "text": "$4.2", "class": "ok", "tooltip": "Shown: Rw — $4.20 account balance\nRw · Routeway — OK\n  "
-                                                  "$4.20 account balance"}
+    only_balance = [Snapshot("rw", "routeway", "Rw", State.OK, meters=(Meter("balance", Unit.USD, remaining=4.2),))]
+    data = json.loads(bar.waybar_line(only_balance, pick_headline(only_balance), NOW))
+    assert (data["text"], data["class"], "percentage" in data) == ("$4.2", "ok", False)
+    assert json.loads(bar.waybar_line([], None, NOW)) == {
+        "text": "–", "class": "unknown", "tooltip": "Traywidget: no accounts yet. Right-click the icon to add one."}
 
 
 @pytest.mark.parametrize(("states", "expected"), [
@@ -91,20 +92,33 @@ def test_bar_class_is_the_worst_account(states, expected):
 
 
 def test_plain_line_names_the_headline_and_every_troubled_account():
-    assert bar.plain_line([routing()], None) == "Main: 380 requests left this hour (of 500)"
+    assert bar.plain_line([routing()], pick_headline([routing()])) == "Main: 380 requests left this hour"
     limited = routing(label="Spare", account_id="spare", state=State.RATE_LIMITED, hour=(0, 500))
-    assert bar.plain_line([routing(), broken(), limited], None) == (
-        "Spare: 0 requests left this hour (of 500) · Work: Key rejected · Spare: Rate limited (429)")
-    assert bar.plain_line([], None) == "no figures yet"
+    snapshots = [routing(), broken(), limited]
+    assert bar.plain_line(snapshots, pick_headline(snapshots)) == (
+        "Spare: 0 requests left this hour · Work: Key rejected: Invalid API key · Spare: Rate limited (429)")
+    assert bar.plain_line([], None) == "no usage figures yet"
+
+
+def inputs(*ids: str, pinned: str | None = None) -> EngineInputs:
+    accounts = [Account(i, "routing.run", i.title(), "https://api.routing.run/v1") for i in ids]
+    return EngineInputs(accounts, MemorySecretStore(), settings=None, pinned_meter=pinned)
+
+
+def test_the_glance_holds_its_meter_like_the_badge():
+    """The badge's hysteresis: a meter only a little more binding does not take the bar over."""
+    printer = watch_printer("line", inputs("main"))
+    assert printer({"main": routing()}, routing()) == "Main: 380 requests left this hour"  # 76 % vs 93 %
+    closer = routing(day=(1080, 1500))  # 72 %: less left than the hour's 76 %, but not clearly
+    assert pick_headline([closer]).meter.name == "requests_day"
+    assert printer({"main": closer}, closer) is None  # still the hour: nothing changed on the bar
+    clearly = routing(day=(900, 1500))  # 60 %
+    assert printer({"main": clearly}, clearly) == "Main: 900 requests left today"
 
 
 def test_a_pinned_meter_is_the_headline():
-    assert bar.plain_line([routing()], "main/requests_day") == "Main: 1,400 requests left today (of 1,500)"
-
-
-def inputs(*ids: str) -> EngineInputs:
-    accounts = [Account(i, "routing.run", i.title(), "https://api.routing.run/v1") for i in ids]
-    return EngineInputs(accounts, MemorySecretStore(), settings=None)
+    printer = watch_printer("line", inputs("main", pinned="main/requests_day"))
+    assert printer({"main": routing()}, routing()) == "Main: 1,400 requests left today"
 
 
 @pytest.mark.parametrize("fmt", ["waybar", "line"])
@@ -147,5 +161,5 @@ def test_text_and_json_print_one_line_per_account_change():
     assert printer({}, routing(hour=(379, 500))) is not None
     text = watch_printer("text", inputs("main"))
     line = text({}, routing(fetched_at=NOW))
-    assert line.startswith("10:37:12 Main · routing.run Premium — OK: 380 requests left this hour (of 500) · ")
+    assert line == "10:37:12 Main — 380 requests left this hour · OK"
     assert text({}, routing(fetched_at=NOW + timedelta(minutes=1))) is None

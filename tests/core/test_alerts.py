@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -13,6 +14,7 @@ from traywidget.core.formatting import format_duration
 from traywidget.model import (
     CREDITS,
     REQUESTS_HOUR,
+    REQUESTS_MINUTE,
     ErrorInfo,
     KillResult,
     Meter,
@@ -23,6 +25,16 @@ from traywidget.model import (
 )
 
 T0 = datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def utc_local_clock(monkeypatch):
+    """Reset times are said on the local clock: pin it, so the texts are exact."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 def snap(state=State.OK, remaining=500.0, limit=500.0, resets_at=None, error=None, stale=False,
@@ -39,7 +51,8 @@ def kinds(alerts):
 
 
 def test_hour_of_snapshots_no_storm():
-    """One hour at 10 s cadence: falling counter, a 429 episode, 30 min of auth errors."""
+    """One hour at 10 s cadence: falling counter, a 429 episode on the used-up window, the reset,
+    30 min of auth errors."""
     policy = AlertPolicy(Thresholds((0.20, 0.05)), auth_repeat_s=3600)
     out: list[A.Alert] = []
     reset = T0 + timedelta(hours=1)
@@ -51,14 +64,14 @@ def test_hour_of_snapshots_no_storm():
             state = State.EXHAUSTED if remaining == 0 else State.OK
             s = snap(state, remaining, 500, reset)
         elif i < 150:
-            # 5 minutes of 429s (30 polls, one episode) with a network blip in the middle
+            # 5 minutes of 429s on that used-up window (30 polls, one episode) with a network blip
             if i == 135:
                 s = snap(State.OFFLINE, remaining=False)
             else:
                 s = snap(State.RATE_LIMITED, 0.0, 500, reset,
                          error=ErrorInfo("Hourly limit reached", 429, retry_after_s=1200, limit_kind="hourly"))
         elif i < 180:
-            # window reset: fresh hour, quota restored
+            # window reset: fresh hour, requests go through again
             s = snap(State.OK, 500.0, 500, reset + timedelta(hours=1))
         else:
             # 30 minutes of auth errors
@@ -69,14 +82,15 @@ def test_hour_of_snapshots_no_storm():
 
     assert kinds(out) == Counter({
         A.THRESHOLD: 2,  # 20 % and 5 %
-        A.EXHAUSTED: 1,
-        A.RATE_LIMITED: 1,
+        A.EXHAUSTED: 1,  # the 429s on the window the user was told is used up are no news
         A.RESTORED: 1,
         A.AUTH_ERROR: 1,  # first occurrence only within the hour
     })
-    rl = next(a for a in out if a.kind == A.RATE_LIMITED)
-    assert "hourly limit" in rl.title.lower() and "429" in rl.title
-    assert "Resets in" in rl.body
+    exhausted = next(a for a in out if a.kind == A.EXHAUSTED)
+    assert exhausted.title == "Main: 0 requests left this hour"
+    assert exhausted.body.startswith("Requests are refused until the window resets. Resets ")
+    restored = next(a for a in out if a.kind == A.RESTORED)
+    assert (restored.title, restored.body) == ("Main: requests go through again", "500 requests left this hour.")
 
 
 def test_auth_error_repeats_at_most_once_per_interval():
@@ -85,39 +99,54 @@ def test_auth_error_repeats_at_most_once_per_interval():
     for i in range(3 * 360 + 1):  # 3 hours at 10 s
         out += policy.update(snap(State.AUTH_ERROR, remaining=False), T0 + timedelta(seconds=10 * i))
     assert len(out) == 4  # t=0, 1h, 2h, 3h
+    assert out[0].title == "Main: key rejected"
 
 
 def test_payment_required_kind():
     out = AlertPolicy().update(snap(State.PAYMENT_REQUIRED, remaining=False,
                                     error=ErrorInfo("Insufficient credits", 402)), T0)
-    assert [a.kind for a in out] == [A.PAYMENT_REQUIRED]
-    assert out[0].body == "Insufficient credits"
+    assert [(a.kind, a.title, a.body) for a in out] == [
+        (A.PAYMENT_REQUIRED, "Main: payment required", "Insufficient credits")]
 
 
-def test_threshold_rearms_when_remaining_rises():
+def test_no_key_is_the_badge_s_business_not_a_notification():
+    assert AlertPolicy().update(snap(State.NO_KEY, remaining=False), T0) == []
+
+
+def test_threshold_rearms_when_remaining_rises_but_speaks_once_an_hour_per_level():
     policy = AlertPolicy()
     seq = [100, 15, 10, 100, 18, 100, 3]
     out = []
     for i, r in enumerate(seq):
         out += policy.update(snap(remaining=float(r), limit=100.0), T0 + timedelta(seconds=i))
-    assert [a.kind for a in out] == [A.THRESHOLD] * 3
-    # the jump 100 -> 3 says only the lowest level crossed
-    assert "5%" in out[-1].title
+    # 15: the 20 % level; 18 (re-armed by 100) is the same level within the hour; 3: only the 5 % level
+    assert [(a.kind, a.title, a.body) for a in out] == [
+        (A.THRESHOLD, "Main: 15 requests left this hour", "15 of 100 requests left this hour (15%)."),
+        (A.THRESHOLD, "Main: 3 requests left this hour", "3 of 100 requests left this hour (3%)."),
+    ]
+    # an hour later the 20 % level may speak again
+    out = policy.update(snap(remaining=100.0, limit=100.0), T0 + timedelta(minutes=61))
+    out += policy.update(snap(remaining=19.0, limit=100.0), T0 + timedelta(minutes=62))
+    assert [a.title for a in out] == ["Main: 19 requests left this hour"]
 
 
-def test_threshold_rearms_on_window_reset():
+def test_threshold_rearms_on_window_reset_at_most_once_an_hour():
     policy = AlertPolicy(Thresholds((0.5,)))
     r1 = T0 + timedelta(minutes=30)
     out = policy.update(snap(remaining=40.0, limit=100.0, resets_at=r1), T0)
     out += policy.update(snap(remaining=40.0, limit=100.0, resets_at=r1), T0 + timedelta(seconds=10))
     assert len(out) == 1
-    # new window but already below again (e.g. heavy use right at reset)
+    # a new window, already below again (heavy use right at the reset): within the hour, nothing
     out += policy.update(snap(remaining=45.0, limit=100.0, resets_at=r1 + timedelta(hours=1)),
                          T0 + timedelta(minutes=31))
+    assert len(out) == 1
+    # the window after that: an hour has passed since the first, so it speaks
+    out += policy.update(snap(remaining=45.0, limit=100.0, resets_at=r1 + timedelta(hours=2)),
+                         T0 + timedelta(minutes=91))
     assert len(out) == 2
 
 
-def test_429_episode_once_then_new_episode():
+def test_429_episode_once_restored_after_it_lasted_then_quiet_for_the_hour():
     policy = AlertPolicy()
     rl = snap(State.RATE_LIMITED, remaining=False, error=ErrorInfo("slow down", 429, retry_after_s=30))
     out = []
@@ -126,14 +155,66 @@ def test_429_episode_once_then_new_episode():
     out += policy.update(snap(State.OK, 300.0), T0 + timedelta(seconds=200))
     for i in range(5):
         out += policy.update(rl, T0 + timedelta(seconds=300 + 10 * i))
-    assert [a.kind for a in out] == [A.RATE_LIMITED, A.RESTORED, A.RATE_LIMITED]
-    assert "Retry in 30 s" in out[0].body
+    out += policy.update(snap(State.OK, 300.0), T0 + timedelta(seconds=600))
+    # the second episode comes within the hour: neither it nor its end is news
+    assert [a.kind for a in out] == [A.RATE_LIMITED, A.RESTORED]
+    assert (out[0].title, out[0].body) == ("Main: rate limited (429)", "slow down. Retry in 30 s.")
+    # an hour after the first, a new episode speaks again
+    later = policy.update(rl, T0 + timedelta(minutes=61))
+    assert [a.kind for a in later] == [A.RATE_LIMITED]
+
+
+def test_a_short_refusal_has_no_restored_notice():
+    policy = AlertPolicy()
+    rl = snap(State.RATE_LIMITED, remaining=False, error=ErrorInfo("Too many", 429, limit_kind="hourly"))
+    out = policy.update(rl, T0)
+    out += policy.update(snap(State.OK, 300.0), T0 + timedelta(seconds=A.RESTORE_AFTER_S - 1))
+    assert [a.kind for a in out] == [A.RATE_LIMITED]
+
+
+def test_per_minute_windows_raise_no_threshold_or_exhausted_alerts():
+    policy = AlertPolicy()
+    out = []
+    for i in range(360):  # an hour of polls every 10 s, the minute window sawing 5 -> 0
+        left = float(5 - i % 6)
+        minute = Meter(REQUESTS_MINUTE, Unit.REQUESTS, limit=5, remaining=left,
+                       resets_at=T0 + timedelta(seconds=10 * i + 60), approximate_reset=True)
+        s = Snapshot(account_id="rw", provider="routeway", label="Routeway",
+                     state=State.EXHAUSTED if left == 0 else State.OK, meters=(minute,))
+        out += policy.update(s, T0 + timedelta(seconds=10 * i))
+    assert out == []
+
+
+def test_per_minute_429s_speak_once_an_hour():
+    policy = AlertPolicy()
+    minute_429 = snap(State.RATE_LIMITED, remaining=False,
+                      error=ErrorInfo("Rate limit exceeded", 429, retry_after_s=20, limit_kind="minute"))
+    out = []
+    for minute in range(120):  # two hours: a 429 every minute, each gone 30 s later
+        out += policy.update(minute_429, T0 + timedelta(minutes=minute))
+        out += policy.update(snap(State.OK, 300.0), T0 + timedelta(minutes=minute, seconds=30))
+    assert [(a.kind, a.title) for a in out] == [(A.RATE_LIMITED, "Main: per-minute limit hit (429)")] * 2
+
+
+def test_a_429_on_a_window_said_to_be_used_up_is_no_news_and_the_other_way_round():
+    policy = AlertPolicy()
+    reset = T0 + timedelta(minutes=30)
+    out = policy.update(snap(State.EXHAUSTED, 0.0, 500, reset), T0)
+    out += policy.update(snap(State.RATE_LIMITED, 0.0, 500, reset,
+                              error=ErrorInfo("Hourly limit", 429, limit_kind="hourly")), T0 + timedelta(seconds=5))
+    assert [a.kind for a in out] == [A.EXHAUSTED]
+    other = AlertPolicy()
+    out = other.update(snap(State.RATE_LIMITED, 1.0, 500, reset,
+                            error=ErrorInfo("Hourly limit", 429, limit_kind="hourly")), T0)
+    out += other.update(snap(State.EXHAUSTED, 0.0, 500, reset), T0 + timedelta(seconds=20))
+    assert [a.kind for a in out] == [A.THRESHOLD, A.RATE_LIMITED]  # 1 of 500 left, then the 429: no "0 left"
+    assert out[1].body == "Hourly limit. Resets 12:30."
 
 
 def test_concurrent_streams_429_title():
     out = AlertPolicy().update(
         snap(State.RATE_LIMITED, error=ErrorInfo("Too many streams", 429, limit_kind="concurrent_streams")), T0)
-    assert "concurrent-stream limit" in out[0].title
+    assert out[0].title == "Main: concurrent-stream limit hit (429)"
 
 
 def test_stale_never_alerts_and_does_not_change_memory():
@@ -151,8 +232,8 @@ def test_usd_capped_credits_running_low():
     for i, r in enumerate([10.0, 5.0, 1.5, 0.4, 0.0, 0.0]):
         out += policy.update(snap(remaining=r, limit=10.0, unit=Unit.USD, name=CREDITS), T0 + timedelta(seconds=i))
     assert [a.kind for a in out] == [A.THRESHOLD, A.THRESHOLD, A.EXHAUSTED]
-    assert "credits running low" in out[0].title
-    assert "$1.50" in out[0].body
+    assert (out[0].title, out[0].body) == ("Main: $1.50 left on the key", "$1.50 of $10.00 left on the key (15%).")
+    assert out[2].title == "Main: $0.00 left on the key"
 
 
 def test_usd_uncapped_balance_low():
@@ -160,7 +241,10 @@ def test_usd_uncapped_balance_low():
     out = []
     for i, r in enumerate([5.0, 0.9, 0.8, 3.0, 0.5, -0.2]):
         out += policy.update(snap(remaining=r, limit=None, unit=Unit.USD, name="balance"), T0 + timedelta(seconds=i))
-    assert [a.kind for a in out] == [A.THRESHOLD, A.THRESHOLD, A.EXHAUSTED]
+    # 0.5 is the same low-balance news within the hour
+    assert [a.kind for a in out] == [A.THRESHOLD, A.EXHAUSTED]
+    assert (out[0].title, out[0].body) == ("Main: $0.90 left in the balance", "Less than $1.00 left.")
+    assert out[1].body == "Paid requests are refused until the account is topped up."
 
 
 def test_offline_blips_do_not_end_episode_or_alert():
@@ -187,12 +271,17 @@ def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
 
 
-def test_kill_summary_names_unsupported_accounts():
+def test_kill_summary_counts_accounts_that_had_streams_and_names_the_others():
     alert = kill_summary(
-        [KillResult("a", True, 3), KillResult("b", True, 1), KillResult("c", False)],
-        {"a": "Main", "b": "Backup", "c": "OpenRouter"},
+        [KillResult("a", True, 3), KillResult("b", True, 1), KillResult("idle", True, 0), KillResult("c", False),
+         KillResult("d", False), KillResult("e", True, error=ErrorInfo("Service unavailable", 503))],
+        {"a": "Main", "b": "Backup", "idle": "Idle", "c": "OpenRouter", "d": "Routeway", "e": "Flaky"},
     )
     assert alert.title == "Stopped 4 streams on 2 accounts"
-    assert "OpenRouter" in alert.body and "Cannot stop" in alert.body
-    one = kill_summary([KillResult("a", True, 1)], {"a": "Main"})
-    assert one.title == "Stopped 1 stream on 1 account"
+    assert alert.body == (
+        "Cannot stop streams on OpenRouter, Routeway from here: the provider has no kill API "
+        "(they end when your tool closes them).\nFlaky: Service unavailable")
+    assert kill_summary([KillResult("a", True, 1)], {"a": "Main"}).title == "Stopped 1 stream on 1 account"
+    assert kill_summary([KillResult("a", True, 0)], {"a": "Main"}).title == "No streams were running"
+    assert kill_summary([KillResult("a", True, error=ErrorInfo("down", 503))], {}).title == "No streams stopped"
+    assert kill_summary([], {}).body == "No accounts configured."

@@ -40,9 +40,9 @@ from traywidget.simulator.demo import ROUTING_KEY
 pytestmark = [pytest.mark.desktop, pytest.mark.slow]
 
 TOOLS = ("dbus-daemon", "Xvfb", "trayer", "xdotool", "xwininfo", "import", "convert")
-# The tail of the menu as tray.py builds it: ... Show usage…, Refresh now, Kill all streams,
-# Pause polling, ---, Settings…, Quit. QMenu skips separators; the first Up selects the last item.
-UP_TO_KILL_ALL = 4
+# The head of the menu as tray.py builds it: Show usage…, ---, Kill all streams, ---, ...
+# QMenu skips separators; the first Down selects the first item.
+DOWN_TO_KILL_ALL = 2
 
 
 def _routing_streams(port: int) -> dict[str, int]:
@@ -106,7 +106,7 @@ def test_docked_badge_menu_kill_all_and_single_instance(tmp_path):
             screenshot(env, tmp_path / "menu.png")
 
             # --- "Kill all streams" with the keyboard.
-            x(env, "xdotool", "key", "--delay", "120", *(["Up"] * UP_TO_KILL_ALL), "Return")
+            x(env, "xdotool", "key", "--delay", "120", *(["Down"] * DOWN_TO_KILL_ALL), "Return")
 
             def killed():
                 stats = _routing_streams(port)

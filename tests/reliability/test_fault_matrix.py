@@ -271,14 +271,16 @@ def test_tray_shows_the_fault_matrix(sim, report, qapp):
     rendered = 0
     for snap in snaps:
         tray.update_snapshot(snap)
-        image = tray.icon_image_for_tests(None, 32)
+        spec = tray.badge()  # applies the redraw
+        image = tray.primary_icon().icon().pixmap(32, 32).toImage()
         assert not image.isNull()
         rendered += 1
-        spec = tray.badge()
         assert "nan" not in spec.text.lower() and "-" not in spec.text and "inf" not in spec.text.lower(), spec
     menu = tray.contextMenu()
     menu.aboutToShow.emit()
+    # The account lines, and the details in each account's submenu.
     texts = [a.text() for a in menu.actions()]
+    texts += [line.text() for a in menu.actions() if a.menu() is not None for line in a.menu().actions()]
     for snap in snaps:
         # Loosely coupled to the menu's wording (the UI evolves): a header naming the
         # account, and the provider's own message on some line below it.

@@ -88,6 +88,8 @@ class FakeEngine:
 
     async def kill_all(self) -> list[KillResult]:
         self.calls.append("kill_all")
+        if isinstance(self.kill_results, Exception):
+            raise self.kill_results
         return self.kill_results
 
     def pause(self) -> None:
@@ -140,3 +142,13 @@ def engine() -> FakeEngine:
 @pytest.fixture
 def runner() -> SyncRunner:
     return SyncRunner()
+
+
+def make_controller(engine, *, config=None, config_store=None, **parts):
+    """An AppController with every view built and no event loop started."""
+    from traywidget.core.config import Config
+    from traywidget.ui.controller import AppController
+
+    if config is None:
+        config = config_store.load() if config_store is not None else Config()
+    return AppController(engine, config=config, config_store=config_store, **parts)

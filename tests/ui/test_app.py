@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -76,20 +75,29 @@ def test_self_test_exits_zero(tmp_path):
 @pytest.mark.slow
 def test_demo_without_tray_runs_and_quits_on_sigterm(tmp_path):
     """Offscreen has no tray: the panel is the window; SIGTERM shuts down cleanly (exit 0)."""
+    from tests.desktop import Lines, wait_until
+
     env = _env(QT_QPA_PLATFORM="offscreen", TRAYWIDGET_INSTANCE_NAME=f"tw-{uuid.uuid4().hex[:8]}",
                TRAYWIDGET_CONFIG_DIR=str(tmp_path / "c"), TRAYWIDGET_CACHE_DIR=str(tmp_path / "d"))
     proc = subprocess.Popen([sys.executable, "-m", "traywidget", "--demo", "--debug"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err_lines = Lines(proc.stderr)
     try:
-        time.sleep(4)
-        assert proc.poll() is None, proc.communicate()[1]
+        # Up: the controller found no tray and showed the panel in its place.
+        def panel_shown() -> bool:
+            assert proc.poll() is None, "\n".join(err_lines.lines)
+            return any("no system tray available" in line for line in err_lines.lines)
+
+        wait_until(panel_shown, 60, what="the demo running without a tray")
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
+        proc.wait(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+    err_lines.join(5)
+    err = "\n".join(err_lines.lines)
     assert proc.returncode == 0, err
-    assert "no system tray available" in err
     assert "Fatal Python error" not in err
     # never a key in the debug log
     assert "sk-or-v1-" not in err and "rw-mgmt-" not in err

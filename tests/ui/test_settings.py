@@ -161,9 +161,9 @@ def test_thresholds_cadence_autostart(qtbot, store):
 
 
 def test_controller_applies_saved_settings(qtbot, store, engine, runner):
-    from traywidget.ui.controller import build_tray_for_tests
+    from tests.ui.conftest import make_controller
 
-    c = build_tray_for_tests(engine, config_store=store, secrets=MemorySecretStore(), runner=runner)
+    c = make_controller(engine, config_store=store, secrets=MemorySecretStore(), runner=runner)
     d = c.open_settings()
     qtbot.addWidget(d)
     editor = d.make_editor(None)

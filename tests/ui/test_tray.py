@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from tests.ui.conftest import NOW, make_snapshot
+import time
+
+from tests.ui.conftest import NOW, make_controller, make_snapshot
 from traywidget.core.config import Config, Settings
 from traywidget.model import Account, ErrorInfo, State
-from traywidget.ui import text as T
-from traywidget.ui.controller import build_tray_for_tests
+from traywidget.ui.badge import ERROR, MARK_ALERT, NO_ACCOUNTS, PROVIDER_BANDS, BadgeSpec
+from traywidget.ui.text import LOW, NONE, OK, STALE
 from traywidget.ui.tray import SnapshotBus, TrayView
 
 
@@ -21,8 +23,22 @@ def texts(tray):
     return [a.text() for a in tray.contextMenu().actions()]
 
 
+def submenu_texts(tray, account_id):
+    for a in tray.contextMenu().actions():
+        if a.menu() is not None and a.data() == ("account", account_id):
+            return [line.text() for line in a.menu().actions()]
+    raise AssertionError(f"no submenu for {account_id}")
+
+
+def icon_image(tray, key=None, size=32):
+    tray.badge(key)  # applies a pending redraw
+    return tray.icons[key].icon().pixmap(size, size).toImage()
+
+
 def test_signals_from_menu(qtbot):
     tray = TrayView(clock=lambda: NOW)
+    tray.set_accounts(["main"])
+    tray.update_snapshot(make_snapshot("main"))
     for text, signal in [
         ("Refresh now", tray.refresh_requested),
         ("Kill all streams", tray.kill_requested),
@@ -36,80 +52,160 @@ def test_signals_from_menu(qtbot):
         action(tray, "Pause polling").trigger()
     assert blocker.args == [True]
     assert action(tray, "Pause polling").isChecked()
+    with qtbot.waitSignal(tray.panel_requested, timeout=1000):
+        next(a for a in tray.contextMenu().actions() if a.menu()).menu().actions()[0].trigger()
 
 
-def test_menu_sections_from_snapshots(qtbot):
+def test_with_no_accounts_the_menu_offers_to_add_one_and_nothing_without_an_object(qtbot):
+    tray = TrayView(clock=lambda: NOW)
+    tray.set_accounts([])
+    assert texts(tray) == ["Add an account…", "", "Settings…", "Quit Traywidget"]
+    assert action(tray, "Add an account…").isEnabled()
+    with qtbot.waitSignal(tray.add_account_requested, timeout=1000):
+        action(tray, "Add an account…").trigger()
+    assert tray.badge() == NO_ACCOUNTS
+    assert tray.primary_icon().toolTip() == "Traywidget: no accounts yet. Right-click the icon to add one."
+
+
+def test_menu_is_short_kill_near_the_top_one_line_per_account(qtbot, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
     bus = SnapshotBus()
     tray = TrayView(clock=lambda: NOW)
     bus.snapshot.connect(tray.update_snapshot)
-    bus.publish(make_snapshot("main", label="Main", hour=(420, 500)))
+    tray.set_accounts(["main", "or"])
+    bus.publish(make_snapshot("main", label="Main", hour=(420, 500)).with_changes(streams=2))
     bus.publish(make_snapshot("or", label="OpenRouter key", provider="openrouter", plan=None, hour=None,
                               credits=(4.2, 10.0), state=State.RATE_LIMITED,
                               error=ErrorInfo("Rate limit exceeded", 429)))
-    lines = texts(tray)
-    assert lines[0] == "Main · routing.run Premium — OK"
-    assert "    Requests this hour: 420 / 500 · resets in 23 min" in lines
-    assert "    Credits left on key: $4.20 / $10.00" in lines
-    assert "    Last error: Rate limit exceeded (429)" in lines
-    assert any(line.startswith("Updated") for line in lines)
-    # rebuilt on aboutToShow as well
-    tray.contextMenu().aboutToShow.emit()
-    assert texts(tray) == lines
-
-
-def test_tooltip_lists_every_account(qtbot):
-    tray = TrayView(clock=lambda: NOW)
-    tray.update_snapshot(make_snapshot("a", label="A", hour=(420, 500)))
-    tray.update_snapshot(make_snapshot("b", label="B", hour=(7, 500)))
-    qtbot.waitUntil(lambda: "7 / 500" in tray.primary_icon().toolTip(), timeout=2000)
+    assert texts(tray) == [
+        "Show usage…",
+        "",
+        "Kill all streams",
+        "",
+        "Main — 420 requests left this hour · OK · 2 streams running",
+        "OpenRouter key — $4.20 left on the key · Rate limited (429): Rate limit exceeded",
+        "",
+        "Refresh now",
+        "Pause polling",
+        "",
+        "Settings…",
+        "Quit Traywidget",
+    ]
+    assert submenu_texts(tray, "main") == [
+        "routing.run · Premium",
+        "Requests this hour: 420 of 500 left · resets 12:23",
+        "2 streams running",
+        "fetched just now",
+    ]
+    assert submenu_texts(tray, "or") == [
+        "OpenRouter",
+        "Credits left on the key: $4.20 of $10.00 left",
+        "Last error: Rate limit exceeded (429)",
+        "fetched just now",
+    ]
+    # every figure of a menu line is in the tooltip too (some hosts never refresh a menu's text)
     tip = tray.primary_icon().toolTip()
-    assert "A" in tip and "B" in tip and "resets in 23 min" in tip and "7 / 500" in tip
+    assert "420 requests left this hour" in tip and "$4.20 left on the key" in tip and "2 streams running" in tip
+    # rebuilt on aboutToShow as well
+    before = texts(tray)
+    tray.contextMenu().aboutToShow.emit()
+    assert texts(tray) == before
+    monkeypatch.undo()
+    time.tzset()
 
 
-def test_badge_follows_binding_meter_and_pin(qtbot):
+def test_tooltip_names_what_the_badge_counts(qtbot, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    tray = TrayView(clock=lambda: NOW)
+    tray.set_accounts(["a", "b"])
+    tray.update_snapshot(make_snapshot("a", label="A", hour=(420, 500)))
+    tray.update_snapshot(make_snapshot("b", label="B", hour=(7, 500), state=State.LOW))
+    qtbot.waitUntil(lambda: "B" in tray.primary_icon().toolTip(), timeout=2000)
+    assert tray.primary_icon().toolTip() == "\n".join([
+        "Badge: B (routing.run) — 7 requests left this hour, resets 12:23 · Running low",
+        "A (routing.run): 420 requests left this hour · OK",
+    ])
+    tray.set_paused(True)
+    assert tray.primary_icon().toolTip().splitlines()[0].endswith(" · Running low · polling paused")
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_badge_follows_the_headline_and_the_pin(qtbot):
     tray = TrayView(clock=lambda: NOW)
     tray.update_snapshot(make_snapshot("a", hour=(420, 500)))
     tray.update_snapshot(make_snapshot("b", hour=(50, 500)))
-    assert tray.badge().text == "50" and tray.badge().level == T.LOW
+    assert tray.badge() == BadgeSpec("50", LOW, cue="h")
     tray.set_options(pinned="a/requests_hour")
-    assert tray.badge().text == "420" and tray.badge().level == T.OK
+    assert tray.badge() == BadgeSpec("420", OK, cue="h")
     # cached data shows at once, grey
     tray.update_snapshot(make_snapshot("a", hour=(420, 500), stale=True))
-    assert tray.badge().level == T.STALE
-    assert not tray.icon_image_for_tests().isNull()
+    assert tray.badge().level == STALE
+    assert not icon_image(tray).isNull()
 
 
-def test_icon_per_account(qtbot):
-    tray = TrayView(clock=lambda: NOW, icon_per_account=True)
+def test_the_badge_does_not_flip_between_accounts_on_every_poll(qtbot):
+    tray = TrayView(clock=lambda: NOW)
+    tray.set_accounts(["a", "b"])
+    shown = []
+    for i in range(10):
+        tray.update_snapshot(make_snapshot("a", label="A", hour=(124 if i % 2 == 0 else 126, 500)))
+        tray.update_snapshot(make_snapshot("b", label="B", hour=(126 if i % 2 == 0 else 124, 500)))
+        shown.append(tray.badge().text)
+    assert shown == ["124", "126"] * 5  # always a's figure, though b has less left every other poll
+    assert tray.primary_icon().toolTip().startswith("Badge: A (routing.run)")
+
+
+def test_trouble_elsewhere_marks_the_icon(qtbot):
+    tray = TrayView(clock=lambda: NOW)
     tray.set_accounts(["a", "b"])
     tray.update_snapshot(make_snapshot("a", hour=(420, 500)))
-    tray.update_snapshot(make_snapshot("b", hour=(3, 500)))
-    assert set(tray.icons) == {"a", "b"}
-    assert tray.badge("a").text == "420" and tray.badge("b").text == "3"
+    tray.update_snapshot(make_snapshot("b", hour=None, state=State.AUTH_ERROR, error=ErrorInfo("Invalid API key", 401)))
+    spec = tray.badge()
+    assert (spec.text, spec.level, spec.mark) == ("420", ERROR, MARK_ALERT)
+
+
+def test_one_icon_per_account_in_the_accounts_order(qtbot):
+    tray = TrayView(clock=lambda: NOW, icon_per_account=True)
+    tray.set_accounts(["a", "b"])
+    tray.update_snapshot(make_snapshot("a", label="A", hour=(420, 500)))
+    tray.update_snapshot(make_snapshot("b", label="B", provider="openrouter", plan=None, hour=None,
+                                       credits=(3.0, 10.0)))
+    assert list(tray.icons) == ["a", "b"]
+    assert tray.badge("a") == BadgeSpec("420", OK, cue="h", band=PROVIDER_BANDS["routing.run"])
+    assert tray.badge("b") == BadgeSpec("$3", OK, band=PROVIDER_BANDS["openrouter"])
+    assert tray.icons["b"].toolTip().startswith("Badge: B (OpenRouter) — $3.00 left on the key")
+    first_a = tray.icons["a"]
+    # a new account in front: every icon from there on is recreated, so the tray shows them in order
+    tray.set_accounts(["c", "a", "b"])
+    assert list(tray.icons) == ["c", "a", "b"]
+    assert tray.icons["a"] is not first_a
+    assert tray.badge("c") == BadgeSpec("…", NONE)
     tray.set_options(icon_per_account=False)
-    assert set(tray.icons) == {None}
+    assert list(tray.icons) == [None]
 
 
 def test_controller_wires_menu_to_engine(qtbot, engine, runner):
-    shown = []
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),
                               Account("or", "openrouter", "OpenRouter", "https://openrouter.ai/api/v1")))
     quits = []
-    c = build_tray_for_tests(engine, config=config, runner=runner, clock=lambda: NOW, on_quit=lambda: quits.append(1))
-    c.notifier._available = lambda: True
-    c.tray.primary_icon().showMessage = lambda *a: shown.append(a)  # type: ignore[method-assign]
+    c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW, on_quit=lambda: quits.append(1))
+    shown = []
+    c.notifier.shown.connect(shown.append)
     engine.publish(make_snapshot("main", hour=(420, 500)))
 
     action(c.tray, "Refresh now").trigger()
     assert engine.calls[-1] == "refresh_now"
     action(c.tray, "Kill all streams").trigger()
     assert engine.calls[-1] == "kill_all"
-    assert len(shown) == 1
-    title, body = shown[0][0], shown[0][1]
-    assert title == "Stopped 3 streams on 1 account"
-    assert "OpenRouter" in body and "Cannot stop" in body
+    assert [(a.title, a.body) for a in shown] == [(
+        "Stopped 3 streams on 1 account",
+        "Cannot stop streams on OpenRouter from here: the provider has no kill API "
+        "(they end when your tool closes them).")]
     action(c.tray, "Pause polling").trigger()
-    assert engine.calls[-1] == "pause" and c.tray.badge().level == T.STALE
+    assert engine.calls[-1] == "pause" and c.tray.badge().level == STALE
     action(c.tray, "Pause polling").trigger()
     assert engine.calls[-1] == "resume"
     action(c.tray, "Quit Traywidget").trigger()
@@ -119,29 +215,46 @@ def test_controller_wires_menu_to_engine(qtbot, engine, runner):
     c.panel.close()
 
 
+def test_a_failing_kill_is_said(qtbot, engine, runner):
+    engine.kill_results = RuntimeError("engine stopped")
+    c = make_controller(engine, config=Config(accounts=(Account("main", "routing.run", "Main", "https://x/v1"),)),
+                        runner=runner)
+    shown = []
+    c.notifier.shown.connect(shown.append)
+    c.kill_all()
+    assert [(a.title, a.body) for a in shown] == [("Kill all streams failed", "engine stopped")]
+
+
+def test_a_corrupt_config_is_a_notification_and_on_the_panel(qtbot, engine, runner, caplog):
+    """The config loaded at start-up carries what was wrong with the file: said at once, both ways."""
+    caplog.set_level("INFO")
+    message = "config.json could not be read (line 3): it was moved aside to config.json.corrupt-1"
+    c = make_controller(engine, config=Config(warnings=(message,)), runner=runner)
+    assert f"alert config_error : Traywidget: the settings file could not be read — {message}" in caplog.text
+    assert any(message in text for text in c.panel.texts())
+
+
 def test_seed_shows_cached_snapshots_stale(qtbot, engine, runner):
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),))
-    c = build_tray_for_tests(engine, config=config, runner=runner, clock=lambda: NOW)
+    c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW)
     c.seed([make_snapshot("main", hour=(420, 500))])
-    assert c.tray.badge().level == T.STALE and c.tray.badge().text == "420"
-    assert "stale" in texts(c.tray)[0]
+    assert c.tray.badge().level == STALE and c.tray.badge().text == "420"
+    assert texts(c.tray)[4] == "Main — 420 requests left this hour · OK · cached"
 
 
 def test_alerts_notify_once_per_alert(qtbot, engine, runner):
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),),
                     settings=Settings())
-    c = build_tray_for_tests(engine, config=config, runner=runner, clock=lambda: NOW)
+    c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW)
     shown = []
-    c.notifier._available = lambda: True
-    c.tray.primary_icon().showMessage = lambda *a: shown.append(a)  # type: ignore[method-assign]
+    c.notifier.shown.connect(shown.append)
     for remaining in (400, 90, 80, 20, 10):  # crosses 20 % then 5 %
         engine.publish(make_snapshot("main", hour=(remaining, 500)))
     for _ in range(5):  # a 429 episode
         engine.publish(make_snapshot("main", hour=(10, 500), state=State.RATE_LIMITED,
                                      error=ErrorInfo("Too many requests", 429, limit_kind="hourly")))
-    titles = [a[0] for a in shown]
-    assert len(titles) == 3, titles
-    assert "20%" in titles[0] and "5%" in titles[1] and "429" in titles[2]
+    assert [a.title for a in shown] == [
+        "Main: 90 requests left this hour", "Main: 20 requests left this hour", "Main: hourly limit hit (429)"]
 
 
 def test_a_burst_of_snapshots_redraws_once(qtbot):
@@ -163,7 +276,7 @@ def test_applied_settings_reach_the_engine_and_the_cache_keeps_unpolled_accounts
 
     accounts = (Account("main", "routing.run", "Main", "https://api.routing.run/v1"),
                 Account("idle", "routing.run", "Idle", "https://api.routing.run/v1"))
-    controller = build_tray_for_tests(engine, config=Config(accounts=accounts), runner=runner)
+    controller = make_controller(engine, config=Config(accounts=accounts), runner=runner)
     controller.cache = SnapshotCache(tmp_path)
     controller.apply_config(Config(accounts=accounts, settings=Settings(
         thresholds=Thresholds((0.3, 0.1)), fast_interval_s=90.0, full_interval_s=600.0)))

@@ -1,10 +1,11 @@
 """What `watch --format waybar|line` prints: the tray's glance, for a status bar.
 
-Both formats show the meter the tray badge shows (the headline), mark trouble
-on any account, and are printed again only when they change. Waybar reads one
-JSON object per line ({"text", "tooltip", "class", "percentage"}) and renders
-text and tooltip as Pango markup, so both are escaped; i3blocks, polybar and
-tmux read one plain line.
+Both show the meter the tray badge shows, chosen by the badge's own rule and
+held the same way (core.headline.HeadlinePolicy), mark trouble on any
+account, and are printed again only when they change. Waybar reads one JSON
+object per line ({"text", "tooltip", "class", "percentage"}) and renders text
+and tooltip as Pango markup, so both are escaped; the tooltip is the tray's
+tooltip. i3blocks, polybar and tmux read one plain line.
 """
 
 from __future__ import annotations
@@ -15,38 +16,17 @@ import math
 from collections.abc import Iterable
 from datetime import datetime
 
-from traywidget.cli.output import (
-    account_heading,
-    meter_amount,
-    meter_phrase,
-    problem_text,
-    state_text,
-)
-from traywidget.i18n import tr, tr_noop
-from traywidget.model import (
-    FREE_REQUESTS_DAY,
-    REQUESTS_DAY,
-    REQUESTS_HOUR,
-    REQUESTS_MINUTE,
-    Meter,
-    Snapshot,
-    State,
-)
-from traywidget.ui.text import badge_text, binding_meter
+from traywidget.core.formatting import left_text
+from traywidget.core.headline import Headline, window_cue
+from traywidget.i18n import tr
+from traywidget.model import Meter, Snapshot, State
+from traywidget.ui.text import badge_text, status_text, tooltip_text
 
 # Classes a bar's style sheet can colour (documented in README).
 OK = "ok"
 WARNING = "warning"  # a window running low, a 429, a passing failure (offline, a server error)
 CRITICAL = "critical"  # nothing goes through until the user acts or the window resets
 UNKNOWN = "unknown"  # no figures yet
-
-# The window kind after the compact number, so "345/h" says what it counts.
-_WINDOW_CUE = {
-    REQUESTS_MINUTE: tr_noop("/min"),
-    REQUESTS_HOUR: tr_noop("/h"),
-    REQUESTS_DAY: tr_noop("/d"),
-    FREE_REQUESTS_DAY: tr_noop("/d"),
-}
 
 
 def bar_class(snapshots: Iterable[Snapshot]) -> str:
@@ -66,10 +46,11 @@ def _troubled(snapshots: Iterable[Snapshot]) -> list[Snapshot]:
 
 
 def compact_text(meter: Meter | None) -> str:
+    """The badge's number and its window letter: "380/h" (left this hour), "1.2k/d", "$4.2"."""
     if meter is None:
         return "–"
-    cue = _WINDOW_CUE.get(meter.name)
-    return badge_text(meter) + (tr(cue) if cue else "")
+    cue = window_cue(meter)
+    return badge_text(meter) + (f"/{cue}" if cue else "")
 
 
 def percentage(meter: Meter | None) -> int | None:
@@ -78,32 +59,15 @@ def percentage(meter: Meter | None) -> int | None:
     return None if fraction is None else math.floor(fraction * 100 + 1e-9)
 
 
-def tooltip(snapshots: list[Snapshot], headline: tuple[Snapshot, Meter] | None, now: datetime) -> str:
-    """The headline first, then every account with its figures (reset times as clock times:
-    a tooltip is printed again only on a change, so a countdown would go stale)."""
-    lines = []
-    if headline is not None:
-        snap, meter = headline
-        lines.append(tr("Shown: {account} — {amount}").format(account=snap.label, amount=meter_amount(meter)))
-    for snap in snapshots:
-        lines.append(account_heading(snap))
-        problem = problem_text(snap)
-        if problem:
-            lines.append("  " + problem)
-        lines.extend("  " + meter_phrase(meter, now, clock_times=True) for meter in snap.meters)
-    return "\n".join(lines)
-
-
-def waybar_line(snapshots: list[Snapshot], pinned: str | None, now: datetime) -> str:
+def waybar_line(snapshots: list[Snapshot], headline: Headline | None, now: datetime) -> str:
     """One line of Waybar's custom-module JSON."""
-    headline = binding_meter(snapshots, pinned)
-    meter = headline[1] if headline else None
+    meter = headline.meter if headline else None
     text = compact_text(meter)
     if _troubled(snapshots):
         text += " !"
     data: dict[str, object] = {
         "text": html.escape(text, quote=False),
-        "tooltip": html.escape(tooltip(snapshots, headline, now), quote=False),
+        "tooltip": html.escape(tooltip_text(snapshots, headline, now), quote=False),
         "class": bar_class(snapshots),
     }
     share = percentage(meter)
@@ -112,13 +76,12 @@ def waybar_line(snapshots: list[Snapshot], pinned: str | None, now: datetime) ->
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def plain_line(snapshots: list[Snapshot], pinned: str | None) -> str:
-    """"Main: 345 requests left this hour (of 500) · Routeway: Key rejected"."""
-    headline = binding_meter(snapshots, pinned)
+def plain_line(snapshots: list[Snapshot], headline: Headline | None) -> str:
+    """"Main: 380 requests left this hour · Work: Key rejected: Invalid API key"."""
     parts = []
     if headline is not None:
-        snap, meter = headline
-        parts.append(tr("{account}: {amount}").format(account=snap.label, amount=meter_amount(meter)))
+        parts.append(tr("{account}: {figure}").format(account=headline.snapshot.label,
+                                                      figure=left_text(headline.meter)))
     for snap in _troubled(snapshots):
-        parts.append(tr("{account}: {state}").format(account=snap.label, state=state_text(snap)))
-    return " · ".join(parts) or tr("no figures yet")
+        parts.append(tr("{account}: {status}").format(account=snap.label, status=status_text(snap)))
+    return " · ".join(parts) or tr("no usage figures yet")

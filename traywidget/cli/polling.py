@@ -78,7 +78,8 @@ def kill_command(args, out: GuardedStream, err) -> int:
     else:
         summary = kill_summary(results, {a.id: a.label for a in inputs.accounts})
         print(f"{summary.title}.", file=out)
-        print(summary.body, file=out)
+        if summary.body:
+            print(summary.body, file=out)
     return EXIT_ACCOUNT_ERROR if any(r.error for r in results) else EXIT_OK
 
 
@@ -113,7 +114,10 @@ def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
     from traywidget.cli import bar
 
     if fmt in ("waybar", "line"):
+        from traywidget.core.headline import HeadlinePolicy
+
         order = [a.id for a in inputs.accounts]
+        policy = HeadlinePolicy()  # holds the badge's meter like the tray does, until another clearly binds
         last: list[str] = []
 
         def glance(latest: dict[str, Snapshot], snap: Snapshot | None) -> str | None:
@@ -121,10 +125,11 @@ def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
             if waiting or (snap is None and (last or not latest)):
                 return None
             snapshots = [latest[i] for i in order if i in latest]
+            headline = policy.choose(snapshots, inputs.pinned_meter)
             if fmt == "waybar":
-                text = bar.waybar_line(snapshots, inputs.pinned_meter, utcnow())
+                text = bar.waybar_line(snapshots, headline, utcnow())
             else:
-                text = bar.plain_line(snapshots, inputs.pinned_meter)
+                text = bar.plain_line(snapshots, headline)
             if last == [text]:
                 return None
             last[:] = [text]
@@ -142,7 +147,7 @@ def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
         seen[snap.account_id] = key
         if fmt == "json":
             return json.dumps(snap.to_json(), separators=(",", ":"))
-        return watch_line(snap, utcnow())
+        return watch_line(snap)
 
     return per_account
 

@@ -1,31 +1,46 @@
-"""Which notifications a new snapshot causes. Pure policy: no Qt, no I/O.
+"""Which notifications a new snapshot causes. Pure policy: no Qt, no I/O, no clock of its own.
 
-The engine emits a snapshot on every poll (every few seconds). A naive
-"notify when state is bad" would storm the desktop; this policy remembers,
-per account and per meter, what it already said and only speaks on an edge:
+The engine publishes a snapshot on every poll and on every response through
+the gateway: a naive "notify when something is wrong" would storm the desktop.
+This policy remembers, per account and per window, what it already said, and
+only speaks on an edge — and never a storm, by design:
 
-* a 429 — once per rate-limit episode (the episode ends at the next good poll);
-* a window exhausted — once, re-armed when remaining rises above zero again;
-* remaining crossing each threshold (20 % and 5 % by default) — once per
-  crossing, re-armed when the window resets or remaining rises back above;
-* quota restored — after exhausted / rate-limited, back to ok;
-* persistent auth / payment errors — first occurrence, then at most once per
-  ``auth_repeat_s`` while the error persists.
+* a window used up (0 left) — once per window, re-armed when it resets or refills;
+* a threshold crossed (20 % and 5 % left by default) — once per crossing, re-armed
+  when the window resets or refills;
+* per-minute windows raise neither: they refill before a person can act, and a
+  refused request there arrives as a 429 anyway;
+* a 429 — once per rate-limit episode (it ends at the next quota reading), and
+  not when a window the user was already told is used up explains it;
+* each of those at most once an hour per account and window (REPEAT_S), however
+  often a window resets or refills in between;
+* "requests go through again" — only after a refusal the user was told about
+  that lasted RESTORE_AFTER_S or more (never after a passing per-minute 429);
+* a rejected key or a payment error — when it starts, then at most once an hour
+  while it lasts.
 
-Stale snapshots (loaded from the cache, not confirmed by a poll) never alert
-and never change what the policy remembers. Offline / transient errors do not
-end an episode either: a network blip in the middle of a 429 episode must not
-cause a second 429 alert.
+Snapshots loaded from the cache (stale) never alert and never change what the
+policy remembers. Offline and server errors say nothing about the quota: they
+neither start nor end an episode.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping
 
-from traywidget.core.formatting import format_amount, format_duration, reset_phrase
+from traywidget.core.formatting import (
+    format_amount,
+    format_duration,
+    left_text,
+    percent_left,
+    reset_text,
+)
+from traywidget.core.headline import pick_headline, refills_within_a_minute
+from traywidget.i18n import tr, tr_noop, trn
 from traywidget.model import (
+    FREE_REQUESTS_DAY,
     REQUESTS_DAY,
     REQUESTS_HOUR,
     REQUESTS_MINUTE,
@@ -45,27 +60,32 @@ RESTORED = "restored"
 AUTH_ERROR = "auth_error"
 PAYMENT_REQUIRED = "payment_required"
 KILL_RESULT = "kill_result"
+CONFIG_ERROR = "config_error"
 
-
-_LIMIT_KIND_METER = {
-    "minute": REQUESTS_MINUTE,
-    "hourly": REQUESTS_HOUR,
-    "hour": REQUESTS_HOUR,
-    "daily": REQUESTS_DAY,
-    "day": REQUESTS_DAY,
-}
-_LIMIT_KIND_TEXT = {
-    "minute": "Per-minute limit",
-    "hourly": "Hourly limit",
-    "hour": "Hourly limit",
-    "daily": "Daily limit",
-    "day": "Daily limit",
-    "concurrent_streams": "Concurrent-stream limit",
-    "ip": "Per-IP limit",
-}
-
+# The same news about the same window at most this often.
+REPEAT_S = 3600.0
+# "Requests go through again" only after a refusal at least this long.
+RESTORE_AFTER_S = 120.0
 # A window whose reset time moves later by more than this has reset.
 _RESET_JUMP = timedelta(seconds=30)
+
+# The windows a 429's limit kind names (a daily 429 on free models is the free-model day).
+_LIMIT_KIND_METERS = {
+    "minute": (REQUESTS_MINUTE,),
+    "hourly": (REQUESTS_HOUR,),
+    "hour": (REQUESTS_HOUR,),
+    "daily": (REQUESTS_DAY, FREE_REQUESTS_DAY),
+    "day": (REQUESTS_DAY, FREE_REQUESTS_DAY),
+}
+_LIMIT_KIND_TITLE = {
+    "minute": tr_noop("{account}: per-minute limit hit (429)"),
+    "hourly": tr_noop("{account}: hourly limit hit (429)"),
+    "hour": tr_noop("{account}: hourly limit hit (429)"),
+    "daily": tr_noop("{account}: daily limit hit (429)"),
+    "day": tr_noop("{account}: daily limit hit (429)"),
+    "concurrent_streams": tr_noop("{account}: concurrent-stream limit hit (429)"),
+    "ip": tr_noop("{account}: per-IP limit hit (429)"),
+}
 
 
 @dataclass(frozen=True)
@@ -81,23 +101,37 @@ class Alert:
 class _MeterMemory:
     fired_levels: set[float] = field(default_factory=set)
     exhausted: bool = False
+    # The user was told this window is used up, and it still is.
+    announced_empty: bool = False
     resets_at: datetime | None = None
 
 
 @dataclass
 class _AccountMemory:
     rate_limited: bool = False
-    exhausted: bool = False  # account state or any capped meter at zero
-    auth_since: datetime | None = None
+    rate_limit_announced: bool = False
+    # The windows the announced 429 named: their being used up is no second news.
+    rate_limit_windows: tuple[str, ...] = ()
+    # When the refusal the user was last told about began; None when none is going on.
+    refused_since: datetime | None = None
     auth_last_alert: datetime | None = None
     meters: dict[str, _MeterMemory] = field(default_factory=dict)
+    # (kind, window, level) -> when it was last said: the once-an-hour rule.
+    said: dict[tuple, datetime] = field(default_factory=dict)
+
+    def may_say(self, key: tuple, now: datetime) -> bool:
+        last = self.said.get(key)
+        if last is not None and (now - last).total_seconds() < REPEAT_S:
+            return False
+        self.said[key] = now
+        return True
 
 
 class AlertPolicy:
     def __init__(
         self,
         thresholds: Thresholds = Thresholds(),
-        auth_repeat_s: float = 3600,
+        auth_repeat_s: float = REPEAT_S,
         low_usd: float = 1.0,
     ) -> None:
         self.thresholds = thresholds
@@ -117,212 +151,187 @@ class AlertPolicy:
         if snapshot.stale:
             return []
         memory = self._memory.setdefault(snapshot.account_id, _AccountMemory())
-        alerts: list[Alert] = []
         state = snapshot.state
 
-        # --- auth / payment: first occurrence, then throttled.
-        if state in (State.AUTH_ERROR, State.PAYMENT_REQUIRED):
-            if memory.auth_since is None:
-                memory.auth_since = now
+        if state.needs_user and state is not State.NO_KEY:
             due = memory.auth_last_alert is None or (
-                (now - memory.auth_last_alert).total_seconds() >= self.auth_repeat_s
-            )
+                (now - memory.auth_last_alert).total_seconds() >= self.auth_repeat_s)
             if due:
                 memory.auth_last_alert = now
-                alerts.append(self._auth_alert(snapshot))
-            return alerts
+                return [_auth_alert(snapshot)]
+            return []
         if state.key_accepted:
-            memory.auth_since = None
             memory.auth_last_alert = None
-
         # Offline, a server error or no key says nothing about quota: no episode starts or ends.
         if not state.key_accepted:
-            return alerts
+            return []
 
-        was_bad = memory.rate_limited or memory.exhausted
+        alerts: list[Alert] = []
+        for meter in snapshot.meters:
+            if not refills_within_a_minute(meter):
+                alerts.extend(self._meter_alerts(snapshot, meter, memory, now))
 
-        # --- 429 episode.
         if state is State.RATE_LIMITED:
             if not memory.rate_limited:
                 memory.rate_limited = True
-                alerts.append(self._rate_limit_alert(snapshot, now))
-        elif state.is_quota_reading:
-            memory.rate_limited = False
+                explained = any(m.announced_empty for m in memory.meters.values())
+                kind = snapshot.error.limit_kind if snapshot.error else None
+                if not explained and memory.may_say((RATE_LIMITED, kind), now):
+                    memory.rate_limit_announced = True
+                    memory.rate_limit_windows = _LIMIT_KIND_METERS.get(kind or "", ())
+                    memory.refused_since = memory.refused_since or now
+                    alerts.append(_rate_limit_alert(snapshot, now))
+        else:
+            memory.rate_limited = memory.rate_limit_announced = False
+            memory.rate_limit_windows = ()
 
-        # --- per meter: exhausted and threshold crossings.
-        any_exhausted = state is State.EXHAUSTED
-        for meter in snapshot.meters:
-            alerts.extend(self._meter_alerts(snapshot, meter, memory, now))
-            if memory.meters[meter.name].exhausted:
-                any_exhausted = True
-        if state is State.EXHAUSTED and not any(
-            m.exhausted for m in memory.meters.values()
-        ) and not memory.exhausted:
-            alerts.append(
-                Alert(EXHAUSTED, snapshot.account_id, f"{snapshot.label}: quota exhausted",
-                      _first_error_line(snapshot) or "No requests left in the current window.")
-            )
-        memory.exhausted = any_exhausted
-
-        # --- restored.
-        if was_bad and state.is_fine and not memory.exhausted and not memory.rate_limited:
-            alerts.append(
-                Alert(RESTORED, snapshot.account_id, f"{snapshot.label}: quota restored",
-                      _restored_body(snapshot))
-            )
+        refused = memory.rate_limit_announced or any(m.announced_empty for m in memory.meters.values())
+        if memory.refused_since is not None and not refused and state.is_fine:
+            lasted = (now - memory.refused_since).total_seconds()
+            memory.refused_since = None
+            if lasted >= RESTORE_AFTER_S:
+                alerts.append(_restored_alert(snapshot))
         return alerts
 
     # --------------------------------------------------------------- meters
-    def _meter_alerts(
-        self, snapshot: Snapshot, meter: Meter, memory: _AccountMemory, now: datetime
-    ) -> Iterable[Alert]:
+    def _meter_alerts(self, snapshot: Snapshot, meter: Meter, memory: _AccountMemory, now: datetime) -> list[Alert]:
         mem = memory.meters.setdefault(meter.name, _MeterMemory())
-        # A window reset re-arms everything for this meter.
-        if (
-            mem.resets_at is not None
-            and meter.resets_at is not None
-            and meter.resets_at - mem.resets_at > _RESET_JUMP
-        ):
-            mem.fired_levels.clear()
-            mem.exhausted = False
+        if mem.resets_at is not None and meter.resets_at is not None and meter.resets_at - mem.resets_at > _RESET_JUMP:
+            mem.fired_levels.clear()  # a new window: everything may be said again (once an hour)
+            mem.exhausted = mem.announced_empty = False
         if meter.resets_at is not None:
             mem.resets_at = meter.resets_at
         if meter.remaining is None:
             return []
-
-        out: list[Alert] = []
-        label = snapshot.label
-        is_money = meter.unit is Unit.USD
-
         if meter.capped:
+            levels = sorted(self.thresholds.levels, reverse=True)
             fraction = meter.fraction_left
             assert fraction is not None
-            exhausted = meter.remaining <= 0
-            levels = sorted(self.thresholds.levels, reverse=True)
-            # Re-arm the levels the meter is back above.
-            for level in list(mem.fired_levels):
-                if fraction > level:
-                    mem.fired_levels.discard(level)
-            if exhausted:
-                if not mem.exhausted:
-                    mem.exhausted = True
-                    out.append(self._exhausted_alert(snapshot, meter, now))
-                mem.fired_levels.update(levels)
-                return out
-            mem.exhausted = False
-            crossed = [lv for lv in levels if fraction <= lv and lv not in mem.fired_levels]
-            if crossed:
-                lowest = min(crossed)
-                # Jumping past several levels at once says only the lowest.
-                mem.fired_levels.update(lv for lv in levels if lv >= lowest)
-                left = format_amount(meter.remaining, meter.unit)
-                total = format_amount(meter.limit, meter.unit)
-                what = "credits" if is_money else "requests"
-                body = f"{meter.title}: {left} of {total} {what} left ({fraction:.0%})."
-                body += _reset_sentence(meter, now)
-                title = (
-                    f"{label}: credits running low" if is_money
-                    else f"{label}: {lowest:.0%} of {meter.title.lower()} left"
-                )
-                out.append(Alert(THRESHOLD, snapshot.account_id, title, body, meter.name))
-            return out
+        elif meter.unit is Unit.USD:
+            levels, fraction = [self.low_usd], meter.remaining
+        else:
+            return []
 
-        if is_money:
-            # Uncapped money: a balance. Alert below low_usd and at zero.
-            if meter.remaining <= 0:
-                if not mem.exhausted:
-                    mem.exhausted = True
-                    out.append(self._exhausted_alert(snapshot, meter, now))
-                mem.fired_levels.add(self.low_usd)
-                return out
-            mem.exhausted = False
-            if meter.remaining > self.low_usd:
-                mem.fired_levels.discard(self.low_usd)
-            elif self.low_usd not in mem.fired_levels:
-                mem.fired_levels.add(self.low_usd)
-                out.append(
-                    Alert(THRESHOLD, snapshot.account_id, f"{label}: credits running low",
-                          f"{meter.title}: {format_amount(meter.remaining, meter.unit)} left.",
-                          meter.name)
-                )
+        out: list[Alert] = []
+        if meter.remaining <= 0:
+            if not mem.exhausted:
+                mem.exhausted = True
+                if memory.rate_limit_announced and meter.name in memory.rate_limit_windows:
+                    mem.announced_empty = True  # the 429 about this very window said it already
+                elif memory.may_say((EXHAUSTED, meter.name), now):
+                    mem.announced_empty = True
+                    memory.refused_since = memory.refused_since or now
+                    out.append(_exhausted_alert(snapshot, meter, now))
+            mem.fired_levels.update(levels)
+            return out
+        mem.exhausted = mem.announced_empty = False
+        for level in list(mem.fired_levels):
+            if fraction > level:
+                mem.fired_levels.discard(level)  # back above: that level may be crossed again
+        crossed = [level for level in levels if fraction <= level and level not in mem.fired_levels]
+        if crossed:
+            lowest = min(crossed)
+            # Jumping past several levels at once says only the lowest.
+            mem.fired_levels.update(level for level in levels if level >= lowest)
+            if memory.may_say((THRESHOLD, meter.name, lowest), now):
+                out.append(_threshold_alert(snapshot, meter, now, self.low_usd))
         return out
 
-    # ------------------------------------------------------------- messages
-    def _exhausted_alert(self, snapshot: Snapshot, meter: Meter, now: datetime) -> Alert:
-        if meter.unit is Unit.USD:
-            title = f"{snapshot.label}: credits exhausted"
-            body = f"{meter.title}: {format_amount(meter.remaining, meter.unit)} left."
-        else:
-            title = f"{snapshot.label}: {meter.title.lower()} used up"
-            body = f"0 of {format_amount(meter.limit, meter.unit)} left."
-        body += _reset_sentence(meter, now)
-        return Alert(EXHAUSTED, snapshot.account_id, title, body, meter.name)
 
-    def _rate_limit_alert(self, snapshot: Snapshot, now: datetime) -> Alert:
-        error = snapshot.error
-        kind = error.limit_kind if error else None
-        which = _LIMIT_KIND_TEXT.get(kind or "", "Rate limit")
-        if kind in _LIMIT_KIND_TEXT:
-            title = f"{snapshot.label}: {which.lower()} hit (429)"
-        else:
-            title = f"{snapshot.label}: rate limited (429)"
-        parts: list[str] = []
-        if error and error.message:
-            parts.append(error.message.rstrip(".") + ".")
-        meter_name = _LIMIT_KIND_METER.get(kind or "")
-        meter = snapshot.meter(meter_name) if meter_name else None
-        if meter is not None and meter.resets_at is not None:
-            parts.append(_reset_sentence(meter, now).strip())
-        elif error and error.retry_after_s is not None:
-            parts.append(f"Retry in {format_duration(error.retry_after_s)}.")
-        return Alert(RATE_LIMITED, snapshot.account_id, title, " ".join(parts) or "Too many requests.",
-                     meter_name)
-
-    def _auth_alert(self, snapshot: Snapshot) -> Alert:
-        if snapshot.state is State.PAYMENT_REQUIRED:
-            kind, title = PAYMENT_REQUIRED, f"{snapshot.label}: payment required"
-            default = "The provider refuses requests until the account is topped up."
-        else:
-            kind, title = AUTH_ERROR, f"{snapshot.label}: key rejected"
-            default = "The provider rejected the API key. Check it in Settings."
-        body = _first_error_line(snapshot) or default
-        return Alert(kind, snapshot.account_id, title, body)
+# ------------------------------------------------------------------ messages
+def _reset_sentence(meter: Meter | None, now: datetime) -> str:
+    """"Resets 16:00." (or "Resets in about 40 s."), or "" when the reset is unknown."""
+    phrase = reset_text(meter, now) if meter is not None else None
+    return tr("{reset}.").format(reset=phrase[0].upper() + phrase[1:]) if phrase else ""
 
 
-def _reset_sentence(meter: Meter, now: datetime) -> str:
-    """" Resets in 23 min." to append to a body, or "" when the reset is unknown."""
-    phrase = reset_phrase(meter.resets_at, now, meter.approximate_reset)
-    return f" {phrase[0].upper()}{phrase[1:]}." if phrase else ""
+def _sentences(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
 
 
-def _first_error_line(snapshot: Snapshot) -> str | None:
-    if snapshot.error and snapshot.error.message:
-        return snapshot.error.message.splitlines()[0][:200]
-    return None
+def _exhausted_alert(snapshot: Snapshot, meter: Meter, now: datetime) -> Alert:
+    title = tr("{account}: {figure}").format(account=snapshot.label, figure=left_text(meter))
+    if meter.unit is Unit.USD and meter.resets_at is None:
+        body = tr("Paid requests are refused until the account is topped up.")
+    else:
+        body = _sentences(tr("Requests are refused until the window resets."), _reset_sentence(meter, now))
+    return Alert(EXHAUSTED, snapshot.account_id, title, body, meter.name)
 
 
-def _restored_body(snapshot: Snapshot) -> str:
-    for meter in snapshot.meters:
-        if meter.capped and meter.remaining is not None:
-            return (f"{meter.title}: {format_amount(meter.remaining, meter.unit)} / "
-                    f"{format_amount(meter.limit, meter.unit)} available.")
-    return "Requests are going through again."
+def _threshold_alert(snapshot: Snapshot, meter: Meter, now: datetime, low_usd: float) -> Alert:
+    title = tr("{account}: {figure}").format(account=snapshot.label, figure=left_text(meter))
+    if meter.capped:
+        figure = tr("{figure} ({percent}).").format(
+            figure=left_text(meter, of_limit=True), percent=percent_left(meter.fraction_left or 0.0))
+    else:
+        figure = tr("Less than {amount} left.").format(amount=format_amount(low_usd, Unit.USD))
+    return Alert(THRESHOLD, snapshot.account_id, title, _sentences(figure, _reset_sentence(meter, now)), meter.name)
+
+
+def _rate_limit_alert(snapshot: Snapshot, now: datetime) -> Alert:
+    error = snapshot.error
+    kind = error.limit_kind if error else None
+    title = tr(_LIMIT_KIND_TITLE.get(kind or "", tr_noop("{account}: rate limited (429)"))).format(
+        account=snapshot.label)
+    message = error.message.splitlines()[0].strip().rstrip(".") + "." if error and error.message else ""
+    meter = next((m for name in _LIMIT_KIND_METERS.get(kind or "", ()) if (m := snapshot.meter(name))), None)
+    meter_name = meter.name if meter is not None else None
+    when = _reset_sentence(meter, now)
+    if not when and error is not None and error.retry_after_s is not None:
+        when = tr("Retry in {duration}.").format(duration=format_duration(error.retry_after_s))
+    body = _sentences(message, when) or tr("Too many requests.")
+    return Alert(RATE_LIMITED, snapshot.account_id, title, body, meter_name)
+
+
+def _restored_alert(snapshot: Snapshot) -> Alert:
+    headline = pick_headline([snapshot])
+    body = (tr("{figure}.").format(figure=left_text(headline.meter)) if headline is not None
+            else tr("Requests are going through again."))
+    return Alert(RESTORED, snapshot.account_id, tr("{account}: requests go through again").format(
+        account=snapshot.label), body)
+
+
+def _auth_alert(snapshot: Snapshot) -> Alert:
+    first_line = snapshot.error.message.splitlines()[0][:200] if snapshot.error and snapshot.error.message else ""
+    if snapshot.state is State.PAYMENT_REQUIRED:
+        return Alert(PAYMENT_REQUIRED, snapshot.account_id,
+                     tr("{account}: payment required").format(account=snapshot.label),
+                     first_line or tr("The provider refuses requests until the account is topped up."))
+    return Alert(AUTH_ERROR, snapshot.account_id, tr("{account}: key rejected").format(account=snapshot.label),
+                 first_line or tr("The provider rejected the API key. Check it in Settings."))
 
 
 def kill_summary(results: list[KillResult], labels: Mapping[str, str]) -> Alert:
-    """The one notification after "Kill all streams"."""
-    supported = [r for r in results if r.supported and r.error is None]
-    streams = sum(r.killed_streams or 0 for r in supported)
-    accounts = len(supported)
-    title = (f"Stopped {streams} stream{'s' if streams != 1 else ''} "
-             f"on {accounts} account{'s' if accounts != 1 else ''}")
-    lines: list[str] = []
-    unsupported = [labels.get(r.account_id, r.account_id) for r in results if not r.supported]
+    """The one notification after "Kill all streams": streams stopped on the accounts that had any;
+    the accounts whose provider cannot stop streams, and the ones that failed, named separately."""
+    stopped = [r for r in results if r.supported and r.error is None and (r.killed_streams or 0) > 0]
     failed = [r for r in results if r.supported and r.error is not None]
+    unsupported = [labels.get(r.account_id, r.account_id) for r in results if not r.supported]
+    streams = sum(r.killed_streams or 0 for r in stopped)
+    if streams:
+        title = tr("Stopped {streams} on {accounts}").format(
+            streams=trn("{n} stream", "{n} streams", streams).format(n=streams),
+            accounts=trn("{n} account", "{n} accounts", len(stopped)).format(n=len(stopped)))
+    elif failed:
+        title = tr("No streams stopped")
+    else:
+        title = tr("No streams were running")
+    lines: list[str] = []
     if unsupported:
-        lines.append(f"Cannot stop streams: {', '.join(unsupported)} (the provider has no kill API).")
-    for r in failed:
-        lines.append(f"{labels.get(r.account_id, r.account_id)}: {r.error.message}")  # type: ignore[union-attr]
+        lines.append(tr("Cannot stop streams on {accounts} from here: the provider has no kill API "
+                        "(they end when your tool closes them).").format(accounts=", ".join(unsupported)))
+    for result in failed:
+        lines.append(tr("{account}: {message}").format(
+            account=labels.get(result.account_id, result.account_id), message=result.error.message))  # type: ignore[union-attr]
     if not results:
-        lines.append("No accounts configured.")
-    return Alert(KILL_RESULT, "", title, "\n".join(lines) or "All streams stopped.")
+        lines.append(tr("No accounts configured."))
+    return Alert(KILL_RESULT, "", title, "\n".join(lines))
+
+
+def kill_failed(message: str) -> Alert:
+    return Alert(KILL_RESULT, "", tr("Kill all streams failed"), message)
+
+
+def config_alert(message: str) -> Alert:
+    """A settings file that could not be read: said where the user looks, not only in the panel."""
+    return Alert(CONFIG_ERROR, "", tr("Traywidget: the settings file could not be read"), message)

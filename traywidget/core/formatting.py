@@ -1,25 +1,47 @@
-"""Plain-text renderings of amounts and durations, shared by the CLI, alerts and views."""
+"""Plain-text renderings of amounts, durations, resets and meters, shared by the CLI, alerts and views.
+
+Every phrase a person reads goes through traywidget.i18n. The figure phrases
+always say "left" or "used", and name their window ("345 requests left this
+hour"), so a number is never shown without what it counts.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
-from traywidget.model import Unit
+from traywidget.i18n import tr, tr_noop, trn
+from traywidget.model import (
+    BALANCE,
+    CREDITS,
+    FREE_REQUESTS_DAY,
+    INPUT_TOKENS_WINDOW,
+    OUTPUT_TOKENS_WINDOW,
+    REQUESTS_DAY,
+    REQUESTS_HOUR,
+    REQUESTS_MINUTE,
+    REQUESTS_WINDOW,
+    TOKENS_WINDOW,
+    Meter,
+    Unit,
+)
+
+DAY_S = 24 * 3600
 
 
 def format_duration(seconds: float) -> str:
     """"45 s", "23 min", "3 h 5 min", "2 d 4 h" — for reset countdowns and alert bodies."""
     seconds = max(0, int(round(seconds)))
     if seconds < 60:
-        return f"{seconds} s"
+        return tr("{n} s").format(n=seconds)
     minutes = (seconds + 59) // 60 if seconds < 3600 else seconds // 60
     if minutes < 60:
-        return f"{minutes} min"
+        return tr("{n} min").format(n=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        return tr("{h} h {m} min").format(h=hours, m=minutes) if minutes else tr("{h} h").format(h=hours)
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    return tr("{d} d {h} h").format(d=days, h=hours) if hours else tr("{d} d").format(d=days)
 
 
 def format_amount(value: float | None, unit: Unit) -> str:
@@ -34,19 +56,115 @@ def format_amount(value: float | None, unit: Unit) -> str:
     return f"{value:,.1f}"
 
 
+def clock_time(moment: datetime) -> str:
+    """"16:00": a moment on the local clock."""
+    return moment.astimezone().strftime("%H:%M")
+
+
 def time_until_reset(resets_at: datetime | None, now: datetime, approximate: bool = False) -> str | None:
     """"23 min", "about 40 s" (a rolling or inferred reset), "now"; None when unknown."""
     if resets_at is None:
         return None
     seconds = (resets_at - now).total_seconds()
     if seconds <= 0:
-        return "now"
-    return ("about " if approximate else "") + format_duration(seconds)
+        return tr("now")
+    duration = format_duration(seconds)
+    return tr("about {duration}").format(duration=duration) if approximate else duration
 
 
 def reset_phrase(resets_at: datetime | None, now: datetime, approximate: bool = False) -> str | None:
     """The one "resets in …" phrase: "resets in 23 min", "resets in about 40 s", "resets now"."""
-    until = time_until_reset(resets_at, now, approximate)
-    if until is None:
+    if resets_at is None:
         return None
-    return "resets now" if until == "now" else f"resets in {until}"
+    if (resets_at - now).total_seconds() <= 0:
+        return tr("resets now")
+    return tr("resets in {duration}").format(duration=time_until_reset(resets_at, now, approximate))
+
+
+def reset_text(meter: Meter, now: datetime) -> str | None:
+    """When a meter's window resets, the way a glance reads it: "resets 16:00" today, "resets in
+    about 40 s" for a rolling window, "resets in 3 d" further out; None when unknown."""
+    if meter.resets_at is None:
+        return None
+    seconds = (meter.resets_at - now).total_seconds()
+    if seconds <= 0 or meter.approximate_reset or seconds >= DAY_S:
+        return reset_phrase(meter.resets_at, now, meter.approximate_reset)
+    return tr("resets {time}").format(time=clock_time(meter.resets_at))
+
+
+# -------------------------------------------------------------------------------- meters in words
+_TITLES = {
+    REQUESTS_MINUTE: tr_noop("Requests this minute"),
+    REQUESTS_HOUR: tr_noop("Requests this hour"),
+    REQUESTS_DAY: tr_noop("Requests today"),
+    FREE_REQUESTS_DAY: tr_noop("Free-model requests today"),
+    CREDITS: tr_noop("Credits left on the key"),
+    BALANCE: tr_noop("Account balance"),
+    REQUESTS_WINDOW: tr_noop("Requests in the current window"),
+    TOKENS_WINDOW: tr_noop("Tokens in the current window"),
+    INPUT_TOKENS_WINDOW: tr_noop("Input tokens in the current window"),
+    OUTPUT_TOKENS_WINDOW: tr_noop("Output tokens in the current window"),
+}
+
+# (singular, plural) with {amount}: the number left, or "100 of 500".
+_LEFT = {
+    REQUESTS_MINUTE: (tr_noop("{amount} request left this minute"), tr_noop("{amount} requests left this minute")),
+    REQUESTS_HOUR: (tr_noop("{amount} request left this hour"), tr_noop("{amount} requests left this hour")),
+    REQUESTS_DAY: (tr_noop("{amount} request left today"), tr_noop("{amount} requests left today")),
+    FREE_REQUESTS_DAY: (tr_noop("{amount} free-model request left today"),
+                        tr_noop("{amount} free-model requests left today")),
+    REQUESTS_WINDOW: (tr_noop("{amount} request left in this window"),
+                      tr_noop("{amount} requests left in this window")),
+    TOKENS_WINDOW: (tr_noop("{amount} token left in this window"), tr_noop("{amount} tokens left in this window")),
+    INPUT_TOKENS_WINDOW: (tr_noop("{amount} input token left in this window"),
+                          tr_noop("{amount} input tokens left in this window")),
+    OUTPUT_TOKENS_WINDOW: (tr_noop("{amount} output token left in this window"),
+                           tr_noop("{amount} output tokens left in this window")),
+}
+_MONEY_LEFT = {
+    CREDITS: tr_noop("{amount} left on the key"),
+    BALANCE: tr_noop("{amount} left in the balance"),
+}
+
+
+def meter_title(meter: Meter) -> str:
+    """"Requests this hour": what a meter counts."""
+    title = _TITLES.get(meter.name)
+    return tr(title) if title else meter.title
+
+
+def count_left(value: float) -> str:
+    """A count of requests or tokens left, rounded down: never more than there is."""
+    return f"{int(math.floor(value + 1e-9)):,}"
+
+
+def left_text(meter: Meter, of_limit: bool = False) -> str:
+    """"345 requests left this hour", "100 of 500 requests left this hour" (of_limit), "$4.20 left on
+    the key", "Requests this hour: 120 used, no cap", "Requests this hour: unknown"."""
+    approx = "≈ " if meter.estimated else ""
+    if meter.remaining is None:
+        if meter.used is not None and not meter.capped:
+            return tr("{title}: {amount} used, no cap").format(
+                title=meter_title(meter), amount=approx + format_amount(meter.used, meter.unit))
+        return tr("{title}: unknown").format(title=meter_title(meter))
+    if meter.unit is Unit.USD:
+        amount = format_amount(meter.remaining, meter.unit)
+        if of_limit and meter.capped:
+            amount = tr("{left} of {limit}").format(left=amount, limit=format_amount(meter.limit, meter.unit))
+        phrase = _MONEY_LEFT.get(meter.name)
+        if phrase is None:
+            return tr("{title}: {amount} left").format(title=meter_title(meter), amount=approx + amount)
+        return tr(phrase).format(amount=approx + amount)
+    amount, n = count_left(meter.remaining), int(meter.remaining)
+    if of_limit and meter.capped:
+        amount = tr("{left} of {limit}").format(left=amount, limit=count_left(meter.limit))  # type: ignore[arg-type]
+        n = int(meter.limit)  # type: ignore[arg-type]
+    phrases = _LEFT.get(meter.name)
+    if phrases is None:
+        return tr("{title}: {amount} left").format(title=meter_title(meter), amount=approx + amount)
+    return trn(phrases[0], phrases[1], n).format(amount=approx + amount)
+
+
+def percent_left(fraction: float) -> str:
+    """"99%" for 998 of 1,000: rounded down, never promising more than is left."""
+    return tr("{n}%").format(n=int(math.floor(fraction * 100 + 1e-9)))

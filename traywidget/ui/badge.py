@@ -1,19 +1,30 @@
-"""The tray icon, drawn at run time: the binding window's remaining count on a coloured pill.
+"""The tray icon, drawn at run time: the headline meter's figure on a coloured pill.
 
-`badge_spec()` decides *what* to show (pure); `render_badge()` paints one
-size into a QImage; `badge_icon()` builds a QIcon with every tray size at 1x
-and 2x. State → look lives in one table (`LEVEL_COLORS`), maestral-qt style.
+`badge_spec()` decides *what* to show (pure); `render_badge()` paints one size
+into a QImage; `badge_icon()` builds a QIcon with every tray size at 1x and 2x.
+State → look lives in tables (`LEVEL_COLORS`, `MARK_COLORS`, `PROVIDER_BANDS`).
 
-Readability on light and dark panels: a saturated fill with a thin darker rim
-and white (or, on amber, near-black) text. On macOS the icon is a template
-(mask) image: a black pill with the text knocked out, which the menu bar tints.
+What a glance reads:
+- the figure, with a small letter for its window (m / h / d) where it fits
+  (20 px and up); money carries its own "$";
+- the pill's colour: green fine, amber low, red used up, grey not current
+  (cached, offline, paused), slate "fine here, but something is wrong elsewhere";
+- a corner dot with "!" when any account is in trouble: red when requests are
+  refused (a rejected key, a payment, an exhausted window, a 429), amber when an
+  account is failing (offline, a server error);
+- one icon per account: a band in the provider's colour along the bottom.
+
+Readability on light and dark panels: saturated fills with a darker rim, white
+(or, on amber, near-black) text. On macOS the icon is a template (mask) image:
+a black pill with the text knocked out, which the menu bar tints.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -28,98 +39,133 @@ from PySide6.QtGui import (
     QPixmap,
 )
 
-from traywidget.model import Snapshot, State, Thresholds
-from traywidget.ui import text as T
+from traywidget.core.headline import Headline, window_cue
+from traywidget.model import Snapshot, Thresholds
+from traywidget.ui.text import ERROR, EXHAUSTED, LOW, NONE, OK, STALE, badge_text, meter_level
 
 ICON_SIZES = (16, 22, 24, 32, 48, 64)
 PIXEL_RATIOS = (1.0, 2.0)
+# Below this many logical pixels the window letter would crowd the figure out.
+CUE_MIN_SIZE = 20
 
 # level -> (fill, text)
 LEVEL_COLORS: dict[str, tuple[str, str]] = {
-    T.OK: ("#1f9d55", "#ffffff"),
-    T.LOW: ("#f2a900", "#1b1300"),
-    T.EXHAUSTED: ("#d93025", "#ffffff"),
-    T.STALE: ("#7b838c", "#ffffff"),
-    T.ERROR: ("#7b838c", "#ffffff"),
-    T.NONE: ("#7b838c", "#ffffff"),
+    OK: ("#1f9d55", "#ffffff"),
+    LOW: ("#f2a900", "#1b1300"),
+    EXHAUSTED: ("#d93025", "#ffffff"),
+    STALE: ("#7b838c", "#ffffff"),
+    ERROR: ("#3d4752", "#ffffff"),  # fine here, trouble elsewhere: the pill must not say "fine"
+    NONE: ("#7b838c", "#ffffff"),
 }
-MARK_COLOR = "#1b1f24"  # the rate-limited corner disc
-ERROR_RING = "#d93025"  # auth / payment errors: grey pill, red rim
 
+MARK_ALERT = "alert"  # requests are refused somewhere: a rejected key, a payment, used up, a 429
+MARK_WARN = "warn"  # an account is failing: offline, a server error
+# mark -> (dot, "!")
+MARK_COLORS: dict[str, tuple[str, str]] = {
+    MARK_ALERT: ("#e0261b", "#ffffff"),
+    MARK_WARN: ("#ffb300", "#1b1300"),
+}
+MARK_RING = "#ffffff"
+
+# One icon per account: the provider's colour along the bottom of the pill.
+PROVIDER_BANDS: dict[str, str] = {
+    "routing.run": "#2f6fed",
+    "openrouter": "#8b5cf6",
+    "routeway": "#06b6d4",
+}
+OTHER_PROVIDER_BAND = "#c0c6cc"
 
 
 @dataclass(frozen=True)
 class BadgeSpec:
     text: str
     level: str
-    rate_limited: bool = False
-    attention: bool = False  # key rejected / payment required / no key
-    tooltip_hint: str = ""
+    cue: str = ""  # the window: "m", "h", "d"; "" when the text says it ($) or it is unknown
+    mark: str = ""  # "", MARK_ALERT or MARK_WARN
+    band: str = ""  # a provider's colour (one icon per account); "" for the combined icon
 
 
-NO_DATA = BadgeSpec(text="…", level=T.NONE)
+NO_DATA = BadgeSpec(text="…", level=NONE)
+NO_ACCOUNTS = BadgeSpec(text="+", level=NONE)
+
+
+def trouble_mark(snapshots: Iterable[Snapshot]) -> str:
+    """The corner mark for these accounts. Cached values (not confirmed by a poll yet) raise none."""
+    states = [s.state for s in snapshots if not s.stale]
+    if any(state.needs_user or (state.key_accepted and not state.is_fine) for state in states):
+        return MARK_ALERT
+    if any(state.is_transient for state in states):
+        return MARK_WARN
+    return ""
+
+
+def provider_band(provider: str) -> str:
+    return PROVIDER_BANDS.get(provider, OTHER_PROVIDER_BAND)
 
 
 def badge_spec(
     snapshots: Iterable[Snapshot],
-    pinned: str | None = None,
+    headline: Headline | None,
     thresholds: Thresholds = Thresholds(),
-    polling_failed: bool = False,
+    *,
+    paused: bool = False,
+    band: str = "",
 ) -> BadgeSpec:
+    """What the icon shows for these accounts, with `headline` (core.headline) as its figure."""
     snapshots = list(snapshots)
     if not snapshots:
-        return NO_DATA
-    rate_limited = any(s.state is State.RATE_LIMITED for s in snapshots)
-    bound = T.binding_meter(snapshots, pinned)
-    if bound is None:
-        attention = any(s.state.needs_user for s in snapshots)
-        return BadgeSpec(text="!" if attention else "?",
-                         level=T.ERROR if attention else T.NONE,
-                         rate_limited=rate_limited, attention=attention)
-    snapshot, meter = bound
-    text = T.badge_text(meter)
-    level = T.meter_level(meter, thresholds)
-    if snapshot.state is State.EXHAUSTED and level != T.NONE:
-        level = T.EXHAUSTED
-    attention = snapshot.state.needs_user
-    if snapshot.stale or polling_failed or snapshot.state.is_transient or attention:
-        level = T.STALE
-    return BadgeSpec(
-        text=text,
-        level=level,
-        rate_limited=rate_limited or snapshot.state is State.RATE_LIMITED,
-        attention=attention,
-        tooltip_hint=f"{snapshot.label}: {meter.title}",
-    )
+        return replace(NO_ACCOUNTS, band=band)
+    mark = trouble_mark(snapshots)
+    if headline is None:
+        fetched = any(s.fetched_at is not None or s.stale for s in snapshots)
+        return BadgeSpec(text="?" if fetched else "…", level=NONE, mark=mark, band=band)
+    meter, snapshot = headline.meter, headline.snapshot
+    level = meter_level(meter, thresholds)
+    if paused or snapshot.stale or not snapshot.state.key_accepted:
+        level = STALE  # numbers that are not current are never coloured as if they were
+    elif level == OK and mark:
+        level = ERROR
+    return BadgeSpec(text=badge_text(meter), level=level, cue=window_cue(meter), mark=mark, band=band)
 
 
 # ------------------------------------------------------------------ drawing
 def fit_text(text: str, size: int) -> str:
-    """Below 20 px four characters are unreadable: "$4.2" -> "4.2", "1.2k" -> "1k"."""
+    """Below 20 px four characters are unreadable: "1.2k" -> "1k", "$4.2" -> "$4", "$.42" -> "$.4"."""
     if size >= 20 or len(text) <= 3:
         return text
-    if text.startswith("$"):
-        return text[1:]
     if len(text) == 4 and text[1] == "." and text[-1].isalpha():
         return text[0] + text[-1]
+    if text.startswith("$") and "." in text:
+        return text[:3].rstrip(".")
     return text
 
 
-def _fit_font(text: str, width: float, height: float) -> QFont:
+def _fit_font(text: str, width: float, cap_height: float, tail: int = 0) -> QFont:
+    """The largest bold font whose `text` fits `width` with at most `cap_height` capitals
+    (its last `tail` characters, the window letter, drawn smaller)."""
+    return QFont(_fitted(text, round(width, 2), round(cap_height, 2), tail))
+
+
+@functools.lru_cache(maxsize=512)
+def _fitted(text: str, width: float, cap_height: float, tail: int) -> QFont:
+    # Each badge change renders 12 images with the same few text boxes: fit each box once.
     font = QFont("DejaVu Sans")
     font.setBold(True)
     font.setHintingPreference(QFont.HintingPreference.PreferFullHinting)
-    size = max(5.0, height * 0.9)
-    condensed = len(text) >= 3
-    if condensed:
+    if len(text) - tail >= 3:
         font.setStretch(QFont.Stretch.Condensed)
-    while size > 5.0:
-        font.setPixelSize(int(size))
-        metrics = QFontMetricsF(font)
-        if metrics.horizontalAdvance(text) <= width and metrics.capHeight() <= height * 0.56:
+    # Metrics grow in proportion to the size: start from the size that would fit, then step down
+    # while hinting still makes it a little too large.
+    font.setPixelSize(100)
+    cap_ref, advance_ref = QFontMetricsF(font).capHeight(), _advance(font, text, tail)
+    size = min(cap_height / cap_ref, width / advance_ref if advance_ref else 1.0) * 100
+    size = max(5, int(size) + 2)
+    while size > 5:
+        font.setPixelSize(size)
+        if _advance(font, text, tail) <= width and QFontMetricsF(font).capHeight() <= cap_height:
             break
-        size -= 0.5
-    font.setPixelSize(max(5, int(size)))
+        size -= 1
+    font.setPixelSize(size)
     return font
 
 
@@ -139,15 +185,33 @@ def render_badge(spec: BadgeSpec, size: int, dpr: float = 1.0, template: bool = 
     return image
 
 
-def _paint(p: QPainter, spec: BadgeSpec, s: float, dpr: float, template: bool) -> None:
-    fill, ink = LEVEL_COLORS.get(spec.level, LEVEL_COLORS[T.NONE])
-    hair = 1.0 / dpr  # one device pixel
-    margin = max(hair, round(s * 0.03 * dpr) / dpr)
-    rect = QRectF(margin, margin, s - 2 * margin, s - 2 * margin)
-    radius = s * 0.22
+def _snap(value: float, dpr: float) -> float:
+    """To the device pixel grid: crisp edges at 16-24 px."""
+    return round(value * dpr) / dpr
 
-    # Pill: fill + a darker rim so it reads on light panels; a light inner
-    # hairline keeps the edge visible on dark panels.
+
+def pill_rect(s: float, dpr: float = 1.0) -> QRectF:
+    margin = max(1.0 / dpr, _snap(s * 0.03, dpr))
+    return QRectF(margin, margin, s - 2 * margin, s - 2 * margin)
+
+
+def band_rect(s: float, dpr: float = 1.0) -> QRectF:
+    """The provider band along the bottom of the pill, in logical pixels."""
+    pill = pill_rect(s, dpr)
+    height = max(2.0 / dpr, _snap(s * 0.16, dpr))
+    return QRectF(pill.left(), pill.bottom() - height, pill.width(), height)
+
+
+def mark_rect(s: float, dpr: float = 1.0) -> QRectF:
+    """Where the trouble mark sits (the top-right corner), in logical pixels."""
+    d = _snap(max(7.0, s * 0.45), dpr)
+    return QRectF(s - d, 0.0, d, d)
+
+
+def _paint(p: QPainter, spec: BadgeSpec, s: float, dpr: float, template: bool) -> None:
+    fill, ink = LEVEL_COLORS.get(spec.level, LEVEL_COLORS[NONE])
+    rect = pill_rect(s, dpr)
+    radius = s * 0.22
     pill = QPainterPath()
     pill.addRoundedRect(rect, radius, radius)
     if template:
@@ -155,83 +219,150 @@ def _paint(p: QPainter, spec: BadgeSpec, s: float, dpr: float, template: bool) -
     else:
         base = QColor(fill)
         p.fillPath(pill, base)
-        rim = QColor(ERROR_RING) if spec.attention else base.darker(160)
-        pen = QPen(rim, max(hair, s / 24.0) if spec.attention else max(hair, s / 40.0))
-        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        p.setPen(pen)
-        inset = pen.widthF() / 2
-        p.drawRoundedRect(rect.adjusted(inset, inset, -inset, -inset), radius, radius)
+        if spec.band:
+            p.save()
+            p.setClipPath(pill)
+            p.fillRect(band_rect(s, dpr), QColor(spec.band))
+            p.restore()
+        # A darker rim so the pill reads on light panels.
+        rim = max(1.0 / dpr, s / 40.0)
+        p.setPen(_pen(base.darker(160), rim))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRoundedRect(rect.adjusted(rim / 2, rim / 2, -rim / 2, -rim / 2), radius, radius)
 
-    spec = replace(spec, text=fit_text(spec.text, int(s)))
-    # Text: as large as fits; when the rate-limited mark takes the top-right
-    # corner, the text keeps to the lower-left of the pill.
-    pad = s * 0.05
-    text_rect = rect.adjusted(pad, pad * 0.5, -pad, -pad * 0.5)
-    if spec.rate_limited:
-        m = mark_rect(s)
-        text_rect = text_rect.adjusted(0, m.height() * 0.42, -m.width() * 0.18, 0)
-    font = _fit_font(spec.text, text_rect.width(), text_rect.height())
+    area = rect.adjusted(s * 0.06, s * 0.04, -s * 0.06, -s * 0.04)
+    if spec.band:
+        area.setBottom(band_rect(s, dpr).top())
+    text = fit_text(spec.text, int(s))
+    cue = spec.cue if s >= CUE_MIN_SIZE else ""
+    if spec.mark:
+        # The text keeps clear of the mark: below it or left of it, whichever leaves it larger.
+        mark = mark_rect(s, dpr)
+        below = QRectF(area)
+        below.setTop(mark.bottom() - mark.height() * 0.12)
+        beside = QRectF(area)
+        beside.setRight(mark.left() + mark.width() * 0.12)
+        layout = max((_layout(text, cue, below, s), _layout(text, cue, beside, s)), key=lambda lay: lay.cap)
+    else:
+        layout = _layout(text, cue, area, s)
+    _paint_text(p, layout, dpr, ink, template)
+    if spec.mark:
+        _paint_mark(p, spec.mark, s, dpr, template)
+
+
+def _pen(color: QColor, width: float) -> QPen:
+    pen = QPen(color, width)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    return pen
+
+
+@dataclass(frozen=True)
+class _Layout:
+    text: str
+    font: QFont
+    cue: str
+    cue_font: QFont | None
+    area: QRectF
+
+    @property
+    def cap(self) -> float:
+        return QFontMetricsF(self.font).capHeight()
+
+
+# The window letter is this much of the figure's size: clearly secondary, still legible.
+CUE_SCALE = 0.85
+
+
+def _min_figure_cap(s: float) -> float:
+    """The smallest figure (cap height, logical px) the window letter may shrink it to at size `s`."""
+    return max(6.0, min(s * 0.25, 9.0))
+
+
+def _layout(text: str, cue: str, area: QRectF, s: float) -> _Layout:
+    cap = min(area.height() * 0.8, s * 0.46)
+    alone = _fit_font(text, area.width(), cap)
+    if not cue:
+        return _Layout(text, alone, "", None, area)
+    with_cue = _fit_font(text + cue, area.width(), cap, tail=len(cue))
+    if QFontMetricsF(with_cue).capHeight() < _min_figure_cap(s):
+        return _Layout(text, alone, "", None, area)
+    return _Layout(text, with_cue, cue, _cue_font(with_cue), area)
+
+
+def _cue_font(font: QFont) -> QFont:
+    cue_font = QFont(font)
+    cue_font.setStretch(QFont.Stretch.Unstretched)
+    cue_font.setPixelSize(max(5, int(round(font.pixelSize() * CUE_SCALE))))
+    return cue_font
+
+
+def _advance(font: QFont, text: str, tail: int) -> float:
+    """The width of `text` in `font`, its last `tail` characters (the cue) at the cue's size."""
+    if not tail:
+        return QFontMetricsF(font).horizontalAdvance(text)
+    head, cue = text[:-tail], text[-tail:]
+    return QFontMetricsF(font).horizontalAdvance(head) + QFontMetricsF(_cue_font(font)).horizontalAdvance(cue)
+
+
+def _paint_text(p: QPainter, layout: _Layout, dpr: float, ink: str, template: bool) -> None:
+    font, area, text = layout.font, layout.area, layout.text
+    metrics = QFontMetricsF(font)
     path = QPainterPath()
-    path.addText(QPointF(0, 0), font, spec.text)
+    path.addText(QPointF(0, 0), font, text)
     box = path.boundingRect()
-    if spec.text in ("…", "?", "!") or not box.isValid():
-        dy = text_rect.center().y() - box.center().y()
+    cue_path = QPainterPath()
+    if layout.cue_font is not None:
+        cue_path.addText(QPointF(0, 0), layout.cue_font, layout.cue)
+    cue_box = cue_path.boundingRect()
+    gap = metrics.capHeight() * 0.08 if layout.cue else 0.0
+    width = box.width() + (gap + cue_box.right() if layout.cue else 0.0)
+    if text in ("…", "?", "!", "+") or not box.isValid():
+        baseline = area.center().y() - box.center().y()
     else:
-        # digits: centre on cap height so "1.2k" and "420" share a baseline
-        metrics = QFontMetricsF(font)
-        dy = text_rect.center().y() + metrics.capHeight() / 2
-    dx = text_rect.center().x() - box.center().x()
-    # Snap to the device pixel grid: crisper digits at 16-24 px.
-    dx = round(dx * dpr) / dpr
-    dy = round(dy * dpr) / dpr
-    path.translate(dx, dy)
-    if template:
-        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
-        p.fillPath(path, QColor(0, 0, 0, 255))
-        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
-    else:
-        p.setFont(font)
-        p.setPen(QColor(ink))
-        p.drawText(QPointF(dx, dy), spec.text)
-
-    if spec.rate_limited:
-        _paint_pause_mark(p, s, dpr, template)
+        # Digits: centre on the cap height so "1.2k" and "420" share a baseline.
+        baseline = area.center().y() + metrics.capHeight() / 2
+    dx = _snap(area.center().x() - width / 2 - box.left(), dpr)
+    baseline = _snap(baseline, dpr)
+    path.translate(dx, baseline)
+    cue_path.translate(_snap(dx + box.right() + gap, dpr), baseline)
+    for text_path in (path, cue_path):
+        if template:
+            p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
+            p.fillPath(text_path, QColor(0, 0, 0, 255))
+            p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+        else:
+            p.fillPath(text_path, QColor(ink))
 
 
-def mark_rect(s: float) -> QRectF:
-    """Where the rate-limited mark sits (top-right corner), in logical pixels."""
-    d = max(7.0, s * 0.42)
-    return QRectF(s - d, 0.0, d, d)
-
-
-def _paint_pause_mark(p: QPainter, s: float, dpr: float, template: bool) -> None:
-    r = mark_rect(s)
-    hair = 1.0 / dpr
-    ring = max(hair, s / 32.0)
+def _paint_mark(p: QPainter, mark: str, s: float, dpr: float, template: bool) -> None:
+    r = mark_rect(s, dpr)
+    ring = max(1.0 / dpr, s / 24.0)
+    dot_color, glyph_color = MARK_COLORS[mark]
     disc = QPainterPath()
-    disc.addEllipse(r.adjusted(ring / 2, ring / 2, -ring / 2, -ring / 2))
-    bar_w = max(hair, r.width() * 0.16)
-    bar_h = r.height() * 0.46
-    cy = r.center().y()
-    gap = max(hair, r.width() * 0.12)
-    bars = QPainterPath()
-    bars.addRect(QRectF(r.center().x() - gap / 2 - bar_w, cy - bar_h / 2, bar_w, bar_h))
-    bars.addRect(QRectF(r.center().x() + gap / 2, cy - bar_h / 2, bar_w, bar_h))
+    disc.addEllipse(r)
+    inner = QPainterPath()
+    inner.addEllipse(r.adjusted(ring, ring, -ring, -ring))
+    # "!" drawn as shapes on the pixel grid, not a font: crisp down to a 7-px dot.
+    bar_w = max(1.0 / dpr, _snap(r.width() * 0.17, dpr))
+    left = _snap(r.center().x() - bar_w / 2, dpr)
+    bar_top, bar_bottom = _snap(r.top() + r.height() * 0.18, dpr), _snap(r.top() + r.height() * 0.56, dpr)
+    point_top = _snap(r.top() + r.height() * 0.68, dpr)
+    glyph = QPainterPath()
+    glyph.addRect(QRectF(left, bar_top, bar_w, bar_bottom - bar_top))
+    glyph.addRect(QRectF(left, point_top, bar_w, max(bar_w, 1.0 / dpr)))
     if template:
+        # Menu-bar template: a ring cut out around a solid dot, the "!" cut out of it.
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
         p.fillPath(disc, QColor(0, 0, 0))
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
-        inner = QPainterPath()
-        inner.addEllipse(r.adjusted(ring * 1.5, ring * 1.5, -ring * 1.5, -ring * 1.5))
         p.fillPath(inner, QColor(0, 0, 0))
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
-        p.fillPath(bars, QColor(0, 0, 0))
+        p.fillPath(glyph, QColor(0, 0, 0))
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
         return
-    p.setPen(QPen(QColor("#ffffff"), ring))
-    p.setBrush(QColor(MARK_COLOR))
-    p.drawPath(disc)
-    p.fillPath(bars, QColor("#ffffff"))
+    p.fillPath(disc, QColor(MARK_RING))
+    p.fillPath(inner, QColor(dot_color))
+    p.fillPath(glyph, QColor(glyph_color))
 
 
 def is_template_platform() -> bool:

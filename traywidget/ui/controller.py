@@ -9,14 +9,17 @@ from typing import Any, Callable, Iterable
 from PySide6.QtCore import QObject, QRectF
 from PySide6.QtWidgets import QApplication
 
-from traywidget.core.alerts import AlertPolicy, kill_summary
+from traywidget.core.alerts import AlertPolicy, config_alert, kill_failed, kill_summary
 from traywidget.core.config import Config
+from traywidget.core.formatting import meter_title
+from traywidget.core.notifications import DesktopNotifications
 from traywidget.core.tasks import TaskRunner
+from traywidget.i18n import tr, tr_noop
 from traywidget.model import ConfigError, Snapshot, utcnow
 
 log = logging.getLogger(__name__)
 
-NO_TRAY_MESSAGE = (
+NO_TRAY_MESSAGE = tr_noop(
     "No system tray was found on this desktop, so Traywidget runs as this window. "
     "Closing it quits. (On GNOME, install the AppIndicator extension for a tray icon.)"
 )
@@ -41,6 +44,7 @@ class AppController(QObject):
         on_quit: Callable[[], None] | None = None,
         clock: Callable[[], Any] = utcnow,
         tray: Any = None,
+        notifications: DesktopNotifications | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -77,7 +81,7 @@ class AppController(QObject):
             history_source=history.series if history is not None else None,
             clock=clock,
         )
-        self.notifier = Notifier(self.tray.primary_icon, status_sink=self.panel.set_status,
+        self.notifier = Notifier(self.tray.primary_icon, desktop=notifications, status_sink=self.panel.set_status,
                                  enabled=s.notifications, parent=self)
         self.policy = AlertPolicy(s.thresholds)
 
@@ -88,6 +92,7 @@ class AppController(QObject):
         self.tray.kill_requested.connect(self.kill_all)
         self.tray.pause_toggled.connect(self.set_paused)
         self.tray.settings_requested.connect(self.open_settings)
+        self.tray.add_account_requested.connect(self.open_settings)
         self.tray.quit_requested.connect(self.quit)
         self.tray.panel_requested.connect(self.show_panel)
         self.panel.refresh_requested.connect(self.refresh)
@@ -99,7 +104,7 @@ class AppController(QObject):
         self.tray.set_accounts(ids)
         self.panel.set_accounts(ids)
         for warning in config.warnings:
-            self.panel.set_status(warning)
+            self.report_config_problem(warning)
 
     # ------------------------------------------------------------- data in
     def on_snapshot(self, snapshot: Snapshot) -> None:
@@ -142,11 +147,9 @@ class AppController(QObject):
     async def _kill_all(self) -> None:
         try:
             results = await self.engine.kill_all()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - said to the person who clicked, and logged
             log.exception("kill all failed")
-            from traywidget.core.alerts import KILL_RESULT, Alert
-
-            self.notifier.notify(Alert(KILL_RESULT, "", "Kill all streams failed", str(exc)), force=True)
+            self.notifier.notify(kill_failed(str(exc)), force=True)
             return
         labels = {a.id: a.label for a in self.config.accounts}
         labels.update({s.account_id: s.label for s in self.tray.snapshots.values()})
@@ -160,14 +163,13 @@ class AppController(QObject):
         self.tray.set_paused(paused)
 
     def show_panel(self) -> None:
-        near = None
-        try:
-            geometry = self.tray.primary_icon().geometry()
-            if geometry.isValid():
-                near = QRectF(geometry)
-        except RuntimeError:
-            pass
-        self.panel.present(near)
+        geometry = self.tray.primary_icon().geometry()
+        self.panel.present(QRectF(geometry) if geometry.isValid() else None)
+
+    def report_config_problem(self, message: str) -> None:
+        """A settings file that could not be read: on the panel and as a notification."""
+        self.panel.set_status(message)
+        self.notifier.notify(config_alert(message))
 
     def _panel_closed(self) -> None:
         if self.no_tray:
@@ -190,16 +192,17 @@ class AppController(QObject):
         pins = []
         for snapshot in self.tray.ordered():
             for meter in snapshot.meters:
-                pins.append((f"{snapshot.account_id}/{meter.name}", f"{snapshot.label}: {meter.title}"))
+                pins.append((f"{snapshot.account_id}/{meter.name}",
+                             tr("{account}: {meter}").format(account=snapshot.label, meter=meter_title(meter))))
         try:
             config = self.config_store.load() if self.config_store is not None else self.config
         except ConfigError as exc:
-            self.panel.set_status(str(exc))
+            self.report_config_problem(str(exc))
             config = self.config
         dialog = SettingsDialog(
             self.config_store,
             self.secrets,
-            tester=getattr(self.engine, "test_connection", None),
+            tester=self.engine.test_connection,
             spawn=self.runner.run_with_callback,
             autostart=self.autostart,
             autostart_enabled=self.autostart_enabled,
@@ -240,30 +243,7 @@ class AppController(QObject):
             return True
         self.no_tray = True
         log.warning("no system tray available: showing the panel as a window")
-        self.panel.set_status(NO_TRAY_MESSAGE)
-        self.panel.quit_on_close = True
+        self.panel.set_status(tr(NO_TRAY_MESSAGE))
         self.panel.show()
         return False
 
-
-def build_tray_for_tests(
-    engine: Any,
-    *,
-    config: Config | None = None,
-    config_store: Any = None,
-    secrets: Any = None,
-    history: Any = None,
-    runner: Any = None,
-    clock: Callable[[], Any] = utcnow,
-    on_quit: Callable[[], None] | None = None,
-    autostart: Callable[[bool], Any] | None = None,
-    autostart_enabled: Callable[[], bool] | None = None,
-) -> AppController:
-    """An AppController with every view built and no event loop started."""
-    if config is None:
-        config = config_store.load() if config_store is not None else Config()
-    return AppController(
-        engine, config=config, config_store=config_store, secrets=secrets, history=history,
-        runner=runner, clock=clock, on_quit=on_quit, autostart=autostart,
-        autostart_enabled=autostart_enabled,
-    )

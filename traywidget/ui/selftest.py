@@ -6,47 +6,56 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtWidgets import QApplication
 
 from traywidget import __version__
-from traywidget.core.config import ConfigStore
-from traywidget.model import Snapshot, utcnow
-from traywidget.ui.controller import build_tray_for_tests
+from traywidget.core.config import Config, ConfigStore
+from traywidget.core.secrets import MemorySecretStore
+from traywidget.model import REQUESTS_HOUR, Account, Meter, Snapshot, State, Unit, utcnow
+from traywidget.ui.badge import ICON_SIZES, render_badge
+from traywidget.ui.controller import AppController
+
+SELF_TEST_ACCOUNT = Account("selftest", "routing.run", "Self-test", "https://api.routing.run/v1")
+
+
+class _StillEngine:
+    """Stands in for the engine: publishes what it is given, polls nothing."""
+
+    def __init__(self) -> None:
+        self.snapshots: dict[str, Snapshot] = {}
+        self._subscribers: list[Callable[[Snapshot], None]] = []
+
+    def subscribe(self, callback: Callable[[Snapshot], None]) -> None:
+        self._subscribers.append(callback)
+
+    def publish(self, snapshot: Snapshot) -> None:
+        self.snapshots[snapshot.account_id] = snapshot
+        for callback in self._subscribers:
+            callback(snapshot)
 
 
 def run_self_test(app: QApplication) -> int:
     """Build the tray, panel, badge and notifier offscreen with fake data; exit 0 if all is well."""
     import qasync
 
-    from traywidget.core.secrets import MemorySecretStore
-    from traywidget.model import REQUESTS_HOUR, Meter, State, Unit
-    from traywidget.ui.badge import ICON_SIZES, badge_spec, render_badge
-
-    class _Engine:
-        snapshots: dict[str, Snapshot] = {}
-
-        def __init__(self) -> None:
-            self._subs: list[Callable[[Snapshot], None]] = []
-
-        def subscribe(self, cb: Callable[[Snapshot], None]) -> None:
-            self._subs.append(cb)
-
-        def publish(self, snapshot: Snapshot) -> None:
-            for cb in self._subs:
-                cb(snapshot)
-
     with tempfile.TemporaryDirectory(prefix="traywidget-selftest-") as tmp:
-        engine = _Engine()
-        controller = build_tray_for_tests(engine, config_store=ConfigStore(Path(tmp)), secrets=MemorySecretStore())
-        snapshot = Snapshot(
-            account_id="selftest", provider="routing.run", label="Self-test", state=State.OK,
-            meters=(Meter(REQUESTS_HOUR, Unit.REQUESTS, limit=500, remaining=420),), fetched_at=utcnow(),
+        engine = _StillEngine()
+        controller = AppController(
+            engine, config=Config(accounts=(SELF_TEST_ACCOUNT,)), config_store=ConfigStore(Path(tmp)),
+            secrets=MemorySecretStore(),
         )
-        engine.publish(snapshot)
-        spec = badge_spec([snapshot])
+        engine.publish(Snapshot(
+            account_id=SELF_TEST_ACCOUNT.id, provider=SELF_TEST_ACCOUNT.provider, label=SELF_TEST_ACCOUNT.label,
+            state=State.OK, meters=(Meter(REQUESTS_HOUR, Unit.REQUESTS, limit=500, remaining=420),),
+            fetched_at=utcnow(),
+        ))
+        spec = controller.tray.badge()
+        if spec.text != "420":
+            print(f"self-test FAILED: the badge shows {spec.text!r}, not '420'", file=sys.stderr)
+            return 1
         for size in ICON_SIZES:
             image = render_badge(spec, size, 2.0)
             if image.isNull() or image.pixelColor(image.width() // 2, image.height() // 2).alpha() == 0:
@@ -62,3 +71,4 @@ def run_self_test(app: QApplication) -> int:
             loop.close()
         controller.panel.close()
     print(f"traywidget {__version__} self-test ok (platform {app.platformName()})")
+    return 0

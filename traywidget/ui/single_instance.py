@@ -173,6 +173,9 @@ class SingleInstance(QObject):
         notifier = self._notifiers.pop(sock, None)
         if notifier is not None:
             notifier.setEnabled(False)
+            # Its Python slot goes first: under PySide6 6.11.3 a notifier deleted with the lambda still
+            # connected crashed a later event-loop run (pytest tests/ui/test_single_instance.py test_tray.py).
+            notifier.activated.disconnect()
             notifier.deleteLater()
         sock.close()
 

@@ -1,39 +1,53 @@
 """The tray icon(s) and their menu. A view: fed snapshots, emits requests.
 
-The tray never reads files or the network. The app connects
+The tray never reads files or the network. The controller connects
 `SnapshotBus.snapshot` to `TrayView.update_snapshot` and the request signals
-to the engine. The dynamic part of the menu (one section per account) is
-rebuilt on `aboutToShow` (Vorta's pattern) and whenever data changes while
-the menu is closed, so `contextMenu().actions()` always reflects the data.
+to the engine. The menu is rebuilt when it is about to open (Vorta's pattern),
+so `contextMenu().actions()` always reflects the data:
+
+    Show usage…
+    ─────
+    Kill all streams
+    ─────
+    Main — 345 requests left this hour · OK          ▸ details
+    OpenRouter — $4.20 left on the key · Rate limited ▸ details
+    ─────
+    Refresh now
+    Pause polling
+    ─────
+    Settings…
+    Quit Traywidget
+
+Every figure in the menu is also in the tooltip and the panel: some tray hosts
+never refresh a menu's text. With no accounts the menu offers "Add an
+account…" and nothing that would have nothing to act on.
 """
 
 from __future__ import annotations
 
-import logging
 import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Callable, Iterable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QFont, QIcon
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from traywidget import APP_DISPLAY_NAME
+from traywidget.core.headline import HeadlinePolicy
+from traywidget.i18n import tr
 from traywidget.model import Snapshot, Thresholds, utcnow
-from traywidget.ui import text as T
-from traywidget.ui.badge import BadgeSpec, badge_icon, badge_spec
+from traywidget.ui.badge import NO_ACCOUNTS, NO_DATA, BadgeSpec, badge_icon, badge_spec, provider_band
+from traywidget.ui.text import account_details, menu_account_line, tooltip_text
 
 REDRAW_COALESCE_MS = 50
 MENU_TEXT_MAX_AGE_S = 1.0
-
-log = logging.getLogger(__name__)
 
 
 class SnapshotBus(QObject):
     """The one seam between the engine (plain callbacks) and the Qt views."""
 
     snapshot = Signal(object)
-    accounts_changed = Signal(object)  # list[str] of account ids, in display order
 
     def publish(self, snapshot: Snapshot) -> None:
         self.snapshot.emit(snapshot)
@@ -48,6 +62,7 @@ class TrayView(QObject):
     kill_requested = Signal()
     pause_toggled = Signal(bool)
     settings_requested = Signal()
+    add_account_requested = Signal()
     quit_requested = Signal()
     panel_requested = Signal()
 
@@ -68,9 +83,12 @@ class TrayView(QObject):
         self.snapshots: dict[str, Snapshot] = {}
         self._order: list[str] | None = None
         self._specs: dict[str | None, BadgeSpec] = {}
+        # One headline policy per icon: each holds its meter steadily (core/headline.py).
+        self._headlines: dict[str | None, HeadlinePolicy] = {}
         self._visible = False
         self._menu_dirty = True
         self._menu_built_at = 0.0
+        self._submenus: list[QMenu] = []
         # Snapshots arrive in bursts (a refresh of many accounts): redraw the
         # badge, tooltip and menu once per burst, not once per snapshot.
         self._coalesce = QTimer(self)
@@ -82,22 +100,24 @@ class TrayView(QObject):
         self._menu.setToolTipsVisible(True)
         self._menu.aboutToShow.connect(self._on_about_to_show)
 
-        self.action_refresh = QAction("Refresh now", self)
-        self.action_refresh.triggered.connect(self.refresh_requested)
-        self.action_kill = QAction("Kill all streams", self)
-        self.action_kill.setToolTip("Stop every active stream on every account whose provider can")
+        self.action_panel = QAction(tr("Show usage…"), self)
+        self.action_panel.triggered.connect(self.panel_requested)
+        self.action_kill = QAction(tr("Kill all streams"), self)
+        self.action_kill.setToolTip(tr("Stop every active stream on every account whose provider can"))
         self.action_kill.triggered.connect(self.kill_requested)
-        self.action_pause = QAction("Pause polling", self)
+        self.action_refresh = QAction(tr("Refresh now"), self)
+        self.action_refresh.triggered.connect(self.refresh_requested)
+        self.action_pause = QAction(tr("Pause polling"), self)
         self.action_pause.setCheckable(True)
         self.action_pause.toggled.connect(self.pause_toggled)
-        self.action_panel = QAction("Show usage…", self)
-        self.action_panel.triggered.connect(self.panel_requested)
-        self.action_settings = QAction("Settings…", self)
+        self.action_add = QAction(tr("Add an account…"), self)
+        self.action_add.triggered.connect(self.add_account_requested)
+        self.action_settings = QAction(tr("Settings…"), self)
         self.action_settings.triggered.connect(self.settings_requested)
-        self.action_quit = QAction(f"Quit {APP_DISPLAY_NAME}", self)
+        self.action_quit = QAction(tr("Quit {app}").format(app=APP_DISPLAY_NAME), self)
         self.action_quit.triggered.connect(self.quit_requested)
 
-        # key None: the combined icon; otherwise one icon per account id.
+        # key None: the combined icon; otherwise one icon per account id, in the accounts' order.
         self.icons: dict[str | None, QSystemTrayIcon] = {}
         self._sync_icons()
         self._rebuild_menu()
@@ -127,20 +147,15 @@ class TrayView(QObject):
             icon.hide()
 
     def badge(self, account_id: str | None = None) -> BadgeSpec:
+        """What the icon (the combined one, or `account_id`'s) shows now."""
         self._flush()
-        return self._specs.get(account_id, self._specs.get(None, BadgeSpec("…", T.NONE)))
+        return self._specs.get(account_id, self._specs.get(None, NO_DATA))
 
     @Slot(object)
     def update_snapshot(self, snapshot: Snapshot) -> None:
         self.snapshots[snapshot.account_id] = snapshot
         if not self._coalesce.isActive():
             self._coalesce.start()
-
-    def _flush(self) -> None:
-        """Apply a pending redraw now (a menu about to open must show the latest values)."""
-        if self._coalesce.isActive():
-            self._coalesce.stop()
-            self._refresh()
 
     def set_snapshots(self, snapshots: Iterable[Snapshot]) -> None:
         for snapshot in snapshots:
@@ -184,6 +199,15 @@ class TrayView(QObject):
             return list(self.snapshots.values())
         return [self.snapshots[i] for i in self._order if i in self.snapshots]
 
+    def has_accounts(self) -> bool:
+        return bool(self._order) if self._order is not None else bool(self.snapshots)
+
+    def _flush(self) -> None:
+        """Apply a pending redraw now (a menu about to open must show the latest values)."""
+        if self._coalesce.isActive():
+            self._coalesce.stop()
+            self._refresh()
+
     # ------------------------------------------------------------ icons
     def _sync_icons(self) -> None:
         wanted: list[str | None]
@@ -193,36 +217,49 @@ class TrayView(QObject):
             wanted = list(self.snapshots)
         else:
             wanted = [None]
-        for key in list(self.icons):
-            if key not in wanted:
-                icon = self.icons.pop(key)
-                icon.hide()
-                icon.deleteLater()
-        for key in wanted:
-            if key not in self.icons:
-                icon = QSystemTrayIcon(self)
-                icon.setContextMenu(self._menu)
-                icon.activated.connect(self._on_activated)
-                icon.setIcon(badge_icon(BadgeSpec("…", T.NONE)))
-                icon.setToolTip(APP_DISPLAY_NAME)
-                self.icons[key] = icon
-                if self._visible and tray_available():
-                    icon.show()
+        # Tray hosts place icons in the order they appear: from the first
+        # difference on, icons are recreated so they follow the accounts list.
+        current = list(self.icons)
+        keep = 0
+        while keep < min(len(current), len(wanted)) and current[keep] == wanted[keep]:
+            keep += 1
+        for key in current[keep:]:
+            icon = self.icons.pop(key)
+            icon.hide()
+            icon.deleteLater()
+            self._specs.pop(key, None)
+            self._headlines.pop(key, None)
+        for key in wanted[keep:]:
+            icon = QSystemTrayIcon(self)
+            icon.setContextMenu(self._menu)
+            icon.activated.connect(self._on_activated)
+            icon.setIcon(badge_icon(NO_DATA))
+            icon.setToolTip(APP_DISPLAY_NAME)
+            self.icons[key] = icon
+            if self._visible and tray_available():
+                icon.show()
+
+    def _spec_for(self, key: str | None, subset: list[Snapshot], paused: bool) -> tuple[BadgeSpec, str]:
+        now = self._clock()
+        if key is None and not self.has_accounts():
+            return NO_ACCOUNTS, tr("Traywidget: no accounts yet. Right-click the icon to add one.")
+        if not subset:
+            return NO_DATA, tr("Traywidget: waiting for the first figures")
+        policy = self._headlines.setdefault(key, HeadlinePolicy())
+        headline = policy.choose(subset, self.pinned)
+        band = provider_band(subset[0].provider) if key is not None else ""
+        spec = badge_spec(subset, headline, self.thresholds, paused=paused, band=band)
+        return spec, tooltip_text(subset, headline, now, paused=paused)
 
     def _refresh(self) -> None:
-        now = self._clock()
         snapshots = self.ordered()
+        paused = self.action_pause.isChecked()
         for key, icon in self.icons.items():
             subset = snapshots if key is None else [s for s in snapshots if s.account_id == key]
-            spec = badge_spec(subset, self.pinned if key is None else None, self.thresholds)
-            if self.action_pause.isChecked() and spec.level not in (T.NONE,):
-                spec = BadgeSpec(spec.text, T.STALE, spec.rate_limited, spec.attention, spec.tooltip_hint)
+            spec, tip = self._spec_for(key, subset, paused)
             if self._specs.get(key) != spec:
                 self._specs[key] = spec
                 icon.setIcon(badge_icon(spec))
-            tip = T.tooltip_text(subset, now, APP_DISPLAY_NAME)
-            if self.action_pause.isChecked():
-                tip += "\nPolling paused"
             icon.setToolTip(tip)
         # The menu is rebuilt when it is about to open, not on every change.
         self._menu_dirty = True
@@ -230,7 +267,7 @@ class TrayView(QObject):
     # ------------------------------------------------------------- menu
     def _on_about_to_show(self) -> None:
         self._flush()
-        # Relative times ("updated 5 s ago") age even when no data changed.
+        # Relative times ("fetched 5 s ago") age even when no data changed.
         if self._menu_dirty or time.monotonic() - self._menu_built_at > MENU_TEXT_MAX_AGE_S:
             self._rebuild_menu()
 
@@ -239,39 +276,32 @@ class TrayView(QObject):
         self._menu_built_at = time.monotonic()
         menu = self._menu
         menu.clear()  # deletes the dynamic actions it owns; the fixed ones belong to self
+        for submenu in self._submenus:
+            submenu.deleteLater()
+        self._submenus.clear()
+        if not self.has_accounts():
+            menu.addAction(self.action_add)
+            menu.addSeparator()
+            menu.addAction(self.action_settings)
+            menu.addAction(self.action_quit)
+            return
         now = self._clock()
-        snapshots = self.ordered()
-        if not snapshots:
-            info = menu.addAction("No accounts yet — add one in Settings…")
-            info.setEnabled(False)
-        for snapshot in snapshots:
-            # Info lines stay enabled (readable, not greyed out); clicking one opens the panel.
-            header = menu.addAction(T.menu_header(snapshot))
-            font = QFont(header.font())
-            font.setBold(True)
-            header.setFont(font)
-            header.setData(("account", snapshot.account_id))
-            header.triggered.connect(self.panel_requested)
-            for meter in snapshot.meters:
-                line = menu.addAction("    " + T.meter_line(meter, now))
-                line.setData(("meter", snapshot.account_id, meter.name))
-                line.triggered.connect(self.panel_requested)
-            err = T.error_text(snapshot)
-            if err and not snapshot.state.is_fine:
-                line = menu.addAction("    Last error: " + err)
-                line.setData(("error", snapshot.account_id))
-                line.triggered.connect(self.panel_requested)
-            menu.addSeparator()
-        updated = T.latest_fetch_text(snapshots, now)
-        if self.action_pause.isChecked():
-            updated = "Polling paused" + (f" · {updated.lower()}" if updated else "")
-        if updated:
-            menu.addAction(updated).setEnabled(False)
-        if not snapshots:
-            menu.addSeparator()
         menu.addAction(self.action_panel)
-        menu.addAction(self.action_refresh)
+        menu.addSeparator()
         menu.addAction(self.action_kill)
+        menu.addSeparator()
+        for snapshot in self.ordered():
+            submenu = QMenu(menu_account_line(snapshot), menu)
+            for line in account_details(snapshot, now):
+                # Readable (not greyed out); a click opens the panel with everything.
+                detail = submenu.addAction(line)
+                detail.setData(("account", snapshot.account_id))
+                detail.triggered.connect(self.panel_requested)
+            self._submenus.append(submenu)
+            entry = menu.addMenu(submenu)
+            entry.setData(("account", snapshot.account_id))
+        menu.addSeparator()
+        menu.addAction(self.action_refresh)
         menu.addAction(self.action_pause)
         menu.addSeparator()
         menu.addAction(self.action_settings)
@@ -286,8 +316,3 @@ class TrayView(QObject):
             self.panel_requested.emit()
         elif reason is QSystemTrayIcon.ActivationReason.MiddleClick:
             self.refresh_requested.emit()
-
-    def icon_image_for_tests(self, key: str | None = None, size: int = 32):
-        self._flush()
-        icon: QIcon = self.icons[key].icon()
-        return icon.pixmap(size, size).toImage()
