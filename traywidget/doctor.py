@@ -256,29 +256,35 @@ def check_tray(*, use_qt: bool = True) -> Check:
 
 
 def check_notifications() -> Check:
+    """Which path the app's notifications take: the rule is the app's own
+    (core.notifications.notification_server_available); the bus is asked again only
+    for the server's name and, when there is none, for why."""
+    from traywidget.core.notifications import notification_server_available
+
     title = tr_noop("Notifications")
     if sys.platform == "darwin":
         return Check("notifications", title, OK, tr_noop("macOS Notification Center"))
     if sys.platform == "win32":
         return Check("notifications", title, OK, tr_noop("Windows notifications (tray balloons)"))
     bus = _dbus_query([NOTIFICATIONS])
+    params = {"service": NOTIFICATIONS, "error": bus["error"], "server": bus.get("server") or ""}
+    if notification_server_available():
+        if params["server"]:
+            detail = tr_noop("sent over D-Bus to the desktop's notification server ({server})")
+        else:
+            detail = tr_noop("sent over D-Bus to {service} (its server starts on demand)")
+        return Check("notifications", title, OK, detail, params=params)
     hint = tr_noop("Install and run a notification daemon, such as dunst or xfce4-notifyd (X11) or mako "
                    "(Wayland); GNOME and Plasma include one.")
-    params = {"service": NOTIFICATIONS, "error": bus["error"], "server": bus.get("server") or ""}
     if not bus["bus"]:
-        return Check("notifications", title, FAIL, tr_noop("no D-Bus session bus ({error})"),
+        return Check("notifications", title, FAIL,
+                     tr_noop("no D-Bus session bus ({error}): alerts can only be the tray's own balloons"),
                      tr_noop("Start your desktop session with D-Bus (dbus-run-session or dbus-launch). Install "
                              "and run a notification daemon, such as dunst or xfce4-notifyd (X11) or mako "
                              "(Wayland); GNOME and Plasma include one."), params=params)
-    if bus["owned"].get(NOTIFICATIONS):
-        detail = (tr_noop("{service} is served by {server}") if params["server"]
-                  else tr_noop("{service} is served by a notification server"))
-        return Check("notifications", title, OK, detail, params=params)
-    if NOTIFICATIONS in bus["activatable"]:
-        return Check("notifications", title, OK, tr_noop("{service} starts on demand (D-Bus activation)"),
-                     params=params)
     return Check("notifications", title, WARN,
-                 tr_noop("nothing owns {service}: alerts fall back to tray balloons"), hint, params=params)
+                 tr_noop("no notification server on the session bus ({service}): alerts are the tray's own "
+                         "balloons"), hint, params=params)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_tools
-from tests.desktop import dbus_session, secret_service, trayer, xvfb
+from tests.desktop import dbus_session, dunst, secret_service, trayer, xvfb
 from traywidget import doctor
 from traywidget.doctor import FAIL, INFO, OK, WARN, Check
 
@@ -223,6 +223,31 @@ def test_xvfb_with_trayer_finds_the_tray(tmp_path: Path) -> None:
 
 
 @pytest.mark.desktop
+def test_notifications_say_which_path_they_take(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's own rule (notification_server_available) decides; doctor says it in words."""
+    require_tools("dbus-daemon", "dbus-send", "Xvfb", "dunst")
+    with dbus_session(tmp_path / "bare", services=[]) as env:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", env["DBUS_SESSION_BUS_ADDRESS"])
+        check = doctor.check_notifications()
+        assert (check.state, check.text("detail")) == (
+            WARN, "no notification server on the session bus (org.freedesktop.Notifications): alerts are the "
+                  "tray's own balloons")
+        with xvfb(env) as display, dunst(display, tmp_path / "dunst.log"):
+            check = doctor.check_notifications()
+    assert check.state == OK
+    assert check.text("detail").startswith("sent over D-Bus to the desktop's notification server (dunst")
+    services = tmp_path / "services"
+    services.mkdir()
+    (services / "org.freedesktop.Notifications.service").write_text(
+        "[D-BUS Service]\nName=org.freedesktop.Notifications\nExec=/usr/bin/dunst\n")
+    with dbus_session(tmp_path / "activatable", services=[services]) as env:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", env["DBUS_SESSION_BUS_ADDRESS"])
+        check = doctor.check_notifications()
+    assert (check.state, check.text("detail")) == (
+        OK, "sent over D-Bus to org.freedesktop.Notifications (its server starts on demand)")
+
+
+@pytest.mark.desktop
 def test_notifications_and_keyring_pass_on_a_private_session(tmp_path: Path) -> None:
     require_tools("Xvfb", "dbus-daemon", "dbus-send", "dunst", "gnome-keyring-daemon")
     base = _bare_env(tmp_path)
@@ -239,5 +264,6 @@ def test_notifications_and_keyring_pass_on_a_private_session(tmp_path: Path) -> 
             dunst.terminate()
             dunst.wait(5)
     data = _by_key(json.loads(proc.stdout))
-    assert data["notifications"]["state"] == OK and "dunst" in data["notifications"]["detail"]
+    assert data["notifications"]["state"] == OK
+    assert data["notifications"]["detail"].startswith("sent over D-Bus to the desktop's notification server (dunst")
     assert data["keyring"]["state"] == OK and "SecretService" in data["keyring"]["detail"]
