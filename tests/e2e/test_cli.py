@@ -130,6 +130,19 @@ def test_no_keyring_is_a_clear_error(no_keyring_env, sim):
     assert "1" * 64 not in r.err + r.out
 
 
+def test_status_and_kill_without_a_keyring_exit_3(no_keyring_env, sim):
+    """README: 3 when the keyring is missing, for the commands that read keys too."""
+    run_cli(no_keyring_env, "accounts", "add", "routing.run", "--id", "x", "--base-url", sim.url("routing.run"))
+    status = run_cli(no_keyring_env, "status", "--json")
+    assert status.code == 3, status.err
+    (account,) = json.loads(status.out)["accounts"]
+    assert (account["state"], account["error"]["code"]) == ("error", "KEYRING")
+    assert "No usable keyring" in account["error"]["message"]
+    kill = run_cli(no_keyring_env, "kill")
+    assert kill.code == 3 and "No usable keyring" in kill.out
+    assert sim.sim.count() == 0  # no key, no request
+
+
 def test_keys_set_on_a_terminal_prompts_without_echo(env, sim):
     """On a terminal the key is asked for with a hidden prompt: typed, never shown."""
     import pty

@@ -18,8 +18,11 @@ from traywidget.core.secrets import KeyringSecretStore, SecretStore
 from traywidget.i18n import tr
 from traywidget.model import (
     EXIT_ACCOUNT_ERROR,
+    EXIT_KEYRING,
     EXIT_OK,
+    KEYRING_ERROR_CODE,
     Account,
+    ErrorInfo,
     KillResult,
     Snapshot,
     UsageError,
@@ -65,7 +68,7 @@ def status_command(args, out: GuardedStream, err) -> int:
         out.write("\n")
     else:
         print_status(snapshots, utcnow(), out)
-    return EXIT_ACCOUNT_ERROR if any(s.state.is_account_error for s in snapshots) else EXIT_OK
+    return _exit_code([s.error for s in snapshots], any(s.state.is_account_error for s in snapshots))
 
 
 def kill_command(args, out: GuardedStream, err) -> int:
@@ -80,7 +83,15 @@ def kill_command(args, out: GuardedStream, err) -> int:
         print(f"{summary.title}.", file=out)
         if summary.body:
             print(summary.body, file=out)
-    return EXIT_ACCOUNT_ERROR if any(r.error for r in results) else EXIT_OK
+    return _exit_code([r.error for r in results], any(r.error for r in results))
+
+
+def _exit_code(errors: list[ErrorInfo | None], account_error: bool) -> int:
+    """README's rule: 3 when a key could not be read from the keyring, else 1 when an account is
+    in an error state, else 0."""
+    if any(error is not None and error.code == KEYRING_ERROR_CODE for error in errors):
+        return EXIT_KEYRING
+    return EXIT_ACCOUNT_ERROR if account_error else EXIT_OK
 
 
 async def _one_shot(inputs: EngineInputs, action):
