@@ -16,6 +16,12 @@
 #   first-run  a fresh HOME, no accounts, no demo: tray-first-run.png, menu-first-run.png, panel-first-run.png
 #   dark  the panel in a dark theme (QT_QPA_PLATFORMTHEME=gtk3, GTK_THEME=Adwaita:dark): panel-dark.png
 #   de    the panel and menu in German (LANGUAGE=de): panel-de.png, menu-de.png
+#   small-2x        the demo's panel on a 1280x720 screen at QT_SCALE_FACTOR=2: panel-small-2x.png and
+#                   panel-small-2x-screen.png (the whole screen: does it fit, beside the icon?)
+#   long-label      five cards with 60-character labels on the narrowest panel, light | dark:
+#                   panel-long-label.png (rendered offscreen from the checkout's Python)
+#   locked-keyring  Settings opened on a locked gnome-keyring whose unlock prompt is dismissed:
+#                   settings-locked-keyring.png (needs gnome-keyring-daemon and the checkout's Python)
 #
 #   bash packaging/screenshots.sh [OUTDIR]                  # every session, the checkout's app
 #   SESSIONS="1x first-run" bash packaging/screenshots.sh   # only these
@@ -35,7 +41,7 @@ OUT="${1:-${OUT:-$ROOT/shots}}"
 SCALE="${SCALE:-4}"
 SCREEN="${SCREEN:-1024x768x24}"
 LIMIT="${LIMIT:-120}"  # seconds any helper process may live
-SESSIONS="${SESSIONS:-1x 2x first-run dark de}"
+SESSIONS="${SESSIONS:-1x 2x first-run dark de small-2x long-label locked-keyring}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 [[ -x "$PYTHON" ]] || PYTHON="$(command -v python3)"
 if [[ -n "${APP:-}" ]]; then
@@ -321,8 +327,8 @@ first_run_session() {
   session first-run 32 -- --debug
   sleep 1
   badge_shots first-run
+  shown_panel_shot panel-first-run  # with no account the panel opens by itself
   menu_shot menu-first-run
-  panel_shot panel-first-run
   stop_all
 }
 
@@ -342,6 +348,137 @@ german_session() {
   stop_all
 }
 
+# ------------------------------------------------------------------------------ the panel's own sessions
+# (The panel engineer's block: ui/panel.py, ui/settings.py, ui/account_editor.py.)
+# The usage panel's window ("Usage — Traywidget") as "x y w h", once it is mapped.
+usage_window() {
+  local id
+  id="$(xwininfo -root -tree 2>/dev/null | grep '"Usage' | awk 'NR == 1 {print $1}')"
+  [[ -n "$id" ]] && xwininfo -id "$id" 2>/dev/null | grep -q "Map State: IsViewable" || return 1
+  window_geometry "^ *$id "
+}
+shown_panel_shot() {  # shown_panel_shot NAME [SCREEN_NAME]: the panel already on screen, no click
+  local geom=""
+  for _ in $(seq 100); do geom="$(usage_window || true)"; [[ -n "$geom" ]] && break; sleep 0.1; done
+  [[ -n "$geom" ]] || fail "the panel is not on screen"
+  read -r QX QY QW QH <<<"$geom"
+  sleep 1.5  # the first numbers and the sparklines reach the cards (the panel grows to them)
+  read -r QX QY QW QH <<<"$(usage_window)"
+  shot "$1"
+  [[ -n "${2:-}" ]] && { cp "$S/$1.png" "$OUT/$2.png"; log "[$SESSION_NAME] wrote $2.png (the whole screen)"; }
+  crop_to "$1" $((QX - 8)) $((QY - 8)) $((QW + 16)) $((QH + 16))
+  log "[$SESSION_NAME] wrote $1.png (panel ${QW}x${QH} at +${QX}+${QY})"
+}
+small_screen_session() {
+  SCREEN=1280x720x24 session small-2x 32 QT_SCALE_FACTOR=2 -- --demo --debug
+  wait_for_log " -> 200" 100 || true
+  xdotool mousemove "$CX" "$CY"
+  sleep 0.2
+  xdotool click 1
+  shown_panel_shot panel-small-2x panel-small-2x-screen
+  stop_all
+}
+long_label_session() {
+  SESSION_NAME=long-label
+  S="$WORK/long-label"
+  mkdir -p "$S"
+  QT_QPA_PLATFORM=offscreen timeout "$LIMIT" "$PYTHON" - "$S" <<'PY' || fail "the long-label shot failed"
+import sys
+from datetime import timedelta
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+app = QApplication(["traywidget"])
+from tests.ui.conftest import NOW, make_snapshot
+from traywidget.model import ErrorInfo, State
+from traywidget.ui.panel import PanelWindow
+
+LABEL = "Team research account for the evaluation of long contexts {:02d}"  # 60 characters
+dark = QPalette()
+for role, color in {QPalette.ColorRole.Window: "#202124", QPalette.ColorRole.WindowText: "#e8eaed",
+                    QPalette.ColorRole.Base: "#17181a", QPalette.ColorRole.Text: "#e8eaed",
+                    QPalette.ColorRole.Button: "#303134", QPalette.ColorRole.ButtonText: "#e8eaed",
+                    QPalette.ColorRole.Highlight: "#8ab4f8", QPalette.ColorRole.Mid: "#3c4043"}.items():
+    dark.setColor(role, QColor(color))
+for name, palette in (("light", None), ("dark", dark)):
+    panel = PanelWindow(clock=lambda: NOW + timedelta(seconds=42), wall_time=lambda: NOW.timestamp())
+    if palette is not None:
+        panel.setPalette(palette)
+    ids = [f"acct{i}" for i in range(5)]
+    panel.set_accounts(ids)
+    for i, account_id in enumerate(ids):
+        panel.update_snapshot(make_snapshot(
+            account_id, label=LABEL.format(i + 1), hour=(1234 - 300 * i, 1500), day=(14999 - 3000 * i, 15000),
+            state=State.RATE_LIMITED if i == 1 else State.OK,
+            error=ErrorInfo("Hourly request limit exceeded", 429) if i == 1 else None).with_changes(
+                streams=2 if i == 0 else None))
+    panel.resize(panel.minimumSizeHint().width(), 900)
+    panel.show()
+    for _ in range(5):
+        app.processEvents()
+    panel.grab().save(f"{sys.argv[1]}/long-{name}.png")
+PY
+  convert "$S/long-light.png" "$S/long-dark.png" +append "$OUT/panel-long-label.png"
+  log "[long-label] wrote panel-long-label.png (light | dark)"
+}
+locked_keyring_session() {
+  SESSION_NAME=locked-keyring
+  S="$WORK/locked-keyring"
+  command -v gnome-keyring-daemon >/dev/null || { log "[locked-keyring] skipped: needs gnome-keyring-daemon"; return; }
+  mkdir -p "$S/home" "$S/run" && chmod 700 "$S/run"
+  export HOME="$S/home" XDG_RUNTIME_DIR="$S/run"
+  timeout "$LIMIT" dbus-daemon --session --nofork --print-address=1 >"$S/bus" 2>/dev/null &
+  PIDS+=($!)
+  for _ in $(seq 100); do [[ -s "$S/bus" ]] && break; sleep 0.05; done
+  [[ -s "$S/bus" ]] || fail "dbus-daemon did not start"
+  DBUS_SESSION_BUS_ADDRESS="$(head -n 1 "$S/bus")"
+  export DBUS_SESSION_BUS_ADDRESS
+  printf 'shots-login-password' | timeout "$LIMIT" gnome-keyring-daemon --foreground --unlock \
+    --components=secrets >/dev/null 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do
+    dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+      org.freedesktop.DBus.ListNames 2>/dev/null | grep -q '"org.freedesktop.secrets"' && break
+    sleep 0.1
+  done
+  # Locked, and no one on this bus answers the unlock prompt Settings asks for: it is dismissed.
+  env -u PYTHON_KEYRING_BACKEND QT_QPA_PLATFORM=offscreen timeout "$LIMIT" "$PYTHON" - "$S" <<'PY' \
+    || fail "the locked-keyring shot failed"
+import asyncio, sys
+from pathlib import Path
+import secretstorage
+secretstorage.get_default_collection(secretstorage.dbus_init()).lock()
+from PySide6.QtWidgets import QApplication
+import qasync
+app = QApplication(["traywidget"])
+from traywidget.core.config import Config, ConfigStore
+from traywidget.core.engine import Engine
+from traywidget.core.secrets import KeyringSecretStore
+from traywidget.core.tasks import TaskRunner
+from traywidget.model import Account
+from traywidget.ui.controller import AppController
+
+loop = qasync.QEventLoop(app)
+asyncio.set_event_loop(loop)
+secrets = KeyringSecretStore()
+store = ConfigStore(Path(sys.argv[1]) / "config")
+store.save(Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),)))
+controller = AppController(Engine([], secrets), config=store.load(), config_store=store, secrets=secrets,
+                           runner=TaskRunner(loop))
+dialog = controller.open_settings()
+
+async def answered():
+    while not dialog.keyring_again.isEnabled():  # the worker thread has answered
+        await asyncio.sleep(0.05)
+
+loop.run_until_complete(asyncio.wait_for(answered(), 60))
+dialog.grab().save(f"{sys.argv[1]}/settings-locked-keyring.png")
+loop.close()
+PY
+  cp "$S/settings-locked-keyring.png" "$OUT/settings-locked-keyring.png"
+  log "[locked-keyring] wrote settings-locked-keyring.png"
+  stop_all
+}
+
 for s in $SESSIONS; do
   case "$s" in
     1x) demo_session 1x 32 ;;
@@ -349,7 +486,11 @@ for s in $SESSIONS; do
     first-run) first_run_session ;;
     dark) dark_session ;;
     de) german_session ;;
-    *) echo "screenshots.sh: unknown session $s (1x 2x first-run dark de)" >&2; exit 2 ;;
+    small-2x) small_screen_session ;;
+    long-label) long_label_session ;;
+    locked-keyring) locked_keyring_session ;;
+    *) echo "screenshots.sh: unknown session $s (1x 2x first-run dark de small-2x long-label locked-keyring)" >&2
+       exit 2 ;;
   esac
 done
 log "done: $(ls "$OUT" | tr '\n' ' ')"

@@ -130,9 +130,6 @@ class SyncRunner:
             on_done(result, error)
         return result
 
-    def run_with_callback(self, awaitable, on_done) -> None:
-        self.spawn(awaitable, on_done=on_done)
-
 
 @pytest.fixture
 def engine() -> FakeEngine:

@@ -1,14 +1,21 @@
-"""Settings: add / edit / remove accounts with a memory secret store and a temp config dir."""
+"""Settings: accounts saved as they are edited, the keyring checked on opening, options saved by Save."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from tests.ui.conftest import make_snapshot
-from traywidget.core.config import ConfigStore
-from traywidget.core.secrets import MemorySecretStore
-from traywidget.model import Account, ErrorInfo, SecretStoreError, State
-from traywidget.ui.settings import SAVED_PLACEHOLDER, AccountEditor, SettingsDialog
+import pytest
+from PySide6.QtWidgets import QDialog, QMessageBox
+
+from tests.ui.conftest import NOW, FakeEngine, make_controller, make_snapshot
+from traywidget.core.config import Config, ConfigStore, Settings
+from traywidget.core.history import HistoryStore
+from traywidget.core.pace import PACE
+from traywidget.core.secrets import KeyringState, KeyringStatus, MemorySecretStore
+from traywidget.model import REQUESTS_HOUR, Account, SecretStoreError
+from traywidget.ui.account_editor import SAVED_PLACEHOLDER, AccountEditor
+from traywidget.ui.controller import AppController
+from traywidget.ui.settings import KEYRING_PROBLEMS, SettingsDialog
 
 KEY = "sk-rr-SECRET-0123456789abcdef"
 MGMT = "mgmt-SECRET-fedcba9876543210"
@@ -21,8 +28,7 @@ def store(tmp_path):
 
 @pytest.fixture
 def dialog(qtbot, store, engine, runner):
-    secrets = MemorySecretStore()
-    d = SettingsDialog(store, secrets, tester=engine.test_connection, spawn=runner.run_with_callback)
+    d = SettingsDialog(store, MemorySecretStore(), tester=engine.test_connection, spawn=runner.spawn)
     qtbot.addWidget(d)
     return d
 
@@ -37,141 +43,208 @@ def fill(editor: AccountEditor, *, provider="routing.run", label="Work", url=Non
     editor.management_key.setText(mgmt)
 
 
-def test_add_edit_remove_roundtrip(dialog, store):
-    editor = dialog.make_editor(None)
+def shown_texts(dialog: QDialog) -> list[str]:
+    """Every text a person could see or copy from the dialog and the dialogs it opened."""
+    from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QListWidget, QPushButton
+
+    out = []
+    for widget in dialog.findChildren(QLabel) + dialog.findChildren(QPushButton):
+        out += [widget.text(), widget.toolTip()]
+    for widget in dialog.findChildren(QLineEdit):
+        out.append(widget.placeholderText())
+        if widget.echoMode() == QLineEdit.EchoMode.Normal:
+            out.append(widget.text())
+    for widget in dialog.findChildren(QComboBox):
+        out.append(widget.currentText())
+    for widget in dialog.findChildren(QListWidget):
+        out += [widget.item(row).text() for row in range(widget.count())]
+    return [text for text in out if text]
+
+
+def test_add_edit_remove_each_saved_at_once(qtbot, dialog, store):
+    saved = []
+    dialog.saved.connect(saved.append)
+    editor = dialog.add_account()
+    assert editor.isVisible() and editor.windowTitle() == "Add account"
     assert editor.base_url.text() == "https://api.routing.run/v1"  # the provider's default, prefilled
     editor.provider.setCurrentIndex(editor.provider.findData("openrouter"))
     assert editor.base_url.text() == "https://openrouter.ai/api/v1"
-    fill(editor, mgmt=MGMT)
-    editor.try_accept()
-    assert dialog.add_account(editor).id == "work"
-    assert dialog.save()
-    config = store.load()
-    assert [a.id for a in config.accounts] == ["work"]
+    fill(editor, provider="openrouter", mgmt=MGMT)
+    assert editor.try_accept()
+    # the account dialog's Save saved: config and keys, no second Save needed
+    assert [a.id for a in store.load().accounts] == ["work"]
     assert dialog.secrets.get("work") == KEY and dialog.secrets.get("work", True) == MGMT
+    assert [c.accounts for c in saved] == [store.load().accounts]
+    assert not editor.isVisible() and editor.api_key.text() == ""
+    assert dialog.accounts.item(0).text() == "Work  —  OpenRouter  (work)"
     # keys are nowhere in the UI, nor in the config file
-    assert not any(KEY in t or MGMT in t for t in dialog.texts())
+    assert not any(KEY in t or MGMT in t for t in shown_texts(dialog))
     assert KEY not in store.path.read_text()
 
-    # edit: the saved key is never loaded into the field
+    # edit: the saved key is never loaded into the field; an empty field keeps it
     dialog2 = SettingsDialog(store, dialog.secrets)
+    qtbot.addWidget(dialog2)
     dialog2.accounts.setCurrentRow(0)
-    ed = dialog2.make_editor(store.load().account("work"))
+    ed = dialog2.edit_account()
+    assert ed.windowTitle() == "Edit account"
     assert ed.api_key.text() == "" and ed.api_key.placeholderText() == SAVED_PLACEHOLDER
     assert ed.management_key.placeholderText() == SAVED_PLACEHOLDER
     assert ed.account_id.isReadOnly()
     ed.label.setText("Work (renamed)")
-    ed.try_accept()
-    dialog2.edit_account(ed)
-    assert dialog2.save()
+    assert ed.try_accept()
     assert store.load().account("work").label == "Work (renamed)"
-    assert dialog2.secrets.get("work") == KEY  # empty field kept the saved key
+    assert dialog2.secrets.get("work") == KEY
 
-    dialog3 = SettingsDialog(store, dialog.secrets)
-    dialog3.accounts.setCurrentRow(0)
-    dialog3.remove_account()
-    assert dialog3.save()
+    # remove: asked first; Cancel keeps it, Remove deletes the account and its keys
+    dialog2.remove_account()
+    dialog2.remove_box.button(QMessageBox.StandardButton.Cancel).click()
+    assert [a.id for a in store.load().accounts] == ["work"]
+    dialog2.remove_account()
+    assert "Remove Work (renamed) and delete its keys" in dialog2.remove_box.text()
+    remove = next(b for b in dialog2.remove_box.buttons() if b.text() == "Remove")
+    remove.click()
     assert store.load().accounts == ()
-    assert dialog3.secrets.get("work") is None and dialog3.secrets.get("work", True) is None
+    assert dialog2.secrets.get("work") is None and dialog2.secrets.get("work", True) is None
+    assert dialog2.accounts.count() == 0 and not dialog2.remove_button.isEnabled()
 
 
-@pytest.mark.parametrize("url,key,message", [
-    ("not a url", KEY, "Not a web address"),
-    ("http://api.example.com/v1", KEY, "Plain http is refused"),
-    ("https://api.routing.run/v1", "", "The API key is empty"),
-])
-def test_validation_messages(dialog, url, key, message):
-    editor = dialog.make_editor(None)
-    fill(editor, url=url, key=key)
-    editor.try_accept()
-    assert editor.result_account is None
-    assert message in editor.error.text() and not editor.error.isHidden()
+def test_a_refusing_keyring_loses_nothing(qtbot, store):
+    class RefusingStore(MemorySecretStore):
+        def set(self, *args, **kwargs):
+            raise SecretStoreError("Could not save the key of account 'work' in the keyring (LockedException).")
 
-
-def test_loopback_http_allowed_and_duplicate_id_refused(dialog):
-    editor = dialog.make_editor(None)
-    fill(editor, url="http://127.0.0.1:8080/v1")
-    editor.account_id.setText("dup")
-    editor.try_accept()
-    dialog.add_account(editor)
-    editor2 = dialog.make_editor(None)
-    fill(editor2)
-    editor2.account_id.setText("dup")
-    editor2.try_accept()
-    assert "already exists" in editor2.error.text()
-
-
-def test_keyring_error_is_shown_and_nothing_lost(qtbot, store):
-    class BrokenStore(MemorySecretStore):
-        def set(self, *a, **k):
-            raise SecretStoreError("No usable keyring was found.")
-
-    d = SettingsDialog(store, BrokenStore())
+    d = SettingsDialog(store, RefusingStore())
     qtbot.addWidget(d)
-    editor = d.make_editor(None)
+    editor = d.add_account()
     fill(editor)
-    editor.try_accept()
-    d.add_account(editor)
-    assert not d.save()
-    assert "No usable keyring" in d.error.text()
+    assert not editor.try_accept()
+    assert editor.isVisible()
+    assert editor.error.text() == "Could not save the key of account 'work' in the keyring (LockedException)."
     assert not store.path.exists()  # config untouched
-    assert [a.id for a in d.config.accounts] == ["work"]  # still in the dialog
-    assert d._pending_keys  # the typed key is kept for another try
-    assert not any(KEY in t for t in d.texts())
+    assert editor.api_key.text() == KEY  # still typed in, for another try
+    assert not any(KEY in t for t in shown_texts(d))
 
 
-def test_test_connection_shows_provider_answer(dialog, engine):
-    editor = dialog.make_editor(None)
-    fill(editor)
-    engine.test_result = make_snapshot("work", hour=(420, 500))
-    editor.test_connection()
-    assert engine.calls[-1] == ("test_connection", "work", True, False)
-    assert "Connected" in editor.test_result.text() and "420 / 500" in editor.test_result.text()
-    engine.test_result = make_snapshot("work", hour=None, state=State.AUTH_ERROR,
-                                       error=ErrorInfo("Invalid API key", 401))
-    editor.test_connection()
-    assert "Failed" in editor.test_result.text() and "Invalid API key" in editor.test_result.text()
-    assert KEY not in editor.test_result.text()
+@pytest.mark.parametrize("state", [KeyringState.NO_KEYRING, KeyringState.LOCKED, KeyringState.REFUSED,
+                                   KeyringState.PLAINTEXT, KeyringState.FAILED])
+def test_the_keyring_is_checked_when_settings_open(qtbot, store, runner, state):
+    checks = []
+
+    def check():
+        checks.append(state)
+        return KeyringStatus(state, "SecretService.Keyring", "not shown")
+
+    d = SettingsDialog(store, MemorySecretStore(), spawn=runner.spawn, keyring_check=check)
+    qtbot.addWidget(d)
+    assert checks == [state] and runner.spawned == ["keyring-check"]
+    assert d.keyring_label.text() == KEYRING_PROBLEMS[state] and not d.keyring_box.isHidden()
+    # the account dialog says it too, before anything is typed
+    editor = d.add_account()
+    assert editor.keyring_banner.text() == KEYRING_PROBLEMS[state] and not editor.keyring_banner.isHidden()
+    editor.close()
 
 
-def test_thresholds_cadence_autostart(qtbot, store):
+def test_the_three_keyring_problems_read_differently():
+    texts = {KEYRING_PROBLEMS[s] for s in (KeyringState.NO_KEYRING, KeyringState.LOCKED, KeyringState.REFUSED)}
+    assert len(texts) == 3
+    assert "no keyring was found" in KEYRING_PROBLEMS[KeyringState.NO_KEYRING]
+    assert "is locked" in KEYRING_PROBLEMS[KeyringState.LOCKED]
+    assert "unlock prompt was dismissed" in KEYRING_PROBLEMS[KeyringState.REFUSED]
+
+
+def test_a_usable_keyring_says_nothing_and_check_again_works(qtbot, store, runner):
+    answers = [KeyringStatus(KeyringState.LOCKED, "SecretService", ""), KeyringStatus(KeyringState.USABLE, "x", "")]
+    d = SettingsDialog(store, MemorySecretStore(), spawn=runner.spawn, keyring_check=lambda: answers.pop(0))
+    qtbot.addWidget(d)
+    assert not d.keyring_box.isHidden()
+    d.keyring_again.click()
+    assert d.keyring_box.isHidden() and d.keyring_problem is None
+
+
+def test_thresholds_cadence_pace_autostart(qtbot, store):
     calls = []
     d = SettingsDialog(store, MemorySecretStore(), autostart=calls.append, autostart_enabled=lambda: False)
     qtbot.addWidget(d)
     saved = []
     d.saved.connect(saved.append)
+    assert not d.pace_alerts.isChecked()  # off by default
     d.low_pct.setValue(30)
     d.critical_pct.setValue(10)
     d.fast_s.setValue(30)
     d.full_s.setValue(120)
     d.icon_per_account.setChecked(True)
+    d.pace_alerts.setChecked(True)
     d.start_at_login.setChecked(True)
     assert d.save()
     s = store.load().settings
     assert s.thresholds.levels == (0.30, 0.10)
-    assert (s.fast_interval_s, s.full_interval_s, s.icon_per_account) == (30.0, 120.0, True)
+    assert (s.fast_interval_s, s.full_interval_s, s.icon_per_account, s.pace_alerts) == (30.0, 120.0, True, True)
     assert calls == [True]
     assert saved and saved[0].settings == s
     d2 = SettingsDialog(store, MemorySecretStore())
     qtbot.addWidget(d2)
+    assert d2.pace_alerts.isChecked()
     d2.low_pct.setValue(5)
     d2.critical_pct.setValue(10)
     assert not d2.save()
-    assert "must be below" in d2.error.text()
+    assert d2.error.text() == "The second warning level must be below the first (e.g. 20 % and 5 %)."
 
 
-def test_controller_applies_saved_settings(qtbot, store, engine, runner):
-    from tests.ui.conftest import make_controller
+def controller(engine, store, runner, **parts) -> AppController:
+    return make_controller(engine, config_store=store, secrets=MemorySecretStore(), runner=runner, **parts)
 
-    c = make_controller(engine, config_store=store, secrets=MemorySecretStore(), runner=runner)
+
+def test_controller_applies_each_saved_account(qtbot, store, engine, runner):
+    c = controller(engine, store, runner)
     d = c.open_settings()
     qtbot.addWidget(d)
-    editor = d.make_editor(None)
+    editor = d.add_account()
     fill(editor)
-    editor.try_accept()
-    d.add_account(editor)
-    assert d.save()
+    assert editor.try_accept()
     assert ("set_accounts", ["work"]) in engine.calls
     assert engine.calls[-1] == "refresh_now"
     assert [a.id for a in c.config.accounts] == ["work"]
-    _ = Account  # noqa
+    assert set(c.panel.cards) == {"work"} and c.panel.welcome.isHidden()
+
+
+def test_first_run_opens_the_welcome_and_its_button_the_account_dialog(qtbot, store, engine, runner):
+    c = controller(engine, store, runner)
+    qtbot.addWidget(c.panel)
+    assert not c.show()  # offscreen: no tray, the panel is the window
+    assert c.panel.isVisible() and not c.panel.welcome.isHidden()
+    c.panel.welcome.add_button.click()
+    assert c.settings_dialog is not None and c.settings_dialog.isVisible()
+    editor = c.settings_dialog.editor
+    assert editor is not None and editor.isVisible() and editor.windowTitle() == "Add account"
+    qtbot.addWidget(c.settings_dialog)
+
+
+def test_a_corrupt_config_is_told_at_the_panels_top(qtbot, store, engine, runner):
+    store.directory.mkdir(parents=True)
+    store.path.write_text("{not json")
+    config = store.load()
+    c = controller(engine, store, runner, config=config)
+    qtbot.addWidget(c.panel)
+    c.show()
+    assert c.panel.notice_text.text() == config.warnings[0]
+    assert "could not be read" in config.warnings[0] and not c.panel.notice.isHidden()
+    assert c.panel.notice.geometry().top() < c.panel.scroll.geometry().top()
+
+
+def test_pace_alert_through_the_controller(qtbot, store, runner, tmp_path):
+    engine = FakeEngine()
+    alerts = []
+    with HistoryStore(tmp_path / "history") as history:
+        # 100 requests every 5 minutes: at 12:00, 100 left run out at 12:05, before the 12:23 reset
+        history.add_samples([("main", REQUESTS_HOUR, (NOW - timedelta(minutes=5 * i)).timestamp(), 100 + 100 * i,
+                              1000) for i in range(1, 5)])
+        config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),))
+        c = controller(engine, store, runner, config=config, history=history, clock=lambda: NOW)
+        qtbot.addWidget(c.panel)
+        c.notifier.shown.connect(alerts.append)
+        engine.publish(make_snapshot("main", hour=(100, 1000)))
+        assert [a for a in alerts if a.kind == PACE] == []  # off by default
+        c.apply_config(Config(accounts=config.accounts, settings=Settings(pace_alerts=True)))
+        engine.publish(make_snapshot("main", hour=(100, 1000)))
+        engine.publish(make_snapshot("main", hour=(95, 1000)))
+        assert [a.title for a in alerts if a.kind == PACE] == ["Main: will run out before it resets"]

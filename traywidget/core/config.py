@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from traywidget.core.paths import atomic_write, config_dir
+from traywidget.i18n import tr, tr_noop
 from traywidget.model import Account, ConfigError, InvalidValue, Thresholds
 
 CONFIG_FILE = "config.json"
@@ -33,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "fast_interval_s": 60.0,
     "full_interval_s": 300.0,
     "notifications": True,
+    # Off by default: the threshold alerts already speak as a window runs low; this forecast is opt-in.
+    "pace_alerts": False,
 }
 MIN_INTERVAL_S = 10.0
 MAX_INTERVAL_S = 24 * 3600.0
@@ -46,6 +49,7 @@ class Settings:
     fast_interval_s: float = DEFAULTS["fast_interval_s"]
     full_interval_s: float = DEFAULTS["full_interval_s"]
     notifications: bool = True
+    pace_alerts: bool = DEFAULTS["pace_alerts"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +59,7 @@ class Settings:
             "fast_interval_s": self.fast_interval_s,
             "full_interval_s": self.full_interval_s,
             "notifications": self.notifications,
+            "pace_alerts": self.pace_alerts,
         }
 
     @classmethod
@@ -72,6 +77,7 @@ class Settings:
             fast_interval_s=_interval(data.get("fast_interval_s"), DEFAULTS["fast_interval_s"]),
             full_interval_s=_interval(data.get("full_interval_s"), DEFAULTS["full_interval_s"]),
             notifications=bool(data.get("notifications", True)),
+            pace_alerts=bool(data.get("pace_alerts", DEFAULTS["pace_alerts"])),
         )
 
 
@@ -152,6 +158,8 @@ def validate_base_url(url: str) -> str:
     if not isinstance(url, str) or not url.strip():
         raise InvalidValue("The base URL is empty.")
     text = url.strip()
+    if looks_like_key(text):
+        raise InvalidValue(tr(KEY_IN_URL_MESSAGE))  # never echoed: the "URL" is a secret
     parts = urlsplit(text)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise InvalidValue(f"Not a web address: {text!r}. Expected e.g. https://api.routing.run/v1")
@@ -165,6 +173,77 @@ def validate_base_url(url: str) -> str:
             "(http is allowed for loopback addresses only)."
         )
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+# ------------------------------------------------------------------ base URL advice
+# A base URL can be valid and still wrong: another provider's host, the web
+# site instead of the API, a path without the provider's /v1 form, or a key
+# pasted into the wrong field. These helpers say so (and offer the fix); the
+# account editor and the CLI call them.
+
+# Each provider's own API hosts; a documented mirror counts as its own (same keys, same paths).
+KNOWN_HOSTS: dict[str, tuple[str, ...]] = {
+    "routing.run": ("api.routing.run", "api.routing.sh", "ai.routing.sh"),
+    "openrouter": ("openrouter.ai",),
+    "routeway": ("api.routeway.ai",),
+}
+KEY_IN_URL_MESSAGE = tr_noop(
+    "That looks like an API key, not a base URL: it was not kept or shown. Paste the key into the API key field."
+)
+_PREFIXED_KEY = re.compile(
+    r"(?<![A-Za-z0-9])(?:rk_[0-9A-Fa-f]{16,}|sk-or-v1-[0-9A-Za-z]{16,}|(?:sk|clsk|rw)-[0-9A-Za-z_-]{16,})"
+)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+def looks_like_key(text: str) -> bool:
+    """Whether `text` holds something key-like: rk_…, sk-…, sk-or-v1-…, clsk-…, rw-…, a long random token."""
+    if _PREFIXED_KEY.search(text):
+        return True
+    for piece in re.split(r"[\s/:?#@=&.]+", text):
+        if _TOKEN.fullmatch(piece) and not _UUID.fullmatch(piece) and _mixes_letters_and_digits(piece):
+            return True
+    return False
+
+
+def _mixes_letters_and_digits(text: str) -> bool:
+    return any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
+
+
+@dataclass(frozen=True)
+class BaseUrlAdvice:
+    """What looks wrong about a base URL, and the URL that fixes it (None when there is no obvious one)."""
+
+    message: str
+    fixed_url: str | None
+
+
+def base_url_advice(provider_id: str, url: str) -> BaseUrlAdvice | None:
+    """A warning for a valid base URL that is probably not `provider_id`'s, or None when it looks right.
+
+    Loopback addresses (the simulator, a local proxy) and providers without
+    known hosts get no advice. Invalid URLs are validate_base_url's to explain.
+    """
+    from traywidget.providers import display_name, get_provider
+
+    hosts = KNOWN_HOSTS.get(provider_id)
+    parts = urlsplit(url.strip()) if isinstance(url, str) else None
+    if hosts is None or parts is None or not parts.hostname or is_loopback_host(parts.hostname):
+        return None
+    default = urlsplit(get_provider(provider_id).default_base_url)
+    host, path = parts.hostname.lower(), parts.path.rstrip("/")
+    name = display_name(provider_id)
+    if host not in hosts:
+        message = tr("{host} is not an API host of {provider} (expected {hosts}); your key would be sent to it.")
+        message = message.format(host=host, provider=name, hosts=", ".join(hosts))
+        return BaseUrlAdvice(message, urlunsplit(default))
+    if path != default.path:
+        fixed = urlunsplit(("https", parts.netloc, default.path, "", ""))
+        message = tr("{provider} base URLs end in {path} (expected {url}).").format(
+            provider=name, path=default.path, url=fixed)
+        return BaseUrlAdvice(message, fixed)
+    return None
 
 
 def parse_account(entry: Any, known_providers: tuple[str, ...]) -> Account:

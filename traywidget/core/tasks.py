@@ -50,11 +50,6 @@ class TaskRunner:
         task.add_done_callback(done)
         return task
 
-    def run_with_callback(
-        self, awaitable: Awaitable[Any], on_done: Callable[[Any, BaseException | None], None]
-    ) -> None:
-        self.spawn(awaitable, on_done=on_done)
-
     async def cancel_all(self) -> None:
         tasks = [t for t in self.tasks if not t.done()]
         for task in tasks:

@@ -13,6 +13,7 @@ from traywidget.core.alerts import AlertPolicy, config_alert, kill_failed, kill_
 from traywidget.core.config import Config
 from traywidget.core.formatting import meter_title
 from traywidget.core.notifications import DesktopNotifications
+from traywidget.core.pace import PaceWatch
 from traywidget.core.tasks import TaskRunner
 from traywidget.i18n import tr, tr_noop
 from traywidget.model import ConfigError, Snapshot, utcnow
@@ -84,6 +85,7 @@ class AppController(QObject):
         self.notifier = Notifier(self.tray.primary_icon, desktop=notifications, status_sink=self.panel.set_status,
                                  enabled=s.notifications, parent=self)
         self.policy = AlertPolicy(s.thresholds)
+        self.pace = PaceWatch(history.series if history is not None else None, enabled=s.pace_alerts)
 
         self.bus.snapshot.connect(self.on_snapshot)
         engine.subscribe(self.bus.publish)
@@ -92,12 +94,14 @@ class AppController(QObject):
         self.tray.kill_requested.connect(self.kill_all)
         self.tray.pause_toggled.connect(self.set_paused)
         self.tray.settings_requested.connect(self.open_settings)
-        self.tray.add_account_requested.connect(self.open_settings)
+        self.tray.add_account_requested.connect(self.add_account)
         self.tray.quit_requested.connect(self.quit)
         self.tray.panel_requested.connect(self.show_panel)
+        self.tray.icon_clicked.connect(self.toggle_panel)
         self.panel.refresh_requested.connect(self.refresh)
         self.panel.kill_requested.connect(self.kill_all)
         self.panel.settings_requested.connect(self.open_settings)
+        self.panel.add_account_requested.connect(self.add_account)
         self.panel.closed.connect(self._panel_closed)
 
         ids = [a.id for a in config.accounts]
@@ -111,7 +115,7 @@ class AppController(QObject):
         self.tray.update_snapshot(snapshot)
         self.panel.update_snapshot(snapshot)
         try:
-            alerts = self.policy.update(snapshot, self.clock())
+            alerts = self.policy.update(snapshot, self.clock()) + self.pace.update(snapshot, self.clock())
         except Exception:  # noqa: BLE001 - a policy bug must never stop the views
             log.exception("alert policy failed")
             alerts = []
@@ -162,13 +166,20 @@ class AppController(QObject):
             self.engine.resume()
         self.tray.set_paused(paused)
 
-    def show_panel(self) -> None:
+    def _icon_rect(self) -> QRectF | None:
         geometry = self.tray.primary_icon().geometry()
-        self.panel.present(QRectF(geometry) if geometry.isValid() else None)
+        return QRectF(geometry) if geometry.isValid() else None
+
+    def show_panel(self) -> None:
+        self.panel.present(self._icon_rect())
+
+    def toggle_panel(self) -> None:
+        """A click on the tray icon: the panel opens, or closes when it is open."""
+        self.panel.toggle(self._icon_rect())
 
     def report_config_problem(self, message: str) -> None:
-        """A settings file that could not be read: on the panel and as a notification."""
-        self.panel.set_status(message)
+        """A settings file that could not be read: at the top of the panel and as a notification."""
+        self.panel.add_notice(message)
         self.notifier.notify(config_alert(message))
 
     def _panel_closed(self) -> None:
@@ -183,6 +194,7 @@ class AppController(QObject):
 
     # ------------------------------------------------------------ settings
     def open_settings(self) -> Any:
+        from traywidget.core.secrets import KeyringSecretStore, keyring_status
         from traywidget.ui.settings import SettingsDialog
 
         if self.settings_dialog is not None and self.settings_dialog.isVisible():
@@ -203,7 +215,11 @@ class AppController(QObject):
             self.config_store,
             self.secrets,
             tester=self.engine.test_connection,
-            spawn=self.runner.run_with_callback,
+            spawn=self.runner.spawn,
+            # Only the OS keyring is checked (the demo keeps its keys in memory).
+            keyring_check=(
+                (lambda: keyring_status(unlock=True)) if isinstance(self.secrets, KeyringSecretStore) else None
+            ),
             autostart=self.autostart,
             autostart_enabled=self.autostart_enabled,
             pin_choices=pins,
@@ -217,6 +233,10 @@ class AppController(QObject):
         dialog.activateWindow()
         return dialog
 
+    def add_account(self) -> Any:
+        """"Add your first account" (the welcome) or "Add an account…" (the menu): Settings, the account dialog on top."""
+        return self.open_settings().add_account()
+
     def apply_config(self, config: Config) -> None:
         previous = {a.id for a in self.config.accounts}
         self.config = config
@@ -226,10 +246,12 @@ class AppController(QObject):
         ids = [a.id for a in config.accounts]
         for gone in previous - set(ids):
             self.policy.forget(gone)
+            self.pace.forget(gone)
             if self.history is not None:
                 self.history.forget(gone)
         self.policy.set_thresholds(s.thresholds)
         self.notifier.enabled = s.notifications
+        self.pace.enabled = s.pace_alerts
         self.tray.set_accounts(ids)
         self.tray.set_options(thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account)
         self.panel.set_accounts(ids)
@@ -238,12 +260,18 @@ class AppController(QObject):
 
     # ---------------------------------------------------------------- show
     def show(self) -> bool:
-        """Show the tray, or the panel as a window when there is no tray. True if a tray is shown."""
+        """Show the tray, or the panel as a window when there is no tray. True if a tray is shown.
+
+        With no account yet the panel opens by itself on its welcome.
+        """
         if self.tray.show():
+            if not self.config.accounts:
+                self.show_panel()
             return True
         self.no_tray = True
         log.warning("no system tray available: showing the panel as a window")
         self.panel.set_status(tr(NO_TRAY_MESSAGE))
+        self.panel.main_window = True
         self.panel.show()
         return False
 

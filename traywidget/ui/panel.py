@@ -1,22 +1,30 @@
 """The usage panel: a small window with one card per account.
 
-Each card: a header (label, provider, plan, state, last error, fetched x s
-ago / stale), a bar per meter coloured by level with "remaining / limit" and
-the reset countdown, and a last-24-hours sparkline drawn from history.
+Each card: a header (status dot, label, state), the provider, plan and how
+fresh the numbers are, the last error, the streams running, a bar per meter
+with "remaining / limit", the reset countdown, % left (rounded down) and the
+pace forecast, and a last-24-hours sparkline drawn from history.
 
 A view: it is fed snapshots and asks `history_source(account_id, meter,
-since_ts)` for sparkline samples; it never reads files or the network. The
-countdowns tick once a second only while the panel is visible.
+since_ts)` for samples; it never reads files or the network. The countdowns
+tick once a second only while the panel is visible.
+
+It fits the screen it opens on and sits beside the tray icon without
+covering it; long labels shorten with "…" (full text in the tooltip) so no
+figure, percentage or status dot is ever cut off; its colours follow the
+palette, light or dark.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from datetime import datetime
 from typing import Callable, Iterable, Sequence
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -28,38 +36,196 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget.core.formatting import reset_phrase
+from traywidget.core.formatting import format_duration, reset_phrase
+from traywidget.core.pace import (
+    HistorySource,
+    Pace,
+    basis_text,
+    clock_text,
+    estimate_from,
+    pace_text,
+)
+from traywidget.i18n import tr, trn
 from traywidget.model import Meter, Snapshot, State, Thresholds, utcnow
 from traywidget.providers import display_name
-from traywidget.ui import text as T
 from traywidget.ui.badge import LEVEL_COLORS
+from traywidget.ui.colors import (
+    ERROR,
+    MUTED,
+    WARNING,
+    apply_tones,
+    grid_color,
+    line_color,
+    set_tone,
+    tone_color,
+    track_color,
+)
+from traywidget.ui.text import (
+    EXHAUSTED,
+    LOW,
+    NONE,
+    OK,
+    STALE,
+    STATE_TEXT,
+    binding_meter,
+    error_text,
+    meter_level,
+    meter_value_text,
+)
 
-HistorySource = Callable[[str, str, float], Sequence[tuple[float, float]]]
+log = logging.getLogger(__name__)
+
 SPARK_WINDOW_S = 24 * 3600.0
 SPARK_REFRESH_S = 60.0
+# Space kept free between the panel and the screen's edges or the tray icon.
+SCREEN_MARGIN = 8
+ICON_GAP = 6
+PREFERRED_WIDTH = 440
+MAX_PREFERRED_HEIGHT = 640
 
-_STATE_COLORS = {
-    State.OK: LEVEL_COLORS[T.OK][0],
-    State.LOW: LEVEL_COLORS[T.LOW][0],
-    State.EXHAUSTED: LEVEL_COLORS[T.EXHAUSTED][0],
-    State.RATE_LIMITED: LEVEL_COLORS[T.EXHAUSTED][0],
-    State.AUTH_ERROR: LEVEL_COLORS[T.EXHAUSTED][0],
-    State.PAYMENT_REQUIRED: LEVEL_COLORS[T.EXHAUSTED][0],
+_STATE_LEVELS = {
+    State.OK: OK,
+    State.LOW: LOW,
+    State.EXHAUSTED: EXHAUSTED,
+    State.RATE_LIMITED: EXHAUSTED,
+    State.AUTH_ERROR: EXHAUSTED,
+    State.PAYMENT_REQUIRED: EXHAUSTED,
 }
 
 
+def percent_left(meter: Meter) -> int | None:
+    """Whole percent left, rounded down: 998 of 1,000 is 99 %, never 100 %."""
+    if not meter.capped or meter.remaining is None:
+        return None
+    exact = meter.remaining * 100.0 / meter.limit  # type: ignore[operator]
+    return max(0, min(100, math.floor(exact + 1e-9)))
+
+
+def panel_geometry(size: QSize, near: QRect | None, available: QRect) -> QRect:
+    """Where the panel goes: inside `available`, beside `near` (the tray icon) without covering it.
+
+    The panel shrinks to fit: to the screen, and to the side of the icon with
+    the most room when it does not fit on any side as it is.
+    """
+    width = min(size.width(), available.width() - 2 * SCREEN_MARGIN)
+    height = min(size.height(), available.height() - 2 * SCREEN_MARGIN)
+    left_edge, top_edge = available.left() + SCREEN_MARGIN, available.top() + SCREEN_MARGIN
+    right_edge = available.left() + available.width() - SCREEN_MARGIN  # one past the last pixel
+    bottom_edge = available.top() + available.height() - SCREEN_MARGIN
+    if near is None or not near.isValid():
+        x = available.left() + (available.width() - width) // 2
+        y = available.top() + (available.height() - height) // 2
+        return QRect(x, y, width, height)
+
+    icon_right, icon_bottom = near.left() + near.width(), near.top() + near.height()
+    below = bottom_edge - (icon_bottom + ICON_GAP)
+    above = (near.top() - ICON_GAP) - top_edge
+    right = right_edge - (icon_right + ICON_GAP)
+    left = (near.left() - ICON_GAP) - left_edge
+
+    def clamp(value: int, low: int, high: int) -> int:
+        return max(low, min(value, high))
+
+    # A tray in a top or bottom bar opens the panel below or above the icon; one in a side bar, beside it.
+    # An icon in a corner is taken to be in a top or bottom bar, by far the more common kind.
+    to_horizontal_edge = min(near.top() - available.top(), available.top() + available.height() - icon_bottom)
+    to_vertical_edge = min(near.left() - available.left(), available.left() + available.width() - icon_right)
+    in_corner = to_horizontal_edge <= max(near.width(), near.height())
+    if to_horizontal_edge <= to_vertical_edge or in_corner:
+        height = min(height, max(below, above))
+        y = icon_bottom + ICON_GAP if below >= height else near.top() - ICON_GAP - height
+        x = clamp(near.left() + near.width() // 2 - width // 2, left_edge, right_edge - width)
+    else:
+        width = min(width, max(right, left))
+        x = icon_right + ICON_GAP if right >= width else near.left() - ICON_GAP - width
+        y = clamp(near.top() + near.height() // 2 - height // 2, top_edge, bottom_edge - height)
+    return QRect(x, y, width, height)
+
+
+class ElidedLabel(QLabel):
+    """One line of text that shortens itself with "…" to fit; the full text is then its tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setText(text)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name
+        if text == self._full and self.text():
+            return
+        self._full = text
+        self.updateGeometry()
+        self._elide()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        margins = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance(self._full) + margins.left() + margins.right() + 2
+        return QSize(width, self.fontMetrics().height() + margins.top() + margins.bottom())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        margins = self.contentsMargins()
+        shortest = self.fontMetrics().horizontalAdvance(self._full[:2] + "…") + margins.left() + margins.right() + 2
+        return QSize(min(shortest, self.sizeHint().width()), self.sizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.updateGeometry()
+            self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.contentsRect().width())
+        QLabel.setText(self, shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+
+class StatusDot(QWidget):
+    """The state's colour as a dot, sized to the text beside it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.color = QColor(LEVEL_COLORS[STALE][0])
+        side = max(8, round(self.fontMetrics().height() * 0.6))
+        self.setFixedSize(side, side)
+
+    def set_color(self, color: str) -> None:
+        if QColor(color) != self.color:
+            self.color = QColor(color)
+            self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self.color)
+        painter.drawEllipse(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
+        painter.end()
+
+
 class MeterBar(QWidget):
-    """A rounded progress bar coloured by level."""
+    """A rounded progress bar coloured by level, on a track that follows the palette."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.fraction: float | None = None
-        self.level = T.NONE
+        self.level = NONE
         self.setMinimumHeight(8)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(200, 8)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(40, 8)
 
     def set_value(self, fraction: float | None, level: str) -> None:
         if (fraction, level) != (self.fraction, self.level):
@@ -67,20 +233,18 @@ class MeterBar(QWidget):
             self.update()
 
     def paintEvent(self, event) -> None:  # noqa: N802
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        r = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
-        radius = r.height() / 2
-        track = self.palette().color(self.palette().ColorRole.Mid)
-        track.setAlpha(90)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(track)
-        p.drawRoundedRect(r, radius, radius)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        radius = rect.height() / 2
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(track_color(self.palette()))
+        painter.drawRoundedRect(rect, radius, radius)
         if self.fraction is not None and self.fraction > 0:
-            fill = QRectF(r.x(), r.y(), max(r.height(), r.width() * self.fraction), r.height())
-            p.setBrush(QColor(LEVEL_COLORS.get(self.level, LEVEL_COLORS[T.NONE])[0]))
-            p.drawRoundedRect(fill, radius, radius)
-        p.end()
+            fill = QRectF(rect.x(), rect.y(), max(rect.height(), rect.width() * self.fraction), rect.height())
+            painter.setBrush(QColor(LEVEL_COLORS.get(self.level, LEVEL_COLORS[NONE])[0]))
+            painter.drawRoundedRect(fill, radius, radius)
+        painter.end()
 
 
 class Sparkline(QWidget):
@@ -93,10 +257,13 @@ class Sparkline(QWidget):
         self.window_end = time.time()
         self.setMinimumHeight(28)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip("Remaining over the last 24 hours")
+        self.setToolTip(tr("Remaining over the last 24 hours"))
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(200, 28)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(40, 28)
 
     def set_series(self, points: Sequence[tuple[float, float]], ceiling: float | None, end: float) -> None:
         self.points = list(points)
@@ -105,44 +272,59 @@ class Sparkline(QWidget):
         self.update()
 
     def paintEvent(self, event) -> None:  # noqa: N802
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        r = QRectF(self.rect()).adjusted(1, 2, -1, -2)
-        grid = self.palette().color(self.palette().ColorRole.Mid)
-        grid.setAlpha(80)
-        p.setPen(QPen(grid, 1, Qt.PenStyle.DotLine))
-        p.drawLine(QPointF(r.left(), r.bottom()), QPointF(r.right(), r.bottom()))
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect()).adjusted(1, 2, -1, -2)
+        palette = self.palette()
+        painter.setPen(QPen(grid_color(palette), 1, Qt.PenStyle.DotLine))
+        painter.drawLine(QPointF(rect.left(), rect.bottom()), QPointF(rect.right(), rect.bottom()))
         if len(self.points) < 2:
-            p.setPen(self.palette().color(self.palette().ColorRole.PlaceholderText))
-            p.drawText(r, Qt.AlignmentFlag.AlignCenter, "collecting history…")
-            p.end()
+            painter.setPen(tone_color(palette, MUTED))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, tr("collecting history…"))
+            painter.end()
             return
         top = self.ceiling or max(v for _, v in self.points) or 1.0
         start = self.window_end - SPARK_WINDOW_S
 
         def at(ts: float, value: float) -> QPointF:
-            x = r.left() + (ts - start) / SPARK_WINDOW_S * r.width()
-            y = r.bottom() - max(0.0, min(1.0, value / top)) * r.height()
-            return QPointF(max(r.left(), min(r.right(), x)), y)
+            x = rect.left() + (ts - start) / SPARK_WINDOW_S * rect.width()
+            y = rect.bottom() - max(0.0, min(1.0, value / top)) * rect.height()
+            return QPointF(max(rect.left(), min(rect.right(), x)), y)
 
         line = QPainterPath(at(*self.points[0]))
         for ts, value in self.points[1:]:
             line.lineTo(at(ts, value))
         area = QPainterPath(line)
-        area.lineTo(QPointF(at(*self.points[-1]).x(), r.bottom()))
-        area.lineTo(QPointF(at(*self.points[0]).x(), r.bottom()))
+        area.lineTo(QPointF(at(*self.points[-1]).x(), rect.bottom()))
+        area.lineTo(QPointF(at(*self.points[0]).x(), rect.bottom()))
         area.closeSubpath()
-        color = QColor(self.palette().color(self.palette().ColorRole.Highlight))
+        color = line_color(palette)
         soft = QColor(color)
         soft.setAlpha(50)
-        p.fillPath(area, soft)
-        p.setPen(QPen(color, 1.5))
-        p.drawPath(line)
-        p.end()
+        painter.fillPath(area, soft)
+        painter.setPen(QPen(color, 1.5))
+        painter.drawPath(line)
+        painter.end()
+
+
+def _small(label: QLabel) -> QLabel:
+    font = label.font()
+    font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
+    label.setFont(font)
+    return label
+
+
+def _wrapped(tone: str | None = None) -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    if tone is not None:
+        set_tone(label, tone)
+    return label
 
 
 class MeterRow(QWidget):
-    """Title and "remaining / limit" above the bar; reset countdown and % left below it."""
+    """Title and "remaining / limit" above the bar; the reset countdown and % left below; the pace last."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -150,8 +332,9 @@ class MeterRow(QWidget):
         layout.setContentsMargins(0, 2, 0, 2)
         layout.setSpacing(2)
         top = QHBoxLayout()
-        self.title = QLabel()
+        self.title = ElidedLabel()
         self.value = QLabel()
+        self.value.setTextFormat(Qt.TextFormat.PlainText)
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         font = self.value.font()
         font.setBold(True)
@@ -162,32 +345,42 @@ class MeterRow(QWidget):
         self.bar = MeterBar()
         layout.addWidget(self.bar)
         bottom = QHBoxLayout()
-        self.reset = QLabel()
-        self.percent = QLabel()
+        self.reset = _small(ElidedLabel())
+        self.percent = _small(QLabel())
+        self.percent.setTextFormat(Qt.TextFormat.PlainText)
         self.percent.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         for label in (self.reset, self.percent):
-            label.setStyleSheet("color: palette(placeholder-text);")
-            small = label.font()
-            small.setPointSizeF(max(6.0, small.pointSizeF() * 0.9))
-            label.setFont(small)
+            set_tone(label, MUTED)
         bottom.addWidget(self.reset, 1)
         bottom.addWidget(self.percent)
         layout.addLayout(bottom)
+        self.pace = _small(_wrapped(WARNING))
+        self.pace.setVisible(False)
+        layout.addWidget(self.pace)
         self.meter: Meter | None = None
 
     def set_meter(self, meter: Meter, thresholds: Thresholds, now: datetime, dim: bool) -> None:
         self.meter = meter
-        self.title.setText(meter.title)
-        self.value.setText(T.meter_value_text(meter))
+        self.title.setText(tr(meter.title))
+        self.value.setText(meter_value_text(meter))
         countdown = reset_phrase(meter.resets_at, now, meter.approximate_reset)
         self.reset.setText((countdown[0].upper() + countdown[1:]) if countdown else "")
-        fraction = meter.fraction_left
-        self.percent.setText(f"{fraction:.0%} left" if fraction is not None else "")
-        level = T.STALE if dim else T.meter_level(meter, thresholds)
-        self.bar.set_value(fraction, level)
+        percent = percent_left(meter)
+        self.percent.setText(tr("{percent}% left").format(percent=percent) if percent is not None else "")
+        level = STALE if dim else meter_level(meter, thresholds)
+        self.bar.set_value(meter.fraction_left, level)
         self.bar.setVisible(meter.capped)
-        self.reset.setVisible(bool(countdown) or fraction is not None)
-        self.percent.setVisible(fraction is not None)
+        self.reset.setVisible(bool(countdown) or percent is not None)
+        self.percent.setVisible(percent is not None)
+
+    def set_pace(self, pace: Pace | None, now: datetime) -> None:
+        forecast = pace_text(pace, now) if pace is not None else None
+        self.pace.setVisible(forecast is not None)
+        if pace is None or forecast is None:
+            self.pace.clear()
+            return
+        self.pace.setText(tr("Estimate: {forecast}").format(forecast=forecast))
+        self.pace.setToolTip(basis_text(pace))
 
 
 class AccountCard(QFrame):
@@ -200,92 +393,188 @@ class AccountCard(QFrame):
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(4)
         head = QHBoxLayout()
-        self.title = QLabel()
+        head.setSpacing(6)
+        self.dot = StatusDot()
+        self.title = ElidedLabel(account_id)
         font = self.title.font()
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.08)
         self.title.setFont(font)
         self.state = QLabel()
+        self.state.setTextFormat(Qt.TextFormat.PlainText)
         self.state.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        head.addWidget(self.title)
-        head.addStretch(1)
+        head.addWidget(self.dot, 0, Qt.AlignmentFlag.AlignVCenter)
+        head.addWidget(self.title, 1)
         head.addWidget(self.state)
         layout.addLayout(head)
-        self.subtitle = QLabel()
-        self.subtitle.setStyleSheet("color: palette(placeholder-text);")
+        self.subtitle = ElidedLabel(tr("not fetched yet"))
+        set_tone(self.subtitle, MUTED)
         layout.addWidget(self.subtitle)
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {LEVEL_COLORS[T.EXHAUSTED][0]};")
+        self.streams = QLabel()
+        self.streams.setVisible(False)
+        layout.addWidget(self.streams)
+        self.error = _wrapped(ERROR)
+        self.error.setVisible(False)
         layout.addWidget(self.error)
-        self.notes = QLabel()
-        self.notes.setWordWrap(True)
-        self.notes.setStyleSheet("color: palette(placeholder-text);")
+        self.notes = _wrapped(MUTED)
+        self.notes.setVisible(False)
         layout.addWidget(self.notes)
         self.meters_box = QVBoxLayout()
         self.meters_box.setSpacing(4)
         layout.addLayout(self.meters_box)
         self.rows: list[MeterRow] = []
-        self.spark_title = QLabel("Last 24 hours")
-        self.spark_title.setStyleSheet("color: palette(placeholder-text);")
+        self.spark_title = ElidedLabel()
+        set_tone(self.spark_title, MUTED)
+        self.spark_title.setVisible(False)
         layout.addWidget(self.spark_title)
         self.sparkline = Sparkline()
+        self.sparkline.setVisible(False)
         layout.addWidget(self.sparkline)
         self.snapshot: Snapshot | None = None
+        # When the numbers shown were last read successfully (a failed poll keeps the old ones).
+        self.data_at: datetime | None = None
+        self.paces: dict[str, Pace | None] = {}
         self.spark_meter: str | None = None
         self.spark_loaded_at = 0.0
 
     def set_snapshot(self, snapshot: Snapshot, thresholds: Thresholds, now: datetime) -> None:
         self.snapshot = snapshot
+        if snapshot.state.is_quota_reading and snapshot.fetched_at is not None:
+            self.data_at = snapshot.fetched_at
         self.title.setText(snapshot.label)
-        state_text = T.STATE_TEXT.get(snapshot.state, snapshot.state.value)
-        color = _STATE_COLORS.get(snapshot.state, LEVEL_COLORS[T.STALE][0])
-        self.state.setText(f'<span style="color:{color}">●</span> {state_text}')
-        self.error.setText("Last error: " + (T.error_text(snapshot) or ""))
-        self.error.setVisible(bool(T.error_text(snapshot)) and not snapshot.state.is_fine)
+        self.state.setText(tr(STATE_TEXT.get(snapshot.state, snapshot.state.value)))
+        level = STALE if snapshot.stale else _STATE_LEVELS.get(snapshot.state, STALE)
+        self.dot.set_color(LEVEL_COLORS[level][0])
+        self.dot.setToolTip(self.state.text())
+        streams = snapshot.streams or 0
+        self.streams.setText(trn("{n} stream running", "{n} streams running", streams).format(n=streams))
+        self.streams.setVisible(streams > 0)
         self.notes.setText("\n".join(snapshot.notes))
         self.notes.setVisible(bool(snapshot.notes))
         while len(self.rows) < len(snapshot.meters):
             row = MeterRow()
             self.rows.append(row)
             self.meters_box.addWidget(row)
+            apply_tones(self)
         while len(self.rows) > len(snapshot.meters):
             row = self.rows.pop()
             row.setParent(None)
             row.deleteLater()
         self.tick(thresholds, now)
-        bound = T.binding_meter([snapshot])
+        bound = binding_meter([snapshot])
         self.spark_meter = bound[1].name if bound else None
 
     def tick(self, thresholds: Thresholds, now: datetime) -> None:
         snapshot = self.snapshot
         if snapshot is None:
             return
-        provider = display_name(snapshot.provider)
-        plan = f" · {snapshot.plan}" if snapshot.plan else ""
-        self.subtitle.setText(f"{provider}{plan} · {T.age_text(snapshot, now)}")
-        dim = snapshot.stale or snapshot.state.is_transient
+        # The provider and plan, unless the label already says them ("routing.run · Premium").
+        label = snapshot.label.lower()
+        parts = [part for part in (display_name(snapshot.provider), snapshot.plan)
+                 if part and part.lower() not in label]
+        parts.append(self._freshness(snapshot, now))
+        self.subtitle.setText(" · ".join(parts))
+        problem = self._problem(snapshot, now)
+        self.error.setText(problem or "")
+        self.error.setVisible(problem is not None)
+        dim = snapshot.stale or snapshot.state.is_transient or snapshot.state.needs_user
         for row, meter in zip(self.rows, snapshot.meters):
             row.set_meter(meter, thresholds, now, dim)
+            row.set_pace(self.paces.get(meter.name), now)
 
-    def load_sparkline(self, source: HistorySource | None, end: float) -> None:
+    def _freshness(self, snapshot: Snapshot, now: datetime) -> str:
+        """How old the numbers are, said honestly: "fetched" only after a fetch that worked."""
+        if snapshot.stale:
+            if self.data_at is None:
+                return tr("not fetched yet")
+            return tr("saved {ago}, not refreshed yet").format(ago=_ago(self.data_at, now))
+        if snapshot.state.is_quota_reading:
+            return tr("fetched {ago}").format(ago=_ago(self.data_at or now, now))
+        if self.data_at is None:
+            return tr("never fetched")
+        return tr("data from {time}").format(time=clock_text(self.data_at, now))
+
+    def _problem(self, snapshot: Snapshot, now: datetime) -> str | None:
+        error = error_text(snapshot)
+        if snapshot.state.is_fine or (error is None and not snapshot.state.is_poll_failure):
+            return None
+        if snapshot.stale:
+            return tr("Last known problem: {error}").format(error=error or tr(STATE_TEXT[snapshot.state]))
+        if snapshot.state.is_poll_failure and snapshot.fetched_at is not None:
+            ago = _ago(snapshot.fetched_at, now)
+            if error:
+                return tr("The last attempt failed {ago}: {error}").format(ago=ago, error=error)
+            return tr("The last attempt failed {ago}").format(ago=ago)
+        return error
+
+    def load_history(self, source: HistorySource | None, end: float, now: datetime) -> None:
+        """The sparkline and the pace forecasts, from the local history."""
         self.spark_loaded_at = end
-        show = source is not None and self.spark_meter is not None
+        snapshot = self.snapshot
+        show = source is not None and self.spark_meter is not None and snapshot is not None
         self.spark_title.setVisible(show)
         self.sparkline.setVisible(show)
-        if not show or self.snapshot is None:
+        self.paces = {}
+        if not show or source is None or snapshot is None:
             return
-        meter = self.snapshot.meter(self.spark_meter)  # type: ignore[arg-type]
-        points = source(self.snapshot.account_id, self.spark_meter, end - SPARK_WINDOW_S)  # type: ignore[misc, arg-type]
-        title = meter.title if meter else self.spark_meter
-        self.spark_title.setText(f"{title} — last 24 hours")
+        if snapshot.state.is_quota_reading and not snapshot.stale:
+            read_at = snapshot.fetched_at or now
+            self.paces = {m.name: estimate_from(source, snapshot, m, read_at) for m in snapshot.meters}
+        for row, meter in zip(self.rows, snapshot.meters):
+            row.set_pace(self.paces.get(meter.name), now)
+        meter = snapshot.meter(self.spark_meter)  # type: ignore[arg-type]
+        points = source(snapshot.account_id, self.spark_meter, end - SPARK_WINDOW_S)  # type: ignore[arg-type]
+        title = tr(meter.title) if meter else self.spark_meter
+        self.spark_title.setText(tr("{meter} — last 24 hours").format(meter=title))
         self.sparkline.set_series(points, meter.limit if meter else None, end)
+
+
+def _ago(moment: datetime, now: datetime) -> str:
+    seconds = max(0.0, (now - moment).total_seconds())
+    return tr("just now") if seconds < 2 else tr("{duration} ago").format(duration=format_duration(seconds))
+
+
+class Welcome(QWidget):
+    """What the panel shows before there is any account: what it is for, and the way in."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 8, 4, 8)
+        layout.setSpacing(10)
+        self.title = _wrapped()
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        self.title.setFont(font)
+        self.title.setText(tr("Welcome to Traywidget"))
+        self.text = _wrapped()
+        self.text.setText(tr(
+            "See the requests and credits left on your routing.run, OpenRouter and Routeway accounts "
+            "at a glance, and get told when a limit hits. Add an account with its API key to start; "
+            "the key is kept in your system's keyring, never in a file."))
+        self.add_button = QPushButton(tr("Add your first account"))
+        self.add_button.setDefault(True)
+        self.demo = _wrapped(MUTED)
+        self.demo.setTextFormat(Qt.TextFormat.RichText)  # our own words, with the command set apart
+        self.demo.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.demo.setText(tr(
+            "Just looking? Run {command} to try it with simulated accounts: "
+            "no keys needed, nothing of yours is touched.").format(command="<code>traywidget&nbsp;--demo</code>"))
+        layout.addWidget(self.title)
+        layout.addWidget(self.text)
+        row = QHBoxLayout()
+        row.addWidget(self.add_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addWidget(self.demo)
 
 
 class PanelWindow(QWidget):
     refresh_requested = Signal()
     kill_requested = Signal()
     settings_requested = Signal()
+    add_account_requested = Signal()
     closed = Signal()
 
     def __init__(
@@ -298,46 +587,65 @@ class PanelWindow(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        self.setWindowTitle("Usage")  # Qt appends " — Traywidget" (the display name) itself
+        self.setWindowTitle(tr("Usage"))  # Qt appends " — Traywidget" (the display name) itself
         self.setObjectName("panel")
         self.thresholds = thresholds
         self.history_source = history_source
         self._clock = clock
         self._wall = wall_time
         self.cards: dict[str, AccountCard] = {}
-        self._order: list[str] | None = None
-        self.quit_on_close = False
+        self._order: list[str] = []
+        # With no tray the panel is the app's main window: closing it quits, so Esc does not.
+        self.main_window = False
+        self._near: QRect | None = None  # the tray icon it was opened beside
+        self.refit_timer = QTimer(self)
+        self.refit_timer.setSingleShot(True)
+        self.refit_timer.timeout.connect(self._refit)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 10, 10, 10)
         outer.setSpacing(8)
-        self.empty = QLabel("No accounts yet. Open Settings… to add one, or start with --demo to try it.")
-        self.empty.setWordWrap(True)
-        outer.addWidget(self.empty)
+        # Problems the user must see first (a config file that could not be read) stay on top.
+        self.notice = QFrame()
+        self.notice.setObjectName("notice")
+        self.notice.setFrameShape(QFrame.Shape.StyledPanel)
+        notice_layout = QHBoxLayout(self.notice)
+        notice_layout.setContentsMargins(8, 6, 8, 6)
+        self.notice_text = _wrapped(ERROR)
+        self.notice_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice_dismiss = QPushButton(tr("Dismiss"))
+        self.notice_dismiss.clicked.connect(lambda: self.set_notice(None))
+        notice_layout.addWidget(self.notice_text, 1)
+        notice_layout.addWidget(self.notice_dismiss, 0, Qt.AlignmentFlag.AlignTop)
+        self.notice.setVisible(False)
+        outer.addWidget(self.notice)
+
         self._cards_host = QWidget()
         self._cards_layout = QVBoxLayout(self._cards_host)
         self._cards_layout.setContentsMargins(0, 0, 0, 0)
         self._cards_layout.setSpacing(8)
+        self.welcome = Welcome()
+        self.welcome.add_button.clicked.connect(self.add_account_requested)
+        self._cards_layout.addWidget(self.welcome)
         self._cards_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(self._cards_host)
-        outer.addWidget(scroll, 1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(self._cards_host)
+        outer.addWidget(self.scroll, 1)
 
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.status = _wrapped()
         self.status.setObjectName("status")
         self.status.setVisible(False)
         outer.addWidget(self.status)
 
         buttons = QHBoxLayout()
-        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button = QPushButton(tr("Refresh"))
         self.refresh_button.clicked.connect(self.refresh_requested)
-        self.kill_button = QPushButton("Kill all streams")
+        self.kill_button = QPushButton(tr("Kill all streams"))
         self.kill_button.clicked.connect(self.kill_requested)
-        self.settings_button = QPushButton("Settings…")
+        self.settings_button = QPushButton(tr("Settings…"))
         self.settings_button.clicked.connect(self.settings_requested)
         buttons.addWidget(self.refresh_button)
         buttons.addWidget(self.kill_button)
@@ -348,35 +656,35 @@ class PanelWindow(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(1000)
         self.timer.timeout.connect(lambda: self.tick(visible_only=True))
-        self.resize(440, 560)
+        apply_tones(self)
+        self._sync_first_run()
+        self.resize(PREFERRED_WIDTH, 560)
 
     # ------------------------------------------------------------- data
     def update_snapshot(self, snapshot: Snapshot) -> None:
-        card = self.cards.get(snapshot.account_id)
-        if card is None:
-            card = AccountCard(snapshot.account_id)
-            self.cards[snapshot.account_id] = card
-            self._place_cards()
+        card = self._card(snapshot.account_id)
         card.set_snapshot(snapshot, self.thresholds, self._clock())
-        self.empty.setVisible(False)
         if self.isVisible():
             end = self._wall()
             if end - card.spark_loaded_at >= SPARK_REFRESH_S:
-                card.load_sparkline(self.history_source, end)
+                card.load_history(self.history_source, end, self._clock())
+            self.refit_timer.start(0)
 
     def set_snapshots(self, snapshots: Iterable[Snapshot]) -> None:
         for snapshot in snapshots:
             self.update_snapshot(snapshot)
 
     def set_accounts(self, account_ids: Iterable[str]) -> None:
+        """The configured accounts, in order; one not heard from yet gets a card that says so."""
         self._order = list(account_ids)
         for account_id in list(self.cards):
             if account_id not in self._order:
                 card = self.cards.pop(account_id)
                 card.setParent(None)
                 card.deleteLater()
+        for account_id in self._order:
+            self._card(account_id)
         self._place_cards()
-        self.empty.setVisible(not self.cards and not self._order)
 
     def set_thresholds(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
@@ -386,13 +694,38 @@ class PanelWindow(QWidget):
         self.status.setText(text or "")
         self.status.setVisible(bool(text))
 
+    def set_notice(self, text: str | None) -> None:
+        """A problem shown at the top until dismissed (e.g. a config file that could not be read)."""
+        self.notice_text.setText(text or "")
+        self.notice.setVisible(bool(text))
+
+    def add_notice(self, text: str) -> None:
+        """One more problem under the ones already shown at the top."""
+        shown = self.notice_text.text() if self.notice.isVisibleTo(self) else ""
+        self.set_notice(f"{shown}\n\n{text}" if shown else text)
+
+    def _card(self, account_id: str) -> AccountCard:
+        card = self.cards.get(account_id)
+        if card is None:
+            card = AccountCard(account_id)
+            self.cards[account_id] = card
+            self._place_cards()
+            apply_tones(self)
+        return card
+
     def _place_cards(self) -> None:
-        order = self._order or []
-        ids = [i for i in order if i in self.cards] + [i for i in self.cards if i not in order]
+        ids = [i for i in self._order if i in self.cards] + [i for i in self.cards if i not in self._order]
         for card in self.cards.values():
             self._cards_layout.removeWidget(card)
         for index, account_id in enumerate(ids):
-            self._cards_layout.insertWidget(index, self.cards[account_id])
+            self._cards_layout.insertWidget(index + 1, self.cards[account_id])  # after the welcome
+        self._sync_first_run()
+
+    def _sync_first_run(self) -> None:
+        first_run = not self.cards
+        self.welcome.setVisible(first_run)
+        self.refresh_button.setEnabled(not first_run)
+        self.kill_button.setEnabled(not first_run)
 
     # ------------------------------------------------------------ clock
     def tick(self, visible_only: bool = False) -> None:
@@ -404,16 +737,79 @@ class PanelWindow(QWidget):
                 continue
             card.tick(self.thresholds, now)
 
-    def load_sparklines(self) -> None:
-        end = self._wall()
+    def load_history(self) -> None:
+        end, now = self._wall(), self._clock()
         for card in self.cards.values():
-            card.load_sparkline(self.history_source, end)
+            card.load_history(self.history_source, end, now)
+
+    # ----------------------------------------------------------- window
+    def present(self, near: QRect | QRectF | None = None) -> None:
+        """Show and raise, fitted to the screen it opens on and beside the tray icon when its place is known."""
+        icon = near.toAlignedRect() if isinstance(near, QRectF) else near
+        self._near = icon if icon is not None and icon.isValid() and not icon.isEmpty() else None
+        self._fit(grow_only=False)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def toggle(self, near: QRect | QRectF | None = None) -> None:
+        """A click on the tray icon: open the panel, or close it when it is open."""
+        if self.isVisible() and not self.isMinimized():
+            self.hide()
+        else:
+            self.present(near)
+
+    def _fit(self, grow_only: bool) -> None:
+        icon = self._near
+        screen = QGuiApplication.screenAt(icon.center()) if icon is not None else None
+        screen = screen or self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        available = screen.availableGeometry()
+        if grow_only:
+            # Already as tall as it may get: skip measuring every card (costly with many accounts).
+            tallest = panel_geometry(QSize(self.width(), MAX_PREFERRED_HEIGHT), icon, available)
+            if self.height() >= tallest.height():
+                return
+        geometry = panel_geometry(self._wanted_size(), icon, available)
+        if grow_only and geometry.height() <= self.height():
+            return
+        log.debug("panel at %s (icon at %s, screen %s)", geometry, icon, available)
+        self.setGeometry(geometry)
+
+    def _refit(self) -> None:
+        """Cards that grew while the panel is open (the first numbers, a sparkline) make it grow, up to the screen."""
+        if self.isVisible() and not self.main_window:
+            self._fit(grow_only=True)
+
+    def _wanted_size(self) -> QSize:
+        """Room for every card without scrolling, within reason; the screen may allow less."""
+        layout = self.layout()
+        layout.activate()
+        chrome = layout.sizeHint().height() - self.scroll.sizeHint().height()
+        content = self._cards_host.sizeHint().height() + 2
+        minimum = self.minimumSizeHint()
+        width = max(PREFERRED_WIDTH, minimum.width())
+        height = max(minimum.height(), min(MAX_PREFERRED_HEIGHT, chrome + content))
+        return QSize(width, height)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Escape and not self.main_window:
+            self.close()
+            return
+        super().keyPressEvent(event)
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            apply_tones(self)
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         self.tick()
-        self.load_sparklines()
+        self.load_history()
         self.timer.start()
+        self.refit_timer.start(0)
 
     def hideEvent(self, event) -> None:  # noqa: N802
         super().hideEvent(event)
@@ -423,23 +819,3 @@ class PanelWindow(QWidget):
         self.timer.stop()
         self.closed.emit()
         super().closeEvent(event)
-
-    def texts(self) -> list[str]:
-        """Every visible label text (tests, screenshots)."""
-        return [w.text() for w in self.findChildren(QLabel) if w.text()]
-
-    def present(self, near: QRectF | None = None) -> None:
-        """Show and raise, placed near the tray icon when its geometry is known."""
-        if near is not None and near.isValid() and near.width() > 0:
-            screen = self.screen().availableGeometry() if self.screen() else None
-            x = int(near.center().x() - self.width() / 2)
-            y = int(near.bottom() + 4)
-            if screen is not None:
-                if y + self.height() > screen.bottom():
-                    y = int(near.top() - self.height() - 4)
-                x = max(screen.left(), min(x, screen.right() - self.width()))
-                y = max(screen.top(), y)
-            self.move(x, y)
-        self.show()
-        self.raise_()
-        self.activateWindow()

@@ -65,6 +65,7 @@ class TrayView(QObject):
     add_account_requested = Signal()
     quit_requested = Signal()
     panel_requested = Signal()
+    icon_clicked = Signal()  # a left click on an icon: the panel opens, or closes when open
 
     def __init__(
         self,
@@ -309,10 +310,8 @@ class TrayView(QObject):
 
     # ------------------------------------------------------------ clicks
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
-        if reason in (
-            QSystemTrayIcon.ActivationReason.Trigger,
-            QSystemTrayIcon.ActivationReason.DoubleClick,
-        ):
-            self.panel_requested.emit()
+        # A double click arrives as a Trigger first: answering both would open and shut the panel.
+        if reason is QSystemTrayIcon.ActivationReason.Trigger:
+            self.icon_clicked.emit()
         elif reason is QSystemTrayIcon.ActivationReason.MiddleClick:
             self.refresh_requested.emit()
