@@ -82,6 +82,19 @@ def test_provider_ids_are_case_insensitive(no_keyring_env, typed):
     assert account["provider"] == "openrouter"
 
 
+def test_a_base_url_of_another_host_is_added_with_a_warning_and_the_fix(no_keyring_env):
+    r = run_cli(no_keyring_env, "accounts", "add", "routeway", "--id", "rw", "--base-url", "https://openrouter.ai/api/v1")
+    assert r.code == 0, r.err
+    assert r.err == (
+        "traywidget: warning: openrouter.ai is not an API host of Routeway (expected api.routeway.ai); your key "
+        "would be sent to it.\n"
+        "traywidget: to use https://api.routeway.ai/v1 instead: traywidget accounts remove rw && traywidget "
+        "accounts add routeway --id rw --base-url https://api.routeway.ai/v1\n")
+    fine = run_cli(no_keyring_env, "accounts", "add", "routing.run", "--id", "rr", "--base-url",
+                   "https://api.routing.sh/v1")  # the documented mirror
+    assert fine.code == 0 and fine.err == ""
+
+
 def test_bad_input_gets_clear_messages(env, sim):
     cases = [
         (("accounts", "add", "routing.run", "--id", "x", "--base-url", "http://example.com/v1"), "Plain http is refused"),

@@ -11,6 +11,7 @@ from traywidget.cli.output import print_table
 from traywidget.core.config import (
     Config,
     ConfigStore,
+    base_url_advice,
     validate_account_id,
     validate_base_url,
     validate_interval,
@@ -71,6 +72,14 @@ def accounts_command(args, out, err) -> int:
         store.save(config.with_account(account))
         print(tr("Added {id} ({provider}, {url}).").format(
             id=account.id, provider=provider.display_name, url=account.base_url), file=out)
+        # As in the account dialog: a likely wrong base URL is a warning, said before any key is stored.
+        advice = base_url_advice(account.provider, account.base_url)
+        if advice is not None:
+            print(tr("traywidget: warning: {advice}").format(advice=advice.message), file=err)
+            if advice.fixed_url:
+                print(tr("traywidget: to use {url} instead: traywidget accounts remove {id} && traywidget accounts "
+                         "add {provider} --id {id} --base-url {url}").format(
+                    url=advice.fixed_url, id=account.id, provider=account.provider), file=err)
         print(tr("Now store its key: traywidget keys set {id}").format(id=account.id), file=out)
         return EXIT_OK
     # remove
