@@ -218,7 +218,7 @@ def _tray_hint() -> str:
     )
 
 
-def check_tray(*, use_qt: bool = True) -> Check:
+def check_tray() -> Check:
     title = tr_noop("System tray")
     if sys.platform == "darwin":
         return Check("tray", title, OK, tr_noop("macOS menu bar (status items are always available)"))
@@ -235,7 +235,7 @@ def check_tray(*, use_qt: bool = True) -> Check:
         return Check("tray", title, FAIL, tr_noop("no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"),
                      tr_noop("Run traywidget inside a graphical session; the CLI (`traywidget status`) "
                              "works without one."))
-    qt = _qt_tray_probe() if use_qt else {"tray": None, "platform": None, "error": None}
+    qt = _qt_tray_probe()
     if qt["tray"]:
         how = (tr_noop("StatusNotifierItem host on D-Bus; Qt platform {platform}") if sni
                else tr_noop("XEmbed tray (owner of _NET_SYSTEM_TRAY_S0); Qt platform {platform}"))
@@ -376,12 +376,12 @@ def check_autostart() -> Check:
 # Public API
 
 
-def run_doctor(*, probe_tray_with_qt: bool = True) -> list[Check]:
+def run_doctor() -> list[Check]:
     """Every check, in display order. Never raises."""
     checks: list[Check] = []
     steps: list[Callable[[], Check | list[Check]]] = [
         check_session,
-        lambda: check_tray(use_qt=probe_tray_with_qt),
+        check_tray,
         check_notifications,
         check_keyring,
         check_paths,
