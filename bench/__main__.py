@@ -14,7 +14,7 @@ import traceback
 
 from bench.common import ROOT, Context, Result
 
-ORDER = ("fanout", "responsiveness", "idle", "startup", "quota", "binary")
+ORDER = ("fanout", "keyring_status", "responsiveness", "idle", "startup", "quota", "binary")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -200,18 +200,14 @@ def app_home(accounts, store, cache_snapshots=None) -> Iterator[dict[str, str]]:
         ConfigStore(root / "config").save(Config(accounts=tuple(accounts)))
         if cache_snapshots:
             SnapshotCache(root / "cache").save(cache_snapshots)
-        keys = {}
-        for account in accounts:
-            for management in (False, True):
-                secret = store.get(account.id, management)
-                if secret:
-                    keys[f"{account.id}:{'management' if management else 'api'}"] = secret
+        # The app's one keyring entry (service traywidget, user keys), as KeyringSecretStore writes it.
+        entry = {"keys": json.dumps({"version": 1, "keys": store.read_all()}, separators=(",", ":"))}
         yield bench_env(
             TRAYWIDGET_CONFIG_DIR=str(root / "config"),
             TRAYWIDGET_CACHE_DIR=str(root / "cache"),
             TRAYWIDGET_INSTANCE_NAME=f"traywidget-bench-{os.getpid()}-{root.name}",
             PYTHON_KEYRING_BACKEND="bench.memkeyring.MemKeyring",
-            TRAYWIDGET_BENCH_KEYS=json.dumps(keys),
+            TRAYWIDGET_BENCH_KEYS=json.dumps(entry),
         )
     finally:
         shutil.rmtree(root, ignore_errors=True)

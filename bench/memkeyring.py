@@ -1,9 +1,10 @@
 """A tiny in-memory keyring backend for benchmarks (never for real keys).
 
-Select it with PYTHON_KEYRING_BACKEND=bench.memkeyring.MemKeyring. The keys
-come from the TRAYWIDGET_BENCH_KEYS environment variable: a JSON object
-{"<account_id>:api": "<key>", "<account_id>:management": "<key>"} holding
-fake keys that only the benchmark's simulator knows.
+Select it with PYTHON_KEYRING_BACKEND=bench.memkeyring.MemKeyring. Its
+entries come from the TRAYWIDGET_BENCH_KEYS environment variable: a JSON object
+{username: value} of the service "traywidget" (bench.common.app_home writes
+the app's one entry, "keys"), holding fake keys that only the benchmark's
+simulator knows.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -144,28 +145,57 @@ def xvfb(env: dict[str, str], size: str = "800x300x24") -> Iterator[dict[str, st
 @contextmanager
 def trayer(env: dict[str, str]) -> Iterator[subprocess.Popen]:
     """trayer: a small real XEmbed system tray host, up (its "panel" window exists) when this yields.
-    An app started before the tray exists finds no tray and never docks."""
-    proc = subprocess.Popen(
-        ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "48",
-         "--transparent", "false", "--tint", "0x202020"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        if shutil.which("xwininfo"):
-            def panel_up() -> bool:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"trayer exited ({proc.returncode})")
-                tree = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True, text=True,
-                                      timeout=10).stdout
-                return '"panel" "trayer"' in tree
+    An app started before the tray exists finds no tray and never docks.
 
-            wait_until(panel_up, 10, interval=0.05, what="trayer's panel window")
-            time.sleep(0.2)  # the panel exists; let it claim the tray selection
-        else:
-            time.sleep(0.5)
+    On a loaded machine trayer has been seen to exit at once, now and then (never reproduced alone):
+    it is started once more, and a second early exit fails with what trayer printed."""
+    for attempt in (1, 2):
+        log = tempfile.TemporaryFile(mode="w+")
+        proc = subprocess.Popen(
+            ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "48",
+             "--transparent", "false", "--tint", "0x202020"],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            if _trayer_panel_up(proc, env):
+                break
+            log.seek(0)
+            printed = log.read().strip()[-500:]
+        finally:
+            if proc.poll() is not None:
+                log.close()
+        if attempt == 2:
+            raise RuntimeError(f"trayer exited ({proc.returncode}) twice: {printed or 'it printed nothing'}")
+    try:
         yield proc
     finally:
         stop_process(proc)
+        log.close()
+
+
+def _trayer_panel_up(proc: subprocess.Popen, env: dict[str, str]) -> bool:
+    """True once trayer's panel window exists (and it had a moment to claim the tray); False if it exited."""
+    if not shutil.which("xwininfo"):
+        time.sleep(0.5)
+        return proc.poll() is None
+
+    def panel_up() -> bool | None:
+        if proc.poll() is not None:
+            return None
+        tree = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True, text=True,
+                              timeout=10).stdout
+        return '"panel" "trayer"' in tree
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        state = panel_up()
+        if state is None:
+            return False
+        if state:
+            time.sleep(0.2)  # the panel exists; let it claim the tray selection
+            return proc.poll() is None
+        time.sleep(0.05)
+    raise TimeoutError("trayer's panel window not reached within 10 s")
 
 
 def have(*tools: str) -> bool:

@@ -217,22 +217,28 @@ async def _main(
     await asyncio.sleep(0.05)  # let Qt dock and paint the icon before the heavy imports
 
     from traywidget.core.engine import Engine, EngineSettings
+    from traywidget.core.engine_thread import ThreadedEngine
     from traywidget.core.history import HistoryStore
+    from traywidget.core.recorder import SnapshotRecorder
 
+    # The engine (and everything it does per response: parsing, scheduling,
+    # recording) runs on a loop thread of its own; the GUI thread only sends
+    # it commands and receives its snapshots, so it never stalls on network work.
     engine = Engine(list(config.accounts), secrets, settings=EngineSettings().with_user_settings(s))
-    state["engine"] = engine
+    threaded = state["engine"] = ThreadedEngine(engine)
     try:
         history = HistoryStore(data_dir)
     except Exception:  # noqa: BLE001 - history is a nicety
         log.exception("usage history unavailable")
         history = None
     state["history"] = history
-    state["cache"] = cache
+    recorder = state["recorder"] = SnapshotRecorder(history, cache, latest=lambda: engine.snapshots.values())
+    threaded.subscribe(recorder.on_snapshot)
     if demo and history is not None:
-        _backfill_demo_history(engine, history)
+        _backfill_demo_history(threaded, history)
 
     controller = AppController(
-        engine, config=config, config_store=config_store, secrets=secrets, history=history, cache=cache,
+        threaded, config=config, config_store=config_store, secrets=secrets, history=history,
         runner=runner, autostart=autostart, autostart_enabled=autostart_enabled, on_quit=request_quit,
         tray=early_tray, notifications=_desktop_notifications(state),
     )
@@ -240,7 +246,7 @@ async def _main(
     instance.show_requested.connect(controller.show_panel)
     controller.seed(cached)
     controller.show()
-    await engine.start()
+    threaded.start()
     await quit_event.wait()
 
 
@@ -285,11 +291,13 @@ async def _shutdown(runner: TaskRunner, state: dict[str, Any]) -> None:
             await asyncio.wait_for(engine.stop(), timeout=5)
         except Exception:  # noqa: BLE001
             log.exception("engine did not stop cleanly")
-    if controller is not None:
+    recorder = state.get("recorder")
+    if recorder is not None:  # the engine's thread has ended: its snapshots are still
         try:
-            controller.save_cache()
+            recorder.save()
         except Exception:  # noqa: BLE001
             log.exception("could not save the snapshot cache")
+    if controller is not None:
         controller.tray.hide()
         controller.panel.hide()
     await runner.cancel_all()

@@ -1,14 +1,19 @@
 """The engine against the simulator over real sockets: concurrency, isolation,
-Retry-After honoured to the request, recovery after faults."""
+fast and full polls, Retry-After honoured to the request (from a poll or from
+the user's traffic), recovery after faults. Requests are counted at the
+simulator; every wait is for a condition."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
-from traywidget.core.engine import Cadence, Engine, EngineSettings
+from tests.reliability.helpers import wait_until
+from traywidget.core.engine import Engine, EngineSettings
+from traywidget.core.schedule import Cadence
 from traywidget.core.secrets import MemorySecretStore
-from traywidget.model import Account, State, utcnow
+from traywidget.model import Account, ErrorInfo, State, TrafficObservation, utcnow
 
 
 def engine_for(sim, specs, **settings) -> tuple[Engine, dict[str, str]]:
@@ -52,16 +57,36 @@ async def test_a_hanging_account_never_delays_the_others(sim):
     engine.subscribe(lambda snap: order.append(snap.account_id))
     await engine.start()
     try:
-        for _ in range(100):
-            if "dead" in order:
-                break
-            await asyncio.sleep(0.1)
+        assert await wait_until(lambda: "dead" in order, 15)
     finally:
         await engine.stop()
     assert order[-1] == "dead", order
     assert sorted(order[:3]) == ["ok0", "ok1", "ok2"]
     assert engine.snapshots["dead"].state is State.ERROR
-    assert "did not answer" in engine.snapshots["dead"].error.message
+    assert engine.snapshots["dead"].error.message == "127.0.0.1 did not answer within 3 s"
+
+
+async def test_fast_polls_ask_the_small_endpoint_and_keep_the_full_polls_meters(sim):
+    s = sim.sim
+    key = s.add_routing_key("Premium")
+    cadence = Cadence(fast_s=0.05, full_s=3600, quiet_max_factor=1.0)
+    engine, _ = engine_for(sim, {"rr": ("routing.run", key, None)}, cadence=cadence, watchdog_s=60)
+    snaps = []
+    engine.subscribe(snaps.append)
+    await engine.start()
+    try:
+        assert await wait_until(lambda: len(snaps) >= 3, 10)
+        s.spend(key, 4)
+        spent_at = len(snaps)
+        assert await wait_until(lambda: len(snaps) > spent_at + 1, 10)
+    finally:
+        await engine.stop()
+    paths = [r.path for r in s.requests(key=key)]
+    assert paths[0] == "user/requests" and set(paths[1:]) == {"user/requests/hourly"}, paths
+    last = snaps[-1]
+    assert last.meter("requests_hour").used == 4  # the fast endpoint saw the spending
+    assert last.meter("requests_day") == snaps[0].meter("requests_day")  # kept from the full poll
+    assert last.meter("requests_minute") == snaps[0].meter("requests_minute")
 
 
 async def test_no_request_before_retry_after_passes(sim):
@@ -70,23 +95,44 @@ async def test_no_request_before_retry_after_passes(sim):
     s.inject(key, "status_429", count=1, retry_after=2)
     cadence = Cadence(fast_s=0.2, full_s=0.2, backoff_base_s=0.1)
     engine, _ = engine_for(sim, {"rr": ("routing.run", key, None)}, cadence=cadence, watchdog_s=60)
-    limited_at = []
-    engine.subscribe(lambda snap: snap.state is State.RATE_LIMITED and limited_at.append(utcnow()))
+    states: list[State] = []
+    engine.subscribe(lambda snap: states.append(snap.state))
     await engine.start()
     try:
-        await asyncio.sleep(0.5)
+        assert await wait_until(lambda: State.RATE_LIMITED in states, 10), "the 429 was never seen"
         engine.wake()  # a user's "Refresh now" must not break the promise either
-        await asyncio.sleep(2.5)
+        await engine.refresh_now()
+        assert await wait_until(lambda: states[-1] is State.OK, 15), states
     finally:
         await engine.stop()
     records = s.requests(key=key)
-    assert limited_at, "the 429 was never seen"
     first_429 = records[0].time
-    after = [r.time for r in records[1:]]
-    assert after, "the account never recovered"
-    assert min(after) - first_429 >= timedelta(seconds=2), [t - first_429 for t in after]
-    assert engine.snapshots["rr"].state is State.OK
-    print(f"\nquota-safety: {len(records)} requests counted; none within Retry-After")
+    after = [r.time - first_429 for r in records[1:]]
+    assert after and min(after) >= timedelta(seconds=2), after
+
+
+async def test_a_retry_after_seen_in_traffic_holds_polling_too(sim):
+    s = sim.sim
+    key = s.add_routing_key("Premium")
+    engine, _ = engine_for(sim, {"rr": ("routing.run", key, None)},
+                           cadence=Cadence(fast_s=3600, full_s=3600), watchdog_s=60)
+    states: list[State] = []
+    engine.subscribe(lambda snap: states.append(snap.state))
+    await engine.start()
+    try:
+        assert await wait_until(lambda: states == [State.OK], 10)
+        seen = utcnow()
+        engine.observe(TrafficObservation("rr", seen, state=State.RATE_LIMITED, error=ErrorInfo(
+            message="Concurrent stream limit exceeded", http_status=429, code="RATE_LIMIT_ERROR",
+            retry_after_s=2, limit_kind="concurrent_streams")))
+        assert states[-1] is State.RATE_LIMITED
+        await engine.refresh_now()
+        assert await wait_until(lambda: states[-1] is State.OK, 15), states
+    finally:
+        await engine.stop()
+    records = s.requests(key=key)
+    assert len(records) == 2
+    assert records[1].time - seen >= timedelta(seconds=2)
 
 
 async def test_recovers_on_its_own_when_a_fault_clears(sim):
@@ -99,11 +145,76 @@ async def test_recovers_on_its_own_when_a_fault_clears(sim):
     engine.subscribe(lambda snap: states.append(snap.state))
     await engine.start()
     try:
-        for _ in range(50):
-            if states.count(State.OK):
-                break
-            await asyncio.sleep(0.1)
+        assert await wait_until(lambda: State.OK in states, 15), states
     finally:
         await engine.stop()
-    assert states[:2] == [State.ERROR, State.ERROR]
-    assert State.OK in states
+    assert states == [State.ERROR, State.ERROR, State.OK]
+    assert s.count(key=key) == 3
+
+
+async def test_a_kill_stops_the_stream_and_the_account_polls_again_at_once(sim):
+    s = sim.sim
+    key = s.add_routing_key("Premium")
+    engine, _ = engine_for(sim, {"rr": ("routing.run", key, None)},
+                           cadence=Cadence(fast_s=3600, full_s=3600), watchdog_s=60)
+    polls: list[float] = []
+    engine.subscribe(lambda snap: polls.append(time.monotonic()))
+    await engine.start()
+    try:
+        assert await wait_until(lambda: len(polls) == 1, 10)
+        s.open_stream(key, max_tokens=10_000)
+        (result,) = await engine.kill_all()
+        assert (result.supported, result.killed_streams, result.error) == (True, 1, None)
+        assert await wait_until(lambda: len(polls) == 2, 10), "no poll after streams were stopped"
+    finally:
+        await engine.stop()
+    assert [r.path for r in s.requests(key=key)] == ["user/requests", "user/streams/kill", "user/requests/hourly"]
+
+
+def test_the_engine_is_built_on_one_thread_and_runs_on_a_loop_of_another(sim):
+    """The tray will run the engine on a thread of its own: building it needs no event loop."""
+    import threading
+
+    s = sim.sim
+    engine, _ = engine_for(sim, {"rr": ("routing.run", s.add_routing_key("Premium"), None)})
+    results = []
+
+    def worker() -> None:
+        async def main():
+            try:
+                return await engine.poll_all()
+            finally:
+                await engine.stop()
+
+        results.extend(asyncio.run(main()))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(30)
+    assert [(r.account_id, r.state) for r in results] == [("rr", State.OK)]
+
+
+async def test_an_account_without_a_usage_endpoint_lives_on_traffic_alone(sim):
+    """Routeway without a management key: nothing is ever sent; the numbers come from traffic, and a
+    window whose reset has passed stops counting as exhausted without any request."""
+    from traywidget.model import Meter, Source, Unit
+
+    s = sim.sim
+    key = s.add_routeway_key()
+    engine, _ = engine_for(sim, {"rw": ("routeway", key, None)},
+                           cadence=Cadence(fast_s=0.05, full_s=0.05, quiet_max_factor=1.0), watchdog_s=60)
+    states: list[State] = []
+    engine.subscribe(lambda snap: states.append(snap.state))
+    await engine.start()
+    try:
+        assert await wait_until(lambda: len(states) >= 3, 10)
+        seen = utcnow()
+        spent = Meter("requests_minute", Unit.REQUESTS, used=5, limit=5, remaining=0,
+                      resets_at=seen + timedelta(seconds=1), source=Source.TRAFFIC, seen_at=seen)
+        engine.observe(TrafficObservation("rw", seen, meters=(spent,)))
+        assert states[-1] is State.EXHAUSTED and engine.snapshots["rw"].meters == (spent,)
+        assert await wait_until(lambda: states[-1] is State.OK, 10), states[-5:]
+    finally:
+        await engine.stop()
+    assert engine.snapshots["rw"].meters == (spent,)  # still shown, with the time it was seen
+    assert s.count(key=key) == 0

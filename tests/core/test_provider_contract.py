@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from traywidget.core.engine import Cadence, Engine, EngineSettings
+from traywidget.core.engine import Engine, EngineSettings
+from traywidget.core.schedule import Cadence
 from traywidget.core.secrets import MemorySecretStore
 from traywidget.model import Account, Snapshot, State, Unit
 from traywidget.simulator import ManualClock, Simulator, SimulatorServer

@@ -192,29 +192,37 @@ def test_keys_set_on_a_terminal_prompts_without_echo(env, sim):
 
 def test_purge_leaves_only_the_config(env, sim, tmp_path):
     s = sim.sim
+    store = "from traywidget.core.secrets import KeyringSecretStore; store = KeyringSecretStore(); "
+
+    def keyring(code: str) -> str:
+        result = subprocess.run([sys.executable, "-c", store + code], env=env, capture_output=True, text=True,
+                                timeout=30, check=False)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    keyring("store.delete_all()")  # the session's keyring, as other tests left it: start from nothing
     add_account(env, sim, "routing.run", "rr", s.add_routing_key())
     or_key = s.add_openrouter_key()
     add_account(env, sim, "openrouter", "or", or_key, s.add_management_key(or_key))
-    probe = ("import keyring; print(sum(keyring.get_password('traywidget', u) is not None "
-             "for u in ('rr:api', 'or:api', 'or:management')))")
+    # A key the config no longer names (an account removed by hand) and the gateway token go too.
+    keyring("store.update({'ghost:api': 'sk-ghost', 'gateway:token': 'tok'})")
 
     def keys_left() -> str:
-        result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=30,
-                                check=False)
-        return result.stdout.strip()
+        return keyring("print(sorted(store.read_all()))")
 
-    assert keys_left() == "3"
+    everything = "['gateway:token', 'ghost:api', 'or:api', 'or:management', 'rr:api']"
+    assert keys_left() == everything
     cache = tmp_path / "cache"
     cache.mkdir(exist_ok=True)
     (cache / "snapshots.json").write_text("{}")
     dry = run_cli(env, "purge")
     assert dry.code == 0
-    assert dry.out == (f"Would delete: the keys of 2 accounts in the keyring; start at login; the cache {cache}. "
-                       "Run again with --yes to do it.\n")
-    assert keys_left() == "3" and (cache / "snapshots.json").exists()
+    assert dry.out == (f"Would delete: every key in the keyring (2 accounts, and the gateway token); start at "
+                       f"login; the cache {cache}. Run again with --yes to do it.\n")
+    assert keys_left() == everything and (cache / "snapshots.json").exists()
     done = run_cli(env, "purge", "--yes")
     assert done.code == 0, done.err
-    assert keys_left() == "0"
+    assert keys_left() == "[]"
     assert not cache.exists()
     assert (tmp_path / "config" / "config.json").exists()
 

@@ -152,7 +152,8 @@ async def test_engine_fault_matrix(sim, report, caplog):
                     failed.add((case.name, p))
                     problems.append(f"{case.name} × {p}: did not recover ({snap.state.value}: "
                                     f"{snap.error.message if snap.error else ''})")
-        dead = [rt.account.id for rt in engine._runtimes.values() if rt.task is None or rt.task.done()]
+        running = {t.get_name() for t in asyncio.all_tasks() if not t.done()}
+        dead = [a.id for a in engine.accounts if f"poll-{a.id}" not in running]
         problems += [f"poll loop of {a} ended" for a in dead]
         lies = [lie for s in seen for lie in badge_lies(s)]
         problems += [f"badge lie: {lie}" for lie in lies[:10]]
@@ -170,11 +171,11 @@ async def test_engine_fault_matrix(sim, report, caplog):
 
 
 def _store_keys(env: dict[str, str], keys: dict[str, str]) -> None:
-    """Write many keys into the Secret Service in one process (the CLI's `keys set` is one per run)."""
+    """Write many keys into the Secret Service in one write (the CLI's `keys set` is one per run)."""
     script = (
-        "import json, sys, keyring\n"
-        "for user, secret in json.load(sys.stdin).items():\n"
-        "    keyring.set_password('traywidget', user, secret)\n"
+        "import json, sys\n"
+        "from traywidget.core.secrets import KeyringSecretStore\n"
+        "KeyringSecretStore().update(json.load(sys.stdin))\n"
     )
     subprocess.run([sys.executable, "-c", script], input=json.dumps(keys), text=True, env=env, check=True,
                    timeout=60)

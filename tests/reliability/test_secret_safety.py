@@ -90,7 +90,8 @@ async def test_repr_and_str_of_everything_that_touches_a_key(sim, report):
     await engine.poll_all()  # loads the keys into the runtimes
     sim.sim.inject(CANARIES["routing.run"], "status_401")
     snaps = await engine.poll_all()
-    objects = [secrets, KeyringSecretStore(), engine, *engine._runtimes.values(), *accounts, *snaps,
+    # Everything the engine holds (its accounts, its key cache) is in the repr of its attributes.
+    objects = [secrets, KeyringSecretStore(), engine, *vars(engine).values(), *accounts, *snaps,
                KeyHint.of(CANARIES["routing.run"]), PollContext(now=snaps[0].fetched_at,
                                                                key_hint=KeyHint.of(CANARIES["openrouter"]))]
     # ProviderError and HttpResult of real requests carrying the canaries.
@@ -112,8 +113,7 @@ async def test_repr_and_str_of_everything_that_touches_a_key(sim, report):
         await client.aclose()
         await engine.stop()
     objects += results + errors
-    for rt in engine._runtimes.values():
-        assert rt.api_key is None or rt.api_key in _canaries()  # they really held keys
+    assert all(s.state is not State.NO_KEY for s in snaps)  # the engine really held the keys
     checked = 0
     for obj in objects:
         assert_clean(repr(obj), f"repr({type(obj).__name__})")
@@ -182,6 +182,9 @@ async def test_exceptions_and_tracebacks_hold_no_key(sim, report):
         await client.aclose()
     # A keyring failure names the account, never the secret (backends may echo their arguments).
     class Echo:
+        def get_password(self, service, user):
+            return None
+
         def set_password(self, service, user, secret):
             raise RuntimeError(f"cannot store {secret} for {user}")
 
@@ -326,14 +329,14 @@ async def test_an_internal_error_is_logged_without_a_key(sim, caplog, monkeypatc
     # The broken account shows a clear error (not its last good numbers as if fine); the others carry on.
     assert engine.snapshots["rr"].state is State.ERROR and engine.snapshots["rr"].error.code == "INTERNAL_ERROR"
     assert engine.snapshots["or"].state is State.OK
-    assert engine._runtimes["rr"].task is None  # stopped cleanly, not crashed
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "poll-rr"]  # stopped cleanly, not crashed
     report(f"secret safety / internal error: {len(crashes)} logged tracebacks of a forced adapter bug; 0 canaries")
 
 
 def _store_keys(env: dict[str, str], keys: dict[str, str]) -> None:
-    script = ("import json, sys, keyring\n"
-              "for user, secret in json.load(sys.stdin).items():\n"
-              "    keyring.set_password('traywidget', user, secret)\n")
+    script = ("import json, sys\n"
+              "from traywidget.core.secrets import KeyringSecretStore\n"
+              "KeyringSecretStore().update(json.load(sys.stdin))\n")
     subprocess.run([sys.executable, "-c", script], input=json.dumps(keys), text=True, env=env, check=True, timeout=60)
 
 

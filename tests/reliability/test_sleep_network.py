@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import types
+from datetime import datetime, timedelta
 
-from traywidget.core import engine as engine_module
-from traywidget.core.engine import Cadence, Engine, EngineSettings
+from traywidget.core.engine import Engine, EngineSettings
+from traywidget.core.schedule import Cadence
 from traywidget.core.secrets import MemorySecretStore
-from traywidget.model import Account, State
+from traywidget.model import Account, State, utcnow
 
 from .helpers import PROVIDERS, SHORT, add_member, wait_until
 
@@ -21,23 +21,22 @@ FAR = Cadence(fast_s=3600, full_s=3600)  # the next scheduled poll is an hour aw
 
 
 class WallClock:
-    """time.time() for the engine's watchdog, with a jump to simulate a suspend/resume.
+    """The engine's wall clock, with a jump to simulate a suspend/resume.
     The monotonic clock stops while a machine sleeps; the wall clock does not."""
 
     def __init__(self) -> None:
         self.offset = 0.0
 
-    def time(self) -> float:
-        return time.time() + self.offset
+    def now(self) -> datetime:
+        return utcnow() + timedelta(seconds=self.offset)
 
 
-async def test_resume_from_sleep_refreshes_promptly(sim, monkeypatch, report):
+async def test_resume_from_sleep_refreshes_promptly(sim, report):
     wall = WallClock()
-    monkeypatch.setattr(engine_module, "time", types.SimpleNamespace(time=wall.time, monotonic=time.monotonic))
     secrets = MemorySecretStore()
     members = [add_member(sim, p, f"sleep-{SHORT[p]}", secrets) for p in PROVIDERS]
     watchdog_s = 0.2
-    engine = Engine([m.account for m in members], secrets, monotonic=time.monotonic,
+    engine = Engine([m.account for m in members], secrets, now=wall.now, monotonic=time.monotonic,
                     settings=EngineSettings(cadence=FAR, watchdog_s=watchdog_s, resume_jump_s=30, timeout_s=2))
 
     def polls() -> int:

@@ -11,7 +11,8 @@ import time
 import psutil
 import pytest
 
-from traywidget.core.engine import Cadence, Engine, EngineSettings
+from traywidget.core.engine import Engine, EngineSettings
+from traywidget.core.schedule import Cadence
 from traywidget.core.secrets import MemorySecretStore
 from traywidget.model import State
 

@@ -71,6 +71,10 @@ class FakeEngine:
         self.test_result: Snapshot | Exception = make_snapshot("new", label="New")
         self.settings = EngineSettings()
 
+    def apply_settings(self, settings) -> None:
+        self.calls.append("apply_settings")
+        self.settings = self.settings.with_user_settings(settings)
+
     def subscribe(self, callback: Callable[[Snapshot], None]) -> None:
         self.subscribers.append(callback)
 

@@ -7,7 +7,13 @@ import time
 from tests.ui.conftest import NOW, make_controller, make_snapshot
 from traywidget.core.config import Config, Settings
 from traywidget.model import Account, ErrorInfo, State
-from traywidget.ui.badge import ERROR, MARK_ALERT, NO_ACCOUNTS, PROVIDER_BANDS, BadgeSpec
+from traywidget.ui.badge import (
+    ERROR,
+    MARK_ALERT,
+    NO_ACCOUNTS,
+    PROVIDER_BANDS,
+    BadgeSpec,
+)
 from traywidget.ui.text import LOW, NONE, OK, STALE
 from traywidget.ui.tray import SnapshotBus, TrayView
 
@@ -289,23 +295,14 @@ def test_a_burst_of_snapshots_redraws_once(qtbot):
     assert redraws == [1]
 
 
-def test_applied_settings_reach_the_engine_and_the_cache_keeps_unpolled_accounts(qtbot, engine, runner, tmp_path):
-    from traywidget.core.cache import SnapshotCache
+def test_applied_settings_reach_the_engine(qtbot, engine, runner):
     from traywidget.model import Thresholds
 
     accounts = (Account("main", "routing.run", "Main", "https://api.routing.run/v1"),
                 Account("idle", "routing.run", "Idle", "https://api.routing.run/v1"))
     controller = make_controller(engine, config=Config(accounts=accounts), runner=runner)
-    controller.cache = SnapshotCache(tmp_path)
     controller.apply_config(Config(accounts=accounts, settings=Settings(
         thresholds=Thresholds((0.3, 0.1)), fast_interval_s=90.0, full_interval_s=600.0)))
     assert engine.settings.thresholds == Thresholds((0.3, 0.1))
     assert (engine.settings.cadence.fast_s, engine.settings.cadence.full_s) == (90.0, 600.0)
     assert runner.spawned == ["refresh"]  # the new settings take effect at once
-    # "idle" is only known from the cache (stale); a save after polling "main" must keep it.
-    controller.seed([make_snapshot("idle", label="Idle", hour=(7, 500))])
-    engine.publish(make_snapshot("main", label="Main", hour=(420, 500)))
-    controller.save_cache()
-    saved = {s.account_id: s for s in SnapshotCache(tmp_path).load()}
-    assert set(saved) == {"main", "idle"}
-    assert saved["idle"].meter("requests_hour").remaining == 7

@@ -100,8 +100,8 @@ def purge_command(args, out, err) -> int:
         e["id"] for e in config.unknown_entries if isinstance(e.get("id"), str)
     ]
     places = [
-        trn("the keys of {n} account in the keyring", "the keys of {n} accounts in the keyring", len(ids)).format(
-            n=len(ids)),
+        trn("every key in the keyring ({n} account, and the gateway token)",
+            "every key in the keyring ({n} accounts, and the gateway token)", len(ids)).format(n=len(ids)),
         tr("start at login"),
         tr("the cache {path}").format(path=cache_dir()),
     ]
@@ -112,10 +112,9 @@ def purge_command(args, out, err) -> int:
         return EXIT_OK
     failures: list[int] = []  # exit codes of what could not be done
     try:
-        secrets = KeyringSecretStore()
-        for account_id in ids:
-            for management in (False, True):
-                secrets.delete(account_id, management=management)
+        # The whole keyring entry, whatever config names: keys of accounts no longer listed go too
+        # (and entries an older traywidget kept per account, for the accounts it knows).
+        KeyringSecretStore().delete_all(ids)
     except SecretStoreError as exc:
         print(tr("traywidget: keys not deleted: {error}").format(error=exc), file=err)
         failures.append(exc.exit_code)

@@ -1,16 +1,21 @@
-"""The polling engine: one HTTP client, one scheduler task per account.
+"""The polling engine: one HTTP client, one task per account, every key in one read.
 
-Each account has a fast cadence (a small endpoint, where the provider has one)
-and a full cadence (everything). The schedule adapts:
-- slower while nothing changes (up to `quiet_max_factor` times the cadence),
-- faster while a window is near exhaustion,
-- a poll right after a known (non-rolling) window reset,
-- never a request before a server-given Retry-After has passed,
-- exponential backoff with jitter on repeated errors.
+The engine orchestrates; the rules live beside it. Each account has a task
+that waits until the account is due (core/schedule.py decides when and
+whether the poll is full), reads the keys (all accounts' keys in one keyring
+round trip, kept `key_reread_s`), sends the provider's requests through the
+one HTTP layer (core/http.py), turns the answers into a snapshot
+(core/readings.py merges meters and derives the state) and publishes it.
+
+The local gateway hands the engine what it sees in the user's own traffic
+(`observe`: rate-limit headers as meters, a refusal with the provider's
+message; `set_streams`: how many streams are open), and those update the
+account at once through the same snapshot and publish path as a poll.
 
 Accounts never wait on each other: each runs in its own task, and a poll is
 bounded in time by the HTTP layer. The engine knows nothing of Qt: views
-subscribe to snapshots.
+subscribe to snapshots. Every public method is called from the one event
+loop the engine runs on (`EngineControl` in core/control.py is what views use).
 """
 
 from __future__ import annotations
@@ -21,16 +26,23 @@ import random
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Callable, Iterable
+from types import MappingProxyType
+from typing import Callable, Iterable, Mapping
 
 import httpx
 
+from traywidget.core import schedule
 from traywidget.core.config import Settings
+from traywidget.core.control import SnapshotCallback
 from traywidget.core.http import fetch, join_url, make_client
-from traywidget.core.secrets import SecretStore
+from traywidget.core.readings import merge_poll, merge_traffic, quota_state
+from traywidget.core.schedule import AccountSchedule, Cadence, requests_budget_per_hour
+from traywidget.core.secrets import SecretStore, key_name
+from traywidget.i18n import tr_noop
 from traywidget.model import (
     Account,
     ErrorInfo,
+    HttpResult,
     KillResult,
     Meter,
     ProviderError,
@@ -38,7 +50,7 @@ from traywidget.model import (
     Snapshot,
     State,
     Thresholds,
-    Unit,
+    TrafficObservation,
     utcnow,
 )
 from traywidget.providers import get_provider
@@ -51,32 +63,14 @@ from traywidget.providers.base import (
     RequestSpec,
 )
 
+__all__ = ["Cadence", "Engine", "EngineSettings", "requests_budget_per_hour"]
+
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Cadence:
-    """Every scheduling constant in one place (seconds)."""
-
-    fast_s: float = 60.0
-    full_s: float = 300.0
-    # After this many unchanged polls in a row the interval doubles, up to the max factor.
-    quiet_polls_per_step: int = 3
-    quiet_max_factor: float = 4.0
-    # A window with at most this fraction left is polled at `near_s`.
-    near_fraction: float = 0.10
-    near_s: float = 20.0
-    # Poll this long after a known reset, so the provider has rolled over.
-    reset_grace_s: float = 2.0
-    backoff_base_s: float = 15.0
-    backoff_max_s: float = 900.0
-    # A Retry-After beyond this is treated as this (a broken header must not silence an account forever).
-    retry_after_cap_s: float = 86400.0
-    # How long to wait before re-reading the keyring for an account with no key.
-    no_key_recheck_s: float = 300.0
-    # Keys read from the keyring are reused this long (and re-read at once
-    # after an auth error, or when the account is edited).
-    key_reread_s: float = 1800.0
+NO_KEY_MESSAGE = tr_noop("No API key saved for {label}. Set one in Settings or with `traywidget keys set {account_id}`.")
+NO_MANAGEMENT_KEY_MESSAGE = tr_noop("No management key saved")
+INTERNAL_ERROR_MESSAGE = tr_noop("Internal error while polling (details in the log)")
+REFUSED_MESSAGE = tr_noop("The provider refused a request")
 
 
 @dataclass(frozen=True)
@@ -98,33 +92,91 @@ class EngineSettings:
         )
 
 
-def requests_budget_per_hour(cadence: Cadence = Cadence()) -> float:
-    """Worst-case usage-endpoint requests per account per hour at this cadence
-    while nothing is near exhaustion and nothing fails (documented in README)."""
-    return 3600.0 / cadence.fast_s + 3600.0 / cadence.full_s
-
-
-@dataclass
-class _Runtime:
-    """Scheduling state of one account (monotonic times)."""
+@dataclass(eq=False)
+class _Account:
+    """One account while the engine runs: what it is, where its schedule stands, its task."""
 
     account: Account
     provider: Provider
-    next_fast: float = 0.0
-    next_full: float = 0.0
-    not_before: float = 0.0
-    error_streak: int = 0
-    quiet_streak: int = 0
+    schedule: AccountSchedule = field(default_factory=AccountSchedule)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     task: asyncio.Task | None = None
-    # Never in repr(): a runtime printed in a log or a traceback must not carry a key.
-    api_key: str | None = field(default=None, repr=False)
-    management_key: str | None = field(default=None, repr=False)
-    keys_read_at: float | None = None  # monotonic; None = read them on the next poll
+    # Keys read before this (monotonic) will not do: after a rejected or
+    # missing key the user may be fixing it right now.
+    keys_wanted_after: float | None = None
+    # When the polled meters were fetched (wall clock): what a traffic
+    # reading of the same meter is compared with.
+    polled_at: datetime | None = None
+    streams: int | None = None
+    # The state and error shown came from the user's traffic, not a poll.
+    traffic_refusal: bool = False
+    seen_traffic: bool = False
+    # What the last poll knew (its standing notes depend on it).
+    context: PollContext | None = None
 
 
-SnapshotCallback = Callable[[Snapshot], None]
+@dataclass(frozen=True)
+class _Outcome:
+    """What one poll learned, before it meets what the account shows already."""
+
+    # True when usage was read (the meters are new); False when the poll
+    # failed and the last known meters stay, with the error beside them.
+    read: bool
+    state: State | None = None  # None: a quota reading, derived from the meters
+    error: ErrorInfo | None = None
+    meters: tuple[Meter, ...] = ()
+    plan: str | None = None
+    notes: tuple[str, ...] = ()
+    # A Retry-After on an optional request holds for the whole account.
+    hold_off_s: float | None = None
+
+    @classmethod
+    def failed(cls, state: State, error: ErrorInfo, notes: Iterable[str] = (),
+               hold_off_s: float | None = None) -> _Outcome:
+        return cls(read=False, state=state, error=error, notes=tuple(notes), hold_off_s=hold_off_s)
+
+
+class _KeyCache:
+    """Every key of the app, read from the store in one call and kept a while.
+
+    One read at a time, shared: accounts that ask together get the same read,
+    and the same failure (a locked keyring asks once, not once per account).
+    """
+
+    def __init__(self, store: SecretStore) -> None:
+        self._store = store
+        self._keys: dict[str, str] = {}
+        self._read_at: float | None = None  # monotonic start of the last good read
+        self._lock = asyncio.Lock()
+        self._reads = 0  # finished reads, good or failed
+        self._failure: str | None = None
+
+    def forget(self) -> None:
+        self._read_at = None
+
+    async def get(
+        self, account_ids: list[str], *, now: float, max_age: float, read_after: float | None
+    ) -> Mapping[str, str]:
+        reads_before = self._reads
+        async with self._lock:
+            if self._reads != reads_before and self._failure is not None:
+                raise SecretStoreError(self._failure)
+            if (self._read_at is not None and now - self._read_at < max_age
+                    and (read_after is None or self._read_at > read_after)):
+                return self._keys
+            try:
+                keys = await asyncio.to_thread(self._store.read_all, account_ids)
+            except SecretStoreError as exc:
+                self._failure, self._read_at = str(exc), None
+                raise
+            finally:
+                self._reads += 1
+            self._keys, self._read_at, self._failure = keys, now, None
+            return keys
+
+    def __repr__(self) -> str:
+        return f"_KeyCache(<{len(self._keys)} keys hidden>)"
 
 
 class Engine:
@@ -140,24 +192,21 @@ class Engine:
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
-        self._secrets = secrets
+        self._keys = _KeyCache(secrets)
         self._client = client
         self._owns_client = client is None
         self._now = now
         self._monotonic = monotonic
         self._rng = rng or random.Random()
         self._subscribers: list[SnapshotCallback] = []
-        self._runtimes: dict[str, _Runtime] = {}
-        self.snapshots: dict[str, Snapshot] = {}
+        self._accounts: dict[str, _Account] = {}
+        self._snapshots: dict[str, Snapshot] = {}
         self._running = False
         self._resume = asyncio.Event()
         self._resume.set()
         self._watchdog: asyncio.Task | None = None
-        # One keyring read at a time: concurrent Secret Service reads from many threads
-        # intermittently fail (ItemNotFoundException, even an unlock prompt) on gnome-keyring.
-        self._keyring_lock = asyncio.Lock()
         for account in accounts:
-            self._runtimes[account.id] = _Runtime(account, get_provider(account.provider))
+            self._accounts[account.id] = _Account(account, get_provider(account.provider))
 
     # --- public interface -------------------------------------------------
 
@@ -169,7 +218,11 @@ class Engine:
 
     @property
     def accounts(self) -> list[Account]:
-        return [rt.account for rt in self._runtimes.values()]
+        return [rt.account for rt in self._accounts.values()]
+
+    @property
+    def snapshots(self) -> Mapping[str, Snapshot]:
+        return MappingProxyType(self._snapshots)
 
     @property
     def paused(self) -> bool:
@@ -181,26 +234,27 @@ class Engine:
     def seed(self, snapshots: Iterable[Snapshot]) -> None:
         """Show cached values (stale) before the first poll; they never schedule anything."""
         for snap in snapshots:
-            if snap.account_id in self._runtimes and snap.account_id not in self.snapshots:
-                self._publish(snap.with_changes(stale=True))
+            rt = self._accounts.get(snap.account_id)
+            if rt is not None and snap.account_id not in self._snapshots:
+                self._publish(snap.with_changes(stale=True, streams=rt.streams))
 
     async def start(self) -> None:
         if self._running:
             return
         self._running = True
-        for rt in self._runtimes.values():
+        for rt in self._accounts.values():
             self._start_account(rt)
         self._watchdog = asyncio.get_running_loop().create_task(self._watch_for_resume(), name="engine-watchdog")
 
     async def stop(self) -> None:
         self._running = False
-        tasks = [rt.task for rt in self._runtimes.values() if rt.task]
+        tasks = [rt.task for rt in self._accounts.values() if rt.task]
         if self._watchdog:
             tasks.append(self._watchdog)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for rt in self._runtimes.values():
+        for rt in self._accounts.values():
             rt.task = None
         self._watchdog = None
         if self._owns_client and self._client is not None:
@@ -209,7 +263,7 @@ class Engine:
 
     async def poll_all(self) -> list[Snapshot]:
         """One concurrent full poll of every account (what `traywidget status` does)."""
-        return list(await asyncio.gather(*(self._poll(rt, full=True) for rt in self._runtimes.values())))
+        return list(await asyncio.gather(*(self._poll(rt, full=True) for rt in self._accounts.values())))
 
     async def refresh_now(self) -> None:
         """Ask every account to poll now; Retry-After still holds."""
@@ -218,8 +272,8 @@ class Engine:
     def wake(self) -> None:
         """After a resume, a network change or a user's refresh: poll promptly."""
         now = self._monotonic()
-        for rt in self._runtimes.values():
-            rt.next_fast = rt.next_full = now
+        for rt in self._accounts.values():
+            rt.schedule = schedule.poll_now(rt.schedule, now)
             rt.wake.set()
 
     def pause(self) -> None:
@@ -230,25 +284,33 @@ class Engine:
             self._resume.set()
             self.wake()
 
+    def apply_settings(self, settings: Settings) -> None:
+        """The user's thresholds and cadences, from the next poll on."""
+        self.settings = self.settings.with_user_settings(settings)
+
     def set_accounts(self, accounts: Iterable[Account]) -> None:
-        """Apply an edited account list: new accounts start, removed ones stop."""
+        """Apply an edited account list: new accounts start, removed ones stop, keys are read again."""
+        self._keys.forget()  # an edit may have changed keys too
         wanted = {a.id: a for a in accounts}
-        for account_id in list(self._runtimes):
+        for account_id in list(self._accounts):
             if account_id not in wanted:
-                rt = self._runtimes.pop(account_id)
+                rt = self._accounts.pop(account_id)
                 if rt.task:
                     rt.task.cancel()
-                self.snapshots.pop(account_id, None)
+                self._snapshots.pop(account_id, None)
         for account_id, account in wanted.items():
-            rt = self._runtimes.get(account_id)
+            rt = self._accounts.get(account_id)
             if rt is not None and rt.account == account:
-                rt.keys_read_at = None  # keys may have changed too
                 rt.wake.set()
                 continue
-            if rt is not None and rt.task:
-                rt.task.cancel()
-            rt = _Runtime(account, get_provider(account.provider))
-            self._runtimes[account_id] = rt
+            streams, seen_traffic = None, False
+            if rt is not None:
+                # What the gateway told of this account stays true across an edit.
+                streams, seen_traffic = rt.streams, rt.seen_traffic
+                if rt.task:
+                    rt.task.cancel()
+            rt = _Account(account, get_provider(account.provider), streams=streams, seen_traffic=seen_traffic)
+            self._accounts[account_id] = rt
             if self._running:
                 self._start_account(rt)
 
@@ -258,23 +320,90 @@ class Engine:
         A kill is the user's explicit action, so it is sent even while polling
         is paused or waiting out a Retry-After on the usage endpoints.
         """
-        return list(await asyncio.gather(*(self._kill(rt) for rt in self._runtimes.values())))
+        return list(await asyncio.gather(*(self._kill(rt) for rt in self._accounts.values())))
 
     async def test_connection(self, account: Account, api_key: str, management_key: str | None = None) -> Snapshot:
         """Poll an account once with keys that are not saved yet (settings' "Test connection")."""
-        rt = _Runtime(account, get_provider(account.provider), api_key=api_key, management_key=management_key)
-        return await self._poll(rt, full=True, publish=False, keys_given=True)
+        rt = _Account(account, get_provider(account.provider))
+        started = self._now()
+        outcome = await self._outcome(rt, True, given_keys=(api_key, management_key))
+        return self._snapshot_after_poll(rt, outcome, full=True, started=started, previous=None)
+
+    def observe(self, observation: TrafficObservation) -> None:
+        """What the gateway saw in one response to the user's own traffic: the account updates at once.
+
+        Traffic meters merge with polled ones (one per name, the newer wins).
+        A refusal (429, 402, a rejected key) becomes the account's state with
+        the provider's message, and its Retry-After holds for polling too. A
+        good answer clears a refusal, as a poll would; a poll's own failure
+        (no key, offline, a server error) stands until a poll says otherwise.
+        """
+        rt = self._accounts.get(observation.account_id)
+        if rt is None:
+            log.debug("Traffic observation for an unknown account ignored")
+            return
+        previous = self._snapshots.get(rt.account.id)
+        meters = merge_traffic(previous.meters if previous else (), observation.meters, polled_at=rt.polled_at)
+        notes = previous.notes if previous else ()
+        if not rt.seen_traffic:
+            rt.seen_traffic = True
+            notes = self._notes_after_first_traffic(rt, notes)
+        if observation.state is not None and not observation.state.is_quota_reading:
+            state = observation.state
+            error = observation.error or ErrorInfo(message=REFUSED_MESSAGE)
+            rt.traffic_refusal = True
+            now = self._monotonic()
+            if error.retry_after_s is not None:
+                rt.schedule = schedule.hold_off(rt.schedule, self._cadence(rt), error.retry_after_s, now)
+            if state is State.AUTH_ERROR:  # the user may be fixing the key right now
+                rt.keys_wanted_after = now
+        elif (previous is None or previous.stale or rt.traffic_refusal or previous.state.key_accepted
+              or previous.state is State.PAYMENT_REQUIRED):
+            state, error = quota_state(meters, self.settings.thresholds, self._now()), None
+            rt.traffic_refusal = False
+        else:
+            state, error = previous.state, previous.error
+        self._publish(self._snapshot(
+            rt, state, meters=meters, error=error,
+            plan=previous.plan if previous else None,
+            notes=notes,
+            fetched_at=observation.seen_at,
+        ))
+
+    def _notes_after_first_traffic(self, rt: _Account, notes: tuple[str, ...]) -> tuple[str, ...]:
+        """The provider's standing notes as they read once traffic was seen ("numbers appear after the
+        first request through the gateway" goes); the poll's other notes stay."""
+        if rt.context is None:
+            return notes
+        before = rt.provider.notes(rt.context)
+        after = rt.provider.notes(replace(rt.context, seen_traffic=True))
+        return (*after, *(note for note in notes if note not in before))
+
+    def set_streams(self, account_id: str, count: int | None) -> None:
+        """Streams open right now through the gateway for this account (None: no gateway runs)."""
+        if count is not None and count < 0:
+            raise ValueError(f"a stream count cannot be negative ({count})")
+        rt = self._accounts.get(account_id)
+        if rt is None or rt.streams == count:
+            return
+        rt.streams = count
+        previous = self._snapshots.get(account_id)
+        if previous is not None:
+            self._publish(previous.with_changes(streams=count))
 
     # --- scheduling -------------------------------------------------------
 
-    def _start_account(self, rt: _Runtime) -> None:
+    def _cadence(self, rt: _Account) -> Cadence:
+        return schedule.for_account(self.settings.cadence, rt.account.fast_interval_s, rt.account.full_interval_s)
+
+    def _start_account(self, rt: _Account) -> None:
         rt.task = asyncio.get_running_loop().create_task(self._run_account(rt), name=f"poll-{rt.account.id}")
 
-    async def _run_account(self, rt: _Runtime) -> None:
+    async def _run_account(self, rt: _Account) -> None:
         while self._running:
             await self._resume.wait()
             now = self._monotonic()
-            due = max(min(rt.next_fast, rt.next_full), rt.not_before)
+            due = schedule.due_at(rt.schedule)
             if due > now:
                 rt.wake.clear()
                 try:
@@ -284,178 +413,147 @@ class Engine:
                 continue  # re-evaluate: a wake may have moved the schedule, Retry-After still holds
             if self.paused:
                 continue
-            full = now >= rt.next_full
             try:
-                await self._poll(rt, full=full)
+                await self._poll(rt, full=schedule.next_poll_is_full(rt.schedule, now))
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug must not kill the account's loop: log it, back off, go on
                 log.exception("Unexpected error while polling %s", rt.account.id)
-                self._schedule_after_error(rt, ErrorInfo(message="internal error"))
+                rt.schedule = schedule.after_error(rt.schedule, self._cadence(rt), retry_after_s=None,
+                                                   now=self._monotonic(), rng=self._rng)
 
     async def _watch_for_resume(self) -> None:
         """Detect a suspend/resume (or a big clock jump) and refresh promptly."""
-        offset = time.time() - self._monotonic()
+        offset = self._now().timestamp() - self._monotonic()
         while self._running:
             await asyncio.sleep(self.settings.watchdog_s)
-            new_offset = time.time() - self._monotonic()
+            new_offset = self._now().timestamp() - self._monotonic()
             if abs(new_offset - offset) > self.settings.resume_jump_s:
                 log.info("Clock jumped by %.0f s (resume from sleep?): refreshing", new_offset - offset)
                 self.wake()
             offset = new_offset
 
-    def _schedule(self, rt: _Runtime, full: bool, snap: Snapshot, previous: Snapshot | None) -> None:
+    def _schedule_after_poll(
+        self, rt: _Account, snap: Snapshot, outcome: _Outcome, full: bool, previous: Snapshot | None
+    ) -> None:
+        now = self._monotonic()
         if snap.state in (State.NO_KEY, State.AUTH_ERROR) or (snap.error and snap.error.code == "KEYRING"):
-            rt.keys_read_at = None  # the user may be fixing the key right now: read it again next time
-        if snap.state is State.NO_KEY:
-            rt.next_fast = rt.next_full = self._monotonic() + self.settings.cadence.no_key_recheck_s
-        elif snap.state.is_poll_failure:
-            self._schedule_after_error(rt, snap.error or ErrorInfo(message="error"))
-        else:
-            changed = previous is None or previous.content_key() != snap.content_key()
-            self._schedule_after_success(rt, full, snap, changed)
-
-    def _schedule_after_success(self, rt: _Runtime, full: bool, snap: Snapshot, changed: bool) -> None:
-        cad = self.settings.cadence
-        now_m = self._monotonic()
-        rt.error_streak = 0
-        rt.quiet_streak = 0 if changed else rt.quiet_streak + 1
-        factor = min(cad.quiet_max_factor, 2.0 ** (rt.quiet_streak // cad.quiet_polls_per_step))
-        fast = (rt.account.fast_interval_s or cad.fast_s) * factor
-        full_interval = (rt.account.full_interval_s or cad.full_s) * factor
-        if _near_exhaustion(snap.meters, cad.near_fraction):
-            fast = min(fast, cad.near_s)
-        # A poll right after a known reset (rolling windows have no fixed reset to chase).
-        now_w = self._now()
-        for meter in snap.meters:
-            if meter.resets_at is None or meter.approximate_reset:
-                continue
-            until = (meter.resets_at - now_w).total_seconds() + cad.reset_grace_s
-            if 0 < until < fast:
-                fast = until
-            if 0 < until < full_interval:
-                full_interval = until
-        rt.next_fast = now_m + fast
-        # After a full poll the next one is a full interval away; after a fast
-        # one, a nearer reset may still pull the next full poll forward.
-        rt.next_full = now_m + full_interval if full else min(rt.next_full, now_m + full_interval)
-
-    def _schedule_after_error(self, rt: _Runtime, info: ErrorInfo) -> None:
-        cad = self.settings.cadence
-        now_m = self._monotonic()
-        rt.error_streak += 1
-        rt.quiet_streak = 0
-        delay = min(cad.backoff_max_s, cad.backoff_base_s * 2 ** (rt.error_streak - 1))
-        delay = delay / 2 + self._rng.uniform(0, delay / 2)  # "equal jitter": never less than half
-        if info.retry_after_s is not None:
-            wait = min(info.retry_after_s, cad.retry_after_cap_s)
-            rt.not_before = max(rt.not_before, now_m + wait)
-            delay = max(wait, 0.0)
-        rt.next_fast = rt.next_full = now_m + delay
+            rt.keys_wanted_after = now
+        cadence = self._cadence(rt)
+        current = rt.schedule
+        if outcome.hold_off_s is not None:
+            current = schedule.hold_off(current, cadence, outcome.hold_off_s, now)
+        rt.schedule = schedule.after_poll(
+            current, cadence,
+            state=snap.state,
+            retry_after_s=snap.error.retry_after_s if snap.error else None,
+            meters=snap.meters,
+            changed=previous is None or previous.content_key() != snap.content_key(),
+            full=full,
+            now=now,
+            wall_now=self._now(),
+            rng=self._rng,
+        )
 
     # --- one poll ---------------------------------------------------------
 
-    async def _load_keys(self, rt: _Runtime) -> None:
-        # Each keyring read is a D-Bus round trip (or a Keychain/Credential
-        # Manager call): keys are kept in memory for key_reread_s.
-        now = self._monotonic()
-        if rt.keys_read_at is not None and now - rt.keys_read_at < self.settings.cadence.key_reread_s:
-            return
-        rt.api_key = await self._read_secret(rt.account.id, False)
-        rt.management_key = await self._read_secret(rt.account.id, True)
-        rt.keys_read_at = now
+    async def _keys_of(self, rt: _Account) -> tuple[str | None, str | None]:
+        keys = await self._keys.get(
+            list(self._accounts), now=self._monotonic(), max_age=self.settings.cadence.key_reread_s,
+            read_after=rt.keys_wanted_after,
+        )
+        return keys.get(key_name(rt.account.id)), keys.get(key_name(rt.account.id, True))
 
-    async def _read_secret(self, account_id: str, management: bool) -> str | None:
-        async with self._keyring_lock:
-            return await asyncio.to_thread(self._secrets.get, account_id, management)
-
-    async def _poll(self, rt: _Runtime, full: bool, publish: bool = True, keys_given: bool = False) -> Snapshot:
+    async def _poll(self, rt: _Account, full: bool) -> Snapshot:
         async with rt.lock:
-            previous = self.snapshots.get(rt.account.id)
-            try:
-                if not keys_given:
-                    await self._load_keys(rt)
-                if not rt.api_key:
-                    snap = self._snapshot(rt, State.NO_KEY, previous, error=ErrorInfo(
-                        message=f"No API key saved for {rt.account.label}. Set one in Settings or with "
-                        f"`traywidget keys set {rt.account.id}`.", code="NO_KEY"))
-                else:
-                    snap = await self._poll_with_keys(rt, full, previous)
-            except SecretStoreError as exc:
-                snap = self._snapshot(rt, State.ERROR, previous, error=ErrorInfo(message=str(exc), code="KEYRING"))
-            except Exception:  # a bug (e.g. in an adapter) must show as this account's error, not vanish
-                log.exception("Unexpected error while polling %s", rt.account.id)
-                snap = self._snapshot(rt, State.ERROR, previous, error=ErrorInfo(
-                    message="Internal error while polling (details in the log)", code="INTERNAL_ERROR"))
-            if publish:
-                self._schedule(rt, full, snap, previous)
-                self._publish(snap)
+            started = self._now()
+            outcome = await self._outcome(rt, full)
+            # No await from here on: an observation cannot slip in between.
+            previous = self._snapshots.get(rt.account.id)
+            snap = self._snapshot_after_poll(rt, outcome, full=full, started=started, previous=previous)
+            rt.traffic_refusal = False  # the state shown is this poll's now
+            if outcome.read:
+                rt.polled_at = snap.fetched_at
+            self._schedule_after_poll(rt, snap, outcome, full, previous)
+            self._publish(snap)
             return snap
 
-    async def _poll_with_keys(self, rt: _Runtime, full: bool, previous: Snapshot | None) -> Snapshot:
+    async def _outcome(
+        self, rt: _Account, full: bool, given_keys: tuple[str | None, str | None] | None = None
+    ) -> _Outcome:
+        try:
+            api_key, management_key = given_keys if given_keys is not None else await self._keys_of(rt)
+            if not api_key:
+                message = NO_KEY_MESSAGE.format(label=rt.account.label, account_id=rt.account.id)
+                return _Outcome.failed(State.NO_KEY, ErrorInfo(message=message, code="NO_KEY"))
+            return await self._read_usage(rt, full, api_key, management_key)
+        except SecretStoreError as exc:
+            return _Outcome.failed(State.ERROR, ErrorInfo(message=str(exc), code="KEYRING"))
+        except Exception:  # a bug (e.g. in an adapter) must show as this account's error, not vanish
+            log.exception("Unexpected error while polling %s", rt.account.id)
+            return _Outcome.failed(State.ERROR, ErrorInfo(message=INTERNAL_ERROR_MESSAGE, code="INTERNAL_ERROR"))
+
+    async def _read_usage(self, rt: _Account, full: bool, api_key: str, management_key: str | None) -> _Outcome:
         provider = rt.provider
-        ctx = PollContext(
-            now=self._now(),
-            has_management_key=bool(rt.management_key),
-            key_hint=KeyHint.of(rt.api_key or ""),
-        )
-        specs = provider.poll_requests(full, ctx)
+        ctx = PollContext(now=self._now(), has_management_key=bool(management_key), key_hint=KeyHint.of(api_key),
+                          seen_traffic=rt.seen_traffic)
+        rt.context = ctx
         notes = list(provider.notes(ctx))
         readings: list[Reading] = []
-        try:
-            # One request after another: a poll reuses one kept-alive connection
-            # per host, and a failed required request spares the rest.
-            for spec in specs:
-                try:
-                    readings.append(await self._request(rt, spec, ctx))
-                except ProviderError as exc:
-                    if not spec.optional:
-                        raise
-                    notes.append(f"{spec.name}: {exc.info.message}")
-                    if exc.info.retry_after_s is not None:
-                        # Same provider, same key: its Retry-After holds for the whole account.
-                        wait = min(exc.info.retry_after_s, self.settings.cadence.retry_after_cap_s)
-                        rt.not_before = max(rt.not_before, self._monotonic() + wait)
-        except ProviderError as exc:
-            return self._snapshot(rt, exc.state, previous, error=exc.info, notes=notes)
-        # A fast poll refreshes some meters; the rest stay as the last full poll saw them.
-        merged = _merge_meters(previous.meters if previous is not None and not full else (), readings)
-        plan = next((r.plan for r in reversed(readings) if r.plan), previous.plan if previous else None)
+        hold_off: float | None = None
+        # One request after another: a poll reuses one kept-alive connection
+        # per host, and a failed required request spares the rest.
+        for spec in provider.poll_requests(full, ctx):
+            try:
+                result = await self._request(rt, spec, ctx, api_key, management_key)
+                readings.append(provider.parse(spec, result, ctx))
+            except ProviderError as exc:
+                if not spec.optional:
+                    return _Outcome.failed(exc.state, exc.info, notes, hold_off)
+                notes.append(f"{spec.name}: {exc.info.message}")
+                if exc.info.retry_after_s is not None:
+                    hold_off = max(hold_off or 0.0, exc.info.retry_after_s)
+        meters: dict[str, Meter] = {}
         for reading in readings:
+            meters.update((m.name, m) for m in reading.meters)
             notes.extend(n for n in reading.notes if n not in notes)
+        plan = next((r.plan for r in reversed(readings) if r.plan), None)
         limited = next((r.rate_limited for r in readings if r.rate_limited), None)
-        if limited is not None:
-            return self._snapshot(rt, State.RATE_LIMITED, None, error=limited, meters=merged, plan=plan, notes=notes)
-        state = _quota_state(merged, self.settings.thresholds)
-        return self._snapshot(rt, state, None, meters=merged, plan=plan, notes=notes)
+        return _Outcome(
+            read=True,
+            state=State.RATE_LIMITED if limited is not None else None,
+            error=limited,
+            meters=tuple(meters.values()),
+            plan=plan,
+            notes=tuple(notes),
+            hold_off_s=hold_off,
+        )
 
-    async def _request(self, rt: _Runtime, spec: RequestSpec, ctx: PollContext) -> Reading:
-        secret = rt.management_key if spec.credential is Credential.MANAGEMENT else rt.api_key
+    async def _request(
+        self, rt: _Account, spec: RequestSpec, ctx: PollContext, api_key: str, management_key: str | None
+    ) -> HttpResult:
+        """One of the provider's requests, signed with the key it names; a refusal raises its ProviderError."""
+        secret = management_key if spec.credential is Credential.MANAGEMENT else api_key
         if not secret:
-            raise ProviderError(State.NO_KEY, ErrorInfo(message="No management key saved", code="NO_KEY"))
+            raise ProviderError(State.NO_KEY, ErrorInfo(message=NO_MANAGEMENT_KEY_MESSAGE, code="NO_KEY"))
         headers = {**rt.provider.extra_headers, **rt.provider.auth_headers(secret)}
         url = join_url(rt.account.base_url, spec.path)
         result = await fetch(self.client, spec.method, url, headers, timeout_s=self.settings.timeout_s)
         log.debug("%s %s %s -> %d", rt.account.id, spec.method, spec.name, result.status)
         if not result.ok:
             raise rt.provider.error_for(spec, result, ctx)
-        return rt.provider.parse(spec, result, ctx)
+        return result
 
-    async def _kill(self, rt: _Runtime) -> KillResult:
+    async def _kill(self, rt: _Account) -> KillResult:
         spec = rt.provider.kill_request()
         if spec is None:
             return KillResult(rt.account.id, supported=False)
         try:
-            if not rt.api_key:
-                rt.api_key = await self._read_secret(rt.account.id, False)
-            if not rt.api_key:
-                return KillResult(rt.account.id, True, error=ErrorInfo(message="No API key saved", code="NO_KEY"))
-            headers = {**rt.provider.extra_headers, **rt.provider.auth_headers(rt.api_key)}
-            result = await fetch(self.client, spec.method, join_url(rt.account.base_url, spec.path), headers,
-                                 timeout_s=self.settings.timeout_s)
-            ctx = PollContext(now=self._now())
-            if not result.ok:
-                raise rt.provider.error_for(spec, result, ctx)
+            api_key, management_key = await self._keys_of(rt)
+            if not api_key:
+                return KillResult(rt.account.id, True, error=ErrorInfo(
+                    message=NO_KEY_MESSAGE.format(label=rt.account.label, account_id=rt.account.id), code="NO_KEY"))
+            result = await self._request(rt, spec, PollContext(now=self._now()), api_key, management_key)
             killed = rt.provider.parse_kill(result)
         except ProviderError as exc:
             return KillResult(rt.account.id, True, error=exc.info)
@@ -463,27 +561,36 @@ class Engine:
             return KillResult(rt.account.id, True, error=ErrorInfo(message=str(exc), code="KEYRING"))
         log.info("Stopped %d stream(s) on %s", killed, rt.account.id)
         if killed:  # counters just changed: refresh soon (Retry-After still holds)
-            rt.next_fast = self._monotonic()
+            rt.schedule = schedule.poll_fast_now(rt.schedule, self._monotonic())
             rt.wake.set()
         return KillResult(rt.account.id, True, killed_streams=killed)
 
     # --- snapshots --------------------------------------------------------
 
+    def _snapshot_after_poll(
+        self, rt: _Account, outcome: _Outcome, *, full: bool, started: datetime, previous: Snapshot | None
+    ) -> Snapshot:
+        if not outcome.read:  # the last known meters stay visible, with the error beside them
+            return self._snapshot(
+                rt, outcome.state or State.ERROR, error=outcome.error, notes=outcome.notes,
+                meters=previous.meters if previous else (), plan=previous.plan if previous else None,
+            )
+        meters = merge_poll(previous.meters if previous else (), outcome.meters, full=full, started_at=started)
+        state = outcome.state or quota_state(meters, self.settings.thresholds, self._now())
+        plan = outcome.plan or (previous.plan if previous else None)
+        return self._snapshot(rt, state, error=outcome.error, meters=meters, plan=plan, notes=outcome.notes)
+
     def _snapshot(
         self,
-        rt: _Runtime,
+        rt: _Account,
         state: State,
-        previous: Snapshot | None,
         *,
+        meters: tuple[Meter, ...],
+        plan: str | None,
+        notes: Iterable[str],
         error: ErrorInfo | None = None,
-        meters: tuple[Meter, ...] | None = None,
-        plan: str | None = None,
-        notes: Iterable[str] = (),
+        fetched_at: datetime | None = None,
     ) -> Snapshot:
-        # On an error the last known meters stay visible (with the error beside them).
-        if meters is None:
-            meters = previous.meters if previous else ()
-            plan = plan or (previous.plan if previous else None)
         return Snapshot(
             account_id=rt.account.id,
             provider=rt.provider.id,
@@ -492,45 +599,17 @@ class Engine:
             plan=plan,
             meters=meters,
             error=error,
-            fetched_at=self._now(),
+            fetched_at=fetched_at or self._now(),
             notes=tuple(notes),
             supports_kill=rt.provider.supports_kill,
+            streams=rt.streams,
         )
 
     def _publish(self, snap: Snapshot) -> None:
-        self.snapshots[snap.account_id] = snap
+        self._snapshots[snap.account_id] = snap
         for callback in list(self._subscribers):
             try:
                 callback(snap)
             except Exception:
                 log.exception("A snapshot subscriber failed")
-
-
-def _merge_meters(base: Iterable[Meter], readings: Iterable[Reading]) -> tuple[Meter, ...]:
-    merged: dict[str, Meter] = {m.name: m for m in base}
-    for reading in readings:
-        for meter in reading.meters:
-            merged[meter.name] = meter
-    return tuple(merged.values())
-
-
-def _quota_state(meters: Iterable[Meter], thresholds: Thresholds) -> State:
-    state = State.OK
-    for meter in meters:
-        if meter.estimated and meter.remaining is None:
-            continue
-        if meter.capped and meter.remaining is not None and meter.remaining <= 0:
-            return State.EXHAUSTED
-        if meter.unit is Unit.USD and meter.name == "balance" and meter.remaining is not None and meter.remaining <= 0:
-            return State.EXHAUSTED
-        fraction = meter.fraction_left
-        if fraction is not None and fraction <= thresholds.low:
-            state = State.LOW
-    return state
-
-
-def _near_exhaustion(meters: Iterable[Meter], near_fraction: float) -> bool:
-    return any(
-        (f := m.fraction_left) is not None and 0 < f <= near_fraction and not m.approximate_reset for m in meters
-    )
 

@@ -27,7 +27,15 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from traywidget.model import FREE_REQUESTS_DAY, REQUESTS_DAY, REQUESTS_HOUR, REQUESTS_MINUTE, Meter, Snapshot, Unit
+from traywidget.model import (
+    FREE_REQUESTS_DAY,
+    REQUESTS_DAY,
+    REQUESTS_HOUR,
+    REQUESTS_MINUTE,
+    Meter,
+    Snapshot,
+    Unit,
+)
 
 # Fractions left within this band of each other are "as binding": the later reset wins.
 TIE_BAND = 0.05

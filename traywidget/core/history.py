@@ -8,13 +8,18 @@ for the app not to start.
 
 At most one sample per account-meter per ``min_interval_s`` (5 min) is kept,
 and samples older than ``keep_s`` (48 h) are pruned.
+
+Written on the engine's thread (core/recorder.py), read by the panel on the
+GUI thread: one connection shared by both, every use under one lock.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +39,15 @@ CREATE TABLE IF NOT EXISTS samples (
 );
 CREATE INDEX IF NOT EXISTS samples_key_ts ON samples (account_id, meter, ts);
 """
+
+
+def _locked(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def _ts(moment: datetime | float | None) -> float:
@@ -61,12 +75,13 @@ class HistoryStore:
         self._last: dict[tuple[str, str], float] = {}
         self._last_prune = 0.0
         self._db: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
         self._open()
 
     # ------------------------------------------------------------ lifecycle
     def _connect(self) -> sqlite3.Connection:
         self.directory.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=2.0, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=2.0, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SCHEMA)
@@ -104,6 +119,7 @@ class HistoryStore:
                 except OSError:
                     src.unlink(missing_ok=True)
 
+    @_locked
     def close(self) -> None:
         if self._db is not None:
             try:
@@ -118,6 +134,7 @@ class HistoryStore:
         self.close()
 
     # ---------------------------------------------------------------- write
+    @_locked
     def record(self, snapshot: Snapshot, now: datetime | float | None = None) -> int:
         """Keep a sample of every meter with a known remaining; returns how many were written."""
         if self._db is None or snapshot.stale:
@@ -137,6 +154,7 @@ class HistoryStore:
             self.prune(ts)
         return written
 
+    @_locked
     def add_samples(self, rows: list[tuple[str, str, float, float, float | None]]) -> int:
         """Write (account_id, meter, unix ts, remaining, limit) rows in one transaction."""
         if self._db is None or not rows:
@@ -156,6 +174,7 @@ class HistoryStore:
             self._last[key] = max(row_ts, self._last.get(key, row_ts))
         return len(rows)
 
+    @_locked
     def prune(self, now: datetime | float | None = None) -> None:
         if self._db is None:
             return
@@ -166,6 +185,7 @@ class HistoryStore:
         except sqlite3.Error as exc:  # pragma: no cover
             log.warning("usage history prune failed: %s", exc)
 
+    @_locked
     def forget(self, account_id: str) -> None:
         if self._db is None:
             return
@@ -173,6 +193,7 @@ class HistoryStore:
         self._last = {k: v for k, v in self._last.items() if k[0] != account_id}
 
     # ----------------------------------------------------------------- read
+    @_locked
     def series(
         self, account_id: str, meter: str, since: datetime | float
     ) -> list[tuple[float, float]]:
@@ -190,6 +211,7 @@ class HistoryStore:
             return []
         return [(float(t), float(r)) for t, r in rows]
 
+    @_locked
     def count(self) -> int:
         if self._db is None:
             return 0

@@ -58,6 +58,9 @@ class PollContext:
     now: datetime
     has_management_key: bool = False
     key_hint: KeyHint | None = None
+    # A response to the user's own traffic through the gateway has been seen
+    # (a provider with no usage endpoint then has numbers to show).
+    seen_traffic: bool = False
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,16 @@ from PySide6.QtGui import (
 
 from traywidget.core.headline import Headline, window_cue
 from traywidget.model import Snapshot, Thresholds
-from traywidget.ui.text import ERROR, EXHAUSTED, LOW, NONE, OK, STALE, badge_text, meter_level
+from traywidget.ui.text import (
+    ERROR,
+    EXHAUSTED,
+    LOW,
+    NONE,
+    OK,
+    STALE,
+    badge_text,
+    meter_level,
+)
 
 ICON_SIZES = (16, 22, 24, 32, 48, 64)
 PIXEL_RATIOS = (1.0, 2.0)

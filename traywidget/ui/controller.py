@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import QObject, QRectF
@@ -11,7 +10,9 @@ from PySide6.QtWidgets import QApplication
 
 from traywidget.core.alerts import AlertPolicy, config_alert, kill_failed, kill_summary
 from traywidget.core.config import Config
+from traywidget.core.control import EngineControl
 from traywidget.core.formatting import meter_title
+from traywidget.core.history import HistoryStore
 from traywidget.core.notifications import DesktopNotifications
 from traywidget.core.pace import PaceWatch
 from traywidget.core.tasks import TaskRunner
@@ -24,7 +25,6 @@ NO_TRAY_MESSAGE = tr_noop(
     "No system tray was found on this desktop, so Traywidget runs as this window. "
     "Closing it quits. (On GNOME, install the AppIndicator extension for a tray icon.)"
 )
-CACHE_SAVE_INTERVAL_S = 300.0
 
 
 class AppController(QObject):
@@ -32,13 +32,12 @@ class AppController(QObject):
 
     def __init__(
         self,
-        engine: Any,
+        engine: EngineControl,
         *,
         config: Config,
         config_store: Any = None,
         secrets: Any = None,
-        history: Any = None,
-        cache: Any = None,
+        history: HistoryStore | None = None,
         runner: TaskRunner | None = None,
         autostart: Callable[[bool], Any] | None = None,
         autostart_enabled: Callable[[], bool] | None = None,
@@ -57,8 +56,7 @@ class AppController(QObject):
         self.config = config
         self.config_store = config_store
         self.secrets = secrets
-        self.history = history
-        self.cache = cache
+        self.history = history  # read here (sparklines, pace); written on the engine's thread
         self.runner = runner or TaskRunner()
         self.autostart = autostart
         self.autostart_enabled = autostart_enabled
@@ -66,7 +64,6 @@ class AppController(QObject):
         self.clock = clock
         self.settings_dialog = None
         self.no_tray = False
-        self._last_cache_save = time.monotonic()
         s = config.settings
 
         self.bus = SnapshotBus(self)
@@ -120,26 +117,10 @@ class AppController(QObject):
             log.exception("alert policy failed")
             alerts = []
         self.notifier.notify_all(alerts)
-        if self.history is not None:
-            try:
-                self.history.record(snapshot)
-            except Exception:  # noqa: BLE001
-                log.exception("usage history failed")
-        if self.cache is not None and time.monotonic() - self._last_cache_save > CACHE_SAVE_INTERVAL_S:
-            self.save_cache()
 
     def seed(self, snapshots: Iterable[Snapshot]) -> None:
         """Show cached snapshots at once; the engine marks them stale and publishes them."""
         self.engine.seed(snapshots)
-
-    def save_cache(self) -> None:
-        self._last_cache_save = time.monotonic()
-        if self.cache is None:
-            return
-        # Stale ones too: an account not polled yet this session keeps its cached values.
-        snapshots = list(self.engine.snapshots.values())
-        if snapshots:
-            self.cache.save(snapshots)
 
     # ------------------------------------------------------------ commands
     def refresh(self) -> None:
@@ -241,7 +222,7 @@ class AppController(QObject):
         previous = {a.id for a in self.config.accounts}
         self.config = config
         s = config.settings
-        self.engine.settings = self.engine.settings.with_user_settings(s)
+        self.engine.apply_settings(s)
         self.engine.set_accounts(list(config.accounts))
         ids = [a.id for a in config.accounts]
         for gone in previous - set(ids):

@@ -14,7 +14,15 @@ from PySide6.QtWidgets import QApplication
 from traywidget import __version__
 from traywidget.core.config import Config, ConfigStore
 from traywidget.core.secrets import MemorySecretStore
-from traywidget.model import REQUESTS_HOUR, Account, Meter, Snapshot, State, Unit, utcnow
+from traywidget.model import (
+    REQUESTS_HOUR,
+    Account,
+    Meter,
+    Snapshot,
+    State,
+    Unit,
+    utcnow,
+)
 from traywidget.ui.badge import ICON_SIZES, render_badge
 from traywidget.ui.controller import AppController
 

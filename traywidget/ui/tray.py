@@ -37,7 +37,14 @@ from traywidget import APP_DISPLAY_NAME
 from traywidget.core.headline import HeadlinePolicy
 from traywidget.i18n import tr
 from traywidget.model import Snapshot, Thresholds, utcnow
-from traywidget.ui.badge import NO_ACCOUNTS, NO_DATA, BadgeSpec, badge_icon, badge_spec, provider_band
+from traywidget.ui.badge import (
+    NO_ACCOUNTS,
+    NO_DATA,
+    BadgeSpec,
+    badge_icon,
+    badge_spec,
+    provider_band,
+)
 from traywidget.ui.text import account_details, menu_account_line, tooltip_text
 
 REDRAW_COALESCE_MS = 50

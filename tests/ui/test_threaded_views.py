@@ -1,0 +1,46 @@
+"""The views fed by an engine on its own thread (as in the app): snapshots reach the tray and panel on the
+GUI thread through queued signals, and commands from the menu reach the engine's thread."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Slot
+
+from tests.core.test_engine_sim import engine_for
+from tests.ui.conftest import make_controller
+from traywidget.core.config import Config
+from traywidget.core.engine_thread import ThreadedEngine
+
+
+class ThreadWitness(QObject):
+    """A receiver living on the GUI thread, like the controller: notes where each delivery runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+
+    @Slot(object)
+    def deliver(self, _snapshot) -> None:
+        self.threads.append(threading.current_thread().name)
+
+
+def test_snapshots_arrive_on_the_gui_thread_and_kill_all_reaches_the_engine(qtbot, sim, runner):
+    s = sim.sim
+    engine, _ = engine_for(sim, {"rr": ("routing.run", s.add_routing_key("Premium"), None)})
+    threaded = ThreadedEngine(engine)
+    controller = make_controller(threaded, config=Config(accounts=tuple(engine.accounts)), runner=runner)
+    witness = ThreadWitness()
+    controller.bus.snapshot.connect(witness.deliver)
+    shown = []
+    controller.notifier.shown.connect(shown.append)
+    threaded.start()
+    try:
+        qtbot.waitUntil(lambda: "rr" in controller.tray.snapshots, timeout=15000)
+        assert witness.threads and set(witness.threads) == {threading.main_thread().name}
+        qtbot.waitUntil(lambda: "left" in controller.tray.primary_icon().toolTip(), timeout=5000)
+        assert controller.panel.cards["rr"].snapshot.state.is_fine
+        controller.kill_all()  # the SyncRunner awaits the engine thread's answer
+        assert [a.title for a in shown] == ["No streams were running"]
+    finally:
+        runner.spawn(threaded.stop())
