@@ -28,7 +28,7 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
@@ -37,8 +37,10 @@ from traywidget import APP_DISPLAY_NAME, APP_NAME, __version__
 from traywidget.core.config import Config, ConfigStore
 from traywidget.core.tasks import TaskRunner
 from traywidget.model import ConfigError
-from traywidget.ui.controller import AppController
 from traywidget.ui.single_instance import SingleInstance, instance_name
+
+if TYPE_CHECKING:
+    from traywidget.ui.controller import AppController
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +54,21 @@ def _make_application(argv: list[str]) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_NAME)
     app.setQuitOnLastWindowClosed(False)
-    from traywidget.ui.badge import NO_DATA, badge_icon
-
-    app.setWindowIcon(badge_icon(NO_DATA, template=False))
     return app  # type: ignore[return-value]
+
+
+def _set_window_icon(app: QApplication) -> None:
+    """The app's own icon for its windows (panel, settings), from the shipped PNGs."""
+    from PySide6.QtGui import QIcon, QPixmap
+
+    from traywidget.core import assets
+
+    icon = QIcon()
+    for png in assets.icon_pngs().values():
+        pixmap = QPixmap()
+        pixmap.loadFromData(png)
+        icon.addPixmap(pixmap)
+    app.setWindowIcon(icon)
 
 
 def _autostart_callables() -> tuple[Callable[[bool], Any], Callable[[], bool]]:
@@ -189,7 +202,6 @@ async def _main(
         config_store.save(config)
         secrets: Any = session.secrets
         data_dir = root / "cache"
-        autostart, autostart_enabled = None, None
         log.info("demo mode: simulator on loopback, config in %s (no keyring, no user files)", root)
     else:
         from traywidget.core.secrets import KeyringSecretStore
@@ -202,7 +214,6 @@ async def _main(
             config = Config(warnings=(str(exc),))
         secrets = KeyringSecretStore()
         data_dir = cache_dir()
-        autostart, autostart_enabled = _autostart_callables()
 
     # The icon with the last known values comes first: a person glances at
     # the tray right after login. Only then the engine, HTTP client, keyring,
@@ -215,6 +226,11 @@ async def _main(
     early_tray.set_snapshots([snap for snap in cached if config.account(snap.account_id)])
     early_tray.show()
     await asyncio.sleep(0.05)  # let Qt dock and paint the icon before the heavy imports
+
+    from traywidget.ui.controller import AppController
+
+    _set_window_icon(QApplication.instance())
+    autostart, autostart_enabled = (None, None) if demo else _autostart_callables()
 
     from traywidget.core.engine import Engine, EngineSettings
     from traywidget.core.engine_thread import ThreadedEngine

@@ -44,15 +44,51 @@ def test_control_endpoints(client, server, sim):
     assert bad.status_code == 400 and bad.json()["ok"] is False
 
 
+def test_control_endpoints_for_streams_and_settings(client, server, sim):
+    root = f"http://127.0.0.1:{server.port}/_sim"
+    account = client.post(f"{root}/account", json={"provider": "openai-compatible", "rpm": 2}).json()
+    key = account["api_key"]
+    assert account == {"ok": True, "provider": "openai-compatible", "api_key": key, "management_key": None}
+    assert key.startswith("sk-sim-") and sim.openai_windows(key)["requests"][0] == 2
+    assert client.post(f"{root}/configure", json={"key": key, "rpm": 5}).json() == {"ok": True}
+    assert sim.openai_windows(key)["requests"][0] == 5
+    bad = client.post(f"{root}/configure", json={"key": key, "requests": 1})
+    assert bad.status_code == 400 and "cannot configure 'requests'" in bad.json()["error"]
+    assert client.post(f"{root}/configure", json={"key": "sk-nobody", "rpm": 1}).status_code == 400
+    script = {"key": key, "count": 1, "events": 2, "interval_s": 0, "error_after": 1, "error": "tokens"}
+    assert client.post(f"{root}/stream/script", json=script).json() == {"ok": True}
+    base = server.url("openai-compatible")
+    response = client.post(f"{base}/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                           json={"stream": True})
+    assert '"type":"tokens"' in response.text
+    streams = client.get(f"{root}/streams", params={"key": key}).json()["streams"]
+    assert (streams["error"], streams["active"]) == (1, 0)
+    assert client.get(f"{root}/streams").json()["streams"]["openai-compatible"]["error"] >= 1
+    client.post(f"{root}/stream/script", json={"key": key, "events": 1, "interval_s": 0})
+    assert client.post(f"{root}/clear", json={"key": key}).json() == {"ok": True}
+    response = client.post(f"{base}/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                           json={"stream": True, "max_tokens": 3})
+    assert response.text.count('"content"') == 3  # the script was cleared with the key's faults
+    routing = client.post(f"{root}/account", json={"provider": "routing.run"}).json()["api_key"]
+    assert client.post(f"{root}/configure", json={"key": routing, "stream_limit": 1,
+                                                  "stream_denial": "sse"}).json() == {"ok": True}
+    refused = client.post(f"{root}/configure", json={"key": routing, "stream_denial": "never"})
+    assert refused.status_code == 400
+
+
 def test_reset_clears_world_but_keeps_keys(client, server):
     with SimulatorServer() as own, httpx.Client() as c:
         key = own.sim.add_routing_key()
         own.sim.spend(key, 4)
         own.sim.inject(key, "status_401")
+        own.sim.script_streams(key, events=1)
         assert c.post(f"http://127.0.0.1:{own.port}/_sim/reset").json() == {"ok": True}
         body = c.get(f"{own.url('routing.run')}/user/requests", headers={"X-API-Key": key}).json()
         assert body["requests_used_today"] == 0
         assert own.sim.count() == 1
+        streamed = c.post(f"{own.url('routing.run')}/chat/completions", headers={"X-API-Key": key},
+                          json={"stream": True, "max_tokens": 2}, timeout=10)
+        assert streamed.text.count('"content"') == 2  # the script went with the reset
 
 
 def test_server_lifecycle_is_clean():
@@ -81,6 +117,7 @@ def test_urls_and_port():
         assert server.url("routing.run") == f"http://127.0.0.1:{server.port}/routing.run/v1"
         assert server.url("openrouter") == f"http://127.0.0.1:{server.port}/openrouter/api/v1"
         assert server.url("routeway") == f"http://127.0.0.1:{server.port}/routeway/v1"
+        assert server.url("openai-compatible") == f"http://127.0.0.1:{server.port}/openai-compatible/v1"
 
 
 def test_busy_port_raises():
@@ -132,3 +169,39 @@ def test_importing_starts_nothing():
     code = ("import threading, traywidget.simulator as s; s.Simulator(); "
             "assert threading.active_count() == 1; import sys; assert 'aiohttp' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_simulate_command_lists_every_prefix_it_serves():
+    import os
+    import shlex
+    import subprocess
+    from urllib.parse import urlsplit
+
+    from tests.desktop import Lines, app_command, stop_process
+
+    proc = subprocess.Popen(app_command("simulate", "--demo", "--port", "0"), stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        lines = Lines(proc.stdout)
+        lines.wait_for("Press Ctrl+C", 20)
+        urls = {line.split()[0]: line.split()[1] for line in lines.lines if line.startswith("  ")}
+        assert list(urls) == ["routing.run", "openrouter", "routeway", "openai-compatible"]
+        with httpx.Client(timeout=5) as c:
+            for url in urls.values():
+                assert c.get(f"{url}/_echo").json()["path"] == urlsplit(url).path + "/_echo"
+        # What a user pastes from the demo lines needs no quoting.
+        demo = build_demo(Simulator())
+        values = [v for a in demo for v in (a["id"], a["provider"], a["api_key"], a["management_key"]) if v]
+        assert values and all(shlex.quote(v) == v for v in [*values, *urls.values()])
+    finally:
+        stop_process(proc)
+
+
+def test_generated_keys_need_no_shell_quoting():
+    import shlex
+
+    sim = Simulator()
+    keys = [sim.add_account(p, management=p in ("openrouter", "routeway")) for p in
+            ("routing.run", "openrouter", "routeway", "openai-compatible")]
+    values = [v for k in keys for v in (k["api_key"], k["management_key"]) if v]
+    assert len(values) == 6 and all(shlex.quote(v) == v for v in values)

@@ -214,3 +214,63 @@ def test_unknown_fault_and_param_rejected(sim):
         sim.inject(key, "meteor")
     with pytest.raises(ValueError):
         sim.inject(key, "latency", seconds=3)
+
+
+def completion_target(sim, server, provider):
+    """(key, base, headers) for chat completions of a fresh account."""
+    key = sim.add_account(provider)["api_key"]
+    headers = {"X-API-Key": key} if provider == "routing.run" else {"Authorization": f"Bearer {key}"}
+    return key, server.url(provider), headers
+
+
+ALL_PROVIDERS = PROVIDERS + ["openai-compatible"]
+
+
+@pytest.mark.parametrize("provider", ALL_PROVIDERS)
+def test_error_faults_answer_completions_and_spend_nothing(client, sim, server, provider):
+    key, base, headers = completion_target(sim, server, provider)
+    sim.inject(key, "http_500_html", count=1, status=502)
+    response = client.post(f"{base}/chat/completions", headers=headers, json={"messages": []})
+    assert response.status_code == 502 and "<html>" in response.text
+    sim.inject(key, "status_429", count=1, retry_after=9)
+    streamed = client.post(f"{base}/chat/completions", headers=headers, json={"stream": True})
+    assert streamed.status_code == 429 and streamed.headers["Retry-After"] == "9"
+    assert sim.stream_stats(key)["finished"] == 0
+    assert client.post(f"{base}/chat/completions", headers=headers, json={"messages": []}).status_code == 200
+    if provider == "routing.run":
+        assert sim.routing_usage(key)["requests_used_today"] == 1
+    if provider == "openai-compatible":
+        assert sim.openai_windows(key)["requests"][1] == 59
+        assert streamed.json()["error"]["type"] == "requests"
+
+
+def test_openai_compatible_429_fault_has_openai_headers(client, sim, server):
+    key, base, headers = completion_target(sim, server, "openai-compatible")
+    sim.inject(key, "status_429", count=1, retry_after=3)
+    response = client.post(f"{base}/chat/completions", headers=headers, json={})
+    assert response.headers["Retry-After"] == "3" and response.headers["retry-after-ms"] == "3000"
+    assert response.headers["x-ratelimit-remaining-requests"] == "0"
+    sim.inject(key, "status_401", count=1)
+    anthropic = client.post(f"{base}/messages", headers={"x-api-key": key, "anthropic-version": "2023-06-01"},
+                            json={})
+    assert anthropic.status_code == 401 and anthropic.json() == {
+        "type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}
+
+
+def test_hang_fault_holds_a_stream_request_before_headers(client, sim, server):
+    key, base, headers = completion_target(sim, server, "openrouter")
+    sim.inject(key, "hang", count=1)
+    with pytest.raises(httpx.ReadTimeout):
+        client.post(f"{base}/chat/completions", headers=headers, json={"stream": True}, timeout=0.3)
+    assert client.post(f"{base}/chat/completions", headers=headers, json={"stream": True}).status_code == 200
+
+
+def test_body_faults_wait_for_a_plain_request(client, sim, server):
+    key, base, headers = completion_target(sim, server, "routeway")
+    sim.inject(key, "truncated_json", count=1)
+    streamed = client.post(f"{base}/chat/completions", headers=headers, json={"stream": True, "max_tokens": 2})
+    assert streamed.status_code == 200 and streamed.text.endswith("data: [DONE]\n\n")
+    plain = client.post(f"{base}/chat/completions", headers=headers, json={"messages": []})
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(plain.text)
+    assert client.post(f"{base}/chat/completions", headers=headers, json={"messages": []}).json()["object"] == "chat.completion"

@@ -102,3 +102,28 @@ def test_paid_models_unlimited_but_need_balance(client, rw, sim):
 def test_management_endpoint_limit(client, rw, account):
     statuses = [client.get(f"{rw}/account/keys", headers=bearer(account[1])).status_code for _ in range(61)]
     assert statuses[:60] == [200] * 60 and statuses[60] == 429
+
+
+def test_free_model_answers_carry_retry_after(client, rw, sim, clock):
+    clock.set(clock.now.replace(hour=12, minute=0, second=0, microsecond=0))
+    key = sim.add_routeway_key(minute_limit=2, daily_limit=200)
+    first = chat(client, rw, key)
+    assert (first.headers["Retry-After"], first.headers["X-RateLimit-Remaining-Minute"]) == ("0", "1")
+    assert first.headers["X-RateLimit-Reset-Minute"] == "60"
+    assert first.headers["X-RateLimit-Reset-Day"] == str(12 * 3600)
+    last = chat(client, rw, key)  # the window is now used up: the next request must wait
+    assert (last.headers["Retry-After"], last.headers["X-RateLimit-Remaining-Minute"]) == ("60", "0")
+    refused = chat(client, rw, key)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+    paid = chat(client, rw, key, "gpt-4o")
+    assert paid.status_code == 200
+    assert not any(h.lower().startswith(("x-ratelimit", "retry-after")) for h in paid.headers)
+
+
+def test_free_model_stream_carries_window_headers(client, rw, sim):
+    key = sim.add_routeway_key()
+    response = client.post(f"{rw}/chat/completions", headers=bearer(key),
+                           json={"model": FREE, "stream": True, "max_tokens": 2})
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert all(h in response.headers for h in WINDOW_HEADERS) and response.headers["Retry-After"] == "0"
+    assert response.headers["X-RateLimit-Remaining-Minute"] == "4"

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.simulator.sse import parse
 from traywidget.simulator.records import PLANS
 
 USAGE_FIELDS = {
@@ -138,13 +139,19 @@ def test_concurrent_stream_limit(client, rr, sim):
 
 def test_stream_runs_to_length_with_usage_chunk(client, rr, sim):
     key = sim.add_routing_key()
-    with client.stream("POST", f"{rr}/chat/completions", headers={"X-API-Key": key},
-                       json={"stream": True, "max_tokens": 3}) as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        lines = [line for line in response.iter_lines() if line]
-    assert lines[-1] == "data: [DONE]"
-    assert '"usage"' in lines[-2] and '"finish_reason": "length"' in lines[-3]
-    assert sum('"chat.completion.chunk"' in line for line in lines) == 5
+    response = client.post(f"{rr}/chat/completions", headers={"X-API-Key": key},
+                           json={"stream": True, "max_tokens": 3})
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = parse(response.content)
+    assert [e.data for e in events][-1] == "[DONE]"
+    chunks = [e.json for e in events[:-1]]
+    assert [c["object"] for c in chunks] == ["chat.completion.chunk"] * 5
+    assert [c["choices"][0]["delta"] for c in chunks[:3]] == [
+        {"role": "assistant", "content": "Lorem "}, {"content": "ipsum "}, {"content": "dolor "}]
+    assert chunks[3]["choices"] == [{"index": 0, "delta": {}, "finish_reason": "length"}]
+    assert chunks[4]["choices"] == [] and chunks[4]["usage"] == {
+        "prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
+    assert len({c["id"] for c in chunks}) == 1
 
 
 def test_kill_ends_http_and_internal_streams(client, rr, sim, server):

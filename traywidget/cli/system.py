@@ -37,15 +37,15 @@ def demo_account_commands(item: dict, base_url: str) -> list[str]:
 
 def simulate_command(args, out, err) -> int:
     from traywidget.simulator import Simulator, build_demo
-    from traywidget.simulator.server import base_url, run_forever
+    from traywidget.simulator.server import PREFIXES, base_url, run_forever
 
     sim = Simulator()
     demo_accounts = build_demo(sim) if args.demo else []
 
     def ready(port: int) -> None:
         print(tr("Simulator listening on 127.0.0.1:{port}").format(port=port), file=out)
-        for provider in ("routing.run", "openrouter", "routeway"):
-            print(f"  {provider:<12} {base_url(port, provider)}", file=out)
+        for provider in PREFIXES:
+            print(f"  {provider:<17} {base_url(port, provider)}", file=out)
         if demo_accounts:
             print(tr("To use the demo accounts with the real keyring and config, paste these lines into a shell:"),
                   file=out)

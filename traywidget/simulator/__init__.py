@@ -1,7 +1,16 @@
-"""A loopback simulator of routing.run, OpenRouter and Routeway for tests and the demo.
+"""A loopback simulator of routing.run, OpenRouter, Routeway and any
+OpenAI-compatible provider, for tests, the demo and the gateway's tests.
 
 Importing this package starts nothing; the server modules (aiohttp) load on
 first use of SimulatorServer or build_demo.
+
+Where to read on:
+  state.py        the world and what a test sets per key (faults, stream scripts, settings)
+  scripts.py      stream script parameters          control.py   the /_sim HTTP control API
+  streaming.py    how a stream runs and ends        frames.py    the bytes of a stream
+  errors.py       error bodies, also mid-stream     ratelimit_headers.py  rate-limit headers
+  routes_*.py     each provider's endpoints         passthrough.py  _echo, _bytes, _upload
+  app.py          the prefixes                      server.py    running it (thread or foreground)
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The aiohttp application: each provider under its own prefix, plus /_sim.
 
 Base URLs: http://127.0.0.1:PORT/routing.run/v1, .../openrouter/api/v1,
-.../routeway/v1. A background task ticks the world (traffic, scheduled jobs)
+.../routeway/v1, .../openai-compatible/v1. Under each, the pass-through test
+endpoints of passthrough.py (_echo, _bytes, _upload). /_sim/* is the control
+API (control.py). A background task ticks the world (traffic, scheduled jobs)
 and keeps the requested internal streams open.
 """
 
@@ -15,6 +17,8 @@ from aiohttp import web
 
 from traywidget.simulator import (
     control,
+    passthrough,
+    routes_openai_compatible,
     routes_openrouter,
     routes_routeway,
     routes_routing,
@@ -24,15 +28,19 @@ from traywidget.simulator.streaming import STREAMS, InternalStreams
 from traywidget.simulator.wire import SIM, STOPPING, record_requests
 
 TICK_S = 0.25
+# Request bodies read whole (JSON) may be this big: providers take multi-megabyte
+# prompts. _echo and _upload stream their bodies and have no limit.
+MAX_JSON_BODY = 64 * 1024 * 1024
 log = logging.getLogger(__name__)
 
 
 def make_app(sim: Simulator) -> web.Application:
-    app = web.Application(middlewares=[record_requests])
+    app = web.Application(middlewares=[record_requests], client_max_size=MAX_JSON_BODY)
     app[SIM] = sim
     app[STOPPING] = asyncio.Event()
     app[STREAMS] = InternalStreams(sim, app[STOPPING])
-    for module in (routes_routing, routes_openrouter, routes_routeway, control):
+    for module in (passthrough, routes_routing, routes_openrouter, routes_routeway, routes_openai_compatible,
+                   control):
         module.setup(app)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_signal_stopping)

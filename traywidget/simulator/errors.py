@@ -1,8 +1,24 @@
 """Each provider's error bodies and headers, as documented in PROVIDERS.md.
 
 Everything here is pure: builders return a `Reply` (status, body, headers)
-that app.py writes. One helper makes JSON replies, one makes routing.run's
-plain-text errors; the provider forms are thin wrappers around those.
+that wire.py writes, or the error object an SSE error event carries. One
+helper makes JSON replies, one makes routing.run's plain-text errors; the
+provider forms are thin wrappers around those.
+
+Errors inside a stream (a scripted 429, or a refused stream with
+stream_denial="sse"), from `stream_error_object`:
+- routing.run: `data: {"error": {"message": "Concurrent stream limit exceeded",
+  "code": "RATE_LIMIT_ERROR", "status": 429}}` (message and code as in its
+  plain-text 429 and X-Error-Code), then `data: [DONE]`;
+- OpenRouter: a chat.completion.chunk with a top-level `error` ({"code": 429,
+  "message", "metadata"}) and `finish_reason: "error"`, then `data: [DONE]`;
+  an upstream's 429 says "Provider returned error" with metadata.provider_code;
+- Routeway: `data: {"error": {...}}` with its 429 body's error object (current or
+  older form, as the account answers 429s), then `data: [DONE]`;
+- openai-compatible: `data: {"error": {"message", "type": "requests"|"tokens",
+  "param": null, "code": "rate_limit_exceeded"}}`, then the connection ends (as
+  OpenAI does); on /messages an `event: error` with Anthropic's
+  {"type": "error", "error": {"type": "rate_limit_error", "message"}}.
 """
 
 from __future__ import annotations
@@ -10,15 +26,25 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import format_datetime
 from typing import Any
 
 from traywidget.simulator.faults import Fault, dump_json
-from traywidget.simulator.records import Denial
-
-ROUTING = "routing.run"
-OPENROUTER = "openrouter"
-ROUTEWAY = "routeway"
+from traywidget.simulator.ratelimit_headers import (
+    anthropic_window_headers,
+    openai_retry_headers,
+    openai_window_headers,
+    openrouter_window_headers,
+    retry_after_header,
+    routeway_window_headers,
+    seconds_until,
+)
+from traywidget.simulator.records import (
+    OPENAI_COMPATIBLE,
+    OPENROUTER,
+    ROUTEWAY,
+    ROUTING,
+    Denial,
+)
 
 
 @dataclass(frozen=True)
@@ -53,16 +79,25 @@ def routeway_error(status: int, message: str, type_: str, code: int | str | None
     return json_reply({"error": error}, status, headers)
 
 
-def routeway_rate_limited(message: str, *, legacy: bool, headers: dict[str, str]) -> Reply:
-    """Routeway's 429 in the current documented form, or the older FAQ form."""
+def _routeway_rate_limit_error(message: str, *, legacy: bool) -> dict[str, Any]:
+    """Routeway's 429 error object in the current documented form, or the older FAQ form."""
     if legacy:
-        error: dict[str, Any] = {"message": message, "type": "error",
-                                 "tip": "Slow down or use a pay-as-you-go model.", "code": 429}
-    else:
-        error = {"message": message, "type": "rate_limit_error", "param": None,
-                 "code": "rate_limit_exceeded", "status_code": 429, "id": secrets.token_hex(4),
-                 "docs": "https://docs.routeway.ai", "support": "https://discord.gg/RjX2CpdPpd"}
-    return json_reply({"error": error}, 429, headers)
+        return {"message": message, "type": "error", "tip": "Slow down or use a pay-as-you-go model.", "code": 429}
+    return {"message": message, "type": "rate_limit_error", "param": None, "code": "rate_limit_exceeded",
+            "status_code": 429, "id": secrets.token_hex(4), "docs": "https://docs.routeway.ai",
+            "support": "https://discord.gg/RjX2CpdPpd"}
+
+
+def openai_error(status: int, message: str, type_: str, code: str | None = None,
+                 headers: dict[str, str] | None = None) -> Reply:
+    """OpenAI's error body: {"error": {"message", "type", "param", "code"}}."""
+    return json_reply({"error": {"message": message, "type": type_, "param": None, "code": code}},
+                      status, headers)
+
+
+def anthropic_error(status: int, type_: str, message: str, headers: dict[str, str] | None = None) -> Reply:
+    """Anthropic's error body: {"type": "error", "error": {"type", "message"}}."""
+    return json_reply({"type": "error", "error": {"type": type_, "message": message}}, status, headers)
 
 
 def html_error(status: int) -> Reply:
@@ -73,19 +108,7 @@ def html_error(status: int) -> Reply:
     return Reply(status, body.encode(), "text/html")
 
 
-def retry_after_header(seconds: float | None, now: datetime, http_date: bool = False) -> dict[str, str]:
-    if seconds is None:
-        return {}
-    if http_date:
-        return {"Retry-After": format_datetime(now + timedelta(seconds=seconds), usegmt=True)}
-    return {"Retry-After": str(int(round(seconds)))}
-
-
-def _seconds_until(moment: datetime, now: datetime) -> int:
-    return max(0, int((moment - now).total_seconds() + 0.999))
-
-
-# --- limit denials (from state.Denial) ---------------------------------------
+# --- limit denials (from records.Denial) -------------------------------------
 
 ROUTING_LIMIT_TEXT = {
     "daily": ("DAILY_REQUEST_LIMIT_EXCEEDED", "Daily request limit exceeded"),
@@ -95,24 +118,37 @@ ROUTING_LIMIT_TEXT = {
 }
 
 
-def routeway_window_headers(windows: dict[str, tuple[int, int, datetime]], now: datetime) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for name, label in (("minute", "Minute"), ("day", "Day")):
-        if name in windows:
-            limit, remaining, reset_at = windows[name]
-            headers[f"X-RateLimit-Limit-{label}"] = str(limit)
-            headers[f"X-RateLimit-Remaining-{label}"] = str(max(0, remaining))
-            headers[f"X-RateLimit-Reset-{label}"] = str(_seconds_until(reset_at, now))
-    return headers
+def _routeway_message(denial: Denial) -> str:
+    if denial.kind == "minute":
+        return f"API key per-minute rate limit exceeded ({denial.limit} RPM)."
+    return f"API key daily rate limit exceeded ({denial.limit} RPD)."
 
 
-def openrouter_window_headers(limit: int, remaining: int, reset_at: datetime) -> dict[str, str]:
-    return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, remaining)),
-            "X-RateLimit-Reset": str(int(reset_at.timestamp() * 1000))}
+def _openrouter_rate_limit_error(denial: Denial) -> dict[str, Any]:
+    if denial.kind == "upstream":
+        return {"code": 429, "message": "Provider returned error",
+                "metadata": {"provider_name": "OpenAI", "provider_code": 429,
+                             "raw": "Rate limit reached for requests"}}
+    return {"code": 429, "message": "Rate limit exceeded: free-models-per-" + denial.kind,
+            "metadata": {"error_type": "rate_limit_exceeded"}}
 
 
-def denial_reply(provider: str, denial: Denial, now: datetime, *, legacy: bool = False) -> Reply:
-    """The documented answer to a request refused by a plan limit or balance."""
+def _openai_message(denial: Denial, now: datetime) -> str:
+    unit = "requests per min (RPM)" if denial.kind == "requests" else "tokens per min (TPM)"
+    wait = (denial.reset_at - now).total_seconds() if denial.reset_at else 0.0
+    return (f"Rate limit reached for {unit}: Limit {denial.limit}, Remaining {denial.remaining}. "
+            f"Please try again in {wait:.3g}s.")
+
+
+def _anthropic_message(denial: Denial) -> str:
+    unit = "requests" if denial.kind == "requests" else "tokens"
+    return f"This request would exceed your organization's rate limit of {denial.limit} {unit} per minute."
+
+
+def denial_reply(provider: str, denial: Denial, now: datetime, *, legacy: bool = False,
+                 anthropic: bool = False) -> Reply:
+    """The documented answer to a request refused by a plan limit or balance
+    (`anthropic`: on an Anthropic-style endpoint)."""
     if denial.kind == "payment":
         if provider == ROUTING:
             return plain_error(402, "INSUFFICIENT_CREDITS", "Insufficient credits")
@@ -122,7 +158,7 @@ def denial_reply(provider: str, denial: Denial, now: datetime, *, legacy: bool =
                               "invalid_request_error", "insufficient_balance")
     if denial.kind == "key_limit":
         return openrouter_error(403, "Key limit exceeded (total limit). Manage it using https://openrouter.ai/settings/keys")
-    retry = _seconds_until(denial.reset_at, now) if denial.reset_at else None
+    retry = seconds_until(denial.reset_at, now) if denial.reset_at else None
     if provider == ROUTING:
         code, text = ROUTING_LIMIT_TEXT[denial.kind]
         return plain_error(429, code, text)
@@ -130,19 +166,39 @@ def denial_reply(provider: str, denial: Denial, now: datetime, *, legacy: bool =
         headers = retry_after_header(retry, now)
         if denial.limit is not None and denial.reset_at is not None:
             headers.update(openrouter_window_headers(denial.limit, denial.remaining or 0, denial.reset_at))
-        return openrouter_error(429, "Rate limit exceeded: free-models-per-" + denial.kind,
-                                {"error_type": "rate_limit_exceeded"}, headers)
+        return json_reply({"error": _openrouter_rate_limit_error(denial)}, 429, headers)
+    if provider == OPENAI_COMPATIBLE:
+        wait = max(0.0, (denial.reset_at - now).total_seconds()) if denial.reset_at else 1.0
+        if anthropic:
+            headers = {**anthropic_window_headers(denial.windows), "retry-after": str(max(1, seconds_until(
+                denial.reset_at or now, now)))}
+            return anthropic_error(429, "rate_limit_error", _anthropic_message(denial), headers)
+        headers = {**openai_window_headers(denial.windows, now), **openai_retry_headers(wait)}
+        return openai_error(429, _openai_message(denial, now), denial.kind, "rate_limit_exceeded", headers)
     headers = {**retry_after_header(retry, now), **routeway_window_headers(denial.windows, now)}
-    if denial.kind == "minute":
-        message = f"API key per-minute rate limit exceeded ({denial.limit} RPM)."
-    else:
-        message = f"API key daily rate limit exceeded ({denial.limit} RPD)."
-    return routeway_rate_limited(message, legacy=legacy, headers=headers)
+    return json_reply({"error": _routeway_rate_limit_error(_routeway_message(denial), legacy=legacy)}, 429, headers)
+
+
+def stream_error_object(provider: str, denial: Denial, now: datetime, *, legacy: bool = False,
+                        anthropic: bool = False) -> dict[str, Any]:
+    """The error object an SSE error event carries for a 429 (module docstring)."""
+    if provider == ROUTING:
+        code, text = ROUTING_LIMIT_TEXT[denial.kind]
+        return {"message": text, "code": code, "status": 429}
+    if provider == OPENROUTER:
+        return _openrouter_rate_limit_error(denial)
+    if provider == ROUTEWAY:
+        return _routeway_rate_limit_error(_routeway_message(denial), legacy=legacy)
+    if anthropic:
+        return {"type": "rate_limit_error", "message": _anthropic_message(denial)}
+    return {"message": _openai_message(denial, now), "type": denial.kind, "param": None,
+            "code": "rate_limit_exceeded"}
 
 
 # --- injected faults -----------------------------------------------------------
 
-def fault_reply(provider: str, fault: Fault, now: datetime, *, legacy: bool = False) -> Reply:
+def fault_reply(provider: str, fault: Fault, now: datetime, *, legacy: bool = False,
+                anthropic: bool = False) -> Reply:
     """The error reply an injected error fault produces, in the provider's form."""
     kind, params = fault.kind, fault.params
     if kind == "http_500_html":
@@ -152,6 +208,10 @@ def fault_reply(provider: str, fault: Fault, now: datetime, *, legacy: bool = Fa
             return json_reply({"message": "Internal server error"}, 500)
         if provider == OPENROUTER:
             return openrouter_error(500, "Internal Server Error")
+        if provider == OPENAI_COMPATIBLE:
+            if anthropic:
+                return anthropic_error(500, "api_error", "Internal server error")
+            return openai_error(500, "The server had an error while processing your request.", "server_error")
         return routeway_error(500, "Internal server error", "api_error")
     if kind == "ip_limit":
         retry = int(params.get("retry_after", 30))
@@ -159,8 +219,8 @@ def fault_reply(provider: str, fault: Fault, now: datetime, *, legacy: bool = Fa
         if provider == ROUTING:
             return json_reply({"message": "Rate limit exceeded. Please try again later.",
                                "retry_after": retry}, 429, headers)
-        return _status_fault(provider, 429, {"retry_after": retry}, now, legacy)
-    return _status_fault(provider, int(kind.removeprefix("status_")), params, now, legacy)
+        return _status_fault(provider, 429, {"retry_after": retry}, now, legacy, anthropic)
+    return _status_fault(provider, int(kind.removeprefix("status_")), params, now, legacy, anthropic)
 
 
 _ROUTING_STATUS = {
@@ -174,20 +234,36 @@ _ROUTEWAY_STATUS = {
     402: ("Insufficient balance", "invalid_request_error"),
     403: ("Permission denied", "permission_error"),
 }
+_OPENAI_STATUS = {
+    401: ("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
+    402: ("You exceeded your current quota, please check your plan and billing details.",
+          "insufficient_quota", "insufficient_quota"),
+    403: ("You are not allowed to perform this request.", "permission_error", None),
+}
+_ANTHROPIC_STATUS = {
+    401: ("authentication_error", "invalid x-api-key"),
+    402: ("billing_error", "Your credit balance is too low to access the API."),
+    403: ("permission_error", "Your API key does not have permission to use the specified resource."),
+}
 
 
-def _status_fault(provider: str, status: int, params: dict, now: datetime, legacy: bool) -> Reply:
+def _status_fault(provider: str, status: int, params: dict, now: datetime, legacy: bool,
+                  anthropic: bool) -> Reply:
     headers = retry_after_header(params.get("retry_after"), now, bool(params.get("http_date")))
     if status == 429:
-        return _rate_limit_fault(provider, params, now, legacy, headers)
+        return _rate_limit_fault(provider, params, now, legacy, anthropic, headers)
     if provider == ROUTING:
         return plain_error(status, *_ROUTING_STATUS[status])
     if provider == OPENROUTER:
         return openrouter_error(status, _OPENROUTER_STATUS[status])
+    if provider == OPENAI_COMPATIBLE:
+        if anthropic:
+            return anthropic_error(status, *_ANTHROPIC_STATUS[status])
+        return openai_error(status, *_OPENAI_STATUS[status])
     return routeway_error(status, *_ROUTEWAY_STATUS[status])
 
 
-def _rate_limit_fault(provider: str, params: dict, now: datetime, legacy: bool,
+def _rate_limit_fault(provider: str, params: dict, now: datetime, legacy: bool, anthropic: bool,
                       headers: dict[str, str]) -> Reply:
     limit = params.get("limit", "hourly" if provider == ROUTING else "minute")
     if provider == ROUTING:
@@ -196,15 +272,29 @@ def _rate_limit_fault(provider: str, params: dict, now: datetime, legacy: bool,
     if provider == OPENROUTER:
         headers.update(openrouter_window_headers(20, 0, reset))
         return openrouter_error(429, "Rate limit exceeded", {"error_type": "rate_limit_exceeded"}, headers)
+    if provider == OPENAI_COMPATIBLE:
+        denial = Denial("requests", 60, 0, reset, {"requests": (60, 0, reset)})
+        if params.get("retry_after") is not None and not params.get("http_date"):
+            headers.update(openai_retry_headers(float(params["retry_after"])))
+        if anthropic:
+            return anthropic_error(429, "rate_limit_error", _anthropic_message(denial),
+                                   {**anthropic_window_headers(denial.windows), **headers})
+        return openai_error(429, _openai_message(denial, now), "requests", "rate_limit_exceeded",
+                            {**openai_window_headers(denial.windows, now), **headers})
     day_end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     headers.update(routeway_window_headers({"minute": (5, 0, reset), "day": (200, 0, day_end)}, now))
     legacy = params.get("form", "legacy" if legacy else "new") == "legacy"
-    return routeway_rate_limited("API key per-minute rate limit exceeded (5 RPM).", legacy=legacy, headers=headers)
+    message = "API key per-minute rate limit exceeded (5 RPM)."
+    return json_reply({"error": _routeway_rate_limit_error(message, legacy=legacy)}, 429, headers)
 
 
-def bad_request(provider: str, message: str) -> Reply:
+def bad_request(provider: str, message: str, *, anthropic: bool = False) -> Reply:
     if provider == ROUTING:
         return plain_error(400, "INVALID_REQUEST", message)
     if provider == OPENROUTER:
         return openrouter_error(400, message)
+    if provider == OPENAI_COMPATIBLE:
+        if anthropic:
+            return anthropic_error(400, "invalid_request_error", message)
+        return openai_error(400, message, "invalid_request_error")
     return routeway_error(400, message, "invalid_request_error")

@@ -6,19 +6,32 @@ state.py owns them and does all locking and counting.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
-from traywidget.simulator.windows import PeriodCounter, RollingCounter
+from traywidget.simulator.scripts import DEFAULT_SCRIPT, StreamScript
+from traywidget.simulator.windows import PeriodCounter, RollingCounter, TokenBucket
 
 ROUTING = "routing.run"
 OPENROUTER = "openrouter"
 ROUTEWAY = "routeway"
-PROVIDERS = (ROUTING, OPENROUTER, ROUTEWAY)
+# Any OpenAI-compatible provider with no usage endpoint (OpenAI, Groq, DeepSeek...):
+# its limits show only in the x-ratelimit-* / anthropic-ratelimit-* headers.
+OPENAI_COMPATIBLE = "openai-compatible"
+PROVIDERS = (ROUTING, OPENROUTER, ROUTEWAY, OPENAI_COMPATIBLE)
 
-DEFAULT_MODEL = {ROUTING: "gpt-4o-mini", OPENROUTER: "openai/gpt-4o-mini", ROUTEWAY: "deepseek-r1:free"}
+DEFAULT_MODEL = {ROUTING: "gpt-4o-mini", OPENROUTER: "openai/gpt-4o-mini", ROUTEWAY: "deepseek-r1:free",
+                 OPENAI_COMPATIBLE: "gpt-4o-mini"}
 DEFAULT_COST_USD = 0.002
+PROMPT_TOKENS = 12  # what every simulated prompt counts as
+PLAIN_ANSWER_TOKENS = 8  # a non-streamed answer: at most eight words, a token each
+
+
+def request_tokens(completion_tokens: int) -> int:
+    """Tokens one request spends: the prompt plus what it generates."""
+    return PROMPT_TOKENS + completion_tokens
 
 
 @dataclass(frozen=True)
@@ -45,17 +58,22 @@ OPENROUTER_FREE_RPM = 20
 ROUTEWAY_MGMT_RPM = {"keys": 60, "balance": 120}
 
 
+# A limit window as the rate-limit headers report it: (limit, remaining, reset_at).
+Window = tuple[int, int, datetime]
+
+
 @dataclass(frozen=True)
 class Denial:
     """Why a request was refused. kind: daily|hourly|minute|concurrent (routing.run),
-    minute|day (free-model windows), payment, key_limit."""
+    minute|day (free-model windows), requests|tokens (openai-compatible), upstream
+    (an OpenRouter upstream's 429), payment, key_limit."""
 
     kind: str
     limit: int | None = None
     remaining: int | None = None
     reset_at: datetime | None = None
-    # Routeway: both windows for the X-RateLimit-*-Minute/Day headers.
-    windows: dict[str, tuple[int, int, datetime]] = field(default_factory=dict)
+    # Routeway / openai-compatible: every window of the key, for the rate-limit headers.
+    windows: dict[str, Window] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,7 +90,17 @@ class RequestRecord:
 
 # Header values worth keeping in the log; never the credentials themselves.
 LOGGED_HEADERS = ("user-agent", "accept", "content-type", "origin", "referer",
-                  "http-referer", "x-title", "accept-encoding")
+                  "http-referer", "x-title", "accept-encoding", "anthropic-version")
+
+STREAM_DENIALS = ("status", "sse")
+
+# The limits a scripted mid-stream 429 can name, per provider (the first is the default).
+STREAM_ERRORS = {
+    ROUTING: ("hourly", "daily", "minute", "concurrent"),
+    OPENROUTER: ("minute", "day", "upstream"),
+    ROUTEWAY: ("minute", "day"),
+    OPENAI_COMPATIBLE: ("requests", "tokens"),
+}
 
 
 @dataclass
@@ -83,6 +111,14 @@ class RoutingUser:
     hour: PeriodCounter = field(default_factory=lambda: PeriodCounter("hour"))
     minute: RollingCounter = field(default_factory=RollingCounter)
     stop_token: int = 0
+    stream_limit: int | None = None  # concurrent streams; None: the plan's
+    # How a stream refused by a limit is answered: "status" (a plain-text 429, as
+    # documented) or "sse" (200, then the error as a `data: {"error": ...}` event).
+    stream_denial: str = "status"
+
+    @property
+    def max_streams(self) -> int:
+        return self.plan.streams if self.stream_limit is None else self.stream_limit
 
 
 @dataclass
@@ -146,16 +182,30 @@ class RoutewayKey:
 
 
 @dataclass
+class OpenAICompatibleKey:
+    """A key of an OpenAI-compatible provider: requests and tokens per minute,
+    refilled evenly (OpenAI's limits), reported on every response."""
+
+    key: str
+    rpm: int = 60
+    tpm: int = 150_000
+    requests: TokenBucket = field(default_factory=TokenBucket)
+    tokens: TokenBucket = field(default_factory=TokenBucket)
+
+
+@dataclass
 class StreamHandle:
     id: int
     provider: str
     key: str
     owner: str  # routing.run user id / account id: what the stop token belongs to
     model: str
-    max_tokens: int
+    events: int  # content events before the stream ends
     token: int = 0
     kill_requested: bool = False
     internal: bool = False
+    script: StreamScript = DEFAULT_SCRIPT
+    include_usage: bool = True  # send the final usage chunk
 
 
 @dataclass

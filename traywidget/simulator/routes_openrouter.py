@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from aiohttp import web
 
-from traywidget.simulator.chat import chat_completions
+from traywidget.simulator.chat import generate
 from traywidget.simulator.errors import Reply, json_reply, openrouter_error
 from traywidget.simulator.records import OPENROUTER
 from traywidget.simulator.state import Simulator
 from traywidget.simulator.wire import (
     PREFIXES,
     SIM,
+    reply_with_faults,
     request_key,
     to_response,
-    usage_reply,
 )
 
 BASE = PREFIXES[OPENROUTER]
@@ -34,7 +34,7 @@ async def _usage(request: web.Request, build: Callable[[Simulator, str], Reply])
     sim, key = request.app[SIM], request_key(request, OPENROUTER)
     if key is None:
         return to_response(NO_KEY)
-    return await usage_reply(request, OPENROUTER, key, lambda: _auth(sim, key) or build(sim, key))
+    return await reply_with_faults(request, OPENROUTER, key, lambda: _auth(sim, key) or build(sim, key))
 
 
 async def get_key(request: web.Request) -> web.StreamResponse:
@@ -51,7 +51,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
     error = _auth(sim, key)
     if error is not None:
         return to_response(error)
-    return await chat_completions(request, OPENROUTER, key)  # type: ignore[arg-type]
+    return await generate(request, OPENROUTER, key)  # type: ignore[arg-type]
 
 
 async def not_found(request: web.Request) -> web.StreamResponse:

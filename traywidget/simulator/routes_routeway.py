@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from aiohttp import web
 
-from traywidget.simulator.chat import chat_completions
+from traywidget.simulator.chat import generate
 from traywidget.simulator.errors import Reply, denial_reply, json_reply, routeway_error
 from traywidget.simulator.records import ROUTEWAY
 from traywidget.simulator.state import Simulator
 from traywidget.simulator.wire import (
     PREFIXES,
     SIM,
+    reply_with_faults,
     request_key,
     to_response,
-    usage_reply,
 )
 
 BASE = PREFIXES[ROUTEWAY]
@@ -49,7 +49,7 @@ async def _management(request: web.Request, endpoint: str,
             return denial_reply(ROUTEWAY, denial, sim.now(), legacy=sim.legacy_errors(key))
         return build(sim, key)
 
-    return await usage_reply(request, ROUTEWAY, key, answer)
+    return await reply_with_faults(request, ROUTEWAY, key, answer)
 
 
 async def list_keys(request: web.Request) -> web.StreamResponse:
@@ -78,7 +78,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
         error = routeway_error(403, "Management keys cannot call models", "permission_error")
     if error is not None:
         return to_response(error)
-    return await chat_completions(request, ROUTEWAY, key)  # type: ignore[arg-type]
+    return await generate(request, ROUTEWAY, key)  # type: ignore[arg-type]
 
 
 async def not_found(request: web.Request) -> web.StreamResponse:

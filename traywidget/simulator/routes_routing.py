@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from aiohttp import web
 
-from traywidget.simulator.chat import chat_completions
+from traywidget.simulator.chat import generate
 from traywidget.simulator.errors import Reply, json_reply, plain_error
 from traywidget.simulator.records import ROUTING
 from traywidget.simulator.state import Simulator
 from traywidget.simulator.wire import (
     PREFIXES,
     SIM,
+    reply_with_faults,
     request_key,
     to_response,
-    usage_reply,
 )
 
 BASE = PREFIXES[ROUTING]
@@ -30,8 +30,8 @@ async def _user_endpoint(request: web.Request, build: Callable[[Simulator, str],
     sim, key = request.app[SIM], request_key(request, ROUTING)
     if key is None:
         return to_response(NO_KEY)
-    return await usage_reply(request, ROUTING, key,
-                             lambda: build(sim, key) if sim.knows(key, ROUTING) else INVALID_KEY)
+    return await reply_with_faults(request, ROUTING, key,
+                                   lambda: build(sim, key) if sim.knows(key, ROUTING) else INVALID_KEY)
 
 
 async def user_requests(request: web.Request) -> web.StreamResponse:
@@ -52,7 +52,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
         return to_response(NO_KEY)
     if not sim.knows(key, ROUTING):
         return to_response(INVALID_KEY)
-    return await chat_completions(request, ROUTING, key)
+    return await generate(request, ROUTING, key)
 
 
 async def not_found(request: web.Request) -> web.StreamResponse:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -17,6 +17,8 @@ from traywidget.simulator.wire import PREFIXES
 
 HOST = "127.0.0.1"
 SHUTDOWN_TIMEOUT_S = 1.0
+# Room for hundreds of connections arriving at once (the gateway's tests open 500).
+BACKLOG = 1024
 
 
 def base_url(port: int, provider_id: str) -> str:
@@ -28,7 +30,7 @@ async def _start_site(sim: Simulator, port: int) -> tuple[web.AppRunner, int]:
     runner = web.AppRunner(make_app(sim), access_log=None, handle_signals=False,
                            handler_cancellation=True, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
-    site = web.TCPSite(runner, HOST, port)
+    site = web.TCPSite(runner, HOST, port, backlog=BACKLOG)
     try:
         await site.start()
     except BaseException:

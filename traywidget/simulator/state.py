@@ -1,9 +1,20 @@
-"""The simulated world: users, plans, keys, counters, faults, streams, request log.
+"""The simulated world: users, plans, keys, counters, faults, stream scripts,
+streams, request log.
 
 Pure Python (no aiohttp) so it can be driven and inspected directly by tests.
 All public methods take the lock: tests control the world from their own
 thread while the server thread serves it. Time comes from an injectable
 clock, so windows can be crossed without sleeping.
+
+What a test can set per key (each also reachable over HTTP, see control.py):
+- `inject(key, fault, count=..., **params)`: a fault on every endpoint called
+  with the key (usage, kill, completions, messages, models, embeddings);
+- `script_streams(key, count=..., **params)`: how its next streams behave
+  (scripts.py lists the parameters);
+- `configure(key, **fields)`: e.g. routing.run `stream_limit=2` (concurrent
+  streams of the key's user, default the plan's 50) and `stream_denial="sse"`
+  (a refused stream answers 200 with the error as an SSE event instead of the
+  documented plain-text 429); openai-compatible `rpm=...`, `tpm=...`.
 """
 
 from __future__ import annotations
@@ -11,24 +22,32 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
+import time
 from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from traywidget.simulator.faults import Fault
 from traywidget.simulator.records import (
     DEFAULT_COST_USD,
     DEFAULT_MODEL,
     LOGGED_HEADERS,
+    OPENAI_COMPATIBLE,
     OPENROUTER,
     OPENROUTER_FREE_RPM,
+    PLAIN_ANSWER_TOKENS,
     PLANS,
     PROVIDERS,
     ROUTEWAY,
     ROUTEWAY_MGMT_RPM,
     ROUTING,
+    STREAM_DENIALS,
+    STREAM_ERRORS,
     Denial,
     Job,
+    OpenAICompatibleKey,
     OpenRouterAccount,
     OpenRouterKey,
     RequestRecord,
@@ -37,13 +56,17 @@ from traywidget.simulator.records import (
     RoutingUser,
     StreamHandle,
     Traffic,
+    Window,
     iso_z,
+    request_tokens,
     usd,
 )
+from traywidget.simulator.scripts import DEFAULT_SCRIPT, StreamScript
 from traywidget.simulator.windows import (
     Clock,
     PeriodCounter,
     RollingCounter,
+    TokenBucket,
     real_clock,
 )
 
@@ -62,13 +85,16 @@ class Simulator:
         self._rw_keys: dict[str, RoutewayKey] = {}
         self._rw_mgmt: dict[str, RoutewayAccount] = {}
         self._rw_mgmt_windows: dict[tuple[str, str], RollingCounter] = {}
+        self._oa_keys: dict[str, OpenAICompatibleKey] = {}
         self._faults: dict[str, Fault] = {}
+        self._scripts: dict[str, tuple[StreamScript, int | None]] = {}
         self._log: deque[RequestRecord] = deque(maxlen=100_000)
         self._traffic: dict[tuple[str, str | None], Traffic] = {}
         self._jobs: list[Job] = []
         self._kept: dict[str, float] = {}
         self._streams: dict[int, StreamHandle] = {}
-        self._stream_stats: dict[str, dict[str, int]] = {}
+        self._stream_stats: dict[str, dict[str, float]] = {}
+        self._key_stream_stats: dict[str, dict[str, float]] = {}
         self._reset_stats()
 
     def now(self) -> datetime:
@@ -140,6 +166,14 @@ class Simulator:
             self._rw_keys[key] = row
             return key
 
+    def add_openai_compatible_key(self, *, rpm: int = 60, tpm: int = 150_000, key: str | None = None) -> str:
+        """A key of an OpenAI-compatible provider with `rpm` requests and `tpm`
+        tokens per minute (no usage endpoint: its limits show only in headers)."""
+        with self._lock:
+            key = self._register(key, OPENAI_COMPATIBLE, lambda: "sk-sim-" + secrets.token_hex(24))
+            self._oa_keys[key] = OpenAICompatibleKey(key, rpm, tpm)
+            return key
+
     def _rw_account(self, key: str) -> RoutewayAccount:
         return self._rw_keys[key].account if key in self._rw_keys else self._rw_mgmt[key]
 
@@ -155,24 +189,31 @@ class Simulator:
                 key = self._register(key, ROUTEWAY, lambda: "rw-mgmt-" + secrets.token_hex(24))
                 self._rw_mgmt[key] = account
                 return key
-            raise ValueError("routing.run has no management keys")
+            raise ValueError(f"{provider} has no management keys")
 
     def add_account(self, provider: str, *, management: bool = False, **options: Any) -> dict[str, Any]:
         """One account of any provider: {provider, api_key, management_key}."""
         with self._lock:
             adders = {ROUTING: self.add_routing_key, OPENROUTER: self.add_openrouter_key,
-                      ROUTEWAY: self.add_routeway_key}
+                      ROUTEWAY: self.add_routeway_key, OPENAI_COMPATIBLE: self.add_openai_compatible_key}
             api_key = adders[provider](**options)
             mgmt = self.add_management_key(api_key) if management else None
             return {"provider": provider, "api_key": api_key, "management_key": mgmt}
 
     def configure(self, key: str, **fields: Any) -> None:
         """Set fields of a key's record or of its account (e.g. limit=5, total_credits=3,
-        balance=-1, free_requests_field=False, legacy_errors=True)."""
+        balance=-1, free_requests_field=False, legacy_errors=True, stream_limit=2,
+        stream_denial="sse", rpm=3)."""
+        if "stream_denial" in fields and fields["stream_denial"] not in STREAM_DENIALS:
+            raise ValueError(f"stream_denial must be one of {', '.join(STREAM_DENIALS)}")
         with self._lock:
             provider = self.provider_of(key)
+            if provider is None:
+                raise KeyError("unknown key")
             if provider == ROUTING:
                 targets: list[Any] = [self._routing_keys[key]]
+            elif provider == OPENAI_COMPATIBLE:
+                targets = [self._oa_keys[key]]
             elif provider == OPENROUTER:
                 targets = [self._or_keys[key], self._or_keys[key].account]
             else:
@@ -180,7 +221,8 @@ class Simulator:
                 targets = [row, row.account] if row else [self._rw_mgmt[key]]
             for name, value in fields.items():
                 target = next((t for t in targets if name in getattr(t, "__dataclass_fields__", {})), None)
-                if target is None or isinstance(getattr(target, name), (PeriodCounter, RollingCounter)):
+                if target is None or name in ("key", "account") or isinstance(
+                        getattr(target, name), (PeriodCounter, RollingCounter, TokenBucket)):
                     raise ValueError(f"cannot configure {name!r} on a {provider} key")
                 setattr(target, name, value)
 
@@ -319,11 +361,23 @@ class Simulator:
                         row.usage_today.resets_at(now)),
             }
 
+    def openai_windows(self, key: str) -> dict[str, Window]:
+        """Requests and tokens windows of an openai-compatible key, for its
+        rate-limit headers; reset_at is when the window is full again."""
+        with self._lock:
+            record, now = self._oa_keys[key], self.now()
+            return {
+                name: (limit, int(bucket.level(now, limit)), bucket.full_at(now, limit))
+                for name, limit, bucket in (("requests", record.rpm, record.requests),
+                                            ("tokens", record.tpm, record.tokens))
+            }
+
     # --- admission: one request through a key ---------------------------------
 
     def admit(self, key: str, model: str | None = None, *, stream: bool = False,
-              weight: int = 1, cost: float | None = None) -> Denial | None:
-        """Count one request (weight = routing.run multiplier) or say why it is refused."""
+              weight: int = 1, cost: float | None = None, tokens: int | None = None) -> Denial | None:
+        """Count one request (weight = routing.run multiplier, tokens = what an
+        openai-compatible request spends) or say why it is refused."""
         with self._lock:
             provider = self._provider_of[key]
             model = model or DEFAULT_MODEL[provider]
@@ -332,6 +386,8 @@ class Simulator:
                 return self._admit_routing(key, stream, weight)
             if provider == OPENROUTER:
                 return self._admit_openrouter(key, model, cost)
+            if provider == OPENAI_COMPATIBLE:
+                return self._admit_openai(key, request_tokens(PLAIN_ANSWER_TOKENS) if tokens is None else tokens)
             return self._admit_routeway(key, model, cost)
 
     def _admit_routing(self, key: str, stream: bool, weight: int) -> Denial | None:
@@ -346,8 +402,8 @@ class Simulator:
             used = counter.value(now)
             if limit is not None and used + weight > limit:
                 return Denial(kind, limit, max(0, int(limit - used)), counter.resets_at(now))
-        if stream and self._active_streams(user.id) >= plan.streams:
-            return Denial("concurrent", plan.streams, 0)
+        if stream and self._active_streams(user.id) >= user.max_streams:
+            return Denial("concurrent", user.max_streams, 0)
         for _, _, counter in checks:
             counter.add(now, weight)
         return None
@@ -393,6 +449,45 @@ class Simulator:
         row.last_used_at = now
         return None
 
+    def _admit_openai(self, key: str, tokens: int) -> Denial | None:
+        record, now = self._oa_keys[key], self.now()
+        for kind, limit, bucket, amount in (("requests", record.rpm, record.requests, 1),
+                                            ("tokens", record.tpm, record.tokens, tokens)):
+            if bucket.level(now, limit) < amount:
+                wait = bucket.seconds_until(now, limit, amount)
+                reset = now + timedelta(seconds=min(wait, 86400.0))
+                return Denial(kind, limit, int(bucket.level(now, limit)), reset, self.openai_windows(key))
+        record.requests.take(now, record.rpm, 1)
+        record.tokens.take(now, record.tpm, tokens)
+        return None
+
+    def scripted_denial(self, key: str, kind: str) -> Denial:
+        """The 429 a script sends mid-stream: limit `kind` of key as it stands now."""
+        with self._lock:
+            provider, now = self._provider_of[key], self.now()
+            if provider == ROUTING:
+                user = self._routing_keys[key]
+                if kind == "concurrent":
+                    return Denial(kind, user.max_streams, 0)
+                counter = {"daily": user.day, "hourly": user.hour, "minute": user.minute}[kind]
+                limit = {"daily": user.plan.per_day, "hourly": user.plan.per_hour,
+                         "minute": user.plan.per_minute}[kind]
+                return Denial(kind, limit, 0, counter.resets_at(now))
+            if provider == OPENROUTER:
+                account = self._or_keys[key].account
+                if kind == "upstream":
+                    return Denial(kind)
+                counter, limit = ((account.free_minute, OPENROUTER_FREE_RPM) if kind == "minute"
+                                  else (account.free_day, account.free_daily_limit))
+                return Denial(kind, limit, 0, counter.resets_at(now))
+            if provider == ROUTEWAY:
+                windows = self.routeway_windows(key)
+                limit, _, reset = windows[kind]
+                return Denial(kind, limit, 0, reset, windows)
+            windows = self.openai_windows(key)
+            limit, remaining, reset = windows[kind]
+            return Denial(kind, limit, remaining, reset, windows)
+
     def spend(self, key: str, n: int = 1, model: str | None = None, cost: float | None = None) -> int:
         """Simulate n requests through key; returns how many were accepted."""
         with self._lock:
@@ -401,19 +496,30 @@ class Simulator:
     # --- streams ---------------------------------------------------------------
 
     def open_stream(self, key: str, model: str | None = None, max_tokens: int = 20,
-                    internal: bool = False) -> tuple[StreamHandle | None, Denial | None]:
-        """Register an active stream (counts one request, honours the stream cap)."""
+                    internal: bool = False, include_usage: bool = True) -> tuple[StreamHandle | None, Denial | None]:
+        """Register an active stream (counts one request, honours the stream cap).
+        An HTTP stream takes one shot of the key's stream script, if any."""
         with self._lock:
-            denial = self.admit(key, model, stream=True)
+            script = DEFAULT_SCRIPT if internal else self._scripts.get(key, (DEFAULT_SCRIPT, None))[0]
+            events = max_tokens if script.events is None else script.events
+            denial = self.admit(key, model, stream=True, tokens=request_tokens(events))
             if denial is not None:
                 return None, denial
+            if script is not DEFAULT_SCRIPT:
+                self._take_script(key)
             provider = self._provider_of[key]
             owner = self._routing_keys[key].id if provider == ROUTING else key
             token = self._routing_keys[key].stop_token if provider == ROUTING else 0
-            handle = StreamHandle(next(self._ids), provider, key, owner,
-                                  model or DEFAULT_MODEL[provider], max_tokens, token, internal=internal)
+            handle = StreamHandle(next(self._ids), provider, key, owner, model or DEFAULT_MODEL[provider],
+                                  events, token, internal=internal, script=script, include_usage=include_usage)
             self._streams[handle.id] = handle
             return handle, None
+
+    def stream_denial(self, key: str) -> str:
+        """How a refused stream of key is answered: "status" or "sse" (routing.run only)."""
+        with self._lock:
+            user = self._routing_keys.get(key)
+            return user.stream_denial if user is not None else "status"
 
     def stream_should_stop(self, handle: StreamHandle) -> bool:
         """The per-user stop-token check a routing.run stream makes while running."""
@@ -422,10 +528,15 @@ class Simulator:
             return user is not None and user.stop_token != handle.token
 
     def close_stream(self, handle: StreamHandle, outcome: str) -> None:
-        """outcome: finished | killed | cancelled (client went away or server stopped)."""
+        """outcome: finished | killed | cancelled (client went away or server
+        stopped) | reset (scripted) | error (scripted 429 sent)."""
         with self._lock:
             if self._streams.pop(handle.id, None) is not None:
-                self._stream_stats[handle.provider][outcome] += 1
+                ended = time.time()
+                for stats in (self._stream_stats[handle.provider],
+                              self._key_stream_stats.setdefault(handle.key, _empty_stats())):
+                    stats[outcome] += 1
+                    stats["last_ended_at"] = ended
 
     def kill_streams(self, key: str) -> int:
         """routing.run's kill: bump the user's stop token; returns streams it will stop."""
@@ -444,15 +555,24 @@ class Simulator:
         with self._lock:
             return [h for h in self._streams.values() if key is None or h.key == key]
 
-    def stream_stats(self) -> dict[str, dict[str, int]]:
+    def stream_stats(self, key: str | None = None) -> dict[str, Any]:
+        """Streams ended per outcome, active now, and `last_ended_at` (wall-clock
+        epoch seconds of the latest end, None before any): per provider, or for
+        one key when key is given."""
         with self._lock:
-            stats = {p: dict(counts) for p, counts in self._stream_stats.items()}
+            if key is not None:
+                stats = dict(self._key_stream_stats.get(key) or _empty_stats())
+                stats["active"] = sum(1 for h in self._streams.values() if h.key == key)
+                return stats
+            stats_by_provider = {p: dict(counts) for p, counts in self._stream_stats.items()}
             for provider in PROVIDERS:
-                stats[provider]["active"] = sum(1 for h in self._streams.values() if h.provider == provider)
-            return stats
+                stats_by_provider[provider]["active"] = sum(
+                    1 for h in self._streams.values() if h.provider == provider)
+            return stats_by_provider
 
     def _reset_stats(self) -> None:
-        self._stream_stats = {p: {"finished": 0, "killed": 0, "cancelled": 0} for p in PROVIDERS}
+        self._stream_stats = {p: _empty_stats() for p in PROVIDERS}
+        self._key_stream_stats = {}
 
     def keep_stream(self, key: str, restart_after_s: float = 10.0) -> None:
         """Ask the server to keep an internal stream open on key, reopening it after a kill."""
@@ -463,26 +583,56 @@ class Simulator:
         with self._lock:
             return dict(self._kept)
 
+    def script_streams(self, key: str, *, count: int | None = None, **params: Any) -> None:
+        """Script key's next `count` HTTP streams (None: until cleared); params in scripts.py."""
+        script = StreamScript.make(**params)
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+            raise ValueError("count must be >= 1 or None")
+        with self._lock:
+            provider = self._provider_of.get(key)
+            if provider is None:
+                raise KeyError("unknown key")
+            if script.error is not None and script.error not in STREAM_ERRORS[provider]:
+                raise ValueError(f"a {provider} stream error names one of {', '.join(STREAM_ERRORS[provider])}")
+            if script.error_after is not None and script.error is None:
+                script = replace(script, error=STREAM_ERRORS[provider][0])
+            self._scripts[key] = (script, count)
+
+    def _take_script(self, key: str) -> None:
+        script, remaining = self._scripts[key]
+        if remaining is None:
+            return
+        if remaining <= 1:
+            del self._scripts[key]
+        else:
+            self._scripts[key] = (script, remaining - 1)
+
     # --- faults ----------------------------------------------------------------
 
     def inject(self, key: str, fault: str, *, count: int | None = None, **params: Any) -> None:
-        """Make key's usage/kill endpoints misbehave, `count` times or until cleared."""
+        """Make every endpoint called with key misbehave, `count` times or until cleared."""
         made = Fault.make(fault, count, **params)
         with self._lock:
             self._faults[key] = made
 
     def clear(self, key: str | None = None) -> None:
+        """Drop the faults and stream scripts of key (of every key when None)."""
         with self._lock:
             if key is None:
                 self._faults.clear()
+                self._scripts.clear()
             else:
                 self._faults.pop(key, None)
+                self._scripts.pop(key, None)
 
-    def take_fault(self, key: str) -> Fault | None:
-        """The fault for this request, consuming one shot of a counted fault."""
+    def take_fault(self, key: str, applies: frozenset[str] | None = None) -> Fault | None:
+        """The fault for this request, consuming one shot of a counted fault.
+        With `applies`, a fault of another kind is left in place and None returned."""
         with self._lock:
             fault = self._faults.get(key)
-            if fault is not None and fault.remaining is not None:
+            if fault is None or (applies is not None and fault.kind not in applies):
+                return None
+            if fault.remaining is not None:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     del self._faults[key]
@@ -548,8 +698,8 @@ class Simulator:
             job.fn(self)
 
     def reset(self) -> None:
-        """Back to a clean world: counters, faults, log, traffic, jobs, stream stats.
-        Accounts and keys stay."""
+        """Back to a clean world: counters, faults, stream scripts, log, traffic,
+        jobs, stream stats. Accounts, keys and their settings stay."""
         with self._lock:
             for user in self._routing_keys.values():
                 user.day, user.hour, user.minute = PeriodCounter("day"), PeriodCounter("hour"), RollingCounter()
@@ -561,10 +711,17 @@ class Simulator:
                 record.account.free_day, record.account.free_minute = PeriodCounter("day"), RollingCounter()
             for row in self._rw_keys.values():
                 row.usage_today, row.usage_minute = PeriodCounter("day"), PeriodCounter("minute")
+            for record in self._oa_keys.values():
+                record.requests, record.tokens = TokenBucket(), TokenBucket()
             self._rw_mgmt_windows.clear()
             self._faults.clear()
+            self._scripts.clear()
             self._log.clear()
             self._traffic.clear()
             self._jobs.clear()
             self._kept.clear()
             self._reset_stats()
+
+
+def _empty_stats() -> dict[str, Any]:
+    return {"finished": 0, "killed": 0, "cancelled": 0, "reset": 0, "error": 0, "last_ended_at": None}

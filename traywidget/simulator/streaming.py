@@ -1,76 +1,157 @@
-"""OpenAI-style SSE streams and the server-side stream consumers.
+"""Running a stream: the one loop that paces a stream's frames, and the
+server-side stream consumers.
 
 One loop (`drive_stream`) produces a stream's frames for both an HTTP client
-and an internal consumer, so a kill behaves the same for both: the routing.run
-stop token is checked at every frame (about every 0.2 s) and a killed stream
-ends with `data: [DONE]`.
+and an internal consumer, so a kill behaves the same for both. A routing.run
+stream checks its user's stop token before every event and, while waiting
+(long intervals, a scripted hang), about once a second, as routing.run
+documents; a killed stream ends with `data: [DONE]`. The key's stream script
+(scripts.py) decides the number, size and pace of events and whether the
+stream hangs, resets or sends a 429 mid-stream.
+
+Outcomes, counted in Simulator.stream_stats: finished, killed, cancelled
+(the client went away or the server stopped), reset, error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from typing import Any, Awaitable, Callable
+from typing import Protocol
 
 from aiohttp import web
 
-from traywidget.simulator.records import OPENROUTER, StreamHandle
+from traywidget.simulator.errors import stream_error_object
+from traywidget.simulator.frames import ChatFrames, Frames
+from traywidget.simulator.records import ROUTING, StreamHandle
 from traywidget.simulator.state import Simulator
 
-WORDS = ("Lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit")
-PROMPT_TOKENS = 12
+STOP_CHECK_S = 1.0
+# A flat-out stream (interval 0) lets the loop serve others this often.
+FLAT_OUT_YIELD_EVERY = 32
+
+FINISHED, KILLED, CANCELLED, RESET, ERROR = "finished", "killed", "cancelled", "reset", "error"
 
 
-def _frame(payload: Any) -> bytes:
-    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+class StreamOut(Protocol):
+    async def write(self, data: bytes) -> None: ...
+
+    def abort(self) -> None: ...
 
 
-def _chunk(handle: StreamHandle, created: int, delta: dict, finish: str | None = None) -> dict:
-    return {"id": f"chatcmpl-sim{handle.id}", "object": "chat.completion.chunk", "created": created,
-            "model": handle.model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+class HttpOut:
+    """Writes to an HTTP response, in drip pieces when the script says so."""
+
+    def __init__(self, request: web.Request, response: web.StreamResponse, handle: StreamHandle) -> None:
+        self._request = request
+        self._response = response
+        self._drip = handle.script.drip_bytes
+        self._drip_interval = handle.script.drip_interval_s
+
+    async def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if self._drip is None:
+            await self._response.write(data)
+            return
+        for start in range(0, len(data), self._drip):
+            await self._response.write(data[start:start + self._drip])
+            await asyncio.sleep(self._drip_interval)
+
+    def abort(self) -> None:
+        if self._request.transport is not None:
+            self._request.transport.abort()
 
 
-def usage_block(completion_tokens: int) -> dict[str, int]:
-    return {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": completion_tokens,
-            "total_tokens": PROMPT_TOKENS + completion_tokens}
+class DiscardOut:
+    """An internal consumer: nobody reads the frames."""
+
+    async def write(self, data: bytes) -> None:
+        return None
+
+    def abort(self) -> None:
+        return None
 
 
-def completion(model: str, max_tokens: int) -> dict[str, Any]:
-    """A non-streaming chat.completion answer."""
-    tokens = min(max_tokens, len(WORDS))
-    return {"id": f"chatcmpl-sim{int(time.time() * 1000)}", "object": "chat.completion",
-            "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": " ".join(WORDS[:tokens])}}],
-            "usage": usage_block(tokens)}
+class _Pacer:
+    """Pauses between events and watches for a stop: the server stopping, or
+    (routing.run) the user's stop token changing."""
+
+    def __init__(self, sim: Simulator, handle: StreamHandle, stopping: asyncio.Event) -> None:
+        self.sim = sim
+        self.handle = handle
+        self.stopping = stopping
+        self._flat_out = 0
+        self._killable = handle.provider == ROUTING
+
+    def killed(self) -> bool:
+        return self._killable and self.sim.stream_should_stop(self.handle)
+
+    async def pause(self, seconds: float) -> None:
+        if seconds <= 0:
+            self._flat_out += 1
+            if self._flat_out % FLAT_OUT_YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while (left := deadline - loop.time()) > 0:
+            await asyncio.sleep(min(left, STOP_CHECK_S))
+            if self.stopping.is_set() or self.killed():
+                return
+
+    async def hang(self) -> bool:
+        """Send nothing until the server stops (False) or a kill arrives (True);
+        a client that leaves cancels this."""
+        while True:
+            try:
+                await asyncio.wait_for(self.stopping.wait(), STOP_CHECK_S if self._killable else None)
+                return False
+            except TimeoutError:
+                if self.killed():
+                    return True
 
 
-async def drive_stream(sim: Simulator, handle: StreamHandle, write: Callable[[bytes], Awaitable[None]],
-                       stopping: asyncio.Event) -> str:
-    """Emit the stream's frames through `write`; returns and records the outcome."""
-    outcome = "cancelled"
-    created = int(time.time())
+async def drive_stream(sim: Simulator, handle: StreamHandle, out: StreamOut, stopping: asyncio.Event,
+                       frames: Frames | None = None) -> str:
+    """Emit the stream's frames through `out`; returns and records the outcome."""
+    frames = frames or ChatFrames(handle)
+    script = handle.script
+    interval = sim.stream_interval_s if script.interval_s is None else script.interval_s
+    pacer = _Pacer(sim, handle, stopping)
+    outcome = CANCELLED
     try:
-        for index in range(handle.max_tokens):
+        await out.write(frames.opening())
+        for index in range(handle.events + 1):
             if stopping.is_set():
                 return outcome
-            if sim.stream_should_stop(handle):
-                await write(b"data: [DONE]\n\n")
-                outcome = "killed"
+            if pacer.killed():
+                await out.write(frames.killed())
+                outcome = KILLED
                 return outcome
-            if handle.provider == OPENROUTER and index % 5 == 0:
-                await write(b": OPENROUTER PROCESSING\n\n")
-            delta = {"content": WORDS[index % len(WORDS)] + " "}
-            if index == 0:
-                delta["role"] = "assistant"
-            await write(_frame(_chunk(handle, created, delta)))
-            await asyncio.sleep(sim.stream_interval_s)
-        await write(_frame(_chunk(handle, created, {}, "length")))
-        await write(_frame({**_chunk(handle, created, {}), "choices": [],
-                            "usage": usage_block(handle.max_tokens)}))
-        await write(b"data: [DONE]\n\n")
-        outcome = "finished"
+            action = script.action_at(index)
+            if action == "reset":
+                out.abort()
+                outcome = RESET
+                return outcome
+            if action == "error":
+                denial = sim.scripted_denial(handle.key, script.error or "")
+                error = stream_error_object(handle.provider, denial, sim.now(), legacy=sim.legacy_errors(handle.key),
+                                            anthropic=frames.style == "messages")
+                await out.write(frames.error(error))
+                outcome = ERROR
+                return outcome
+            if action == "hang":
+                if await pacer.hang():
+                    await out.write(frames.killed())
+                    outcome = KILLED
+                return outcome
+            if index == handle.events:
+                break
+            await out.write(frames.content(index))
+            await pacer.pause(interval)
+        await out.write(frames.closing())
+        outcome = FINISHED
         return outcome
     finally:
         sim.close_stream(handle, outcome)
@@ -91,11 +172,7 @@ class InternalStreams:
         handle, denial = self.sim.open_stream(key, model, max_tokens, internal=True)
         if handle is None:
             return denial
-
-        async def discard(_: bytes) -> None:
-            return None
-
-        task = asyncio.get_running_loop().create_task(drive_stream(self.sim, handle, discard, self.stopping))
+        task = asyncio.get_running_loop().create_task(drive_stream(self.sim, handle, DiscardOut(), self.stopping))
         self._tasks.setdefault(key, set()).add(task)
         task.add_done_callback(lambda t: self._done(key, t))
         return None
@@ -110,9 +187,9 @@ class InternalStreams:
             if self._tasks.get(key):
                 continue
             ended = self._ended_at.get(key)
-            if ended is None or time.monotonic() - ended >= restart_after:
-                if self.start(key) is not None:  # refused (limit): try again later
-                    self._ended_at[key] = time.monotonic()
+            due = ended is None or time.monotonic() - ended >= restart_after
+            if due and self.start(key) is not None:  # refused (limit): try again later
+                self._ended_at[key] = time.monotonic()
 
     async def cancel_all(self) -> None:
         tasks = [t for group in self._tasks.values() for t in group]

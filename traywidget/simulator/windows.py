@@ -8,21 +8,21 @@ as an argument so tests can move time without sleeping.
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 Clock = Callable[[], datetime]
 
 
 def real_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class ManualClock:
     """A clock tests can move: `clock.advance(3600)` jumps an hour."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2025, 1, 6, 12, 0, 0, tzinfo=timezone.utc)
+        self.now = start or datetime(2025, 1, 6, 12, 0, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -36,7 +36,7 @@ class ManualClock:
 
 
 def _floor(moment: datetime, unit: str) -> datetime:
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     if unit == "minute":
         return moment.replace(second=0, microsecond=0)
     if unit == "hour":
@@ -113,3 +113,38 @@ class RollingCounter:
         """When the oldest counted event leaves the window (now if empty)."""
         self._expire(now)
         return self._events[0][0] + self.window if self._events else now
+
+
+class TokenBucket:
+    """An OpenAI-style limit: up to `capacity`, refilled evenly over `period_s`.
+
+    The capacity is passed on every call, so a test can change a key's limit
+    (configure(rpm=...)) without losing what was spent. A new bucket is full.
+    """
+
+    def __init__(self, period_s: float = 60.0) -> None:
+        self.period_s = period_s
+        self._spent = 0.0  # below capacity, at self._at
+        self._at: datetime | None = None
+
+    def _spent_at(self, now: datetime, capacity: float) -> float:
+        if self._at is None:
+            return 0.0
+        refilled = max(0.0, (now - self._at).total_seconds()) * capacity / self.period_s
+        return min(capacity, max(0.0, self._spent - refilled))
+
+    def level(self, now: datetime, capacity: float) -> float:
+        return capacity - self._spent_at(now, capacity)
+
+    def take(self, now: datetime, capacity: float, amount: float) -> None:
+        self._spent = self._spent_at(now, capacity) + amount
+        self._at = now
+
+    def seconds_until(self, now: datetime, capacity: float, amount: float) -> float:
+        """How long until `amount` is available (0 when it is now)."""
+        missing = amount - self.level(now, capacity)
+        return max(0.0, missing * self.period_s / capacity) if capacity > 0 else float("inf")
+
+    def full_at(self, now: datetime, capacity: float) -> datetime:
+        """When the bucket is back to its capacity (now when it is full)."""
+        return now + timedelta(seconds=self.seconds_until(now, capacity, capacity))
