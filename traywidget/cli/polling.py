@@ -163,35 +163,48 @@ def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
     return per_account
 
 
+class SnapshotPrinter:
+    """An engine subscriber that prints what `render` makes of each snapshot (`watch`, and any
+    command that prints what watch prints)."""
+
+    def __init__(self, render: Printer, out: GuardedStream) -> None:
+        self._render = render
+        self._out = out
+        self._latest: dict[str, Snapshot] = {}
+
+    def __call__(self, snap: Snapshot) -> None:
+        self._latest[snap.account_id] = snap
+        self._emit(self._render(self._latest, snap))
+
+    def deadline(self) -> None:
+        """FIRST_GLANCE_WAIT_S has passed: a glance still waiting for an account shows what it has."""
+        self._emit(self._render(self._latest, None))
+
+    def _emit(self, text: str | None) -> None:
+        if text is not None:
+            self._out.write(text + "\n")
+            self._out.flush()
+
+
 async def _watch(inputs: EngineInputs, render: Printer, out: GuardedStream) -> int:
     """Run the engine and print what `render` makes of each snapshot, until
     SIGINT/SIGTERM, or until the reader of our output goes away."""
     from traywidget.core.engine import Engine
 
     engine = Engine(inputs.accounts, inputs.secrets, settings=inputs.settings)
-    latest: dict[str, Snapshot] = {}
     stop = asyncio.Event()
     out.on_gone(stop.set)
-
-    def emit(text: str | None) -> None:
-        if text is not None:
-            out.write(text + "\n")
-            out.flush()
-
-    def on_snapshot(snap: Snapshot) -> None:
-        latest[snap.account_id] = snap
-        emit(render(latest, snap))
-
+    on_snapshot = SnapshotPrinter(render, out)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # Windows
             pass
-    fifo = _watch_reader(loop, out)
+    fifo = notice_reader_exit(loop, out)
     engine.subscribe(on_snapshot)
     await engine.start()
-    first_glance = loop.call_later(FIRST_GLANCE_WAIT_S, lambda: emit(render(latest, None)))
+    first_glance = loop.call_later(FIRST_GLANCE_WAIT_S, on_snapshot.deadline)
     try:
         await stop.wait()
     finally:
@@ -202,7 +215,7 @@ async def _watch(inputs: EngineInputs, render: Printer, out: GuardedStream) -> i
     return EXIT_OK
 
 
-def _watch_reader(loop: asyncio.AbstractEventLoop, out: GuardedStream) -> int | None:
+def notice_reader_exit(loop: asyncio.AbstractEventLoop, out: GuardedStream) -> int | None:
     """Stop as soon as the reader of our pipe exits (`watch | head -1`), not at the next change,
     which may be hours away with requests spent all the while. On Linux the write end of a pipe
     whose reader has gone reports an error condition, which the event loop sees as readable.
