@@ -3,7 +3,7 @@
 The machine's speed drifts by tens of percent within an hour (see BENCHMARKS.md), so "before" and
 "after" are only comparable when measured side by side. The baseline is REF checked out into
 build/bench-baseline/tree (a detached git worktree) with a venv of its own, built from REF's own
-pyproject (so it has exactly the dependencies REF declared, not today's); each benchmark runs there
+pyproject (so it has exactly the dependencies REF declared, not today's; editable, as a checkout runs); each benchmark runs there
 (REF's own bench code, its own JSON) right before it runs here.
 """
 
@@ -42,7 +42,7 @@ class Baseline:
         _git("worktree", "prune")
         _git("worktree", "add", "--detach", "--force", str(self.tree), self.commit)
         subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)
-        subprocess.run([str(self.python), "-m", "pip", "install", "-q", f"{self.tree}[bench]"], check=True)
+        subprocess.run([str(self.python), "-m", "pip", "install", "-q", "-e", f"{self.tree}[bench]"], check=True)
         stamp.write_text(self.commit)
 
     def names(self) -> set[str]:

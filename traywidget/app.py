@@ -8,25 +8,27 @@
 2. Single instance per user (ui/single_instance.py): a second launch sends
    "show", the first shows its panel, the second exits 0.
 3. A qasync.QEventLoop runs `_main`: the tray with the last cached values is
-   shown first, then the engine, history and the controller
+   shown first, before the engine, the HTTP client or the keyring are
+   imported.
+4. Then the engine (on a loop thread of its own,
+   core/engine_thread.py), history, recorder and the controller
    (ui/controller.py) are built and polling starts. Quit (menu,
    SIGINT/SIGTERM, session end via aboutToQuit) sets one asyncio event; then
-   `_shutdown` runs on the same loop: engine.stop() (closes the HTTP client),
-   cache saved, every task cancelled.
-4. No tray on the desktop: said once (log + panel status) and the panel is
+   `_shutdown` runs: the engine stops (closing the HTTP client and its
+   thread), the cache is saved, every task cancelled.
+5. No tray on the desktop: said once (log + panel status) and the panel is
    shown as an ordinary window instead; closing it quits.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
 import socket
 import sys
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -35,11 +37,13 @@ from PySide6.QtWidgets import QApplication
 
 from traywidget import APP_DISPLAY_NAME, APP_NAME, __version__
 from traywidget.core.config import Config, ConfigStore
-from traywidget.core.tasks import TaskRunner
 from traywidget.model import ConfigError
 from traywidget.ui.single_instance import SingleInstance, instance_name
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from traywidget.core.tasks import TaskRunner
     from traywidget.ui.controller import AppController
 
 log = logging.getLogger(__name__)
@@ -135,18 +139,23 @@ def run_app(demo: bool = False, self_test: bool = False) -> int:
 
         return run_self_test(app)
 
-    import qasync
-
     instance = SingleInstance(instance_name(demo))
     if not instance.claim():
         log.info("traywidget is already running: asked it to show its panel")
         return 0
 
+    state: dict[str, Any] = {}
+
+    import asyncio
+
+    import qasync
+
+    from traywidget.core.tasks import TaskRunner
+
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     quit_event = asyncio.Event()
     runner = TaskRunner(loop)
-    state: dict[str, Any] = {}
 
     def request_quit() -> None:
         loop.call_soon_threadsafe(quit_event.set)
@@ -177,14 +186,21 @@ def run_app(demo: bool = False, self_test: bool = False) -> int:
     return int(state.get("exit_code", 0))
 
 
-async def _main(
-    demo: bool,
-    runner: TaskRunner,
-    instance: SingleInstance,
-    quit_event: asyncio.Event,
-    request_quit: Callable[[], None],
-    state: dict[str, Any],
-) -> None:
+@dataclass
+class _Start:
+    """What start-up knows once the tray shows the cached values."""
+
+    demo: bool
+    config: Config
+    config_store: ConfigStore
+    secrets: Any
+    data_dir: Path
+    cache: Any
+    cached: list[Any]
+    tray: Any
+
+
+def _show_cached_tray(demo: bool, state: dict[str, Any]) -> _Start:
     from traywidget.core.cache import SnapshotCache
     from traywidget.core.paths import cache_dir
     from traywidget.ui.tray import TrayView
@@ -215,17 +231,34 @@ async def _main(
         secrets = KeyringSecretStore()
         data_dir = cache_dir()
 
-    # The icon with the last known values comes first: a person glances at
-    # the tray right after login. Only then the engine, HTTP client, keyring,
-    # history and panel are imported and built.
     cache = SnapshotCache(data_dir)
     cached = cache.load()  # marked stale until a poll confirms them
     s = config.settings
-    early_tray = TrayView(thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account)
-    early_tray.set_accounts([a.id for a in config.accounts])
-    early_tray.set_snapshots([snap for snap in cached if config.account(snap.account_id)])
-    early_tray.show()
+    tray = TrayView(thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account)
+    tray.set_accounts([a.id for a in config.accounts])
+    tray.set_snapshots([snap for snap in cached if config.account(snap.account_id)])
+    tray.show()
+    return _Start(demo, config, config_store, secrets, data_dir, cache, cached, tray)
+
+
+async def _main(
+    demo: bool,
+    runner: TaskRunner,
+    instance: SingleInstance,
+    quit_event: asyncio.Event,
+    request_quit: Callable[[], None],
+    state: dict[str, Any],
+) -> None:
+    import asyncio
+
+    # The icon with the last known values comes first, before the engine, the HTTP
+    # client and the keyring are imported: a person glances at the tray right after
+    # login. The tray host docks it while the event loop runs (measured: showing it
+    # before the loop runs docks it later, not sooner).
+    start = _show_cached_tray(demo, state)
     await asyncio.sleep(0.05)  # let Qt dock and paint the icon before the heavy imports
+    demo, config, secrets, data_dir, cache = start.demo, start.config, start.secrets, start.data_dir, start.cache
+    config_store, cached, early_tray, s = start.config_store, start.cached, start.tray, start.config.settings
 
     from traywidget.ui.controller import AppController
 
@@ -300,6 +333,8 @@ def _backfill_demo_history(engine: Any, history: Any) -> None:
 
 
 async def _shutdown(runner: TaskRunner, state: dict[str, Any]) -> None:
+    import asyncio
+
     controller: AppController | None = state.get("controller")
     engine = state.get("engine")
     if engine is not None:

@@ -1,0 +1,50 @@
+"""The floor of the fixed stack: the bare tray (bench/bare_tray.py) plus what any app on this
+project's fixed dependencies carries before its own code — a qasync event loop (asyncio, which loads
+OpenSSL through `ssl`) and an httpx.AsyncClient (its TLS context with the CA bundle).
+
+Prints "stack-tray: icon shown" once the icon is shown, then idles until SIGTERM. The start-up
+benchmark reports it beside the bare tray, so a reader sees what the fixed dependencies alone cost.
+"""
+
+import asyncio
+import signal
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+
+def main() -> int:
+    import httpx
+    import qasync
+
+    app = QApplication(sys.argv)
+    app.setQuitOnLastWindowClosed(False)
+    pixmap = QPixmap(32, 32)
+    pixmap.fill(QColor(0, 0, 0, 0))
+    painter = QPainter(pixmap)
+    painter.setBrush(QColor("#1f9d55"))
+    painter.drawRoundedRect(1, 6, 30, 20, 10, 10)
+    painter.setPen(QColor("#ffffff"))
+    painter.drawText(pixmap.rect(), 0x84, "42")  # AlignCenter
+    painter.end()
+    icon = QSystemTrayIcon(QIcon(pixmap))
+    icon.show()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    client = httpx.AsyncClient()
+    stop = asyncio.Event()
+    signal.signal(signal.SIGTERM, lambda *_: loop.call_soon_threadsafe(stop.set))
+    ticker = QTimer()  # let Python see SIGTERM
+    ticker.start(500)
+    ticker.timeout.connect(lambda: None)
+    QTimer.singleShot(0, lambda: print("stack-tray: icon shown", flush=True))
+    with loop:
+        loop.run_until_complete(stop.wait())
+        loop.run_until_complete(client.aclose())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
