@@ -109,6 +109,8 @@ class Config:
     unknown_entries: tuple[dict[str, Any], ...] = ()
     # What was wrong with the file as loaded (shown to the user once).
     warnings: tuple[str, ...] = ()
+    # Where a file that could not be read was kept; None when it was read.
+    set_aside: Path | None = None
 
     def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -322,7 +324,8 @@ class ConfigStore:
                 warnings=(
                     f"The config file {self.path} could not be read ({_short(exc)}). It was kept as "
                     f"{aside.name} and traywidget started with no accounts; fix or restore it from there.",
-                )
+                ),
+                set_aside=aside,
             )
         accounts: list[Account] = []
         unknown: list[dict[str, Any]] = []
