@@ -13,12 +13,23 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # No test may ever see a developer's real config, cache or keyring.
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 # Nor speak a developer's own language: the commands and apps the tests start read their words in English
 # (tests/i18n chooses the other languages itself).
 os.environ["LANGUAGE"] = "en"
+
+# Hypothesis: the full count in CI (CI=true), a tenth of it for a quick local run;
+# HYPOTHESIS_PROFILE=ci runs the full count anywhere. Expensive properties take a
+# share of the profile's count (tests/strategies.py `examples`), never a fixed number.
+# Properties run real parsers on generated input; how long one example takes is no
+# property of theirs (speed is measured by `python -m bench`): no deadline.
+settings.register_profile("ci", settings.get_profile("ci"), max_examples=500, deadline=None,
+                          suppress_health_check=list(HealthCheck))
+settings.register_profile("dev", max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
 
 
 def require_tools(*names: str) -> None:

@@ -8,9 +8,17 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from traywidget.providers.base import KeyHint, PollContext
+
+
+def examples(share: float) -> int:
+    """`share` of the loaded profile's example count (tests/conftest.py), at least 10: a property
+    that runs a whole engine per example takes fewer examples than one that parses a body."""
+    return max(10, round(settings.default.max_examples * share))
+
 
 numbers = st.one_of(
     st.integers(min_value=-(10**20), max_value=10**20),

@@ -76,12 +76,14 @@ def _set_window_icon(app: QApplication) -> None:
 
 
 def _autostart_callables() -> tuple[Callable[[bool], Any], Callable[[], bool]]:
-    from traywidget.core import autostart
+    from traywidget.core.autostart import login_item
+
+    item = login_item()
 
     def set_enabled(on: bool) -> None:
-        autostart.enable() if on else autostart.disable()
+        item.enable() if on else item.disable()
 
-    return set_enabled, autostart.is_enabled
+    return set_enabled, item.is_enabled
 
 
 class _SignalWakeup:

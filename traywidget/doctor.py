@@ -1,7 +1,9 @@
-"""`traywidget doctor`: what this desktop offers the app, and what to do about what is missing.
+"""What this desktop offers the app, and what to do about what is missing.
 
     checks = run_doctor()          # list[Check]; never raises, every probe bounded by a timeout
-    print(format_report(checks))
+    print(format_report(checks))   # or report_json(checks); the exit status is exit_code(checks)
+
+`traywidget doctor [--json]` is its one entry point (traywidget.cli.system).
 
 No Qt import here: the tray probe runs Qt in a subprocess (a missing display aborts a Qt process),
 D-Bus is asked through jeepney, the keyring through `keyring` in a bounded worker thread.
@@ -14,9 +16,12 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from traywidget.i18n import enumeration, tr, tr_noop, trn
+from traywidget.model import EXIT_ACCOUNT_ERROR, EXIT_OK
 
 OK = "ok"
 WARN = "warn"
@@ -36,18 +41,28 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Check:
+    """One finding. title, detail and hint are English templates (marked for translation)
+    filled from `params`: `--json` prints them in English, the report in the user's language."""
+
     key: str  # stable id: session, tray, notifications, keyring, config, cache, autostart
     title: str
     state: str  # ok | warn | fail | info
     detail: str
     hint: str = ""  # what to do when state is warn/fail
+    params: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.state in (OK, INFO)
 
+    def text(self, part: str, translate: Callable[[str], str] = str) -> str:
+        """`part` ("title", "detail" or "hint") filled in, through `translate` (tr for people)."""
+        template = getattr(self, part)
+        return translate(template).format(**self.params) if template else ""
+
     def to_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {"key": self.key, "title": self.text("title"), "state": self.state,
+                "detail": self.text("detail"), "hint": self.text("hint")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,8 +154,8 @@ print(json.dumps({"tray": bool(QSystemTrayIcon.isSystemTrayAvailable()),
 
 
 def probe_main() -> int:
-    """The tray probe itself, run in a child process (`python -m traywidget.doctor --probe-tray`, or a
-    frozen binary started with TRAYWIDGET_DOCTOR_PROBE=tray, see packaging/entry.py)."""
+    """The tray probe itself, in the frozen binary's child process (started with
+    TRAYWIDGET_DOCTOR_PROBE=tray, see packaging/entry.py; from source it runs as `python -c`)."""
     exec(compile(_TRAY_PROBE_CODE, "<traywidget-doctor-probe>", "exec"), {"__name__": "__probe__"})
     return 0
 
@@ -185,51 +200,55 @@ def _qt_tray_probe(timeout: float = TRAY_PROBE_TIMEOUT_S) -> dict[str, Any]:
 def _tray_hint() -> str:
     desktop = _desktop().lower()
     if "gnome" in desktop or "ubuntu" in desktop or "unity" in desktop:
-        return (
+        return tr_noop(
             "GNOME has no tray by default: install and enable the 'AppIndicator and "
             "KStatusNotifierItem Support' extension (Debian/Ubuntu: gnome-shell-extension-appindicator), "
             "then log out and in."
         )
     if "kde" in desktop or "plasma" in desktop:
-        return "Plasma: add the 'System Tray' widget back to a panel."
+        return tr_noop("Plasma: add the 'System Tray' widget back to a panel.")
     if any(w in desktop for w in ("sway", "hyprland", "river", "wlroots")):
-        return "Wayland compositor: enable a tray in your bar (waybar's \"tray\" module, or sfwbar)."
+        return tr_noop("Wayland compositor: enable a tray in your bar (waybar's \"tray\" module, or sfwbar).")
     if any(w in desktop for w in ("xfce", "lxqt", "lxde", "mate", "cinnamon", "budgie")):
-        return "Add the 'Notification Area' / 'Status Tray' plugin to a panel."
-    return (
+        return tr_noop("Add the 'Notification Area' / 'Status Tray' plugin to a panel.")
+    return tr_noop(
         "Run a panel with a system tray (a notification area or StatusNotifier host), e.g. "
         "trayer or stalonetray on plain X11, waybar on Wayland. Without one traywidget opens "
         "its panel as a normal window instead."
     )
 
 
-def check_tray(*, use_qt: bool = True) -> Check:
-    title = "System tray"
+def check_tray() -> Check:
+    title = tr_noop("System tray")
     if sys.platform == "darwin":
-        return Check("tray", title, OK, "macOS menu bar (status items are always available)")
+        return Check("tray", title, OK, tr_noop("macOS menu bar (status items are always available)"))
     if sys.platform == "win32":
-        return Check("tray", title, OK, "Windows notification area")
+        return Check("tray", title, OK, tr_noop("Windows notification area"))
     bus = _dbus_query([SNI_WATCHER])
     sni = bool(bus["owned"].get(SNI_WATCHER))
     display = os.environ.get("DISPLAY")
     wayland = os.environ.get("WAYLAND_DISPLAY")
     if not display and not wayland:
         if sni:
-            return Check("tray", title, WARN, "a StatusNotifier host is on D-Bus, but there is no display",
-                         "Start traywidget from inside your graphical session.")
-        return Check("tray", title, FAIL, "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)",
-                     "Run traywidget inside a graphical session; the CLI (`traywidget status`) works without one.")
-    qt = _qt_tray_probe() if use_qt else {"tray": None, "platform": None, "error": "not probed"}
+            return Check("tray", title, WARN, tr_noop("a StatusNotifier host is on D-Bus, but there is no display"),
+                         tr_noop("Start traywidget from inside your graphical session."))
+        return Check("tray", title, FAIL, tr_noop("no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"),
+                     tr_noop("Run traywidget inside a graphical session; the CLI (`traywidget status`) "
+                             "works without one."))
+    qt = _qt_tray_probe()
     if qt["tray"]:
-        how = "StatusNotifierItem host on D-Bus" if sni else "XEmbed tray (owner of _NET_SYSTEM_TRAY_S0)"
-        return Check("tray", title, OK, f"{how}; Qt platform {qt['platform']}")
+        how = (tr_noop("StatusNotifierItem host on D-Bus; Qt platform {platform}") if sni
+               else tr_noop("XEmbed tray (owner of _NET_SYSTEM_TRAY_S0); Qt platform {platform}"))
+        return Check("tray", title, OK, how, params={"platform": qt["platform"]})
     if sni:
-        return Check("tray", title, OK, f"StatusNotifierItem host ({SNI_WATCHER}) on the session bus")
-    detail = "no tray host: no XEmbed tray owns _NET_SYSTEM_TRAY_S0"
-    detail += " and no " + SNI_WATCHER + (" on the session bus" if bus["bus"] else " (no session bus)")
-    if qt["error"] and qt["error"] != "not probed":
-        detail += f"; {qt['error']}"
-    return Check("tray", title, FAIL, detail, _tray_hint())
+        return Check("tray", title, OK, tr_noop("StatusNotifierItem host ({watcher}) on the session bus"),
+                     params={"watcher": SNI_WATCHER})
+    detail = (tr_noop("no tray host: no XEmbed tray owns _NET_SYSTEM_TRAY_S0 and no {watcher} on the session "
+                      "bus{probe}") if bus["bus"]
+              else tr_noop("no tray host: no XEmbed tray owns _NET_SYSTEM_TRAY_S0 and no {watcher} (no session "
+                           "bus){probe}"))
+    probe = f"; {qt['error']}" if qt["error"] else ""
+    return Check("tray", title, FAIL, detail, _tray_hint(), params={"watcher": SNI_WATCHER, "probe": probe})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,24 +256,35 @@ def check_tray(*, use_qt: bool = True) -> Check:
 
 
 def check_notifications() -> Check:
-    title = "Notifications"
+    """Which path the app's notifications take: the rule is the app's own
+    (core.notifications.notification_server_available); the bus is asked again only
+    for the server's name and, when there is none, for why."""
+    from traywidget.core.notifications import notification_server_available
+
+    title = tr_noop("Notifications")
     if sys.platform == "darwin":
-        return Check("notifications", title, OK, "macOS Notification Center")
+        return Check("notifications", title, OK, tr_noop("macOS Notification Center"))
     if sys.platform == "win32":
-        return Check("notifications", title, OK, "Windows notifications (tray balloons)")
+        return Check("notifications", title, OK, tr_noop("Windows notifications (tray balloons)"))
     bus = _dbus_query([NOTIFICATIONS])
-    hint = ("Install and run a notification daemon, such as dunst or xfce4-notifyd (X11) or mako (Wayland); "
-            "GNOME and Plasma include one.")
+    params = {"service": NOTIFICATIONS, "error": bus["error"], "server": bus.get("server") or ""}
+    if notification_server_available():
+        if params["server"]:
+            detail = tr_noop("sent over D-Bus to the desktop's notification server ({server})")
+        else:
+            detail = tr_noop("sent over D-Bus to {service} (its server starts on demand)")
+        return Check("notifications", title, OK, detail, params=params)
+    hint = tr_noop("Install and run a notification daemon, such as dunst or xfce4-notifyd (X11) or mako "
+                   "(Wayland); GNOME and Plasma include one.")
     if not bus["bus"]:
-        return Check("notifications", title, FAIL, f"no D-Bus session bus ({bus['error']})",
-                     "Start your desktop session with D-Bus (dbus-run-session or dbus-launch). " + hint)
-    if bus["owned"].get(NOTIFICATIONS):
-        server = bus.get("server") or "a notification server"
-        return Check("notifications", title, OK, f"{NOTIFICATIONS} is served by {server}")
-    if NOTIFICATIONS in bus["activatable"]:
-        return Check("notifications", title, OK, f"{NOTIFICATIONS} starts on demand (D-Bus activation)")
+        return Check("notifications", title, FAIL,
+                     tr_noop("no D-Bus session bus ({error}): alerts can only be the tray's own balloons"),
+                     tr_noop("Start your desktop session with D-Bus (dbus-run-session or dbus-launch). Install "
+                             "and run a notification daemon, such as dunst or xfce4-notifyd (X11) or mako "
+                             "(Wayland); GNOME and Plasma include one."), params=params)
     return Check("notifications", title, WARN,
-                 f"nothing owns {NOTIFICATIONS}: alerts fall back to tray balloons", hint)
+                 tr_noop("no notification server on the session bus ({service}): alerts are the tray's own "
+                         "balloons"), hint, params=params)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,16 +294,19 @@ def check_notifications() -> Check:
 def check_keyring(timeout: float = KEYRING_TIMEOUT_S) -> Check:
     from traywidget.core.secrets import KEYRING_HELP, KeyringState, keyring_status
 
-    title = "Keyring"
+    title = tr_noop("Keyring")
     status, error = _bounded(keyring_status, timeout, None)
     if status is None:
-        return Check("keyring", title, FAIL, f"keyring probe failed: {error}", KEYRING_HELP)
+        return Check("keyring", title, FAIL, tr_noop("keyring probe failed: {error}"), KEYRING_HELP,
+                     params={"error": error})
+    params = {"backend": status.backend, "message": status.message}
     if status.usable:
-        return Check("keyring", title, OK, status.message)
+        return Check("keyring", title, OK, "{message}", params=params)
     if status.state is KeyringState.LOCKED:
-        return Check("keyring", title, WARN, f"{status.backend}: {status.message}",
-                     "Unlock your login keyring (it usually unlocks with your login password).")
-    return Check("keyring", title, FAIL, status.message, KEYRING_HELP)
+        return Check("keyring", title, WARN, "{backend}: {message}",
+                     tr_noop("Unlock your login keyring (it usually unlocks with your login password)."),
+                     params=params)
+    return Check("keyring", title, FAIL, "{message}", KEYRING_HELP, params=params)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,60 +317,71 @@ def _dir_check(key: str, title: str, path_fn: Callable[[], Any], env: str) -> Ch
     try:
         path = path_fn()
     except Exception as exc:  # noqa: BLE001
-        return Check(key, title, FAIL, f"cannot compute the directory: {exc}")
-    source = f" (from {env})" if os.environ.get(env) else ""
+        return Check(key, title, FAIL, tr_noop("cannot compute the directory: {error}"), params={"error": exc})
+    params = {"path": path, "env": env, "parent": ""}
+    overridden = bool(os.environ.get(env))
     if path.exists():
-        writable = os.access(path, os.W_OK)
-        if not writable:
-            return Check(key, title, FAIL, f"{path}{source}: not writable",
-                         f"Fix the permissions of {path}, or point {env} elsewhere.")
-        return Check(key, title, OK, f"{path}{source}")
+        if not os.access(path, os.W_OK):
+            return Check(key, title, FAIL,
+                         tr_noop("{path} (from {env}): not writable") if overridden else tr_noop("{path}: not writable"),
+                         tr_noop("Fix the permissions of {path}, or point {env} elsewhere."), params=params)
+        return Check(key, title, OK, tr_noop("{path} (from {env})") if overridden else "{path}", params=params)
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not os.access(parent, os.W_OK):
-        return Check(key, title, FAIL, f"{path}{source}: cannot be created ({parent} is not writable)",
-                     f"Point {env} at a writable directory.")
-    return Check(key, title, INFO, f"{path}{source} (created on first save)")
+        params["parent"] = parent
+        return Check(key, title, FAIL,
+                     tr_noop("{path} (from {env}): cannot be created ({parent} is not writable)") if overridden
+                     else tr_noop("{path}: cannot be created ({parent} is not writable)"),
+                     tr_noop("Point {env} at a writable directory."), params=params)
+    return Check(key, title, INFO,
+                 tr_noop("{path} (from {env}) (created on first save)") if overridden
+                 else tr_noop("{path} (created on first save)"), params=params)
 
 
 def check_paths() -> list[Check]:
     from traywidget.core import paths
 
     return [
-        _dir_check("config", "Config directory", paths.config_dir, "TRAYWIDGET_CONFIG_DIR"),
-        _dir_check("cache", "Cache directory", paths.cache_dir, "TRAYWIDGET_CACHE_DIR"),
+        _dir_check("config", tr_noop("Config directory"), paths.config_dir, "TRAYWIDGET_CONFIG_DIR"),
+        _dir_check("cache", tr_noop("Cache directory"), paths.cache_dir, "TRAYWIDGET_CACHE_DIR"),
     ]
 
 
 def check_session() -> Check:
+    title = tr_noop("Desktop session")
     if sys.platform in ("darwin", "win32"):
-        return Check("session", "Desktop session", INFO, sys.platform)
+        return Check("session", title, INFO, "{platform}", params={"platform": sys.platform})
     parts = [
         f"{var}={os.environ[var]}"
         for var in ("XDG_SESSION_TYPE", "XDG_CURRENT_DESKTOP", "DISPLAY", "WAYLAND_DISPLAY")
         if os.environ.get(var)
     ]
-    return Check("session", "Desktop session", INFO, ", ".join(parts) or "no graphical session variables set")
+    if not parts:
+        return Check("session", title, INFO, tr_noop("no graphical session variables set"))
+    return Check("session", title, INFO, "{variables}", params={"variables": ", ".join(parts)})
 
 
 def check_autostart() -> Check:
+    title = tr_noop("Start at login")
     try:
-        from traywidget.core import autostart
+        from traywidget.core.autostart import login_item
 
-        return Check("autostart", "Start at login", INFO, autostart.status().removeprefix("start at login: "))
+        template, params = login_item().state()
+        return Check("autostart", title, INFO, template, params=params)
     except Exception as exc:  # noqa: BLE001
-        return Check("autostart", "Start at login", WARN, f"cannot tell: {exc}")
+        return Check("autostart", title, WARN, tr_noop("cannot tell: {error}"), params={"error": exc})
 
 
 # ---------------------------------------------------------------------------------------------
 # Public API
 
 
-def run_doctor(*, probe_tray_with_qt: bool = True) -> list[Check]:
+def run_doctor() -> list[Check]:
     """Every check, in display order. Never raises."""
     checks: list[Check] = []
     steps: list[Callable[[], Check | list[Check]]] = [
         check_session,
-        lambda: check_tray(use_qt=probe_tray_with_qt),
+        check_tray,
         check_notifications,
         check_keyring,
         check_paths,
@@ -348,45 +392,41 @@ def run_doctor(*, probe_tray_with_qt: bool = True) -> list[Check]:
             result = step()
         except Exception as exc:  # noqa: BLE001 - belt and braces; each check handles its own errors
             name = getattr(step, "__name__", "check").removeprefix("check_")
-            result = Check(name, name.title(), FAIL, f"check crashed: {type(exc).__name__}: {exc}")
+            result = Check(name, name.title(), FAIL, tr_noop("check crashed: {error}"),
+                           params={"error": f"{type(exc).__name__}: {exc}"})
         checks.extend(result if isinstance(result, list) else [result])
     return checks
+
+
+def exit_code(checks: list[Check]) -> int:
+    """The one exit rule: 1 when something traywidget needs is missing (a failed check);
+    warnings are advice and leave it at 0."""
+    return EXIT_ACCOUNT_ERROR if any(c.state == FAIL for c in checks) else EXIT_OK
 
 
 _MARK = {OK: "ok", WARN: "!!", FAIL: "XX", INFO: "--"}
 
 
 def format_report(checks: list[Check]) -> str:
-    """A plain-text report: one line per check, the fix indented under anything missing."""
-    width = max((len(c.title) for c in checks), default=10)
+    """A plain-text report in the user's language: one line per check, the fix indented under
+    anything missing."""
+    titles = {id(c): c.text("title", tr) for c in checks}
+    width = max((len(t) for t in titles.values()), default=10)
     lines = []
     for c in checks:
-        lines.append(f"[{_MARK.get(c.state, '??')}] {c.title:<{width}}  {c.detail}")
+        lines.append(f"[{_MARK.get(c.state, '??')}] {titles[id(c)]:<{width}}  {c.text('detail', tr)}")
         if c.hint and c.state in (WARN, FAIL):
-            lines.append(f"     {'':<{width}}  -> {c.hint}")
-    problems = [c for c in checks if c.state in (WARN, FAIL)]
+            lines.append(f"     {'':<{width}}  -> {c.text('hint', tr)}")
+    problems = [titles[id(c)] for c in checks if c.state in (WARN, FAIL)]
+    lines.append("")
     if problems:
-        lines.append("")
-        lines.append(f"{len(problems)} thing(s) to look at: " + ", ".join(c.title for c in problems) + ".")
+        lines.append(trn("{n} thing to look at: {titles}.", "{n} things to look at: {titles}.", len(problems)).format(
+            n=len(problems), titles=enumeration(problems)))
     else:
-        lines.append("")
-        lines.append("Everything traywidget needs is here.")
+        lines.append(tr("Everything traywidget needs is here."))
     return "\n".join(lines)
 
 
 def report_json(checks: list[Check]) -> str:
+    """The checks as JSON, in English (stable for scripts)."""
     return json.dumps([c.to_dict() for c in checks], indent=2)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m traywidget.doctor [--json]`; exit 0 when nothing failed, 1 otherwise."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if "--probe-tray" in argv:
-        return probe_main()
-    checks = run_doctor()
-    print(report_json(checks) if "--json" in argv else format_report(checks))
-    return 1 if any(c.state == FAIL for c in checks) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

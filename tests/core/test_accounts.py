@@ -11,9 +11,10 @@ import sys
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.strategies import examples
 from traywidget.core.config import (
     Config,
     ConfigStore,
@@ -116,7 +117,7 @@ def test_with_account_replaces_same_id():
     assert config.without_account("acc1").accounts == ()
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@settings(max_examples=examples(0.6))
 @given(
     data=st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
@@ -152,6 +153,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_sigkill_during_saves_never_corrupts(tmp_path):
     """Kill a process that saves in a loop at random moments, many times: the
     file always parses and always has every account of some complete save."""

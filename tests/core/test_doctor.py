@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_tools
-from tests.desktop import dbus_session, secret_service, trayer, xvfb
+from tests.desktop import dbus_session, dunst, secret_service, trayer, xvfb
 from traywidget import doctor
 from traywidget.doctor import FAIL, INFO, OK, WARN, Check
 
@@ -31,8 +31,8 @@ def _bare_env(tmp_path: Path) -> dict[str, str]:
 
 
 def _run_doctor(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "traywidget.doctor", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "traywidget", "doctor", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def _by_key(data: list[dict]) -> dict[str, dict]:
@@ -55,12 +55,16 @@ def test_no_display_no_bus_no_keyring_reports_what_is_missing(tmp_path: Path) ->
     assert "no keyring" in out.lower()
     assert "gnome-keyring" in out and "KWallet" in out
     assert "dunst" in out
-    assert "thing(s) to look at" in out
+    assert "3 things to look at: System tray, Notifications, Keyring." in out
 
-    data = _by_key(json.loads(_run_doctor(env, "--json").stdout))
+    as_json = _run_doctor(env, "--json")
+    assert as_json.returncode == 1  # the same rule with --json
+    data = _by_key(json.loads(as_json.stdout))
     assert data["tray"]["state"] == FAIL
     assert data["notifications"]["state"] == FAIL
     assert data["keyring"]["state"] == FAIL
+    assert set(data["tray"]) == {"key", "title", "state", "detail", "hint"}
+    assert data["tray"]["detail"] == "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"
     assert data["config"]["detail"].startswith(os.environ["TRAYWIDGET_CONFIG_DIR"])
     assert "TRAYWIDGET_CONFIG_DIR" in data["config"]["detail"]
 
@@ -80,7 +84,7 @@ def test_dead_bus_address_fails_fast(tmp_path: Path, monkeypatch: pytest.MonkeyP
     started = time.monotonic()
     check = doctor.check_notifications()
     assert time.monotonic() - started < 5
-    assert check.state == FAIL and "no D-Bus session bus" in check.detail
+    assert check.state == FAIL and "no D-Bus session bus" in check.text("detail")
 
 
 def test_a_bus_that_never_answers_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,7 +134,7 @@ def test_keyring_backends(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(keyring, "get_keyring", lambda: Hangs())
     check = doctor.check_keyring(timeout=0.3)
-    assert check.state == FAIL and "timed out" in check.detail
+    assert check.state == FAIL and "timed out" in check.text("detail")
 
     class Fine(Hangs):
         def get_password(self, service, username):
@@ -163,8 +167,27 @@ def test_format_report() -> None:
     ]
     text = doctor.format_report(checks)
     assert "[XX] System tray" in text and "-> install one" in text
-    assert "[ok] Keyring" in text and "1 thing(s) to look at: System tray." in text
+    assert "[ok] Keyring" in text and text.endswith("\n\n1 thing to look at: System tray.")
     assert doctor.format_report(checks[1:]).endswith("Everything traywidget needs is here.")
+
+
+def test_check_text_is_filled_in_and_english_in_json() -> None:
+    check = Check("cache", "Cache directory", FAIL, "{path}: not writable", "Point {env} at a writable directory.",
+                  params={"path": "/x", "env": "TRAYWIDGET_CACHE_DIR"})
+    assert check.to_dict() == {"key": "cache", "title": "Cache directory", "state": FAIL,
+                               "detail": "/x: not writable", "hint": "Point TRAYWIDGET_CACHE_DIR at a writable directory."}
+    german = {"{path}: not writable": "{path}: nicht beschreibbar"}
+    assert check.text("detail", lambda msgid: german.get(msgid, msgid)) == "/x: nicht beschreibbar"
+
+
+def test_one_exit_rule_failures_count_warnings_do_not() -> None:
+    ok = Check("keyring", "Keyring", OK, "usable")
+    warn = Check("notifications", "Notifications", WARN, "balloons")
+    fail = Check("tray", "System tray", FAIL, "no tray")
+    info = Check("config", "Config directory", INFO, "/tmp/x")
+    assert doctor.exit_code([ok, info]) == 0
+    assert doctor.exit_code([ok, warn, info]) == 0
+    assert doctor.exit_code([ok, warn, fail]) == 1
 
 
 def test_packaging_entry_runs_the_tray_probe(tmp_path: Path) -> None:
@@ -200,6 +223,31 @@ def test_xvfb_with_trayer_finds_the_tray(tmp_path: Path) -> None:
 
 
 @pytest.mark.desktop
+def test_notifications_say_which_path_they_take(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's own rule (notification_server_available) decides; doctor says it in words."""
+    require_tools("dbus-daemon", "dbus-send", "Xvfb", "dunst")
+    with dbus_session(tmp_path / "bare", services=[]) as env:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", env["DBUS_SESSION_BUS_ADDRESS"])
+        check = doctor.check_notifications()
+        assert (check.state, check.text("detail")) == (
+            WARN, "no notification server on the session bus (org.freedesktop.Notifications): alerts are the "
+                  "tray's own balloons")
+        with xvfb(env) as display, dunst(display, tmp_path / "dunst.log"):
+            check = doctor.check_notifications()
+    assert check.state == OK
+    assert check.text("detail").startswith("sent over D-Bus to the desktop's notification server (dunst")
+    services = tmp_path / "services"
+    services.mkdir()
+    (services / "org.freedesktop.Notifications.service").write_text(
+        "[D-BUS Service]\nName=org.freedesktop.Notifications\nExec=/usr/bin/dunst\n")
+    with dbus_session(tmp_path / "activatable", services=[services]) as env:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", env["DBUS_SESSION_BUS_ADDRESS"])
+        check = doctor.check_notifications()
+    assert (check.state, check.text("detail")) == (
+        OK, "sent over D-Bus to org.freedesktop.Notifications (its server starts on demand)")
+
+
+@pytest.mark.desktop
 def test_notifications_and_keyring_pass_on_a_private_session(tmp_path: Path) -> None:
     require_tools("Xvfb", "dbus-daemon", "dbus-send", "dunst", "gnome-keyring-daemon")
     base = _bare_env(tmp_path)
@@ -216,5 +264,6 @@ def test_notifications_and_keyring_pass_on_a_private_session(tmp_path: Path) -> 
             dunst.terminate()
             dunst.wait(5)
     data = _by_key(json.loads(proc.stdout))
-    assert data["notifications"]["state"] == OK and "dunst" in data["notifications"]["detail"]
+    assert data["notifications"]["state"] == OK
+    assert data["notifications"]["detail"].startswith("sent over D-Bus to the desktop's notification server (dunst")
     assert data["keyring"]["state"] == OK and "SecretService" in data["keyring"]["detail"]

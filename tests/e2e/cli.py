@@ -29,6 +29,12 @@ def run_cli(env: dict[str, str], *args: str, stdin: str | None = None, timeout: 
     proc = subprocess.run(
         [sys.executable, "-m", "traywidget", *args],
         input=stdin if stdin is not None else "", capture_output=True, text=True, env=env, timeout=timeout,
-        cwd=os.getcwd(),
+        cwd=os.getcwd(), check=False,
     )
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+def start_cli(env: dict[str, str], *args: str) -> subprocess.Popen:
+    """The CLI running in the background, its output on real pipes (to read a line, or to close)."""
+    return subprocess.Popen([sys.executable, "-m", "traywidget", *args], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=os.getcwd())

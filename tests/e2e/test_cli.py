@@ -1,23 +1,36 @@
 """The command line end to end: a real subprocess, the real keyring API on a
-real Secret Service, real HTTP to the simulator."""
+real Secret Service, real HTTP to the simulator, real pipes."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 
 import pytest
 
-from tests.e2e.cli import cli_env, run_cli
+from tests.e2e.cli import cli_env, run_cli, start_cli
+
+PIPE_CLOSED = 141  # documented in README: what a command returns when its reader went away
+
+STATUS_KEYS = {"id", "provider", "label", "state", "plan", "meters", "error", "fetched_at", "notes", "stale",
+               "streams"}
+METER_KEYS = {"name", "unit", "used", "limit", "remaining", "resets_at", "source", "seen_at"}
 
 
 @pytest.fixture
 def env(keyring_home, tmp_path):
     _, keyring_env = keyring_home
     return cli_env(keyring_env, tmp_path)
+
+
+@pytest.fixture
+def no_keyring_env(tmp_path):
+    return cli_env({**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}, tmp_path)
 
 
 def add_account(env, sim, provider: str, account_id: str, api_key: str, management_key: str | None = None):
@@ -32,30 +45,67 @@ def add_account(env, sim, provider: str, account_id: str, api_key: str, manageme
         assert r.code == 0, r.err
 
 
+def meters_by_name(account: dict) -> dict[str, tuple]:
+    return {m["name"]: (m["unit"], m["used"], m["limit"], m["remaining"]) for m in account["meters"]}
+
+
+def parse_utc(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+# --- accounts and keys ---------------------------------------------------------------------------
+
+
 def test_accounts_add_list_remove(env, sim):
     key = sim.sim.add_routing_key("Premium")
     add_account(env, sim, "routing.run", "main", key)
     listed = json.loads(run_cli(env, "accounts", "list", "--json").out)
     assert listed == {"accounts": [{"id": "main", "provider": "routing.run", "label": "Main",
                                     "base_url": sim.url("routing.run")}]}
-    table = run_cli(env, "accounts", "list").out
-    assert "main" in table and "routing.run" in table
+    table = run_cli(env, "accounts", "list").out.splitlines()
+    assert table[0].split() == ["ID", "PROVIDER", "LABEL", "BASE", "URL"]
+    assert table[1].split() == ["main", "routing.run", "Main", sim.url("routing.run")]
     dup = run_cli(env, "accounts", "add", "routing.run", "--id", "main")
-    assert dup.code == 2 and "exists already" in dup.err
+    assert dup.code == 2 and dup.err == "traywidget: an account with id 'main' exists already\n"
     removed = run_cli(env, "accounts", "remove", "main")
-    assert removed.code == 0 and "deleted from the keyring" in removed.out
+    assert removed.code == 0
+    assert removed.out == "Removed main.\nIts keys were deleted from the keyring.\n"
     assert json.loads(run_cli(env, "accounts", "list", "--json").out) == {"accounts": []}
+
+
+@pytest.mark.parametrize("typed", ["OpenRouter", "OPENROUTER", "openrouter"])
+def test_provider_ids_are_case_insensitive(no_keyring_env, typed):
+    r = run_cli(no_keyring_env, "accounts", "add", typed, "--id", "or")
+    assert r.code == 0, r.err
+    assert r.out.startswith("Added or (OpenRouter, https://openrouter.ai/api/v1).")
+    (account,) = json.loads(run_cli(no_keyring_env, "accounts", "list", "--json").out)["accounts"]
+    assert account["provider"] == "openrouter"
+
+
+def test_a_base_url_of_another_host_is_added_with_a_warning_and_the_fix(no_keyring_env):
+    r = run_cli(no_keyring_env, "accounts", "add", "routeway", "--id", "rw", "--base-url", "https://openrouter.ai/api/v1")
+    assert r.code == 0, r.err
+    assert r.err == (
+        "traywidget: warning: openrouter.ai is not an API host of Routeway (expected api.routeway.ai); your key "
+        "would be sent to it.\n"
+        "traywidget: to use https://api.routeway.ai/v1 instead: traywidget accounts remove rw && traywidget "
+        "accounts add routeway --id rw --base-url https://api.routeway.ai/v1\n")
+    fine = run_cli(no_keyring_env, "accounts", "add", "routing.run", "--id", "rr", "--base-url",
+                   "https://api.routing.sh/v1")  # the documented mirror
+    assert fine.code == 0 and fine.err == ""
 
 
 def test_bad_input_gets_clear_messages(env, sim):
     cases = [
         (("accounts", "add", "routing.run", "--id", "x", "--base-url", "http://example.com/v1"), "Plain http is refused"),
-        (("accounts", "add", "nope", "--id", "x"), "invalid choice"),
+        (("accounts", "add", "nope", "--id", "x"), "invalid choice: 'nope'"),
         (("accounts", "add", "openrouter", "--id", "bad id"), "account id"),
         (("keys", "set", "ghost"), "no account with id 'ghost'"),
         (("accounts", "remove", "ghost"), "no account with id 'ghost'"),
         (("status",), "no accounts configured"),
         (("accounts", "add", "openrouter", "--id", "fast", "--fast-interval", "1"), "between 10 s"),
+        (("--demo", "accounts", "list"), ("--demo works with the tray (`traywidget --demo`) and with status, "
+                                          "watch, kill, not with accounts")),
     ]
     for args, message in cases:
         r = run_cli(env, *args)
@@ -64,132 +114,50 @@ def test_bad_input_gets_clear_messages(env, sim):
         assert "Traceback" not in r.err
     run_cli(env, "accounts", "add", "routing.run", "--id", "x", "--base-url", sim.url("routing.run"))
     empty = run_cli(env, "keys", "set", "x", stdin="\n")
-    assert empty.code == 2 and "nothing was saved" in empty.err
+    assert empty.code == 2
+    assert empty.err == "traywidget: no API key given on standard input; nothing was saved\n"
 
 
-def test_status_json_covers_all_providers(env, sim):
-    s = sim.sim
-    add_account(env, sim, "routing.run", "rr", s.add_routing_key("Premium"))
-    or_key = s.add_openrouter_key(limit=10.0, limit_reset="daily")
-    add_account(env, sim, "openrouter", "or", or_key, s.add_management_key(or_key))
-    rw_key = s.add_routeway_key(daily_limit=200, minute_limit=5)
-    add_account(env, sim, "routeway", "rw", rw_key, s.add_management_key(rw_key))
-    add_account(env, sim, "routeway", "rw-nomgmt", s.add_routeway_key())
-    r = run_cli(env, "status", "--json")
-    assert r.code == 0, r.err
-    data = {a["id"]: a for a in json.loads(r.out)["accounts"]}
-    assert set(data) == {"rr", "or", "rw", "rw-nomgmt"}
-    for account in data.values():
-        assert set(account) == {"id", "provider", "label", "state", "plan", "meters", "error", "fetched_at",
-                                "notes", "stale", "streams"}
-        for meter in account["meters"]:
-            assert set(meter) == {"name", "unit", "used", "limit", "remaining", "resets_at", "source", "seen_at"}
-            assert meter["source"] == "poll" and meter["seen_at"] is None
-    assert {m["name"] for m in data["rr"]["meters"]} == {"requests_minute", "requests_hour", "requests_day"}
-    assert data["rr"]["plan"] == "Premium" and data["rr"]["state"] == "ok"
-    assert {m["name"] for m in data["or"]["meters"]} >= {"credits", "free_requests_day", "balance"}
-    credits = next(m for m in data["or"]["meters"] if m["name"] == "credits")
-    assert credits["unit"] == "usd" and credits["limit"] == 10.0
-    assert {m["name"] for m in data["rw"]["meters"]} >= {"requests_minute", "requests_day", "balance"}
-    assert data["rw-nomgmt"]["meters"] == [] and data["rw-nomgmt"]["state"] == "ok"
-    assert any("management key" in note for note in data["rw-nomgmt"]["notes"])
-    table = run_cli(env, "status")
-    assert "requests_hour" in table.out and "management key" in table.out
+def test_a_corrupt_config_is_exit_2_and_kept_aside(no_keyring_env, tmp_path):
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    corrupt = b'{"version": 1, "accounts": [{"id": "work"'
+    (config_dir / "config.json").write_bytes(corrupt)
+    first = run_cli(no_keyring_env, "accounts", "list", "--json")
+    (aside,) = config_dir.glob("config.json.corrupt-*")
+    assert first.code == 2 and first.out == ""
+    assert first.err.startswith(f"traywidget: The config file {config_dir / 'config.json'} could not be read")
+    assert aside.name in first.err and "Traceback" not in first.err
+    assert aside.read_bytes() == corrupt
+    # The file was kept aside: from now on the config is empty, and says so plainly.
+    again = run_cli(no_keyring_env, "accounts", "list", "--json")
+    assert again.code == 0 and json.loads(again.out) == {"accounts": []} and again.err == ""
 
 
-def test_status_reports_auth_errors_with_exit_code_1(env, sim):
-    add_account(env, sim, "routing.run", "wrong", "rk_" + "0" * 64)
-    r = run_cli(env, "status", "--json")
-    assert r.code == 1
-    (account,) = json.loads(r.out)["accounts"]
-    assert account["state"] == "auth_error"
-    assert account["error"]["http_status"] == 401 and account["error"]["message"] == "Invalid API key"
-
-
-def test_kill_stops_streams_and_names_unsupported(env, sim):
-    s = sim.sim
-    rr = s.add_routing_key("Premium")
-    add_account(env, sim, "routing.run", "rr", rr)
-    add_account(env, sim, "openrouter", "or", s.add_openrouter_key())
-    handles = [s.open_stream(rr, max_tokens=10_000) for _ in range(2)]
-    assert len(s.active_streams(rr)) == 2
-    r = run_cli(env, "kill", "--json")
-    assert r.code == 0, r.err
-    results = {a["id"]: a for a in json.loads(r.out)["accounts"]}
-    assert results["rr"] == {"id": "rr", "supported": True, "killed_streams": 2, "error": None}
-    assert results["or"] == {"id": "or", "supported": False, "killed_streams": None, "error": None}
-    text = run_cli(env, "kill").out
-    assert "No streams were running." in text  # the first kill stopped them
-    assert ("Cannot stop streams on Or from here: the provider has no kill API "
-            "(they end when your tool closes them).") in text
-    assert handles
-
-
-def test_watch_prints_a_line_per_change_and_stops_on_sigterm(env, sim):
-    s = sim.sim
-    rr = s.add_routing_key("Premium")
-    add_account(env, sim, "routing.run", "rr", rr)
-    proc = subprocess.Popen([sys.executable, "-m", "traywidget", "watch", "--json"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        first = json.loads(proc.stdout.readline())
-        assert first["id"] == "rr" and first["state"] == "ok"
-    finally:
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
-    assert "Traceback" not in err
-
-
-def test_status_demo_needs_no_keyring(tmp_path):
-    env = cli_env({**__import__("os").environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}, tmp_path)
-    r = run_cli(env, "status", "--json", "--demo")
-    assert r.code == 0, r.err  # every demo account answers
-    providers = {a["provider"] for a in json.loads(r.out)["accounts"]}
-    assert providers == {"routing.run", "openrouter", "routeway"}
-    assert not (tmp_path / "config").exists()
-
-
-def test_no_keyring_is_a_clear_error(tmp_path, sim):
-    env = cli_env({**__import__("os").environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}, tmp_path)
-    run_cli(env, "accounts", "add", "routing.run", "--id", "x", "--base-url", sim.url("routing.run"))
-    r = run_cli(env, "keys", "set", "x", stdin="rk_" + "1" * 64 + "\n")
+def test_no_keyring_is_a_clear_error(no_keyring_env, sim):
+    run_cli(no_keyring_env, "accounts", "add", "routing.run", "--id", "x", "--base-url", sim.url("routing.run"))
+    r = run_cli(no_keyring_env, "keys", "set", "x", stdin="rk_" + "1" * 64 + "\n")
     assert r.code == 3
     assert "No usable keyring" in r.err and "never in a file" in r.err
     assert "Traceback" not in r.err
     assert "1" * 64 not in r.err + r.out
 
 
-def test_purge_leaves_only_the_config(env, sim, tmp_path):
-    s = sim.sim
-    add_account(env, sim, "routing.run", "rr", s.add_routing_key())
-    or_key = s.add_openrouter_key()
-    add_account(env, sim, "openrouter", "or", or_key, s.add_management_key(or_key))
-    probe = ("from traywidget.core.secrets import KeyringSecretStore; keys = KeyringSecretStore().read_all(); "
-             "print(sum(u in keys for u in ('rr:api', 'or:api', 'or:management')))")
-
-    def keys_left() -> str:
-        result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=30)
-        return result.stdout.strip()
-
-    assert keys_left() == "3"
-    cache = tmp_path / "cache"
-    cache.mkdir(exist_ok=True)
-    (cache / "snapshots.json").write_text("{}")
-    dry = run_cli(env, "purge")
-    assert dry.code == 0 and "Would delete" in dry.out
-    assert keys_left() == "3" and (cache / "snapshots.json").exists()
-    done = run_cli(env, "purge", "--yes")
-    assert done.code == 0, done.err
-    assert keys_left() == "0"
-    assert not cache.exists()
-    assert (tmp_path / "config" / "config.json").exists()
+def test_status_and_kill_without_a_keyring_exit_3(no_keyring_env, sim):
+    """README: 3 when the keyring is missing, for the commands that read keys too."""
+    run_cli(no_keyring_env, "accounts", "add", "routing.run", "--id", "x", "--base-url", sim.url("routing.run"))
+    status = run_cli(no_keyring_env, "status", "--json")
+    assert status.code == 3, status.err
+    (account,) = json.loads(status.out)["accounts"]
+    assert (account["state"], account["error"]["code"]) == ("error", "KEYRING")
+    assert "No usable keyring" in account["error"]["message"]
+    kill = run_cli(no_keyring_env, "kill")
+    assert kill.code == 3 and "No usable keyring" in kill.out
+    assert sim.sim.count() == 0  # no key, no request
 
 
 def test_keys_set_on_a_terminal_prompts_without_echo(env, sim):
     """On a terminal the key is asked for with a hidden prompt: typed, never shown."""
-    import os
     import pty
     import select
 
@@ -220,3 +188,325 @@ def test_keys_set_on_a_terminal_prompts_without_echo(env, sim):
     assert os.waitstatus_to_exitcode(status) == 0, seen
     assert b"Saved the API key of tty" in seen
     assert secret.encode() not in seen
+
+
+def test_purge_leaves_only_the_config(env, sim, tmp_path):
+    s = sim.sim
+    store = "from traywidget.core.secrets import KeyringSecretStore; store = KeyringSecretStore(); "
+
+    def keyring(code: str) -> str:
+        result = subprocess.run([sys.executable, "-c", store + code], env=env, capture_output=True, text=True,
+                                timeout=30, check=False)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    keyring("store.delete_all()")  # the session's keyring, as other tests left it: start from nothing
+    add_account(env, sim, "routing.run", "rr", s.add_routing_key())
+    or_key = s.add_openrouter_key()
+    add_account(env, sim, "openrouter", "or", or_key, s.add_management_key(or_key))
+    # A key the config no longer names (an account removed by hand) and the gateway token go too.
+    keyring("store.update({'ghost:api': 'sk-ghost', 'gateway:token': 'tok'})")
+
+    def keys_left() -> str:
+        return keyring("print(sorted(store.read_all()))")
+
+    everything = "['gateway:token', 'ghost:api', 'or:api', 'or:management', 'rr:api']"
+    assert keys_left() == everything
+    cache = tmp_path / "cache"
+    cache.mkdir(exist_ok=True)
+    (cache / "snapshots.json").write_text("{}")
+    dry = run_cli(env, "purge")
+    assert dry.code == 0
+    assert dry.out == (f"Would delete: every key in the keyring (2 accounts, and the gateway token); start at "
+                       f"login; the cache {cache}. Run again with --yes to do it.\n")
+    assert keys_left() == everything and (cache / "snapshots.json").exists()
+    done = run_cli(env, "purge", "--yes")
+    assert done.code == 0, done.err
+    assert keys_left() == "[]"
+    assert not cache.exists()
+    assert (tmp_path / "config" / "config.json").exists()
+
+
+# --- status ----------------------------------------------------------------------------------------
+
+
+def test_status_json_covers_all_providers(env, sim):
+    s = sim.sim
+    rr = s.add_routing_key("Premium")
+    s.set_counters(rr, day=420, hour=120, minute=3)
+    add_account(env, sim, "routing.run", "rr", rr)
+    or_key = s.add_openrouter_key(limit=10.0, limit_reset="daily")
+    add_account(env, sim, "openrouter", "or", or_key, s.add_management_key(or_key))
+    rw_key = s.add_routeway_key(daily_limit=200, minute_limit=5)
+    add_account(env, sim, "routeway", "rw", rw_key, s.add_management_key(rw_key))
+    add_account(env, sim, "routeway", "rw-nomgmt", s.add_routeway_key())
+    r = run_cli(env, "status", "--json")
+    assert r.code == 0, r.err
+    data = {a["id"]: a for a in json.loads(r.out)["accounts"]}
+    assert list(data) == ["rr", "or", "rw", "rw-nomgmt"]
+    for account in data.values():
+        assert set(account) == STATUS_KEYS
+        assert account["state"] == "ok" and account["error"] is None and account["stale"] is False
+        assert account["streams"] is None
+        for meter in account["meters"]:
+            assert set(meter) == METER_KEYS
+            assert meter["source"] == "poll" and meter["seen_at"] is None
+    assert data["rr"]["plan"] == "Premium"
+    assert meters_by_name(data["rr"]) == {
+        "requests_minute": ("requests", 3, 100, 97),
+        "requests_hour": ("requests", 120, 500, 380),
+        "requests_day": ("requests", 420, 1500, 1080),
+    }
+    fetched = parse_utc(data["rr"]["fetched_at"])
+    resets = {m["name"]: parse_utc(m["resets_at"]) for m in data["rr"]["meters"]}
+    next_hour = fetched.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    assert resets["requests_hour"] == next_hour
+    assert resets["requests_day"] == fetched.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    assert meters_by_name(data["or"]) == {
+        "credits": ("usd", 0.0, 10.0, 10.0),
+        "free_requests_day": ("requests", 0, 1000, 1000),
+        "balance": ("usd", 0.0, None, 20.0),
+    }
+    assert meters_by_name(data["rw"]) == {
+        "requests_minute": ("requests", 0, 5, 5),
+        "requests_day": ("requests", 0, 200, 200),
+        "balance": ("usd", None, None, 4.2),
+    }
+    assert data["rw-nomgmt"]["meters"] == []
+    assert data["rw-nomgmt"]["notes"] == [("Routeway has no usage endpoint for API keys: add a management key "
+                                           "to see requests left and balance.")]
+
+
+def test_status_speaks_like_the_menu(env, sim):
+    s = sim.sim
+    rr = s.add_routing_key("Premium")
+    s.set_counters(rr, day=420, hour=120, minute=3)
+    add_account(env, sim, "routing.run", "rr", rr)
+    add_account(env, sim, "routeway", "rw-nomgmt", s.add_routeway_key())
+    r = run_cli(env, "status")
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[:2] == ["Rr — 1,080 requests left today · OK", "  routing.run · Premium"]
+    assert lines[2].startswith("  Requests this minute: 97 of 100 left · resets in about ")
+    assert lines[3].startswith("  Requests this hour: 380 of 500 left · resets ")
+    assert lines[4].startswith("  Requests today: 1,080 of 1,500 left · resets ")
+    assert lines[5:] == [
+        "  fetched just now",
+        "Rw-Nomgmt — no usage figures · OK",
+        "  Routeway",
+        "  Routeway has no usage endpoint for API keys: add a management key to see requests left and balance.",
+        "  fetched just now",
+    ]
+    assert "requests_" not in r.out
+
+
+def test_rate_limited_account_says_why_and_exits_0(env, sim):
+    """A 429 is an answer about the quota, like an exhausted window: exit 0 (README), and the
+    reason is shown, not "ok" with dashes."""
+    s = sim.sim
+    key = s.add_routing_key("Premium")
+    add_account(env, sim, "routing.run", "rr", key)
+    s.inject(key, "status_429", retry_after=40)
+    r = run_cli(env, "status")
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == [
+        "Rr — no usage figures · Rate limited (429): Hourly request limit exceeded",
+        "  routing.run",
+        "  Last error: Hourly request limit exceeded (429)",
+        "  fetched just now",
+    ]
+    (account,) = json.loads(run_cli(env, "status", "--json").out)["accounts"]
+    assert account["state"] == "rate_limited"
+    assert account["error"]["http_status"] == 429 and account["error"]["retry_after_s"] == 40
+
+
+def test_status_reports_auth_errors_with_exit_code_1(env, sim):
+    add_account(env, sim, "routing.run", "wrong", "rk_" + "0" * 64)
+    r = run_cli(env, "status", "--json")
+    assert r.code == 1
+    (account,) = json.loads(r.out)["accounts"]
+    assert account["state"] == "auth_error"
+    assert account["error"]["http_status"] == 401 and account["error"]["message"] == "Invalid API key"
+    text = run_cli(env, "status")
+    assert text.code == 1
+    assert text.out.splitlines()[0] == "Wrong — no usage figures · Key rejected: Invalid API key"
+    assert "  Last error: Invalid API key (401)" in text.out.splitlines()
+
+
+@pytest.mark.parametrize("args", [("--demo", "status", "--json"), ("status", "--json", "--demo")])
+def test_status_demo_needs_no_keyring(no_keyring_env, tmp_path, args):
+    r = run_cli(no_keyring_env, *args)
+    assert r.code == 0, r.err  # every demo account answers
+    providers = {a["provider"] for a in json.loads(r.out)["accounts"]}
+    assert providers == {"routing.run", "openrouter", "routeway"}
+    assert not (tmp_path / "config").exists()
+
+
+# --- kill ------------------------------------------------------------------------------------------
+
+
+def test_kill_stops_streams_and_names_unsupported(env, sim):
+    s = sim.sim
+    rr = s.add_routing_key("Premium")
+    add_account(env, sim, "routing.run", "rr", rr)
+    add_account(env, sim, "openrouter", "or", s.add_openrouter_key())
+    for _ in range(2):
+        s.open_stream(rr, max_tokens=10_000)
+    assert len(s.active_streams(rr)) == 2
+    text = run_cli(env, "kill")
+    assert text.code == 0, text.err
+    assert text.out == ("Stopped 2 streams on 1 account.\n"
+                        "Cannot stop streams on Or from here: the provider has no kill API "
+                        "(they end when your tool closes them).\n")
+    s.open_stream(rr, max_tokens=10_000)
+    r = run_cli(env, "kill", "--json")
+    assert r.code == 0, r.err
+    results = {a["id"]: a for a in json.loads(r.out)["accounts"]}
+    assert results == {
+        "rr": {"id": "rr", "supported": True, "killed_streams": 1, "error": None},
+        "or": {"id": "or", "supported": False, "killed_streams": None, "error": None},
+    }
+    again = run_cli(env, "kill")
+    assert again.out.startswith("No streams were running.\n")
+
+
+# --- watch -----------------------------------------------------------------------------------------
+
+
+def test_watch_prints_a_line_per_change_and_stops_on_sigterm(env, sim):
+    s = sim.sim
+    rr = s.add_routing_key("Premium")
+    add_account(env, sim, "routing.run", "rr", rr)
+    proc = start_cli(env, "watch", "--json")
+    try:
+        first = json.loads(proc.stdout.readline())
+        assert first["id"] == "rr" and first["state"] == "ok"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def test_watch_waybar_shows_the_badge_meter_and_trouble(env, sim):
+    s = sim.sim
+    rr = s.add_routing_key("Premium")
+    s.set_counters(rr, day=420, hour=380)
+    add_account(env, sim, "routing.run", "rr", rr)
+    add_account(env, sim, "routing.run", "bad", "rk_" + "0" * 64)
+    proc = start_cli(env, "watch", "--format", "waybar")
+    try:
+        first = json.loads(proc.stdout.readline())  # the first glance waits for both accounts
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert set(first) == {"text", "tooltip", "class", "percentage"}
+    assert (first["text"], first["class"], first["percentage"]) == ("120/h !", "critical", 24)
+    badge, bad = first["tooltip"].splitlines()
+    assert badge.startswith("Badge: Rr (routing.run) — 120 requests left this hour, resets ")
+    assert badge.endswith(" · OK")
+    assert bad == "Bad (routing.run): no usage figures · Key rejected: Invalid API key"
+
+
+def test_watch_line_format(env, sim):
+    s = sim.sim
+    rr = s.add_routing_key("Premium")
+    s.set_counters(rr, day=420, hour=380)
+    add_account(env, sim, "routing.run", "rr", rr)
+    proc = start_cli(env, "watch", "--format", "line")
+    try:
+        line = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    assert line == "Rr: 120 requests left this hour\n"
+
+
+# --- closed pipes ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "waybar", "line"])
+def test_watch_ends_when_its_reader_goes_away(env, sim, fmt):
+    """`watch | head -1`: after the reader has its line and exits, watch ends at once (without
+    waiting for the next change to write), quietly, and polls no more."""
+    s = sim.sim
+    rr = s.add_routing_key("Premium")
+    add_account(env, sim, "routing.run", "rr", rr)
+    proc = start_cli(env, "watch", "--format", fmt)
+    assert proc.stdout.readline()  # the first line, as `head -1` reads it
+    proc.stdout.close()  # ... and then `head` exits
+    assert proc.wait(timeout=20) == PIPE_CLOSED
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert err == ""
+
+
+def test_watch_ends_when_the_reader_goes_away_before_the_first_line(env, sim):
+    s = sim.sim
+    rr = s.add_routing_key("Premium")
+    s.inject(rr, "hang", seconds=60)  # nothing to print until the engine's 15 s request timeout
+    add_account(env, sim, "routing.run", "rr", rr)
+    proc = start_cli(env, "watch")
+    proc.stdout.close()
+    assert proc.wait(timeout=10) == PIPE_CLOSED  # well before that first line would have failed to arrive
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert err == ""
+
+
+@pytest.mark.parametrize("args", [
+    ("status", "--json", "--demo"),
+    ("status", "--demo"),
+    ("kill", "--demo"),
+    ("accounts", "list"),
+    ("accounts", "list", "--json"),
+    ("doctor", "--json"),
+    ("autostart", "status"),
+    ("purge",),
+    ("simulate", "--port", "0", "--demo"),
+])
+def test_every_printing_command_ends_quietly_on_a_closed_pipe(no_keyring_env, tmp_path, args):
+    """Its reader is gone before it prints (`traywidget … | true`): no traceback, no
+    "Exception ignored" at exit, exit code 141 like any Unix tool stopped by SIGPIPE."""
+    run_cli(no_keyring_env, "accounts", "add", "routing.run", "--id", "main")
+    env = {**no_keyring_env, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    env.pop("PYTHONUNBUFFERED")  # the usual case: block-buffered output, flushed at the end
+    proc = start_cli(env, *args)
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == PIPE_CLOSED
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert err == ""
+
+
+# --- the simulator ---------------------------------------------------------------------------------
+
+
+def test_the_simulators_account_lines_paste_into_a_shell(env):
+    """`simulate --demo` prints shell lines; pasted as they are into sh, they add every demo
+    account with its keys (through the real keyring), and `status` then reads them all."""
+    sim = start_cli(env, "simulate", "--port", "0", "--demo")
+    try:
+        printed = []
+        while not printed or printed[-1] != "Press Ctrl+C to stop.":
+            printed.append(sim.stdout.readline().rstrip("\n"))
+        start = printed.index("To use the demo accounts with the real keyring and config, paste these lines "
+                              "into a shell:")
+        pasted = "\n".join(printed[start + 1:-1]) + "\n"
+        assert pasted.count("traywidget accounts add ") == 5
+        shell_env = {**env, "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")}
+        shell = subprocess.run(["sh", "-e"], input=pasted, env=shell_env, capture_output=True, text=True,
+                               timeout=120, check=False)
+        assert shell.returncode == 0, shell.stderr
+        status = run_cli(env, "status", "--json")
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.communicate(timeout=20)
+    assert status.code == 0, status.err
+    accounts = json.loads(status.out)["accounts"]
+    assert [a["id"] for a in accounts] == ["demo-routing-run", "demo-routing-run-low", "demo-routing-run-lite",
+                                           "demo-openrouter", "demo-routeway"]
+    assert [a["label"] for a in accounts] == ["routing.run · Premium", "routing.run · runs low",
+                                              "routing.run · Lite", "OpenRouter", "Routeway"]
+    assert all(a["state"] in ("ok", "low") and a["meters"] for a in accounts), accounts

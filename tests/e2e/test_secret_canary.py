@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.cli import cli_env, run_cli
 
 CANARY = "rk_" + "c4a7a1e5" * 8  # 64 hex chars: a valid-looking routing.run key
@@ -34,6 +36,7 @@ def _files_containing(root: Path, needle: bytes) -> list[Path]:
     return hits
 
 
+@pytest.mark.slow
 def test_canary_key_never_leaks(keyring_home, tmp_path, sim):
     home, keyring_env = keyring_home
     env = cli_env(keyring_env, tmp_path)

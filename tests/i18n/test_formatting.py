@@ -17,7 +17,7 @@ from traywidget.core.formatting import (
     reset_text,
     time_until_reset,
 )
-from traywidget.i18n import Listing, Money, Phrase, tr, use_language
+from traywidget.i18n import Listing, Money, Phrase, enumeration, tr, use_language
 from traywidget.i18n.numbers import NBSP, number
 from traywidget.model import BALANCE, CREDITS, REQUESTS_DAY, REQUESTS_HOUR, REQUESTS_MINUTE, Meter, Unit
 from traywidget.ui.text import badge_text, streams_text
@@ -157,3 +157,10 @@ def test_phrases_made_below_the_views_are_english_until_shown():
     literal = Phrase("{not a placeholder}")  # without parameters a msgid is text, braces and all
     assert literal == "{not a placeholder}" and tr(literal) == "{not a placeholder}"
     assert tr("") == ""  # never the catalog's header
+
+
+def test_lists_of_names():
+    assert per_language(lambda: enumeration(["Main", "Work", "Team"])) == [
+        "Main, Work, Team", "Main, Work, Team", "Main, Work, Team", "Main、Work、Team"]
+    assert per_language(lambda: enumeration(["Main"])) == ["Main"] * 4
+    assert per_language(lambda: enumeration([])) == [""] * 4

@@ -6,9 +6,21 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.strategies import (
+    FIELD_NAMES,
+    bodies,
+    contexts,
+    encode,
+    examples,
+    header_dicts,
+    header_values,
+    json_values,
+    moments,
+    statuses,
+)
 from traywidget.model import HttpResult, ProviderError, State
 from traywidget.providers import PROVIDER_IDS, get_provider
 from traywidget.providers.base import Reading, RequestSpec
@@ -21,19 +33,7 @@ from traywidget.providers.headers import (
 
 from .helpers import assert_sane_meter
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-from tests.strategies import (  # noqa: E402
-    FIELD_NAMES,
-    bodies,
-    contexts,
-    encode,
-    header_dicts,
-    header_values,
-    json_values,
-    moments,
-    statuses,
-)
+FUZZ = settings(max_examples=examples(0.6))
 
 SPECS = {
     "routing.run": [RequestSpec("requests", "user/requests"), RequestSpec("hourly", "user/requests/hourly")],

@@ -92,6 +92,7 @@ def check_fault_snapshot(case: Case, provider: str, snap: Snapshot | None, basel
     return problems
 
 
+@pytest.mark.slow
 async def test_engine_fault_matrix(sim, report, caplog):
     caplog.set_level(logging.WARNING)
     matrix = cases(TIMEOUT_S)
@@ -180,6 +181,7 @@ def _store_keys(env: dict[str, str], keys: dict[str, str]) -> None:
                    timeout=60)
 
 
+@pytest.mark.slow
 def test_cli_fault_matrix(keyring_home, tmp_path, sim, report):
     _, keyring_env = keyring_home
     env = cli_env(keyring_env, tmp_path)

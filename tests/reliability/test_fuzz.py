@@ -17,9 +17,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tests.strategies import FIELD_NAMES as FIELDS
+from tests.strategies import (
+    bodies,
+    contexts,
+    encode,
+    examples,
+    header_dicts,
+    json_values,
+    moments,
+    numbers,
+    statuses,
+)
 from traywidget.core.cache import SnapshotCache
 from traywidget.core.config import ConfigStore
 from traywidget.core.engine import Engine, EngineSettings
@@ -31,22 +43,8 @@ from traywidget.providers.headers import parse_rate_limit_headers
 
 from .helpers import badge_lies, meter_lie
 
-FAST = settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
-SLOW = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-
-from tests.strategies import (  # noqa: E402
-    FIELD_NAMES as FIELDS,
-)
-from tests.strategies import (
-    bodies,
-    contexts,
-    encode,
-    header_dicts,
-    json_values,
-    moments,
-    numbers,
-    statuses,
-)
+FAST = settings(max_examples=examples(1.0))
+SLOW = settings(max_examples=examples(0.3))  # a whole engine poll, or a file write, per example
 
 field_dicts = st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=12)
 

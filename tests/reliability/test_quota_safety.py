@@ -19,6 +19,8 @@ import time
 from dataclasses import fields, replace
 from datetime import timedelta
 
+import pytest
+
 from traywidget.core.engine import Engine, EngineSettings
 from traywidget.core.schedule import Cadence, requests_budget_per_hour
 from traywidget.core.secrets import MemorySecretStore
@@ -174,6 +176,7 @@ def _scaled(cadence: Cadence, factor: float) -> Cadence:
     return replace(cadence, **changes)
 
 
+@pytest.mark.slow
 async def test_default_cadence_stays_within_the_budget(sim, report):
     default = Cadence()
     budget = requests_budget_per_hour(default)

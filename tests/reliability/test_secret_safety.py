@@ -122,6 +122,7 @@ async def test_repr_and_str_of_everything_that_touches_a_key(sim, report):
     report(f"secret safety / repr+str: {checked} objects that held or carried a key; 0 canaries")
 
 
+@pytest.mark.slow
 async def test_debug_logs_of_a_faulty_run_hold_no_key(sim, caplog, report):
     caplog.set_level(logging.DEBUG)  # root: every logger, httpx and httpcore included
     for name in ("httpx", "httpcore", "traywidget", "asyncio"):
@@ -339,6 +340,7 @@ def _store_keys(env: dict[str, str], keys: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-c", script], input=json.dumps(keys), text=True, env=env, check=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_killed_and_timed_out_commands_print_no_key(keyring_home, tmp_path, sim, report):
     """`watch --debug` SIGTERMed while a request hangs, and `status --debug` running into its timeout."""
     home, keyring_env = keyring_home

@@ -5,7 +5,9 @@ engine (and with it httpx) is imported only by the commands that poll, so
 `traywidget --version` and the tray's start-up do not pay for it.
 
 Errors are TraywidgetErrors (traywidget.model.errors): `run_command` prints
-their message and returns their exit code, in one place.
+their message and returns their exit code, in one place. Output goes through
+a GuardedStream, so a reader that goes away (`| head -1`) ends any command
+quietly with EXIT_PIPE_CLOSED.
 """
 
 from __future__ import annotations
@@ -16,59 +18,78 @@ import sys
 from typing import TextIO
 
 from traywidget.cli import accounts, gateway, polling, system
-from traywidget.model import TraywidgetError
+from traywidget.cli.output import EXIT_PIPE_CLOSED, GuardedStream
+from traywidget.i18n import tr
+from traywidget.model import TraywidgetError, UsageError
+
+# The commands that can run on the built-in simulator instead of the user's accounts.
+DEMO_COMMANDS = ("status", "watch", "kill")
 
 
 def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     """Register the CLI's subcommands on the top-level parser (see __main__)."""
     from traywidget.providers import PROVIDER_IDS
 
-    accounts = sub.add_parser("accounts", help="add, list or remove accounts")
+    json_help = tr("print JSON for scripts (English, stable)")
+
+    accounts = sub.add_parser("accounts", help=tr("add, list or remove accounts"))
     acc_sub = accounts.add_subparsers(dest="accounts_command", required=True)
-    add = acc_sub.add_parser("add", help="add an account")
-    add.add_argument("provider", choices=PROVIDER_IDS)
+    add = acc_sub.add_parser("add", help=tr("add an account"))
+    # Provider ids are case-insensitive: `accounts add OpenRouter` is openrouter.
+    add.add_argument("provider", type=str.lower, choices=PROVIDER_IDS)
     add.add_argument("--id", required=True, dest="account_id")
     add.add_argument("--label")
-    add.add_argument("--base-url", help="default: the provider's public API with /v1")
-    add.add_argument("--fast-interval", type=float, metavar="SECONDS", help="this account's fast cadence")
-    add.add_argument("--full-interval", type=float, metavar="SECONDS", help="this account's full cadence")
-    lst = acc_sub.add_parser("list", help="list accounts")
-    lst.add_argument("--json", action="store_true")
-    rm = acc_sub.add_parser("remove", help="remove an account and its keys")
+    add.add_argument("--base-url", help=tr("default: the provider's public API with /v1"))
+    add.add_argument("--fast-interval", type=float, metavar="SECONDS", help=tr("this account's fast cadence"))
+    add.add_argument("--full-interval", type=float, metavar="SECONDS", help=tr("this account's full cadence"))
+    lst = acc_sub.add_parser("list", help=tr("list accounts"))
+    lst.add_argument("--json", action="store_true", help=json_help)
+    rm = acc_sub.add_parser("remove", help=tr("remove an account and its keys"))
     rm.add_argument("account_id")
 
-    keys = sub.add_parser("keys", help="store or delete an account's key in the OS keyring")
+    keys = sub.add_parser("keys", help=tr("store or delete an account's key in the OS keyring"))
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    kset = keys_sub.add_parser("set", help="read a key from standard input (a hidden prompt on a terminal)")
+    kset = keys_sub.add_parser("set", help=tr("read a key from standard input (a hidden prompt on a terminal)"))
     kset.add_argument("account_id")
-    kset.add_argument("--management", action="store_true", help="the optional management key")
-    kdel = keys_sub.add_parser("delete", help="delete a key")
+    kset.add_argument("--management", action="store_true", help=tr("the optional management key"))
+    kdel = keys_sub.add_parser("delete", help=tr("delete a key"))
     kdel.add_argument("account_id")
     kdel.add_argument("--management", action="store_true")
 
     for name, text in (
-        ("status", "poll every account once and print the result"),
-        ("watch", "poll continuously; one line per change"),
-        ("kill", "stop all active streams on every account that supports it"),
+        ("status", tr("poll every account once and print the result")),
+        ("watch", tr("poll continuously; print a line on each change")),
+        ("kill", tr("stop all active streams on every account that supports it")),
     ):
         cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("--json", action="store_true")
-        cmd.add_argument("--demo", action="store_true", help="run against the built-in simulator's demo accounts")
+        if name == "watch":
+            form = cmd.add_mutually_exclusive_group()
+            form.add_argument("--format", choices=polling.WATCH_FORMATS, default="text",
+                              help=tr("text (default), json (= --json), waybar (Waybar's custom-module JSON), "
+                                      "line (one plain line for i3blocks, polybar, tmux)"))
+            form.add_argument("--json", action="store_true", help=tr("one JSON object per change (= --format json)"))
+        else:
+            cmd.add_argument("--json", action="store_true", help=json_help)
+        # SUPPRESS: an unset `--demo` here must not hide `traywidget --demo status`.
+        cmd.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
+                         help=tr("run against the built-in simulator's demo accounts"))
 
     gateway.add_gateway_command(sub)
 
-    sim = sub.add_parser("simulate", help="serve the loopback simulator of all three providers")
+    sim = sub.add_parser("simulate", help=tr("serve the loopback simulator of all three providers"))
     sim.add_argument("--port", type=int, default=8765)
-    sim.add_argument("--demo", action="store_true", help="with demo accounts and moving counters")
+    sim.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
+                     help=tr("with demo accounts and moving counters"))
 
-    auto = sub.add_parser("autostart", help="start traywidget at login")
+    auto = sub.add_parser("autostart", help=tr("start traywidget at login"))
     auto.add_argument("action", choices=("on", "off", "status"))
 
-    sub.add_parser("doctor", help="check what this desktop offers (tray, notifications, keyring)")
+    doctor = sub.add_parser("doctor", help=tr("check what this desktop offers (tray, notifications, keyring)"))
+    doctor.add_argument("--json", action="store_true", help=json_help)
 
-    purge = sub.add_parser("purge", help="before uninstalling: delete every key, start at login and the cache")
-    purge.add_argument("--yes", action="store_true", help="really delete (without it, only list what would go)")
-    purge.add_argument("--config", action="store_true", help="also delete the config file (the accounts)")
+    purge = sub.add_parser("purge", help=tr("before uninstalling: delete every key, start at login and the cache"))
+    purge.add_argument("--yes", action="store_true", help=tr("really delete (without it, only list what would go)"))
+    purge.add_argument("--config", action="store_true", help=tr("also delete the config file (the accounts)"))
 
 
 def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -84,13 +105,20 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
         "doctor": system.doctor_command,
         "purge": system.purge_command,
     }
+    out, err = GuardedStream(out), GuardedStream(err)
     try:
-        return handlers[args.command](args, out, err)
+        if args.demo and args.command not in (*DEMO_COMMANDS, "simulate"):
+            raise UsageError(tr("--demo works with the tray (`traywidget --demo`) and with {commands}, "
+                                "not with {command}").format(commands=", ".join(DEMO_COMMANDS), command=args.command))
+        code = handlers[args.command](args, out, err)
     except TraywidgetError as exc:
-        print(f"traywidget: {exc}", file=err)
-        return exc.exit_code
+        print(tr("traywidget: {error}").format(error=exc), file=err)
+        code = exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        code = 130
+    out.flush()
+    err.flush()
+    return EXIT_PIPE_CLOSED if out.gone else code
 
 
 def configure_logging(debug: bool) -> None:

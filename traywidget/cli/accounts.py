@@ -11,25 +11,33 @@ from traywidget.cli.output import print_table
 from traywidget.core.config import (
     Config,
     ConfigStore,
+    base_url_advice,
     validate_account_id,
     validate_base_url,
     validate_interval,
 )
 from traywidget.core.secrets import KeyringSecretStore
+from traywidget.i18n import tr
 from traywidget.model import (
     EXIT_KEYRING,
     EXIT_OK,
     Account,
+    ConfigError,
     SecretStoreError,
     UsageError,
 )
 
 
 def load_config(err: TextIO) -> tuple[ConfigStore, Config]:
+    """The config, with its warnings printed. A file that could not be read has been kept
+    aside by the loader: the command stops there (exit 2) rather than act on no accounts
+    as if there were none; the next command starts from an empty config."""
     store = ConfigStore()
     config = store.load()
+    if config.set_aside is not None:
+        raise ConfigError(" ".join(config.warnings))
     for warning in config.warnings:
-        print(f"traywidget: warning: {warning}", file=err)
+        print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
     return store, config
 
 
@@ -42,16 +50,16 @@ def accounts_command(args, out, err) -> int:
             json.dump({"accounts": [a.to_json() for a in config.accounts]}, out, indent=2)
             out.write("\n")
         elif not config.accounts:
-            print("No accounts yet. Add one with: traywidget accounts add PROVIDER --id ID", file=out)
+            print(tr("No accounts yet. Add one with: traywidget accounts add PROVIDER --id ID"), file=out)
         else:
-            rows = [("ID", "PROVIDER", "LABEL", "BASE URL")]
+            rows = [(tr("ID"), tr("PROVIDER"), tr("LABEL"), tr("BASE URL"))]
             rows += [(a.id, a.provider, a.label, a.base_url) for a in config.accounts]
             print_table(rows, out)
         return EXIT_OK
     if args.accounts_command == "add":
         account_id = validate_account_id(args.account_id)
         if config.account(account_id):
-            raise UsageError(f"an account with id {account_id!r} exists already")
+            raise UsageError(tr("an account with id {id!r} exists already").format(id=account_id))
         provider = get_provider(args.provider)
         account = Account(
             id=account_id,
@@ -62,21 +70,31 @@ def accounts_command(args, out, err) -> int:
             full_interval_s=validate_interval(args.full_interval),
         )
         store.save(config.with_account(account))
-        print(f"Added {account.id} ({provider.display_name}, {account.base_url}).", file=out)
-        print(f"Now store its key: traywidget keys set {account.id}", file=out)
+        print(tr("Added {id} ({provider}, {url}).").format(
+            id=account.id, provider=provider.display_name, url=account.base_url), file=out)
+        # As in the account dialog: a likely wrong base URL is a warning, said before any key is stored.
+        advice = base_url_advice(account.provider, account.base_url)
+        if advice is not None:
+            print(tr("traywidget: warning: {advice}").format(advice=advice.message), file=err)
+            if advice.fixed_url:
+                print(tr("traywidget: to use {url} instead: traywidget accounts remove {id} && traywidget accounts "
+                         "add {provider} --id {id} --base-url {url}").format(
+                    url=advice.fixed_url, id=account.id, provider=account.provider), file=err)
+        print(tr("Now store its key: traywidget keys set {id}").format(id=account.id), file=out)
         return EXIT_OK
     # remove
     if not config.account(args.account_id):
-        raise UsageError(f"no account with id {args.account_id!r}")
+        raise UsageError(tr("no account with id {id!r}").format(id=args.account_id))
     store.save(config.without_account(args.account_id))
-    print(f"Removed {args.account_id}.", file=out)
+    print(tr("Removed {id}.").format(id=args.account_id), file=out)
     try:
         secrets = KeyringSecretStore()
         removed = [secrets.delete(args.account_id, management=m) for m in (False, True)]
         if any(removed):
-            print("Its keys were deleted from the keyring.", file=out)
+            print(tr("Its keys were deleted from the keyring."), file=out)
     except SecretStoreError as exc:
-        print(f"traywidget: the account is removed, but its keys could not be deleted: {exc}", file=err)
+        print(tr("traywidget: the account is removed, but its keys could not be deleted: {error}").format(
+            error=exc), file=err)
         return EXIT_KEYRING
     return EXIT_OK
 
@@ -84,20 +102,28 @@ def accounts_command(args, out, err) -> int:
 def keys_command(args, out, err) -> int:
     _, config = load_config(err)
     if not config.account(args.account_id):
-        raise UsageError(f"no account with id {args.account_id!r}; add it first with `traywidget accounts add`")
+        raise UsageError(tr("no account with id {id!r}; add it first with `traywidget accounts add`").format(
+            id=args.account_id))
     secrets = KeyringSecretStore()
-    kind = "management key" if args.management else "API key"
+    account_id = args.account_id
     if args.keys_command == "delete":
-        if secrets.delete(args.account_id, management=args.management):
-            print(f"Deleted the {kind} of {args.account_id}.", file=out)
+        deleted = secrets.delete(account_id, management=args.management)
+        if args.management:
+            text = tr("Deleted the management key of {id}.") if deleted else tr("{id} had no management key stored.")
         else:
-            print(f"{args.account_id} had no {kind} stored.", file=out)
+            text = tr("Deleted the API key of {id}.") if deleted else tr("{id} had no API key stored.")
+        print(text.format(id=account_id), file=out)
         return EXIT_OK
-    secret = read_secret(f"{kind} for {args.account_id}: ")
+    prompt = tr("management key for {id}: ") if args.management else tr("API key for {id}: ")
+    secret = read_secret(prompt.format(id=account_id))
     if not secret:
-        raise UsageError(f"no {kind} given on standard input; nothing was saved")
-    secrets.set(args.account_id, secret, management=args.management)
-    print(f"Saved the {kind} of {args.account_id} in the keyring ({secrets.backend_name()}).", file=out)
+        missing = (tr("no management key given on standard input; nothing was saved") if args.management
+                   else tr("no API key given on standard input; nothing was saved"))
+        raise UsageError(missing)
+    secrets.set(account_id, secret, management=args.management)
+    saved = (tr("Saved the management key of {id} in the keyring ({backend}).") if args.management
+             else tr("Saved the API key of {id} in the keyring ({backend})."))
+    print(saved.format(id=account_id, backend=secrets.backend_name()), file=out)
     return EXIT_OK
 
 

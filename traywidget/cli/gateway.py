@@ -13,7 +13,12 @@ import shlex
 import signal
 from typing import TextIO
 
-from traywidget.cli.polling import change_printer
+from traywidget.cli.polling import (
+    EngineInputs,
+    SnapshotPrinter,
+    notice_reader_exit,
+    watch_printer,
+)
 from traywidget.core.config import ConfigStore, validate_port
 from traywidget.core.secrets import KeyringSecretStore
 from traywidget.i18n import tr
@@ -87,16 +92,19 @@ def _serve(args, out: TextIO, err: TextIO) -> int:
     if not config.accounts:
         raise UsageError(tr("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID"))
     port = validate_port(args.port if args.port is not None else config.settings.gateway_port)
-    settings = EngineSettings().with_user_settings(config.settings)
-    return asyncio.run(_run(list(config.accounts), config.warnings, settings, port, args.json, out, err))
+    inputs = EngineInputs(list(config.accounts), KeyringSecretStore(),
+                          EngineSettings().with_user_settings(config.settings), config.settings.pinned_meter)
+    return asyncio.run(_run(inputs, config.warnings, port, "json" if args.json else "text", out, err))
 
 
-async def _run(accounts, warnings, settings, port: int, as_json: bool, out: TextIO, err: TextIO) -> int:
+async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO) -> int:
+    """Run the engine and the gateway; print what `watch` prints, until SIGINT/SIGTERM or until
+    the reader of our output goes away (held streams then end cleanly for their clients)."""
     from traywidget.core.engine import Engine
     from traywidget.gateway.server import Gateway
 
-    secrets = KeyringSecretStore()
-    engine = Engine(accounts, secrets, settings=settings)
+    accounts, secrets = inputs.accounts, inputs.secrets
+    engine = Engine(accounts, secrets, settings=inputs.settings)
     gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams)
     bound = await gateway.start(port)
     try:
@@ -107,16 +115,22 @@ async def _run(accounts, warnings, settings, port: int, as_json: bool, out: Text
             print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
         for account in accounts:
             engine.set_streams(account.id, 0)
-        engine.subscribe(change_printer(as_json, out))
+        engine.subscribe(SnapshotPrinter(watch_printer(fmt, inputs), out))
         stop = asyncio.Event()
+        out.on_gone(stop.set)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):  # Windows: Ctrl+C arrives as KeyboardInterrupt
                 pass
+        fifo = notice_reader_exit(loop, out)
         await engine.start()
-        await stop.wait()
+        try:
+            await stop.wait()
+        finally:
+            if fifo is not None:
+                loop.remove_reader(fifo)
     finally:
         await gateway.stop()  # held streams end cleanly for their clients first
         await engine.stop()

@@ -1,57 +1,121 @@
-"""How the command line prints: tables, the status table and watch's lines."""
+"""How the command line prints: the tray menu's words for people, a guard for closed pipes.
+
+People read `status` and `watch` the way they read the tray's menu (ui.text,
+Qt-free): "Main — 380 requests left this hour · OK", not
+`requests_hour=380/500`. Scripts read the JSON, which stays English and
+stable; the words are translated where ui.text and core.formatting make them.
+"""
 
 from __future__ import annotations
 
+import errno
+import os
+from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from traywidget.core.formatting import format_amount, time_until_reset
-from traywidget.i18n import trn
-from traywidget.model import Snapshot, Unit, utcnow
+from traywidget.model import Snapshot
+from traywidget.ui.text import account_details, menu_account_line
+
+# What a process killed by SIGPIPE returns (128 + 13): the shell convention for
+# "the reader went away", which `status | head -1` and `watch | head -1` end with.
+EXIT_PIPE_CLOSED = 141
 
 
-def clock(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
+class GuardedStream:
+    """A text stream whose reader may go away (`| head -1`, a status bar that quit).
+
+    The first write that finds the pipe closed marks the stream gone, points the
+    file descriptor at the null device (so Python's own flush at exit cannot
+    print a BrokenPipeError), and calls `on_gone`; later writes are dropped.
+    The command carries on with its work (nothing half-done), and the CLI
+    returns EXIT_PIPE_CLOSED.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.gone = False
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_gone(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                self._stream.write(text)
+            except OSError as exc:
+                self._closed_by_reader(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                self._closed_by_reader(exc)
+
+    def fifo_fd(self) -> int | None:
+        """The descriptor when this stream is a pipe (whose reader's exit can be watched), else None."""
+        import stat
+
+        try:
+            fd = self._stream.fileno()
+            return fd if stat.S_ISFIFO(os.fstat(fd).st_mode) else None
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def reader_left(self) -> None:
+        """The reader is known to be gone before anything failed to arrive (see `watch`)."""
+        if not self.gone:
+            self._mark_gone()
+
+    def _closed_by_reader(self, exc: OSError) -> None:
+        # EINVAL is how Windows reports a write to a pipe whose reader has gone.
+        if not isinstance(exc, BrokenPipeError) and exc.errno not in (errno.EPIPE, errno.EINVAL):
+            raise exc
+        self._mark_gone()
+
+    def _mark_gone(self) -> None:
+        self.gone = True
+        try:
+            fd = self._stream.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, fd)
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass  # not a real file (a test's StringIO): nothing will flush it at exit
+        for listener in self._listeners:
+            listener()
 
 
-def print_status(snapshots: list[Snapshot], out: TextIO) -> None:
-    rows = [("ACCOUNT", "PROVIDER", "STATE", "PLAN", "METER", "LEFT", "LIMIT", "RESETS IN")]
-    messages = []
+# ---------------------------------------------------------------------------------------------
+# Accounts, in the menu's words
+
+
+def account_lines(snap: Snapshot, now: datetime) -> list[str]:
+    """The account's menu line ("Main — 380 requests left this hour · OK"), then, indented, what
+    its submenu lists: provider and plan, every meter with its reset, the error, notes, the age."""
+    return [menu_account_line(snap)] + ["  " + line for line in account_details(snap, now)]
+
+
+def print_status(snapshots: list[Snapshot], now: datetime, out: TextIO) -> None:
     for snap in snapshots:
-        head = [snap.account_id, snap.provider, snap.state.value, snap.plan or "-"]
-        if not snap.meters:
-            rows.append((*head, "-", "-", "-", "-"))
-        for i, m in enumerate(snap.meters):
-            uncapped = m.limit is None
-            left = "-" if uncapped and m.remaining is None else format_amount(m.remaining, m.unit)
-            # A money balance has no limit to speak of; a request window without one has "no cap".
-            limit = ("-" if m.unit is Unit.USD else "no cap") if uncapped else format_amount(m.limit, m.unit)
-            if m.estimated:
-                limit = "≈" + limit
-            rows.append((*(head if i == 0 else ("", "", "", "")), m.name, left, limit, time_until_reset(m.resets_at, utcnow(), m.approximate_reset) or "-"))
-        if snap.error:
-            messages.append(f"{snap.account_id}: {snap.error.message}")
-        messages.extend(f"{snap.account_id}: {note}" for note in snap.notes)
-        if snap.streams:
-            running = trn("{n} stream running through the gateway", "{n} streams running through the gateway",
-                          snap.streams).format(n=snap.streams)
-            messages.append(f"{snap.account_id}: {running}")
-    print_table(rows, out)
-    for line in messages:
-        print(line, file=out)
+        for line in account_lines(snap, now):
+            print(line, file=out)
+
+
+def watch_line(snap: Snapshot) -> str:
+    """One line per change, the menu's line with the time it was fetched:
+    "10:37:12 Main — 380 requests left this hour · OK"."""
+    if snap.fetched_at is None:
+        return menu_account_line(snap)
+    return f"{snap.fetched_at.astimezone().strftime('%H:%M:%S')} {menu_account_line(snap)}"
 
 
 def print_table(rows: list[tuple], out: TextIO) -> None:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip(), file=out)
-
-
-def watch_line(snap: Snapshot) -> str:
-    parts = [clock(snap.fetched_at), snap.account_id, snap.state.value]
-    parts += [f"{m.name}={format_amount(m.remaining, m.unit)}/{format_amount(m.limit, m.unit)}" for m in snap.meters]
-    if snap.streams is not None:  # a gateway runs: a change in open streams is a change worth a line
-        parts.append(f"streams={snap.streams}")
-    if snap.error:
-        parts.append(f'"{snap.error.message}"')
-    return " ".join(parts)

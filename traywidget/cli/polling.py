@@ -6,130 +6,247 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Callable, TextIO
+from dataclasses import dataclass
+from typing import Any
 
 from traywidget.cli.accounts import load_config
-from traywidget.cli.output import print_status, watch_line
+from traywidget.cli.output import GuardedStream, print_status, watch_line
 from traywidget.core.alerts import kill_summary
-from traywidget.core.config import ConfigStore
-from traywidget.core.secrets import KeyringSecretStore
+from traywidget.core.secrets import KeyringSecretStore, SecretStore
 from traywidget.i18n import tr
 from traywidget.model import (
     EXIT_ACCOUNT_ERROR,
+    EXIT_KEYRING,
     EXIT_OK,
+    KEYRING_ERROR_CODE,
+    Account,
+    ErrorInfo,
     KillResult,
     Snapshot,
     UsageError,
+    utcnow,
 )
 
+# What `watch --format` prints: one JSON object per account change, one line
+# per account change, Waybar's custom-module JSON, or one plain bar line.
+WATCH_FORMATS = ("text", "json", "waybar", "line")
 
-def _engine_inputs(args, err, stack: ExitStack):
-    """(accounts, secret store, engine settings) from the config, or from the demo."""
+
+@dataclass
+class EngineInputs:
+    accounts: list[Account]
+    secrets: SecretStore
+    settings: Any  # traywidget.core.engine.EngineSettings (the engine, and httpx, load only when polling)
+    pinned_meter: str | None = None
+
+
+def _engine_inputs(args, err, stack: ExitStack) -> EngineInputs:
+    """The accounts, keys and settings to poll: the config's, or the demo's."""
     from traywidget.core.engine import EngineSettings
 
-    if getattr(args, "demo", False):
+    if args.demo:
         from traywidget.demo import start_demo
 
         demo = stack.enter_context(start_demo())
-        return demo.accounts, demo.secrets, EngineSettings()
+        return EngineInputs(demo.accounts, demo.secrets, EngineSettings())
     _, config = load_config(err)
     if not config.accounts:
-        raise UsageError("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID "
-                       "(or try `traywidget status --demo`)")
-    return list(config.accounts), KeyringSecretStore(), EngineSettings().with_user_settings(config.settings)
+        raise UsageError(tr("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID "
+                            "(or try `traywidget status --demo`)"))
+    return EngineInputs(list(config.accounts), KeyringSecretStore(),
+                        EngineSettings().with_user_settings(config.settings), config.settings.pinned_meter)
 
 
-def status_command(args, out, err) -> int:
+def status_command(args, out: GuardedStream, err) -> int:
     with ExitStack() as stack:
-        accounts, secrets, settings = _engine_inputs(args, err, stack)
+        inputs = _engine_inputs(args, err, stack)
         port = configured_port(args)
-        snapshots = asyncio.run(_one_shot(accounts, secrets, settings, lambda e: poll_with_gateway(e, port, secrets)))
+        snapshots = asyncio.run(_one_shot(inputs, lambda engine: poll_with_gateway(engine, port, inputs.secrets)))
     if args.json:
         json.dump({"accounts": [s.to_json() for s in snapshots]}, out, indent=2)
         out.write("\n")
     else:
-        print_status(snapshots, out)
-    return EXIT_ACCOUNT_ERROR if any(s.state.is_account_error for s in snapshots) else EXIT_OK
+        print_status(snapshots, utcnow(), out)
+    return _exit_code([s.error for s in snapshots], any(s.state.is_account_error for s in snapshots))
 
 
-def kill_command(args, out, err) -> int:
+def kill_command(args, out: GuardedStream, err) -> int:
     with ExitStack() as stack:
-        accounts, secrets, settings = _engine_inputs(args, err, stack)
+        inputs = _engine_inputs(args, err, stack)
         port = configured_port(args)
         results: list[KillResult] = asyncio.run(
-            _one_shot(accounts, secrets, settings, lambda e: kill_with_gateway(e, port, secrets)))
+            _one_shot(inputs, lambda engine: kill_with_gateway(engine, port, inputs.secrets)))
     if args.json:
         json.dump({"accounts": [r.to_json() for r in results]}, out, indent=2)
         out.write("\n")
     else:
-        summary = kill_summary(results, {a.id: a.label for a in accounts})
-        print(f"{summary.title}.", file=out)
-        print(summary.body, file=out)
-    return EXIT_ACCOUNT_ERROR if any(r.error for r in results) else EXIT_OK
+        summary = kill_summary(results, {a.id: a.label for a in inputs.accounts})
+        print(tr("{title}.").format(title=summary.title), file=out)
+        if summary.body:
+            print(summary.body, file=out)
+    return _exit_code([r.error for r in results], any(r.error for r in results))
 
 
-async def _one_shot(accounts, secrets, settings, action):
+def _exit_code(errors: list[ErrorInfo | None], account_error: bool) -> int:
+    """README's rule: 3 when a key could not be read from the keyring, else 1 when an account is
+    in an error state, else 0."""
+    if any(error is not None and error.code == KEYRING_ERROR_CODE for error in errors):
+        return EXIT_KEYRING
+    return EXIT_ACCOUNT_ERROR if account_error else EXIT_OK
+
+
+async def _one_shot(inputs: EngineInputs, action):
     from traywidget.core.engine import Engine
 
-    engine = Engine(accounts, secrets, settings=settings)
+    engine = Engine(inputs.accounts, inputs.secrets, settings=inputs.settings)
     try:
         return await action(engine)
     finally:
         await engine.stop()
 
 
-def watch_command(args, out, err) -> int:
+def watch_command(args, out: GuardedStream, err) -> int:
+    fmt = "json" if args.json else args.format
     with ExitStack() as stack:
-        accounts, secrets, settings = _engine_inputs(args, err, stack)
-        return asyncio.run(_watch_loop(accounts, secrets, settings, args.json, out))
+        inputs = _engine_inputs(args, err, stack)
+        return asyncio.run(_watch(inputs, watch_printer(fmt, inputs), out))
 
 
-def change_printer(as_json: bool, out: TextIO) -> Callable[[Snapshot], None]:
-    """What `watch` (and `gateway`) do with each snapshot: print a line when an account changed."""
-    last: dict[str, tuple] = {}
+# A status bar's first glance waits until every account has answered once (a bar that
+# showed one account, then another, would flicker), but never longer than this.
+FIRST_GLANCE_WAIT_S = 3.0
 
-    def on_snapshot(snap: Snapshot) -> None:
+Printer = Callable[[dict[str, Snapshot], "Snapshot | None"], "str | None"]
+
+
+def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
+    """(latest snapshot per account, the one that just arrived) -> the line to print, or None when
+    nothing changed: per account for `text` and `json`, the whole glance for `waybar` and `line`.
+    Called with None instead of a snapshot when FIRST_GLANCE_WAIT_S has passed."""
+    from traywidget.cli import bar
+
+    if fmt in ("waybar", "line"):
+        from traywidget.core.headline import HeadlinePolicy
+
+        order = [a.id for a in inputs.accounts]
+        policy = HeadlinePolicy()  # holds the badge's meter like the tray does, until another clearly binds
+        last: list[str] = []
+
+        def glance(latest: dict[str, Snapshot], snap: Snapshot | None) -> str | None:
+            waiting = not last and snap is not None and any(i not in latest for i in order)
+            if waiting or (snap is None and (last or not latest)):
+                return None
+            snapshots = [latest[i] for i in order if i in latest]
+            headline = policy.choose(snapshots, inputs.pinned_meter)
+            if fmt == "waybar":
+                text = bar.waybar_line(snapshots, headline, utcnow())
+            else:
+                text = bar.plain_line(snapshots, headline)
+            if last == [text]:
+                return None
+            last[:] = [text]
+            return text
+
+        return glance
+    seen: dict[str, tuple] = {}
+
+    def per_account(_latest: dict[str, Snapshot], snap: Snapshot | None) -> str | None:
+        if snap is None:
+            return None
         key = snap.content_key()
-        if last.get(snap.account_id) == key:
-            return
-        last[snap.account_id] = key
-        if as_json:
-            out.write(json.dumps(snap.to_json(), separators=(",", ":")) + "\n")
-        else:
-            out.write(watch_line(snap) + "\n")
-        out.flush()
+        if seen.get(snap.account_id) == key:
+            return None
+        seen[snap.account_id] = key
+        if fmt == "json":
+            return json.dumps(snap.to_json(), separators=(",", ":"))
+        return watch_line(snap)
 
-    return on_snapshot
+    return per_account
 
 
-async def _watch_loop(accounts, secrets, settings, as_json: bool, out: TextIO) -> int:
+class SnapshotPrinter:
+    """An engine subscriber that prints what `render` makes of each snapshot (`watch`, and any
+    command that prints what watch prints)."""
+
+    def __init__(self, render: Printer, out: GuardedStream) -> None:
+        self._render = render
+        self._out = out
+        self._latest: dict[str, Snapshot] = {}
+
+    def __call__(self, snap: Snapshot) -> None:
+        self._latest[snap.account_id] = snap
+        self._emit(self._render(self._latest, snap))
+
+    def deadline(self) -> None:
+        """FIRST_GLANCE_WAIT_S has passed: a glance still waiting for an account shows what it has."""
+        self._emit(self._render(self._latest, None))
+
+    def _emit(self, text: str | None) -> None:
+        if text is not None:
+            self._out.write(text + "\n")
+            self._out.flush()
+
+
+async def _watch(inputs: EngineInputs, render: Printer, out: GuardedStream) -> int:
+    """Run the engine and print what `render` makes of each snapshot, until
+    SIGINT/SIGTERM, or until the reader of our output goes away."""
     from traywidget.core.engine import Engine
 
-    engine = Engine(accounts, secrets, settings=settings)
-    engine.subscribe(change_printer(as_json, out))
+    engine = Engine(inputs.accounts, inputs.secrets, settings=inputs.settings)
     stop = asyncio.Event()
+    out.on_gone(stop.set)
+    on_snapshot = SnapshotPrinter(render, out)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # Windows
             pass
+    fifo = notice_reader_exit(loop, out)
+    engine.subscribe(on_snapshot)
     await engine.start()
+    first_glance = loop.call_later(FIRST_GLANCE_WAIT_S, on_snapshot.deadline)
     try:
         await stop.wait()
     finally:
+        first_glance.cancel()
+        if fifo is not None:
+            loop.remove_reader(fifo)
         await engine.stop()
     return EXIT_OK
+
+
+def notice_reader_exit(loop: asyncio.AbstractEventLoop, out: GuardedStream) -> int | None:
+    """Stop as soon as the reader of our pipe exits (`watch | head -1`), not at the next change,
+    which may be hours away with requests spent all the while. On Linux the write end of a pipe
+    whose reader has gone reports an error condition, which the event loop sees as readable.
+    Elsewhere the next write finds out."""
+    fd = out.fifo_fd()
+    if fd is None or not sys.platform.startswith("linux"):
+        return None
+
+    def reader_gone() -> None:
+        loop.remove_reader(fd)
+        out.reader_left()
+
+    try:
+        loop.add_reader(fd, reader_gone)
+    except (NotImplementedError, OSError, ValueError):
+        return None
+    return fd
 
 
 # --- `status` and `kill` reach a running gateway ---------------------------------------
 
 
 def configured_port(args) -> int | None:
-    """The port a running gateway would be on; None for the demo (which runs none)."""
+    """The port a running gateway (the tray's or a headless one) would be on; None for the demo."""
     if args.demo:
         return None
+    from traywidget.core.config import ConfigStore
+
     return ConfigStore().load().settings.gateway_port
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
+
 from traywidget.cli.accounts import load_config
 from traywidget.core.secrets import KeyringSecretStore
+from traywidget.i18n import tr, trn
 from traywidget.model import (
-    EXIT_ACCOUNT_ERROR,
-    EXIT_KEYRING,
     EXIT_OK,
     AutostartError,
     SecretStoreError,
@@ -14,91 +15,119 @@ from traywidget.model import (
 )
 
 
+class _ReaderGone(Exception):
+    """The reader of `simulate`'s output went away before serving began: stop, as on Ctrl+C."""
+
+
+def demo_account_commands(item: dict, base_url: str) -> list[str]:
+    """Shell lines that add one of the simulator's demo accounts, pasted as they are.
+    The keys are fixed fake values only the simulator knows; they reach the keyring
+    through a pipe from printf (a shell builtin), never through a command line."""
+    account_id = shlex.quote(item["id"])
+    lines = [
+        (f"traywidget accounts add {shlex.quote(item['provider'])} --id {account_id} "
+         f"--label {shlex.quote(item['label'])} --base-url {shlex.quote(base_url)}"),
+        f"printf '%s\\n' {shlex.quote(item['api_key'])} | traywidget keys set {account_id}",
+    ]
+    if item.get("management_key"):
+        lines.append(f"printf '%s\\n' {shlex.quote(item['management_key'])} | "
+                     f"traywidget keys set {account_id} --management")
+    return lines
+
+
 def simulate_command(args, out, err) -> int:
     from traywidget.simulator import Simulator, build_demo
     from traywidget.simulator.server import PREFIXES, base_url, run_forever
 
     sim = Simulator()
-    # The demo's keys are fixed fake values that only this simulator knows.
     demo_accounts = build_demo(sim) if args.demo else []
 
     def ready(port: int) -> None:
-        print(f"Simulator listening on 127.0.0.1:{port}", file=out)
+        print(tr("Simulator listening on 127.0.0.1:{port}").format(port=port), file=out)
         for provider in PREFIXES:
             print(f"  {provider:<17} {base_url(port, provider)}", file=out)
-        for item in demo_accounts:
-            print(f"demo account {item['id']} ({item['provider']}): "
-                  f"traywidget accounts add {item['provider']} --id {item['id']} "
-                  f"--base-url {base_url(port, item['provider'])}; key {item['api_key']}"
-                  + (f"; management key {item['management_key']}" if item.get("management_key") else ""), file=out)
-        print("Press Ctrl+C to stop.", file=out)
+        if demo_accounts:
+            print(tr("To use the demo accounts with the real keyring and config, paste these lines into a shell:"),
+                  file=out)
+            for item in demo_accounts:
+                for line in demo_account_commands(item, base_url(port, item["provider"])):
+                    print(line, file=out)
+        print(tr("Press Ctrl+C to stop."), file=out)
         out.flush()
+        if out.gone:  # `simulate | head`: the lines were all that was wanted
+            raise _ReaderGone
 
     try:
         run_forever(port=args.port, ready=ready, sim=sim)
+    except _ReaderGone:
+        pass
     except OSError as exc:
-        raise UsageError(f"cannot listen on port {args.port}: {exc.strerror or exc}") from None
+        raise UsageError(tr("cannot listen on port {port}: {reason}").format(
+            port=args.port, reason=exc.strerror or exc)) from None
     return EXIT_OK
 
 
 def autostart_command(args, out, err) -> int:
-    from traywidget.core import autostart
+    from traywidget.core.autostart import login_item
 
-    return _autostart_action(autostart, args.action, out)
-
-
-def _autostart_action(autostart, action: str, out) -> int:
-    if action == "on":
-        where = autostart.enable()
-        print(f"traywidget will start at login ({where}).", file=out)
-    elif action == "off":
-        print("Start at login is off." if autostart.disable() else "Start at login was already off.", file=out)
+    item = login_item()
+    if args.action == "on":
+        print(tr("traywidget will start at login ({where}).").format(where=item.enable()), file=out)
+    elif args.action == "off":
+        print(tr("Start at login is off.") if item.disable() else tr("Start at login was already off."), file=out)
     else:
-        print(autostart.status(), file=out)
+        print(item.status(), file=out)
     return EXIT_OK
 
 
 def doctor_command(args, out, err) -> int:
-    from traywidget.doctor import format_report, run_doctor
+    from traywidget import doctor
 
-    checks = run_doctor()
-    print(format_report(checks), file=out)
-    return EXIT_OK if all(c.ok for c in checks) else EXIT_ACCOUNT_ERROR
+    checks = doctor.run_doctor()
+    print(doctor.report_json(checks) if args.json else doctor.format_report(checks), file=out)
+    return doctor.exit_code(checks)
 
 
 def purge_command(args, out, err) -> int:
     """Leave nothing behind but (unless --config) the key-less config file."""
     import shutil
 
-    from traywidget.core import autostart
+    from traywidget.core.autostart import login_item
     from traywidget.core.paths import cache_dir
 
     store, config = load_config(err)
     ids = [a.id for a in config.accounts] + [
         e["id"] for e in config.unknown_entries if isinstance(e.get("id"), str)
     ]
-    places = [f"the keys of {len(ids)} account(s) in the keyring", "start at login", f"the cache {cache_dir()}"]
+    places = [
+        trn("every key in the keyring ({n} account, and the gateway token)",
+            "every key in the keyring ({n} accounts, and the gateway token)", len(ids)).format(n=len(ids)),
+        tr("start at login"),
+        tr("the cache {path}").format(path=cache_dir()),
+    ]
     if args.config:
-        places.append(f"the config {store.path}")
+        places.append(tr("the config {path}").format(path=store.path))
     if not args.yes:
-        print("Would delete: " + "; ".join(places) + ". Run again with --yes to do it.", file=out)
+        print(tr("Would delete: {places}. Run again with --yes to do it.").format(places="; ".join(places)), file=out)
         return EXIT_OK
-    failures = 0
+    failures: list[int] = []  # exit codes of what could not be done
     try:
-        secrets = KeyringSecretStore()
-        for account_id in ids:
-            for management in (False, True):
-                secrets.delete(account_id, management=management)
+        # The whole keyring entry, whatever config names: keys of accounts no longer listed go too
+        # (and entries an older traywidget kept per account, for the accounts it knows).
+        KeyringSecretStore().delete_all(ids)
     except SecretStoreError as exc:
-        print(f"traywidget: keys not deleted: {exc}", file=err)
-        failures += 1
+        print(tr("traywidget: keys not deleted: {error}").format(error=exc), file=err)
+        failures.append(exc.exit_code)
     try:
-        autostart.disable()
+        login_item().disable()
     except AutostartError as exc:
-        print(f"traywidget: start at login not removed: {exc}", file=err)
-        failures += 1
+        print(tr("traywidget: start at login not removed: {error}").format(error=exc), file=err)
+        failures.append(exc.exit_code)
     shutil.rmtree(cache_dir(), ignore_errors=True)
     if args.config:
         store.path.unlink(missing_ok=True)
-    print("Deleted: " + "; ".join(places) + "." if not failures else "Partly done: see above.", file=out)
-    return EXIT_KEYRING if failures else EXIT_OK
+    if failures:
+        print(tr("Partly done: see above."), file=out)
+    else:
+        print(tr("Deleted: {places}.").format(places="; ".join(places)), file=out)
+    return max(failures, default=EXIT_OK)

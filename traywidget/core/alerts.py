@@ -38,7 +38,7 @@ from traywidget.core.formatting import (
     reset_text,
 )
 from traywidget.core.headline import pick_headline, refills_within_a_minute
-from traywidget.i18n import tr, tr_noop, trn
+from traywidget.i18n import enumeration, tr, tr_noop, trn
 from traywidget.model import (
     FREE_REQUESTS_DAY,
     REQUESTS_DAY,
@@ -325,7 +325,7 @@ def kill_summary(results: list[KillResult], labels: Mapping[str, str]) -> Alert:
     lines: list[str] = []
     if unsupported:
         lines.append(tr("Cannot stop streams on {accounts} from here: the provider has no kill API "
-                        "(they end when your tool closes them).").format(accounts=", ".join(unsupported)))
+                        "(they end when your tool closes them).").format(accounts=enumeration(unsupported)))
     for result in failed:
         lines.append(tr("{account}: {message}").format(
             account=labels.get(result.account_id, result.account_id), message=tr(result.error.message)))  # type: ignore[union-attr]

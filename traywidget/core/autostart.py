@@ -1,15 +1,18 @@
 """Start traywidget at login: XDG autostart (Linux/BSD), a LaunchAgent (macOS), the Run key (Windows).
 
-No Qt, no side effects at import: every path is computed when a function is called, so tests only
-need to point HOME / XDG_CONFIG_HOME at a temporary directory.
+One small class per platform, each with the same four questions (maestral's autostart is the
+model); `login_item()` picks the one for this platform:
 
-    enable() -> Path | str    the file written, or the registry value's location on Windows
-    disable() -> bool         True if an entry was removed
-    is_enabled() -> bool
-    status() -> str           one human line for `traywidget autostart status`
+    item = login_item()
+    item.enable() -> Path | str   the file written, or the registry value's location on Windows
+    item.disable() -> bool        True if an entry was removed
+    item.is_enabled() -> bool
+    item.status() -> str          one human line for `traywidget autostart status`
 
-The pure renderers (`render_desktop_entry`, `render_launch_agent`, `run_key_value`) carry the content
-and are tested on every platform.
+No Qt, no side effects at import: every path is computed when asked, so tests only need to point
+HOME / XDG_CONFIG_HOME at a temporary directory. Files are written through `paths.atomic_write`.
+The pure renderers (`render_desktop_entry`, `render_launch_agent`, `run_key_value`) carry the
+content and are tested on every platform.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ import plistlib
 import shutil
 import subprocess
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from traywidget import APP_DISPLAY_NAME, APP_NAME
+from traywidget.core.paths import atomic_write
+from traywidget.i18n import tr, tr_noop
 from traywidget.model import AutostartError
 
 DESKTOP_FILE_NAME = f"{APP_NAME}.desktop"
@@ -31,14 +38,15 @@ RUN_KEY_PATH = r"Software\Microsoft\Windows\CurrentVersion\Run"
 RUN_VALUE_NAME = APP_DISPLAY_NAME
 GUI_SCRIPT = "traywidget-gui"
 
+# What `status` says (and doctor, in English for --json): templates filled from `LoginItem.state()`.
+STATE_OFF = tr_noop("off ({where})")
+STATE_ON = tr_noop("on ({where}) -> {command}")
+STATE_STALE = tr_noop("on ({where}) -> {command}  [warning: that program no longer exists; "
+                      "run `traywidget autostart on` again]")
+
 
 # ---------------------------------------------------------------------------------------------
 # What to launch
-
-
-def _platform() -> str:
-    """sys.platform, through one seam tests can patch."""
-    return sys.platform
 
 
 def launch_command() -> list[str]:
@@ -48,22 +56,11 @@ def launch_command() -> list[str]:
     its `traywidget-gui` script when that is on PATH; otherwise `python -m traywidget`.
     """
     if getattr(sys, "frozen", False):
-        exe = Path(os.path.abspath(sys.executable))
-        if _platform() == "win32" and exe.stem.lower() == "traywidget":
-            gui = exe.with_name(f"traywidget-gui{exe.suffix}")  # the console-less twin, no window at login
-            if gui.exists():
-                exe = gui
-        return [str(exe)]
+        return [os.path.abspath(sys.executable)]
     script = shutil.which(GUI_SCRIPT)
     if script:
         return [os.path.abspath(script)]
-    python = os.path.abspath(sys.executable)
-    if _platform() == "win32":
-        # pythonw.exe: no console window at login.
-        pythonw = Path(python).with_name("pythonw.exe")
-        if pythonw.exists():
-            python = str(pythonw)
-    return [python, "-m", APP_NAME]
+    return [os.path.abspath(sys.executable), "-m", APP_NAME]
 
 
 def entry_icon() -> str:
@@ -199,104 +196,103 @@ def run_key_value(args: Sequence[str]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Locations (computed at call time)
+# One class per platform
 
 
-def xdg_autostart_dir() -> Path:
-    config_home = os.environ.get("XDG_CONFIG_HOME", "")
-    base = Path(config_home) if os.path.isabs(config_home) else Path.home() / ".config"
-    return base / "autostart"
+class LoginItem(ABC):
+    """Start at login on one platform."""
 
+    @property
+    @abstractmethod
+    def location(self) -> Path | str:
+        """Where the login entry lives (whether or not it exists)."""
 
-def desktop_entry_path() -> Path:
-    return xdg_autostart_dir() / DESKTOP_FILE_NAME
+    @abstractmethod
+    def _write(self, command: list[str]) -> None: ...
 
+    @abstractmethod
+    def _remove(self) -> bool: ...
 
-def launch_agent_path() -> Path:
-    return Path.home() / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
+    @abstractmethod
+    def registered_command(self) -> list[str] | None:
+        """The command registered to start at login, or None when there is no (enabled) entry."""
 
+    def launch_command(self) -> list[str]:
+        return launch_command()
 
-def _winreg():
-    import winreg  # only on Windows; imported lazily so the module loads everywhere
-
-    return winreg
-
-
-def _run_key_location() -> str:
-    return f"HKCU\\{RUN_KEY_PATH}\\{RUN_VALUE_NAME}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Public API
-
-
-def enable(command: Sequence[str] | None = None) -> Path | str:
-    """Register `command` (default: `launch_command()`) to start at login; returns where it was written."""
-    args = list(command) if command is not None else launch_command()
-    plat = _platform()
-    try:
-        if plat == "win32":
-            winreg = _winreg()
-            with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_SET_VALUE) as key:
-                winreg.SetValueEx(key, RUN_VALUE_NAME, 0, winreg.REG_SZ, run_key_value(args))
-            return _run_key_location()
-        if plat == "darwin":
-            path = launch_agent_path()
-            _write(path, render_launch_agent(args))
-            return path
-        path = desktop_entry_path()
-        _write(path, render_desktop_entry(args, icon=entry_icon()).encode("utf-8"))
-        return path
-    except OSError as exc:
-        raise AutostartError(f"could not enable start at login: {exc}") from exc
-
-
-def disable() -> bool:
-    """Remove the login entry; True if one was there."""
-    plat = _platform()
-    try:
-        if plat == "win32":
-            winreg = _winreg()
-            try:
-                with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_SET_VALUE) as key:
-                    winreg.DeleteValue(key, RUN_VALUE_NAME)
-            except FileNotFoundError:
-                return False
-            return True
-        path = launch_agent_path() if plat == "darwin" else desktop_entry_path()
+    def enable(self, command: Sequence[str] | None = None) -> Path | str:
+        """Register `command` (default: `launch_command()`) to start at login; returns where it was written."""
         try:
-            path.unlink()
+            self._write(list(command) if command is not None else self.launch_command())
+        except OSError as exc:
+            raise AutostartError(tr("could not enable start at login: {error}").format(error=exc)) from exc
+        return self.location
+
+    def disable(self) -> bool:
+        """Remove the login entry; True if one was there."""
+        try:
+            return self._remove()
+        except OSError as exc:
+            raise AutostartError(tr("could not disable start at login: {error}").format(error=exc)) from exc
+
+    def is_enabled(self) -> bool:
+        return self.registered_command() is not None
+
+    def state(self) -> tuple[str, dict[str, Any]]:
+        """(English template, its values): enabled (where, what) or disabled, and whether it is stale."""
+        command = self.registered_command()
+        params: dict[str, Any] = {"where": self.location}
+        if command is None:
+            return STATE_OFF, params
+        params["command"] = run_key_value(command) if len(command) > 1 else command[0]
+        return (STATE_ON if self._launchable(command[0]) else STATE_STALE), params
+
+    def status(self) -> str:
+        """One line for the user: "start at login: on (…) -> …" or "start at login: off (…)"."""
+        template, params = self.state()
+        return tr("start at login: {state}").format(state=tr(template).format(**params))
+
+    def _launchable(self, program: str) -> bool:
+        if os.path.isabs(program):
+            return os.access(program, os.X_OK)
+        return shutil.which(program) is not None
+
+
+class _FileItem(LoginItem):
+    """A login entry that is one file in the user's home."""
+
+    @property
+    @abstractmethod
+    def location(self) -> Path: ...
+
+    def _remove(self) -> bool:
+        try:
+            self.location.unlink()
         except FileNotFoundError:
             return False
         return True
-    except OSError as exc:
-        raise AutostartError(f"could not disable start at login: {exc}") from exc
 
 
-def registered_command() -> list[str] | None:
-    """The command currently registered to start at login, or None when there is no (enabled) entry."""
-    plat = _platform()
-    try:
-        if plat == "win32":
-            winreg = _winreg()
-            try:
-                with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_READ) as key:
-                    value, _type = winreg.QueryValueEx(key, RUN_VALUE_NAME)
-            except FileNotFoundError:
-                return None
-            return [str(value)]
-        if plat == "darwin":
-            path = launch_agent_path()
-            if not path.is_file():
-                return None
-            data = plistlib.loads(path.read_bytes())
-            if data.get("Disabled") is True:
-                return None
-            return [str(a) for a in data.get("ProgramArguments", [])]
-        path = desktop_entry_path()
-        if not path.is_file():
+class XdgAutostart(_FileItem):
+    """Linux and the BSDs: a desktop entry in $XDG_CONFIG_HOME/autostart (freedesktop Desktop
+    Application Autostart spec)."""
+
+    @property
+    def location(self) -> Path:
+        config_home = os.environ.get("XDG_CONFIG_HOME", "")
+        # The spec: a relative XDG_CONFIG_HOME is invalid and must be ignored.
+        base = Path(config_home) if os.path.isabs(config_home) else Path.home() / ".config"
+        return base / "autostart" / DESKTOP_FILE_NAME
+
+    def _write(self, command: list[str]) -> None:
+        atomic_write(self.location, render_desktop_entry(command, icon=entry_icon()).encode("utf-8"), mode=0o644)
+
+    def registered_command(self) -> list[str] | None:
+        try:
+            entry = parse_desktop_entry(self.location.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             return None
-        entry = _parse_desktop_entry(path.read_text(encoding="utf-8"))
+        # The desktop's own switches for an entry it shows as "off".
         if entry.get("Hidden", "").lower() == "true":
             return None
         if entry.get("X-GNOME-Autostart-enabled", "true").lower() == "false":
@@ -308,45 +304,92 @@ def registered_command() -> list[str] | None:
             return desktop_exec_unquote(exec_value)
         except ValueError:
             return [exec_value]
-    except (OSError, ValueError, plistlib.InvalidFileException):
-        return None
 
 
-def is_enabled() -> bool:
-    return registered_command() is not None
+class LaunchAgent(_FileItem):
+    """macOS: a per-user LaunchAgent plist, run once at login."""
+
+    @property
+    def location(self) -> Path:
+        return Path.home() / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
+
+    def _write(self, command: list[str]) -> None:
+        atomic_write(self.location, render_launch_agent(command), mode=0o644)
+
+    def registered_command(self) -> list[str] | None:
+        try:
+            data = plistlib.loads(self.location.read_bytes())
+        except (OSError, ValueError, plistlib.InvalidFileException):
+            return None
+        if not isinstance(data, dict) or data.get("Disabled") is True:
+            return None
+        return [str(a) for a in data.get("ProgramArguments", [])] or None
 
 
-def location() -> Path | str:
-    """Where the login entry lives (whether or not it exists)."""
-    plat = _platform()
-    if plat == "win32":
-        return _run_key_location()
-    return launch_agent_path() if plat == "darwin" else desktop_entry_path()
+class RunKey(LoginItem):
+    """Windows: a value under HKCU\\…\\CurrentVersion\\Run."""
+
+    @property
+    def location(self) -> str:
+        return f"HKCU\\{RUN_KEY_PATH}\\{RUN_VALUE_NAME}"
+
+    def launch_command(self) -> list[str]:
+        """As everywhere, but the console-less twin: no console window opens at login."""
+        command = launch_command()
+        program = Path(command[0])
+        if getattr(sys, "frozen", False):
+            gui = program.with_name(f"traywidget-gui{program.suffix}")
+            return [str(gui)] if program.stem.lower() == "traywidget" and gui.exists() else command
+        if len(command) > 1:  # python -m traywidget
+            pythonw = program.with_name("pythonw.exe")
+            if pythonw.exists():
+                return [str(pythonw), *command[1:]]
+        return command
+
+    def _write(self, command: list[str]) -> None:
+        import winreg  # only on Windows
+
+        with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_SET_VALUE) as key:
+            winreg.SetValueEx(key, RUN_VALUE_NAME, 0, winreg.REG_SZ, run_key_value(command))
+
+    def _remove(self) -> bool:
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_SET_VALUE) as key:
+                winreg.DeleteValue(key, RUN_VALUE_NAME)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def registered_command(self) -> list[str] | None:
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_READ) as key:
+                value, _type = winreg.QueryValueEx(key, RUN_VALUE_NAME)
+        except OSError:
+            return None
+        return [str(value)]
+
+    def _launchable(self, program: str) -> bool:
+        return True  # the value is one command line; Windows reports a missing program itself
 
 
-def status() -> str:
-    """One line for the user: enabled (where, what) or disabled, and whether it is stale."""
-    command = registered_command()
-    if command is None:
-        return f"start at login: off ({location()})"
-    shown = run_key_value(command) if len(command) > 1 else command[0]
-    line = f"start at login: on ({location()}) -> {shown}"
-    if _platform() != "win32" and command and not _launchable(command[0]):
-        line += "  [warning: that program no longer exists; run `traywidget autostart on` again]"
-    return line
+def login_item(platform: str = sys.platform) -> LoginItem:
+    """The login item for `platform` (this one by default)."""
+    if platform == "win32":
+        return RunKey()
+    if platform == "darwin":
+        return LaunchAgent()
+    return XdgAutostart()
 
 
 # ---------------------------------------------------------------------------------------------
-# Helpers
+# Reading our own desktop entries
 
 
-def _launchable(program: str) -> bool:
-    if os.path.isabs(program):
-        return os.access(program, os.X_OK)
-    return shutil.which(program) is not None
-
-
-def _parse_desktop_entry(text: str) -> dict[str, str]:
+def parse_desktop_entry(text: str) -> dict[str, str]:
     """Keys of the [Desktop Entry] group (enough for our own files; no locale handling)."""
     values: dict[str, str] = {}
     in_group = False
@@ -361,10 +404,3 @@ def _parse_desktop_entry(text: str) -> dict[str, str]:
             key, value = line.split("=", 1)
             values.setdefault(key.strip(), value.strip())
     return values
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

@@ -119,6 +119,8 @@ class Config:
     unknown_entries: tuple[dict[str, Any], ...] = ()
     # What was wrong with the file as loaded (shown to the user once).
     warnings: tuple[str, ...] = ()
+    # Where a file that could not be read was kept; None when it was read.
+    set_aside: Path | None = None
 
     def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -337,7 +339,8 @@ class ConfigStore:
                     tr("The config file {path} could not be read ({reason}). It was kept as {aside} and "
                        "traywidget started with no accounts; fix or restore it from there.").format(
                         path=self.path, reason=_short(exc), aside=aside.name),
-                )
+                ),
+                set_aside=aside,
             )
         accounts: list[Account] = []
         unknown: list[dict[str, Any]] = []

@@ -20,6 +20,8 @@ then, and for machine-readable output, everything is English.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from traywidget.i18n.catalog import (
     ENGLISH,
     LANGUAGES,
@@ -36,6 +38,7 @@ from traywidget.i18n.phrases import Listing, Localizable, Money, Phrase
 
 __all__ = [
     "ENGLISH", "LANGUAGES", "Listing", "Localizable", "Money", "Phrase", "choose_language", "current_language",
+    "enumeration",
     "supported_language", "system_languages", "tr", "tr_noop", "trn", "trn_noop", "use_catalog", "use_language",
 ]
 
@@ -50,6 +53,14 @@ def tr(message: str) -> str:
 def trn(singular: str, plural: str, n: int) -> str:
     """The form of singular/plural the current language uses for `n`."""
     return ngettext_(singular, plural, n)
+
+
+def enumeration(items: Iterable[str]) -> str:
+    """Items one after the other as the language lists them: "Main, Work" · "Main、Work"."""
+    text = ""
+    for item in items:
+        text = tr("{items}, {item}").format(items=text, item=item) if text else item
+    return text
 
 
 def tr_noop(message: str) -> str:

@@ -12,6 +12,7 @@ from traywidget.model.errors import (
     EXIT_KEYRING,
     EXIT_OK,
     EXIT_USAGE,
+    KEYRING_ERROR_CODE,
     AutostartError,
     ConfigError,
     InvalidValue,
@@ -49,7 +50,7 @@ from traywidget.model.state import Source, State, Unit
 from traywidget.model.traffic import TrafficObservation
 
 __all__ = [
-    "Account", "Thresholds", "EXIT_ACCOUNT_ERROR", "EXIT_KEYRING", "EXIT_OK", "EXIT_USAGE", "AutostartError",
+    "Account", "Thresholds", "EXIT_ACCOUNT_ERROR", "EXIT_KEYRING", "EXIT_OK", "EXIT_USAGE", "KEYRING_ERROR_CODE", "AutostartError",
     "ConfigError", "InvalidValue", "ProviderError", "SecretStoreError", "TraywidgetError", "UsageError",
     "HttpResult", "clean_number", "clean_signed_number", "iso", "parse_iso", "utcnow", "BALANCE", "CREDITS",
     "FREE_REQUESTS_DAY", "METER_TITLES", "REQUESTS_DAY", "REQUESTS_HOUR", "REQUESTS_MINUTE", "ErrorInfo",

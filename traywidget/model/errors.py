@@ -25,6 +25,10 @@ EXIT_ACCOUNT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_KEYRING = 3
 
+# ErrorInfo.code of an account whose key could not be read from the keyring: the
+# CLI returns EXIT_KEYRING for it, as it does for a keyring error of its own.
+KEYRING_ERROR_CODE = "KEYRING"
+
 
 class TraywidgetError(Exception):
     """Base of every error shown to a person."""

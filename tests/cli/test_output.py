@@ -1,0 +1,102 @@
+"""How the CLI speaks to people (the tray menu's words: every figure with "left" or "used", the
+reason for every non-fine state) and how it survives a reader that went away, on real pipes."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from traywidget.cli.output import GuardedStream, account_lines, watch_line
+from traywidget.model import ErrorInfo, Meter, Snapshot, State, Unit
+
+NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def utc_local_time(monkeypatch):
+    """Clock times are local times: pin the local zone."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_status_lines_are_the_menu_line_and_the_submenu(utc_local_time):
+    """A 429 says why (state and the provider's message), every figure says "left" or "used"."""
+    snap = Snapshot(
+        "main", "routing.run", "Main", State.RATE_LIMITED, plan="Premium", fetched_at=NOW,
+        meters=(Meter("requests_hour", Unit.REQUESTS, limit=500, remaining=0, resets_at=NOW + timedelta(minutes=23)),
+                Meter("requests_day", Unit.REQUESTS, limit=1500, remaining=1080,
+                      resets_at=datetime(2026, 3, 6, tzinfo=timezone.utc)),
+                Meter("requests_minute", Unit.REQUESTS, limit=100, remaining=97,
+                      resets_at=NOW + timedelta(seconds=40), approximate_reset=True)),
+        error=ErrorInfo("Hourly request limit exceeded", 429, retry_after_s=40),
+        notes=("A note from the provider.",),
+    )
+    assert account_lines(snap, NOW) == [
+        "Main — 0 requests left this hour · Rate limited (429): Hourly request limit exceeded",
+        "  routing.run · Premium",
+        "  Requests this hour: 0 of 500 left · resets 11:00",
+        "  Requests today: 1,080 of 1,500 left · resets 00:00",
+        "  Requests this minute: 97 of 100 left · resets in about 40 s",
+        "  Last error: Hourly request limit exceeded (429)",
+        "  A note from the provider.",
+        "  fetched just now",
+    ]
+    assert watch_line(snap) == "10:37:12 Main — 0 requests left this hour · Rate limited (429): Hourly request " \
+                               "limit exceeded"
+
+
+def test_an_account_without_figures_says_so_and_why(utc_local_time):
+    note = "Routeway has no usage endpoint for API keys: add a management key to see requests left and balance."
+    snap = Snapshot("rw", "routeway", "Team", State.OK, fetched_at=NOW, notes=(note,))
+    assert account_lines(snap, NOW) == ["Team — no usage figures · OK", "  Routeway", "  " + note,
+                                        "  fetched just now"]
+    assert watch_line(Snapshot("rw", "routeway", "Team", State.NO_KEY)) == "Team — not fetched yet · No API key"
+
+
+# --- a reader that goes away --------------------------------------------------------------------
+
+
+def test_guarded_stream_on_a_pipe_whose_reader_left():
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stream = os.fdopen(write_end, "w", buffering=1)
+    guarded = GuardedStream(stream)
+    calls = []
+    guarded.on_gone(lambda: calls.append("gone"))
+    assert guarded.fifo_fd() == write_end
+    assert guarded.write("first line\n") == len("first line\n")  # the write that finds the pipe closed
+    assert guarded.gone and calls == ["gone"]
+    guarded.write("dropped\n")
+    guarded.flush()
+    assert calls == ["gone"]  # told once
+    stream.close()  # the descriptor now points at the null device: closing (and flushing) raises nothing
+
+
+def test_guarded_stream_passes_writes_through_and_other_errors_on():
+    buffer = io.StringIO()
+    guarded = GuardedStream(buffer)
+    print("hello", file=guarded)
+    assert buffer.getvalue() == "hello\n" and not guarded.gone and guarded.fifo_fd() is None
+
+    class Full(io.StringIO):
+        def write(self, text):
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        GuardedStream(Full()).write("x")
+
+
+def test_reader_left_marks_the_stream_gone_once():
+    guarded = GuardedStream(io.StringIO())
+    calls = []
+    guarded.on_gone(lambda: calls.append(1))
+    guarded.reader_left()
+    guarded.reader_left()
+    assert guarded.gone and calls == [1]
