@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from traywidget.core.formatting import (
+    pad,
+    text_width,
     clock_time,
     count_left,
     format_amount,
@@ -164,3 +166,11 @@ def test_lists_of_names():
         "Main, Work, Team", "Main, Work, Team", "Main, Work, Team", "Main、Work、Team"]
     assert per_language(lambda: enumeration(["Main"])) == ["Main"] * 4
     assert per_language(lambda: enumeration([])) == [""] * 4
+
+
+def test_columns_count_what_a_terminal_shows():
+    """A Chinese character takes two columns: tables and doctor's list stay aligned."""
+    assert (text_width("Keyring"), text_width("密钥环"), text_width("API 密钥")) == (7, 6, 8)
+    assert pad("密钥环", 8) + "|" == "密钥环  |"
+    assert pad("Keyring", 8) + "|" == "Keyring |"
+    assert pad("too long", 3) == "too long"

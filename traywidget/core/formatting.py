@@ -12,6 +12,7 @@ requests left this hour"), so a number is never shown without what it counts.
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import datetime
 
 from traywidget.i18n import tr, tr_noop, trn, trn_noop
@@ -170,3 +171,14 @@ def left_text(meter: Meter, of_limit: bool = False) -> str:
 def percent_left(fraction: float) -> str:
     """"99%" ("99 %" in German) for 998 of 1,000: rounded down, never promising more than is left."""
     return percent(int(math.floor(fraction * 100 + 1e-9)))
+
+
+# -------------------------------------------------------------------------------- columns
+def text_width(text: str) -> int:
+    """How many terminal columns `text` takes: a Chinese character takes two, so `len` cannot align it."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def pad(text: str, width: int) -> str:
+    """`text` followed by spaces up to `width` terminal columns (str.ljust counting columns)."""
+    return text + " " * max(0, width - text_width(text))
