@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import time
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ import pytest
 from tests.i18n.conftest import assert_all_marked
 from tests.i18n.views import menu_texts, widget_texts
 from tests.ui.conftest import NOW, SyncRunner, make_snapshot
+from traywidget.core import autostart
 from traywidget.core.alerts import AlertPolicy, config_alert, kill_failed, kill_summary
 from traywidget.core.config import Config, ConfigStore
 from traywidget.core.engine import Engine
@@ -350,12 +352,18 @@ def test_cli_human_output(monkeypatch):
                  ("keys", "set", "nobody"),
                  ("status", "--demo"),
                  ("kill", "--demo"),
+                 ("doctor",),
                  ("accounts", "remove", "work")):
         code, out, err = run_cli(*argv)
         texts += [(f"{' '.join(argv)} [{code}] stdout", out), (f"{' '.join(argv)} [{code}] stderr", err)]
-    # Account and provider ids, hosts and paths are data as the user typed them (or as a command needs them).
-    assert_all_marked(texts, DATA + DEMO_DATA + ["main", "work", "nobody", "openrouter.ai", "api.routing.run",
-                                                 "/api/v1", "/v1", "Main", "Work key", "openrouter"])
+    # Account and provider ids, hosts and paths are data as the user typed them (or as a command needs them);
+    # doctor's marks, the keyring backend's name and the directories (with their variables) are its data.
+    doctor_data = ["[ok]", "[!!]", "[XX]", "[--]", "keyring.backends.fail.Keyring", "TRAYWIDGET_CONFIG_DIR",
+                   "TRAYWIDGET_CACHE_DIR", os.environ["TRAYWIDGET_CONFIG_DIR"], os.environ["TRAYWIDGET_CACHE_DIR"],
+                   str(autostart.login_item().location)]
+    assert_all_marked(texts, DATA + DEMO_DATA + doctor_data + [
+        "main", "work", "nobody", "openrouter.ai", "api.routing.run", "/api/v1", "/v1", "Main", "Work key",
+        "openrouter"])
 
 
 # The demo's own accounts (traywidget/simulator/demo.py) and the plans its simulated providers report.
