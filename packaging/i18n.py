@@ -5,6 +5,7 @@
     python packaging/i18n.py compile   # each .po -> its .mo (byte for byte reproducible)
     python packaging/i18n.py check     # the template, every .po and every .mo up to date and complete
     python packaging/i18n.py new LANG  # start a catalog for another language (see README, "Languages")
+    python packaging/i18n.py extract update compile check   # several steps, in this order
 
 Pure Python (the ast module and a compact msgfmt): no gettext tools needed. The extraction reads
 calls the way `xgettext -k` does: the literal arguments of the KEYWORDS below.
@@ -396,19 +397,31 @@ def obsolete(wanted: dict, catalog: list[Entry]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------ commands
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="packaging/i18n.py", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("extract", "update", "compile", "check"):
-        sub.add_parser(name)
-    new = sub.add_parser("new")
-    new.add_argument("language", help="a gettext language code: fr, pt_BR, ja")
-    new.add_argument("--plural-forms", help='its gettext Plural-Forms, e.g. "nplurals=1; plural=0;" for Japanese '
-                                            "(default: two forms, n != 1)")
-    args = parser.parse_args(argv)
+STEPS = ("extract", "update", "compile", "check")
 
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["new"]:
+        parser = argparse.ArgumentParser(prog="packaging/i18n.py new", description="start a catalog")
+        parser.add_argument("language", help="a gettext language code: fr, pt_BR, ja")
+        parser.add_argument("--plural-forms", help='its gettext Plural-Forms, e.g. "nplurals=1; plural=0;" for '
+                                                   "Japanese (default: two forms, n != 1)")
+        args = parser.parse_args(argv[1:])
+        return new_catalog(args.language, args.plural_forms)
+    parser = argparse.ArgumentParser(prog="packaging/i18n.py", description=__doc__.split("\n\n")[0],
+                                     epilog="Steps run in the order given: `update compile check`.")
+    parser.add_argument("steps", nargs="+", choices=STEPS, metavar="{extract,update,compile,check} | new LANG")
+    for step in parser.parse_args(argv).steps:
+        code = run_step(step)
+        if code:
+            return code
+    return 0
+
+
+def run_step(step: str) -> int:
     entries, problems = extract()
-    if args.command == "check":
+    if step == "check":
         problems = check()
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -423,18 +436,10 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1
-    if args.command == "extract":
+    if step == "extract":
         TEMPLATE.write_text(template_text(entries), "utf-8")
         print(f"{TEMPLATE.relative_to(ROOT)}: {len(entries)} msgids")
-    elif args.command == "new":
-        po = po_path(args.language)
-        if po.exists():
-            print(f"{po.relative_to(ROOT)} exists already", file=sys.stderr)
-            return 1
-        po.parent.mkdir(parents=True)
-        po.write_text(merged(entries, po_header(args.language, args.plural_forms), [], args.language), "utf-8")
-        print(f"{po.relative_to(ROOT)}: {len(entries)} msgids to translate")
-    elif args.command == "update":
+    elif step == "update":
         for language in languages():
             po = po_path(language)
             header, old = parse_po(po.read_text("utf-8"), str(po))
@@ -442,12 +447,24 @@ def main(argv: list[str] | None = None) -> int:
             _, new_entries = parse_po(po.read_text("utf-8"))
             todo = sum(1 for entry in new_entries if not all(entry.msgstr))
             print(f"{po.relative_to(ROOT)}: {len(new_entries)} msgids, {todo} untranslated")
-    elif args.command == "compile":
+    elif step == "compile":
         for language in languages():
             po = po_path(language)
             header, catalog = parse_po(po.read_text("utf-8"), str(po))
             po.with_suffix(".mo").write_bytes(compile_mo(header, catalog))
             print(f"{po.with_suffix('.mo').relative_to(ROOT)}")
+    return 0
+
+
+def new_catalog(language: str, plural_forms: str | None) -> int:
+    entries, problems = extract()
+    po = po_path(language)
+    if problems or po.exists():
+        print("\n".join(map(str, problems)) or f"{po.relative_to(ROOT)} exists already", file=sys.stderr)
+        return 1
+    po.parent.mkdir(parents=True)
+    po.write_text(merged(entries, po_header(language, plural_forms), [], language), "utf-8")
+    print(f"{po.relative_to(ROOT)}: {len(entries)} msgids to translate")
     return 0
 
 

@@ -131,8 +131,7 @@ def test_update_keeps_translations_and_adds_the_new(tmp_path, monkeypatch):
     monkeypatch.setattr(tool, "TEMPLATE", source / "locale" / "traywidget.pot")
     monkeypatch.setattr(tool, "ROOT", tmp_path)
     before = tool.parse_po(tool.po_path("de", source / "locale").read_text("utf-8"))[1]
-    assert tool.main(["extract"]) == 0
-    assert tool.main(["update"]) == 0
+    assert tool.main(["extract", "update"]) == 0
     after = tool.parse_po(tool.po_path("de", source / "locale").read_text("utf-8"))[1]
     assert {e.key: e.msgstr for e in after if e.msgid != "A brand-new sentence"} == {e.key: e.msgstr for e in before}
     assert [e.msgstr for e in after if e.msgid == "A brand-new sentence"] == [[""]]
