@@ -363,7 +363,8 @@ def check(source: Path | None = None, locale: Path | None = None) -> list[Proble
         problems += catalog_problems(wanted, header, catalog, where)
         mo = po.with_suffix(".mo")
         if not mo.is_file() or mo.read_bytes() != compile_mo(header, catalog):
-            problems.append(Problem(str(mo.relative_to(ROOT)), "not compiled from its .po: run `packaging/i18n.py compile`"))
+            problems.append(Problem(str(mo.relative_to(ROOT)),
+                                    "not compiled from its .po: run `packaging/i18n.py compile`"))
     return problems
 
 

@@ -8,15 +8,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from traywidget.core.formatting import (
-    pad,
-    text_width,
     clock_time,
     count_left,
     format_amount,
     format_duration,
     left_text,
+    pad,
     percent_left,
     reset_text,
+    text_width,
     time_until_reset,
 )
 from traywidget.i18n import Listing, Money, Phrase, enumeration, tr, use_language

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
 
 from tests.ui.conftest import NOW, FakeEngine, SyncRunner, make_controller, make_snapshot
 from traywidget.core.config import Config, ConfigStore, Settings
-from traywidget.model import Account
 from traywidget.i18n import (
     LANGUAGES,
     choose_language,
@@ -25,6 +24,7 @@ from traywidget.i18n import (
     system_languages,
     use_language,
 )
+from traywidget.model import Account
 from traywidget.ui.language import speak
 from traywidget.ui.settings import SettingsDialog
 
