@@ -53,7 +53,7 @@ def _token(rotate: bool, out: TextIO, err: TextIO) -> int:
 
 
 def _env(account_id: str, out: TextIO, err: TextIO) -> int:
-    from traywidget.gateway.server import HOST_V4
+    from traywidget.gateway.control import HOST_V4
     from traywidget.gateway.token import ensure_token
     from traywidget.providers import get_provider
 
