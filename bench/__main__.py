@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline = Baseline(args.baseline, ctx.log)
         baseline.prepare()
         baseline_names = baseline.names()
+        ctx.baseline = (baseline.tree, baseline.python)
     for name in names:
         if baseline is not None and name in baseline_names:
             ctx.log(f"== {name} (baseline {baseline.commit})")
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from bench import report
+
+    before += ctx.before  # figures of the baseline that this checkout's benchmarks measured themselves
 
     command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
     report.write(results, methods, command.strip(), time.monotonic() - started, Path(args.out),

@@ -12,9 +12,8 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 
-def main() -> int:
-    app = QApplication(sys.argv)
-    app.setQuitOnLastWindowClosed(False)
+def show_icon() -> QSystemTrayIcon:
+    """A tray icon with a drawn badge (the same for every floor measured)."""
     pixmap = QPixmap(32, 32)
     pixmap.fill(QColor(0, 0, 0, 0))
     painter = QPainter(pixmap)
@@ -25,6 +24,13 @@ def main() -> int:
     painter.end()
     icon = QSystemTrayIcon(QIcon(pixmap))
     icon.show()
+    return icon
+
+
+def main() -> int:
+    app = QApplication(sys.argv)
+    app.setQuitOnLastWindowClosed(False)
+    icon = show_icon()  # noqa: F841 - kept alive while the app runs
     QTimer.singleShot(0, lambda: print("bare-tray: icon shown", flush=True))
     signal.signal(signal.SIGTERM, lambda *_: app.quit())
     ticker = QTimer()  # let Python see SIGTERM

@@ -44,6 +44,10 @@ class Context:
     quick: bool = False
     build_binary: bool = False
     log: Callable[[str], None] = field(default=lambda text: print(text, file=sys.stderr, flush=True))
+    # With `--baseline`: (the baseline's checkout, its venv's python). A benchmark the baseline's own
+    # bench does not have may measure the baseline's code itself and put those figures in `before`.
+    baseline: tuple[Path, Path] | None = None
+    before: list[Result] = field(default_factory=list)
 
     def reps(self, full: int, quick: int = 2) -> int:
         return quick if self.quick else full

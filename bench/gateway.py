@@ -25,7 +25,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import PY, ROOT, Context, Result, bench_env, cpu_seconds, proc_status_kb, read_line, rnd, stop
+from bench.common import (
+    PY,
+    ROOT,
+    Context,
+    Result,
+    bench_env,
+    cpu_seconds,
+    proc_status_kb,
+    read_line,
+    rnd,
+    stop,
+)
 
 NAME = "gateway"
 STREAMS = 50

@@ -44,7 +44,7 @@ STORE_KEYS = (
 
 
 def _home(sim: SimProcess, keyring_env: dict[str, str], root: Path, n: int, prefix: str,
-          code: Path = ROOT) -> dict[str, str]:
+          code: Path = ROOT, python: Path | str = PY) -> tuple[dict[str, str], Path | str]:
     """A config dir of n accounts whose keys `code`'s traywidget saved; returns the environment of `status`."""
     from traywidget.core.config import Config, ConfigStore
     from traywidget.model import Account
@@ -57,14 +57,14 @@ def _home(sim: SimProcess, keyring_env: dict[str, str], root: Path, n: int, pref
            "TRAYWIDGET_CACHE_DIR": str(root / "cache")}
     env.pop("PYTHON_KEYRING_BACKEND", None)
     keys = {account.id: item["api_key"] for account, item in zip(accounts, items)}
-    subprocess.run([PY, "-c", STORE_KEYS], input=json.dumps(keys), text=True, env=env, cwd=code,
+    subprocess.run([str(python), "-c", STORE_KEYS], input=json.dumps(keys), text=True, env=env, cwd=code,
                    check=True, timeout=120)
-    return env
+    return env, python
 
 
-def _status(env: dict[str, str], n: int) -> float:
+def _status(env: dict[str, str], n: int, python: Path | str = PY) -> float:
     t0 = time.perf_counter()
-    done = subprocess.run([PY, "-m", "traywidget", "status", "--json"], env=env, cwd=env["PYTHONPATH"],
+    done = subprocess.run([str(python), "-m", "traywidget", "status", "--json"], env=env, cwd=env["PYTHONPATH"],
                           capture_output=True, text=True, timeout=120)
     elapsed = time.perf_counter() - t0
     if done.returncode != 0:
@@ -75,29 +75,39 @@ def _status(env: dict[str, str], n: int) -> float:
     return elapsed
 
 
-def measure(reps: int, checkouts: dict[str, Path]) -> dict[tuple[str, int], list[float]]:
-    """Wall times of `status` per (checkout label, accounts), the runs of every case taking turns."""
+def measure(reps: int, checkouts: dict[str, tuple[Path, Path | str]]) -> dict[tuple[str, int], list[float]]:
+    """Wall times of `status` per (checkout label, accounts), the runs of every case taking turns.
+    `checkouts`: label -> (checkout root, the python that runs it)."""
     from tests.desktop import dbus_session, secret_service
 
     with tempfile.TemporaryDirectory(prefix="traywidget-bench-keyring-") as tmp, SimProcess() as sim:
         root = Path(tmp)
         with dbus_session(root / "home") as bus_env, secret_service(bus_env) as keyring_env:
-            envs = {(label, n): _home(sim, keyring_env, root / f"{label}-{n}", n, f"{label}{n}", code)
-                    for label, code in checkouts.items() for n in (1, MANY)}
-            for (_, n), env in envs.items():
-                _status(env, n)  # untimed
+            envs = {(label, n): _home(sim, keyring_env, root / f"{label}-{n}", n, f"{label}{n}", code, python)
+                    for label, (code, python) in checkouts.items() for n in (1, MANY)}
+            for (_, n), (env, python) in envs.items():
+                _status(env, n, python)  # untimed
             times: dict[tuple[str, int], list[float]] = {case: [] for case in envs}
             for _ in range(reps):
-                for (label, n), env in envs.items():
-                    times[(label, n)].append(_status(env, n))
+                for (label, n), (env, python) in envs.items():
+                    times[(label, n)].append(_status(env, n, python))
     return times
 
 
 def run(ctx: Context) -> list[Result]:
-    times = measure(ctx.reps(7, 3), {"this": ROOT})
-    one, many = times[("this", 1)], times[("this", MANY)]
+    checkouts = {"this": (ROOT, PY)}
+    if ctx.baseline is not None:
+        checkouts["baseline"] = ctx.baseline
+    times = measure(ctx.reps(7, 3), checkouts)
+    if ctx.baseline is not None:
+        ctx.before += _results(ctx, times, "baseline")
+    return _results(ctx, times, "this")
+
+
+def _results(ctx: Context, times: dict[tuple[str, int], list[float]], label: str) -> list[Result]:
+    one, many = times[(label, 1)], times[(label, MANY)]
     ratio = median(many) / median(one)
-    ctx.log(f"  status: 1 -> {median(one):.3f} s, {MANY} -> {median(many):.3f} s, ratio {ratio:.2f}")
+    ctx.log(f"  {label}: status: 1 -> {median(one):.3f} s, {MANY} -> {median(many):.3f} s, ratio {ratio:.2f}")
     return [
         Result(NAME, "status, 1 account (real Secret Service)", rnd(median(one)), "s", runs=[rnd(t) for t in one]),
         Result(NAME, f"status, {MANY} accounts (real Secret Service)", rnd(median(many)), "s",
@@ -112,9 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, help="another checkout's root, measured side by side")
     parser.add_argument("--reps", type=int, default=9)
     args = parser.parse_args(argv)
-    checkouts = {"this": ROOT}
+    checkouts = {"this": (ROOT, PY)}
     if args.baseline:
-        checkouts["baseline"] = args.baseline.resolve()
+        checkouts["baseline"] = (args.baseline.resolve(), PY)
     times = measure(args.reps, checkouts)
     for label in checkouts:
         one, many = times[(label, 1)], times[(label, MANY)]

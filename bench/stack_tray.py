@@ -11,8 +11,9 @@ import signal
 import sys
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication
+
+from bench.bare_tray import show_icon
 
 
 def main() -> int:
@@ -21,16 +22,7 @@ def main() -> int:
 
     app = QApplication(sys.argv)
     app.setQuitOnLastWindowClosed(False)
-    pixmap = QPixmap(32, 32)
-    pixmap.fill(QColor(0, 0, 0, 0))
-    painter = QPainter(pixmap)
-    painter.setBrush(QColor("#1f9d55"))
-    painter.drawRoundedRect(1, 6, 30, 20, 10, 10)
-    painter.setPen(QColor("#ffffff"))
-    painter.drawText(pixmap.rect(), 0x84, "42")  # AlignCenter
-    painter.end()
-    icon = QSystemTrayIcon(QIcon(pixmap))
-    icon.show()
+    icon = show_icon()  # noqa: F841 - kept alive while the app runs
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     client = httpx.AsyncClient()

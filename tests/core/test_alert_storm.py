@@ -18,8 +18,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from traywidget.core import alerts as A
-from traywidget.core.alerts import AlertPolicy
+from traywidget.core.alerts import (
+    EXHAUSTED,
+    RATE_LIMITED,
+    RESTORED,
+    THRESHOLD,
+    Alert,
+    AlertPolicy,
+)
 from traywidget.core.engine import Engine
 from traywidget.core.secrets import MemorySecretStore
 from traywidget.model import Account, ErrorInfo, Snapshot, State
@@ -59,20 +65,20 @@ def test_an_hour_of_hammering_per_minute_windows_makes_a_handful_of_notification
     # What the user saw: per account, the per-minute limit once, the daily window crossing 20 % and
     # 5 % left, and the daily window used up once (said by its first 429 or by a poll, not both).
     assert seen == Counter({
-        ("rw", A.RATE_LIMITED): 1, ("rw", A.THRESHOLD): 2, ("rw", A.EXHAUSTED): 1,
-        ("or", A.RATE_LIMITED): 1, ("or", A.THRESHOLD): 2, ("or", A.EXHAUSTED): 1,
+        ("rw", RATE_LIMITED): 1, ("rw", THRESHOLD): 2, ("rw", EXHAUSTED): 1,
+        ("or", RATE_LIMITED): 1, ("or", THRESHOLD): 2, ("or", EXHAUSTED): 1,
     }), "\n".join(titles)
     assert len(alerts) == 8
     assert titles[:2] == ["Routeway: per-minute limit hit (429)", "OpenRouter: per-minute limit hit (429)"]
     assert "Routeway: 40 requests left today" in titles
     assert "OpenRouter: 200 free-model requests left today" in titles
     # never "requests go through again" after a passing per-minute 429
-    assert not [a for a in alerts if a.kind == A.RESTORED]
+    assert not [a for a in alerts if a.kind == RESTORED]
 
 
 async def _hammer(clock, sim, accounts, secrets, keys):
     policy = AlertPolicy()
-    alerts: list[A.Alert] = []
+    alerts: list[Alert] = []
     engine = Engine(accounts, secrets, now=clock, monotonic=lambda: (clock() - START).total_seconds())
 
     def see(snapshot: Snapshot) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from traywidget.core import alerts as A
+from traywidget.core import alerts
 from traywidget.core.alerts import AlertPolicy, kill_summary
 from traywidget.core.formatting import format_duration
 from traywidget.model import (
@@ -54,7 +54,7 @@ def test_hour_of_snapshots_no_storm():
     """One hour at 10 s cadence: falling counter, a 429 episode on the used-up window, the reset,
     30 min of auth errors."""
     policy = AlertPolicy(Thresholds((0.20, 0.05)), auth_repeat_s=3600)
-    out: list[A.Alert] = []
+    out: list[alerts.Alert] = []
     reset = T0 + timedelta(hours=1)
     for i in range(360):  # 0..59:50
         now = T0 + timedelta(seconds=10 * i)
@@ -81,15 +81,15 @@ def test_hour_of_snapshots_no_storm():
         out += policy.update(snap(State.EXHAUSTED, 0, 500, stale=True), now)
 
     assert kinds(out) == Counter({
-        A.THRESHOLD: 2,  # 20 % and 5 %
-        A.EXHAUSTED: 1,  # the 429s on the window the user was told is used up are no news
-        A.RESTORED: 1,
-        A.AUTH_ERROR: 1,  # first occurrence only within the hour
+        alerts.THRESHOLD: 2,  # 20 % and 5 %
+        alerts.EXHAUSTED: 1,  # the 429s on the window the user was told is used up are no news
+        alerts.RESTORED: 1,
+        alerts.AUTH_ERROR: 1,  # first occurrence only within the hour
     })
-    exhausted = next(a for a in out if a.kind == A.EXHAUSTED)
+    exhausted = next(a for a in out if a.kind == alerts.EXHAUSTED)
     assert exhausted.title == "Main: 0 requests left this hour"
     assert exhausted.body.startswith("Requests are refused until the window resets. Resets ")
-    restored = next(a for a in out if a.kind == A.RESTORED)
+    restored = next(a for a in out if a.kind == alerts.RESTORED)
     assert (restored.title, restored.body) == ("Main: requests go through again", "500 requests left this hour.")
 
 
@@ -106,7 +106,7 @@ def test_payment_required_kind():
     out = AlertPolicy().update(snap(State.PAYMENT_REQUIRED, remaining=False,
                                     error=ErrorInfo("Insufficient credits", 402)), T0)
     assert [(a.kind, a.title, a.body) for a in out] == [
-        (A.PAYMENT_REQUIRED, "Main: payment required", "Insufficient credits")]
+        (alerts.PAYMENT_REQUIRED, "Main: payment required", "Insufficient credits")]
 
 
 def test_no_key_is_the_badge_s_business_not_a_notification():
@@ -121,8 +121,8 @@ def test_threshold_rearms_when_remaining_rises_but_speaks_once_an_hour_per_level
         out += policy.update(snap(remaining=float(r), limit=100.0), T0 + timedelta(seconds=i))
     # 15: the 20 % level; 18 (re-armed by 100) is the same level within the hour; 3: only the 5 % level
     assert [(a.kind, a.title, a.body) for a in out] == [
-        (A.THRESHOLD, "Main: 15 requests left this hour", "15 of 100 requests left this hour (15%)."),
-        (A.THRESHOLD, "Main: 3 requests left this hour", "3 of 100 requests left this hour (3%)."),
+        (alerts.THRESHOLD, "Main: 15 requests left this hour", "15 of 100 requests left this hour (15%)."),
+        (alerts.THRESHOLD, "Main: 3 requests left this hour", "3 of 100 requests left this hour (3%)."),
     ]
     # an hour later the 20 % level may speak again
     out = policy.update(snap(remaining=100.0, limit=100.0), T0 + timedelta(minutes=61))
@@ -157,19 +157,19 @@ def test_429_episode_once_restored_after_it_lasted_then_quiet_for_the_hour():
         out += policy.update(rl, T0 + timedelta(seconds=300 + 10 * i))
     out += policy.update(snap(State.OK, 300.0), T0 + timedelta(seconds=600))
     # the second episode comes within the hour: neither it nor its end is news
-    assert [a.kind for a in out] == [A.RATE_LIMITED, A.RESTORED]
+    assert [a.kind for a in out] == [alerts.RATE_LIMITED, alerts.RESTORED]
     assert (out[0].title, out[0].body) == ("Main: rate limited (429)", "slow down. Retry in 30 s.")
     # an hour after the first, a new episode speaks again
     later = policy.update(rl, T0 + timedelta(minutes=61))
-    assert [a.kind for a in later] == [A.RATE_LIMITED]
+    assert [a.kind for a in later] == [alerts.RATE_LIMITED]
 
 
 def test_a_short_refusal_has_no_restored_notice():
     policy = AlertPolicy()
     rl = snap(State.RATE_LIMITED, remaining=False, error=ErrorInfo("Too many", 429, limit_kind="hourly"))
     out = policy.update(rl, T0)
-    out += policy.update(snap(State.OK, 300.0), T0 + timedelta(seconds=A.RESTORE_AFTER_S - 1))
-    assert [a.kind for a in out] == [A.RATE_LIMITED]
+    out += policy.update(snap(State.OK, 300.0), T0 + timedelta(seconds=alerts.RESTORE_AFTER_S - 1))
+    assert [a.kind for a in out] == [alerts.RATE_LIMITED]
 
 
 def test_per_minute_windows_raise_no_threshold_or_exhausted_alerts():
@@ -193,7 +193,7 @@ def test_per_minute_429s_speak_once_an_hour():
     for minute in range(120):  # two hours: a 429 every minute, each gone 30 s later
         out += policy.update(minute_429, T0 + timedelta(minutes=minute))
         out += policy.update(snap(State.OK, 300.0), T0 + timedelta(minutes=minute, seconds=30))
-    assert [(a.kind, a.title) for a in out] == [(A.RATE_LIMITED, "Main: per-minute limit hit (429)")] * 2
+    assert [(a.kind, a.title) for a in out] == [(alerts.RATE_LIMITED, "Main: per-minute limit hit (429)")] * 2
 
 
 def test_a_429_on_a_window_said_to_be_used_up_is_no_news_and_the_other_way_round():
@@ -202,12 +202,12 @@ def test_a_429_on_a_window_said_to_be_used_up_is_no_news_and_the_other_way_round
     out = policy.update(snap(State.EXHAUSTED, 0.0, 500, reset), T0)
     out += policy.update(snap(State.RATE_LIMITED, 0.0, 500, reset,
                               error=ErrorInfo("Hourly limit", 429, limit_kind="hourly")), T0 + timedelta(seconds=5))
-    assert [a.kind for a in out] == [A.EXHAUSTED]
+    assert [a.kind for a in out] == [alerts.EXHAUSTED]
     other = AlertPolicy()
     out = other.update(snap(State.RATE_LIMITED, 1.0, 500, reset,
                             error=ErrorInfo("Hourly limit", 429, limit_kind="hourly")), T0)
     out += other.update(snap(State.EXHAUSTED, 0.0, 500, reset), T0 + timedelta(seconds=20))
-    assert [a.kind for a in out] == [A.THRESHOLD, A.RATE_LIMITED]  # 1 of 500 left, then the 429: no "0 left"
+    assert [a.kind for a in out] == [alerts.THRESHOLD, alerts.RATE_LIMITED]  # 1 of 500 left, then the 429: no "0 left"
     assert out[1].body == "Hourly limit. Resets 12:30."
 
 
@@ -223,7 +223,7 @@ def test_stale_never_alerts_and_does_not_change_memory():
     assert policy.update(snap(State.AUTH_ERROR, remaining=False, stale=True), T0) == []
     # first live data at 10 %: one threshold alert, no "restored"
     out = policy.update(snap(State.LOW, 50.0, 500.0), T0)
-    assert [a.kind for a in out] == [A.THRESHOLD]
+    assert [a.kind for a in out] == [alerts.THRESHOLD]
 
 
 def test_usd_capped_credits_running_low():
@@ -231,7 +231,7 @@ def test_usd_capped_credits_running_low():
     out = []
     for i, r in enumerate([10.0, 5.0, 1.5, 0.4, 0.0, 0.0]):
         out += policy.update(snap(remaining=r, limit=10.0, unit=Unit.USD, name=CREDITS), T0 + timedelta(seconds=i))
-    assert [a.kind for a in out] == [A.THRESHOLD, A.THRESHOLD, A.EXHAUSTED]
+    assert [a.kind for a in out] == [alerts.THRESHOLD, alerts.THRESHOLD, alerts.EXHAUSTED]
     assert (out[0].title, out[0].body) == ("Main: $1.50 left on the key", "$1.50 of $10.00 left on the key (15%).")
     assert out[2].title == "Main: $0.00 left on the key"
 
@@ -242,7 +242,7 @@ def test_usd_uncapped_balance_low():
     for i, r in enumerate([5.0, 0.9, 0.8, 3.0, 0.5, -0.2]):
         out += policy.update(snap(remaining=r, limit=None, unit=Unit.USD, name="balance"), T0 + timedelta(seconds=i))
     # 0.5 is the same low-balance news within the hour
-    assert [a.kind for a in out] == [A.THRESHOLD, A.EXHAUSTED]
+    assert [a.kind for a in out] == [alerts.THRESHOLD, alerts.EXHAUSTED]
     assert (out[0].title, out[0].body) == ("Main: $0.90 left in the balance", "Less than $1.00 left.")
     assert out[1].body == "Paid requests are refused until the account is topped up."
 
@@ -253,7 +253,7 @@ def test_offline_blips_do_not_end_episode_or_alert():
     for i in range(20):
         s = snap(State.OFFLINE if i % 2 else State.RATE_LIMITED, remaining=False)
         out += policy.update(s, T0 + timedelta(seconds=i * 10))
-    assert [a.kind for a in out] == [A.RATE_LIMITED]
+    assert [a.kind for a in out] == [alerts.RATE_LIMITED]
 
 
 def test_accounts_are_independent():

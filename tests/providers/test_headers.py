@@ -275,9 +275,9 @@ def test_no_headers_no_windows():
     assert parse_rate_limit_headers({"Content-Type": "application/json"}, NOW) == RateLimitInfo()
 
 
-def test_odd_mappings_never_raise():
-    assert parse_rate_limit_headers(None, NOW) == RateLimitInfo()  # type: ignore[arg-type]
+def test_names_and_values_that_are_not_text_are_skipped():
     assert parse_rate_limit_headers({1: 2, "retry-after": 5}, NOW) == RateLimitInfo()  # type: ignore[dict-item]
+    assert parse_rate_limit_headers({b"Retry-After": b"7"}, NOW).retry_after_s == 7.0  # type: ignore[dict-item]
 
 
 def test_naive_now_is_utc():

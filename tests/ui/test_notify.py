@@ -11,14 +11,14 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from tests.conftest import require_tools
 from tests.desktop import dbus_session
-from traywidget.core import alerts as A
+from traywidget.core import alerts
 from traywidget.core.alerts import Alert
 from traywidget.core.notifications import DesktopNotifications
 from traywidget.ui.notify import Notifier
 
-RATE = Alert(A.RATE_LIMITED, "a", "Main: hourly limit hit (429)", "Resets 16:00.")
-RESTORED = Alert(A.RESTORED, "a", "Main: requests go through again", "500 requests left this hour.")
-KEY = Alert(A.AUTH_ERROR, "a", "Main: key rejected", "Invalid API key")
+RATE = Alert(alerts.RATE_LIMITED, "a", "Main: hourly limit hit (429)", "Resets 16:00.")
+RESTORED = Alert(alerts.RESTORED, "a", "Main: requests go through again", "500 requests left this hour.")
+KEY = Alert(alerts.AUTH_ERROR, "a", "Main: key rejected", "Invalid API key")
 
 
 class FakeIcon:
@@ -51,7 +51,7 @@ def test_balloon_once_per_alert_with_an_icon_by_urgency(qapp):
 
 def test_a_balloon_without_a_body_repeats_the_title(qapp):
     icon = FakeIcon()
-    Notifier(lambda: icon).notify(Alert(A.KILL_RESULT, "", "No streams were running", ""), force=True)
+    Notifier(lambda: icon).notify(Alert(alerts.KILL_RESULT, "", "No streams were running", ""), force=True)
     assert icon.messages[0][:2] == ("No streams were running", "No streams were running")
 
 
@@ -59,7 +59,7 @@ def test_no_tray_falls_back_to_status_line(qapp, caplog):
     caplog.set_level("INFO")
     lines = []
     notifier = Notifier(lambda: FakeIcon(tray=False), status_sink=lines.append)
-    notifier.notify(Alert(A.EXHAUSTED, "a", "Main: 0 requests left this hour", "Resets 16:00."))
+    notifier.notify(Alert(alerts.EXHAUSTED, "a", "Main: 0 requests left this hour", "Resets 16:00."))
     assert lines == ["Main: 0 requests left this hour — Resets 16:00."]
     assert "Main: 0 requests left this hour" in caplog.text
 
@@ -69,8 +69,8 @@ def test_disabled_notifications_still_answer_clicks(qapp):
     notifier = Notifier(lambda: icon, enabled=False)
     shown = []
     notifier.shown.connect(shown.append)
-    notifier.notify(Alert(A.THRESHOLD, "a", "t", "b"))
-    notifier.notify(Alert(A.KILL_RESULT, "", "Stopped 1 stream on 1 account", ""), force=True)
+    notifier.notify(Alert(alerts.THRESHOLD, "a", "t", "b"))
+    notifier.notify(Alert(alerts.KILL_RESULT, "", "Stopped 1 stream on 1 account", ""), force=True)
     assert [m[0] for m in icon.messages] == ["Stopped 1 stream on 1 account"]
     assert [a.title for a in shown] == ["t", "Stopped 1 stream on 1 account"]  # the log and listeners hear both
 

@@ -13,17 +13,32 @@ quietly with EXIT_PIPE_CLOSED.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from typing import TextIO
 
-from traywidget.cli import accounts, gateway, polling, system
-from traywidget.cli.output import EXIT_PIPE_CLOSED, GuardedStream
 from traywidget.i18n import tr
-from traywidget.model import TraywidgetError, UsageError
 
 # The commands that can run on the built-in simulator instead of the user's accounts.
 DEMO_COMMANDS = ("status", "watch", "kill")
+# What `watch --format` prints: one line per account change, one JSON object per account change,
+# Waybar's custom-module JSON, or one plain bar line.
+WATCH_FORMATS = ("text", "json", "waybar", "line")
+# command -> (module, function): a command's module is imported only when it runs, so building the
+# parser (which the tray's start-up does too) loads none of them.
+HANDLERS = {
+    "accounts": ("accounts", "accounts_command"),
+    "keys": ("accounts", "keys_command"),
+    "status": ("polling", "status_command"),
+    "watch": ("polling", "watch_command"),
+    "kill": ("polling", "kill_command"),
+    "gateway": ("gateway", "gateway_command"),
+    "simulate": ("system", "simulate_command"),
+    "autostart": ("system", "autostart_command"),
+    "doctor": ("system", "doctor_command"),
+    "purge": ("system", "purge_command"),
+}
 
 
 def add_cli_commands(sub: argparse._SubParsersAction) -> None:
@@ -64,7 +79,7 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
         cmd = sub.add_parser(name, help=text)
         if name == "watch":
             form = cmd.add_mutually_exclusive_group()
-            form.add_argument("--format", choices=polling.WATCH_FORMATS, default="text",
+            form.add_argument("--format", choices=WATCH_FORMATS, default="text",
                               help=tr("text (default), json (= --json), waybar (Waybar's custom-module JSON), "
                                       "line (one plain line for i3blocks, polybar, tmux)"))
             form.add_argument("--json", action="store_true", help=tr("one JSON object per change (= --format json)"))
@@ -74,7 +89,7 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
         cmd.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                          help=tr("run against the built-in simulator's demo accounts"))
 
-    gateway.add_gateway_command(sub)
+    _add_gateway_command(sub)
 
     sim = sub.add_parser("simulate", help=tr("serve the loopback simulator of all three providers"))
     sim.add_argument("--port", type=int, default=8765)
@@ -92,25 +107,30 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     purge.add_argument("--config", action="store_true", help=tr("also delete the config file (the accounts)"))
 
 
+def _add_gateway_command(sub: argparse._SubParsersAction) -> None:
+    gateway = sub.add_parser("gateway", help=tr("run the local gateway your tools can use as their base URL"))
+    gateway.add_argument("--port", type=int, help=tr("listen on this port (default: gateway_port in the config, 8787)"))
+    gateway.add_argument("--json", action="store_true", help=tr("print changes as JSON lines"))
+    actions = gateway.add_subparsers(dest="gateway_command", metavar="ACTION")
+    token = actions.add_parser("token", help=tr("print the gateway token your tools send (made on first use)"))
+    token.add_argument("--rotate", action="store_true", help=tr("replace it; tools holding the old one are refused"))
+    env = actions.add_parser("env", help=tr("print the shell lines that point a tool at an account through "
+                                           "the gateway"))
+    env.add_argument("account_id")
+
+
 def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    handlers = {
-        "accounts": accounts.accounts_command,
-        "keys": accounts.keys_command,
-        "status": polling.status_command,
-        "watch": polling.watch_command,
-        "kill": polling.kill_command,
-        "gateway": gateway.gateway_command,
-        "simulate": system.simulate_command,
-        "autostart": system.autostart_command,
-        "doctor": system.doctor_command,
-        "purge": system.purge_command,
-    }
+    from traywidget.cli.output import EXIT_PIPE_CLOSED, GuardedStream
+    from traywidget.model import TraywidgetError, UsageError
+
+    module, function = HANDLERS[args.command]
     out, err = GuardedStream(out), GuardedStream(err)
     try:
         if args.demo and args.command not in (*DEMO_COMMANDS, "simulate"):
             raise UsageError(tr("--demo works with the tray (`traywidget --demo`) and with {commands}, "
                                 "not with {command}").format(commands=", ".join(DEMO_COMMANDS), command=args.command))
-        code = handlers[args.command](args, out, err)
+        handler = getattr(importlib.import_module(f"traywidget.cli.{module}"), function)
+        code = handler(args, out, err)
     except TraywidgetError as exc:
         print(tr("traywidget: {error}").format(error=exc), file=err)
         code = exc.exit_code

@@ -25,18 +25,6 @@ from traywidget.i18n import tr
 from traywidget.model import EXIT_OK, UsageError
 
 
-def add_gateway_command(sub) -> None:
-    gateway = sub.add_parser("gateway", help=tr("run the local gateway your tools can use as their base URL"))
-    gateway.add_argument("--port", type=int, help=tr("listen on this port (default: gateway_port in the config, 8787)"))
-    gateway.add_argument("--json", action="store_true", help=tr("print changes as JSON lines"))
-    actions = gateway.add_subparsers(dest="gateway_command", metavar="ACTION")
-    token = actions.add_parser("token", help=tr("print the gateway token your tools send (made on first use)"))
-    token.add_argument("--rotate", action="store_true", help=tr("replace it; tools holding the old one are refused"))
-    env = actions.add_parser("env", help=tr("print the shell lines that point a tool at an account through "
-                                           "the gateway"))
-    env.add_argument("account_id")
-
-
 def gateway_command(args, out: TextIO, err: TextIO) -> int:
     if args.gateway_command == "token":
         return _token(args.rotate, out, err)
@@ -65,7 +53,7 @@ def _token(rotate: bool, out: TextIO, err: TextIO) -> int:
 
 
 def _env(account_id: str, out: TextIO, err: TextIO) -> int:
-    from traywidget.gateway.server import HOST_V4
+    from traywidget.gateway.control import HOST_V4
     from traywidget.gateway.token import ensure_token
     from traywidget.providers import get_provider
 

@@ -29,10 +29,6 @@ from traywidget.model import (
     utcnow,
 )
 
-# What `watch --format` prints: one JSON object per account change, one line
-# per account change, Waybar's custom-module JSON, or one plain bar line.
-WATCH_FORMATS = ("text", "json", "waybar", "line")
-
 
 @dataclass
 class EngineInputs:

@@ -19,6 +19,10 @@ from traywidget.model import ErrorInfo, Meter, State, TrafficObservation, iso, p
 
 PREFIX = "/_traywidget"
 SERVICE = "traywidget-gateway"
+HOST_V4 = "127.0.0.1"
+HOST_V6 = "::1"
+# A gateway shown a token it does not know reads the keyring again, at most this often.
+TOKEN_REREAD_S = 1.0
 
 
 def health_payload() -> dict[str, Any]:

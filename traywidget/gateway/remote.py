@@ -15,10 +15,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import aiohttp
-
 from traywidget.gateway import control
-from traywidget.gateway.server import HOST_V4, TOKEN_REREAD_S
+from traywidget.gateway.control import HOST_V4, TOKEN_REREAD_S
 from traywidget.model import TrafficObservation
 
 log = logging.getLogger(__name__)
@@ -39,6 +37,10 @@ class GatewayRefused(Exception):
 async def _call(method: str, port: int, path: str, token: str | None = None) -> Any:
     """The JSON a gateway endpoint answers; None when no gateway answers there.
     GatewayRefused on a 401."""
+    if not await _listening(port):
+        return None
+    import aiohttp  # only when something listens there: most `status` runs meet no gateway
+
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as session:
@@ -52,6 +54,16 @@ async def _call(method: str, port: int, path: str, token: str | None = None) -> 
     except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
         log.debug("No gateway answers on port %d (%s)", port, type(exc).__name__)
         return None
+
+
+async def _listening(port: int) -> bool:
+    """Whether anything accepts a connection on the port (a refused connect costs microseconds)."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(HOST_V4, port), TIMEOUT_S)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
 
 
 async def running_gateway(port: int) -> dict[str, Any] | None:

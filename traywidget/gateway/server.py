@@ -28,6 +28,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from traywidget.core.config import is_loopback_host
 from traywidget.core.secrets import SecretStore
 from traywidget.gateway import control
+from traywidget.gateway.control import HOST_V4, HOST_V6, TOKEN_REREAD_S
 from traywidget.gateway.guard import (
     error_response,
     origin_refusal,
@@ -77,11 +78,6 @@ class _MalformedRequests(logging.Filter):
 http_log = logging.getLogger(__name__ + ".http")
 http_log.addFilter(_MalformedRequests())
 
-HOST_V4 = "127.0.0.1"
-HOST_V6 = "::1"
-# A wrong token makes the gateway read the keyring again (the token may have
-# been rotated by `traywidget gateway token --rotate`), at most this often.
-TOKEN_REREAD_S = 1.0
 SHUTDOWN_TIMEOUT_S = 1.0
 PROBE_TIMEOUT_S = 1.0
 

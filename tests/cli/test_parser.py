@@ -1,0 +1,17 @@
+"""Building the command line's parser (which the tray's start-up does too) loads no command's module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_the_parser_loads_no_command_module():
+    code = (
+        "import sys, traywidget.__main__ as m; m.build_parser();"
+        "loaded = sorted(n for n in sys.modules if n.startswith(('traywidget.cli.', 'traywidget.core.', 'httpx',"
+        " 'keyring', 'asyncio', 'aiohttp')));"
+        "print(' '.join(loaded))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == []
