@@ -15,7 +15,11 @@
 #   2x    the same at QT_SCALE_FACTOR=2 in a 64-px tray (a HiDPI panel): *-2x.png
 #   first-run  a fresh HOME, no accounts, no demo: tray-first-run.png, menu-first-run.png, panel-first-run.png
 #   dark  the panel in a dark theme (QT_QPA_PLATFORMTHEME=gtk3, GTK_THEME=Adwaita:dark): panel-dark.png
-#   de    the panel and menu in German (LANGUAGE=de): panel-de.png, menu-de.png
+#   de    the panel and menu in German (LANGUAGE=de): panel-de.png, menu-de.png, details-de.png and
+#         settings-de.png (Settings opened from the menu)
+#   zh    the same in Simplified Chinese (LANGUAGE=zh_CN; needs a CJK font such as fonts-noto-cjk):
+#         panel-zh.png, menu-zh.png, details-zh.png, settings-zh.png
+#   es    the same in Spanish (LANGUAGE=es): panel-es.png, menu-es.png, details-es.png, settings-es.png
 #   small-2x        the demo's panel on a 1280x720 screen at QT_SCALE_FACTOR=2: panel-small-2x.png and
 #                   panel-small-2x-screen.png (the whole screen: does it fit, beside the icon?)
 #   long-label      five cards with 60-character labels on the narrowest panel, light | dark:
@@ -41,7 +45,7 @@ OUT="${1:-${OUT:-$ROOT/shots}}"
 SCALE="${SCALE:-4}"
 SCREEN="${SCREEN:-1024x768x24}"
 LIMIT="${LIMIT:-120}"  # seconds any helper process may live
-SESSIONS="${SESSIONS:-1x 2x first-run dark de small-2x long-label locked-keyring}"
+SESSIONS="${SESSIONS:-1x 2x first-run dark de zh es small-2x long-label locked-keyring}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 [[ -x "$PYTHON" ]] || PYTHON="$(command -v python3)"
 if [[ -n "${APP:-}" ]]; then
@@ -340,13 +344,38 @@ dark_session() {
   panel_shot panel-dark
   stop_all
 }
-german_session() {
-  session de 32 LANGUAGE=de LANG=de_DE.UTF-8 LC_ALL=de_DE.UTF-8 -- --demo --debug
+language_session() {  # language_session SUFFIX LANGUAGE LOCALE: the menu, details, panel and Settings in it
+  local suffix="$1" language="$2" locale="$3"
+  session "$suffix" 32 LANGUAGE="$language" LANG="$locale" LC_ALL="$locale" -- --demo --debug
+  wait_for_log " -> 200" 100 || true
   sleep 2
-  menu_shot menu-de
-  panel_shot panel-de
+  menu_shot "menu-$suffix"
+  menu_shot "details-$suffix" Down Down Down Right
+  window_shot "settings-$suffix" Up Up Return
+  panel_shot "panel-$suffix"  # last: the panel may cover the icon
   stop_all
 }
+window_shot() {  # window_shot NAME KEYS...: the window the menu item chosen with KEYS opens (e.g. Settings)
+  local shot_name="$1" before window
+  shift
+  xdotool mousemove "$CX" "$CY"
+  sleep 0.2
+  xdotool click 3
+  sleep 0.6
+  before="$(window_ids)"
+  xdotool key --delay 150 "$@"
+  window=""
+  for _ in $(seq 50); do window="$(new_windows "$before" | tail -n 1)"; [[ -n "$window" ]] && break; sleep 0.1; done
+  [[ -n "$window" ]] || fail "no window opened"
+  sleep 1.5  # the keyring check answers
+  read -r WX WY WW WH <<<"$window"
+  shot "$shot_name"
+  crop_to "$shot_name" $((WX - 8)) $((WY - 8)) $((WW + 16)) $((WH + 16))
+  log "[$SESSION_NAME] wrote $shot_name.png"
+  xdotool key Escape
+  sleep 0.3
+}
+german_session() { language_session de de de_DE.UTF-8; }
 
 # ------------------------------------------------------------------------------ the panel's own sessions
 # (The panel engineer's block: ui/panel.py, ui/settings.py, ui/account_editor.py.)
@@ -486,10 +515,12 @@ for s in $SESSIONS; do
     first-run) first_run_session ;;
     dark) dark_session ;;
     de) german_session ;;
+    zh) language_session zh zh_CN zh_CN.UTF-8 ;;
+    es) language_session es es es_ES.UTF-8 ;;
     small-2x) small_screen_session ;;
     long-label) long_label_session ;;
     locked-keyring) locked_keyring_session ;;
-    *) echo "screenshots.sh: unknown session $s (1x 2x first-run dark de small-2x long-label locked-keyring)" >&2
+    *) echo "screenshots.sh: unknown session $s (1x 2x first-run dark de zh es small-2x long-label locked-keyring)" >&2
        exit 2 ;;
   esac
 done

@@ -123,6 +123,13 @@ kill "${PIDS[0]}" 2>/dev/null || true
 TRAYWIDGET_SELFTEST=1 QT_QPA_PLATFORM=offscreen timeout 60 "$BIN" --self-test >"$WORK/self.out" 2>&1 \
   || { cat "$WORK/self.out" >&2; die "--self-test exited $?"; }
 ok "--self-test (offscreen)"
+# ... and in another language: its catalog and Qt's are in the binary, and found
+for language in de es zh_CN; do
+  LANGUAGE="$language" TRAYWIDGET_SELFTEST=1 QT_QPA_PLATFORM=offscreen timeout 60 "$BIN" --self-test \
+    >"$WORK/self.out" 2>&1 && grep -q "language $language" "$WORK/self.out" \
+    || { cat "$WORK/self.out" >&2; die "--self-test in $language"; }
+done
+ok "--self-test in German, Spanish and Chinese (the app's and Qt's catalogs)"
 
 # 6. doctor: runs without a display or bus and explains what is missing
 set +e

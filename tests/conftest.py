@@ -17,6 +17,9 @@ from hypothesis import HealthCheck, settings
 
 # No test may ever see a developer's real config, cache or keyring.
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+# Nor speak a developer's own language: the commands and apps the tests start read their words in English
+# (tests/i18n chooses the other languages itself).
+os.environ["LANGUAGE"] = "en"
 
 # Hypothesis: the full count in CI (CI=true), a tenth of it for a quick local run;
 # HYPOTHESIS_PROFILE=ci runs the full count anywhere. Expensive properties take a

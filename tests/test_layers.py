@@ -38,6 +38,7 @@ FLOORS: dict[str, int] = {
     "traywidget.simulator": 4,
     "traywidget.__main__": 4,
     "traywidget.resources": 0,  # data only
+    "traywidget.locale": 0,  # data only (the translation catalogs)
 }
 TOP_FLOOR = 4
 # The one sanctioned meeting on a floor: the gateway stands on core (config's

@@ -29,8 +29,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def speak_the_users_language() -> str:
+    """The language chosen in Settings, else the environment's (LANGUAGE, LC_ALL, LC_MESSAGES, LANG)."""
+    from traywidget.core.config import ConfigStore
+    from traywidget.i18n import choose_language, system_languages, use_language
+
+    return use_language(choose_language(ConfigStore().language(), system_languages()))
+
+
 def main(argv: list[str] | None = None) -> int:
+    speak_the_users_language()
     args = build_parser().parse_args(argv)
+    if getattr(args, "json", False):
+        # Output for programs: every word of it in English, errors and warnings included.
+        from traywidget.i18n import ENGLISH, use_language
+
+        use_language(ENGLISH)
     from traywidget.cli import configure_logging, run_command
 
     configure_logging(args.debug)

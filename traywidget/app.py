@@ -134,6 +134,9 @@ def run_app(demo: bool = False, self_test: bool = False) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     # argv[0] names the X11 WM_CLASS instance: "traywidget", not "__main__.py".
     app = _make_application([APP_NAME])
+    from traywidget.ui.language import speak
+
+    speak(ConfigStore().language())
     if self_test:
         from traywidget.ui.selftest import run_self_test
 

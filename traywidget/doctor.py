@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from traywidget.i18n import tr, tr_noop, trn
+from traywidget.core.formatting import pad, text_width
+from traywidget.i18n import enumeration, tr, tr_noop, trn
 from traywidget.model import EXIT_ACCOUNT_ERROR, EXIT_OK
 
 OK = "ok"
@@ -83,7 +84,7 @@ def _bounded(fn: Callable[[], T], timeout: float, default: T) -> tuple[T, str | 
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        return default, f"timed out after {timeout:g} s"
+        return default, tr("timed out after {seconds:g} s").format(seconds=timeout)
     if "error" in box:
         return default, box["error"]
     return box["value"], None
@@ -131,11 +132,11 @@ def _dbus_query(names: list[str], timeout: float = DBUS_TIMEOUT_S) -> dict[str, 
         return out
 
     if not os.environ.get("DBUS_SESSION_BUS_ADDRESS") and not _is_linux_like():
-        return {"bus": False, "error": "no session bus on this platform", "owned": {}, "activatable": []}
+        return {"bus": False, "error": tr("no session bus on this platform"), "owned": {}, "activatable": []}
     result, error = _bounded(work, timeout * 3, None)
     if result is None:
         if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-            error = "DBUS_SESSION_BUS_ADDRESS is not set"
+            error = tr("DBUS_SESSION_BUS_ADDRESS is not set")
         return {"bus": False, "error": error, "owned": {}, "activatable": [], "server": None}
     return result
 
@@ -181,9 +182,10 @@ def _qt_tray_probe(timeout: float = TRAY_PROBE_TIMEOUT_S) -> dict[str, Any]:
             timeout=timeout,
         )
     except subprocess.TimeoutExpired:
-        return {"tray": None, "platform": None, "error": f"Qt probe timed out after {timeout:g} s"}
+        return {"tray": None, "platform": None, "error": tr("Qt probe timed out after {seconds:g} s").format(
+            seconds=timeout)}
     except OSError as exc:
-        return {"tray": None, "platform": None, "error": f"could not start the Qt probe: {exc}"}
+        return {"tray": None, "platform": None, "error": tr("could not start the Qt probe: {error}").format(error=exc)}
     for line in reversed(proc.stdout.splitlines()):
         try:
             data = json.loads(line)
@@ -193,8 +195,8 @@ def _qt_tray_probe(timeout: float = TRAY_PROBE_TIMEOUT_S) -> dict[str, Any]:
             return {"tray": bool(data["tray"]), "platform": data.get("platform"), "error": None}
     err = (proc.stderr or "").strip().splitlines()
     reason = next((ln for ln in err if "could not connect to display" in ln.lower()), None)
-    reason = reason or (err[-1] if err else f"exit status {proc.returncode}")
-    return {"tray": None, "platform": None, "error": f"Qt could not start: {reason}"}
+    reason = reason or (err[-1] if err else tr("exit status {code}").format(code=proc.returncode))
+    return {"tray": None, "platform": None, "error": tr("Qt could not start: {reason}").format(reason=reason)}
 
 
 def _tray_hint() -> str:
@@ -411,17 +413,17 @@ def format_report(checks: list[Check]) -> str:
     """A plain-text report in the user's language: one line per check, the fix indented under
     anything missing."""
     titles = {id(c): c.text("title", tr) for c in checks}
-    width = max((len(t) for t in titles.values()), default=10)
+    width = max((text_width(t) for t in titles.values()), default=10)
     lines = []
     for c in checks:
-        lines.append(f"[{_MARK.get(c.state, '??')}] {titles[id(c)]:<{width}}  {c.text('detail', tr)}")
+        lines.append(f"[{_MARK.get(c.state, '??')}] {pad(titles[id(c)], width)}  {c.text('detail', tr)}")
         if c.hint and c.state in (WARN, FAIL):
             lines.append(f"     {'':<{width}}  -> {c.text('hint', tr)}")
     problems = [titles[id(c)] for c in checks if c.state in (WARN, FAIL)]
     lines.append("")
     if problems:
         lines.append(trn("{n} thing to look at: {titles}.", "{n} things to look at: {titles}.", len(problems)).format(
-            n=len(problems), titles=", ".join(problems)))
+            n=len(problems), titles=enumeration(problems)))
     else:
         lines.append(tr("Everything traywidget needs is here."))
     return "\n".join(lines)

@@ -142,7 +142,10 @@ def test_wheel_ships_the_resources(tmp_path: Path) -> None:
     for name in ["traywidget/resources/__init__.py", "traywidget/resources/traywidget.svg",
                  "traywidget/resources/traywidget.desktop", "traywidget/resources/traywidget.ico",
                  "traywidget/resources/traywidget.icns", "traywidget/resources/traywidget.png",
-                 "traywidget/core/autostart.py", "traywidget/doctor.py", "traywidget/core/assets.py"]:
+                 "traywidget/core/autostart.py", "traywidget/doctor.py", "traywidget/core/assets.py",
+                 "traywidget/i18n/__init__.py", "traywidget/locale/traywidget.pot",
+                 *(f"traywidget/locale/{lang}/LC_MESSAGES/traywidget.{ext}"
+                   for lang in ("de", "es", "zh_CN") for ext in ("po", "mo"))]:
         assert name in names, name
     for size in res.ICON_SIZES:
         assert f"traywidget/resources/icons/traywidget-{size}.png" in names

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
+from traywidget.core.formatting import pad, text_width
 from traywidget.model import Snapshot
 from traywidget.ui.text import account_details, menu_account_line
 
@@ -116,6 +117,6 @@ def watch_line(snap: Snapshot) -> str:
 
 
 def print_table(rows: list[tuple], out: TextIO) -> None:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    widths = [max(text_width(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip(), file=out)
+        print("  ".join(pad(str(cell), width) for cell, width in zip(row, widths)).rstrip(), file=out)

@@ -79,7 +79,7 @@ def kill_command(args, out: GuardedStream, err) -> int:
         out.write("\n")
     else:
         summary = kill_summary(results, {a.id: a.label for a in inputs.accounts})
-        print(f"{summary.title}.", file=out)
+        print(tr("{title}.").format(title=summary.title), file=out)
         if summary.body:
             print(summary.body, file=out)
     return _exit_code([r.error for r in results], any(r.error for r in results))

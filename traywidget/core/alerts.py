@@ -38,7 +38,7 @@ from traywidget.core.formatting import (
     reset_text,
 )
 from traywidget.core.headline import pick_headline, refills_within_a_minute
-from traywidget.i18n import tr, tr_noop, trn
+from traywidget.i18n import enumeration, tr, tr_noop, trn
 from traywidget.model import (
     FREE_REQUESTS_DAY,
     REQUESTS_DAY,
@@ -247,7 +247,12 @@ def _reset_sentence(meter: Meter | None, now: datetime) -> str:
 
 
 def _sentences(*parts: str) -> str:
-    return " ".join(part for part in parts if part)
+    """Sentences one after the other, as the language sets them (Chinese puts no space between)."""
+    text = ""
+    for part in parts:
+        if part:
+            text = tr("{sentence} {next}").format(sentence=text, next=part) if text else part
+    return text
 
 
 def _exhausted_alert(snapshot: Snapshot, meter: Meter, now: datetime) -> Alert:
@@ -274,7 +279,7 @@ def _rate_limit_alert(snapshot: Snapshot, now: datetime) -> Alert:
     kind = error.limit_kind if error else None
     title = tr(_LIMIT_KIND_TITLE.get(kind or "", tr_noop("{account}: rate limited (429)"))).format(
         account=snapshot.label)
-    message = error.message.splitlines()[0].strip().rstrip(".") + "." if error and error.message else ""
+    message = tr(error.message).splitlines()[0].strip().rstrip(".") + "." if error and error.message else ""
     meter = next((m for name in _LIMIT_KIND_METERS.get(kind or "", ()) if (m := snapshot.meter(name))), None)
     meter_name = meter.name if meter is not None else None
     when = _reset_sentence(meter, now)
@@ -293,7 +298,7 @@ def _restored_alert(snapshot: Snapshot) -> Alert:
 
 
 def _auth_alert(snapshot: Snapshot) -> Alert:
-    first_line = snapshot.error.message.splitlines()[0][:200] if snapshot.error and snapshot.error.message else ""
+    first_line = tr(snapshot.error.message).splitlines()[0][:200] if snapshot.error and snapshot.error.message else ""
     if snapshot.state is State.PAYMENT_REQUIRED:
         return Alert(PAYMENT_REQUIRED, snapshot.account_id,
                      tr("{account}: payment required").format(account=snapshot.label),
@@ -310,9 +315,9 @@ def kill_summary(results: list[KillResult], labels: Mapping[str, str]) -> Alert:
     unsupported = [labels.get(r.account_id, r.account_id) for r in results if not r.supported]
     streams = sum(r.killed_streams or 0 for r in stopped)
     if streams:
-        title = tr("Stopped {streams} on {accounts}").format(
-            streams=trn("{n} stream", "{n} streams", streams).format(n=streams),
-            accounts=trn("{n} account", "{n} accounts", len(stopped)).format(n=len(stopped)))
+        # The count of streams decides the verb's form in some languages ("Se detuvo 1 stream").
+        title = trn("Stopped {n} stream on {accounts}", "Stopped {n} streams on {accounts}", streams).format(
+            n=streams, accounts=trn("{n} account", "{n} accounts", len(stopped)).format(n=len(stopped)))
     elif failed:
         title = tr("No streams stopped")
     else:
@@ -320,10 +325,10 @@ def kill_summary(results: list[KillResult], labels: Mapping[str, str]) -> Alert:
     lines: list[str] = []
     if unsupported:
         lines.append(tr("Cannot stop streams on {accounts} from here: the provider has no kill API "
-                        "(they end when your tool closes them).").format(accounts=", ".join(unsupported)))
+                        "(they end when your tool closes them).").format(accounts=enumeration(unsupported)))
     for result in failed:
         lines.append(tr("{account}: {message}").format(
-            account=labels.get(result.account_id, result.account_id), message=result.error.message))  # type: ignore[union-attr]
+            account=labels.get(result.account_id, result.account_id), message=tr(result.error.message)))  # type: ignore[union-attr]
     if not results:
         lines.append(tr("No accounts configured."))
     return Alert(KILL_RESULT, "", title, "\n".join(lines))

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from traywidget.core.formatting import format_duration
 from traywidget.core.paths import atomic_write, config_dir
-from traywidget.i18n import tr, tr_noop
+from traywidget.i18n import LANGUAGES, tr, tr_noop
 from traywidget.model import Account, ConfigError, InvalidValue, Thresholds
 
 CONFIG_FILE = "config.json"
@@ -36,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "notifications": True,
     # Off by default: the threshold alerts already speak as a window runs low; this forecast is opt-in.
     "pace_alerts": False,
+    # None: the system's language (traywidget.i18n.LANGUAGES lists the others).
+    "language": None,
     # The local gateway (http://127.0.0.1:PORT/ACCOUNT_ID) runs in the tray app only when the user turns
     # it on: it is a listening socket, and tools must be pointed at it to be of use.
     "gateway_enabled": False,
@@ -54,6 +57,7 @@ class Settings:
     full_interval_s: float = DEFAULTS["full_interval_s"]
     notifications: bool = True
     pace_alerts: bool = DEFAULTS["pace_alerts"]
+    language: str | None = DEFAULTS["language"]
     gateway_enabled: bool = DEFAULTS["gateway_enabled"]
     gateway_port: int = DEFAULTS["gateway_port"]
 
@@ -66,6 +70,7 @@ class Settings:
             "full_interval_s": self.full_interval_s,
             "notifications": self.notifications,
             "pace_alerts": self.pace_alerts,
+            "language": self.language,
             "gateway_enabled": self.gateway_enabled,
             "gateway_port": self.gateway_port,
         }
@@ -86,9 +91,14 @@ class Settings:
             full_interval_s=_interval(data.get("full_interval_s"), DEFAULTS["full_interval_s"]),
             notifications=bool(data.get("notifications", True)),
             pace_alerts=bool(data.get("pace_alerts", DEFAULTS["pace_alerts"])),
+            language=_language(data.get("language")),
             gateway_enabled=bool(data.get("gateway_enabled", DEFAULTS["gateway_enabled"])),
             gateway_port=_port(data.get("gateway_port"), DEFAULTS["gateway_port"]),
         )
+
+
+def _language(value: Any) -> str | None:
+    return value if isinstance(value, str) and value in LANGUAGES else None
 
 
 def _is_fraction(value: Any) -> bool:
@@ -149,14 +159,15 @@ def validate_interval(seconds: float | None) -> float | None:
     if seconds is None:
         return None
     if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
-        raise InvalidValue(f"An interval is between {MIN_INTERVAL_S:g} s and {MAX_INTERVAL_S:g} s (24 h).")
+        raise InvalidValue(tr("An interval is between {low} and {high}.").format(
+            low=format_duration(MIN_INTERVAL_S), high=format_duration(MAX_INTERVAL_S)))
     return float(seconds)
 
 
 def validate_account_id(account_id: str) -> str:
     if not isinstance(account_id, str) or not ACCOUNT_ID_PATTERN.match(account_id):
         raise InvalidValue(
-            "An account id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."
+            tr("An account id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
         )
     return account_id
 
@@ -177,22 +188,23 @@ def validate_base_url(url: str) -> str:
     proxy): a key must never cross a network in clear text.
     """
     if not isinstance(url, str) or not url.strip():
-        raise InvalidValue("The base URL is empty.")
+        raise InvalidValue(tr("The base URL is empty."))
     text = url.strip()
     if looks_like_key(text):
         raise InvalidValue(tr(KEY_IN_URL_MESSAGE))  # never echoed: the "URL" is a secret
     parts = urlsplit(text)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise InvalidValue(f"Not a web address: {text!r}. Expected e.g. https://api.routing.run/v1")
+        raise InvalidValue(tr("Not a web address: {text}. Expected e.g. https://api.routing.run/v1").format(
+            text=repr(text)))
     if parts.username or parts.password:
-        raise InvalidValue("The base URL must not contain a user name or password.")
+        raise InvalidValue(tr("The base URL must not contain a user name or password."))
     if parts.query or parts.fragment:
-        raise InvalidValue("The base URL must not contain '?' or '#' parts.")
+        raise InvalidValue(tr("The base URL must not contain '?' or '#' parts."))
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        raise InvalidValue(
-            f"Plain http is refused for {parts.hostname}: keys are only sent over https "
+        raise InvalidValue(tr(
+            "Plain http is refused for {host}: keys are only sent over https "
             "(http is allowed for loopback addresses only)."
-        )
+        ).format(host=parts.hostname))
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
@@ -270,11 +282,12 @@ def base_url_advice(provider_id: str, url: str) -> BaseUrlAdvice | None:
 def parse_account(entry: Any, known_providers: tuple[str, ...]) -> Account:
     """An Account from a config entry; InvalidValue says what is wrong with it."""
     if not isinstance(entry, dict):
-        raise InvalidValue("an account entry is not an object")
+        raise InvalidValue(tr("an account entry is not an object"))
     account_id = validate_account_id(entry.get("id"))
     provider = entry.get("provider")
     if provider not in known_providers:
-        raise InvalidValue(f"account {account_id!r}: unknown provider {provider!r}")
+        raise InvalidValue(tr("account {id}: unknown provider {provider}").format(
+            id=repr(account_id), provider=repr(provider)))
     label = entry.get("label")
     fast = entry.get("fast_interval_s")
     full = entry.get("full_interval_s")
@@ -313,7 +326,8 @@ class ConfigStore:
         except FileNotFoundError:
             return Config()
         except OSError as exc:
-            raise ConfigError(f"Cannot read {self.path}: {exc.strerror or exc}") from None
+            raise ConfigError(tr("Cannot read {path}: {reason}").format(
+                path=self.path, reason=exc.strerror or exc)) from None
         try:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or not isinstance(data.get("accounts", []), list):
@@ -322,8 +336,9 @@ class ConfigStore:
             aside = self._move_aside()
             return Config(
                 warnings=(
-                    f"The config file {self.path} could not be read ({_short(exc)}). It was kept as "
-                    f"{aside.name} and traywidget started with no accounts; fix or restore it from there.",
+                    tr("The config file {path} could not be read ({reason}). It was kept as {aside} and "
+                       "traywidget started with no accounts; fix or restore it from there.").format(
+                        path=self.path, reason=_short(exc), aside=aside.name),
                 ),
                 set_aside=aside,
             )
@@ -335,9 +350,10 @@ class ConfigStore:
             try:
                 account = parse_account(entry, PROVIDER_IDS)
                 if account.id in seen:
-                    raise InvalidValue(f"duplicate account id {account.id!r}")
+                    raise InvalidValue(tr("duplicate account id {id}").format(id=repr(account.id)))
             except InvalidValue as exc:
-                warnings.append(f"Skipped an account entry in {self.path.name}: {exc}. It is kept in the file.")
+                warnings.append(tr("Skipped an account entry in {file}: {problem}. It is kept in the file.").format(
+                    file=self.path.name, problem=exc))
                 if isinstance(entry, dict):
                     unknown.append(entry)
                 continue
@@ -350,12 +366,22 @@ class ConfigStore:
             warnings=tuple(warnings),
         )
 
+    def language(self) -> str | None:
+        """The language chosen in Settings (None: the system's), read without touching the file: a command
+        line needs it before it says anything, and a file that cannot be read is load()'s to report."""
+        try:
+            data = json.loads(self.path.read_bytes().decode("utf-8"))
+            return _language(data["settings"]["language"])
+        except (OSError, ValueError, RecursionError, KeyError, TypeError):
+            return None
+
     def save(self, config: Config) -> None:
         payload = json.dumps(config.to_json(), indent=2, sort_keys=False).encode("utf-8") + b"\n"
         try:
             atomic_write(self.path, payload)
         except OSError as exc:
-            raise ConfigError(f"Cannot save {self.path}: {exc.strerror or exc}. Nothing was changed.") from None
+            raise ConfigError(tr("Cannot save {path}: {reason}. Nothing was changed.").format(
+                path=self.path, reason=exc.strerror or exc)) from None
 
     def _remove_orphaned_temp_files(self) -> None:
         # A save killed between writing its temporary file and renaming it leaves
@@ -376,10 +402,10 @@ class ConfigStore:
         try:
             self.path.rename(aside)
         except OSError as exc:
-            raise ConfigError(
-                f"The config file {self.path} is corrupt and could not be moved aside ({exc.strerror}). "
+            raise ConfigError(tr(
+                "The config file {path} is corrupt and could not be moved aside ({reason}). "
                 "Move or fix it by hand; nothing was changed."
-            ) from None
+            ).format(path=self.path, reason=exc.strerror)) from None
         return aside
 
 

@@ -38,7 +38,7 @@ from traywidget.core.http import fetch, join_url, make_client
 from traywidget.core.readings import merge_poll, merge_traffic, quota_state
 from traywidget.core.schedule import AccountSchedule, Cadence, requests_budget_per_hour
 from traywidget.core.secrets import SecretStore, key_name
-from traywidget.i18n import tr_noop
+from traywidget.i18n import Phrase, tr_noop
 from traywidget.model import (
     Account,
     ErrorInfo,
@@ -484,7 +484,7 @@ class Engine:
         try:
             api_key, management_key = given_keys if given_keys is not None else await self._keys_of(rt)
             if not api_key:
-                message = NO_KEY_MESSAGE.format(label=rt.account.label, account_id=rt.account.id)
+                message = Phrase(NO_KEY_MESSAGE, label=rt.account.label, account_id=rt.account.id)
                 return _Outcome.failed(State.NO_KEY, ErrorInfo(message=message, code="NO_KEY"))
             return await self._read_usage(rt, full, api_key, management_key)
         except SecretStoreError as exc:
@@ -552,7 +552,7 @@ class Engine:
             api_key, management_key = await self._keys_of(rt)
             if not api_key:
                 return KillResult(rt.account.id, True, error=ErrorInfo(
-                    message=NO_KEY_MESSAGE.format(label=rt.account.label, account_id=rt.account.id), code="NO_KEY"))
+                    message=Phrase(NO_KEY_MESSAGE, label=rt.account.label, account_id=rt.account.id), code="NO_KEY"))
             result = await self._request(rt, spec, PollContext(now=self._now()), api_key, management_key)
             killed = rt.provider.parse_kill(result)
         except ProviderError as exc:

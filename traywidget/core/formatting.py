@@ -1,16 +1,22 @@
 """Plain-text renderings of amounts, durations, resets and meters, shared by the CLI, alerts and views.
 
-Every phrase a person reads goes through traywidget.i18n. The figure phrases
-always say "left" or "used", and name their window ("345 requests left this
-hour"), so a number is never shown without what it counts.
+Every phrase a person reads goes through traywidget.i18n, and every number
+is written the way the current language writes it (1,234 · 1.234 · 1234;
+$4.20 · 4,20 $ · 4,20 US$ · US$4.20; 99% · 99 %: traywidget/i18n/numbers.py).
+Times are on the 24-hour clock in every language (16:00): it is what the
+providers' reset times are said in, and it never needs an am/pm to be read.
+The figure phrases always say "left" or "used", and name their window ("345
+requests left this hour"), so a number is never shown without what it counts.
 """
 
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import datetime
 
-from traywidget.i18n import tr, tr_noop, trn
+from traywidget.i18n import tr, tr_noop, trn, trn_noop
+from traywidget.i18n.numbers import money, number, percent
 from traywidget.model import (
     BALANCE,
     CREDITS,
@@ -49,11 +55,10 @@ def format_amount(value: float | None, unit: Unit) -> str:
     if value is None:
         return "?"
     if unit is Unit.USD:
-        sign = "-" if value < 0 else ""
-        return f"{sign}${abs(value):,.2f}"
+        return money(value)
     if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.1f}"
+        return number(value)
+    return number(value, 1)
 
 
 def clock_time(moment: datetime) -> str:
@@ -108,18 +113,16 @@ _TITLES = {
 
 # (singular, plural) with {amount}: the number left, or "100 of 500".
 _LEFT = {
-    REQUESTS_MINUTE: (tr_noop("{amount} request left this minute"), tr_noop("{amount} requests left this minute")),
-    REQUESTS_HOUR: (tr_noop("{amount} request left this hour"), tr_noop("{amount} requests left this hour")),
-    REQUESTS_DAY: (tr_noop("{amount} request left today"), tr_noop("{amount} requests left today")),
-    FREE_REQUESTS_DAY: (tr_noop("{amount} free-model request left today"),
-                        tr_noop("{amount} free-model requests left today")),
-    REQUESTS_WINDOW: (tr_noop("{amount} request left in this window"),
-                      tr_noop("{amount} requests left in this window")),
-    TOKENS_WINDOW: (tr_noop("{amount} token left in this window"), tr_noop("{amount} tokens left in this window")),
-    INPUT_TOKENS_WINDOW: (tr_noop("{amount} input token left in this window"),
-                          tr_noop("{amount} input tokens left in this window")),
-    OUTPUT_TOKENS_WINDOW: (tr_noop("{amount} output token left in this window"),
-                           tr_noop("{amount} output tokens left in this window")),
+    REQUESTS_MINUTE: trn_noop("{amount} request left this minute", "{amount} requests left this minute"),
+    REQUESTS_HOUR: trn_noop("{amount} request left this hour", "{amount} requests left this hour"),
+    REQUESTS_DAY: trn_noop("{amount} request left today", "{amount} requests left today"),
+    FREE_REQUESTS_DAY: trn_noop("{amount} free-model request left today", "{amount} free-model requests left today"),
+    REQUESTS_WINDOW: trn_noop("{amount} request left in this window", "{amount} requests left in this window"),
+    TOKENS_WINDOW: trn_noop("{amount} token left in this window", "{amount} tokens left in this window"),
+    INPUT_TOKENS_WINDOW: trn_noop("{amount} input token left in this window",
+                                  "{amount} input tokens left in this window"),
+    OUTPUT_TOKENS_WINDOW: trn_noop("{amount} output token left in this window",
+                                   "{amount} output tokens left in this window"),
 }
 _MONEY_LEFT = {
     CREDITS: tr_noop("{amount} left on the key"),
@@ -135,7 +138,7 @@ def meter_title(meter: Meter) -> str:
 
 def count_left(value: float) -> str:
     """A count of requests or tokens left, rounded down: never more than there is."""
-    return f"{int(math.floor(value + 1e-9)):,}"
+    return number(math.floor(value + 1e-9))
 
 
 def left_text(meter: Meter, of_limit: bool = False) -> str:
@@ -162,9 +165,20 @@ def left_text(meter: Meter, of_limit: bool = False) -> str:
     phrases = _LEFT.get(meter.name)
     if phrases is None:
         return tr("{title}: {amount} left").format(title=meter_title(meter), amount=approx + amount)
-    return trn(phrases[0], phrases[1], n).format(amount=approx + amount)
+    return trn(*phrases, n).format(amount=approx + amount)
 
 
 def percent_left(fraction: float) -> str:
-    """"99%" for 998 of 1,000: rounded down, never promising more than is left."""
-    return tr("{n}%").format(n=int(math.floor(fraction * 100 + 1e-9)))
+    """"99%" ("99 %" in German) for 998 of 1,000: rounded down, never promising more than is left."""
+    return percent(int(math.floor(fraction * 100 + 1e-9)))
+
+
+# -------------------------------------------------------------------------------- columns
+def text_width(text: str) -> int:
+    """How many terminal columns `text` takes: a Chinese character takes two, so `len` cannot align it."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def pad(text: str, width: int) -> str:
+    """`text` followed by spaces up to `width` terminal columns (str.ljust counting columns)."""
+    return text + " " * max(0, width - text_width(text))

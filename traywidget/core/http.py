@@ -22,6 +22,7 @@ import httpx
 from traywidget import __version__
 from traywidget.core.config import is_loopback_host
 from traywidget.core.pool import ShardedTransport
+from traywidget.i18n import Phrase, tr_noop
 from traywidget.model import ErrorInfo, HttpResult, ProviderError, State
 
 USER_AGENT = f"traywidget/{__version__} (+https://github.com/traywidget/traywidget)"
@@ -62,8 +63,9 @@ def check_transport_safe(url: str) -> None:
     raise ProviderError(
         State.ERROR,
         ErrorInfo(
-            message=f"Refusing to send a key over {parts.scheme or 'an unknown scheme'} to {parts.hostname}: "
-            "https is required except for loopback addresses.",
+            message=Phrase("Refusing to send a key over {scheme} to {host}: "
+                           "https is required except for loopback addresses.",
+                           scheme=parts.scheme or Phrase("an unknown scheme"), host=parts.hostname),
             code="INSECURE_URL",
         ),
     )
@@ -86,27 +88,30 @@ async def fetch(
                 async for chunk in response.aiter_bytes():
                     body.extend(chunk)
                     if len(body) > MAX_BODY_BYTES:
-                        raise _error(f"{host} sent more than {MAX_BODY_BYTES // 1000} kB; response ignored", "TOO_LARGE")
+                        raise _error(Phrase("{host} sent more than {size} kB; response ignored", host=host,
+                                            size=MAX_BODY_BYTES // 1000), "TOO_LARGE")
                 result = HttpResult(status=response.status_code, headers=dict(response.headers), body=bytes(body))
     except ProviderError:
         raise
     except TimeoutError:
-        raise _error(f"{host} did not answer within {timeout_s:g} s", "TIMEOUT") from None
+        raise _error(Phrase("{host} did not answer within {seconds:g} s", host=host, seconds=timeout_s),
+                     "TIMEOUT") from None
     except httpx.TimeoutException:
-        raise _error(f"{host} did not answer in time", "TIMEOUT") from None
+        raise _error(Phrase("{host} did not answer in time", host=host), "TIMEOUT") from None
     except httpx.ConnectError as exc:
         raise _connect_error(host, exc) from None
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-        raise _error(f"Connection to {host} broke off ({_kind(exc)})", "CONNECTION_LOST") from None
+        raise _error(Phrase("Connection to {host} broke off ({kind})", host=host, kind=_kind(exc)),
+                     "CONNECTION_LOST") from None
     except httpx.HTTPError as exc:
-        raise _error(f"Request to {host} failed ({_kind(exc)})", "HTTP_ERROR") from None
+        raise _error(Phrase("Request to {host} failed ({kind})", host=host, kind=_kind(exc)), "HTTP_ERROR") from None
     if 300 <= result.status < 400:
-        target = urlsplit(result.header("location") or "").hostname or "another address"
+        target = urlsplit(result.header("location") or "").hostname or Phrase("another address")
         raise ProviderError(
             State.ERROR,
             ErrorInfo(
-                message=f"{host} redirected to {target}; not followed, so the key stays with its own host. "
-                "Check the base URL.",
+                message=Phrase("{host} redirected to {target}; not followed, so the key stays with its own host. "
+                               "Check the base URL.", host=host, target=target),
                 http_status=result.status,
                 code="REDIRECT_REFUSED",
             ),
@@ -118,6 +123,11 @@ def _kind(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+CANNOT_RESOLVE = tr_noop("Offline: cannot resolve {host}")
+UNREACHABLE = tr_noop("Offline: network unreachable for {host}")
+REFUSED = tr_noop("{host} refused the connection")
+
+
 def _error(message: str, code: str, state: State = State.ERROR) -> ProviderError:
     return ProviderError(state, ErrorInfo(message=message, code=code))
 
@@ -127,17 +137,17 @@ def _connect_error(host: str, exc: httpx.ConnectError) -> ProviderError:
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, socket.gaierror):
-            return _error(f"Offline: cannot resolve {host}", "OFFLINE", State.OFFLINE)
+            return _error(Phrase(CANNOT_RESOLVE, host=host), "OFFLINE", State.OFFLINE)
         if isinstance(cause, OSError) and cause.errno in _OFFLINE_ERRNOS:
-            return _error(f"Offline: network unreachable for {host}", "OFFLINE", State.OFFLINE)
+            return _error(Phrase(UNREACHABLE, host=host), "OFFLINE", State.OFFLINE)
         if isinstance(cause, ConnectionRefusedError) or (isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED):
-            return _error(f"{host} refused the connection", "CONNECTION_REFUSED")
+            return _error(Phrase(REFUSED, host=host), "CONNECTION_REFUSED")
         cause = cause.__cause__ or cause.__context__
     text = str(exc).lower()
     if "name or service not known" in text or "temporary failure in name resolution" in text or "nodename nor servname" in text:
-        return _error(f"Offline: cannot resolve {host}", "OFFLINE", State.OFFLINE)
+        return _error(Phrase(CANNOT_RESOLVE, host=host), "OFFLINE", State.OFFLINE)
     if "network is unreachable" in text:
-        return _error(f"Offline: network unreachable for {host}", "OFFLINE", State.OFFLINE)
+        return _error(Phrase(UNREACHABLE, host=host), "OFFLINE", State.OFFLINE)
     if "refused" in text:
-        return _error(f"{host} refused the connection", "CONNECTION_REFUSED")
-    return _error(f"Cannot connect to {host} ({_kind(exc)})", "CONNECT_ERROR")
+        return _error(Phrase(REFUSED, host=host), "CONNECTION_REFUSED")
+    return _error(Phrase("Cannot connect to {host} ({kind})", host=host, kind=_kind(exc)), "CONNECT_ERROR")

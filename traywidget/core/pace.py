@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
 from traywidget.core.alerts import Alert
-from traywidget.core.formatting import format_duration
+from traywidget.core.formatting import format_duration, meter_title
 from traywidget.i18n import tr
 from traywidget.model import (
     FREE_REQUESTS_DAY,
@@ -173,6 +173,6 @@ class PaceWatch:
             self._warned[key] = meter.resets_at
             title = tr("{label}: will run out before it resets").format(label=snapshot.label)
             body = tr("{meter}: {forecast}. {basis}").format(
-                meter=tr(meter.title), forecast=pace_text(pace, read_at), basis=basis_text(pace))
+                meter=meter_title(meter), forecast=pace_text(pace, read_at), basis=basis_text(pace))
             alerts.append(Alert(PACE, snapshot.account_id, title, body, meter.name))
         return alerts

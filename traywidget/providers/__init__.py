@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from traywidget.i18n import tr, tr_noop
+
 if TYPE_CHECKING:
     from traywidget.providers.base import Provider
 
@@ -19,7 +21,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "routing.run": "routing.run",
     "openrouter": "OpenRouter",
     "routeway": "Routeway",
-    "openai-compatible": "OpenAI-compatible",
+    "openai-compatible": tr_noop("OpenAI-compatible"),  # a kind, not a name: said in the user's language
 }
 
 _CLASSES: dict[str, tuple[str, str]] = {
@@ -32,7 +34,7 @@ _CLASSES: dict[str, tuple[str, str]] = {
 
 def display_name(provider_id: str) -> str:
     """"OpenRouter" for "openrouter"; an unknown id is shown as it is."""
-    return DISPLAY_NAMES.get(provider_id, provider_id)
+    return tr(DISPLAY_NAMES.get(provider_id, provider_id))
 
 _instances: dict[str, Provider] = {}
 

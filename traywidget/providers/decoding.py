@@ -12,6 +12,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+from traywidget.i18n import Phrase
 from traywidget.model import ErrorInfo, HttpResult, ProviderError, State
 
 # A usage or error body is a few hundred bytes; anything this big is not one.
@@ -98,9 +99,9 @@ def fallback_message(result: HttpResult) -> str:
     the plain text itself, or a short description of an HTML/empty body."""
     text = body_text(result.body)
     if looks_like_html(text, result.header("content-type")):
-        return f"HTTP {result.status} from provider (HTML page)"
+        return Phrase("HTTP {status} from provider (HTML page)", status=result.status)
     message = bound_message(text)
-    return message or f"{status_phrase(result.status)} from provider"
+    return message or Phrase("{status} from provider", status=status_phrase(result.status))
 
 
 def bound_code(value: Any, limit: int = 64) -> str | None:
@@ -170,8 +171,10 @@ def provider_error(
 
 
 def malformed(what: str, status: int | None = 200) -> ProviderError:
-    """The error for a body that is not what the provider documents."""
+    """The error for a body that is not what the provider documents. `what` is an English msgid
+    (packaging/i18n.py extracts the literal given here), said in the user's language where shown."""
     return ProviderError(
         State.ERROR,
-        ErrorInfo(message=f"Malformed response: {what}", http_status=status, code="MALFORMED_RESPONSE"),
+        ErrorInfo(message=Phrase("Malformed response: {what}", what=Phrase(what)), http_status=status,
+                  code="MALFORMED_RESPONSE"),
     )

@@ -58,11 +58,5 @@ def usd(value: Any) -> float | None:
     return clean_signed_number(value)
 
 
-def format_usd(amount: float) -> str:
-    if 0 < abs(amount) < 0.01:
-        return f"${amount:.4f}"
-    return f"${amount:,.2f}"
-
-
 def plan_text(value: Any, limit: int = 60) -> str | None:
     return bound_message(value, limit)

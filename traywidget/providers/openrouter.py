@@ -15,6 +15,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from traywidget.i18n import Listing, Money, Phrase, tr_noop
 from traywidget.model import (
     BALANCE,
     CREDITS,
@@ -50,7 +51,7 @@ from traywidget.providers.decoding import (
     state_for_status,
 )
 from traywidget.providers.headers import parse_rate_limit_headers
-from traywidget.providers.meters import format_usd, plan_text, request_meter, usd
+from traywidget.providers.meters import plan_text, request_meter, usd
 from traywidget.providers.resets import (
     as_utc,
     first_of_next_month_utc,
@@ -177,35 +178,37 @@ class OpenRouter(Provider):
                 resets_at=next_utc_midnight(now),
                 estimated=True,
             )
-            notes.append(
-                f"Free-model requests: OpenRouter did not report usage; {cap}/day is the documented cap "
-                "(50 until 10 credits are bought, then 1000), an estimate."
-            )
+            notes.append(Phrase(
+                "Free-model requests: OpenRouter did not report usage; {cap}/day is the documented cap "
+                "(50 until 10 credits are bought, then 1000), an estimate.", cap=cap))
 
         # Spend in the current UTC day / week (from Monday) / month.
         spent = []
-        for label, field in (("today", "usage_daily"), ("week", "usage_weekly"), ("month", "usage_monthly")):
+        for label, field in ((tr_noop("today {amount}"), "usage_daily"), (tr_noop("week {amount}"), "usage_weekly"),
+                             (tr_noop("month {amount}"), "usage_monthly")):
             amount = clean_number(data.get(field))
             if amount is not None:
-                spent.append(f"{label} {format_usd(amount)}")
+                spent.append(Phrase(label, amount=Money(amount, 4 if 0 < abs(amount) < 0.01 else 2)))
         if spent:
-            notes.append("Spent " + " · ".join(spent))
+            notes.append(Phrase("Spent {amounts}", amounts=Listing(spent)))
 
         expires = parse_iso(data.get("expires_at")) if isinstance(data.get("expires_at"), str) else None
         if expires is not None:
             try:
                 if expires <= now:
-                    notes.append("This key has expired.")
+                    notes.append(tr_noop("This key has expired."))
                 elif expires - now <= timedelta(days=7):
-                    notes.append(f"This key expires {expires.strftime('%Y-%m-%d %H:%M')} UTC.")
+                    notes.append(Phrase("This key expires {time} UTC.", time=expires.strftime("%Y-%m-%d %H:%M")))
             except (TypeError, ValueError, OverflowError):
                 pass
 
-        plan = {True: "Free tier", False: "Paid"}.get(is_free_tier) if isinstance(is_free_tier, bool) else None
+        plan: str | None = None
+        if isinstance(is_free_tier, bool):
+            plan = Phrase("Free tier") if is_free_tier else Phrase("Paid")
         label = plan_text(data.get("label"), 40)
         # OpenRouter's default label is the masked key itself: not worth showing.
         if label and not label.lower().startswith("sk-or-"):
-            plan = f"{plan} · {label}" if plan else label
+            plan = Listing((plan, label)) if plan else label
 
         return Reading(meters=(credits, free_meter), plan=plan, notes=tuple(notes))
 

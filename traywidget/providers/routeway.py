@@ -64,14 +64,14 @@ from traywidget.providers.resets import as_utc, next_utc_midnight, seconds_until
 ACCOUNT_KEYS = "account_keys"
 BALANCE_REQUEST = "balance"
 
-NO_MANAGEMENT_KEY_NOTE = (
+NO_MANAGEMENT_KEY_NOTE = tr_noop(
     "Routeway has no usage endpoint for API keys: add a management key to see requests left and balance."
 )
 # Once the user's own traffic through the gateway has been seen, its rate-limit headers fill the windows.
 TRAFFIC_ONLY_NOTE = tr_noop(
     "Requests left come from your traffic through the gateway; a management key adds the balance."
 )
-KEY_NOT_FOUND_MESSAGE = "The API key was not found among this management key's keys"
+KEY_NOT_FOUND_MESSAGE = tr_noop("The API key was not found among this management key's keys")
 
 # A run of masking characters between the visible beginning and end of a key.
 _MASK_RUN = re.compile(r"(?:\.{2,}|[*…•·]+)")
@@ -221,16 +221,16 @@ class Routeway(Provider):
         day, day_from_headers = _apply_window(day, info.window("day"))
         rate_limited = None
         # A 200 whose headers say a window is used up: the next request would be a 429.
-        for meter, from_headers, kind, words in (
-            (day, day_from_headers, "daily", "daily"),
-            (minute, minute_from_headers, "minute", "per-minute"),
+        for meter, from_headers, kind, message in (
+            (day, day_from_headers, "daily", tr_noop("Routeway daily limit reached")),
+            (minute, minute_from_headers, "minute", tr_noop("Routeway per-minute limit reached")),
         ):
             if from_headers and meter.remaining == 0:
                 retry = info.retry_after_s
                 if retry is None:
                     retry = seconds_until(meter.resets_at, now)
                 rate_limited = ErrorInfo(
-                    message=f"Routeway {words} limit reached",
+                    message=message,
                     http_status=result.status,
                     code="rate_limit_exceeded",
                     retry_after_s=retry,

@@ -45,6 +45,7 @@ from traywidget.core.config import (
     validate_account_id,
     validate_base_url,
 )
+from traywidget.core.formatting import meter_title
 from traywidget.core.hostcheck import Lookup, check_host
 from traywidget.i18n import tr, tr_noop
 from traywidget.model import Account, InvalidValue, Snapshot, TraywidgetError
@@ -93,9 +94,9 @@ def describe_test_result(snapshot: Snapshot, account: Account, lookup: Lookup | 
     state = tr(STATE_TEXT.get(snapshot.state, snapshot.state.value))
     lines = [(tr("Connected — {state}") if good else tr("Failed — {state}")).format(state=state)]
     if snapshot.plan:
-        lines.append(tr("Plan: {plan}").format(plan=snapshot.plan))
+        lines.append(tr("Plan: {plan}").format(plan=tr(snapshot.plan)))
     for meter in snapshot.meters:
-        lines.append(f"{tr(meter.title)}: {meter_value_text(meter)}")
+        lines.append(tr("{title}: {figure}").format(title=meter_title(meter), figure=meter_value_text(meter)))
     error = snapshot.error
     host = urlsplit(account.base_url).hostname or account.base_url
     if error is not None and error.http_status == 404:
@@ -108,7 +109,7 @@ def describe_test_result(snapshot: Snapshot, account: Account, lookup: Lookup | 
                      .format(known=", ".join(reference_hosts(account.provider))))
     elif error_text(snapshot):
         lines.append(tr("Provider said: {error}").format(error=error_text(snapshot)))
-    lines.extend(snapshot.notes)
+    lines.extend(tr(note) for note in snapshot.notes)
     return good, "\n".join(lines)
 
 

@@ -264,8 +264,15 @@ class AppController(QObject):
 
     def apply_config(self, config: Config) -> None:
         previous = {a.id for a in self.config.accounts}
+        language_changed = config.settings.language != self.config.settings.language
         self.config = config
         s = config.settings
+        if language_changed:
+            from traywidget.ui.language import speak
+
+            speak(s.language)
+            self.tray.retranslate()
+            self.panel.retranslate()
         self.engine.apply_settings(s)
         self.engine.set_accounts(list(config.accounts))
         ids = [a.id for a in config.accounts]

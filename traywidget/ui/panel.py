@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget.core.formatting import format_duration, reset_phrase
+from traywidget.core.formatting import format_duration, meter_title, reset_phrase
 from traywidget.core.pace import (
     HistorySource,
     Pace,
@@ -46,6 +46,7 @@ from traywidget.core.pace import (
     pace_text,
 )
 from traywidget.i18n import tr, trn
+from traywidget.i18n.numbers import percent as percent_text
 from traywidget.model import Meter, Snapshot, State, Thresholds, utcnow
 from traywidget.providers import display_name
 from traywidget.ui.badge import LEVEL_COLORS
@@ -361,12 +362,12 @@ class MeterRow(QWidget):
 
     def set_meter(self, meter: Meter, thresholds: Thresholds, now: datetime, dim: bool) -> None:
         self.meter = meter
-        self.title.setText(tr(meter.title))
+        self.title.setText(meter_title(meter))
         self.value.setText(meter_value_text(meter))
         countdown = reset_phrase(meter.resets_at, now, meter.approximate_reset)
         self.reset.setText((countdown[0].upper() + countdown[1:]) if countdown else "")
         percent = percent_left(meter)
-        self.percent.setText(tr("{percent}% left").format(percent=percent) if percent is not None else "")
+        self.percent.setText(tr("{percent} left").format(percent=percent_text(percent)) if percent is not None else "")
         level = STALE if dim else meter_level(meter, thresholds)
         self.bar.set_value(meter.fraction_left, level)
         self.bar.setVisible(meter.capped)
@@ -437,6 +438,13 @@ class AccountCard(QFrame):
         self.spark_meter: str | None = None
         self.spark_loaded_at = 0.0
 
+    def retranslate(self, thresholds: Thresholds, now: datetime) -> None:
+        self.sparkline.setToolTip(tr("Remaining over the last 24 hours"))
+        if self.snapshot is None:
+            self.subtitle.setText(tr("not fetched yet"))
+        else:
+            self.set_snapshot(self.snapshot, thresholds, now)
+
     def set_snapshot(self, snapshot: Snapshot, thresholds: Thresholds, now: datetime) -> None:
         self.snapshot = snapshot
         if snapshot.state.is_quota_reading and snapshot.fetched_at is not None:
@@ -449,7 +457,7 @@ class AccountCard(QFrame):
         streams = snapshot.streams or 0
         self.streams.setText(trn("{n} stream running", "{n} streams running", streams).format(n=streams))
         self.streams.setVisible(streams > 0)
-        self.notes.setText("\n".join(snapshot.notes))
+        self.notes.setText("\n".join(tr(note) for note in snapshot.notes))
         self.notes.setVisible(bool(snapshot.notes))
         while len(self.rows) < len(snapshot.meters):
             row = MeterRow()
@@ -470,7 +478,7 @@ class AccountCard(QFrame):
             return
         # The provider and plan, unless the label already says them ("routing.run · Premium").
         label = snapshot.label.lower()
-        parts = [part for part in (display_name(snapshot.provider), snapshot.plan)
+        parts = [tr(part) for part in (display_name(snapshot.provider), snapshot.plan)
                  if part and part.lower() not in label]
         parts.append(self._freshness(snapshot, now))
         self.subtitle.setText(" · ".join(parts))
@@ -524,7 +532,7 @@ class AccountCard(QFrame):
             row.set_pace(self.paces.get(meter.name), now)
         meter = snapshot.meter(self.spark_meter)  # type: ignore[arg-type]
         points = source(snapshot.account_id, self.spark_meter, end - SPARK_WINDOW_S)  # type: ignore[arg-type]
-        title = tr(meter.title) if meter else self.spark_meter
+        title = meter_title(meter) if meter else self.spark_meter
         self.spark_title.setText(tr("{meter} — last 24 hours").format(meter=title))
         self.sparkline.set_series(points, meter.limit if meter else None, end)
 
@@ -547,20 +555,13 @@ class Welcome(QWidget):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.25)
         self.title.setFont(font)
-        self.title.setText(tr("Welcome to Traywidget"))
         self.text = _wrapped()
-        self.text.setText(tr(
-            "See the requests and credits left on your routing.run, OpenRouter and Routeway accounts "
-            "at a glance, and get told when a limit hits. Add an account with its API key to start; "
-            "the key is kept in your system's keyring, never in a file."))
-        self.add_button = QPushButton(tr("Add your first account"))
+        self.add_button = QPushButton()
         self.add_button.setDefault(True)
         self.demo = _wrapped(MUTED)
         self.demo.setTextFormat(Qt.TextFormat.RichText)  # our own words, with the command set apart
         self.demo.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.demo.setText(tr(
-            "Just looking? Run {command} to try it with simulated accounts: "
-            "no keys needed, nothing of yours is touched.").format(command="<code>traywidget&nbsp;--demo</code>"))
+        self.set_texts()
         layout.addWidget(self.title)
         layout.addWidget(self.text)
         row = QHBoxLayout()
@@ -568,6 +569,17 @@ class Welcome(QWidget):
         row.addStretch(1)
         layout.addLayout(row)
         layout.addWidget(self.demo)
+
+    def set_texts(self) -> None:
+        self.title.setText(tr("Welcome to Traywidget"))
+        self.text.setText(tr(
+            "See the requests and credits left on your routing.run, OpenRouter and Routeway accounts "
+            "at a glance, and get told when a limit hits. Add an account with its API key to start; "
+            "the key is kept in your system's keyring, never in a file."))
+        self.add_button.setText(tr("Add your first account"))
+        self.demo.setText(tr(
+            "Just looking? Run {command} to try it with simulated accounts: "
+            "no keys needed, nothing of yours is touched.").format(command="<code>traywidget&nbsp;--demo</code>"))
 
 
 class PanelWindow(QWidget):
@@ -587,7 +599,6 @@ class PanelWindow(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        self.setWindowTitle(tr("Usage"))  # Qt appends " — Traywidget" (the display name) itself
         self.setObjectName("panel")
         self.thresholds = thresholds
         self.history_source = history_source
@@ -613,7 +624,7 @@ class PanelWindow(QWidget):
         notice_layout.setContentsMargins(8, 6, 8, 6)
         self.notice_text = _wrapped(ERROR)
         self.notice_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.notice_dismiss = QPushButton(tr("Dismiss"))
+        self.notice_dismiss = QPushButton()
         self.notice_dismiss.clicked.connect(lambda: self.set_notice(None))
         notice_layout.addWidget(self.notice_text, 1)
         notice_layout.addWidget(self.notice_dismiss, 0, Qt.AlignmentFlag.AlignTop)
@@ -641,11 +652,11 @@ class PanelWindow(QWidget):
         outer.addWidget(self.status)
 
         buttons = QHBoxLayout()
-        self.refresh_button = QPushButton(tr("Refresh"))
+        self.refresh_button = QPushButton()
         self.refresh_button.clicked.connect(self.refresh_requested)
-        self.kill_button = QPushButton(tr("Kill all streams"))
+        self.kill_button = QPushButton()
         self.kill_button.clicked.connect(self.kill_requested)
-        self.settings_button = QPushButton(tr("Settings…"))
+        self.settings_button = QPushButton()
         self.settings_button.clicked.connect(self.settings_requested)
         buttons.addWidget(self.refresh_button)
         buttons.addWidget(self.kill_button)
@@ -656,9 +667,28 @@ class PanelWindow(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(1000)
         self.timer.timeout.connect(lambda: self.tick(visible_only=True))
+        self._set_texts()
         apply_tones(self)
         self._sync_first_run()
         self.resize(PREFERRED_WIDTH, 560)
+
+    def _set_texts(self) -> None:
+        self.setWindowTitle(tr("Usage"))  # Qt appends " — Traywidget" (the display name) itself
+        self.notice_dismiss.setText(tr("Dismiss"))
+        self.refresh_button.setText(tr("Refresh"))
+        self.kill_button.setText(tr("Kill all streams"))
+        self.settings_button.setText(tr("Settings…"))
+
+    def retranslate(self) -> None:
+        """Say everything again in the language now spoken (Settings changed it)."""
+        self._set_texts()
+        self.welcome.set_texts()
+        now = self._clock()
+        for card in self.cards.values():
+            card.retranslate(self.thresholds, now)
+        if self.isVisible():
+            self.load_history()
+            self.refit_timer.start(0)
 
     # ------------------------------------------------------------- data
     def update_snapshot(self, snapshot: Snapshot) -> None:

@@ -9,11 +9,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from traywidget import __version__
 from traywidget.core.config import Config, ConfigStore
 from traywidget.core.secrets import MemorySecretStore
+from traywidget.i18n import ENGLISH, current_language
 from traywidget.model import (
     REQUESTS_HOUR,
     Account,
@@ -72,11 +73,28 @@ def run_self_test(app: QApplication) -> int:
         if not controller.tray.contextMenu().actions():
             print("self-test FAILED: empty tray menu", file=sys.stderr)
             return 1
+        problem = _language_problem(controller)
+        if problem:
+            print(f"self-test FAILED: {problem}", file=sys.stderr)
+            return 1
         loop = qasync.QEventLoop(app)
         try:
             loop.run_until_complete(asyncio.sleep(0.05))
         finally:
             loop.close()
         controller.panel.close()
-    print(f"traywidget {__version__} self-test ok (platform {app.platformName()})")
+    print(f"traywidget {__version__} self-test ok (platform {app.platformName()}, language {current_language()})")
     return 0
+
+
+def _language_problem(controller: AppController) -> str | None:
+    """In another language than English, both catalogs must have been found: ours and Qt's."""
+    language = current_language()
+    if language == ENGLISH:
+        return None
+    if controller.tray.action_panel.text() == "Show usage…":
+        return f"the {language} catalog is missing: the menu is in English"
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+    if box.buttons()[0].text() == "Cancel":
+        return f"Qt's {language} catalog is missing: its buttons are in English"
+    return None

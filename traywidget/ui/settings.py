@@ -39,7 +39,8 @@ from PySide6.QtWidgets import (
 
 from traywidget.core.config import DEFAULTS, MAX_INTERVAL_S, MIN_INTERVAL_S, Config
 from traywidget.core.secrets import KeyringState, KeyringStatus
-from traywidget.i18n import tr, tr_noop
+from traywidget.i18n import LANGUAGES, tr, tr_noop
+from traywidget.i18n.numbers import conventions
 from traywidget.model import (
     Account,
     ConfigError,
@@ -167,13 +168,16 @@ class SettingsDialog(QDialog):
         opts = QGroupBox(tr("Alerts and polling"))
         form = QFormLayout(opts)
         levels = sorted(s.thresholds.levels, reverse=True) + [0.20, 0.05]
+        percent_before, percent_after = conventions().percent.split("{number}")
         self.low_pct = QSpinBox()
         self.low_pct.setRange(1, 99)
-        self.low_pct.setSuffix(" %")
+        self.low_pct.setPrefix(percent_before)
+        self.low_pct.setSuffix(percent_after)
         self.low_pct.setValue(round(levels[0] * 100))
         self.critical_pct = QSpinBox()
         self.critical_pct.setRange(1, 99)
-        self.critical_pct.setSuffix(" %")
+        self.critical_pct.setPrefix(percent_before)
+        self.critical_pct.setSuffix(percent_after)
         self.critical_pct.setValue(round((levels[1] if len(s.thresholds.levels) > 1 else 0.05) * 100))
         form.addRow(tr("Warn when below"), self.low_pct)
         form.addRow(tr("Warn again below"), self.critical_pct)
@@ -182,10 +186,12 @@ class SettingsDialog(QDialog):
         form.addRow("", self.pace_alerts)
         self.fast_s = QDoubleSpinBox()
         self.full_s = QDoubleSpinBox()
+        seconds_before, seconds_after = tr("{n} s").split("{n}", 1)
         for box, value in ((self.fast_s, s.fast_interval_s), (self.full_s, s.full_interval_s)):
             box.setRange(MIN_INTERVAL_S, MAX_INTERVAL_S)
             box.setDecimals(0)
-            box.setSuffix(" s")
+            box.setPrefix(seconds_before)
+            box.setSuffix(seconds_after)
             box.setValue(value)
         form.addRow(tr("Quick check every"), self.fast_s)
         form.addRow(tr("Full check every"), self.full_s)
@@ -209,6 +215,22 @@ class SettingsDialog(QDialog):
         form.addRow("", self.start_at_login)
         layout.addWidget(opts)
         layout.addWidget(self._gateway_box(s))
+
+        # --- language: each one named in itself, so that anyone can find their own
+        language_box = QGroupBox(tr("Language"))
+        language_layout = QVBoxLayout(language_box)
+        self.language = QComboBox()
+        self.language.addItem(tr("System default"), None)
+        for code, name in LANGUAGES.items():
+            self.language.addItem(name, code)
+        self.language.setCurrentIndex(max(0, self.language.findData(s.language)) if s.language else 0)
+        language_layout.addWidget(self.language)
+        self.language_note = QLabel(tr("The menu, the tooltip and the panel switch at once; "
+                                       "everything else after a restart."))
+        self.language_note.setWordWrap(True)
+        set_tone(self.language_note, MUTED)
+        language_layout.addWidget(self.language_note)
+        layout.addWidget(language_box)
 
         self.error = QLabel()
         self.error.setObjectName("error")
@@ -459,6 +481,7 @@ class SettingsDialog(QDialog):
             icon_per_account=self.icon_per_account.isChecked(),
             notifications=self.notifications.isChecked(),
             pace_alerts=self.pace_alerts.isChecked(),
+            language=self.language.currentData(),
             gateway_enabled=self.gateway_enabled.isChecked(),
             gateway_port=self.gateway_port.value(),
         )

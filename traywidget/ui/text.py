@@ -21,6 +21,7 @@ from traywidget.core.formatting import (
 )
 from traywidget.core.headline import Headline, pick_headline
 from traywidget.i18n import tr, tr_noop, trn
+from traywidget.i18n.numbers import decimal_text
 from traywidget.model import Meter, Snapshot, State, Thresholds, Unit
 from traywidget.providers import display_name
 
@@ -91,11 +92,12 @@ def format_money(value: float | None) -> str:
 
 
 def badge_text(meter: Meter | None) -> str:
+    """The badge's compact figure, with the language's decimal separator ("1,2k" in German)."""
     if meter is None:
         return "?"
     if meter.unit is Unit.USD:
-        return format_money(meter.remaining)
-    return format_count(meter.remaining)
+        return decimal_text(format_money(meter.remaining))
+    return decimal_text(format_count(meter.remaining))
 
 
 # ------------------------------------------------------------------ levels
@@ -133,17 +135,17 @@ def streams_text(streams: int) -> str:
 
 
 def error_text(snapshot: Snapshot) -> str | None:
-    """The provider's own message, first line, with the HTTP status: "Invalid API key (401)"."""
+    """The provider's own message (or ours, translated), first line, with the HTTP status: "Invalid API key (401)"."""
     if snapshot.error is None or not snapshot.error.message:
         return None
     status = f" ({snapshot.error.http_status})" if snapshot.error.http_status else ""
-    return f"{snapshot.error.message.splitlines()[0][:160]}{status}"
+    return f"{tr(snapshot.error.message).splitlines()[0][:160]}{status}"
 
 
 def _short_error(snapshot: Snapshot) -> str | None:
     if snapshot.error is None or not snapshot.error.message:
         return None
-    message = snapshot.error.message.splitlines()[0].strip()
+    message = tr(snapshot.error.message).splitlines()[0].strip()
     if len(message) > ERROR_IN_LINE_MAX:
         message = message[: ERROR_IN_LINE_MAX - 1].rstrip() + "…"
     return message or None
@@ -267,13 +269,14 @@ def age_text(snapshot: Snapshot, now: datetime) -> str:
 def account_details(snapshot: Snapshot, now: datetime) -> list[str]:
     """What the account's submenu lists: provider and plan, every meter, streams, the error, notes, age."""
     provider = display_name(snapshot.provider)
-    lines = [tr("{provider} · {plan}").format(provider=provider, plan=snapshot.plan) if snapshot.plan else provider]
+    plan = tr(snapshot.plan) if snapshot.plan else None
+    lines = [tr("{provider} · {plan}").format(provider=provider, plan=plan) if plan else provider]
     lines += [meter_detail(meter, now) for meter in snapshot.meters]
     if snapshot.streams is not None:
         lines.append(streams_text(snapshot.streams))
     error = error_text(snapshot)
     if error and not snapshot.state.is_fine:
         lines.append(tr("Last error: {message}").format(message=error))
-    lines += list(snapshot.notes)
+    lines += [tr(note) for note in snapshot.notes]
     lines.append(age_text(snapshot, now))
     return lines

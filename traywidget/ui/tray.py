@@ -111,29 +111,44 @@ class TrayView(QObject):
         self._menu.setToolTipsVisible(True)
         self._menu.aboutToShow.connect(self._on_about_to_show)
 
-        self.action_panel = QAction(tr("Show usage…"), self)
+        self.action_panel = QAction(self)
         self.action_panel.triggered.connect(self.panel_requested)
-        self.action_kill = QAction(tr("Kill all streams"), self)
-        self.action_kill.setToolTip(tr("Stop every active stream on every account whose provider can"))
+        self.action_kill = QAction(self)
         self.action_kill.triggered.connect(self.kill_requested)
-        self.action_refresh = QAction(tr("Refresh now"), self)
+        self.action_refresh = QAction(self)
         self.action_refresh.triggered.connect(self.refresh_requested)
-        self.action_pause = QAction(tr("Pause polling"), self)
+        self.action_pause = QAction(self)
         self.action_pause.setCheckable(True)
         self.action_pause.toggled.connect(self.pause_toggled)
-        self.action_add = QAction(tr("Add an account…"), self)
+        self.action_add = QAction(self)
         self.action_add.triggered.connect(self.add_account_requested)
-        self.action_settings = QAction(tr("Settings…"), self)
+        self.action_settings = QAction(self)
         self.action_settings.triggered.connect(self.settings_requested)
-        self.action_quit = QAction(tr("Quit {app}").format(app=APP_DISPLAY_NAME), self)
+        self.action_quit = QAction(self)
         self.action_quit.triggered.connect(self.quit_requested)
+        self._name_actions()
 
         # key None: the combined icon; otherwise one icon per account id, in the accounts' order.
         self.icons: dict[str | None, QSystemTrayIcon] = {}
         self._sync_icons()
         self._rebuild_menu()
 
+    def _name_actions(self) -> None:
+        self.action_panel.setText(tr("Show usage…"))
+        self.action_kill.setText(tr("Kill all streams"))
+        self.action_kill.setToolTip(tr("Stop every active stream on every account whose provider can"))
+        self.action_refresh.setText(tr("Refresh now"))
+        self.action_pause.setText(tr("Pause polling"))
+        self.action_add.setText(tr("Add an account…"))
+        self.action_settings.setText(tr("Settings…"))
+        self.action_quit.setText(tr("Quit {app}").format(app=APP_DISPLAY_NAME))
+
     # ------------------------------------------------------------- public
+    def retranslate(self) -> None:
+        """Say everything again in the language now spoken (Settings changed it)."""
+        self._name_actions()
+        self._refresh()
+
     def contextMenu(self) -> QMenu:  # noqa: N802 - mirrors QSystemTrayIcon
         self._flush()
         if self._menu_dirty and not self._menu.isVisible():
