@@ -14,8 +14,9 @@ from traywidget.ui.badge import (
     PROVIDER_BANDS,
     BadgeSpec,
 )
+from traywidget.ui.bus import SnapshotBus
 from traywidget.ui.text import LOW, NONE, OK, STALE
-from traywidget.ui.tray import SnapshotBus, TrayView
+from traywidget.ui.tray import TrayView
 
 
 def action(tray, text):

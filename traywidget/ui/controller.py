@@ -60,9 +60,10 @@ class AppController(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        from traywidget.ui.bus import SnapshotBus
         from traywidget.ui.notify import Notifier
         from traywidget.ui.panel import PanelWindow
-        from traywidget.ui.tray import SnapshotBus, TrayView
+        from traywidget.ui.tray import TrayView
 
         self.engine = engine
         self.config = config

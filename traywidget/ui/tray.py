@@ -1,7 +1,7 @@
 """The tray icon(s) and their menu. A view: fed snapshots, emits requests.
 
 The tray never reads files or the network. The controller connects
-`SnapshotBus.snapshot` to `TrayView.update_snapshot` and the request signals
+`SnapshotBus.snapshot` (ui/bus.py) to `TrayView.update_snapshot` and the request signals
 to the engine. The menu is rebuilt when it is about to open (Vorta's pattern),
 so `contextMenu().actions()` always reflects the data:
 
@@ -52,15 +52,6 @@ REDRAW_COALESCE_MS = 50
 MENU_TEXT_MAX_AGE_S = 1.0
 
 
-class SnapshotBus(QObject):
-    """The one seam between the engine (plain callbacks) and the Qt views."""
-
-    snapshot = Signal(object)
-
-    def publish(self, snapshot: Snapshot) -> None:
-        self.snapshot.emit(snapshot)
-
-
 def tray_available() -> bool:
     return QSystemTrayIcon.isSystemTrayAvailable()
 
@@ -98,7 +89,8 @@ class TrayView(QObject):
         self._visible = False
         self._menu_dirty = True
         self._menu_built_at = 0.0
-        self._submenus: list[QMenu] = []
+        self._submenus: dict[str, QMenu] = {}
+        self._menu_shape: tuple | None = None  # (has accounts, account order, gateway on) of the built menu
         self.gateway_running = False
         # Snapshots arrive in bursts (a refresh of many accounts): redraw the
         # badge, tooltip and menu once per burst, not once per snapshot.
@@ -147,6 +139,7 @@ class TrayView(QObject):
     def retranslate(self) -> None:
         """Say everything again in the language now spoken (Settings changed it)."""
         self._name_actions()
+        self._menu_shape = None  # build the menu anew: its fixed words change too
         self._refresh()
 
     def contextMenu(self) -> QMenu:  # noqa: N802 - mirrors QSystemTrayIcon
@@ -306,9 +299,19 @@ class TrayView(QObject):
     def _rebuild_menu(self) -> None:
         self._menu_dirty = False
         self._menu_built_at = time.monotonic()
+        ordered = self.ordered()
+        shape = (self.has_accounts(), tuple(s.account_id for s in ordered), self.gateway_running)
+        if shape == self._menu_shape:
+            # The same accounts in the same order: only their texts changed. Updating the menus in
+            # place costs a tenth of building 100 submenus again (measured by bench responsiveness).
+            now = self._clock()
+            for snapshot in ordered:
+                self._fill_account_menu(self._submenus[snapshot.account_id], snapshot, now)
+            return
+        self._menu_shape = shape
         menu = self._menu
         menu.clear()  # deletes the dynamic actions it owns; the fixed ones belong to self
-        for submenu in self._submenus:
+        for submenu in self._submenus.values():
             submenu.deleteLater()
         self._submenus.clear()
         if not self.has_accounts():
@@ -322,20 +325,10 @@ class TrayView(QObject):
         menu.addSeparator()
         menu.addAction(self.action_kill)
         menu.addSeparator()
-        for snapshot in self.ordered():
-            submenu = QMenu(menu_account_line(snapshot), menu)
-            for line in account_details(snapshot, now):
-                # Readable (not greyed out); a click opens the panel with everything.
-                detail = submenu.addAction(line)
-                detail.setData(("account", snapshot.account_id))
-                detail.triggered.connect(self.panel_requested)
-            if self.gateway_running:
-                submenu.addSeparator()
-                copy = submenu.addAction(tr("Copy base URL for your tools"))
-                copy.setToolTip(tr("Its address on the local gateway: tools that use it are seen and can be stopped"))
-                copy.setData(("gateway", snapshot.account_id))
-                copy.triggered.connect(partial(self.copy_base_url_requested.emit, snapshot.account_id))
-            self._submenus.append(submenu)
+        for snapshot in ordered:
+            submenu = QMenu(menu)
+            self._fill_account_menu(submenu, snapshot, now)
+            self._submenus[snapshot.account_id] = submenu
             entry = menu.addMenu(submenu)
             entry.setData(("account", snapshot.account_id))
         menu.addSeparator()
@@ -344,6 +337,31 @@ class TrayView(QObject):
         menu.addSeparator()
         menu.addAction(self.action_settings)
         menu.addAction(self.action_quit)
+
+    def _fill_account_menu(self, submenu: QMenu, snapshot: Snapshot, now: datetime) -> None:
+        """One account's line and its details (and, with the gateway on, its address to copy)."""
+        title = menu_account_line(snapshot)
+        if submenu.title() != title:
+            submenu.setTitle(title)
+        lines = account_details(snapshot, now)
+        details = [a for a in submenu.actions() if a.data() == ("account", snapshot.account_id)]
+        if len(details) == len(lines):
+            for action, line in zip(details, lines):
+                if action.text() != line:
+                    action.setText(line)
+            return
+        submenu.clear()
+        for line in lines:
+            # Readable (not greyed out); a click opens the panel with everything.
+            detail = submenu.addAction(line)
+            detail.setData(("account", snapshot.account_id))
+            detail.triggered.connect(self.panel_requested)
+        if self.gateway_running:
+            submenu.addSeparator()
+            copy = submenu.addAction(tr("Copy base URL for your tools"))
+            copy.setToolTip(tr("Its address on the local gateway: tools that use it are seen and can be stopped"))
+            copy.setData(("gateway", snapshot.account_id))
+            copy.triggered.connect(partial(self.copy_base_url_requested.emit, snapshot.account_id))
 
     # ------------------------------------------------------------ clicks
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
