@@ -12,15 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from traywidget.core.engine import Engine
 from traywidget.core.loop_thread import LoopThread
 from traywidget.core.secrets import SecretStore
 from traywidget.gateway.remote import announce_token
-from traywidget.gateway.server import Gateway
 from traywidget.gateway.token import ensure_token, rotate_token
 from traywidget.model import Account
+
+if TYPE_CHECKING:
+    from traywidget.gateway.server import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,10 @@ class GatewayService:
                  accounts: Iterable[Account] = ()) -> None:
         self._thread = thread
         self._secrets = secrets
-        self._gateway = Gateway(list(accounts), secrets, observe=engine.observe, on_streams=engine.set_streams)
         self._engine = engine
+        # Made when first turned on: the gateway's server (aiohttp, ~12 MiB) is not loaded for a user
+        # who never turns it on.
+        self._gateway: Gateway | None = None
         self.state = GatewayState()
 
     # -- commands from the GUI thread ---------------------------------------------
@@ -50,6 +54,13 @@ class GatewayService:
         return self.state
 
     async def _apply(self, enabled: bool, port: int, accounts: list[Account]) -> GatewayState:
+        if self._gateway is None:
+            if not enabled:
+                return GatewayState()
+            from traywidget.gateway.server import Gateway
+
+            self._gateway = Gateway(accounts, self._secrets, observe=self._engine.observe,
+                                    on_streams=self._engine.set_streams)
         gateway = self._gateway
         gateway.set_accounts(accounts)
         if gateway.running and (not enabled or (port and gateway.port != port)):
@@ -72,7 +83,8 @@ class GatewayService:
             self._engine.set_streams(account.id, None)
 
     async def stop(self) -> None:
-        await self._thread.run(self._gateway.stop())
+        if self._gateway is not None:
+            await self._thread.run(self._gateway.stop())
         self.state = GatewayState()
 
     async def kill_all(self) -> Mapping[str, int] | None:
@@ -97,4 +109,4 @@ class GatewayService:
 
     # -- what the views read -------------------------------------------------------------
     def url_for(self, account_id: str) -> str | None:
-        return self._gateway.url_for(account_id) if self.state.running else None
+        return self._gateway.url_for(account_id) if self.state.running and self._gateway is not None else None
