@@ -38,6 +38,7 @@ from PySide6.QtWidgets import QApplication
 from traywidget import APP_DISPLAY_NAME, APP_NAME, __version__
 from traywidget.core.config import Config, ConfigStore
 from traywidget.model import ConfigError
+from traywidget.ui.pyside_imports import skip_feature_scan
 from traywidget.ui.single_instance import SingleInstance, instance_name
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ def run_app(demo: bool = False, self_test: bool = False) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     # argv[0] names the X11 WM_CLASS instance: "traywidget", not "__main__.py".
     app = _make_application([APP_NAME])
+    skip_feature_scan()
     from traywidget.ui.language import speak
 
     speak(ConfigStore().language())
