@@ -11,7 +11,7 @@ NAME = "fanout"
 LATENCY_MS = 200
 REFRESH_N = 100
 KILL_N = 20
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.3
 
 METHOD = f"""\
 The simulator runs in its own process (`bench.simproc`) with {LATENCY_MS} ms of injected latency on

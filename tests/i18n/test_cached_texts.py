@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 
-from tests.i18n.test_untranslated import engine_snapshot_without_key, openrouter_snapshot
+from tests.i18n.test_untranslated import (
+    engine_snapshot_without_key,
+    openrouter_snapshot,
+)
 from traywidget.core.cache import SnapshotCache
 from traywidget.i18n import tr, use_language
 from traywidget.i18n.numbers import NBSP

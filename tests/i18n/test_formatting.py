@@ -21,7 +21,15 @@ from traywidget.core.formatting import (
 )
 from traywidget.i18n import Listing, Money, Phrase, enumeration, tr, use_language
 from traywidget.i18n.numbers import NBSP, number
-from traywidget.model import BALANCE, CREDITS, REQUESTS_DAY, REQUESTS_HOUR, REQUESTS_MINUTE, Meter, Unit
+from traywidget.model import (
+    BALANCE,
+    CREDITS,
+    REQUESTS_DAY,
+    REQUESTS_HOUR,
+    REQUESTS_MINUTE,
+    Meter,
+    Unit,
+)
 from traywidget.ui.text import badge_text, streams_text
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
 
-from tests.ui.conftest import NOW, FakeEngine, SyncRunner, make_controller, make_snapshot
+from tests.ui.conftest import (
+    NOW,
+    FakeEngine,
+    SyncRunner,
+    make_controller,
+    make_snapshot,
+)
 from traywidget.core.config import Config, ConfigStore, Settings
 from traywidget.i18n import (
     LANGUAGES,
