@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,14 @@ def keyring_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     with dbus_session(home) as env, secret_service(env) as keyring_env:
         yield home, keyring_env
+
+
+@pytest.fixture
+def utc_local_time(monkeypatch):
+    """Clock times are shown in local time: pin the zone to UTC so the sentences are exact, and give
+    the zone back afterwards (tzset again, or the next test would still be on UTC)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

@@ -4,7 +4,6 @@ Pango escaping, and a new line only on a change."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -19,13 +18,7 @@ from traywidget.ui.text import tooltip_text
 NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=timezone.utc)
 
 
-@pytest.fixture(autouse=True)
-def utc_local_time(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc_local_time")
 
 
 def routing(label="Main", state=State.OK, hour=(380, 500), day=(1400, 1500), account_id="main", **changes):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,15 +14,6 @@ from traywidget.model import ErrorInfo, Meter, Snapshot, State, Unit
 
 NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=timezone.utc)
 
-
-@pytest.fixture
-def utc_local_time(monkeypatch):
-    """Clock times are local times: pin the local zone."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_status_lines_are_the_menu_line_and_the_submenu(utc_local_time):

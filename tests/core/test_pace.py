@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -24,14 +23,7 @@ T15 = datetime(2025, 6, 2, 15, 0, tzinfo=timezone.utc)
 RESET = datetime(2025, 6, 2, 16, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture(autouse=True)
-def utc_local_time(monkeypatch):
-    """Times are shown in local time: pin it, so the sentences are exact."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc_local_time")
 
 
 def hour_meter(remaining, resets_at=RESET, name=REQUESTS_HOUR, limit=500.0):

@@ -99,3 +99,14 @@ async def eventually(predicate, timeout: float = 5.0, what: str = "condition"):
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"{what} not reached within {timeout:g} s")
         await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def on_sim(start_gateway, sim):
+    """A gateway in front of the simulator's three providers and an openai-compatible account ("oc")."""
+    accounts, keys = sim_accounts(sim)
+    keys["oc"] = sim.sim.add_openai_compatible_key()
+    accounts.append(Account("oc", "openai-compatible", "OC", sim.url("openai-compatible")))
+    running = await start_gateway(accounts, keys)
+    running.keys = keys
+    return running

@@ -16,7 +16,6 @@ from traywidget.model import (
     REQUESTS_MINUTE,
     REQUESTS_WINDOW,
     TOKENS_WINDOW,
-    Account,
     ErrorInfo,
     Source,
     State,
@@ -24,16 +23,6 @@ from traywidget.model import (
 )
 
 CHAT = "/chat/completions"
-
-
-@pytest.fixture
-async def on_sim(start_gateway, sim):
-    accounts, keys = sim_accounts(sim)
-    keys["oc"] = sim.sim.add_openai_compatible_key()
-    accounts.append(Account("oc", "openai-compatible", "OC", sim.url("openai-compatible")))
-    running = await start_gateway(accounts, keys)
-    running.keys = keys
-    return running
 
 
 async def test_routeway_headers_on_the_users_request_become_meters(start_gateway, sim, client):

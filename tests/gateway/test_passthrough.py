@@ -14,21 +14,10 @@ import json
 import httpx
 import pytest
 
-from tests.gateway.conftest import sim_accounts, upstream_account
+from tests.gateway.conftest import upstream_account
 from tests.gateway.upstream import sse_event
 from traywidget.gateway.proxy import upstream_url
-from traywidget.model import Account
 from traywidget.simulator.passthrough import fingerprint, payload, sse_body
-
-
-@pytest.fixture
-async def on_sim(start_gateway, sim):
-    accounts, keys = sim_accounts(sim)
-    keys["oc"] = sim.sim.add_openai_compatible_key()
-    accounts.append(Account("oc", "openai-compatible", "OC", sim.url("openai-compatible")))
-    running = await start_gateway(accounts, keys)
-    running.keys = keys
-    return running
 
 
 async def _direct_and_through(client, sim, on_sim, path: str, **kwargs) -> tuple[httpx.Response, httpx.Response]:

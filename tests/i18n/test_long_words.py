@@ -3,18 +3,15 @@ percentage, state and status dot whole (the English check is tests/ui/test_panel
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 
 import pytest
-from PySide6.QtCore import QPoint, QRect
-from PySide6.QtWidgets import QLabel, QWidget
 
-from tests.ui.conftest import NOW, make_snapshot
+from tests.ui.conftest import NOW, clipped_nowhere, make_snapshot
 from traywidget.i18n import use_language
 from traywidget.i18n.numbers import NBSP
 from traywidget.model import ErrorInfo, State
-from traywidget.ui.panel import PREFERRED_WIDTH, ElidedLabel, PanelWindow, StatusDot
+from traywidget.ui.panel import PREFERRED_WIDTH, PanelWindow
 
 LONG_LABEL = "Forschungskonto des Teams für die Auswertung langer Kontexte 1"  # 60+ characters
 
@@ -47,25 +44,7 @@ def test_the_narrowest_panel_clips_no_figure(qtbot, language):
     qtbot.waitExposed(panel)
     # as narrow as the panel can be: narrower than it opens by default, so that width has room to spare
     assert panel.width() == panel.minimumSizeHint().width() < PREFERRED_WIDTH
-    checked = Counter()
-    viewport = panel.scroll.viewport()
-    for card in panel.cards.values():
-        assert viewport.rect().contains(QRect(card.mapTo(viewport, QPoint(0, 0)), card.size()))
-        for widget in card.findChildren(QWidget):
-            if not widget.isVisible():
-                continue
-            assert card.rect().contains(QRect(widget.mapTo(card, QPoint(0, 0)), widget.size())), widget
-            if isinstance(widget, StatusDot):
-                checked["dot"] += 1
-            if not isinstance(widget, QLabel) or not widget.text():
-                continue
-            room = widget.contentsRect()
-            if widget.wordWrap():
-                assert widget.heightForWidth(room.width()) <= room.height(), widget.text()
-            else:
-                assert widget.fontMetrics().horizontalAdvance(widget.text()) <= room.width(), widget.text()
-            if not isinstance(widget, ElidedLabel):
-                checked["whole"] += 1
+    checked = clipped_nowhere(panel)
     values, state, streams = EXPECTED[language]
     assert checked["dot"] == 3
     assert [row.value.text() for card in panel.cards.values() for row in card.rows] == values

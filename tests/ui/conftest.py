@@ -8,6 +8,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("QT_API", "pyside6")
 
 import asyncio  # noqa: E402
+from collections import Counter  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
@@ -153,3 +154,35 @@ def make_controller(engine, *, config=None, config_store=None, **parts):
     if config is None:
         config = config_store.load() if config_store is not None else Config()
     return AppController(engine, config=config, config_store=config_store, **parts)
+
+
+def clipped_nowhere(panel) -> Counter:
+    """Assert every card sits whole in the visible area and every visible label shows its text whole
+    (word-wrapped ones have the height they need); count the status dots ("dot") and the labels that are
+    never shortened with "…" ("whole": figures, percentages, states) that were checked."""
+    from PySide6.QtCore import QPoint, QRect
+    from PySide6.QtWidgets import QLabel, QWidget
+
+    from traywidget.ui.panel import ElidedLabel, StatusDot
+
+    checked: Counter = Counter()
+    viewport = panel.scroll.viewport()
+    for card in panel.cards.values():
+        # the card is as wide as the visible area, not cut off on the right
+        assert viewport.rect().contains(QRect(card.mapTo(viewport, QPoint(0, 0)), card.size()))
+        for widget in card.findChildren(QWidget):
+            if not widget.isVisible():
+                continue
+            assert card.rect().contains(QRect(widget.mapTo(card, QPoint(0, 0)), widget.size())), widget
+            if isinstance(widget, StatusDot):
+                checked["dot"] += 1
+            if not isinstance(widget, QLabel) or not widget.text():
+                continue
+            room = widget.contentsRect()
+            if widget.wordWrap():
+                assert widget.heightForWidth(room.width()) <= room.height(), widget.text()
+            else:
+                assert widget.fontMetrics().horizontalAdvance(widget.text()) <= room.width(), widget.text()
+            if not isinstance(widget, ElidedLabel):
+                checked["whole"] += 1
+    return checked

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -11,16 +10,14 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel, QWidget
 
-from tests.ui.conftest import NOW, make_snapshot
+from tests.ui.conftest import NOW, clipped_nowhere, make_snapshot
 from traywidget.core.history import HistoryStore
 from traywidget.model import REQUESTS_HOUR, ErrorInfo, Meter, Snapshot, State, Unit
 from traywidget.ui.colors import contrast, track_color
 from traywidget.ui.panel import (
     ICON_GAP,
     SCREEN_MARGIN,
-    ElidedLabel,
     PanelWindow,
-    StatusDot,
     panel_geometry,
 )
 from traywidget.ui.text import OK, STALE
@@ -28,13 +25,7 @@ from traywidget.ui.text import OK, STALE
 LONG_LABEL = "Team research account for the evaluation of long contexts 01"  # 60 characters
 
 
-@pytest.fixture(autouse=True)
-def utc_local_time(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc_local_time")
 
 
 def make_panel(qtbot, clock=None, **kwargs) -> PanelWindow:
@@ -177,26 +168,7 @@ def test_a_long_label_clips_no_figure(qtbot):
     title = panel.cards["long"].title
     assert title.text() != LONG_LABEL and title.text().endswith("…")
     assert title.toolTip() == LONG_LABEL
-    checked = Counter()
-    viewport = panel.scroll.viewport()
-    for card in panel.cards.values():
-        # the card is as wide as the visible area, not cut off on the right
-        assert viewport.rect().contains(QRect(card.mapTo(viewport, QPoint(0, 0)), card.size()))
-        for widget in card.findChildren(QWidget):
-            if not widget.isVisible():
-                continue
-            assert card.rect().contains(QRect(widget.mapTo(card, QPoint(0, 0)), widget.size())), widget
-            if isinstance(widget, StatusDot):
-                checked["dot"] += 1
-            if not isinstance(widget, QLabel) or not widget.text():
-                continue
-            room = widget.contentsRect()
-            if widget.wordWrap():
-                assert widget.heightForWidth(room.width()) <= room.height(), widget.text()
-            else:
-                assert widget.fontMetrics().horizontalAdvance(widget.text()) <= room.width(), widget.text()
-            if not isinstance(widget, ElidedLabel):  # figures, percentages and states are never shortened
-                checked["whole"] += 1
+    checked = clipped_nowhere(panel)
     assert checked["dot"] == 2
     values = [row.value.text() for card in panel.cards.values() for row in card.rows]
     assert values == ["1,234 / 1,500", "14,999 / 15,000", "$1,234.56 / $10,000.00"]

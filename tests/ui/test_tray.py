@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from tests.ui.conftest import NOW, make_controller, make_snapshot
 from traywidget.core.config import Config, Settings
 from traywidget.model import Account, ErrorInfo, State
@@ -74,9 +72,7 @@ def test_with_no_accounts_the_menu_offers_to_add_one_and_nothing_without_an_obje
     assert tray.primary_icon().toolTip() == "Traywidget: no accounts yet. Right-click the icon to add one."
 
 
-def test_menu_is_short_kill_near_the_top_one_line_per_account(qtbot, monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
+def test_menu_is_short_kill_near_the_top_one_line_per_account(qtbot, utc_local_time):
     bus = SnapshotBus()
     tray = TrayView(clock=lambda: NOW)
     bus.snapshot.connect(tray.update_snapshot)
@@ -118,13 +114,9 @@ def test_menu_is_short_kill_near_the_top_one_line_per_account(qtbot, monkeypatch
     before = texts(tray)
     tray.contextMenu().aboutToShow.emit()
     assert texts(tray) == before
-    monkeypatch.undo()
-    time.tzset()
 
 
-def test_tooltip_names_what_the_badge_counts(qtbot, monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
+def test_tooltip_names_what_the_badge_counts(qtbot, utc_local_time):
     tray = TrayView(clock=lambda: NOW)
     tray.set_accounts(["a", "b"])
     tray.update_snapshot(make_snapshot("a", label="A", hour=(420, 500)))
@@ -136,8 +128,6 @@ def test_tooltip_names_what_the_badge_counts(qtbot, monkeypatch):
     ])
     tray.set_paused(True)
     assert tray.primary_icon().toolTip().splitlines()[0].endswith(" · Running low · polling paused")
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_badge_follows_the_headline_and_the_pin(qtbot):

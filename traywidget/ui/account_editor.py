@@ -50,7 +50,15 @@ from traywidget.core.hostcheck import Lookup, check_host
 from traywidget.i18n import tr, tr_noop
 from traywidget.model import Account, InvalidValue, Snapshot, TraywidgetError
 from traywidget.providers import PROVIDER_IDS, display_name, get_provider
-from traywidget.ui.colors import ERROR, GOOD, MUTED, WARNING, apply_tones, set_tone
+from traywidget.ui.colors import (
+    ERROR,
+    GOOD,
+    MUTED,
+    WARNING,
+    apply_tones,
+    set_tone,
+    wrapped_label,
+)
 from traywidget.ui.text import STATE_TEXT, error_text, meter_value_text
 
 SAVED_PLACEHOLDER = tr_noop("•••• saved in keyring")
@@ -218,12 +226,8 @@ class AccountEditor(QDialog):
         self._show_result(tr("Test connection checks the key and the base URL with the provider; "
                              "nothing is saved until you press Save."), MUTED)
 
-        self.error = QLabel()
+        self.error = wrapped_label(ERROR, hidden=True)
         self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
-        set_tone(self.error, ERROR)
-        self.error.setVisible(False)
         layout.addWidget(self.error)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)

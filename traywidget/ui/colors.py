@@ -13,8 +13,9 @@ again when the palette changes (a theme switch at run time).
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from traywidget.ui.badge import LEVEL_COLORS
 from traywidget.ui.text import EXHAUSTED, LOW, OK
@@ -117,3 +118,14 @@ def _apply(widget: QWidget, source: QPalette) -> None:
     palette = widget.palette()
     palette.setColor(QPalette.ColorRole.WindowText, tone_color(source, tone))
     widget.setPalette(palette)
+
+
+def wrapped_label(tone: str | None = None, hidden: bool = False) -> QLabel:
+    """A plain-text label that wraps (messages, notes), in a tone when one is given."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    if tone is not None:
+        set_tone(label, tone)
+    label.setVisible(not hidden)
+    return label

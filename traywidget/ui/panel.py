@@ -60,6 +60,7 @@ from traywidget.ui.colors import (
     set_tone,
     tone_color,
     track_color,
+    wrapped_label,
 )
 from traywidget.ui.text import (
     EXHAUSTED,
@@ -315,15 +316,6 @@ def _small(label: QLabel) -> QLabel:
     return label
 
 
-def _wrapped(tone: str | None = None) -> QLabel:
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    if tone is not None:
-        set_tone(label, tone)
-    return label
-
-
 class MeterRow(QWidget):
     """Title and "remaining / limit" above the bar; the reset countdown and % left below; the pace last."""
 
@@ -355,7 +347,7 @@ class MeterRow(QWidget):
         bottom.addWidget(self.reset, 1)
         bottom.addWidget(self.percent)
         layout.addLayout(bottom)
-        self.pace = _small(_wrapped(WARNING))
+        self.pace = _small(wrapped_label(WARNING))
         self.pace.setVisible(False)
         layout.addWidget(self.pace)
         self.meter: Meter | None = None
@@ -414,10 +406,10 @@ class AccountCard(QFrame):
         self.streams = QLabel()
         self.streams.setVisible(False)
         layout.addWidget(self.streams)
-        self.error = _wrapped(ERROR)
+        self.error = wrapped_label(ERROR)
         self.error.setVisible(False)
         layout.addWidget(self.error)
-        self.notes = _wrapped(MUTED)
+        self.notes = wrapped_label(MUTED)
         self.notes.setVisible(False)
         layout.addWidget(self.notes)
         self.meters_box = QVBoxLayout()
@@ -550,15 +542,15 @@ class Welcome(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 8, 4, 8)
         layout.setSpacing(10)
-        self.title = _wrapped()
+        self.title = wrapped_label()
         font = self.title.font()
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.25)
         self.title.setFont(font)
-        self.text = _wrapped()
+        self.text = wrapped_label()
         self.add_button = QPushButton()
         self.add_button.setDefault(True)
-        self.demo = _wrapped(MUTED)
+        self.demo = wrapped_label(MUTED)
         self.demo.setTextFormat(Qt.TextFormat.RichText)  # our own words, with the command set apart
         self.demo.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.set_texts()
@@ -622,7 +614,7 @@ class PanelWindow(QWidget):
         self.notice.setFrameShape(QFrame.Shape.StyledPanel)
         notice_layout = QHBoxLayout(self.notice)
         notice_layout.setContentsMargins(8, 6, 8, 6)
-        self.notice_text = _wrapped(ERROR)
+        self.notice_text = wrapped_label(ERROR)
         self.notice_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice_dismiss = QPushButton()
         self.notice_dismiss.clicked.connect(lambda: self.set_notice(None))
@@ -646,7 +638,7 @@ class PanelWindow(QWidget):
         self.scroll.setWidget(self._cards_host)
         outer.addWidget(self.scroll, 1)
 
-        self.status = _wrapped()
+        self.status = wrapped_label()
         self.status.setObjectName("status")
         self.status.setVisible(False)
         outer.addWidget(self.status)

@@ -50,7 +50,7 @@ from traywidget.model import (
 )
 from traywidget.providers import display_name
 from traywidget.ui.account_editor import AccountEditor, Spawn, Tester
-from traywidget.ui.colors import ERROR, MUTED, apply_tones, set_tone
+from traywidget.ui.colors import ERROR, MUTED, apply_tones, set_tone, wrapped_label
 
 log = logging.getLogger(__name__)
 
@@ -232,12 +232,8 @@ class SettingsDialog(QDialog):
         language_layout.addWidget(self.language_note)
         layout.addWidget(language_box)
 
-        self.error = QLabel()
+        self.error = wrapped_label(ERROR, hidden=True)
         self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
-        set_tone(self.error, ERROR)
-        self.error.setVisible(False)
         layout.addWidget(self.error)
         for warning in self.config.warnings:
             self.show_error(warning)
