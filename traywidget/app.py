@@ -7,10 +7,10 @@
    quitOnLastWindowClosed off (closing the panel must not quit a tray app).
 2. Single instance per user (ui/single_instance.py): a second launch sends
    "show", the first shows its panel, the second exits 0.
-3. A qasync.QEventLoop runs `_main`: the tray with the last cached values is
-   shown first, before the engine, the HTTP client or the keyring are
-   imported.
-4. Then the engine (on a loop thread of its own,
+3. The tray with the last cached values is shown first, before asyncio,
+   the engine, the HTTP client or the keyring are imported; Qt's requests
+   go out at once, so the tray host docks the icon while the rest loads.
+4. A qasync.QEventLoop runs `_main`: the engine (on a loop thread of its own,
    core/engine_thread.py), history, recorder and the controller
    (ui/controller.py) are built and polling starts. Quit (menu,
    SIGINT/SIGTERM, session end via aboutToQuit) sets one asyncio event; then
@@ -150,6 +150,12 @@ def run_app(demo: bool = False, self_test: bool = False) -> int:
         return 0
 
     state: dict[str, Any] = {}
+    # The icon with the last known values comes first, before asyncio, the engine, the HTTP
+    # client and the keyring are imported: a person glances at the tray right after login.
+    # Sending Qt's requests to the X server now lets the tray host dock the icon while the
+    # rest is imported (the tray host is another process).
+    start = _show_cached_tray(demo, state)
+    app.processEvents()
 
     import asyncio
 
@@ -176,7 +182,7 @@ def run_app(demo: bool = False, self_test: bool = False) -> int:
 
     try:
         try:
-            loop.run_until_complete(_main(demo, runner, instance, quit_event, request_quit, state))
+            loop.run_until_complete(_main(start, runner, instance, quit_event, request_quit, state))
         except RuntimeError as exc:
             # app.quit() from elsewhere stops Qt's loop before _main returns: shut down below anyway.
             log.debug("event loop stopped early: %s", exc)
@@ -249,7 +255,7 @@ def _show_cached_tray(demo: bool, state: dict[str, Any]) -> _Start:
 
 
 async def _main(
-    demo: bool,
+    start: _Start,
     runner: TaskRunner,
     instance: SingleInstance,
     quit_event: asyncio.Event,
@@ -258,12 +264,7 @@ async def _main(
 ) -> None:
     import asyncio
 
-    # The icon with the last known values comes first, before the engine, the HTTP
-    # client and the keyring are imported: a person glances at the tray right after
-    # login. The tray host docks it while the event loop runs (measured: showing it
-    # before the loop runs docks it later, not sooner).
-    start = _show_cached_tray(demo, state)
-    await asyncio.sleep(0.05)  # let Qt dock and paint the icon before the heavy imports
+    await asyncio.sleep(0.05)  # let Qt finish docking and painting the icon before the heavy imports
     demo, config, secrets, data_dir, cache = start.demo, start.config, start.secrets, start.data_dir, start.cache
     config_store, cached, early_tray, s = start.config_store, start.cached, start.tray, start.config.settings
 
