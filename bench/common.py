@@ -172,15 +172,33 @@ def cpu_seconds(pid: int) -> float:
     return t.user + t.system
 
 
-def wakeups(pid: int) -> int:
-    """Context switches (voluntary + involuntary) summed over the process's live threads."""
-    total = 0
+def thread_switches(pid: int) -> dict[int, int]:
+    """Context switches (voluntary + involuntary) of each live thread of the process, by thread id."""
+    counts = {}
     for status in Path(f"/proc/{pid}/task").glob("*/status"):
         try:
             text = status.read_text()
         except OSError:
-            continue
-        total += sum(int(n) for n in re.findall(r"ctxt_switches:\s+(\d+)", text))
+            continue  # the thread ended while we looked
+        counts[int(status.parent.name)] = sum(int(n) for n in re.findall(r"ctxt_switches:\s+(\d+)", text))
+    return counts
+
+
+def wakeups_over(pid: int, seconds: float, every: float = 0.1) -> int:
+    """Context switches of all the process's threads over `seconds`.
+
+    Sampled every `every` s, thread by thread: a thread that ends in the window (Qt's pool threads
+    expire after 30 s idle) takes only its switches since the last sample with it, and one that starts
+    in the window counts from zero. (Summing the live threads once at each end made the figure negative
+    when a busy thread had ended in between.)"""
+    last = thread_switches(pid)
+    total = 0
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(every, left))
+        current = thread_switches(pid)
+        total += sum(count - last.get(tid, 0) for tid, count in current.items())
+        last = current
     return total
 
 

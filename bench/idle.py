@@ -20,7 +20,7 @@ from bench.common import (
     median,
     rnd,
     stop,
-    wakeups,
+    wakeups_over,
 )
 from traywidget.core.secrets import MemorySecretStore
 
@@ -35,8 +35,9 @@ from the bench keyring backend (`PYTHON_KEYRING_BACKEND=bench.memkeyring.MemKeyr
 trayer (a real XEmbed tray; offscreen if those tools are missing). The three accounts point at three
 loopback hosts (127.0.0.1/.2/.3) of one simulator process, so "per host" means per provider. After
 {WARMUP_S:g} s (start-up and the first polls) the window opens: CPU seconds (psutil, user+system, all
-threads) and wake-ups (voluntary + involuntary context switches summed over
-`/proc/PID/task/*/status`) over the window; TCP connections are the distinct client ports the
+threads) and wake-ups (voluntary + involuntary context switches of each thread in
+`/proc/PID/task/*/status`, sampled every 0.1 s so that threads ending or starting in the window count
+for the time they lived in it) over the window; TCP connections are the distinct client ports the
 simulator saw per host, counted from the app's start (a kept-alive client opens one per host)."""
 
 
@@ -81,10 +82,10 @@ def _measure(sim: SimProcess, env: dict[str, str], window: float) -> tuple[float
         time.sleep(WARMUP_S)
         if proc.poll() is not None:
             raise RuntimeError(f"app exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-        c0, w0, t0 = cpu_seconds(proc.pid), wakeups(proc.pid), time.monotonic()
-        time.sleep(window)
-        c1, w1, t1 = cpu_seconds(proc.pid), wakeups(proc.pid), time.monotonic()
+        c0, t0 = cpu_seconds(proc.pid), time.monotonic()
+        switches = wakeups_over(proc.pid, window)
+        c1, t1 = cpu_seconds(proc.pid), time.monotonic()
         stats = sim.stats()
     finally:
         stop(proc)
-    return 100.0 * (c1 - c0) / (t1 - t0), (w1 - w0) / (t1 - t0), stats["connections"], stats["requests"]
+    return 100.0 * (c1 - c0) / (t1 - t0), switches / (t1 - t0), stats["connections"], stats["requests"]
