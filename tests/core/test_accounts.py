@@ -78,6 +78,18 @@ def test_round_trip_and_file_mode(tmp_path):
     assert (store.path.stat().st_mode & 0o777) == 0o600
 
 
+@pytest.mark.parametrize("stored,loaded", [(0, 0), (9000, 9000), (65535, 65535), (70000, 8787), (-1, 8787),
+                                           ("9000", 8787), (True, 8787), (None, 8787)])
+def test_gateway_port_read_back(tmp_path, stored, loaded):
+    # 0 is "any free port" (the demo's): kept, or Settings would move the demo's gateway to 8787.
+    store = ConfigStore(tmp_path)
+    store.save(Config())
+    data = json.loads(store.path.read_text())
+    data["settings"]["gateway_port"] = stored
+    store.path.write_text(json.dumps(data))
+    assert store.load().settings.gateway_port == loaded
+
+
 def test_missing_file_is_empty_config(tmp_path):
     assert ConfigStore(tmp_path / "nowhere").load() == Config()
 

@@ -60,6 +60,32 @@ def test_on_the_menu_copies_each_accounts_address_and_off_takes_it_away(qtbot, t
         runner.spawn(threaded.stop())
 
 
+def test_settings_say_where_the_gateway_listens_and_keep_any_free_port(qtbot, tmp_path, runner):
+    # The demo's setting, port 0: any free port. Settings show the one in use and save 0 unless it is changed.
+    controller, gateway, secrets, threaded = build(qtbot, tmp_path, runner, enabled=True)
+    try:
+        controller.apply_gateway()
+        port = gateway.state.port
+        assert gateway.state.running and port
+        dialog = controller.open_settings()
+        assert dialog.gateway_port.value() == port
+        assert dialog.gateway_note.text() == (f"Running: a tool's base URL is http://127.0.0.1:{port}/ACCOUNT_ID; "
+                                              "each account's menu copies its own.")
+        assert dialog.build_config().settings.gateway_port == 0
+        dialog.gateway_port.setValue(9123)
+        assert dialog.build_config().settings.gateway_port == 9123
+        dialog.close()
+        controller.apply_config(replace(controller.config, settings=replace(controller.config.settings,
+                                                                              gateway_enabled=False)))
+        dialog = controller.open_settings()  # not running: the generic address, and the default port
+        assert dialog.gateway_port.value() == 8787
+        assert dialog.gateway_note.text().startswith("A tool's base URL is http://127.0.0.1:PORT/ACCOUNT_ID")
+        dialog.close()
+    finally:
+        runner.spawn(gateway.stop())
+        runner.spawn(threaded.stop())
+
+
 def test_settings_copy_the_token_and_a_new_one_replaces_it(qtbot, tmp_path, runner):
     controller, gateway, secrets, threaded = build(qtbot, tmp_path, runner, enabled=False)
     try:

@@ -144,7 +144,8 @@ class Config:
 
 
 def _port(value: Any, default: int) -> int:
-    return value if type(value) is int and 1 <= value <= 65535 else default
+    """A stored gateway port; 0 (any free port, as the demo runs) is kept, as validate_port allows it."""
+    return value if type(value) is int and 0 <= value <= 65535 else default
 
 
 def validate_port(port: int) -> int:

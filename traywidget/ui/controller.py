@@ -250,6 +250,8 @@ class AppController(QObject):
             pin_choices=pins,
             config=config,
             gateway_token=self.copy_gateway_token if self.gateway is not None else None,
+            gateway_listening=(self.gateway.state.port if self.gateway is not None and self.gateway.state.running
+                               else None),
         )
         dialog.saved.connect(self.apply_config)
         dialog.finished.connect(lambda _r: setattr(self, "settings_dialog", None))

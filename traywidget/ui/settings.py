@@ -100,6 +100,7 @@ class SettingsDialog(QDialog):
         pin_choices: Sequence[tuple[str, str]] = (),
         config: Config | None = None,
         gateway_token: Callable[[bool], Awaitable[str]] | None = None,
+        gateway_listening: int | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -109,6 +110,7 @@ class SettingsDialog(QDialog):
         self.tester = tester
         self.spawn = spawn
         self.keyring_check = keyring_check
+        self.gateway_listening = gateway_listening  # the port the gateway listens on now, if it runs
         self.autostart = autostart
         # gateway_token(rotate) copies the gateway token (a new one when rotate) and returns it.
         self.gateway_token = gateway_token
@@ -263,7 +265,11 @@ class SettingsDialog(QDialog):
         form.addRow("", self.gateway_enabled)
         self.gateway_port = QSpinBox()
         self.gateway_port.setRange(1024, 65535)
-        self.gateway_port.setValue(s.gateway_port if s.gateway_port >= 1024 else DEFAULTS["gateway_port"])
+        # Port 0 (the demo's) means "any free port": show the one in use, and keep 0 unless it is changed.
+        self._any_free_port = s.gateway_port == 0
+        shown = s.gateway_port if s.gateway_port >= 1024 else (self.gateway_listening or DEFAULTS["gateway_port"])
+        self.gateway_port.setValue(shown)
+        self._port_shown = shown
         form.addRow(tr("Port"), self.gateway_port)
         row = QHBoxLayout()
         self.copy_token = QPushButton(tr("Copy token"))
@@ -275,8 +281,12 @@ class SettingsDialog(QDialog):
             row.addWidget(button)
         row.addStretch(1)
         form.addRow("", row)
-        self.gateway_note = QLabel(tr("A tool's base URL is http://127.0.0.1:PORT/ACCOUNT_ID; each account's "
-                                      "menu copies its own."))
+        if self.gateway_listening:
+            note = tr("Running: a tool's base URL is http://127.0.0.1:{port}/ACCOUNT_ID; each account's menu "
+                      "copies its own.").format(port=self.gateway_listening)
+        else:
+            note = tr("A tool's base URL is http://127.0.0.1:PORT/ACCOUNT_ID; each account's menu copies its own.")
+        self.gateway_note = QLabel(note)
         self.gateway_note.setWordWrap(True)
         self.gateway_note.setTextFormat(Qt.TextFormat.PlainText)
         set_tone(self.gateway_note, MUTED)
@@ -479,7 +489,8 @@ class SettingsDialog(QDialog):
             pace_alerts=self.pace_alerts.isChecked(),
             language=self.language.currentData(),
             gateway_enabled=self.gateway_enabled.isChecked(),
-            gateway_port=self.gateway_port.value(),
+            gateway_port=(0 if self._any_free_port and self.gateway_port.value() == self._port_shown
+                          else self.gateway_port.value()),
         )
         return replace(self.config, settings=settings, warnings=())
 
