@@ -192,6 +192,38 @@ def test_the_first_line_says_where_it_listens_and_sigint_ends_it(env, sim):
         stop_process(gateway.proc)
 
 
+def test_accounts_added_or_removed_reach_the_running_gateway(env, sim):
+    key = sim.sim.add_openrouter_key()
+    _add(env, sim, "openrouter", "or-main", key)
+    port = free_port()
+    gateway = Headless(env, "--port", str(port))
+    try:
+        token = run_cli(env, "gateway", "token").out.strip()
+        auth = {"Authorization": f"Bearer {token}"}
+        chat = f"http://127.0.0.1:{port}/or-main/chat/completions"
+
+        def ask():
+            return httpx.post(chat, headers=auth, json={"model": "m", "messages": []}, timeout=10)
+
+        assert ask().status_code == 200
+        # Removed elsewhere: no longer forwarded with the key it had, and nothing reaches the provider.
+        assert run_cli(env, "accounts", "remove", "or-main").code == 0
+        wait_until(lambda: ask().status_code == 404, 10, what="the removed account refused")
+        before = len(sim.sim.requests(key=key))
+        refused = ask()
+        assert refused.status_code == 404 and "No traywidget account 'or-main'" in refused.text
+        assert len(sim.sim.requests(key=key)) == before
+        # Added elsewhere: served without a restart.
+        _add(env, sim, "routeway", "rw-new", sim.sim.add_routeway_key())
+        reply = f"http://127.0.0.1:{port}/rw-new/chat/completions"
+        wait_until(lambda: httpx.post(reply, headers=auth, json={"model": "m:free", "messages": []},
+                                      timeout=10).status_code == 200, 10, what="the new account served")
+    finally:
+        code, _, err = gateway.end()
+    assert code == 0, err
+    assert "Traceback" not in err
+
+
 def test_without_a_gateway_status_and_kill_work_as_before(env, sim):
     key = sim.sim.add_routing_key("Premium")
     _add(env, sim, "routing.run", "main", key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import signal
+from collections.abc import Callable
 from typing import TextIO
 
 from traywidget.cli.polling import (
@@ -22,7 +23,9 @@ from traywidget.cli.polling import (
 from traywidget.core.config import ConfigStore, validate_port
 from traywidget.core.secrets import KeyringSecretStore
 from traywidget.i18n import tr
-from traywidget.model import EXIT_OK, UsageError
+from traywidget.model import EXIT_OK, Account, ConfigError, UsageError
+
+CONFIG_CHECK_S = 2.0  # how soon an account added or removed elsewhere reaches a running gateway
 
 
 def gateway_command(args, out: TextIO, err: TextIO) -> int:
@@ -76,16 +79,38 @@ def _env(account_id: str, out: TextIO, err: TextIO) -> int:
 def _serve(args, out: TextIO, err: TextIO) -> int:
     from traywidget.core.engine import EngineSettings
 
-    config = ConfigStore().load()
+    store = ConfigStore()
+    config = store.load()
     if not config.accounts:
         raise UsageError(tr("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID"))
     port = validate_port(args.port if args.port is not None else config.settings.gateway_port)
     inputs = EngineInputs(list(config.accounts), KeyringSecretStore(),
                           EngineSettings().with_user_settings(config.settings), config.settings.pinned_meter)
-    return asyncio.run(_run(inputs, config.warnings, port, "json" if args.json else "text", out, err))
+    return asyncio.run(_run(inputs, config.warnings, port, "json" if args.json else "text", out, err, store))
 
 
-async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO) -> int:
+async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], None], err: TextIO) -> None:
+    """Accounts added or removed while the gateway runs (`traywidget accounts …`, Settings, an
+    editor) reach it within CONFIG_CHECK_S: a removed account is no longer forwarded with its key,
+    a new one is served."""
+    stamp = store.stamp()
+    while True:
+        await asyncio.sleep(CONFIG_CHECK_S)
+        now = store.stamp()
+        if now == stamp:
+            continue
+        stamp = now
+        try:
+            config = store.load()
+        except ConfigError as exc:
+            print(tr("traywidget: warning: {warning}").format(warning=exc), file=err)
+            continue
+        for warning in config.warnings:
+            print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
+        apply(list(config.accounts))
+
+
+async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO, store: ConfigStore) -> int:
     """Run the engine and the gateway; print what `watch` prints, until SIGINT/SIGTERM or until
     the reader of our output goes away (held streams then end cleanly for their clients)."""
     from traywidget.core.engine import Engine
@@ -114,9 +139,24 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
                 pass
         fifo = notice_reader_exit(loop, out)
         await engine.start()
+
+        def apply(accounts: list[Account]) -> None:
+            known = {a.id for a in engine.accounts}
+            engine.set_accounts(accounts)
+            gateway.set_accounts(accounts)
+            for account in accounts:
+                if account.id not in known:
+                    engine.set_streams(account.id, 0)
+
+        follower = asyncio.create_task(_follow_accounts(store, apply, err))
+        stopped = asyncio.create_task(stop.wait())
         try:
-            await stop.wait()
+            done, _ = await asyncio.wait({follower, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if follower in done:
+                follower.result()  # it only ends by failing: say so, rather than serve stale accounts
         finally:
+            follower.cancel()
+            stopped.cancel()
             if fifo is not None:
                 loop.remove_reader(fifo)
     finally:

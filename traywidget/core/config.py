@@ -312,6 +312,15 @@ class ConfigStore:
     def path(self) -> Path:
         return self.directory / CONFIG_FILE
 
+    def stamp(self) -> tuple[int, int, int] | None:
+        """A cheap signature of the file as it is now (None when there is none): a running process
+        compares it to notice an edit made elsewhere (`traywidget accounts …`, Settings, an editor)."""
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size, info.st_ino
+
     def load(self) -> Config:
         """The config; a missing file is an empty config.
 
