@@ -305,6 +305,11 @@ async def _main(
         tray=early_tray, notifications=_desktop_notifications(state), gateway=gateway,
     )
     state["controller"] = controller
+    from traywidget.ui.config_follower import ConfigFollower
+
+    # Accounts added or removed with the command line (or in an editor) while the app runs.
+    ConfigFollower(config_store, lambda: controller.config, controller.apply_config, controller.report_config_problem,
+                   parent=controller)
     instance.show_requested.connect(controller.show_panel)
     controller.seed(cached)
     controller.show()

@@ -346,8 +346,8 @@ class ConfigStore:
             aside = self._move_aside()
             return Config(
                 warnings=(
-                    tr("The config file {path} could not be read ({reason}). It was kept as {aside} and "
-                       "traywidget started with no accounts; fix or restore it from there.").format(
+                    tr("The config file {path} could not be read ({reason}). It was kept as {aside}; "
+                       "fix or restore it from there.").format(
                         path=self.path, reason=_short(exc), aside=aside.name),
                 ),
                 set_aside=aside,
