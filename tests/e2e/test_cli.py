@@ -156,6 +156,24 @@ def test_status_and_kill_without_a_keyring_exit_3(no_keyring_env, sim):
     assert sim.sim.count() == 0  # no key, no request
 
 
+def test_a_keyring_backend_that_cannot_be_loaded_is_told_not_a_traceback(tmp_path, sim):
+    env = cli_env({**os.environ, "PYTHON_KEYRING_BACKEND": "nonexistent.Keyring"}, tmp_path)
+    run_cli(env, "accounts", "add", "routing.run", "--id", "x", "--base-url", sim.url("routing.run"))
+    told = ("The keyring backend chosen by PYTHON_KEYRING_BACKEND=nonexistent.Keyring cannot be loaded "
+            "(No module named 'nonexistent').")
+    for args, stdin in ((("keys", "set", "x"), "rk_" + "2" * 64 + "\n"), (("gateway", "token"), None)):
+        r = run_cli(env, *args, stdin=stdin)
+        assert (r.code, "Traceback" in r.err) == (3, False), r.err
+        assert told in r.err
+    status = run_cli(env, "status", "--json")
+    assert (status.code, "Traceback" in status.err) == (3, False), status.err
+    (account,) = json.loads(status.out)["accounts"]
+    assert account["error"]["code"] == "KEYRING" and account["error"]["message"].startswith(told)
+    doctor = run_cli(env, "doctor")
+    assert told in doctor.out and "Traceback" not in doctor.err
+    assert sim.sim.count() == 0
+
+
 def test_keys_set_on_a_terminal_prompts_without_echo(env, sim):
     """On a terminal the key is asked for with a hidden prompt: typed, never shown."""
     import pty

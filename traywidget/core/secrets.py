@@ -150,10 +150,9 @@ class KeyringSecretStore(SecretStore):
     def _backend(self):
         # Imported lazily: importing keyring scans entry points, which costs
         # start-up time in paths (the demo, --version) that never need it.
-        import keyring
         from keyring.backends import fail
 
-        backend = keyring.get_keyring()
+        backend = _configured_backend()
         if isinstance(backend, fail.Keyring):
             raise SecretStoreError(tr(NO_KEYRING_HELP))
         chained = getattr(backend, "backends", None)
@@ -516,10 +515,12 @@ def keyring_status(unlock: bool = False) -> KeyringStatus:
     dismissed prompt is REFUSED. Blocking (a D-Bus round trip, maybe a
     prompt): call it from a worker thread in a GUI.
     """
-    import keyring
     from keyring.backends import chainer, fail
 
-    backend = keyring.get_keyring()
+    try:
+        backend = _configured_backend()
+    except SecretStoreError as exc:
+        return KeyringStatus(KeyringState.NO_KEYRING, "none", str(exc))
     name = _backend_name(backend)
     forced = os.environ.get("PYTHON_KEYRING_BACKEND")
     via = tr(" (chosen by PYTHON_KEYRING_BACKEND={forced})").format(forced=forced) if forced else ""
@@ -575,6 +576,21 @@ def _secret_service_status(backend: Any, name: str, unlock: bool) -> KeyringStat
     finally:
         connection.close()
     return KeyringStatus(KeyringState.USABLE, name, tr("{name} is usable.").format(name=name))
+
+
+def _configured_backend() -> Any:
+    """keyring's backend. SecretStoreError when the one named by PYTHON_KEYRING_BACKEND (or keyring's
+    own config file) cannot be loaded: keyring raises the import error itself."""
+    import keyring
+
+    try:
+        return keyring.get_keyring()
+    except (ImportError, AttributeError, ValueError) as exc:
+        forced = os.environ.get("PYTHON_KEYRING_BACKEND")
+        source = f"PYTHON_KEYRING_BACKEND={forced}" if forced is not None else tr("keyring's configuration file")
+        raise SecretStoreError(tr(
+            "The keyring backend chosen by {source} cannot be loaded ({reason}). Unset it, or name a backend that "
+            "is installed (`traywidget doctor` shows the one in use).").format(source=source, reason=exc)) from None
 
 
 def _backend_name(backend: Any) -> str:

@@ -38,6 +38,7 @@ STATE_TEXT = {
 }
 
 # Short enough for one tooltip line; the panel shows the whole message.
+ERROR_MAX = 300  # an error in details and the panel (the provider's message can be a page)
 ERROR_IN_LINE_MAX = 60
 
 
@@ -139,16 +140,18 @@ def error_text(snapshot: Snapshot) -> str | None:
     if snapshot.error is None or not snapshot.error.message:
         return None
     status = f" ({snapshot.error.http_status})" if snapshot.error.http_status else ""
-    return f"{tr(snapshot.error.message).splitlines()[0][:160]}{status}"
+    return f"{_clip(tr(snapshot.error.message).splitlines()[0], ERROR_MAX)}{status}"
 
 
 def _short_error(snapshot: Snapshot) -> str | None:
     if snapshot.error is None or not snapshot.error.message:
         return None
-    message = tr(snapshot.error.message).splitlines()[0].strip()
-    if len(message) > ERROR_IN_LINE_MAX:
-        message = message[: ERROR_IN_LINE_MAX - 1].rstrip() + "…"
-    return message or None
+    return _clip(tr(snapshot.error.message).splitlines()[0].strip(), ERROR_IN_LINE_MAX) or None
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most `limit` characters; a shortened text says so with "…"."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def status_text(snapshot: Snapshot) -> str:
