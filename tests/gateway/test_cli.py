@@ -224,6 +224,38 @@ def test_accounts_added_or_removed_reach_the_running_gateway(env, sim):
     assert "Traceback" not in err
 
 
+def test_a_gateway_on_another_port_is_found_by_env_status_and_kill(env, sim):
+    _add(env, sim, "openrouter", "or-main", sim.sim.add_openrouter_key())
+    configured = free_port()
+    _set_port(env, configured)
+    gateway = Headless(env, "--port", "0")  # any free port: not the configured one
+    try:
+        port = int(gateway.first_line.split("http://127.0.0.1:", 1)[1].split("/", 1)[0])
+        assert port != configured
+        env_lines = run_cli(env, "gateway", "env", "or-main").out.splitlines()
+        assert env_lines[0] == f"export OPENAI_BASE_URL=http://127.0.0.1:{port}/or-main"
+        status = run_cli(env, "status", "--json")
+        assert json.loads(status.out)["accounts"][0]["streams"] == 0  # a gateway answered: not null
+    finally:
+        code, _, err = gateway.end()
+    assert code == 0, err
+    # Gone: the configured port again, and no gateway to ask.
+    assert run_cli(env, "gateway", "env", "or-main").out.splitlines()[0] == (
+        f"export OPENAI_BASE_URL=http://127.0.0.1:{configured}/or-main")
+    assert json.loads(run_cli(env, "status", "--json").out)["accounts"][0]["streams"] is None
+
+
+def test_a_port_below_1024_without_the_right_says_so(env, sim):
+    # Root here: setpriv takes away the one capability that lets it bind a low port (util-linux, as in CI).
+    _add(env, sim, "openrouter", "or-main", sim.sim.add_openrouter_key())
+    done = subprocess.run(["setpriv", "--bounding-set=-net_bind_service", "--inh-caps=-net_bind_service",
+                           sys.executable, "-m", "traywidget", "gateway", "--port", "80"],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == ("traywidget: Port 80 is reserved for the system (ports below 1024 need administrator "
+                           "rights). Choose one from 1024 to 65535 with --port.\n")
+
+
 def test_without_a_gateway_status_and_kill_work_as_before(env, sim):
     key = sim.sim.add_routing_key("Premium")
     _add(env, sim, "routing.run", "main", key)

@@ -14,6 +14,8 @@ import signal
 from collections.abc import Callable
 from typing import TextIO
 
+from traywidget.cli import gateway_address as address_file
+from traywidget.cli.gateway_address import gateway_port
 from traywidget.cli.polling import (
     EngineInputs,
     SnapshotPrinter,
@@ -47,7 +49,7 @@ def _token(rotate: bool, out: TextIO, err: TextIO) -> int:
 
     token = rotate_token(secrets)
     print(token, file=out)
-    port = ConfigStore().load().settings.gateway_port
+    port = gateway_port()
     if asyncio.run(remote.announce_token(port, token)):
         print(tr("The gateway on port {port} now takes only the new token.").format(port=port), file=err)
     else:
@@ -66,7 +68,7 @@ def _env(account_id: str, out: TextIO, err: TextIO) -> int:
     account = config.account(account_id)
     if account is None:
         raise UsageError(tr("no account with id {id!r} (see `traywidget accounts list`)").format(id=account_id))
-    url = f"http://{HOST_V4}:{config.settings.gateway_port}/{account.id}"
+    url = f"http://{HOST_V4}:{gateway_port()}/{account.id}"
     token = ensure_token(KeyringSecretStore())
     lines = [f"export OPENAI_BASE_URL={shlex.quote(url)}", f"export OPENAI_API_KEY={shlex.quote(token)}"]
     if get_provider(account.provider).serves_messages:
@@ -120,6 +122,7 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     engine = Engine(accounts, secrets, settings=inputs.settings)
     gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams)
     bound = await gateway.start(port)
+    address_file.announce(bound)  # `gateway env`, `status` and `kill` find it there, whatever --port said
     try:
         # The first line says where to point tools; everything after is what `watch` prints.
         print(tr("traywidget gateway listening on http://127.0.0.1:{port}/ACCOUNT_ID — for a tool's settings: "
@@ -160,6 +163,7 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
             if fifo is not None:
                 loop.remove_reader(fifo)
     finally:
+        address_file.withdraw()
         await gateway.stop()  # held streams end cleanly for their clients first
         await engine.stop()
     return EXIT_OK

@@ -241,9 +241,9 @@ def configured_port(args) -> int | None:
     """The port a running gateway (the tray's or a headless one) would be on; None for the demo."""
     if args.demo:
         return None
-    from traywidget.core.config import ConfigStore
+    from traywidget.cli.gateway_address import gateway_port
 
-    return ConfigStore().load().settings.gateway_port
+    return gateway_port()
 
 
 async def poll_with_gateway(engine, port: int | None, secrets) -> list:

@@ -200,6 +200,9 @@ class Gateway:
             await runner.cleanup()
             if exc.errno == errno.EADDRINUSE:
                 raise GatewayError(await _port_taken_message(port)) from None
+            if exc.errno == errno.EACCES and 0 < port < 1024:
+                raise GatewayError(tr("Port {port} is reserved for the system (ports below 1024 need administrator "
+                                      "rights). Choose one from 1024 to 65535 with --port.").format(port=port)) from None
             raise GatewayError(tr("The gateway cannot listen on port {port}: {reason}.").format(
                 port=port, reason=exc.strerror or type(exc).__name__)) from None
         self._sites = [site]

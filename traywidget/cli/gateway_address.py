@@ -1,0 +1,67 @@
+"""Where a headless gateway listens, for the other commands.
+
+`traywidget gateway --port N` (or port 0: any free port) listens where the config does not say.
+While it runs it leaves its port in the cache directory, so that `gateway env`, `status`,
+`kill` and `gateway token --rotate` reach it there; it removes the file when it stops. A file
+left by a gateway that died is ignored (its process is gone), and the config's port holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from traywidget.core.config import ConfigStore
+from traywidget.core.paths import atomic_write, cache_dir
+
+FILE = "gateway-address.json"
+
+
+def _path() -> Path:
+    return cache_dir() / FILE
+
+
+def announce(port: int) -> None:
+    try:
+        atomic_write(_path(), json.dumps({"port": port, "pid": os.getpid()}).encode())
+    except OSError:  # the cache directory is not writable: the config's port is then what others try
+        pass
+
+
+def withdraw() -> None:
+    if _announced_by() == os.getpid():
+        _path().unlink(missing_ok=True)
+
+
+def gateway_port() -> int:
+    """The port of the running headless gateway if one announced itself, else the config's."""
+    try:
+        data = json.loads(_path().read_text())
+        port, pid = data["port"], data["pid"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ConfigStore().load().settings.gateway_port
+    if type(port) is int and 0 < port <= 65535 and type(pid) is int and _alive(pid):
+        return port
+    return ConfigStore().load().settings.gateway_port
+
+
+def _announced_by() -> int | None:
+    try:
+        pid = json.loads(_path().read_text())["pid"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return pid if type(pid) is int else None
+
+
+def _alive(pid: int) -> bool:
+    if sys.platform == "win32":  # no cheap check without psutil: a stale file then costs one refused connect
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
