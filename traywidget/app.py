@@ -315,7 +315,31 @@ async def _main(
     controller.show()
     threaded.start()
     controller.apply_gateway()
+    if demo:
+        runner.spawn(_say_where_the_demo_gateway_listens(gateway, [a.id for a in config.accounts]),
+                     name="demo-gateway-address")
     await quit_event.wait()
+
+
+async def _say_where_the_demo_gateway_listens(gateway: Any, account_ids: list[str]) -> None:
+    """The demo's gateway takes a free port: say which on stderr, with its token, for a first try."""
+    import asyncio
+
+    from traywidget.demo import DEMO_GATEWAY_TOKEN
+    from traywidget.i18n import tr
+
+    for _ in range(200):  # it starts on the engine's thread within moments
+        if gateway.state.running and gateway.state.port:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        return  # it did not start: the panel and a notification say why
+    base = f"http://127.0.0.1:{gateway.state.port}"
+    print(tr("traywidget demo: its local gateway listens on {base}/ACCOUNT_ID (accounts: {ids}) and takes the "
+             "token {token}. Try:").format(base=base, ids=", ".join(account_ids), token=DEMO_GATEWAY_TOKEN),
+          f"  curl -H 'Authorization: Bearer {DEMO_GATEWAY_TOKEN}' -H 'Content-Type: application/json' "
+          f"""-d '{{"model": "m", "messages": [{{"role": "user", "content": "hi"}}]}}' """
+          f"{base}/{account_ids[0]}/chat/completions", sep="\n", file=sys.stderr, flush=True)
 
 
 def _desktop_notifications(state: dict[str, Any]) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import threading
 from contextlib import ExitStack
 
@@ -44,7 +45,7 @@ from traywidget.simulator.demo import OPENROUTER_KEY, ROUTING_KEY
 
 pytestmark = [pytest.mark.desktop, pytest.mark.slow]
 
-TOOLS = ("dbus-daemon", "Xvfb", "trayer", "xdotool", "xwininfo", "dunst", "dbus-monitor", "import")
+TOOLS = ("dbus-daemon", "Xvfb", "trayer", "xdotool", "xwininfo", "dunst", "dbus-monitor", "import", "curl")
 NOTIFY = "interface='org.freedesktop.Notifications',member='Notify'"
 DOWN_TO_KILL_ALL = 2  # Show usage…, ---, Kill all streams (QMenu skips separators)
 AUTH = {"Authorization": f"Bearer {DEMO_GATEWAY_TOKEN}"}
@@ -101,6 +102,14 @@ def test_a_stream_through_the_trays_gateway_is_stopped_from_the_menu_and_a_429_n
         gateway = wait_until(lambda: alive() or _gateway_port(app_log.read_text()), 30, what="the gateway")
         geometry = wait_until(lambda: alive() or docked_icon(env), 20, what="the icon docked")
         base = f"http://127.0.0.1:{gateway}"
+        # The demo says where its gateway is, and the line it gives to try works as printed.
+        told = wait_until(lambda: alive() or re.search(
+            r"traywidget demo: its local gateway listens on http://127\.0\.0\.1:(\d+)/ACCOUNT_ID .*\n  (curl .*)\n",
+            app_log.read_text()), 10, what="the demo's gateway told")
+        assert int(told.group(1)) == gateway
+        told_gateway = told.group(0)
+        tried = subprocess.run(["sh", "-c", told.group(2) + " -s"], capture_output=True, text=True, timeout=30)
+        assert json.loads(tried.stdout)["object"] == "chat.completion", tried.stdout + tried.stderr
 
         # --- a long stream on OpenRouter (no kill API: only the gateway can stop it)
         sim_call(sim_port, "stream/script", {"key": OPENROUTER_KEY, "count": 1, "events": 100000, "interval_s": 0.05})
@@ -148,4 +157,6 @@ def test_a_stream_through_the_trays_gateway_is_stopped_from_the_menu_and_a_429_n
         alive()
         assert len(told()) == 1, told()
         log = app_log.read_text()
-    assert DEMO_GATEWAY_TOKEN not in log
+    # The demo's public token (README) only where the demo prints it on purpose: never logged.
+    assert log.count(told_gateway) == 1
+    assert DEMO_GATEWAY_TOKEN not in log.replace(told_gateway, "")
