@@ -22,7 +22,7 @@ from traywidget.core.config import (
     validate_account_id,
     validate_base_url,
 )
-from traywidget.model import Account, InvalidValue
+from traywidget.model import Account, ConfigError, InvalidValue
 
 
 def account(i: int = 1, provider: str = "routing.run") -> Account:
@@ -88,6 +88,33 @@ def test_gateway_port_read_back(tmp_path, stored, loaded):
     data["settings"]["gateway_port"] = stored
     store.path.write_text(json.dumps(data))
     assert store.load().settings.gateway_port == loaded
+
+
+def test_a_config_of_a_newer_version_is_read_but_never_overwritten(tmp_path):
+    store = ConfigStore(tmp_path)
+    store.save(Config(accounts=(account(1),)))
+    data = json.loads(store.path.read_text())
+    data["version"] = 99
+    data["settings"]["future_setting"] = True
+    store.path.write_text(json.dumps(data))
+    before = store.path.read_bytes()
+    loaded = store.load()
+    assert [a.id for a in loaded.accounts] == [account(1).id]
+    with pytest.raises(ConfigError) as raised:
+        store.save(loaded.with_account(account(2)))
+    assert str(raised.value) == (f"{store.path} was written by a newer traywidget (config version 99; this one "
+                                 "knows 1): it was not changed. Make this change with the newer version.")
+    assert store.path.read_bytes() == before
+
+
+def test_a_skipped_entry_is_told_in_one_sentence(tmp_path):
+    store = ConfigStore(tmp_path)
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    store.path.write_text(json.dumps({"version": 1, "accounts": [
+        {"id": "-bad", "provider": "routing.run", "label": "x", "base_url": "https://api.routing.run/v1"}]}))
+    (warning,) = store.load().warnings
+    assert warning == ("Skipped an account entry in config.json: An account id is 1-64 letters, digits, '.', '_' "
+                       "or '-', starting with a letter or digit. It is kept in the file.")
 
 
 def test_missing_file_is_empty_config(tmp_path):

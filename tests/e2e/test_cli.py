@@ -235,8 +235,8 @@ def test_purge_leaves_only_the_config(env, sim, tmp_path):
     (cache / "snapshots.json").write_text("{}")
     dry = run_cli(env, "purge")
     assert dry.code == 0
-    assert dry.out == (f"Would delete: every key in the keyring (2 accounts, and the gateway token); start at "
-                       f"login; the cache {cache}. Run again with --yes to do it.\n")
+    assert dry.out == ("Would delete: traywidget's keys in the keyring (2 accounts, and the gateway token; nothing "
+                       f"else of yours); start at login; the cache {cache}. Run again with --yes to do it.\n")
     assert keys_left() == everything and (cache / "snapshots.json").exists()
     done = run_cli(env, "purge", "--yes")
     assert done.code == 0, done.err

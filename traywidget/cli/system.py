@@ -100,8 +100,9 @@ def purge_command(args, out, err) -> int:
         e["id"] for e in config.unknown_entries if isinstance(e.get("id"), str)
     ]
     places = [
-        trn("every key in the keyring ({n} account, and the gateway token)",
-            "every key in the keyring ({n} accounts, and the gateway token)", len(ids)).format(n=len(ids)),
+        trn("traywidget's keys in the keyring ({n} account, and the gateway token; nothing else of yours)",
+            "traywidget's keys in the keyring ({n} accounts, and the gateway token; nothing else of yours)",
+            len(ids)).format(n=len(ids)),
         tr("start at login"),
         tr("the cache {path}").format(path=cache_dir()),
     ]

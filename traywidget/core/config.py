@@ -363,7 +363,7 @@ class ConfigStore:
                     raise InvalidValue(tr("duplicate account id {id}").format(id=repr(account.id)))
             except InvalidValue as exc:
                 warnings.append(tr("Skipped an account entry in {file}: {problem}. It is kept in the file.").format(
-                    file=self.path.name, problem=exc))
+                    file=self.path.name, problem=str(exc).rstrip(".")))
                 if isinstance(entry, dict):
                     unknown.append(entry)
                 continue
@@ -386,12 +386,25 @@ class ConfigStore:
             return None
 
     def save(self, config: Config) -> None:
+        written_by = self._version_on_disk()
+        if written_by > CONFIG_VERSION:
+            # A newer traywidget wrote it: its fields would be lost in our shape of the file.
+            raise ConfigError(tr("{path} was written by a newer traywidget (config version {theirs}; this one "
+                                 "knows {ours}): it was not changed. Make this change with the newer version.").format(
+                path=self.path, theirs=written_by, ours=CONFIG_VERSION))
         payload = json.dumps(config.to_json(), indent=2, sort_keys=False).encode("utf-8") + b"\n"
         try:
             atomic_write(self.path, payload)
         except OSError as exc:
             raise ConfigError(tr("Cannot save {path}: {reason}. Nothing was changed.").format(
                 path=self.path, reason=exc.strerror or exc)) from None
+
+    def _version_on_disk(self) -> int:
+        try:
+            version = json.loads(self.path.read_bytes().decode("utf-8")).get("version")
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError, RecursionError):
+            return 0  # none, or unreadable: ours to write
+        return version if type(version) is int else 0
 
     def _remove_orphaned_temp_files(self) -> None:
         # A save killed between writing its temporary file and renaming it leaves
