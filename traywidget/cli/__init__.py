@@ -51,25 +51,27 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     acc_sub = accounts.add_subparsers(dest="accounts_command", required=True)
     add = acc_sub.add_parser("add", help=tr("add an account"))
     # Provider ids are case-insensitive: `accounts add OpenRouter` is openrouter.
-    add.add_argument("provider", type=str.lower, choices=PROVIDER_IDS)
-    add.add_argument("--id", required=True, dest="account_id")
-    add.add_argument("--label")
+    add.add_argument("provider", type=str.lower, choices=PROVIDER_IDS, metavar="PROVIDER",
+                     help=tr("one of: {providers}").format(providers=", ".join(PROVIDER_IDS)))
+    add.add_argument("--id", required=True, dest="account_id", metavar="ACCOUNT_ID",
+                     help=tr("a short name of your choice, used in commands and in the gateway's addresses"))
+    add.add_argument("--label", help=tr("the name shown in the menu and the panel (default: the id)"))
     add.add_argument("--base-url", help=tr("default: the provider's public API with /v1"))
     add.add_argument("--fast-interval", type=float, metavar="SECONDS", help=tr("this account's fast cadence"))
     add.add_argument("--full-interval", type=float, metavar="SECONDS", help=tr("this account's full cadence"))
     lst = acc_sub.add_parser("list", help=tr("list accounts"))
     lst.add_argument("--json", action="store_true", help=json_help)
     rm = acc_sub.add_parser("remove", help=tr("remove an account and its keys"))
-    rm.add_argument("account_id")
+    rm.add_argument("account_id", metavar="ACCOUNT_ID")
 
     keys = sub.add_parser("keys", help=tr("store or delete an account's key in the OS keyring"))
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     kset = keys_sub.add_parser("set", help=tr("read a key from standard input (a hidden prompt on a terminal)"))
-    kset.add_argument("account_id")
+    kset.add_argument("account_id", metavar="ACCOUNT_ID")
     kset.add_argument("--management", action="store_true", help=tr("the optional management key"))
     kdel = keys_sub.add_parser("delete", help=tr("delete a key"))
-    kdel.add_argument("account_id")
-    kdel.add_argument("--management", action="store_true")
+    kdel.add_argument("account_id", metavar="ACCOUNT_ID")
+    kdel.add_argument("--management", action="store_true", help=tr("the management key instead of the API key"))
 
     for name, text in (
         ("status", tr("poll every account once and print the result")),
@@ -92,12 +94,13 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     _add_gateway_command(sub)
 
     sim = sub.add_parser("simulate", help=tr("serve the loopback simulator of all three providers"))
-    sim.add_argument("--port", type=int, default=8765)
+    sim.add_argument("--port", type=int, default=8765, help=tr("listen on this port (default 8765)"))
     sim.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                      help=tr("with demo accounts and moving counters"))
 
     auto = sub.add_parser("autostart", help=tr("start traywidget at login"))
-    auto.add_argument("action", choices=("on", "off", "status"))
+    auto.add_argument("action", choices=("on", "off", "status"), metavar="on|off|status",
+                      help=tr("turn it on or off, or say whether it is on"))
 
     doctor = sub.add_parser("doctor", help=tr("check what this desktop offers (tray, notifications, keyring)"))
     doctor.add_argument("--json", action="store_true", help=json_help)
@@ -116,7 +119,7 @@ def _add_gateway_command(sub: argparse._SubParsersAction) -> None:
     token.add_argument("--rotate", action="store_true", help=tr("replace it; tools holding the old one are refused"))
     env = actions.add_parser("env", help=tr("print the shell lines that point a tool at an account through "
                                            "the gateway"))
-    env.add_argument("account_id")
+    env.add_argument("account_id", metavar="ACCOUNT_ID")
 
 
 def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
