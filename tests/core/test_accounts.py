@@ -18,6 +18,7 @@ from tests.strategies import examples
 from traywidget.core.config import (
     Config,
     ConfigStore,
+    ConfigWatch,
     Settings,
     validate_account_id,
     validate_base_url,
@@ -115,6 +116,25 @@ def test_a_skipped_entry_is_told_in_one_sentence(tmp_path):
     (warning,) = store.load().warnings
     assert warning == ("Skipped an account entry in config.json: An account id is 1-64 letters, digits, '.', '_' "
                        "or '-', starting with a letter or digit. It is kept in the file.")
+
+
+def test_config_watch_tells_an_edit_once_and_keeps_accounts_through_an_unreadable_one(tmp_path):
+    store = ConfigStore(tmp_path)
+    store.save(Config(accounts=(account(1),)))
+    watch = ConfigWatch(store)
+    assert watch.check() is None  # as it was when the watch began
+    ConfigStore(tmp_path).save(Config(accounts=(account(1), account(2))))  # another process
+    edit = watch.check()
+    assert edit is not None and [a.id for a in edit.config.accounts] == ["acc1", "acc2"] and edit.warnings == ()
+    assert watch.check() is None  # told once
+    store.path.write_text("{ not json")
+    edit = watch.check()
+    assert edit is not None and edit.config is None  # nothing to run with: keep what runs
+    (warning,) = edit.warnings
+    assert warning.startswith(f"The config file {store.path} could not be read (") and "kept as config.json.corrupt-" \
+        in warning
+    store.path.unlink(missing_ok=True)
+    assert watch.check() is None  # the corrupt file was moved aside, and nothing has come since
 
 
 def test_missing_file_is_empty_config(tmp_path):

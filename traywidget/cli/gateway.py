@@ -22,10 +22,10 @@ from traywidget.cli.polling import (
     notice_reader_exit,
     watch_printer,
 )
-from traywidget.core.config import ConfigStore, validate_port
+from traywidget.core.config import ConfigStore, ConfigWatch, validate_port
 from traywidget.core.secrets import KeyringSecretStore
 from traywidget.i18n import tr
-from traywidget.model import EXIT_OK, Account, ConfigError, UsageError
+from traywidget.model import EXIT_OK, Account, UsageError
 
 CONFIG_CHECK_S = 2.0  # how soon an account added or removed elsewhere reaches a running gateway
 
@@ -95,21 +95,16 @@ async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], 
     """Accounts added or removed while the gateway runs (`traywidget accounts …`, Settings, an
     editor) reach it within CONFIG_CHECK_S: a removed account is no longer forwarded with its key,
     a new one is served."""
-    stamp = store.stamp()
+    watch = ConfigWatch(store)
     while True:
         await asyncio.sleep(CONFIG_CHECK_S)
-        now = store.stamp()
-        if now == stamp:
+        edit = watch.check()
+        if edit is None:
             continue
-        stamp = now
-        try:
-            config = store.load()
-        except ConfigError as exc:
-            print(tr("traywidget: warning: {warning}").format(warning=exc), file=err)
-            continue
-        for warning in config.warnings:
+        for warning in edit.warnings:
             print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
-        apply(list(config.accounts))
+        if edit.config is not None:
+            apply(list(edit.config.accounts))
 
 
 async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO, store: ConfigStore) -> int:

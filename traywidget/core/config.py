@@ -313,8 +313,7 @@ class ConfigStore:
         return self.directory / CONFIG_FILE
 
     def stamp(self) -> tuple[int, int, int] | None:
-        """A cheap signature of the file as it is now (None when there is none): a running process
-        compares it to notice an edit made elsewhere (`traywidget accounts …`, Settings, an editor)."""
+        """A cheap signature of the file as it is now (None when there is none)."""
         try:
             info = self.path.stat()
         except OSError:
@@ -435,3 +434,37 @@ class ConfigStore:
 def _short(exc: Exception) -> str:
     text = str(exc)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+@dataclass(frozen=True)
+class ConfigEdit:
+    """An edit of the config file: the config to run with from now on (None when the file could
+    not be read: the running process keeps what it has), and what to tell the user."""
+
+    config: Config | None
+    warnings: tuple[str, ...]
+
+
+class ConfigWatch:
+    """Notices edits of the config file made elsewhere (`traywidget accounts …`, Settings in the
+    tray, an editor), for a process that runs on: the tray app and the headless gateway. Ask
+    `check()` when the file may have changed (a file-system event, or on a timer)."""
+
+    def __init__(self, store: ConfigStore) -> None:
+        self._store = store
+        self._stamp = store.stamp()
+
+    def check(self) -> ConfigEdit | None:
+        """None while the file is as last seen; otherwise the edit."""
+        stamp = self._store.stamp()
+        if stamp == self._stamp:
+            return None
+        self._stamp = stamp
+        try:
+            config = self._store.load()
+        except ConfigError as exc:
+            return ConfigEdit(None, (str(exc),))
+        if config.set_aside is not None:  # unreadable, kept aside: no reason to drop every account
+            self._stamp = self._store.stamp()  # moved aside: its absence is not another edit
+            return ConfigEdit(None, config.warnings)
+        return ConfigEdit(config, config.warnings)

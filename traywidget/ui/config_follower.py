@@ -2,20 +2,21 @@
 Settings, an editor — reach the running app: accounts start and stop polling, a removed
 account leaves the menu and the gateway at once instead of at the next start.
 
-Watched with QFileSystemWatcher (inotify on Linux: no wake-ups while nothing changes): the
-directory, for saves that replace the file (a new inode ends a watch on the file itself), and
-the file, for editors that write it in place.
+What an edit means is core.config.ConfigWatch's rule (shared with the headless gateway); this
+only says when to ask it. QFileSystemWatcher (inotify on Linux: no wake-ups while nothing
+changes) watches the directory, for saves that replace the file (a new inode ends a watch on
+the file itself), and the file, for editors that write it in place.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer
 
-from traywidget.core.config import Config, ConfigStore
-from traywidget.model import ConfigError
+from traywidget.core.config import Config, ConfigStore, ConfigWatch
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,11 @@ class ConfigFollower(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._store = store
+        self._path = str(store.path)
+        self._watch = ConfigWatch(store)
         self._current = current
         self._apply = apply
         self._report = report
-        self._stamp = store.stamp()
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE_MS)
@@ -54,26 +55,19 @@ class ConfigFollower(QObject):
         self._watch_file()
 
     def _watch_file(self) -> None:
-        if self._store.path.exists() and str(self._store.path) not in self._watcher.files():
-            self._watcher.addPath(str(self._store.path))
+        # No file yet (no account ever saved): the directory's watch tells when one appears.
+        if self._path not in self._watcher.files() and Path(self._path).exists():
+            self._watcher.addPath(self._path)
 
     def _reload(self) -> None:
         self._watch_file()
-        stamp = self._store.stamp()
-        if stamp == self._stamp:
+        edit = self._watch.check()
+        if edit is None:
             return
-        self._stamp = stamp
-        try:
-            config = self._store.load()
-        except ConfigError as exc:
-            self._report(str(exc))
-            return
-        for warning in config.warnings:
+        for warning in edit.warnings:
             self._report(warning)
-        if config.set_aside is not None:
-            return  # unreadable (and kept aside): the app runs on with the accounts it has
-        current = self._current()
-        if (config.accounts, config.settings) == (current.accounts, current.settings):
-            return  # our own save (Settings, the account editor): already applied
+        config, current = edit.config, self._current()
+        if config is None or (config.accounts, config.settings) == (current.accounts, current.settings):
+            return  # unreadable (the app runs on with what it has), or our own save, already applied
         log.info("The config file changed: %d accounts now", len(config.accounts))
         self._apply(config)
