@@ -10,6 +10,7 @@ libraries and fonts (about 11 MiB more for the bare tray and the app alike), whi
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -26,7 +27,7 @@ def _steps() -> list[tuple[str, Callable[[], object]]]:
     kept: list[object] = []  # what a step creates stays alive, as it does in the app
 
     def qt() -> None:
-        import traywidget.ui.pyside_imports  # noqa: F401 - the app's PySide6 import settings
+        import traywidget.ui.pyside_imports  # noqa: F401, I001 - first: the app's PySide6 import settings
         from PySide6.QtWidgets import QApplication
 
         kept.append(QApplication([sys.argv[0]]))
@@ -49,21 +50,27 @@ def _steps() -> list[tuple[str, Callable[[], object]]]:
 
     return [
         ("PySide6 QtWidgets + QApplication (the bare tray)", qt),
-        ("asyncio (loads ssl and OpenSSL)", lambda: __import__("asyncio")),
+        ("asyncio (loads ssl and OpenSSL)", _imports("asyncio")),
         ("qasync + its event loop", loop),
         ("httpx + an AsyncClient (TLS context, CA bundle)", http_client),
-        ("traywidget.model + i18n", lambda: (__import__("traywidget.model"), __import__("traywidget.i18n"))),
-        ("core.config + core.cache (read before the icon)", lambda: __import__("traywidget.core.cache")
-         and __import__("traywidget.core.config")),
-        ("ui.tray + ui.badge (the icon)", lambda: __import__("traywidget.ui.tray")),
-        ("ui.controller (panel, settings, notifications)", lambda: __import__("traywidget.ui.controller")),
-        ("engine, history (sqlite3), recorder", lambda: [__import__(m) for m in (
-            "traywidget.core.engine", "traywidget.core.engine_thread", "traywidget.core.history",
-            "traywidget.core.recorder")]),
+        ("traywidget.model + i18n", _imports("traywidget.model", "traywidget.i18n")),
+        ("core.config + core.cache (read before the icon)", _imports("traywidget.core.config", "traywidget.core.cache")),
+        ("ui.tray + ui.badge (the icon)", _imports("traywidget.ui.tray")),
+        ("ui.controller (panel, settings, notifications)", _imports("traywidget.ui.controller")),
+        ("engine, history (sqlite3), recorder", _imports("traywidget.core.engine", "traywidget.core.engine_thread",
+                                                         "traywidget.core.history", "traywidget.core.recorder")),
         ("keyring + its Secret Service backend (SecretStorage, cryptography, jeepney)", keyring_backend),
-        ("gateway service (aiohttp only once the gateway listens)", lambda: __import__("traywidget.gateway.service")),
-        ("traywidget.app", lambda: __import__("traywidget.app")),
+        ("gateway service (aiohttp only once the gateway listens)", _imports("traywidget.gateway.service")),
+        ("traywidget.app", _imports("traywidget.app")),
     ]
+
+
+def _imports(*modules: str) -> Callable[[], None]:
+    def step() -> None:
+        for module in modules:
+            importlib.import_module(module)
+
+    return step
 
 
 def main() -> int:

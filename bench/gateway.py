@@ -414,8 +414,6 @@ async def _memory_after_requests(procs: Processes, session, total: int) -> tuple
 
 
 async def _kill(procs: Processes, session) -> tuple[float, float]:
-    import aiohttp
-
     await session.post(f"http://127.0.0.1:{procs.upstream_port}/_bench/closed")
     opened = asyncio.Event()
     count = [0]
@@ -447,6 +445,12 @@ async def _kill(procs: Processes, session) -> tuple[float, float]:
         raise RuntimeError(f"kill stopped {stopped}, {len(ends)} clients ended")
     if not all(b"Stopped from traywidget" in last for last in lasts):
         raise RuntimeError("a client stream ended without the stopped-stream event")
+    closed = await _upstream_closed(procs, session, "")
+    return (max(ends) - t0) / 1e9, (max(closed) - t0) / 1e9
+
+
+async def _upstream_closed(procs: Processes, session, when: str) -> list[int]:
+    """When (monotonic ns) the upstream saw each of the {STREAMS} streams closed, waiting up to 5 s for all."""
     closed: list[int] = []
     deadline = time.monotonic() + 5
     while len(closed) < STREAMS and time.monotonic() < deadline:
@@ -454,9 +458,8 @@ async def _kill(procs: Processes, session) -> tuple[float, float]:
             closed += (await reply.json())["closed"]
         await asyncio.sleep(0.05)
     if len(closed) < STREAMS:
-        raise RuntimeError(f"only {len(closed)} of {STREAMS} upstream streams closed")
-    del aiohttp
-    return (max(ends) - t0) / 1e9, (max(closed) - t0) / 1e9
+        raise RuntimeError(f"only {len(closed)} of {STREAMS} upstream streams closed{when}")
+    return closed
 
 
 async def _disconnect(procs: Processes) -> float:
@@ -476,14 +479,7 @@ async def _disconnect(procs: Processes) -> float:
         for reply in replies:
             reply.close()  # drops the connection, as a tool that is stopped does
         gone = time.monotonic_ns()
-        closed: list[int] = []
-        deadline = time.monotonic() + 5
-        while len(closed) < STREAMS and time.monotonic() < deadline:
-            async with session.post(f"http://127.0.0.1:{procs.upstream_port}/_bench/closed") as answer:
-                closed += (await answer.json())["closed"]
-            await asyncio.sleep(0.05)
-    if len(closed) < STREAMS:
-        raise RuntimeError(f"only {len(closed)} of {STREAMS} upstream streams closed after their clients left")
+        closed = await _upstream_closed(procs, session, " after their clients left")
     return (max(closed) - gone) / 1e9
 
 

@@ -31,28 +31,29 @@ def announce(port: int) -> None:
 
 
 def withdraw() -> None:
-    if _announced_by() == os.getpid():
+    announced = _announced()
+    if announced is not None and announced[1] == os.getpid():
         _path().unlink(missing_ok=True)
 
 
 def gateway_port() -> int:
     """The port of the running headless gateway if one announced itself, else the config's."""
+    announced = _announced()
+    if announced is not None and _alive(announced[1]):
+        return announced[0]
+    return ConfigStore().load().settings.gateway_port
+
+
+def _announced() -> tuple[int, int] | None:
+    """(port, pid) from the file, when there is one in that shape."""
     try:
         data = json.loads(_path().read_text())
         port, pid = data["port"], data["pid"]
     except (OSError, ValueError, KeyError, TypeError):
-        return ConfigStore().load().settings.gateway_port
-    if type(port) is int and 0 < port <= 65535 and type(pid) is int and _alive(pid):
-        return port
-    return ConfigStore().load().settings.gateway_port
-
-
-def _announced_by() -> int | None:
-    try:
-        pid = json.loads(_path().read_text())["pid"]
-    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return pid if type(pid) is int else None
+    if type(port) is int and 0 < port <= 65535 and type(pid) is int:
+        return port, pid
+    return None
 
 
 def _alive(pid: int) -> bool:
