@@ -116,7 +116,7 @@ class SimProcess:
 
 def make_accounts(sim: SimProcess, provider: str, n: int, prefix: str, hosts: int = 1, **options: Any):
     """n accounts in the simulator and as traywidget Accounts; returns (accounts, MemorySecretStore, items)."""
-    from traywidget.core.secrets import MemorySecretStore
+    from traywidget.store.secrets import MemorySecretStore
     from traywidget.model import Account
 
     items = sim.add(provider, n, **options)
@@ -162,7 +162,7 @@ def read_line(proc: subprocess.Popen, prefix: str, timeout: float) -> str:
 
 
 # One way to end a helper process, shared with the desktop tests.
-from tests.desktop import stop_process as stop  # noqa: E402
+from tests.desktop_session import stop_process as stop  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -214,8 +214,8 @@ def proc_status_kb(pid: int, field_name: str) -> int:
 def app_home(accounts, store, cache_snapshots=None) -> Iterator[dict[str, str]]:
     """A throw-away config dir, cache dir and bench keyring holding these accounts;
     yields the environment the app runs with."""
-    from traywidget.core.cache import SnapshotCache
-    from traywidget.core.config import Config, ConfigStore
+    from traywidget.store.cache import SnapshotCache
+    from traywidget.store.config import Config, ConfigStore
 
     root = Path(tempfile.mkdtemp(prefix="traywidget-bench-"))
     try:
@@ -250,7 +250,7 @@ def have_tray_tools() -> bool:
 def desktop(env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
     """Xvfb + trayer (a real XEmbed tray); yields the environment with DISPLAY."""
     sys.path.insert(0, str(ROOT))
-    from tests.desktop import trayer, xvfb
+    from tests.desktop_session import trayer, xvfb
 
     with xvfb(dict(env or os.environ)) as denv, trayer(denv):
         yield denv

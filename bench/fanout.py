@@ -27,7 +27,7 @@ OK and every kill answered, or the run fails."""
 
 
 async def _time(sim: SimProcess, n: int, kill: bool, reps: int, prefix: str) -> list[float]:
-    from traywidget.core.engine import Engine
+    from traywidget.engine.engine import Engine
     from traywidget.model import State
 
     accounts, store, _ = make_accounts(sim, "routing.run", n, prefix, latency_ms=LATENCY_MS)

@@ -54,14 +54,14 @@ def _steps() -> list[tuple[str, Callable[[], object]]]:
         ("qasync + its event loop", loop),
         ("httpx + an AsyncClient (TLS context, CA bundle)", http_client),
         ("traywidget.model + i18n", _imports("traywidget.model", "traywidget.i18n")),
-        ("core.config + core.cache (read before the icon)", _imports("traywidget.core.config", "traywidget.core.cache")),
+        ("core.config + core.cache (read before the icon)", _imports("traywidget.store.config", "traywidget.store.cache")),
         ("ui.tray + ui.badge (the icon)", _imports("traywidget.ui.tray")),
         ("ui.controller (panel, settings, notifications)", _imports("traywidget.ui.controller")),
-        ("engine, history (sqlite3), recorder", _imports("traywidget.core.engine", "traywidget.core.engine_thread",
-                                                         "traywidget.core.history", "traywidget.core.recorder")),
+        ("engine, history (sqlite3), recorder", _imports("traywidget.engine.engine", "traywidget.engine.engine_thread",
+                                                         "traywidget.store.history", "traywidget.store.recorder")),
         ("keyring + its Secret Service backend (SecretStorage, cryptography, jeepney)", keyring_backend),
         ("gateway service (aiohttp only once the gateway listens)", _imports("traywidget.gateway.service")),
-        ("traywidget.app", _imports("traywidget.app")),
+        ("traywidget.ui.app", _imports("traywidget.ui.app")),
     ]
 
 

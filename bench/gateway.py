@@ -69,7 +69,7 @@ interleaved so drift hits both. Added = gateway − direct of the same statistic
   last upstream connection closed (as the simulator saw it); and from {STREAMS} clients hanging up
   mid-stream to the last upstream connection closed.
 - GUI stall: a child process runs a Qt event loop (QCoreApplication, offscreen) on its main thread and
-  the gateway on a `traywidget.core.loop_thread.LoopThread`, as the app runs them; a 5 ms PreciseTimer
+  the gateway on a `traywidget.engine.loop_thread.LoopThread`, as the app runs them; a 5 ms PreciseTimer
   records how late each tick fires, first with the gateway idle (2 s), then while {STREAMS} streams ×
   {EVENTS} events paced at 2 ms flow through it; the largest lateness of each phase.
 - LiteLLM (third column, only when its proxy is installed): `litellm --config` with one model
@@ -83,7 +83,7 @@ def _upstream_app():
     from aiohttp import web
 
     from traywidget.simulator import Simulator
-    from traywidget.simulator.app import make_app
+    from traywidget.simulator.web_app import make_app
 
     sim = Simulator()
     app = make_app(sim)
@@ -143,7 +143,7 @@ def _accounts(upstream_port: int):
 
 
 async def _serve_gateway(upstream_port: int, keys: dict[str, str]) -> None:
-    from traywidget.core.secrets import MemorySecretStore
+    from traywidget.store.secrets import MemorySecretStore
     from traywidget.gateway.server import Gateway
 
     store = MemorySecretStore()
@@ -165,8 +165,8 @@ def _serve_gateway_beside_qt(upstream_port: int, keys: dict[str, str]) -> None:
 
     from PySide6.QtCore import QCoreApplication, Qt, QTimer
 
-    from traywidget.core.loop_thread import LoopThread
-    from traywidget.core.secrets import MemorySecretStore
+    from traywidget.engine.loop_thread import LoopThread
+    from traywidget.store.secrets import MemorySecretStore
     from traywidget.gateway.server import Gateway
 
     app = QCoreApplication([])
@@ -231,7 +231,7 @@ class Processes:
         binary = os.environ.get("LITELLM_BIN") or shutil.which("litellm")
         if not binary:
             return None
-        from tests.desktop import free_port
+        from tests.desktop_session import free_port
 
         port = free_port()
         config = Path(tempfile.mkdtemp(prefix="traywidget-bench-litellm-")) / "config.yaml"

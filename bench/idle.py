@@ -22,7 +22,7 @@ from bench.common import (
     stop,
     wakeups_over,
 )
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.store.secrets import MemorySecretStore
 
 NAME = "idle"
 WARMUP_S = 10.0

@@ -36,7 +36,7 @@ simulator, the runs of both interleaved, for a before/after side by side."""
 
 STORE_KEYS = (
     "import json, sys\n"
-    "from traywidget.core.secrets import KeyringSecretStore\n"
+    "from traywidget.store.secrets import KeyringSecretStore\n"
     "store = KeyringSecretStore()\n"
     "for account_id, secret in json.load(sys.stdin).items():\n"
     "    store.set(account_id, secret)\n"
@@ -46,7 +46,7 @@ STORE_KEYS = (
 def _home(sim: SimProcess, keyring_env: dict[str, str], root: Path, n: int, prefix: str,
           code: Path = ROOT, python: Path | str = PY) -> tuple[dict[str, str], Path | str]:
     """A config dir of n accounts whose keys `code`'s traywidget saved; returns the environment of `status`."""
-    from traywidget.core.config import Config, ConfigStore
+    from traywidget.store.config import Config, ConfigStore
     from traywidget.model import Account
 
     items = sim.add("routing.run", n, latency_ms=LATENCY_MS)
@@ -78,7 +78,7 @@ def _status(env: dict[str, str], n: int, python: Path | str = PY) -> float:
 def measure(reps: int, checkouts: dict[str, tuple[Path, Path | str]]) -> dict[tuple[str, int], list[float]]:
     """Wall times of `status` per (checkout label, accounts), the runs of every case taking turns.
     `checkouts`: label -> (checkout root, the python that runs it)."""
-    from tests.desktop import dbus_session, secret_service
+    from tests.desktop_session import dbus_session, secret_service
 
     with tempfile.TemporaryDirectory(prefix="traywidget-bench-keyring-") as tmp, SimProcess() as sim:
         root = Path(tmp)

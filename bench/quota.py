@@ -28,8 +28,8 @@ management endpoints' own per-minute limits are switched off in the simulator he
 
 
 async def _run(sim: SimProcess, seconds: float):
-    from traywidget.core.engine import Cadence, Engine, EngineSettings
-    from traywidget.core.secrets import MemorySecretStore
+    from traywidget.engine.engine import Cadence, Engine, EngineSettings
+    from traywidget.store.secrets import MemorySecretStore
 
     default = Cadence()
     scaled = replace(default, **{f.name: getattr(default, f.name) / SCALE for f in fields(Cadence)
@@ -69,7 +69,7 @@ async def _run(sim: SimProcess, seconds: float):
 
 
 def run(ctx: Context) -> list[Result]:
-    from traywidget.core.engine import requests_budget_per_hour
+    from traywidget.engine.engine import requests_budget_per_hour
 
     seconds = 3600.0 / SCALE * (0.5 if ctx.quick else 1.0)
     with SimProcess() as sim:

@@ -18,9 +18,9 @@ MENU_MS = 100
 METHOD = f"""\
 A child process (`python -m bench.responsiveness --child`, `QT_QPA_PLATFORM=offscreen`) builds a
 QApplication, a qasync loop and the real views through `traywidget.ui.controller.AppController` (tray
-view, panel shown, alert policy, notifier), composed as `traywidget.app` composes them: a real `Engine`
+view, panel shown, alert policy, notifier), composed as `traywidget.ui.app` composes them: a real `Engine`
 with {N} routing.run accounts on the simulator process ({LATENCY_MS} ms latency) running on its own
-loop thread behind `ThreadedEngine`, and a `SnapshotRecorder` writing a real `HistoryStore` (temp dir)
+loop thread asked through `EngineBridge`, and a `SnapshotRecorder` writing a real `HistoryStore` (temp dir)
 on that thread. A 5 ms `QTimer`
 (PreciseTimer) records how late each tick is (interval − 5 ms). Each run: 0.3 s of quiet, then
 `engine.poll_all()` on the engine's thread ({N} snapshots flow through the bus into tray and panel) while the menu's
@@ -65,11 +65,12 @@ def child(port: int, reps: int) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from bench.common import make_accounts
-    from traywidget.core.config import Config
-    from traywidget.core.engine import Engine
-    from traywidget.core.engine_thread import ThreadedEngine
-    from traywidget.core.history import HistoryStore
-    from traywidget.core.recorder import SnapshotRecorder
+    from traywidget.store.config import Config
+    from traywidget.engine.engine import Engine
+    from traywidget.engine.loop_thread import LoopThread
+    from traywidget.store.history import HistoryStore
+    from traywidget.store.recorder import SnapshotRecorder
+    from traywidget.ui.bridge import EngineBridge
     from traywidget.ui.controller import AppController
 
     app = QApplication([sys.argv[0]])
@@ -80,10 +81,13 @@ def child(port: int, reps: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="traywidget-bench-resp-"))
     history = HistoryStore(tmp)
     engine = Engine(accounts, store)
-    threaded = ThreadedEngine(engine)
+    thread = LoopThread()
+    thread.start()
+    bridge = EngineBridge(thread)
     recorder = SnapshotRecorder(history, None, latest=lambda: engine.snapshots.values())
-    threaded.subscribe(recorder.on_snapshot)
-    controller = AppController(threaded, config=Config(accounts=tuple(accounts)), secrets=store, history=history)
+    bridge.send(engine.subscribe, recorder.on_snapshot)
+    controller = AppController(engine, bridge=bridge, config=Config(accounts=tuple(accounts)), secrets=store,
+                               history=history)
     controller.panel.show()
 
     lateness: list[float] = []
@@ -118,7 +122,7 @@ def child(port: int, reps: int) -> dict:
         await asyncio.sleep(0.1)
         t0 = time.perf_counter()
         expected = delivered[0] + N
-        await threaded.thread.run(engine.poll_all())
+        await bridge.call(engine.poll_all)
         await until_views_have(expected)
         elapsed = time.perf_counter() - t0
         await asyncio.sleep(0.1)
@@ -137,7 +141,8 @@ def child(port: int, reps: int) -> dict:
                 out["max_late_s"].append(worst)
                 out["p99_late_s"].append(p99)
                 out["refresh_s"].append(elapsed)
-        await threaded.stop()
+        await bridge.call(engine.stop)
+        thread.stop()
         return out
 
     with loop:

@@ -2,7 +2,7 @@
 
     python -m bench.simproc            prints "READY <port>" once listening
 
-It serves traywidget's simulator (traywidget.simulator.app.make_app) on the
+It serves traywidget's simulator (traywidget.simulator.web_app.make_app) on the
 same port on 127.0.0.1, 127.0.0.2 and 127.0.0.3, so accounts can point at
 three distinct hosts, and adds a few /_bench endpoints:
 - POST /_bench/accounts {provider, n, latency_ms, near, management}: n new accounts
@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from traywidget.simulator import Simulator
-from traywidget.simulator.app import make_app
+from traywidget.simulator.web_app import make_app
 from traywidget.simulator.records import OPENROUTER, ROUTEWAY, ROUTING
 from traywidget.simulator.streaming import STREAMS
 

@@ -64,7 +64,7 @@ def start_and_idle(cmd: Sequence[str], env: dict[str, str], idle_s: float = IDLE
 
 
 async def _cached_snapshots(accounts, store):
-    from traywidget.core.engine import Engine
+    from traywidget.engine.engine import Engine
 
     engine = Engine(accounts, store)
     try:

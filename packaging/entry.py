@@ -2,7 +2,7 @@
 
 Kept outside the package so PyInstaller analyses `traywidget` as a normal package. One hidden mode:
 with TRAYWIDGET_DOCTOR_PROBE=tray the binary runs `traywidget doctor`'s Qt tray probe (a frozen
-binary cannot run `python -c`), see traywidget/doctor.py.
+binary cannot run `python -c`), see traywidget/desktop/doctor.py.
 """
 
 import os
@@ -11,7 +11,7 @@ import sys
 
 def _run() -> int:
     if os.environ.get("TRAYWIDGET_DOCTOR_PROBE") == "tray":
-        from traywidget.doctor import probe_main
+        from traywidget.desktop.doctor import probe_main
 
         return probe_main()
     from traywidget.__main__ import main

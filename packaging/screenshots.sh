@@ -95,7 +95,7 @@ request = urllib.request.Request(f"http://127.0.0.1:{port}/_sim/{path}", data=da
 print(urllib.request.urlopen(request, timeout=5).read().decode())
 EOF
 }
-demo_key() { "$PYTHON" -c "from traywidget.simulator.demo import $1; print($1)" 2>/dev/null; }
+demo_key() { "$PYTHON" -c "from traywidget.simulator.demo_world import $1; print($1)" 2>/dev/null; }
 
 # ------------------------------------------------------------------------------------------ a session
 # session NAME TRAY_HEIGHT [ENV=VALUE ...] -- [APP ARGS ...]: a bus, an X server, a tray, the app.
@@ -479,10 +479,10 @@ secretstorage.get_default_collection(secretstorage.dbus_init()).lock()
 from PySide6.QtWidgets import QApplication
 import qasync
 app = QApplication(["traywidget"])
-from traywidget.core.config import Config, ConfigStore
-from traywidget.core.engine import Engine
-from traywidget.core.secrets import KeyringSecretStore
-from traywidget.core.tasks import TaskRunner
+from traywidget.store.config import Config, ConfigStore
+from traywidget.engine.engine import Engine
+from traywidget.store.secrets import KeyringSecretStore
+from traywidget.ui.tasks import TaskRunner
 from traywidget.model import Account
 from traywidget.ui.controller import AppController
 

@@ -91,7 +91,7 @@ pass=$((pass + 1))
 
 # 4. a real Secret Service round trip, when this machine has one to start privately: store the demo
 #    key of the separate simulator process; status reads it from the keyring and polls for real.
-DEMO_KEY="$("$PY" -c 'from traywidget.simulator.demo import OPENROUTER_KEY as k; print(k)' 2>/dev/null \
+DEMO_KEY="$("$PY" -c 'from traywidget.simulator.demo_world import OPENROUTER_KEY as k; print(k)' 2>/dev/null \
   || printf 'sk-or-v1-%s0001' "$(printf 'd%.0s' $(seq 60))")"
 if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
   cat >"$WORK/keyring.sh" <<EOF

@@ -1,1 +1,1 @@
-"""Icons and desktop files, shipped as package data (read them through traywidget.core.assets)."""
+"""Icons and desktop files, shipped as package data (read them through traywidget.desktop.assets)."""

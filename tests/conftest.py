@@ -73,7 +73,7 @@ def sim(simulator):
 @pytest.fixture(scope="session")
 def keyring_home(tmp_path_factory):
     """A throwaway HOME with a private session bus and an unlocked gnome-keyring."""
-    from tests.desktop import dbus_session, secret_service
+    from tests.desktop_session import dbus_session, secret_service
 
     require_tools("dbus-daemon", "gnome-keyring-daemon", "dbus-send")
     home = tmp_path_factory.mktemp("home")

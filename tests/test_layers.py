@@ -1,14 +1,22 @@
-"""The floors of the code, read from the imports themselves.
+"""The floors of the code, read from the imports themselves. This file is their one statement.
 
-    1  traywidget.model       values, state predicates, the error hierarchy, HTTP result types
-    2  traywidget.providers   pure translation per provider
-    3  traywidget.core        engine, scheduling, config, secrets, cache, history, alerts, ...
-    4  ui, cli, app, demo, doctor, simulator, __main__   (views, commands, the loopback fake)
+    1  traywidget.model, traywidget.i18n   values, state predicates, the error hierarchy; the catalog
+    2  traywidget.providers                pure translation per provider
+    3  traywidget.present                  Qt-free words and judgements every view shares
+    4  traywidget.store                    config, secrets, cache, history: what is kept on disk
+    5  traywidget.engine                   polling, scheduling, readings, the HTTP layer, its thread
+       traywidget.desktop                  autostart, notifications, assets, host checks, doctor
+    6  traywidget.gateway                  the local pass-through proxy (stands on the engine's loop)
+    7  ui, cli, simulator, demo, __main__  views, commands, the loopback fake
 
 An import may point down a floor, or sideways inside its own package; never up,
-and never to another package of the same floor below floor 4. Every import
+and never to another package of the same floor below the top. Every import
 counts, lazy ones inside functions and TYPE_CHECKING ones included: a lazy
 import up is still an arrow up. No module may take part in an import cycle.
+
+On the top floor, packages meet only through each other's front door (the
+package itself, or a module named in FRONT_DOORS), never through internals;
+and the CLI never imports the GUI: what both need lives below them.
 """
 
 from __future__ import annotations
@@ -28,22 +36,27 @@ FLOORS: dict[str, int] = {
     "traywidget.model": 1,
     "traywidget.i18n": 1,
     "traywidget.providers": 2,
-    "traywidget.core": 3,
-    "traywidget.gateway": 3,
-    "traywidget.ui": 4,
-    "traywidget.cli": 4,
-    "traywidget.app": 4,
-    "traywidget.demo": 4,
-    "traywidget.doctor": 4,
-    "traywidget.simulator": 4,
-    "traywidget.__main__": 4,
+    "traywidget.present": 3,
+    "traywidget.store": 4,
+    "traywidget.engine": 5,
+    "traywidget.desktop": 5,
+    "traywidget.gateway": 6,
+    "traywidget.ui": 7,
+    "traywidget.cli": 7,
+    "traywidget.demo": 7,
+    "traywidget.simulator": 7,
+    "traywidget.__main__": 7,
     "traywidget.resources": 0,  # data only
     "traywidget.locale": 0,  # data only (the translation catalogs)
 }
-TOP_FLOOR = 4
-# The one sanctioned meeting on a floor: the gateway stands on core (config's
-# rules, the secret store) beside the engine, which never imports it.
-SIDEWAYS = {("traywidget.gateway", "traywidget.core")}
+TOP_FLOOR = 7
+# What one top-floor package may import of another, besides the package itself.
+FRONT_DOORS = {
+    "traywidget.ui.app",  # run_app: the one GUI start-up path, for __main__
+    "traywidget.demo",  # the built-in demo, for the GUI and the CLI's --demo
+}
+# Pairs that never meet at all, even through a front door.
+FORBIDDEN = {("traywidget.cli", "traywidget.ui")}
 
 
 def floor_of(module: str) -> tuple[int, str]:
@@ -73,7 +86,7 @@ def imports_of(path: Path, module: str) -> set[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            # `from traywidget.core import alerts` imports the module traywidget.core.alerts;
+            # `from traywidget.present import alerts` imports the module traywidget.present.alerts;
             # `from traywidget.model import State` imports the package traywidget.model.
             for alias in node.names:
                 submodule = f"{target}.{alias.name}"
@@ -103,11 +116,15 @@ def upward_arrows(graph: dict[str, set[str]]) -> list[str]:
             target_floor, target_pkg = floor_of(target)
             if target_pkg == "traywidget" and target_floor == 0:
                 continue  # APP_NAME and __version__: everyone may read them
-            if target_floor > source_floor:
+            if (source_pkg, target_pkg) in FORBIDDEN:
+                problems.append(f"{source} imports {target}: {source_pkg} must never import {target_pkg}")
+            elif target_floor > source_floor:
                 problems.append(f"{source} (floor {source_floor}) imports {target} (floor {target_floor})")
-            elif (target_floor == source_floor and target_pkg != source_pkg and source_floor < TOP_FLOOR
-                  and (source_pkg, target_pkg) not in SIDEWAYS):
-                problems.append(f"{source} imports {target}: two packages of floor {source_floor} must not meet")
+            elif target_floor == source_floor and target_pkg != source_pkg:
+                if source_floor < TOP_FLOOR:
+                    problems.append(f"{source} imports {target}: two packages of floor {source_floor} must not meet")
+                elif target != target_pkg and target not in FRONT_DOORS:
+                    problems.append(f"{source} imports {target}: reach {target_pkg} through its front door")
     return problems
 
 
@@ -162,17 +179,29 @@ def test_every_module_has_a_floor():
 @pytest.mark.parametrize(
     ("graph", "expected"),
     [
-        ({"traywidget.model.state": {"traywidget.core.engine"}},
-         ["traywidget.model.state (floor 1) imports traywidget.core.engine (floor 3)"]),
-        ({"traywidget.providers.openrouter": {"traywidget.ui.text"}},
-         ["traywidget.providers.openrouter (floor 2) imports traywidget.ui.text (floor 4)"]),
-        ({"traywidget.core.engine": {"traywidget.simulator.server"}},
-         ["traywidget.core.engine (floor 3) imports traywidget.simulator.server (floor 4)"]),
-        ({"traywidget.core.engine": {"traywidget.model", "traywidget.providers.base"}}, []),
-        ({"traywidget.ui.tray": {"traywidget.cli"}}, []),
-        ({"traywidget.gateway.server": {"traywidget.core.secrets"}}, []),
-        ({"traywidget.core.engine": {"traywidget.gateway.server"}},
-         ["traywidget.core.engine imports traywidget.gateway.server: two packages of floor 3 must not meet"]),
+        ({"traywidget.model.state": {"traywidget.engine.engine"}},
+         ["traywidget.model.state (floor 1) imports traywidget.engine.engine (floor 5)"]),
+        ({"traywidget.providers.openrouter": {"traywidget.present.text"}},
+         ["traywidget.providers.openrouter (floor 2) imports traywidget.present.text (floor 3)"]),
+        ({"traywidget.engine.engine": {"traywidget.simulator.runner"}},
+         ["traywidget.engine.engine (floor 5) imports traywidget.simulator.runner (floor 7)"]),
+        ({"traywidget.store.config": {"traywidget.engine.schedule"}},
+         ["traywidget.store.config (floor 4) imports traywidget.engine.schedule (floor 5)"]),
+        ({"traywidget.engine.engine": {"traywidget.model", "traywidget.providers.base", "traywidget.store.config"}},
+         []),
+        ({"traywidget.gateway.server": {"traywidget.store.secrets", "traywidget.engine.loop_thread"}}, []),
+        ({"traywidget.engine.engine": {"traywidget.gateway.server"}},
+         ["traywidget.engine.engine (floor 5) imports traywidget.gateway.server (floor 6)"]),
+        ({"traywidget.engine.engine": {"traywidget.desktop.notifications"}},
+         ["traywidget.engine.engine imports traywidget.desktop.notifications: two packages of floor 5 must not meet"]),
+        ({"traywidget.cli.polling": {"traywidget.ui.tray"}},
+         ["traywidget.cli.polling imports traywidget.ui.tray: traywidget.cli must never import traywidget.ui"]),
+        ({"traywidget.cli.polling": {"traywidget.ui"}},
+         ["traywidget.cli.polling imports traywidget.ui: traywidget.cli must never import traywidget.ui"]),
+        ({"traywidget.cli.system": {"traywidget.simulator.world"}},
+         ["traywidget.cli.system imports traywidget.simulator.world: reach traywidget.simulator through its front door"]),
+        ({"traywidget.cli.system": {"traywidget.simulator", "traywidget.demo"}}, []),
+        ({"traywidget.__main__": {"traywidget.ui.app", "traywidget.cli"}}, []),
     ],
 )
 def test_the_checker_sees_an_arrow_up(graph, expected):

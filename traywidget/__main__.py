@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def speak_the_users_language() -> str:
     """The language chosen in Settings, else the environment's (LANGUAGE, LC_ALL, LC_MESSAGES, LANG)."""
-    from traywidget.core.config import ConfigStore
+    from traywidget.store.config import ConfigStore
     from traywidget.i18n import choose_language, system_languages, use_language
 
     return use_language(choose_language(ConfigStore().language(), system_languages()))
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging(args.debug)
     if args.command is None:
-        from traywidget.app import run_app
+        from traywidget.ui.app import run_app
 
         return run_app(demo=args.demo, self_test=args.self_test)
     return run_command(args)

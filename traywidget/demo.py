@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from traywidget.core.secrets import GATEWAY_TOKEN, MemorySecretStore
+from traywidget.store.secrets import GATEWAY_TOKEN, MemorySecretStore
 from traywidget.model import Account
 
 # The demo's local gateway token: fixed, so the demo's gateway can be tried (and tested) without a keyring.

@@ -10,10 +10,10 @@ import pytest
 
 from traywidget.cli import bar
 from traywidget.cli.polling import EngineInputs, watch_printer
-from traywidget.core.headline import pick_headline
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.present.headline import pick_headline
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, ErrorInfo, Meter, Snapshot, State, Unit
-from traywidget.ui.text import tooltip_text
+from traywidget.present.text import tooltip_text
 
 NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=timezone.utc)
 

@@ -210,7 +210,7 @@ def test_keys_set_on_a_terminal_prompts_without_echo(env, sim):
 
 def test_purge_leaves_only_the_config(env, sim, tmp_path):
     s = sim.sim
-    store = "from traywidget.core.secrets import KeyringSecretStore; store = KeyringSecretStore(); "
+    store = "from traywidget.store.secrets import KeyringSecretStore; store = KeyringSecretStore(); "
 
     def keyring(code: str) -> str:
         result = subprocess.run([sys.executable, "-c", store + code], env=env, capture_output=True, text=True,

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.conftest import require_tools
-from tests.desktop import (
+from tests.desktop_session import (
     app_command,
     app_env,
     background,
@@ -41,7 +41,7 @@ from tests.desktop import (
     xvfb,
 )
 from traywidget.demo import DEMO_GATEWAY_TOKEN
-from traywidget.simulator.demo import OPENROUTER_KEY, ROUTING_KEY
+from traywidget.simulator.demo_world import OPENROUTER_KEY, ROUTING_KEY
 
 pytestmark = [pytest.mark.desktop, pytest.mark.slow]
 

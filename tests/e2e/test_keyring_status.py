@@ -9,13 +9,13 @@ import sys
 import pytest
 
 from tests.conftest import require_tools
-from tests.desktop import dbus_session, secret_service
+from tests.desktop_session import dbus_session, secret_service
 
 pytestmark = pytest.mark.desktop
 
 STATUS = (
     "import json, sys;"
-    "from traywidget.core.secrets import keyring_status;"
+    "from traywidget.store.secrets import keyring_status;"
     "s = keyring_status(unlock=sys.argv[1] == 'unlock');"
     "print(json.dumps({'state': s.state.value, 'usable': s.usable, 'message': s.message}))"
 )

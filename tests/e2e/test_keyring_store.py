@@ -18,10 +18,10 @@ import pytest
 from keyring.backends import SecretService
 
 from tests.conftest import require_tools
-from tests.desktop import dbus_session, secret_service
+from tests.desktop_session import dbus_session, secret_service
 from tests.e2e.cli import cli_env, run_cli
-from traywidget.core.config import Config, ConfigStore
-from traywidget.core.secrets import GATEWAY_TOKEN, KeyringSecretStore, key_name
+from traywidget.store.config import Config, ConfigStore
+from traywidget.store.secrets import GATEWAY_TOKEN, KeyringSecretStore, key_name
 from traywidget.model import Account
 
 pytestmark = pytest.mark.desktop
@@ -150,17 +150,17 @@ def test_two_processes_saving_at_once_lose_no_key(bus, tmp_path):
     env = {**bus, "TRAYWIDGET_CACHE_DIR": str(tmp_path / "cache")}
     env.pop("PYTHON_KEYRING_BACKEND", None)
     script = ("import sys\n"
-              "from traywidget.core.secrets import KeyringSecretStore\n"
+              "from traywidget.store.secrets import KeyringSecretStore\n"
               "store = KeyringSecretStore()\n"
               "for i in range(8):\n"
               f"    store.set(f'{{sys.argv[1]}}{{i}}', '{KEY}')\n")
     writers = [subprocess.Popen([sys.executable, "-c", script, name], env=env) for name in ("tray", "cli")]
     assert [w.wait(120) for w in writers] == [0, 0]
-    read = subprocess.run([sys.executable, "-c", "import json; from traywidget.core.secrets import "
+    read = subprocess.run([sys.executable, "-c", "import json; from traywidget.store.secrets import "
                            "KeyringSecretStore as S; print(json.dumps(sorted(S().read_all())))"],
                           env=env, capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(read.stdout) == sorted(f"{w}{i}:api" for w in ("tray", "cli") for i in range(8))
-    cleanup = "from traywidget.core.secrets import KeyringSecretStore as S; S().delete_all()"
+    cleanup = "from traywidget.store.secrets import KeyringSecretStore as S; S().delete_all()"
     subprocess.run([sys.executable, "-c", cleanup], env=env, timeout=60, check=True)
 
 

@@ -7,7 +7,7 @@ dbus-monitor capturing every Notify call, and the real app running `--demo` as a
   notifications, and with a StatusNotifier host (tests/e2e/sni_watcher.py): traywidget calls Notify
   itself, as "Traywidget", with its icon and an urgency.
 - With no notification server at all (and nothing D-Bus could start): Qt's balloon instead.
-- Qt-free, core/notifications.py: `notification_server_available()` on a bus without a server, with a
+- Qt-free, desktop/notifications.py: `notification_server_available()` on a bus without a server, with a
   running one, and with one D-Bus can start on demand; and a Notify that starts it.
 
 Through the demo simulator's /_sim API the app tests inject one 429 into the demo's routing.run
@@ -28,7 +28,7 @@ from contextlib import ExitStack
 import pytest
 
 from tests.conftest import require_tools
-from tests.desktop import (
+from tests.desktop_session import (
     app_command,
     app_env,
     background,
@@ -44,13 +44,13 @@ from tests.desktop import (
     wait_until,
     xvfb,
 )
-from traywidget.core.notifications import (
+from traywidget.desktop.notifications import (
     DesktopNotifications,
     Notification,
     Urgency,
     notification_server_available,
 )
-from traywidget.simulator.demo import ROUTING_KEY, ROUTING_LOW_KEY
+from traywidget.simulator.demo_world import ROUTING_KEY, ROUTING_LOW_KEY
 
 pytestmark = [pytest.mark.desktop]
 
@@ -160,7 +160,7 @@ def test_one_notification_per_429_and_per_threshold_crossing(tmp_path, tray):
     assert "of 500 requests left this hour (" in body and body.endswith(".")
 
 
-# --------------------------------------------------------------------------- core/notifications.py
+# --------------------------------------------------------------------------- desktop/notifications.py
 def test_a_notification_server_is_found_running_or_activatable(tmp_path, monkeypatch):
     require_tools("dbus-daemon", "dbus-send", "Xvfb", "dunst")
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)

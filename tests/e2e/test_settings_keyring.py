@@ -1,5 +1,5 @@
 """Settings checks a real keyring when it opens: a real gnome-keyring on a private session bus, locked or
-not, the app's own engine, controller, task runner and qasync loop (offscreen, in a subprocess: one
+not, the app's own engine, controller, bridge to the engine's thread and qasync loop (offscreen, in a subprocess: one
 QApplication per process)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from tests.conftest import require_tools
-from tests.desktop import dbus_session, secret_service
-from traywidget.core.secrets import KeyringState
+from tests.desktop_session import dbus_session, secret_service
+from traywidget.store.secrets import KeyringState
 from traywidget.ui.settings import KEYRING_PROBLEMS
 
 pytestmark = pytest.mark.desktop
@@ -24,18 +24,20 @@ from PySide6.QtWidgets import QApplication
 import qasync
 
 app = QApplication([])
-from traywidget.core.config import Config, ConfigStore
-from traywidget.core.engine import Engine
-from traywidget.core.secrets import KeyringSecretStore
-from traywidget.core.tasks import TaskRunner
+from traywidget.store.config import Config, ConfigStore
+from traywidget.engine.engine import Engine
+from traywidget.store.secrets import KeyringSecretStore
+from traywidget.engine.loop_thread import LoopThread
+from traywidget.ui.bridge import EngineBridge
 from traywidget.ui.controller import AppController
 
 loop = qasync.QEventLoop(app)
 asyncio.set_event_loop(loop)
-runner = TaskRunner(loop)
+thread = LoopThread()
+thread.start()
 secrets = KeyringSecretStore()
-controller = AppController(Engine([], secrets), config=Config(), config_store=ConfigStore(Path(sys.argv[1])),
-                           secrets=secrets, runner=runner)
+controller = AppController(Engine([], secrets), bridge=EngineBridge(thread), config=Config(),
+                           config_store=ConfigStore(Path(sys.argv[1])), secrets=secrets)
 dialog = controller.open_settings()
 checking = dialog.keyring_label.text()
 
@@ -49,7 +51,8 @@ print(json.dumps({"checking": checking, "banner": dialog.keyring_label.text(),
                   "shown": not dialog.keyring_box.isHidden(), "editor": editor.keyring_banner.text()}))
 if len(sys.argv) > 2:
     dialog.grab().save(sys.argv[2])
-loop.close()  # ends the worker threads, as the app's shutdown does
+thread.stop()  # ends the engine's thread and its worker threads, as the app's shutdown does
+loop.close()
 """
 LOCK = "import secretstorage; secretstorage.get_default_collection(secretstorage.dbus_init()).lock()"
 

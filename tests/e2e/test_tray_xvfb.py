@@ -16,7 +16,7 @@ import time
 import pytest
 
 from tests.conftest import require_tools
-from tests.desktop import (
+from tests.desktop_session import (
     app_command,
     app_env,
     background,
@@ -35,7 +35,7 @@ from tests.desktop import (
     x_windows,
     xvfb,
 )
-from traywidget.simulator.demo import ROUTING_KEY
+from traywidget.simulator.demo_world import ROUTING_KEY
 
 pytestmark = [pytest.mark.desktop, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.gateway.upstream import Upstream
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.gateway.server import Gateway
 from traywidget.model import Account, TrafficObservation
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.desktop import free_port, stop_process, wait_until
+from tests.desktop_session import free_port, stop_process, wait_until
 from tests.e2e.cli import cli_env, run_cli
-from traywidget.core.config import ConfigStore
-from traywidget.providers.traffic import STOPPED_MESSAGE
+from traywidget.store.config import ConfigStore
+from traywidget.providers.from_traffic import STOPPED_MESSAGE
 
 CANARY = "sk-or-v1-" + "c11ca4a7" * 8
 
@@ -44,7 +44,7 @@ def _set_port(env, port: int) -> None:
 
 
 def _stored_token(env) -> str | None:
-    code = ("import keyring; from traywidget.core.secrets import KeyringSecretStore; "
+    code = ("import keyring; from traywidget.store.secrets import KeyringSecretStore; "
             "from traywidget.gateway.token import read_token; print(read_token(KeyringSecretStore()))")
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           check=True).stdout.strip()

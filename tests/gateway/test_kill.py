@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.gateway.conftest import eventually, sim_accounts, upstream_account
-from traywidget.providers.traffic import STOPPED_MESSAGE
+from traywidget.providers.from_traffic import STOPPED_MESSAGE
 
 CHAT = "/chat/completions"
 STREAM = {"model": "m", "stream": True, "max_tokens": 10_000, "messages": []}

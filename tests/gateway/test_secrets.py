@@ -11,7 +11,7 @@ import logging
 
 import httpx
 
-from tests.desktop import free_port
+from tests.desktop_session import free_port
 from tests.gateway.conftest import eventually, upstream_account
 from traywidget.model import Account
 from traywidget.simulator.passthrough import fingerprint
@@ -98,7 +98,7 @@ async def test_canaries_travel_only_to_their_own_provider(start_gateway, sim, cl
 
 
 def test_reprs_hold_no_secret():
-    from traywidget.core.secrets import MemorySecretStore
+    from traywidget.store.secrets import MemorySecretStore
     from traywidget.gateway.keys import KeyCache
     from traywidget.gateway.server import Gateway
 

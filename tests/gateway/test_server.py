@@ -13,7 +13,7 @@ import pytest
 
 from tests.gateway.conftest import upstream_account
 from tests.gateway.upstream import sse_event
-from traywidget.core.secrets import GATEWAY_TOKEN, MemorySecretStore
+from traywidget.store.secrets import GATEWAY_TOKEN, MemorySecretStore
 from traywidget.gateway.server import Gateway, GatewayError
 from traywidget.gateway.sse import MAX_PENDING_BYTES, EventSplitter, split_events
 from traywidget.gateway.token import (

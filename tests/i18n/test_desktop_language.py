@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from tests.conftest import require_tools
-from tests.desktop import (
+from tests.desktop_session import (
     app_command,
     app_env,
     background,
@@ -20,7 +20,7 @@ from tests.desktop import (
     x_windows,
     xvfb,
 )
-from traywidget.core.config import Config, ConfigStore, Settings
+from traywidget.store.config import Config, ConfigStore, Settings
 
 pytestmark = [pytest.mark.desktop, pytest.mark.slow]
 

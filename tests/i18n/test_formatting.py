@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from traywidget.core.formatting import (
+from traywidget.present.formatting import (
     clock_time,
     count_left,
     format_amount,
@@ -30,7 +30,7 @@ from traywidget.model import (
     Meter,
     Unit,
 )
-from traywidget.ui.text import badge_text, streams_text
+from traywidget.present.text import badge_text, streams_text
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 LANGS = ["en", "de", "es", "zh_CN"]

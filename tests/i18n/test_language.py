@@ -21,7 +21,7 @@ from tests.ui.conftest import (
     make_controller,
     make_snapshot,
 )
-from traywidget.core.config import Config, ConfigStore, Settings
+from traywidget.store.config import Config, ConfigStore, Settings
 from traywidget.i18n import (
     LANGUAGES,
     choose_language,

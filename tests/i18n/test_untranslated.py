@@ -16,14 +16,14 @@ import pytest
 from tests.i18n.conftest import assert_all_marked
 from tests.i18n.views import menu_texts, widget_texts
 from tests.ui.conftest import NOW, SyncRunner, make_snapshot
-from traywidget.core import autostart
-from traywidget.core.alerts import AlertPolicy, config_alert, kill_failed, kill_summary
-from traywidget.core.config import Config, ConfigStore
-from traywidget.core.engine import Engine
-from traywidget.core.history import HistoryStore
-from traywidget.core.http import fetch, make_client
-from traywidget.core.pace import PaceWatch
-from traywidget.core.secrets import KeyringState, KeyringStatus, MemorySecretStore
+from traywidget.desktop import autostart
+from traywidget.present.alerts import AlertPolicy, config_alert, kill_failed, kill_summary
+from traywidget.store.config import Config, ConfigStore
+from traywidget.engine.engine import Engine
+from traywidget.store.history import HistoryStore
+from traywidget.engine.http_client import fetch, make_client
+from traywidget.present.pace import PaceWatch
+from traywidget.store.secrets import KeyringState, KeyringStatus, MemorySecretStore
 from traywidget.model import (
     REQUESTS_HOUR,
     Account,
@@ -278,7 +278,7 @@ def test_account_test_results():
     texts = []
     for snapshot in every_state():
         texts.append(("result", describe_test_result(snapshot, account)[1]))
-    from traywidget.core.hostcheck import Lookup
+    from traywidget.desktop.hostcheck import Lookup
 
     for lookup in Lookup:
         texts.append((f"result {lookup}", describe_test_result(every_state()[6], account, lookup)[1]))
@@ -366,6 +366,6 @@ def test_cli_human_output(monkeypatch):
         "openrouter"])
 
 
-# The demo's own accounts (traywidget/simulator/demo.py) and the plans its simulated providers report.
+# The demo's own accounts (traywidget/simulator/demo_world.py) and the plans its simulated providers report.
 DEMO_DATA = ["routing.run · runs low", "demo-routing-run-low", "demo-routing-run-lite", "demo-routing-run",
              "demo-openrouter", "demo-routeway", "Premium", "Weekly", "Lite", "demo"]

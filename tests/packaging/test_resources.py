@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from traywidget.core import assets as res
+from traywidget.desktop import assets as res
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
@@ -142,7 +142,7 @@ def test_wheel_ships_the_resources(tmp_path: Path) -> None:
     for name in ["traywidget/resources/__init__.py", "traywidget/resources/traywidget.svg",
                  "traywidget/resources/traywidget.desktop", "traywidget/resources/traywidget.ico",
                  "traywidget/resources/traywidget.icns", "traywidget/resources/traywidget.png",
-                 "traywidget/core/autostart.py", "traywidget/doctor.py", "traywidget/core/assets.py",
+                 "traywidget/desktop/autostart.py", "traywidget/desktop/doctor.py", "traywidget/desktop/assets.py",
                  "traywidget/i18n/__init__.py", "traywidget/locale/traywidget.pot",
                  *(f"traywidget/locale/{lang}/LC_MESSAGES/traywidget.{ext}"
                    for lang in ("de", "es", "zh_CN") for ext in ("po", "mo"))]:

@@ -45,7 +45,7 @@ def test_adapters_never_import_qt_or_httpx():
     code = (
         "import sys;"
         "import traywidget.providers.routing_run, traywidget.providers.openrouter, traywidget.providers.routeway;"
-        "import traywidget.providers.openai_compatible, traywidget.providers.headers, traywidget.providers.traffic;"
+        "import traywidget.providers.openai_compatible, traywidget.providers.headers, traywidget.providers.from_traffic;"
         "bad = [m for m in ('PySide6', 'httpx', 'qasync') if m in sys.modules];"
         "assert not bad, bad"
     )

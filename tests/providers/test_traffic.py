@@ -28,7 +28,7 @@ from traywidget.model import (
 )
 from traywidget.providers import PROVIDER_IDS, get_provider
 from traywidget.providers.openai_compatible import NO_USAGE_ENDPOINT_NOTE
-from traywidget.providers.traffic import (
+from traywidget.providers.from_traffic import (
     STOPPED_MESSAGE,
     is_event_stream,
     is_messages_path,

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, Meter, Snapshot, State, Unit
 
 PROVIDERS = ("routing.run", "openrouter", "routeway")

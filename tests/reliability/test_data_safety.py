@@ -2,8 +2,8 @@
 at random moments and arbitrary corruption; a corrupt config is kept aside
 with a message and never overwritten silently.
 
-(Config SIGKILL during saves is covered by tests/core/test_accounts.py and a
-single history SIGKILL by tests/core/test_history.py; this adds many kills
+(Config SIGKILL during saves is covered by tests/store/test_config.py and a
+single history SIGKILL by tests/store/test_history.py; this adds many kills
 with a durability check, the cache, and the command line's handling of a
 corrupt config.)
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cli import cli_env, run_cli
-from traywidget.core.cache import SnapshotCache
+from traywidget.store.cache import SnapshotCache
 from traywidget.model import Meter, Snapshot, State, Unit, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def _kill_after(proc: subprocess.Popen, seconds: float) -> list[str]:
 HISTORY_WRITER = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[2])
-    from traywidget.core.history import HistoryStore
+    from traywidget.store.history import HistoryStore
     from traywidget.model import Meter, Snapshot, State, Unit
     start = int(sys.argv[3])
     h = HistoryStore(sys.argv[1], min_interval_s=0, keep_s=1e12)
@@ -58,7 +58,7 @@ HISTORY_WRITER = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_history_survives_sigkill_during_hundreds_of_writes(tmp_path, report):
-    from traywidget.core.history import HistoryStore
+    from traywidget.store.history import HistoryStore
 
     rng = random.Random(5)
     crashes, writes, next_i = 0, 0, 0
@@ -91,7 +91,7 @@ CACHE_WRITER = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[2])
     from datetime import datetime, timezone
-    from traywidget.core.cache import SnapshotCache
+    from traywidget.store.cache import SnapshotCache
     from traywidget.model import Meter, Snapshot, State, Unit
     cache = SnapshotCache(__import__("pathlib").Path(sys.argv[1]))
     print("ready", flush=True)

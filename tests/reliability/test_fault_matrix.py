@@ -18,11 +18,11 @@ import sys
 
 import pytest
 
-from tests.desktop import free_port
+from tests.desktop_session import free_port
 from tests.e2e.cli import cli_env, run_cli
-from traywidget.core.config import Config, ConfigStore
-from traywidget.core.engine import Cadence, Engine, EngineSettings
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.store.config import Config, ConfigStore
+from traywidget.engine.engine import Cadence, Engine, EngineSettings
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Snapshot, State
 from traywidget.simulator import SimulatorServer
 
@@ -174,7 +174,7 @@ def _store_keys(env: dict[str, str], keys: dict[str, str]) -> None:
     """Write many keys into the Secret Service in one write (the CLI's `keys set` is one per run)."""
     script = (
         "import json, sys\n"
-        "from traywidget.core.secrets import KeyringSecretStore\n"
+        "from traywidget.store.secrets import KeyringSecretStore\n"
         "KeyringSecretStore().update(json.load(sys.stdin))\n"
     )
     subprocess.run([sys.executable, "-c", script], input=json.dumps(keys), text=True, env=env, check=True,

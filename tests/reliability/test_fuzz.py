@@ -32,10 +32,10 @@ from tests.strategies import (
     numbers,
     statuses,
 )
-from traywidget.core.cache import SnapshotCache
-from traywidget.core.config import ConfigStore
-from traywidget.core.engine import Engine, EngineSettings
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.store.cache import SnapshotCache
+from traywidget.store.config import ConfigStore
+from traywidget.engine.engine import Engine, EngineSettings
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, HttpResult, ProviderError, Snapshot, State
 from traywidget.providers import PROVIDER_IDS, get_provider
 from traywidget.providers.base import PollContext, Reading, RequestSpec

@@ -21,9 +21,9 @@ from datetime import timedelta
 
 import pytest
 
-from traywidget.core.engine import Engine, EngineSettings
-from traywidget.core.schedule import Cadence, requests_budget_per_hour
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.engine.engine import Engine, EngineSettings
+from traywidget.engine.schedule import Cadence, requests_budget_per_hour
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, State
 
 from .helpers import PROVIDERS, SHORT, Member, add_member, wait_until
@@ -149,7 +149,7 @@ async def test_backoff_grows_on_repeated_errors(sim, report):
     for p, seen in gaps.items():
         for n, gap in enumerate(seen, start=1):
             # Equal jitter: never less than half the nominal delay (its upper bound, all of the
-            # nominal delay, is pinned in tests/core/test_schedule.py: here a loaded machine adds to it).
+            # nominal delay, is pinned in tests/engine/test_schedule.py: here a loaded machine adds to it).
             nominal = base * 2 ** (n - 1)
             assert gap >= nominal / 2 - 0.01, (p, n, gap, seen)
         assert seen[-1] > 4 * seen[0], (p, seen)

@@ -22,12 +22,12 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from tests.desktop import free_port
+from tests.desktop_session import free_port
 from tests.e2e.cli import cli_env
-from traywidget.core.config import Config, ConfigStore
-from traywidget.core.engine import Cadence, Engine, EngineSettings
-from traywidget.core.http import fetch, join_url, make_client
-from traywidget.core.secrets import KeyringSecretStore, MemorySecretStore
+from traywidget.store.config import Config, ConfigStore
+from traywidget.engine.engine import Cadence, Engine, EngineSettings
+from traywidget.engine.http_client import fetch, join_url, make_client
+from traywidget.store.secrets import KeyringSecretStore, MemorySecretStore
 from traywidget.model import (
     Account,
     ErrorInfo,
@@ -335,7 +335,7 @@ async def test_an_internal_error_is_logged_without_a_key(sim, caplog, monkeypatc
 
 def _store_keys(env: dict[str, str], keys: dict[str, str]) -> None:
     script = ("import json, sys\n"
-              "from traywidget.core.secrets import KeyringSecretStore\n"
+              "from traywidget.store.secrets import KeyringSecretStore\n"
               "KeyringSecretStore().update(json.load(sys.stdin))\n")
     subprocess.run([sys.executable, "-c", script], input=json.dumps(keys), text=True, env=env, check=True, timeout=60)
 

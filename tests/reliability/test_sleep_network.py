@@ -10,9 +10,9 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from traywidget.core.engine import Engine, EngineSettings
-from traywidget.core.schedule import Cadence
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.engine.engine import Engine, EngineSettings
+from traywidget.engine.schedule import Cadence
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, State, utcnow
 
 from .helpers import PROVIDERS, SHORT, add_member, wait_until

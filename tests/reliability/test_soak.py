@@ -11,9 +11,9 @@ import time
 import psutil
 import pytest
 
-from traywidget.core.engine import Engine, EngineSettings
-from traywidget.core.schedule import Cadence
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.engine.engine import Engine, EngineSettings
+from traywidget.engine.schedule import Cadence
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import State
 
 from .helpers import PROVIDERS, SHORT, add_member, badge_lies

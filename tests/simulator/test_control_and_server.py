@@ -177,7 +177,7 @@ def test_simulate_command_lists_every_prefix_it_serves():
     import subprocess
     from urllib.parse import urlsplit
 
-    from tests.desktop import Lines, app_command, stop_process
+    from tests.desktop_session import Lines, app_command, stop_process
 
     proc = subprocess.Popen(app_command("simulate", "--demo", "--port", "0"), stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.desktop import wait_until
+from tests.desktop_session import wait_until
 from tests.simulator.sse import data_events, parse
 from traywidget.simulator.scripts import StreamScript
 

@@ -7,14 +7,13 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("QT_API", "pyside6")
 
-import asyncio  # noqa: E402
 from collections import Counter  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
 import pytest  # noqa: E402
 
-from traywidget.core.engine import EngineSettings
+from traywidget.engine.engine import EngineSettings
 from traywidget.model import (
     CREDITS,
     REQUESTS_DAY,
@@ -116,44 +115,43 @@ class FakeEngine:
         return self.test_result
 
 
-class SyncRunner:
-    """Runs each spawned coroutine to completion at once (no qasync loop in widget tests)."""
-
-    def __init__(self) -> None:
-        self.spawned: list[str] = []
-
-    def spawn(self, awaitable, name=None, on_done=None):
-        self.spawned.append(name or "")
-        loop = asyncio.new_event_loop()
-        try:
-            result, error = loop.run_until_complete(awaitable), None
-        except Exception as exc:  # noqa: BLE001
-            result, error = None, exc
-        finally:
-            loop.close()
-        if on_done is not None:
-            on_done(result, error)
-        return result
-
-
 @pytest.fixture
 def engine() -> FakeEngine:
     return FakeEngine()
 
 
 @pytest.fixture
-def runner() -> SyncRunner:
-    return SyncRunner()
+def bridge():
+    """Widget tests' bridge: the fake engine lives on the GUI thread, and asked work runs at once."""
+    from traywidget.ui.bridge import InlineBridge
+
+    return InlineBridge()
 
 
-def make_controller(engine, *, config=None, config_store=None, **parts):
+@pytest.fixture
+def engine_bridge():
+    """A real engine thread and the bridge to it, as in the app; stopped after the test."""
+    from traywidget.engine.loop_thread import LoopThread
+    from traywidget.ui.bridge import EngineBridge
+
+    thread = LoopThread()
+    thread.start()
+    bridge = EngineBridge(thread)
+    yield bridge
+    bridge.cancel_all()
+    thread.stop()
+
+
+def make_controller(engine, *, config=None, config_store=None, bridge=None, **parts):
     """An AppController with every view built and no event loop started."""
-    from traywidget.core.config import Config
+    from traywidget.store.config import Config
+    from traywidget.ui.bridge import InlineBridge
     from traywidget.ui.controller import AppController
 
     if config is None:
         config = config_store.load() if config_store is not None else Config()
-    return AppController(engine, config=config, config_store=config_store, **parts)
+    return AppController(engine, bridge=bridge or InlineBridge(), config=config, config_store=config_store,
+                         **parts)
 
 
 def clipped_nowhere(panel) -> Counter:

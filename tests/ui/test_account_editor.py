@@ -11,12 +11,12 @@ from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QPushButton
 
-from tests.ui.conftest import SyncRunner
-from traywidget.core.config import KEY_IN_URL_MESSAGE, KNOWN_HOSTS
-from traywidget.core.engine import Engine
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.store.config import KEY_IN_URL_MESSAGE, KNOWN_HOSTS
+from traywidget.engine.engine import Engine
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, ConfigError
 from traywidget.ui.account_editor import AccountEditor
+from traywidget.ui.bridge import InlineBridge
 
 KEY = "rk_" + "0123456789abcdef" * 4
 
@@ -35,7 +35,7 @@ class Saved:
 
 
 async def real_tester(account: Account, api_key: str, management_key: str | None):
-    """The engine's own Test connection, with a client of its own (each SyncRunner call has its own loop)."""
+    """The engine's own Test connection, with a client of its own (each InlineBridge ask has its own loop)."""
     engine = Engine([], MemorySecretStore())
     try:
         return await engine.test_connection(account, api_key, management_key)
@@ -43,9 +43,9 @@ async def real_tester(account: Account, api_key: str, management_key: str | None
         await engine.stop()
 
 
-def make_editor(qtbot, *, existing=None, commit=None, runner=None, tester=real_tester, **kwargs) -> AccountEditor:
+def make_editor(qtbot, *, existing=None, commit=None, ask=None, tester=real_tester, **kwargs) -> AccountEditor:
     editor = AccountEditor(existing=existing, taken_ids=set(), commit=commit or Saved(), tester=tester,
-                           spawn=(runner or SyncRunner()).spawn, **kwargs)
+                           ask=ask or InlineBridge().ask, **kwargs)
     qtbot.addWidget(editor)
     editor.show()
     return editor
@@ -174,11 +174,10 @@ def test_a_key_pasted_as_url_is_refused_unseen(qtbot, key):
 def test_the_dialog_does_not_jump_while_testing(qtbot, sim):
     held = []
 
-    class HeldRunner:
-        def spawn(self, awaitable, name=None, on_done=None):
-            held.append((awaitable, on_done))
+    def held_ask(work, *, name, on_done=None):
+        held.append((work, name, on_done))
 
-    editor = make_editor(qtbot, runner=HeldRunner())
+    editor = make_editor(qtbot, ask=held_ask)
     editor.label.setText("Main")
     editor._suggest_id("Main")
     editor.base_url.setText(sim.url("routing.run"))
@@ -188,8 +187,8 @@ def test_the_dialog_does_not_jump_while_testing(qtbot, sim):
     editor.test_button.click()
     assert editor.test_result.text() == "Testing…" and not editor.test_button.isEnabled()
     assert editor.size() == before
-    awaitable, on_done = held.pop()
-    SyncRunner().spawn(awaitable, on_done=on_done)
+    work, name, on_done = held.pop()
+    InlineBridge().ask(work, name=name, on_done=on_done)
     assert editor.test_result.text().startswith("Connected — OK\nPlan: Premium\n")
     assert len(editor.test_result.text().splitlines()) >= 5  # a long answer: it scrolls, the dialog stays
     assert editor.size() == before and editor.test_button.isEnabled()
@@ -285,7 +284,7 @@ def test_routeway_explains_its_management_key(qtbot):
 
 
 def test_check_host_tells_a_missing_host_from_no_network():
-    from traywidget.core.hostcheck import Lookup, check_host
+    from traywidget.desktop.hostcheck import Lookup, check_host
 
     async def both():
         return (await check_host("localhost", ["nothing.invalid"]),

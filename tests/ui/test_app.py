@@ -1,4 +1,4 @@
-"""Startup pieces: task runner, single instance, self-test, clean SIGTERM shutdown."""
+"""Startup pieces: single instance, self-test, clean SIGTERM shutdown."""
 
 from __future__ import annotations
 
@@ -12,38 +12,7 @@ import uuid
 
 import pytest
 
-from traywidget.core.tasks import TaskRunner
 from traywidget.ui.single_instance import SingleInstance
-
-
-def test_task_runner_keeps_logs_and_cancels(caplog):
-    loop = asyncio.new_event_loop()
-    try:
-        runner = TaskRunner(loop)
-        results = []
-
-        async def boom():
-            raise RuntimeError("kaput")
-
-        async def forever():
-            await asyncio.sleep(3600)
-
-        async def fine():
-            return 42
-
-        runner.spawn(fine(), name="fine", on_done=lambda r, e: results.append((r, e)))
-        runner.spawn(boom(), name="boom")
-        runner.spawn(forever(), name="forever")
-        assert len(runner.tasks) == 3
-        with caplog.at_level(logging.ERROR):
-            loop.run_until_complete(asyncio.sleep(0.01))
-        assert results == [(42, None)]
-        assert "boom" in caplog.text and "kaput" in caplog.text
-        assert len(runner.tasks) == 1
-        loop.run_until_complete(runner.cancel_all())
-        assert not runner.tasks
-    finally:
-        loop.close()
 
 
 def test_single_instance_second_launch_shows_first(qtbot):
@@ -75,7 +44,7 @@ def test_self_test_exits_zero(tmp_path):
 @pytest.mark.slow
 def test_demo_without_tray_runs_and_quits_on_sigterm(tmp_path):
     """Offscreen has no tray: the panel is the window; SIGTERM shuts down cleanly (exit 0)."""
-    from tests.desktop import Lines, wait_until
+    from tests.desktop_session import Lines, wait_until
 
     env = _env(QT_QPA_PLATFORM="offscreen", TRAYWIDGET_INSTANCE_NAME=f"tw-{uuid.uuid4().hex[:8]}",
                TRAYWIDGET_CONFIG_DIR=str(tmp_path / "c"), TRAYWIDGET_CACHE_DIR=str(tmp_path / "d"))

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtGui import QColor, QImage
 
 from tests.ui.conftest import make_snapshot
-from traywidget.core.headline import pick_headline
+from traywidget.present.headline import pick_headline
 from traywidget.model import ErrorInfo, State, Thresholds
 from traywidget.ui.badge import (
     ERROR,
@@ -29,7 +29,7 @@ from traywidget.ui.badge import (
     render_badge,
     trouble_mark,
 )
-from traywidget.ui.text import EXHAUSTED, LOW, NONE, OK, STALE
+from traywidget.present.text import EXHAUSTED, LOW, NONE, OK, STALE
 
 
 def dist(a: QColor, b: QColor) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tests.ui.conftest import make_controller
-from traywidget.core.config import Config, ConfigStore
+from traywidget.store.config import Config, ConfigStore
 from traywidget.model import Account
 from traywidget.ui.config_follower import ConfigFollower
 
@@ -14,10 +14,10 @@ MAIN = Account("main", "routing.run", "Main", "https://api.routing.run/v1")
 SIDE = Account("side", "openrouter", "Side", "https://openrouter.ai/api/v1")
 
 
-def test_accounts_changed_elsewhere_reach_the_menu_and_the_engine(qtbot, tmp_path, engine, runner):
+def test_accounts_changed_elsewhere_reach_the_menu_and_the_engine(qtbot, tmp_path, engine, bridge):
     store = ConfigStore(tmp_path / "config")
     store.save(Config(accounts=(MAIN, SIDE)))
-    controller = make_controller(engine, config_store=store, runner=runner)
+    controller = make_controller(engine, config_store=store, bridge=bridge)
     reports: list[str] = []
     ConfigFollower(store, lambda: controller.config, controller.apply_config, reports.append, parent=controller)
     assert list(controller.panel.cards) == ["main", "side"]

@@ -9,29 +9,40 @@ import httpx
 from PySide6.QtGui import QGuiApplication
 
 from tests.ui.conftest import make_controller, make_snapshot
-from traywidget.core.config import Config, ConfigStore, Settings
-from traywidget.core.engine import Engine
-from traywidget.core.engine_thread import ThreadedEngine
-from traywidget.core.secrets import GATEWAY_TOKEN, MemorySecretStore
+from traywidget.store.config import Config, ConfigStore, Settings
+from traywidget.engine.engine import Engine
+from traywidget.store.secrets import GATEWAY_TOKEN, MemorySecretStore
 from traywidget.gateway.service import GatewayService
 from traywidget.model import Account
 
 ACCOUNT = Account("main", "routing.run", "Main", "https://api.routing.run/v1")
 
 
-def build(qtbot, tmp_path, runner, enabled: bool):
+def build(qtbot, tmp_path, bridge, enabled: bool):
     secrets = MemorySecretStore()
     engine = Engine([ACCOUNT], secrets)
-    threaded = ThreadedEngine(engine)
-    gateway = GatewayService(engine, secrets, threaded.thread, [ACCOUNT])
+    gateway = GatewayService(engine, secrets)
     config = Config(accounts=(ACCOUNT,), settings=Settings(gateway_enabled=enabled, gateway_port=0))
     store = ConfigStore(tmp_path)
     store.save(config)
-    controller = make_controller(threaded, config=config, config_store=store, secrets=secrets, runner=runner,
+    controller = make_controller(engine, config=config, config_store=store, secrets=secrets, bridge=bridge,
                                  gateway=gateway)
     controller.seed([make_snapshot("main", label="Main", hour=(420, 500))])  # an account line in the menu
     qtbot.waitUntil(lambda: "main" in controller.tray.snapshots, timeout=5000)
-    return controller, gateway, secrets, threaded
+    return controller, gateway, secrets, engine
+
+
+def applied(qtbot, controller, running: bool):
+    """Apply the gateway settings and wait for the answer from the engine's thread."""
+    with qtbot.waitSignal(controller.gateway_applied, timeout=10000) as blocker:
+        controller.apply_gateway()
+    assert blocker.args[0].running is running
+    return blocker.args[0]
+
+
+def stop(bridge, *coroutines):
+    for coroutine in coroutines:
+        bridge.thread.submit(coroutine).result(10)
 
 
 def copy_entry(controller):
@@ -39,10 +50,10 @@ def copy_entry(controller):
     return next((a for a in submenu.actions() if a.data() == ("gateway", "main")), None)
 
 
-def test_on_the_menu_copies_each_accounts_address_and_off_takes_it_away(qtbot, tmp_path, runner):
-    controller, gateway, secrets, threaded = build(qtbot, tmp_path, runner, enabled=True)
+def test_on_the_menu_copies_each_accounts_address_and_off_takes_it_away(qtbot, tmp_path, engine_bridge):
+    controller, gateway, secrets, engine = build(qtbot, tmp_path, engine_bridge, enabled=True)
     try:
-        controller.apply_gateway()
+        applied(qtbot, controller, running=True)
         assert gateway.state.running and gateway.state.port
         entry = copy_entry(controller)
         assert entry is not None and entry.text() == "Copy base URL for your tools"
@@ -51,20 +62,20 @@ def test_on_the_menu_copies_each_accounts_address_and_off_takes_it_away(qtbot, t
         assert QGuiApplication.clipboard().text() == url
         # The address answers: a request without the token is refused there, not forwarded.
         assert httpx.get(url + "/models", timeout=5).status_code == 401
-        controller.apply_config(replace(controller.config, settings=replace(controller.config.settings,
-                                                                              gateway_enabled=False)))
+        with qtbot.waitSignal(controller.gateway_applied, timeout=10000):
+            controller.apply_config(replace(controller.config, settings=replace(controller.config.settings,
+                                                                                  gateway_enabled=False)))
         assert not gateway.state.running
         assert copy_entry(controller) is None
     finally:
-        runner.spawn(gateway.stop())
-        runner.spawn(threaded.stop())
+        stop(engine_bridge, gateway.stop(), engine.stop())
 
 
-def test_settings_say_where_the_gateway_listens_and_keep_any_free_port(qtbot, tmp_path, runner):
+def test_settings_say_where_the_gateway_listens_and_keep_any_free_port(qtbot, tmp_path, engine_bridge):
     # The demo's setting, port 0: any free port. Settings show the one in use and save 0 unless it is changed.
-    controller, gateway, secrets, threaded = build(qtbot, tmp_path, runner, enabled=True)
+    controller, gateway, secrets, engine = build(qtbot, tmp_path, engine_bridge, enabled=True)
     try:
-        controller.apply_gateway()
+        applied(qtbot, controller, running=True)
         port = gateway.state.port
         assert gateway.state.running and port
         dialog = controller.open_settings()
@@ -75,23 +86,25 @@ def test_settings_say_where_the_gateway_listens_and_keep_any_free_port(qtbot, tm
         dialog.gateway_port.setValue(9123)
         assert dialog.build_config().settings.gateway_port == 9123
         dialog.close()
-        controller.apply_config(replace(controller.config, settings=replace(controller.config.settings,
-                                                                              gateway_enabled=False)))
+        with qtbot.waitSignal(controller.gateway_applied, timeout=10000):
+            controller.apply_config(replace(controller.config, settings=replace(controller.config.settings,
+                                                                                  gateway_enabled=False)))
         dialog = controller.open_settings()  # not running: the generic address, and the default port
         assert dialog.gateway_port.value() == 8787
         assert dialog.gateway_note.text().startswith("A tool's base URL is http://127.0.0.1:PORT/ACCOUNT_ID")
         dialog.close()
     finally:
-        runner.spawn(gateway.stop())
-        runner.spawn(threaded.stop())
+        stop(engine_bridge, gateway.stop(), engine.stop())
 
 
-def test_settings_copy_the_token_and_a_new_one_replaces_it(qtbot, tmp_path, runner):
-    controller, gateway, secrets, threaded = build(qtbot, tmp_path, runner, enabled=False)
+def test_settings_copy_the_token_and_a_new_one_replaces_it(qtbot, tmp_path, engine_bridge):
+    controller, gateway, secrets, engine = build(qtbot, tmp_path, engine_bridge, enabled=False)
     try:
         dialog = controller.open_settings()
         assert dialog.copy_token.isEnabled()
+        QGuiApplication.clipboard().clear()
         dialog.copy_token.click()
+        qtbot.waitUntil(lambda: QGuiApplication.clipboard().text() != "", timeout=10000)
         first = QGuiApplication.clipboard().text()
         assert first == secrets.get_secret(GATEWAY_TOKEN) and first.startswith("twg-")
         assert "clipboard" in dialog.gateway_note.text()
@@ -99,32 +112,33 @@ def test_settings_copy_the_token_and_a_new_one_replaces_it(qtbot, tmp_path, runn
         assert dialog.token_box is not None and dialog.token_box.isVisible()
         make = next(b for b in dialog.token_box.buttons() if b.text() == "Make a new token")
         make.click()
+        qtbot.waitUntil(lambda: QGuiApplication.clipboard().text() != first, timeout=10000)
         second = QGuiApplication.clipboard().text()
         assert second != first and second == secrets.get_secret(GATEWAY_TOKEN)
         dialog.gateway_enabled.setChecked(True)
         assert dialog.build_config().settings.gateway_enabled is True
         dialog.close()
     finally:
-        runner.spawn(threaded.stop())
+        stop(engine_bridge, engine.stop())
 
 
-def test_a_port_in_use_is_told_at_the_top_of_the_panel_and_as_a_notification(qtbot, tmp_path, runner):
+def test_a_port_in_use_is_told_at_the_top_of_the_panel_and_as_a_notification(qtbot, tmp_path, engine_bridge):
     import socket
 
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
-    controller, gateway, secrets, threaded = build(qtbot, tmp_path, runner, enabled=True)
+    controller, gateway, secrets, engine = build(qtbot, tmp_path, engine_bridge, enabled=True)
     shown = []
     controller.notifier.shown.connect(shown.append)
     try:
         controller.config = replace(controller.config, settings=replace(controller.config.settings,
                                                                           gateway_port=taken.getsockname()[1]))
-        controller.apply_gateway()
+        applied(qtbot, controller, running=False)
         assert not gateway.state.running and gateway.state.problem
         assert [a.title for a in shown] == ["Traywidget: the local gateway is not running"]
         assert "did not start" in controller.panel.notice_text.text()
         assert copy_entry(controller) is None
     finally:
         taken.close()
-        runner.spawn(threaded.stop())
+        stop(engine_bridge, engine.stop())

@@ -10,10 +10,10 @@ import pytest
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from tests.conftest import require_tools
-from tests.desktop import dbus_session
-from traywidget.core import alerts
-from traywidget.core.alerts import Alert
-from traywidget.core.notifications import DesktopNotifications
+from tests.desktop_session import dbus_session
+from traywidget.present import alerts
+from traywidget.present.alerts import Alert
+from traywidget.desktop.notifications import DesktopNotifications
 from traywidget.ui.notify import Notifier
 
 RATE = Alert(alerts.RATE_LIMITED, "a", "Main: hourly limit hit (429)", "Resets 16:00.")
@@ -98,7 +98,7 @@ def test_with_no_server_on_the_bus_the_desktop_path_falls_back_to_the_balloon(qt
 
 
 def test_the_app_is_named_for_notifications(qapp):
-    from traywidget.app import _make_application
+    from traywidget.ui.app import _make_application
 
     app = _make_application(["traywidget"])
     assert app.applicationDisplayName() == "Traywidget"

@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel, QWidget
 
 from tests.ui.conftest import NOW, clipped_nowhere, make_snapshot
-from traywidget.core.history import HistoryStore
+from traywidget.store.history import HistoryStore
 from traywidget.model import REQUESTS_HOUR, ErrorInfo, Meter, Snapshot, State, Unit
 from traywidget.ui.colors import contrast, track_color
 from traywidget.ui.panel import (
@@ -20,7 +20,7 @@ from traywidget.ui.panel import (
     PanelWindow,
     panel_geometry,
 )
-from traywidget.ui.text import OK, STALE
+from traywidget.present.text import OK, STALE
 
 LONG_LABEL = "Team research account for the evaluation of long contexts 01"  # 60 characters
 

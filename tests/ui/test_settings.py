@@ -8,10 +8,10 @@ import pytest
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from tests.ui.conftest import NOW, FakeEngine, make_controller, make_snapshot
-from traywidget.core.config import Config, ConfigStore, Settings
-from traywidget.core.history import HistoryStore
-from traywidget.core.pace import PACE
-from traywidget.core.secrets import KeyringState, KeyringStatus, MemorySecretStore
+from traywidget.store.config import Config, ConfigStore, Settings
+from traywidget.store.history import HistoryStore
+from traywidget.present.pace import PACE
+from traywidget.store.secrets import KeyringState, KeyringStatus, MemorySecretStore
 from traywidget.model import REQUESTS_HOUR, Account, SecretStoreError
 from traywidget.ui.account_editor import SAVED_PLACEHOLDER, AccountEditor
 from traywidget.ui.controller import AppController
@@ -27,8 +27,8 @@ def store(tmp_path):
 
 
 @pytest.fixture
-def dialog(qtbot, store, engine, runner):
-    d = SettingsDialog(store, MemorySecretStore(), tester=engine.test_connection, spawn=runner.spawn)
+def dialog(qtbot, store, engine, bridge):
+    d = SettingsDialog(store, MemorySecretStore(), tester=engine.test_connection, ask=bridge.ask)
     qtbot.addWidget(d)
     return d
 
@@ -127,16 +127,16 @@ def test_a_refusing_keyring_loses_nothing(qtbot, store):
 
 @pytest.mark.parametrize("state", [KeyringState.NO_KEYRING, KeyringState.LOCKED, KeyringState.REFUSED,
                                    KeyringState.PLAINTEXT, KeyringState.FAILED])
-def test_the_keyring_is_checked_when_settings_open(qtbot, store, runner, state):
+def test_the_keyring_is_checked_when_settings_open(qtbot, store, bridge, state):
     checks = []
 
     def check():
         checks.append(state)
         return KeyringStatus(state, "SecretService.Keyring", "not shown")
 
-    d = SettingsDialog(store, MemorySecretStore(), spawn=runner.spawn, keyring_check=check)
+    d = SettingsDialog(store, MemorySecretStore(), ask=bridge.ask, keyring_check=check)
     qtbot.addWidget(d)
-    assert checks == [state] and runner.spawned == ["keyring-check"]
+    assert checks == [state] and bridge.asked == ["keyring-check"]
     assert d.keyring_label.text() == KEYRING_PROBLEMS[state] and not d.keyring_box.isHidden()
     # the account dialog says it too, before anything is typed
     editor = d.add_account()
@@ -152,9 +152,9 @@ def test_the_three_keyring_problems_read_differently():
     assert "unlock prompt was dismissed" in KEYRING_PROBLEMS[KeyringState.REFUSED]
 
 
-def test_a_usable_keyring_says_nothing_and_check_again_works(qtbot, store, runner):
+def test_a_usable_keyring_says_nothing_and_check_again_works(qtbot, store, bridge):
     answers = [KeyringStatus(KeyringState.LOCKED, "SecretService", ""), KeyringStatus(KeyringState.USABLE, "x", "")]
-    d = SettingsDialog(store, MemorySecretStore(), spawn=runner.spawn, keyring_check=lambda: answers.pop(0))
+    d = SettingsDialog(store, MemorySecretStore(), ask=bridge.ask, keyring_check=lambda: answers.pop(0))
     qtbot.addWidget(d)
     assert not d.keyring_box.isHidden()
     d.keyring_again.click()
@@ -190,12 +190,12 @@ def test_thresholds_cadence_pace_autostart(qtbot, store):
     assert d2.error.text() == "The second warning level must be below the first (e.g. 20 % and 5 %)."
 
 
-def controller(engine, store, runner, **parts) -> AppController:
-    return make_controller(engine, config_store=store, secrets=MemorySecretStore(), runner=runner, **parts)
+def controller(engine, store, bridge, **parts) -> AppController:
+    return make_controller(engine, config_store=store, secrets=MemorySecretStore(), bridge=bridge, **parts)
 
 
-def test_controller_applies_each_saved_account(qtbot, store, engine, runner):
-    c = controller(engine, store, runner)
+def test_controller_applies_each_saved_account(qtbot, store, engine, bridge):
+    c = controller(engine, store, bridge)
     d = c.open_settings()
     qtbot.addWidget(d)
     editor = d.add_account()
@@ -207,8 +207,8 @@ def test_controller_applies_each_saved_account(qtbot, store, engine, runner):
     assert set(c.panel.cards) == {"work"} and c.panel.welcome.isHidden()
 
 
-def test_first_run_opens_the_welcome_and_its_button_the_account_dialog(qtbot, store, engine, runner):
-    c = controller(engine, store, runner)
+def test_first_run_opens_the_welcome_and_its_button_the_account_dialog(qtbot, store, engine, bridge):
+    c = controller(engine, store, bridge)
     qtbot.addWidget(c.panel)
     assert not c.show()  # offscreen: no tray, the panel is the window
     assert c.panel.isVisible() and not c.panel.welcome.isHidden()
@@ -219,11 +219,11 @@ def test_first_run_opens_the_welcome_and_its_button_the_account_dialog(qtbot, st
     qtbot.addWidget(c.settings_dialog)
 
 
-def test_a_corrupt_config_is_told_at_the_panels_top(qtbot, store, engine, runner):
+def test_a_corrupt_config_is_told_at_the_panels_top(qtbot, store, engine, bridge):
     store.directory.mkdir(parents=True)
     store.path.write_text("{not json")
     config = store.load()
-    c = controller(engine, store, runner, config=config)
+    c = controller(engine, store, bridge, config=config)
     qtbot.addWidget(c.panel)
     c.show()
     assert c.panel.notice_text.text() == config.warnings[0]
@@ -231,7 +231,7 @@ def test_a_corrupt_config_is_told_at_the_panels_top(qtbot, store, engine, runner
     assert c.panel.notice.geometry().top() < c.panel.scroll.geometry().top()
 
 
-def test_pace_alert_through_the_controller(qtbot, store, runner, tmp_path):
+def test_pace_alert_through_the_controller(qtbot, store, bridge, tmp_path):
     engine = FakeEngine()
     alerts = []
     with HistoryStore(tmp_path / "history") as history:
@@ -239,7 +239,7 @@ def test_pace_alert_through_the_controller(qtbot, store, runner, tmp_path):
         history.add_samples([("main", REQUESTS_HOUR, (NOW - timedelta(minutes=5 * i)).timestamp(), 100 + 100 * i,
                               1000) for i in range(1, 5)])
         config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),))
-        c = controller(engine, store, runner, config=config, history=history, clock=lambda: NOW)
+        c = controller(engine, store, bridge, config=config, history=history, clock=lambda: NOW)
         qtbot.addWidget(c.panel)
         c.notifier.shown.connect(alerts.append)
         engine.publish(make_snapshot("main", hour=(100, 1000)))

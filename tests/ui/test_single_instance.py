@@ -8,7 +8,7 @@ import subprocess
 import sys
 import uuid
 
-from tests.desktop import wait_until
+from tests.desktop_session import wait_until
 from traywidget.ui.single_instance import SingleInstance, runtime_dir
 
 HOLD = """

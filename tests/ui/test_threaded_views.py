@@ -7,10 +7,9 @@ import threading
 
 from PySide6.QtCore import QObject, Slot
 
-from tests.core.test_engine_sim import engine_for
+from tests.engine.test_engine_sim import engine_for
 from tests.ui.conftest import make_controller
-from traywidget.core.config import Config
-from traywidget.core.engine_thread import ThreadedEngine
+from traywidget.store.config import Config
 
 
 class ThreadWitness(QObject):
@@ -25,22 +24,23 @@ class ThreadWitness(QObject):
         self.threads.append(threading.current_thread().name)
 
 
-def test_snapshots_arrive_on_the_gui_thread_and_kill_all_reaches_the_engine(qtbot, sim, runner):
+def test_snapshots_arrive_on_the_gui_thread_and_kill_all_reaches_the_engine(qtbot, sim, engine_bridge):
     s = sim.sim
     engine, _ = engine_for(sim, {"rr": ("routing.run", s.add_routing_key("Premium"), None)})
-    threaded = ThreadedEngine(engine)
-    controller = make_controller(threaded, config=Config(accounts=tuple(engine.accounts)), runner=runner)
+    bridge = engine_bridge
+    controller = make_controller(engine, config=Config(accounts=tuple(engine.accounts)), bridge=bridge)
     witness = ThreadWitness()
     controller.bus.snapshot.connect(witness.deliver)
     shown = []
     controller.notifier.shown.connect(shown.append)
-    threaded.start()
+    bridge.ask(engine.start, name="engine-start")
     try:
         qtbot.waitUntil(lambda: "rr" in controller.tray.snapshots, timeout=15000)
         assert witness.threads and set(witness.threads) == {threading.main_thread().name}
         qtbot.waitUntil(lambda: "left" in controller.tray.primary_icon().toolTip(), timeout=5000)
         assert controller.panel.cards["rr"].snapshot.state.is_fine
-        controller.kill_all()  # the SyncRunner awaits the engine thread's answer
+        controller.kill_all()  # composed on the engine's thread; the answer comes back to the GUI thread
+        qtbot.waitUntil(lambda: bool(shown), timeout=5000)
         assert [a.title for a in shown] == ["No streams were running"]
     finally:
-        runner.spawn(threaded.stop())
+        bridge.thread.submit(engine.stop()).result(10)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.ui.conftest import NOW, make_controller, make_snapshot
-from traywidget.core.config import Config, Settings
+from traywidget.store.config import Config, Settings
 from traywidget.model import Account, ErrorInfo, State
 from traywidget.ui.badge import (
     ERROR,
@@ -13,7 +13,7 @@ from traywidget.ui.badge import (
     BadgeSpec,
 )
 from traywidget.ui.bus import SnapshotBus
-from traywidget.ui.text import LOW, NONE, OK, STALE
+from traywidget.present.text import LOW, NONE, OK, STALE
 from traywidget.ui.tray import TrayView
 
 
@@ -184,11 +184,11 @@ def test_one_icon_per_account_in_the_accounts_order(qtbot):
     assert list(tray.icons) == [None]
 
 
-def test_a_click_on_the_icon_opens_the_panel_and_the_next_click_closes_it(qtbot, engine, runner):
+def test_a_click_on_the_icon_opens_the_panel_and_the_next_click_closes_it(qtbot, engine, bridge):
     from PySide6.QtWidgets import QSystemTrayIcon
 
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),))
-    c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW)
+    c = make_controller(engine, config=config, bridge=bridge, clock=lambda: NOW)
     icon = c.tray.primary_icon()
     Reason = QSystemTrayIcon.ActivationReason
     icon.activated.emit(Reason.Trigger)
@@ -203,11 +203,11 @@ def test_a_click_on_the_icon_opens_the_panel_and_the_next_click_closes_it(qtbot,
     c.panel.close()
 
 
-def test_controller_wires_menu_to_engine(qtbot, engine, runner):
+def test_controller_wires_menu_to_engine(qtbot, engine, bridge):
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),
                               Account("or", "openrouter", "OpenRouter", "https://openrouter.ai/api/v1")))
     quits = []
-    c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW, on_quit=lambda: quits.append(1))
+    c = make_controller(engine, config=config, bridge=bridge, clock=lambda: NOW, on_quit=lambda: quits.append(1))
     shown = []
     c.notifier.shown.connect(shown.append)
     engine.publish(make_snapshot("main", hour=(420, 500)))
@@ -231,37 +231,37 @@ def test_controller_wires_menu_to_engine(qtbot, engine, runner):
     c.panel.close()
 
 
-def test_a_failing_kill_is_said(qtbot, engine, runner):
+def test_a_failing_kill_is_said(qtbot, engine, bridge):
     engine.kill_results = RuntimeError("engine stopped")
     c = make_controller(engine, config=Config(accounts=(Account("main", "routing.run", "Main", "https://x/v1"),)),
-                        runner=runner)
+                        bridge=bridge)
     shown = []
     c.notifier.shown.connect(shown.append)
     c.kill_all()
     assert [(a.title, a.body) for a in shown] == [("Kill all streams failed", "engine stopped")]
 
 
-def test_a_corrupt_config_is_a_notification_and_on_the_panel(qtbot, engine, runner, caplog):
+def test_a_corrupt_config_is_a_notification_and_on_the_panel(qtbot, engine, bridge, caplog):
     """The config loaded at start-up carries what was wrong with the file: said at once, both ways."""
     caplog.set_level("INFO")
     message = "config.json could not be read (line 3): it was moved aside to config.json.corrupt-1"
-    c = make_controller(engine, config=Config(warnings=(message,)), runner=runner)
+    c = make_controller(engine, config=Config(warnings=(message,)), bridge=bridge)
     assert f"alert config_error : Traywidget: the settings file could not be read — {message}" in caplog.text
     assert message in c.panel.notice_text.text() and not c.panel.notice.isHidden()
 
 
-def test_seed_shows_cached_snapshots_stale(qtbot, engine, runner):
+def test_seed_shows_cached_snapshots_stale(qtbot, engine, bridge):
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),))
-    c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW)
+    c = make_controller(engine, config=config, bridge=bridge, clock=lambda: NOW)
     c.seed([make_snapshot("main", hour=(420, 500))])
     assert c.tray.badge().level == STALE and c.tray.badge().text == "420"
     assert texts(c.tray)[4] == "Main — 420 requests left this hour · OK · cached"
 
 
-def test_alerts_notify_once_per_alert(qtbot, engine, runner):
+def test_alerts_notify_once_per_alert(qtbot, engine, bridge):
     config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),),
                     settings=Settings())
-    c = make_controller(engine, config=config, runner=runner, clock=lambda: NOW)
+    c = make_controller(engine, config=config, bridge=bridge, clock=lambda: NOW)
     shown = []
     c.notifier.shown.connect(shown.append)
     for remaining in (400, 90, 80, 20, 10):  # crosses 20 % then 5 %
@@ -286,14 +286,14 @@ def test_a_burst_of_snapshots_redraws_once(qtbot):
     assert redraws == [1]
 
 
-def test_applied_settings_reach_the_engine(qtbot, engine, runner):
+def test_applied_settings_reach_the_engine(qtbot, engine, bridge):
     from traywidget.model import Thresholds
 
     accounts = (Account("main", "routing.run", "Main", "https://api.routing.run/v1"),
                 Account("idle", "routing.run", "Idle", "https://api.routing.run/v1"))
-    controller = make_controller(engine, config=Config(accounts=accounts), runner=runner)
+    controller = make_controller(engine, config=Config(accounts=accounts), bridge=bridge)
     controller.apply_config(Config(accounts=accounts, settings=Settings(
         thresholds=Thresholds((0.3, 0.1)), fast_interval_s=90.0, full_interval_s=600.0)))
     assert engine.settings.thresholds == Thresholds((0.3, 0.1))
     assert (engine.settings.cadence.fast_s, engine.settings.cadence.full_s) == (90.0, 600.0)
-    assert runner.spawned == ["refresh"]  # the new settings take effect at once
+    assert bridge.asked == ["refresh"]  # the new settings take effect at once

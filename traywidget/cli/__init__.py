@@ -152,6 +152,3 @@ def configure_logging(debug: bool) -> None:
     )
     # httpcore's debug trace is about sockets, not our requests; keep it out of --debug.
     logging.getLogger("httpcore").setLevel(logging.INFO)
-    # qasync logs every executor call's result at DEBUG, and the engine reads
-    # keys from the keyring in an executor: that would print keys. Never.
-    logging.getLogger("qasync").setLevel(logging.INFO)

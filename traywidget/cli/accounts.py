@@ -8,7 +8,7 @@ import sys
 from typing import TextIO
 
 from traywidget.cli.output import print_table
-from traywidget.core.config import (
+from traywidget.store.config import (
     Config,
     ConfigStore,
     base_url_advice,
@@ -16,7 +16,7 @@ from traywidget.core.config import (
     validate_base_url,
     validate_interval,
 )
-from traywidget.core.secrets import KeyringSecretStore
+from traywidget.store.secrets import KeyringSecretStore
 from traywidget.i18n import tr
 from traywidget.model import (
     EXIT_KEYRING,

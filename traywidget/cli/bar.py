@@ -16,11 +16,11 @@ import math
 from collections.abc import Iterable
 from datetime import datetime
 
-from traywidget.core.formatting import left_text
-from traywidget.core.headline import Headline, window_cue
+from traywidget.present.formatting import left_text
+from traywidget.present.headline import Headline, window_cue
 from traywidget.i18n import tr
 from traywidget.model import Meter, Snapshot, State
-from traywidget.ui.text import badge_text, status_text, tooltip_text
+from traywidget.present.text import badge_text, status_text, tooltip_text
 
 # Classes a bar's style sheet can colour (documented in README).
 OK = "ok"

@@ -22,8 +22,8 @@ from traywidget.cli.polling import (
     notice_reader_exit,
     watch_printer,
 )
-from traywidget.core.config import ConfigStore, ConfigWatch, validate_port
-from traywidget.core.secrets import KeyringSecretStore
+from traywidget.store.config import ConfigStore, ConfigWatch, validate_port
+from traywidget.store.secrets import KeyringSecretStore
 from traywidget.i18n import tr
 from traywidget.model import EXIT_OK, Account, UsageError
 
@@ -58,7 +58,7 @@ def _token(rotate: bool, out: TextIO, err: TextIO) -> int:
 
 
 def _env(account_id: str, out: TextIO, err: TextIO) -> int:
-    from traywidget.gateway.control import HOST_V4
+    from traywidget.gateway.control_api import HOST_V4
     from traywidget.gateway.token import ensure_token
     from traywidget.providers import get_provider
 
@@ -79,7 +79,7 @@ def _env(account_id: str, out: TextIO, err: TextIO) -> int:
 
 
 def _serve(args, out: TextIO, err: TextIO) -> int:
-    from traywidget.core.engine import EngineSettings
+    from traywidget.engine.engine import EngineSettings
 
     store = ConfigStore()
     config = store.load()
@@ -110,7 +110,7 @@ async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], 
 async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO, store: ConfigStore) -> int:
     """Run the engine and the gateway; print what `watch` prints, until SIGINT/SIGTERM or until
     the reader of our output goes away (held streams then end cleanly for their clients)."""
-    from traywidget.core.engine import Engine
+    from traywidget.engine.engine import Engine
     from traywidget.gateway.server import Gateway
 
     accounts, secrets = inputs.accounts, inputs.secrets

@@ -13,8 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from traywidget.core.config import ConfigStore
-from traywidget.core.paths import atomic_write, cache_dir
+from traywidget.store.config import ConfigStore
+from traywidget.store.paths import atomic_write, cache_dir
 
 FILE = "gateway-address.json"
 

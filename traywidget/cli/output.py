@@ -14,9 +14,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from traywidget.core.formatting import pad, text_width
+from traywidget.present.formatting import pad, text_width
 from traywidget.model import Snapshot
-from traywidget.ui.text import account_details, menu_account_line
+from traywidget.present.text import account_details, menu_account_line
 
 # What a process killed by SIGPIPE returns (128 + 13): the shell convention for
 # "the reader went away", which `status | head -1` and `watch | head -1` end with.

@@ -13,8 +13,8 @@ from typing import Any
 
 from traywidget.cli.accounts import load_config
 from traywidget.cli.output import GuardedStream, print_status, watch_line
-from traywidget.core.alerts import kill_summary
-from traywidget.core.secrets import KeyringSecretStore, SecretStore
+from traywidget.present.alerts import kill_summary
+from traywidget.store.secrets import KeyringSecretStore, SecretStore
 from traywidget.i18n import tr
 from traywidget.model import (
     EXIT_ACCOUNT_ERROR,
@@ -34,13 +34,13 @@ from traywidget.model import (
 class EngineInputs:
     accounts: list[Account]
     secrets: SecretStore
-    settings: Any  # traywidget.core.engine.EngineSettings (the engine, and httpx, load only when polling)
+    settings: Any  # traywidget.engine.engine.EngineSettings (the engine, and httpx, load only when polling)
     pinned_meter: str | None = None
 
 
 def _engine_inputs(args, err, stack: ExitStack) -> EngineInputs:
     """The accounts, keys and settings to poll: the config's, or the demo's."""
-    from traywidget.core.engine import EngineSettings
+    from traywidget.engine.engine import EngineSettings
 
     if args.demo:
         from traywidget.demo import start_demo
@@ -94,7 +94,7 @@ def _exit_code(errors: list[ErrorInfo | None], account_error: bool) -> int:
 
 
 async def _one_shot(inputs: EngineInputs, action):
-    from traywidget.core.engine import Engine
+    from traywidget.engine.engine import Engine
 
     engine = Engine(inputs.accounts, inputs.secrets, settings=inputs.settings)
     try:
@@ -124,7 +124,7 @@ def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
     from traywidget.cli import bar
 
     if fmt in ("waybar", "line"):
-        from traywidget.core.headline import HeadlinePolicy
+        from traywidget.present.headline import HeadlinePolicy
 
         order = [a.id for a in inputs.accounts]
         policy = HeadlinePolicy()  # holds the badge's meter like the tray does, until another clearly binds
@@ -188,7 +188,7 @@ class SnapshotPrinter:
 async def _watch(inputs: EngineInputs, render: Printer, out: GuardedStream) -> int:
     """Run the engine and print what `render` makes of each snapshot, until
     SIGINT/SIGTERM, or until the reader of our output goes away."""
-    from traywidget.core.engine import Engine
+    from traywidget.engine.engine import Engine
 
     engine = Engine(inputs.accounts, inputs.secrets, settings=inputs.settings)
     stop = asyncio.Event()

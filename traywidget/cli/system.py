@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 
 from traywidget.cli.accounts import load_config
-from traywidget.core.secrets import KeyringSecretStore
+from traywidget.store.secrets import KeyringSecretStore
 from traywidget.i18n import tr, trn
 from traywidget.model import (
     EXIT_OK,
@@ -36,8 +36,7 @@ def demo_account_commands(item: dict, base_url: str) -> list[str]:
 
 
 def simulate_command(args, out, err) -> int:
-    from traywidget.simulator import Simulator, build_demo
-    from traywidget.simulator.server import PREFIXES, base_url, run_forever
+    from traywidget.simulator import PREFIXES, Simulator, base_url, build_demo, run_forever
 
     sim = Simulator()
     demo_accounts = build_demo(sim) if args.demo else []
@@ -68,7 +67,7 @@ def simulate_command(args, out, err) -> int:
 
 
 def autostart_command(args, out, err) -> int:
-    from traywidget.core.autostart import login_item
+    from traywidget.desktop.autostart import login_item
 
     item = login_item()
     if args.action == "on":
@@ -81,7 +80,7 @@ def autostart_command(args, out, err) -> int:
 
 
 def doctor_command(args, out, err) -> int:
-    from traywidget import doctor
+    from traywidget.desktop import doctor
 
     checks = doctor.run_doctor()
     print(doctor.report_json(checks) if args.json else doctor.format_report(checks), file=out)
@@ -92,8 +91,8 @@ def purge_command(args, out, err) -> int:
     """Leave nothing behind but (unless --config) the key-less config file."""
     import shutil
 
-    from traywidget.core.autostart import login_item
-    from traywidget.core.paths import cache_dir
+    from traywidget.desktop.autostart import login_item
+    from traywidget.store.paths import cache_dir
 
     store, config = load_config(err)
     ids = [a.id for a in config.accounts] + [

@@ -17,7 +17,7 @@ from typing import Mapping
 from aiohttp import web
 from multidict import MultiMapping
 
-from traywidget.core.config import is_loopback_host
+from traywidget.store.config import is_loopback_host
 from traywidget.gateway.token import token_matches
 
 # Headers a tool may present the gateway token in (lowercase), as it would a key.

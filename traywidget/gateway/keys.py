@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from traywidget.core.secrets import SecretStore
+from traywidget.store.secrets import SecretStore
 
 # Keys are reused this long before the keyring is asked again.
 KEY_REREAD_S = 1800.0

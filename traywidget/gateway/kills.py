@@ -32,9 +32,10 @@ def merge_kill_results(results: Iterable[KillResult], held: Mapping[str, int]) -
 
 
 async def kill_everywhere(
-    stop_held: Callable[[], Awaitable[Mapping[str, int] | None]],
+    stop_held: Callable[[], Awaitable[Mapping[str, int] | None]] | None,
     kill_by_api: Callable[[], Awaitable[list[KillResult]]],
 ) -> list[KillResult]:
-    """`stop_held`: the gateway's kill (None when no gateway runs); `kill_by_api`: the engine's."""
-    held = await stop_held() or {}
+    """`stop_held`: the gateway's kill (None, or answering None, when no gateway runs); `kill_by_api`: the
+    engine's. Both run on the engine's loop."""
+    held = (await stop_held() if stop_held is not None else None) or {}
     return merge_kill_results(await kill_by_api(), held)

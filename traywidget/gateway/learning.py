@@ -21,7 +21,7 @@ from typing import Callable, Mapping
 from traywidget.gateway.sse import EventSplitter, split_events
 from traywidget.model import HttpResult, TrafficObservation
 from traywidget.providers.base import Provider
-from traywidget.providers.traffic import (
+from traywidget.providers.from_traffic import (
     MAX_ERROR_BODY_BYTES,
     MAX_EVENT_BYTES,
     is_event_stream,

@@ -37,7 +37,7 @@ from traywidget.gateway.registry import HeldExchange
 from traywidget.gateway.sse import EventSplitter
 from traywidget.model import Account
 from traywidget.providers.base import Provider
-from traywidget.providers.traffic import stopped_event, stopped_reply
+from traywidget.providers.from_traffic import stopped_event, stopped_reply
 
 log = logging.getLogger(__name__)
 

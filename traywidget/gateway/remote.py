@@ -1,6 +1,6 @@
 """Reaching a running gateway from another process: `traywidget status`, `kill`
 and `gateway token --rotate` talk to the one on the configured port, through
-its /_traywidget/ endpoints (see control.py).
+its /_traywidget/ endpoints (see control_api.py).
 
 Nothing listening there is the normal case (no gateway runs) and costs one
 refused connection on loopback; the keyring is read for the token only when a
@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from traywidget.gateway import control
-from traywidget.gateway.control import HOST_V4, TOKEN_REREAD_S
+from traywidget.gateway import control_api
+from traywidget.gateway.control_api import HOST_V4, TOKEN_REREAD_S
 from traywidget.model import TrafficObservation
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ async def _call(method: str, port: int, path: str, token: str | None = None) -> 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as session:
-            async with session.request(method, f"http://{HOST_V4}:{port}{control.PREFIX}/{path}",
+            async with session.request(method, f"http://{HOST_V4}:{port}{control_api.PREFIX}/{path}",
                                        headers=headers) as reply:
                 if reply.status == 401:
                     raise GatewayRefused()
@@ -69,7 +69,7 @@ async def _listening(port: int) -> bool:
 async def running_gateway(port: int) -> dict[str, Any] | None:
     """The health of the traywidget gateway on `port`, or None when none runs there."""
     data = await _call("GET", port, "health")
-    return data if isinstance(data, dict) and data.get("service") == control.SERVICE else None
+    return data if isinstance(data, dict) and data.get("service") == control_api.SERVICE else None
 
 
 async def status(port: int, read_token: Callable[[], str | None]) -> RemoteStatus | None:
@@ -82,7 +82,7 @@ async def status(port: int, read_token: Callable[[], str | None]) -> RemoteStatu
     if not isinstance(data, dict):
         return None
     streams = data.get("streams")
-    observations = (control.observation_from_json(o) for o in data.get("observations") or ())
+    observations = (control_api.observation_from_json(o) for o in data.get("observations") or ())
     return RemoteStatus(
         streams={k: v for k, v in streams.items() if type(v) is int and v >= 0} if isinstance(streams, dict) else {},
         observations=tuple(o for o in observations if o is not None),

@@ -25,10 +25,10 @@ import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from traywidget.core.config import is_loopback_host
-from traywidget.core.secrets import SecretStore
-from traywidget.gateway import control
-from traywidget.gateway.control import HOST_V4, HOST_V6, TOKEN_REREAD_S
+from traywidget.store.config import is_loopback_host
+from traywidget.store.secrets import SecretStore
+from traywidget.gateway import control_api
+from traywidget.gateway.control_api import HOST_V4, HOST_V6, TOKEN_REREAD_S
 from traywidget.gateway.guard import (
     error_response,
     origin_refusal,
@@ -185,9 +185,9 @@ class Gateway:
         self._token = await asyncio.to_thread(ensure_token, self._secrets)
         self._token_read_at = time.monotonic()
         app = web.Application()
-        app.router.add_get(control.PREFIX + "/health", self._health)
-        app.router.add_get(control.PREFIX + "/status", self._status)
-        app.router.add_post(control.PREFIX + "/kill", self._kill)
+        app.router.add_get(control_api.PREFIX + "/health", self._health)
+        app.router.add_get(control_api.PREFIX + "/status", self._status)
+        app.router.add_post(control_api.PREFIX + "/kill", self._kill)
         # Every other path, "/" included, is an account's address (an unknown one gets a 404 that explains).
         app.router.add_route("*", "/{account_id:[^/]*}{tail:(/.*)?}", self._proxy)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
@@ -268,7 +268,7 @@ class Gateway:
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
         refusal = origin_refusal(request.headers)
-        return refusal or web.json_response(control.health_payload())
+        return refusal or web.json_response(control_api.health_payload())
 
     async def _status(self, request: web.Request) -> web.StreamResponse:
         refusal = origin_refusal(request.headers) or (await self._authorise(request))[0]
@@ -276,7 +276,7 @@ class Gateway:
             return refusal
         return web.json_response({
             "streams": self.stream_counts(),
-            "observations": [control.observation_to_json(o) for o in self._latest.observations()],
+            "observations": [control_api.observation_to_json(o) for o in self._latest.observations()],
         })
 
     async def _kill(self, request: web.Request) -> web.StreamResponse:
@@ -356,11 +356,11 @@ async def _port_taken_message(port: int) -> str:
     """Who holds the port, if it says (another traywidget gateway answers its health endpoint)."""
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S)) as session:
-            async with session.get(f"http://{HOST_V4}:{port}{control.PREFIX}/health") as reply:
+            async with session.get(f"http://{HOST_V4}:{port}{control_api.PREFIX}/health") as reply:
                 data = json.loads(await reply.read())
     except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
         data = None
-    if isinstance(data, dict) and data.get("service") == control.SERVICE:
+    if isinstance(data, dict) and data.get("service") == control_api.SERVICE:
         return tr("Port {port} is taken by another traywidget gateway (process {pid}); it already serves your "
                   "tools. Stop it first, or choose another port with --port.").format(port=port, pid=data.get("pid"))
     return tr("Port {port} is taken by another program. Choose another port with --port "

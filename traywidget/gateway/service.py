@@ -2,9 +2,10 @@
 
 The gateway lives where the engine lives, so what it learns reaches the
 engine (`observe`, `set_streams`) on the engine's own loop, and the bytes of
-many streams are copied on that thread, never on the GUI's. The GUI thread
-only turns it on, off or to another port, asks it to stop its streams, and
-reads its address and token.
+many streams are copied on that thread, never on the GUI's. Its coroutines
+run on that loop: the GUI asks for them through its bridge (ui/bridge.py) to
+turn it on, off or to another port, stop its streams, or read its token; it
+reads `state` and `url_for` directly (an immutable value, replaced whole).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from traywidget.core.engine import Engine
-from traywidget.core.loop_thread import LoopThread
-from traywidget.core.secrets import SecretStore
+from traywidget.engine.engine import Engine
+from traywidget.store.secrets import SecretStore
 from traywidget.gateway.remote import announce_token
 from traywidget.gateway.token import ensure_token, rotate_token
 from traywidget.model import Account
@@ -37,9 +37,7 @@ class GatewayState:
 
 
 class GatewayService:
-    def __init__(self, engine: Engine, secrets: SecretStore, thread: LoopThread,
-                 accounts: Iterable[Account] = ()) -> None:
-        self._thread = thread
+    def __init__(self, engine: Engine, secrets: SecretStore) -> None:
         self._secrets = secrets
         self._engine = engine
         # Made when first turned on: the gateway's server (aiohttp, ~12 MiB) is not loaded for a user
@@ -47,10 +45,10 @@ class GatewayService:
         self._gateway: Gateway | None = None
         self.state = GatewayState()
 
-    # -- commands from the GUI thread ---------------------------------------------
+    # -- coroutines for the engine's loop ------------------------------------------
     async def apply(self, enabled: bool, port: int, accounts: Iterable[Account]) -> GatewayState:
         """Run (or not) on `port` with these accounts; a changed port restarts it."""
-        self.state = await self._thread.run(self._apply(enabled, port, list(accounts)))
+        self.state = await self._apply(enabled, port, list(accounts))
         return self.state
 
     async def _apply(self, enabled: bool, port: int, accounts: list[Account]) -> GatewayState:
@@ -84,24 +82,21 @@ class GatewayService:
 
     async def stop(self) -> None:
         if self._gateway is not None:
-            await self._thread.run(self._gateway.stop())
+            await self._gateway.stop()
         self.state = GatewayState()
 
     async def kill_all(self) -> Mapping[str, int] | None:
         """Stop every stream the gateway holds ({account: stopped}); None when it does not run."""
-        if not self.state.running:
+        if not self.state.running or self._gateway is None:
             return None
-        return await self._thread.run(self._gateway.kill_all())
+        return await self._gateway.kill_all()
 
     async def token(self) -> str:
-        """The token tools present (made on first use). Reads the keyring."""
-        return await self._thread.run(asyncio.to_thread(ensure_token, self._secrets))
+        """The token tools present (made on first use). Reads the keyring (in a worker thread)."""
+        return await asyncio.to_thread(ensure_token, self._secrets)
 
     async def rotate_token(self) -> str:
         """A new token; the running gateway refuses the old one from now on."""
-        return await self._thread.run(self._rotate())
-
-    async def _rotate(self) -> str:
         token = await asyncio.to_thread(rotate_token, self._secrets)
         if self.state.running and self.state.port:
             await announce_token(self.state.port, token)  # presenting it makes the gateway read it again

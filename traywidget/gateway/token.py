@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from traywidget.core.secrets import GATEWAY_TOKEN, SecretStore
+from traywidget.store.secrets import GATEWAY_TOKEN, SecretStore
 
 TOKEN_PREFIX = "twg-"
 

@@ -7,7 +7,7 @@ ProviderError. The engine owns the one httpx client, the timers and backoff.
 For the local gateway a provider also says how its auth header looks, which
 of its rate-limit header windows become which meters, and how its own error
 bodies and SSE error events look (so a stream stopped from traywidget ends in
-a form the user's tool understands). providers/traffic.py reads traffic with
+a form the user's tool understands). providers/from_traffic.py reads traffic with
 these; the gateway never needs to know a provider by name.
 """
 

@@ -5,35 +5,36 @@ Importing this package starts nothing; the server modules (aiohttp) load on
 first use of SimulatorServer or build_demo.
 
 Where to read on:
-  state.py        the world and what a test sets per key (faults, stream scripts, settings)
-  scripts.py      stream script parameters          control.py   the /_sim HTTP control API
+  world.py        the world and what a test sets per key (faults, stream scripts, settings)
+  scripts.py      stream script parameters          sim_control.py  the /_sim HTTP API
   streaming.py    how a stream runs and ends        frames.py    the bytes of a stream
-  errors.py       error bodies, also mid-stream     ratelimit_headers.py  rate-limit headers
+  error_replies.py  error bodies, also mid-stream     ratelimit_headers.py  rate-limit headers
   routes_*.py     each provider's endpoints         passthrough.py  _echo, _bytes, _upload
-  app.py          the prefixes                      server.py    running it (thread or foreground)
+  web_app.py      the prefixes                      runner.py    running it (thread or foreground)
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from traywidget.simulator.state import Simulator
+from traywidget.simulator.world import Simulator
 from traywidget.simulator.windows import ManualClock
 
 if TYPE_CHECKING:
-    from traywidget.simulator.demo import build_demo
-    from traywidget.simulator.server import SimulatorServer
+    from traywidget.simulator.demo_world import build_demo
+    from traywidget.simulator.runner import PREFIXES, SimulatorServer, base_url, run_forever
 
-__all__ = ["ManualClock", "Simulator", "SimulatorServer", "build_demo"]
+__all__ = ["PREFIXES", "ManualClock", "Simulator", "SimulatorServer", "base_url", "build_demo", "run_forever"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "SimulatorServer":
-        from traywidget.simulator.server import SimulatorServer
+    # The server's names load aiohttp: only when asked for, so importing the package stays cheap.
+    if name in {"SimulatorServer", "PREFIXES", "base_url", "run_forever"}:
+        from traywidget.simulator import runner
 
-        return SimulatorServer
+        return getattr(runner, name)
     if name == "build_demo":
-        from traywidget.simulator.demo import build_demo
+        from traywidget.simulator.demo_world import build_demo
 
         return build_demo
     raise AttributeError(name)

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from traywidget.simulator.errors import (
+from traywidget.simulator.error_replies import (
     Reply,
     bad_request,
     denial_reply,
@@ -45,7 +45,7 @@ from traywidget.simulator.records import (
     Denial,
     request_tokens,
 )
-from traywidget.simulator.state import Simulator
+from traywidget.simulator.world import Simulator
 from traywidget.simulator.streaming import RESET, HttpOut, drive_stream
 from traywidget.simulator.wire import (
     SIM,

@@ -2,7 +2,7 @@
 
 A fault is attached to a key and applies to the usage (and kill) endpoints
 called with that key. This module only describes faults and rewrites
-payloads; app.py turns them into wire behaviour.
+payloads; web_app.py turns them into wire behaviour.
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ class ChatFrames:
         return DONE
 
     def error(self, error: dict[str, Any]) -> bytes:
-        """A mid-stream error event in the provider's shape (errors.py's docstring)."""
+        """A mid-stream error event in the provider's shape (error_replies.py's docstring)."""
         if self.handle.provider == OPENROUTER:
             chunk = {**self._chunk({"content": ""}, "error"), "error": error}
             return data_event(chunk) + DONE

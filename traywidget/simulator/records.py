@@ -1,7 +1,7 @@
 """The records of the simulated world: plans, users, keys, accounts, streams.
 
 Plain dataclasses with no behaviour beyond derived fields; the Simulator in
-state.py owns them and does all locking and counting.
+world.py owns them and does all locking and counting.
 """
 
 from __future__ import annotations

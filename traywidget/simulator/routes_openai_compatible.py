@@ -24,7 +24,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from traywidget.simulator.chat import generate
-from traywidget.simulator.errors import (
+from traywidget.simulator.error_replies import (
     Reply,
     anthropic_error,
     bad_request,
@@ -35,7 +35,7 @@ from traywidget.simulator.errors import (
 from traywidget.simulator.payloads import embedding_tokens, embeddings, model_list
 from traywidget.simulator.ratelimit_headers import openai_window_headers
 from traywidget.simulator.records import OPENAI_COMPATIBLE
-from traywidget.simulator.state import Simulator
+from traywidget.simulator.world import Simulator
 from traywidget.simulator.wire import (
     PREFIXES,
     SIM,

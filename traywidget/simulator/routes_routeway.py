@@ -7,9 +7,9 @@ from collections.abc import Callable
 from aiohttp import web
 
 from traywidget.simulator.chat import generate
-from traywidget.simulator.errors import Reply, denial_reply, json_reply, routeway_error
+from traywidget.simulator.error_replies import Reply, denial_reply, json_reply, routeway_error
 from traywidget.simulator.records import ROUTEWAY
-from traywidget.simulator.state import Simulator
+from traywidget.simulator.world import Simulator
 from traywidget.simulator.wire import (
     PREFIXES,
     SIM,

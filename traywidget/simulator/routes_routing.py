@@ -7,9 +7,9 @@ from collections.abc import Callable
 from aiohttp import web
 
 from traywidget.simulator.chat import generate
-from traywidget.simulator.errors import Reply, json_reply, plain_error
+from traywidget.simulator.error_replies import Reply, json_reply, plain_error
 from traywidget.simulator.records import ROUTING
-from traywidget.simulator.state import Simulator
+from traywidget.simulator.world import Simulator
 from traywidget.simulator.wire import (
     PREFIXES,
     SIM,

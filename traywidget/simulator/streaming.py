@@ -21,10 +21,10 @@ from typing import Protocol
 
 from aiohttp import web
 
-from traywidget.simulator.errors import stream_error_object
+from traywidget.simulator.error_replies import stream_error_object
 from traywidget.simulator.frames import ChatFrames, Frames
 from traywidget.simulator.records import ROUTING, StreamHandle
-from traywidget.simulator.state import Simulator
+from traywidget.simulator.world import Simulator
 
 STOP_CHECK_S = 1.0
 # A flat-out stream (interval 0) lets the loop serve others this often.

@@ -12,7 +12,7 @@ from dataclasses import replace
 from aiohttp import web
 from aiohttp.web import ContentCoding
 
-from traywidget.simulator.errors import Reply, fault_reply
+from traywidget.simulator.error_replies import Reply, fault_reply
 from traywidget.simulator.faults import (
     ERROR_FAULTS,
     PAYLOAD_FAULTS,
@@ -21,7 +21,7 @@ from traywidget.simulator.faults import (
     mutate_payload,
 )
 from traywidget.simulator.records import OPENAI_COMPATIBLE, ROUTING
-from traywidget.simulator.state import Simulator
+from traywidget.simulator.world import Simulator
 
 SIM = web.AppKey("sim", Simulator)
 STOPPING = web.AppKey("stopping", asyncio.Event)

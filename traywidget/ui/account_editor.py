@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget.core.config import (
+from traywidget.store.config import (
     KEY_IN_URL_MESSAGE,
     KNOWN_HOSTS,
     base_url_advice,
@@ -45,8 +45,8 @@ from traywidget.core.config import (
     validate_account_id,
     validate_base_url,
 )
-from traywidget.core.formatting import meter_title
-from traywidget.core.hostcheck import Lookup, check_host
+from traywidget.present.formatting import meter_title
+from traywidget.desktop.hostcheck import Lookup, check_host
 from traywidget.i18n import tr, tr_noop
 from traywidget.model import Account, InvalidValue, Snapshot, TraywidgetError
 from traywidget.providers import PROVIDER_IDS, display_name, get_provider
@@ -59,14 +59,12 @@ from traywidget.ui.colors import (
     set_tone,
     wrapped_label,
 )
-from traywidget.ui.text import STATE_TEXT, error_text, meter_value_text
+from traywidget.present.text import STATE_TEXT, error_text, meter_value_text
+from traywidget.ui.bridge import Asker
 
 SAVED_PLACEHOLDER = tr_noop("•••• saved in keyring")
 RESULT_LINES = 6  # the test result's space, in lines: fixed, so the dialog never jumps
 
-# spawn(awaitable, name=..., on_done=...) runs the awaitable on the app's loop and
-# calls on_done(result, error) on the GUI thread (TaskRunner.spawn).
-Spawn = Callable[..., Any]
 Tester = Callable[[Account, str, "str | None"], Awaitable[Snapshot]]
 # commit(account, api_key or None, management_key or None) saves them, or raises a TraywidgetError.
 Commit = Callable[[Account, "str | None", "str | None"], None]
@@ -135,7 +133,7 @@ class AccountEditor(QDialog):
         has_saved_key: bool = False,
         has_saved_management_key: bool = False,
         tester: Tester | None = None,
-        spawn: Spawn | None = None,
+        ask: Asker | None = None,
         saved_key_lookup: Callable[[str, bool], str | None] | None = None,
         keyring_problem: str | None = None,
         parent: QWidget | None = None,
@@ -146,7 +144,7 @@ class AccountEditor(QDialog):
         self.taken_ids = taken_ids
         self.commit = commit
         self.tester = tester
-        self.spawn = spawn
+        self.ask = ask  # runs the test on the engine's thread, answers on the GUI thread
         self.saved_key_lookup = saved_key_lookup
         self.discard_box: QMessageBox | None = None
         self._id_touched = existing is not None
@@ -204,7 +202,7 @@ class AccountEditor(QDialog):
         layout.addLayout(form)
 
         self.test_button = QPushButton(tr("Test connection"))
-        self.test_button.setEnabled(tester is not None and spawn is not None)
+        self.test_button.setEnabled(tester is not None and ask is not None)
         self.test_button.clicked.connect(self.test_connection)
         row = QHBoxLayout()
         row.addWidget(self.test_button)
@@ -423,7 +421,7 @@ class AccountEditor(QDialog):
 
     # --------------------------------------------------------------- test
     def test_connection(self) -> None:
-        if self.tester is None or self.spawn is None:
+        if self.tester is None or self.ask is None:
             return
         try:
             account = self.build_account()
@@ -445,8 +443,8 @@ class AccountEditor(QDialog):
             return
         self.test_button.setEnabled(False)
         self._show_result(tr("Testing…"), MUTED)
-        self.spawn(self._probe(account, api_key, management_key), name="test-connection",
-                   on_done=lambda result, error: self._test_done(account, result, error))
+        self.ask(lambda: self._probe(account, api_key, management_key), name="test-connection",
+                 on_done=lambda result, error: self._test_done(account, result, error))
 
     async def _probe(
         self, account: Account, api_key: str, management_key: str | None

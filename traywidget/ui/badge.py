@@ -39,9 +39,9 @@ from PySide6.QtGui import (
     QPixmap,
 )
 
-from traywidget.core.headline import Headline, window_cue
+from traywidget.present.headline import Headline, window_cue
 from traywidget.model import Snapshot, Thresholds
-from traywidget.ui.text import (
+from traywidget.present.text import (
     ERROR,
     EXHAUSTED,
     LOW,

@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel, QWidget
 
 from traywidget.ui.badge import LEVEL_COLORS
-from traywidget.ui.text import EXHAUSTED, LOW, OK
+from traywidget.present.text import EXHAUSTED, LOW, OK
 
 TEXT_CONTRAST = 4.5  # WCAG 2 AA, normal text
 GRAPHIC_CONTRAST = 3.0  # WCAG 2.1 non-text contrast (lines that carry meaning)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer
 
-from traywidget.core.config import Config, ConfigStore, ConfigWatch
+from traywidget.store.config import Config, ConfigStore, ConfigWatch
 
 log = logging.getLogger(__name__)
 

@@ -3,32 +3,38 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QRectF
+from PySide6.QtCore import QObject, QRectF, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from traywidget.core.alerts import (
+from traywidget.present.alerts import (
     AlertPolicy,
     config_alert,
     gateway_alert,
     kill_failed,
     kill_summary,
 )
-from traywidget.core.config import Config
-from traywidget.core.control import EngineControl
-from traywidget.core.formatting import meter_title
-from traywidget.core.history import HistoryStore
-from traywidget.core.notifications import DesktopNotifications
-from traywidget.core.pace import PaceWatch
-from traywidget.core.tasks import TaskRunner
+from traywidget.store.config import Config, ConfigStore
+from traywidget.engine.engine_control import EngineControl
+from traywidget.present.formatting import meter_title
+from traywidget.store.history import HistoryStore
+from traywidget.store.secrets import SecretStore
+from traywidget.desktop.notifications import DesktopNotifications
+from traywidget.present.pace import PaceWatch
 from traywidget.gateway.kills import kill_everywhere
+from traywidget.gateway.service import GatewayState
 from traywidget.i18n import tr, tr_noop
-from traywidget.model import ConfigError, Snapshot, utcnow
+from traywidget.model import ConfigError, KillResult, Snapshot, utcnow
+from traywidget.ui.bridge import Bridge
 
 if TYPE_CHECKING:
     from traywidget.gateway.service import GatewayService
+    from traywidget.ui.settings import SettingsDialog
+    from traywidget.ui.tray import TrayView
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +47,22 @@ NO_TRAY_MESSAGE = tr_noop(
 class AppController(QObject):
     """Wires the engine to the views. Knows no files beyond the stores it is given."""
 
+    gateway_applied = Signal(object)  # the GatewayState after each apply_gateway (Settings, the demo's hint)
+
     def __init__(
         self,
         engine: EngineControl,
         *,
+        bridge: Bridge,
         config: Config,
-        config_store: Any = None,
-        secrets: Any = None,
+        config_store: ConfigStore | None = None,
+        secrets: SecretStore | None = None,
         history: HistoryStore | None = None,
-        runner: TaskRunner | None = None,
         autostart: Callable[[bool], Any] | None = None,
         autostart_enabled: Callable[[], bool] | None = None,
         on_quit: Callable[[], None] | None = None,
-        clock: Callable[[], Any] = utcnow,
-        tray: Any = None,
+        clock: Callable[[], datetime] = utcnow,
+        tray: TrayView | None = None,
         notifications: DesktopNotifications | None = None,
         gateway: GatewayService | None = None,
         parent: QObject | None = None,
@@ -65,18 +73,18 @@ class AppController(QObject):
         from traywidget.ui.panel import PanelWindow
         from traywidget.ui.tray import TrayView
 
-        self.engine = engine
+        self.engine = engine  # lives on the engine's thread: every call goes through the bridge
+        self.bridge = bridge
         self.config = config
         self.config_store = config_store
         self.secrets = secrets
         self.history = history  # read here (sparklines, pace); written on the engine's thread
         self.gateway = gateway
-        self.runner = runner or TaskRunner()
         self.autostart = autostart
         self.autostart_enabled = autostart_enabled
         self.on_quit = on_quit
         self.clock = clock
-        self.settings_dialog = None
+        self.settings_dialog: SettingsDialog | None = None
         self.no_tray = False
         s = config.settings
 
@@ -99,7 +107,7 @@ class AppController(QObject):
         self.pace = PaceWatch(history.series if history is not None else None, enabled=s.pace_alerts)
 
         self.bus.snapshot.connect(self.on_snapshot)
-        engine.subscribe(self.bus.publish)
+        bridge.send(engine.subscribe, self.bus.publish)
 
         self.tray.refresh_requested.connect(self.refresh)
         self.tray.kill_requested.connect(self.kill_all)
@@ -135,24 +143,22 @@ class AppController(QObject):
 
     def seed(self, snapshots: Iterable[Snapshot]) -> None:
         """Show cached snapshots at once; the engine marks them stale and publishes them."""
-        self.engine.seed(snapshots)
+        self.bridge.send(self.engine.seed, list(snapshots))
 
     # ------------------------------------------------------------ commands
     def refresh(self) -> None:
-        self.runner.spawn(self.engine.refresh_now(), name="refresh")
+        self.bridge.ask(self.engine.refresh_now, name="refresh")
 
     def kill_all(self) -> None:
-        self.runner.spawn(self._kill_all(), name="kill-all")
+        """The gateway's streams first, then the kill APIs: composed on the engine's thread, in one hop."""
+        stop_held = self.gateway.kill_all if self.gateway is not None else None
+        self.bridge.ask(lambda: kill_everywhere(stop_held, self.engine.kill_all), name="kill-all",
+                        on_done=self._killed)
 
-    async def _kill_all(self) -> None:
-        try:
-            if self.gateway is not None:  # the gateway's held streams first, then the kill APIs
-                results = await kill_everywhere(self.gateway.kill_all, self.engine.kill_all)
-            else:
-                results = await self.engine.kill_all()
-        except Exception as exc:  # noqa: BLE001 - said to the person who clicked, and logged
-            log.exception("kill all failed")
-            self.notifier.notify(kill_failed(str(exc)), force=True)
+    def _killed(self, results: list[KillResult] | None, error: BaseException | None) -> None:
+        if error is not None or results is None:  # said to the person who clicked, and logged
+            log.error("kill all failed", exc_info=error)
+            self.notifier.notify(kill_failed(str(error)), force=True)
             return
         labels = {a.id: a.label for a in self.config.accounts}
         labels.update({s.account_id: s.label for s in self.tray.snapshots.values()})
@@ -161,34 +167,29 @@ class AppController(QObject):
     # ------------------------------------------------------------ the local gateway
     def apply_gateway(self) -> None:
         """Run the local gateway as the settings say (or stop it); said at once if it cannot start."""
-        if self.gateway is not None:
-            self.runner.spawn(self._apply_gateway(), name="gateway")
+        if self.gateway is None:
+            return
+        gateway, s, accounts = self.gateway, self.config.settings, self.config.accounts
+        self.bridge.ask(lambda: gateway.apply(s.gateway_enabled, s.gateway_port, accounts), name="gateway",
+                        on_done=self._gateway_applied)
 
-    async def _apply_gateway(self) -> None:
-        s = self.config.settings
-        state = await self.gateway.apply(s.gateway_enabled, s.gateway_port, self.config.accounts)
+    def _gateway_applied(self, state: GatewayState | None, error: BaseException | None) -> None:
+        if error is not None or state is None:
+            state = GatewayState(problem=str(error))
         self.tray.set_gateway_running(state.running)
         if state.problem:
             message = tr("The local gateway did not start: {problem}").format(problem=state.problem)
             self.panel.add_notice(message)
             self.notifier.notify(gateway_alert(message), force=True)
+        self.gateway_applied.emit(state)
 
     def copy_base_url(self, account_id: str) -> None:
         url = self.gateway.url_for(account_id) if self.gateway is not None else None
         if url:
             QGuiApplication.clipboard().setText(url)
 
-    async def copy_gateway_token(self, rotate: bool = False) -> str:
-        """The gateway token (a new one with `rotate`), to the clipboard; returned for the settings dialog."""
-        token = await (self.gateway.rotate_token() if rotate else self.gateway.token())
-        QGuiApplication.clipboard().setText(token)
-        return token
-
     def set_paused(self, paused: bool) -> None:
-        if paused:
-            self.engine.pause()
-        else:
-            self.engine.resume()
+        self.bridge.send(self.engine.pause if paused else self.engine.resume)
         self.tray.set_paused(paused)
 
     def _icon_rect(self) -> QRectF | None:
@@ -218,8 +219,8 @@ class AppController(QObject):
             QApplication.quit()
 
     # ------------------------------------------------------------ settings
-    def open_settings(self) -> Any:
-        from traywidget.core.secrets import KeyringSecretStore, keyring_status
+    def open_settings(self) -> SettingsDialog:
+        from traywidget.store.secrets import KeyringSecretStore, keyring_status
         from traywidget.ui.settings import SettingsDialog
 
         if self.settings_dialog is not None and self.settings_dialog.isVisible():
@@ -240,7 +241,7 @@ class AppController(QObject):
             self.config_store,
             self.secrets,
             tester=self.engine.test_connection,
-            spawn=self.runner.spawn,
+            ask=self.bridge.ask,
             # Only the OS keyring is checked (the demo keeps its keys in memory).
             keyring_check=(
                 (lambda: keyring_status(unlock=True)) if isinstance(self.secrets, KeyringSecretStore) else None
@@ -249,17 +250,25 @@ class AppController(QObject):
             autostart_enabled=self.autostart_enabled,
             pin_choices=pins,
             config=config,
-            gateway_token=self.copy_gateway_token if self.gateway is not None else None,
+            gateway_token=self._gateway_token if self.gateway is not None else None,
             gateway_listening=(self.gateway.state.port if self.gateway is not None and self.gateway.state.running
                                else None),
         )
         dialog.saved.connect(self.apply_config)
-        dialog.finished.connect(lambda _r: setattr(self, "settings_dialog", None))
+        dialog.finished.connect(self._settings_closed)
         self.settings_dialog = dialog
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
         return dialog
+
+    def _settings_closed(self, _result: int) -> None:
+        self.settings_dialog = None
+
+    def _gateway_token(self, rotate: bool) -> Awaitable[str]:
+        """The gateway token (a new one with `rotate`): a coroutine for the engine's thread."""
+        assert self.gateway is not None
+        return self.gateway.rotate_token() if rotate else self.gateway.token()
 
     def add_account(self) -> Any:
         """"Add your first account" (the welcome) or "Add an account…" (the menu): Settings, the account dialog on top."""
@@ -276,8 +285,8 @@ class AppController(QObject):
             speak(s.language)
             self.tray.retranslate()
             self.panel.retranslate()
-        self.engine.apply_settings(s)
-        self.engine.set_accounts(list(config.accounts))
+        self.bridge.send(self.engine.apply_settings, s)
+        self.bridge.send(self.engine.set_accounts, list(config.accounts))
         ids = [a.id for a in config.accounts]
         for gone in previous - set(ids):
             self.policy.forget(gone)

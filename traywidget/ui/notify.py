@@ -1,6 +1,6 @@
 """Desktop notifications for Alerts, by the best path the desktop offers.
 
-1. The desktop's notification server over D-Bus (core/notifications.py), whatever
+1. The desktop's notification server over D-Bus (desktop/notifications.py), whatever
    kind of tray is in use: the desktop's own style and history, "Traywidget" as
    the sender, an icon, urgency by kind.
 2. Qt's tray balloon, only when that fails (no server on the bus, not Linux).
@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from traywidget.core import alerts
-from traywidget.core.alerts import Alert
-from traywidget.core.notifications import DesktopNotifications, Notification, Urgency
+from traywidget.present import alerts
+from traywidget.present.alerts import Alert
+from traywidget.desktop.notifications import DesktopNotifications, Notification, Urgency
 
 log = logging.getLogger(__name__)
 

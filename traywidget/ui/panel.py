@@ -36,8 +36,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget.core.formatting import format_duration, meter_title, reset_phrase
-from traywidget.core.pace import (
+from traywidget.present.formatting import format_duration, meter_title, reset_phrase
+from traywidget.present.pace import (
     HistorySource,
     Pace,
     basis_text,
@@ -62,7 +62,7 @@ from traywidget.ui.colors import (
     track_color,
     wrapped_label,
 )
-from traywidget.ui.text import (
+from traywidget.present.text import (
     EXHAUSTED,
     LOW,
     NONE,

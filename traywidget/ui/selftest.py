@@ -12,8 +12,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from traywidget import __version__
-from traywidget.core.config import Config, ConfigStore
-from traywidget.core.secrets import MemorySecretStore
+from traywidget.store.config import Config, ConfigStore
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.i18n import ENGLISH, current_language
 from traywidget.model import (
     REQUESTS_HOUR,
@@ -25,6 +25,7 @@ from traywidget.model import (
     utcnow,
 )
 from traywidget.ui.badge import ICON_SIZES, render_badge
+from traywidget.ui.bridge import InlineBridge
 from traywidget.ui.controller import AppController
 
 SELF_TEST_ACCOUNT = Account("selftest", "routing.run", "Self-test", "https://api.routing.run/v1")
@@ -53,7 +54,7 @@ def run_self_test(app: QApplication) -> int:
     with tempfile.TemporaryDirectory(prefix="traywidget-selftest-") as tmp:
         engine = _StillEngine()
         controller = AppController(
-            engine, config=Config(accounts=(SELF_TEST_ACCOUNT,)), config_store=ConfigStore(Path(tmp)),
+            engine, bridge=InlineBridge(), config=Config(accounts=(SELF_TEST_ACCOUNT,)), config_store=ConfigStore(Path(tmp)),
             secrets=MemorySecretStore(),
         )
         engine.publish(Snapshot(

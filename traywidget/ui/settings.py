@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any, Awaitable, Callable, Sequence
 
 from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -37,8 +38,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget.core.config import DEFAULTS, MAX_INTERVAL_S, MIN_INTERVAL_S, Config
-from traywidget.core.secrets import KeyringState, KeyringStatus
+from traywidget.store.config import DEFAULTS, MAX_INTERVAL_S, MIN_INTERVAL_S, Config
+from traywidget.store.secrets import KeyringState, KeyringStatus
 from traywidget.i18n import LANGUAGES, tr, tr_noop
 from traywidget.i18n.numbers import conventions
 from traywidget.model import (
@@ -49,7 +50,8 @@ from traywidget.model import (
     Thresholds,
 )
 from traywidget.providers import display_name
-from traywidget.ui.account_editor import AccountEditor, Spawn, Tester
+from traywidget.ui.account_editor import AccountEditor, Tester
+from traywidget.ui.bridge import Asker
 from traywidget.ui.colors import ERROR, MUTED, apply_tones, set_tone, wrapped_label
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,7 @@ class SettingsDialog(QDialog):
         secrets: Any,
         *,
         tester: Tester | None = None,
-        spawn: Spawn | None = None,
+        ask: Asker | None = None,
         keyring_check: KeyringCheck | None = None,
         autostart: Callable[[bool], Any] | None = None,
         autostart_enabled: Callable[[], bool] | None = None,
@@ -108,11 +110,12 @@ class SettingsDialog(QDialog):
         self.store = config_store
         self.secrets = secrets
         self.tester = tester
-        self.spawn = spawn
+        self.ask = ask
         self.keyring_check = keyring_check
         self.gateway_listening = gateway_listening  # the port the gateway listens on now, if it runs
         self.autostart = autostart
-        # gateway_token(rotate) copies the gateway token (a new one when rotate) and returns it.
+        # gateway_token(rotate): a coroutine for the engine's thread answering the gateway token (a new one
+        # when rotate); the dialog puts it on the clipboard.
         self.gateway_token = gateway_token
         self.config: Config = config if config is not None else config_store.load()
         self.keyring_problem: str | None = None
@@ -277,7 +280,7 @@ class SettingsDialog(QDialog):
         self.copy_token.clicked.connect(lambda: self._token_to_clipboard(False))
         self.new_token.clicked.connect(lambda: self._token_to_clipboard(True))
         for button in (self.copy_token, self.new_token):
-            button.setEnabled(self.gateway_token is not None and self.spawn is not None)
+            button.setEnabled(self.gateway_token is not None and self.ask is not None)
             row.addWidget(button)
         row.addStretch(1)
         form.addRow("", row)
@@ -308,16 +311,19 @@ class SettingsDialog(QDialog):
 
     def _fetch_token(self, rotate: bool) -> None:
         def done(token: str | None, error: BaseException | None) -> None:
-            if error is not None:
+            if error is not None or token is None:
                 self.gateway_note.setText(tr("The token could not be read: {error}").format(error=error))
                 set_tone(self.gateway_note, ERROR)
             else:
+                QGuiApplication.clipboard().setText(token)
                 self.gateway_note.setText(tr("A new token is on the clipboard: paste it into your tools.") if rotate
                                           else tr("The token is on the clipboard: paste it where your tool "
                                                   "asks for an API key."))
                 set_tone(self.gateway_note, MUTED)
 
-        self.spawn(self.gateway_token(rotate), on_done=done)
+        gateway_token = self.gateway_token
+        if gateway_token is not None and self.ask is not None:
+            self.ask(lambda: gateway_token(rotate), name="gateway-token", on_done=done)
 
     def changeEvent(self, event) -> None:  # noqa: N802
         super().changeEvent(event)
@@ -327,11 +333,12 @@ class SettingsDialog(QDialog):
     # ------------------------------------------------------------ keyring
     def check_keyring(self) -> None:
         """Ask the keyring, in a worker thread, whether keys can be saved (it may show an unlock prompt)."""
-        if self.keyring_check is None or self.spawn is None:
+        check = self.keyring_check
+        if check is None or self.ask is None:
             return
         self.keyring_again.setEnabled(False)
         self._show_keyring(tr("Checking whether keys can be saved in the keyring…"), MUTED)
-        self.spawn(asyncio.to_thread(self.keyring_check), name="keyring-check", on_done=self._keyring_checked)
+        self.ask(lambda: asyncio.to_thread(check), name="keyring-check", on_done=self._keyring_checked)
 
     def _keyring_checked(self, status: KeyringStatus | None, error: BaseException | None) -> None:
         self.keyring_again.setEnabled(True)
@@ -386,7 +393,7 @@ class SettingsDialog(QDialog):
             has_saved_key=existing is not None and self._has_saved(existing.id, False),
             has_saved_management_key=existing is not None and self._has_saved(existing.id, True),
             tester=self.tester,
-            spawn=self.spawn,
+            ask=self.ask,
             saved_key_lookup=self.secrets.get,
             keyring_problem=self.keyring_problem,
             parent=self,

@@ -49,7 +49,7 @@ def instance_name(demo: bool = False) -> str:
     if demo:
         scope = "demo"
     else:
-        from traywidget.core.paths import config_dir
+        from traywidget.store.paths import config_dir
 
         scope = hashlib.sha1(str(config_dir()).encode()).hexdigest()[:8]
     return f"{APP_NAME}-{user}-{scope}"

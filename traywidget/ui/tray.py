@@ -35,7 +35,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from traywidget import APP_DISPLAY_NAME
-from traywidget.core.headline import HeadlinePolicy
+from traywidget.present.headline import HeadlinePolicy
 from traywidget.i18n import tr
 from traywidget.model import Snapshot, Thresholds, utcnow
 from traywidget.ui.badge import (
@@ -46,7 +46,7 @@ from traywidget.ui.badge import (
     badge_spec,
     provider_band,
 )
-from traywidget.ui.text import account_details, menu_account_line, tooltip_text
+from traywidget.present.text import account_details, menu_account_line, tooltip_text
 
 REDRAW_COALESCE_MS = 50
 MENU_TEXT_MAX_AGE_S = 1.0
@@ -84,7 +84,7 @@ class TrayView(QObject):
         self.snapshots: dict[str, Snapshot] = {}
         self._order: list[str] | None = None
         self._specs: dict[str | None, BadgeSpec] = {}
-        # One headline policy per icon: each holds its meter steadily (core/headline.py).
+        # One headline policy per icon: each holds its meter steadily (present/headline.py).
         self._headlines: dict[str | None, HeadlinePolicy] = {}
         self._visible = False
         self._menu_dirty = True

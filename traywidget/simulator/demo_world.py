@@ -1,0 +1,68 @@
+"""A lively demo world: accounts of all three providers whose numbers move.
+
+Keys are obviously fake and fixed, so a demo config can be written once.
+What happens, on purpose:
+- every account gets background traffic;
+- "routing.run · runs low" starts at 370/500 this hour with 30 req/min, so it
+  turns low within about a minute and is nearly exhausted after a few;
+- the OpenRouter account gets a one-shot 429 (Retry-After 20 s) after ~40 s
+  and again every ~90 s;
+- the main routing.run account always has an active stream, reopened ~10 s
+  after each kill, so "Kill all streams" always has something to stop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from traywidget.simulator.records import OPENROUTER, ROUTEWAY, ROUTING
+from traywidget.simulator.world import Simulator
+
+ROUTING_KEY = "rk_" + "d" * 60 + "0001"
+ROUTING_LOW_KEY = "rk_" + "d" * 60 + "0002"
+ROUTING_LITE_KEY = "rk_" + "d" * 60 + "0003"
+OPENROUTER_KEY = "sk-or-v1-" + "d" * 60 + "0001"
+OPENROUTER_MGMT_KEY = "sk-or-v1-" + "e" * 60 + "0001"
+ROUTEWAY_KEY = "sk-demo" + "d" * 41 + "0001"
+ROUTEWAY_MGMT_KEY = "rw-mgmt-demo" + "e" * 36 + "0001"
+
+
+def _account(id_: str, provider: str, label: str, api_key: str, management_key: str | None = None) -> dict[str, Any]:
+    return {"id": id_, "provider": provider, "label": label, "api_key": api_key, "management_key": management_key}
+
+
+def build_demo(sim: Simulator) -> list[dict[str, Any]]:
+    """Create the demo accounts in sim and start their activity; returns the
+    accounts as {id, provider, label, api_key, management_key}."""
+    sim.add_routing_key("Premium", key=ROUTING_KEY)
+    sim.set_counters(ROUTING_KEY, day=420, hour=120)
+    sim.start_traffic(ROUTING_KEY, 12)
+    sim.keep_stream(ROUTING_KEY, restart_after_s=10)
+
+    sim.add_routing_key("Weekly", key=ROUTING_LOW_KEY)
+    sim.set_counters(ROUTING_LOW_KEY, day=900, hour=370)
+    sim.start_traffic(ROUTING_LOW_KEY, 30)
+
+    sim.add_routing_key("Lite", key=ROUTING_LITE_KEY)
+    sim.set_counters(ROUTING_LITE_KEY, day=130)
+    sim.start_traffic(ROUTING_LITE_KEY, 6)
+
+    sim.add_openrouter_key(label="demo", limit=10.0, limit_reset="monthly", total_credits=25.0,
+                           total_usage=11.5, key=OPENROUTER_KEY)
+    sim.add_management_key(OPENROUTER_KEY, key=OPENROUTER_MGMT_KEY)
+    sim.start_traffic(OPENROUTER_KEY, 20, model="openai/gpt-4o-mini")
+    sim.start_traffic(OPENROUTER_KEY, 4, model="meta-llama/llama-3.3-70b-instruct:free")
+    sim.every(90, lambda s: s.inject(OPENROUTER_KEY, "status_429", count=1, retry_after=20),
+              first_after_s=40)
+
+    sim.add_routeway_key(label="demo", daily_limit=200, minute_limit=5, balance=4.20, key=ROUTEWAY_KEY)
+    sim.add_management_key(ROUTEWAY_KEY, key=ROUTEWAY_MGMT_KEY)
+    sim.start_traffic(ROUTEWAY_KEY, 3)
+
+    return [
+        _account("demo-routing-run", ROUTING, "routing.run · Premium", ROUTING_KEY),
+        _account("demo-routing-run-low", ROUTING, "routing.run · runs low", ROUTING_LOW_KEY),
+        _account("demo-routing-run-lite", ROUTING, "routing.run · Lite", ROUTING_LITE_KEY),
+        _account("demo-openrouter", OPENROUTER, "OpenRouter", OPENROUTER_KEY, OPENROUTER_MGMT_KEY),
+        _account("demo-routeway", ROUTEWAY, "Routeway", ROUTEWAY_KEY, ROUTEWAY_MGMT_KEY),
+    ]

@@ -1,0 +1,470 @@
+"""Account configuration: one JSON file in the config directory.
+
+The file holds ids, providers, labels, base URLs, cadence overrides and the
+app settings — never a key. Writes are atomic. A file that cannot be read is
+moved aside (never overwritten) and reported; an entry that cannot be
+understood is kept verbatim and written back, so a newer version's config or
+a hand edit gone wrong loses nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from traywidget.present.formatting import format_duration
+from traywidget.store.paths import atomic_write, config_dir
+from traywidget.i18n import LANGUAGES, tr, tr_noop
+from traywidget.model import Account, ConfigError, InvalidValue, Thresholds
+
+CONFIG_FILE = "config.json"
+CONFIG_VERSION = 1
+ACCOUNT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+# Every default in one table. Cadences are seconds between polls.
+DEFAULTS: dict[str, Any] = {
+    "thresholds": [0.20, 0.05],
+    "pinned_meter": None,
+    "icon_per_account": False,
+    "fast_interval_s": 60.0,
+    "full_interval_s": 300.0,
+    "notifications": True,
+    # Off by default: the threshold alerts already speak as a window runs low; this forecast is opt-in.
+    "pace_alerts": False,
+    # None: the system's language (traywidget.i18n.LANGUAGES lists the others).
+    "language": None,
+    # The local gateway (http://127.0.0.1:PORT/ACCOUNT_ID) runs in the tray app only when the user turns
+    # it on: it is a listening socket, and tools must be pointed at it to be of use.
+    "gateway_enabled": False,
+    "gateway_port": 8787,
+}
+MIN_INTERVAL_S = 10.0
+MAX_INTERVAL_S = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    thresholds: Thresholds = Thresholds()
+    pinned_meter: str | None = None  # "account_id/meter_name"
+    icon_per_account: bool = False
+    fast_interval_s: float = DEFAULTS["fast_interval_s"]
+    full_interval_s: float = DEFAULTS["full_interval_s"]
+    notifications: bool = True
+    pace_alerts: bool = DEFAULTS["pace_alerts"]
+    language: str | None = DEFAULTS["language"]
+    gateway_enabled: bool = DEFAULTS["gateway_enabled"]
+    gateway_port: int = DEFAULTS["gateway_port"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "thresholds": list(self.thresholds.levels),
+            "pinned_meter": self.pinned_meter,
+            "icon_per_account": self.icon_per_account,
+            "fast_interval_s": self.fast_interval_s,
+            "full_interval_s": self.full_interval_s,
+            "notifications": self.notifications,
+            "pace_alerts": self.pace_alerts,
+            "language": self.language,
+            "gateway_enabled": self.gateway_enabled,
+            "gateway_port": self.gateway_port,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Settings:
+        if not isinstance(data, dict):
+            return cls()
+        levels = data.get("thresholds", DEFAULTS["thresholds"])
+        if not isinstance(levels, list) or not all(_is_fraction(v) for v in levels):
+            levels = DEFAULTS["thresholds"]
+        pinned = data.get("pinned_meter")
+        return cls(
+            thresholds=Thresholds(tuple(sorted((float(v) for v in levels), reverse=True))),
+            pinned_meter=pinned if isinstance(pinned, str) and "/" in pinned else None,
+            icon_per_account=bool(data.get("icon_per_account", False)),
+            fast_interval_s=_interval(data.get("fast_interval_s"), DEFAULTS["fast_interval_s"]),
+            full_interval_s=_interval(data.get("full_interval_s"), DEFAULTS["full_interval_s"]),
+            notifications=bool(data.get("notifications", True)),
+            pace_alerts=bool(data.get("pace_alerts", DEFAULTS["pace_alerts"])),
+            language=_language(data.get("language")),
+            gateway_enabled=bool(data.get("gateway_enabled", DEFAULTS["gateway_enabled"])),
+            gateway_port=_port(data.get("gateway_port"), DEFAULTS["gateway_port"]),
+        )
+
+
+def _language(value: Any) -> str | None:
+    return value if isinstance(value, str) and value in LANGUAGES else None
+
+
+def _is_fraction(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
+
+
+def _interval(value: Any, default: float) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and MIN_INTERVAL_S <= value <= MAX_INTERVAL_S:
+        return float(value)
+    return default
+
+
+@dataclass(frozen=True)
+class Config:
+    accounts: tuple[Account, ...] = ()
+    settings: Settings = Settings()
+    # Entries this version could not understand, written back untouched.
+    unknown_entries: tuple[dict[str, Any], ...] = ()
+    # What was wrong with the file as loaded (shown to the user once).
+    warnings: tuple[str, ...] = ()
+    # Where a file that could not be read was kept; None when it was read.
+    set_aside: Path | None = None
+
+    def account(self, account_id: str) -> Account | None:
+        return next((a for a in self.accounts if a.id == account_id), None)
+
+    def with_account(self, account: Account) -> Config:
+        """Add `account`, or replace the one with the same id."""
+        kept = tuple(a for a in self.accounts if a.id != account.id)
+        if len(kept) == len(self.accounts):
+            return replace(self, accounts=self.accounts + (account,))
+        return replace(self, accounts=tuple(account if a.id == account.id else a for a in self.accounts))
+
+    def without_account(self, account_id: str) -> Config:
+        return replace(self, accounts=tuple(a for a in self.accounts if a.id != account_id))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": CONFIG_VERSION,
+            "accounts": [a.to_json() for a in self.accounts] + list(self.unknown_entries),
+            "settings": self.settings.to_json(),
+        }
+
+
+def _port(value: Any, default: int) -> int:
+    """A stored gateway port; 0 (any free port, as the demo runs) is kept, as validate_port allows it."""
+    return value if type(value) is int and 0 <= value <= 65535 else default
+
+
+def validate_port(port: int) -> int:
+    """A TCP port for the gateway (0: any free port, for a one-off run)."""
+    if type(port) is not int or not 0 <= port <= 65535:
+        raise InvalidValue(tr("A port is a number from 1 to 65535 (or 0 for any free port)."))
+    return port
+
+
+def validate_interval(seconds: float | None) -> float | None:
+    """A cadence override in seconds (None = the default cadence)."""
+    if seconds is None:
+        return None
+    if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
+        raise InvalidValue(tr("An interval is between {low} and {high}.").format(
+            low=format_duration(MIN_INTERVAL_S), high=format_duration(MAX_INTERVAL_S)))
+    return float(seconds)
+
+
+def validate_account_id(account_id: str) -> str:
+    if not isinstance(account_id, str) or not ACCOUNT_ID_PATTERN.match(account_id):
+        raise InvalidValue(
+            tr("An account id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
+        )
+    return account_id
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_base_url(url: str) -> str:
+    """Normalise a base URL as users copy it (with /v1) or explain what is wrong.
+
+    Plain http is accepted only for loopback hosts (the simulator, a local
+    proxy): a key must never cross a network in clear text.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidValue(tr("The base URL is empty."))
+    text = url.strip()
+    if looks_like_key(text):
+        raise InvalidValue(tr(KEY_IN_URL_MESSAGE))  # never echoed: the "URL" is a secret
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise InvalidValue(tr("Not a web address: {text}. Expected e.g. https://api.routing.run/v1").format(
+            text=repr(text)))
+    if parts.username or parts.password:
+        raise InvalidValue(tr("The base URL must not contain a user name or password."))
+    if parts.query or parts.fragment:
+        raise InvalidValue(tr("The base URL must not contain '?' or '#' parts."))
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise InvalidValue(tr(
+            "Plain http is refused for {host}: keys are only sent over https "
+            "(http is allowed for loopback addresses only)."
+        ).format(host=parts.hostname))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+# ------------------------------------------------------------------ base URL advice
+# A base URL can be valid and still wrong: another provider's host, the web
+# site instead of the API, a path without the provider's /v1 form, or a key
+# pasted into the wrong field. These helpers say so (and offer the fix); the
+# account editor and the CLI call them.
+
+# Each provider's own API hosts; a documented mirror counts as its own (same keys, same paths).
+KNOWN_HOSTS: dict[str, tuple[str, ...]] = {
+    "routing.run": ("api.routing.run", "api.routing.sh", "ai.routing.sh"),
+    "openrouter": ("openrouter.ai",),
+    "routeway": ("api.routeway.ai",),
+}
+KEY_IN_URL_MESSAGE = tr_noop(
+    "That looks like an API key, not a base URL: it was not kept or shown. Paste the key into the API key field."
+)
+_PREFIXED_KEY = re.compile(
+    r"(?<![A-Za-z0-9])(?:rk_[0-9A-Fa-f]{16,}|sk-or-v1-[0-9A-Za-z]{16,}|(?:sk|clsk|rw)-[0-9A-Za-z_-]{16,})"
+)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+def looks_like_key(text: str) -> bool:
+    """Whether `text` holds something key-like: rk_…, sk-…, sk-or-v1-…, clsk-…, rw-…, a long random token."""
+    if _PREFIXED_KEY.search(text):
+        return True
+    for piece in re.split(r"[\s/:?#@=&.]+", text):
+        if _TOKEN.fullmatch(piece) and not _UUID.fullmatch(piece) and _mixes_letters_and_digits(piece):
+            return True
+    return False
+
+
+def _mixes_letters_and_digits(text: str) -> bool:
+    return any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
+
+
+@dataclass(frozen=True)
+class BaseUrlAdvice:
+    """What looks wrong about a base URL, and the URL that fixes it (None when there is no obvious one)."""
+
+    message: str
+    fixed_url: str | None
+
+
+def base_url_advice(provider_id: str, url: str) -> BaseUrlAdvice | None:
+    """A warning for a valid base URL that is probably not `provider_id`'s, or None when it looks right.
+
+    Loopback addresses (the simulator, a local proxy) and providers without
+    known hosts get no advice. Invalid URLs are validate_base_url's to explain.
+    """
+    from traywidget.providers import display_name, get_provider
+
+    hosts = KNOWN_HOSTS.get(provider_id)
+    parts = urlsplit(url.strip()) if isinstance(url, str) else None
+    if hosts is None or parts is None or not parts.hostname or is_loopback_host(parts.hostname):
+        return None
+    default = urlsplit(get_provider(provider_id).default_base_url)
+    host, path = parts.hostname.lower(), parts.path.rstrip("/")
+    name = display_name(provider_id)
+    if host not in hosts:
+        message = tr("{host} is not an API host of {provider} (expected {hosts}); your key would be sent to it.")
+        message = message.format(host=host, provider=name, hosts=", ".join(hosts))
+        return BaseUrlAdvice(message, urlunsplit(default))
+    if path != default.path:
+        fixed = urlunsplit(("https", parts.netloc, default.path, "", ""))
+        message = tr("{provider} base URLs end in {path} (expected {url}).").format(
+            provider=name, path=default.path, url=fixed)
+        return BaseUrlAdvice(message, fixed)
+    return None
+
+
+def parse_account(entry: Any, known_providers: tuple[str, ...]) -> Account:
+    """An Account from a config entry; InvalidValue says what is wrong with it."""
+    if not isinstance(entry, dict):
+        raise InvalidValue(tr("an account entry is not an object"))
+    account_id = validate_account_id(entry.get("id"))
+    provider = entry.get("provider")
+    if provider not in known_providers:
+        raise InvalidValue(tr("account {id}: unknown provider {provider}").format(
+            id=repr(account_id), provider=repr(provider)))
+    label = entry.get("label")
+    fast = entry.get("fast_interval_s")
+    full = entry.get("full_interval_s")
+    return Account(
+        id=account_id,
+        provider=provider,
+        label=label if isinstance(label, str) and label.strip() else account_id,
+        base_url=validate_base_url(entry.get("base_url")),
+        fast_interval_s=_interval(fast, None) if fast is not None else None,  # type: ignore[arg-type]
+        full_interval_s=_interval(full, None) if full is not None else None,  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class ConfigStore:
+    """Loads and saves the config file in `directory` (the platform config dir by default)."""
+
+    directory: Path = field(default_factory=config_dir)
+
+    @property
+    def path(self) -> Path:
+        return self.directory / CONFIG_FILE
+
+    def stamp(self) -> tuple[int, int, int] | None:
+        """A cheap signature of the file as it is now (None when there is none)."""
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size, info.st_ino
+
+    def load(self) -> Config:
+        """The config; a missing file is an empty config.
+
+        A file that is not valid JSON (or not our shape) is renamed to
+        config.json.corrupt-<time> and reported in Config.warnings; the caller
+        shows the warning. The next save then writes a fresh file beside it.
+        """
+        from traywidget.providers import PROVIDER_IDS
+
+        self._remove_orphaned_temp_files()
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return Config()
+        except OSError as exc:
+            raise ConfigError(tr("Cannot read {path}: {reason}").format(
+                path=self.path, reason=exc.strerror or exc)) from None
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("accounts", []), list):
+                raise ValueError("not a traywidget config object")
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+            aside = self._move_aside()
+            return Config(
+                warnings=(
+                    tr("The config file {path} could not be read ({reason}). It was kept as {aside}; "
+                       "fix or restore it from there.").format(
+                        path=self.path, reason=_short(exc), aside=aside.name),
+                ),
+                set_aside=aside,
+            )
+        accounts: list[Account] = []
+        unknown: list[dict[str, Any]] = []
+        warnings: list[str] = []
+        seen: set[str] = set()
+        for entry in data.get("accounts", []):
+            try:
+                account = parse_account(entry, PROVIDER_IDS)
+                if account.id in seen:
+                    raise InvalidValue(tr("duplicate account id {id}").format(id=repr(account.id)))
+            except InvalidValue as exc:
+                warnings.append(tr("Skipped an account entry in {file}: {problem}. It is kept in the file.").format(
+                    file=self.path.name, problem=str(exc).rstrip(".")))
+                if isinstance(entry, dict):
+                    unknown.append(entry)
+                continue
+            seen.add(account.id)
+            accounts.append(account)
+        return Config(
+            accounts=tuple(accounts),
+            settings=Settings.from_json(data.get("settings")),
+            unknown_entries=tuple(unknown),
+            warnings=tuple(warnings),
+        )
+
+    def language(self) -> str | None:
+        """The language chosen in Settings (None: the system's), read without touching the file: a command
+        line needs it before it says anything, and a file that cannot be read is load()'s to report."""
+        try:
+            data = json.loads(self.path.read_bytes().decode("utf-8"))
+            return _language(data["settings"]["language"])
+        except (OSError, ValueError, RecursionError, KeyError, TypeError):
+            return None
+
+    def save(self, config: Config) -> None:
+        written_by = self._version_on_disk()
+        if written_by > CONFIG_VERSION:
+            # A newer traywidget wrote it: its fields would be lost in our shape of the file.
+            raise ConfigError(tr("{path} was written by a newer traywidget (config version {theirs}; this one "
+                                 "knows {ours}): it was not changed. Make this change with the newer version.").format(
+                path=self.path, theirs=written_by, ours=CONFIG_VERSION))
+        payload = json.dumps(config.to_json(), indent=2, sort_keys=False).encode("utf-8") + b"\n"
+        try:
+            atomic_write(self.path, payload)
+        except OSError as exc:
+            raise ConfigError(tr("Cannot save {path}: {reason}. Nothing was changed.").format(
+                path=self.path, reason=exc.strerror or exc)) from None
+
+    def _version_on_disk(self) -> int:
+        try:
+            version = json.loads(self.path.read_bytes().decode("utf-8")).get("version")
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError, RecursionError):
+            return 0  # none, or unreadable: ours to write
+        return version if type(version) is int else 0
+
+    def _remove_orphaned_temp_files(self) -> None:
+        # A save killed between writing its temporary file and renaming it leaves
+        # the temporary file behind; the real file is intact, so just tidy up.
+        for orphan in self.directory.glob(f".{CONFIG_FILE}.*.tmp"):
+            try:
+                orphan.unlink()
+            except OSError:
+                pass
+
+    def _move_aside(self) -> Path:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        aside = self.path.with_name(f"{CONFIG_FILE}.corrupt-{stamp}")
+        counter = 1
+        while aside.exists():
+            aside = self.path.with_name(f"{CONFIG_FILE}.corrupt-{stamp}-{counter}")
+            counter += 1
+        try:
+            self.path.rename(aside)
+        except OSError as exc:
+            raise ConfigError(tr(
+                "The config file {path} is corrupt and could not be moved aside ({reason}). "
+                "Move or fix it by hand; nothing was changed."
+            ).format(path=self.path, reason=exc.strerror)) from None
+        return aside
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+@dataclass(frozen=True)
+class ConfigEdit:
+    """An edit of the config file: the config to run with from now on (None when the file could
+    not be read: the running process keeps what it has), and what to tell the user."""
+
+    config: Config | None
+    warnings: tuple[str, ...]
+
+
+class ConfigWatch:
+    """Notices edits of the config file made elsewhere (`traywidget accounts …`, Settings in the
+    tray, an editor), for a process that runs on: the tray app and the headless gateway. Ask
+    `check()` when the file may have changed (a file-system event, or on a timer)."""
+
+    def __init__(self, store: ConfigStore) -> None:
+        self._store = store
+        self._stamp = store.stamp()
+
+    def check(self) -> ConfigEdit | None:
+        """None while the file is as last seen; otherwise the edit."""
+        stamp = self._store.stamp()
+        if stamp == self._stamp:
+            return None
+        self._stamp = stamp
+        try:
+            config = self._store.load()
+        except ConfigError as exc:
+            return ConfigEdit(None, (str(exc),))
+        if config.set_aside is not None:  # unreadable, kept aside: no reason to drop every account
+            self._stamp = self._store.stamp()  # moved aside: its absence is not another edit
+            return ConfigEdit(None, config.warnings)
+        return ConfigEdit(config, config.warnings)
