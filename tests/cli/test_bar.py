@@ -58,9 +58,10 @@ def test_waybar_text_and_tooltip_are_escaped_for_pango():
 
 
 def test_percentage_rounds_down_and_is_left_out_when_unknown():
-    assert bar.percentage(Meter("requests_day", Unit.REQUESTS, remaining=998, limit=1000)) == 99
-    assert bar.percentage(Meter("requests_day", Unit.REQUESTS, remaining=1000, limit=1000)) == 100
-    assert bar.percentage(Meter("balance", Unit.USD, remaining=4.2)) is None
+    assert Meter("requests_day", Unit.REQUESTS, remaining=998, limit=1000).percent_left == 99
+    assert Meter("requests_day", Unit.REQUESTS, remaining=1000, limit=1000).percent_left == 100
+    assert Meter("requests_day", Unit.REQUESTS, remaining=29, limit=100).percent_left == 29  # not 28.999…
+    assert Meter("balance", Unit.USD, remaining=4.2).percent_left is None
     only_balance = [Snapshot("rw", "routeway", "Rw", State.OK, meters=(Meter("balance", Unit.USD, remaining=4.2),))]
     data = json.loads(bar.waybar_line(only_balance, pick_headline(only_balance), NOW))
     assert (data["text"], data["class"], "percentage" in data) == ("$4.2", "ok", False)

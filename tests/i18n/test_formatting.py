@@ -87,7 +87,8 @@ def test_counts_and_tiny_money():
 
 
 def test_percent():
-    assert per_language(lambda: percent_left(0.998)) == ["99%", f"99{NBSP}%", f"99{NBSP}%", "99%"]
+    meter = Meter(REQUESTS_HOUR, Unit.REQUESTS, remaining=998, limit=1000)
+    assert per_language(lambda: percent_left(meter)) == ["99%", f"99{NBSP}%", f"99{NBSP}%", "99%"]
 
 
 def test_badge_figures_stay_compact_with_the_decimal_separator():

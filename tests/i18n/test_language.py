@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
 from tests.ui.conftest import (
     NOW,
     FakeEngine,
-    SyncRunner,
     make_controller,
     make_snapshot,
 )
@@ -174,7 +173,7 @@ def test_a_switch_in_settings_is_seen_at_once(qtbot, tmp_path):
     use_language("en")
     account = Account("main", "routing.run", "Main", "https://api.routing.run/v1")
     english = Config(accounts=(account,))
-    controller = make_controller(FakeEngine([account]), config=english, clock=lambda: NOW, runner=SyncRunner())
+    controller = make_controller(FakeEngine([account]), config=english, clock=lambda: NOW)
     qtbot.addWidget(controller.panel)
     controller.on_snapshot(make_snapshot("main"))
     menu = [action.text() for action in controller.tray.contextMenu().actions() if action.text()]

@@ -15,7 +15,7 @@ import pytest
 
 from tests.i18n.conftest import assert_all_marked
 from tests.i18n.views import menu_texts, widget_texts
-from tests.ui.conftest import NOW, SyncRunner, make_snapshot
+from tests.ui.conftest import NOW, make_snapshot
 from traywidget.desktop import autostart
 from traywidget.present.alerts import AlertPolicy, config_alert, kill_failed, kill_summary
 from traywidget.store.config import Config, ConfigStore
@@ -37,6 +37,7 @@ from traywidget.model import (
 from traywidget.providers import get_provider
 from traywidget.providers.base import PollContext, RequestSpec
 from traywidget.providers.decoding import fallback_message
+from traywidget.ui.bridge import InlineBridge
 from traywidget.ui.account_editor import AccountEditor, describe_test_result
 from traywidget.ui.controller import NO_TRAY_MESSAGE
 from traywidget.ui.panel import PanelWindow
@@ -223,7 +224,7 @@ def test_settings_dialog(qtbot, tmp_path):
     store = ConfigStore(tmp_path / "config")
     account = Account("main", "routing.run", "Main", "https://api.routing.run/v1")
     store.save(Config(accounts=(account,)))
-    dialog = SettingsDialog(store, MemorySecretStore(), spawn=SyncRunner().spawn, keyring_check=keyring_locked,
+    dialog = SettingsDialog(store, MemorySecretStore(), ask=InlineBridge().ask, keyring_check=keyring_locked,
                             autostart=lambda on: None, autostart_enabled=lambda: False,
                             pin_choices=[("main/requests_hour", "Main")])
     qtbot.addWidget(dialog)
@@ -240,8 +241,7 @@ def test_settings_dialog(qtbot, tmp_path):
 
 
 def test_account_editor_adding_and_editing(qtbot):
-    runner = SyncRunner()
-    editor = AccountEditor(existing=None, taken_ids={"main"}, commit=lambda *a: None, spawn=runner.spawn,
+    editor = AccountEditor(existing=None, taken_ids={"main"}, commit=lambda *a: None, ask=InlineBridge().ask,
                            tester=None, keyring_problem=None)
     qtbot.addWidget(editor)
     editor.show()

@@ -95,9 +95,11 @@ def test_figures_of_the_limit():
         "$1.50 of $10.00 left on the key")
 
 
-@pytest.mark.parametrize("fraction,text", [(0.998, "99%"), (0.2, "20%"), (0.05, "5%"), (0.0499, "4%"), (1.0, "100%")])
-def test_percent_left_rounds_down(fraction, text):
-    assert percent_left(fraction) == text
+@pytest.mark.parametrize("remaining,limit,text", [(998, 1000, "99%"), (200, 1000, "20%"), (29, 100, "29%"),
+                                                   (499, 10000, "4%"), (1000, 1000, "100%"), (0, 1000, "0%")])
+def test_percent_left_rounds_down(remaining, limit, text):
+    meter = Meter(REQUESTS_HOUR, Unit.REQUESTS, remaining=remaining, limit=limit)
+    assert percent_left(meter) == text
 
 
 def test_reset_text_on_the_local_clock(berlin):

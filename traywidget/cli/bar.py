@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -53,12 +52,6 @@ def compact_text(meter: Meter | None) -> str:
     return badge_text(meter) + (f"/{cue}" if cue else "")
 
 
-def percentage(meter: Meter | None) -> int | None:
-    """The headline's share left, rounded down (998 of 1,000 is 99, never 100)."""
-    fraction = meter.fraction_left if meter is not None else None
-    return None if fraction is None else math.floor(fraction * 100 + 1e-9)
-
-
 def waybar_line(snapshots: list[Snapshot], headline: Headline | None, now: datetime) -> str:
     """One line of Waybar's custom-module JSON."""
     meter = headline.meter if headline else None
@@ -70,7 +63,7 @@ def waybar_line(snapshots: list[Snapshot], headline: Headline | None, now: datet
         "tooltip": html.escape(tooltip_text(snapshots, headline, now), quote=False),
         "class": bar_class(snapshots),
     }
-    share = percentage(meter)
+    share = meter.percent_left if meter is not None else None
     if share is not None:
         data["percentage"] = share
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

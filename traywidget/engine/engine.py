@@ -42,6 +42,7 @@ from traywidget.i18n import Phrase, tr_noop
 from traywidget.model import (
     Account,
     ErrorInfo,
+    KEYRING_ERROR_CODE,
     HttpResult,
     KillResult,
     Meter,
@@ -437,7 +438,7 @@ class Engine:
         self, rt: _Account, snap: Snapshot, outcome: _Outcome, full: bool, previous: Snapshot | None
     ) -> None:
         now = self._monotonic()
-        if snap.state in (State.NO_KEY, State.AUTH_ERROR) or (snap.error and snap.error.code == "KEYRING"):
+        if snap.state in (State.NO_KEY, State.AUTH_ERROR) or (snap.error and snap.error.code == KEYRING_ERROR_CODE):
             rt.keys_wanted_after = now
         cadence = self._cadence(rt)
         current = rt.schedule
@@ -488,7 +489,7 @@ class Engine:
                 return _Outcome.failed(State.NO_KEY, ErrorInfo(message=message, code="NO_KEY"))
             return await self._read_usage(rt, full, api_key, management_key)
         except SecretStoreError as exc:
-            return _Outcome.failed(State.ERROR, ErrorInfo(message=str(exc), code="KEYRING"))
+            return _Outcome.failed(State.ERROR, ErrorInfo(message=str(exc), code=KEYRING_ERROR_CODE))
         except Exception:  # a bug (e.g. in an adapter) must show as this account's error, not vanish
             log.exception("Unexpected error while polling %s", rt.account.id)
             return _Outcome.failed(State.ERROR, ErrorInfo(message=INTERNAL_ERROR_MESSAGE, code="INTERNAL_ERROR"))
@@ -558,7 +559,7 @@ class Engine:
         except ProviderError as exc:
             return KillResult(rt.account.id, True, error=exc.info)
         except SecretStoreError as exc:
-            return KillResult(rt.account.id, True, error=ErrorInfo(message=str(exc), code="KEYRING"))
+            return KillResult(rt.account.id, True, error=ErrorInfo(message=str(exc), code=KEYRING_ERROR_CODE))
         log.info("Stopped %d stream(s) on %s", killed, rt.account.id)
         if killed:  # counters just changed: refresh soon (Retry-After still holds)
             rt.schedule = schedule.poll_fast_now(rt.schedule, self._monotonic())

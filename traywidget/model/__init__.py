@@ -27,6 +27,7 @@ from traywidget.model.scalars import (
     clean_signed_number,
     iso,
     parse_iso,
+    round_down,
     utcnow,
 )
 from traywidget.model.snapshot import (
@@ -34,7 +35,6 @@ from traywidget.model.snapshot import (
     CREDITS,
     FREE_REQUESTS_DAY,
     INPUT_TOKENS_WINDOW,
-    METER_TITLES,
     OUTPUT_TOKENS_WINDOW,
     REQUESTS_DAY,
     REQUESTS_HOUR,
@@ -52,8 +52,8 @@ from traywidget.model.traffic import TrafficObservation
 __all__ = [
     "Account", "Thresholds", "EXIT_ACCOUNT_ERROR", "EXIT_KEYRING", "EXIT_OK", "EXIT_USAGE", "KEYRING_ERROR_CODE", "AutostartError",
     "ConfigError", "InvalidValue", "ProviderError", "SecretStoreError", "TraywidgetError", "UsageError",
-    "HttpResult", "clean_number", "clean_signed_number", "iso", "parse_iso", "utcnow", "BALANCE", "CREDITS",
-    "FREE_REQUESTS_DAY", "METER_TITLES", "REQUESTS_DAY", "REQUESTS_HOUR", "REQUESTS_MINUTE", "ErrorInfo",
+    "HttpResult", "clean_number", "clean_signed_number", "iso", "parse_iso", "round_down", "utcnow", "BALANCE", "CREDITS",
+    "FREE_REQUESTS_DAY", "REQUESTS_DAY", "REQUESTS_HOUR", "REQUESTS_MINUTE", "ErrorInfo",
     "KillResult", "Meter", "Snapshot", "State", "Unit", "Source", "TrafficObservation", "REQUESTS_WINDOW",
     "TOKENS_WINDOW", "INPUT_TOKENS_WINDOW", "OUTPUT_TOKENS_WINDOW",
 ]

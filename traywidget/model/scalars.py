@@ -12,6 +12,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 
+# 0.29 * 100 is 28.999999999999996 in binary floating point: rounding a figure down must not take
+# a whole unit off what is left because of that.
+_FLOAT_SLACK = 1e-9
+
+
+def round_down(value: float, digits: int = 0) -> float:
+    """`value` rounded down to `digits` decimals: what the user is told is never more than is left."""
+    scale = 10**digits
+    return math.floor(value * scale + _FLOAT_SLACK) / scale
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from traywidget.model.scalars import clean_number, clean_signed_number, iso, parse_iso
+from traywidget.model.scalars import clean_number, clean_signed_number, iso, parse_iso, round_down
 from traywidget.model.state import Source, State, Unit
 
 # Meter names are part of the documented JSON interface.
@@ -27,20 +27,6 @@ REQUESTS_WINDOW = "requests"
 TOKENS_WINDOW = "tokens"
 INPUT_TOKENS_WINDOW = "input_tokens"
 OUTPUT_TOKENS_WINDOW = "output_tokens"
-
-METER_TITLES = {
-    REQUESTS_MINUTE: "Requests this minute",
-    REQUESTS_HOUR: "Requests this hour",
-    REQUESTS_DAY: "Requests today",
-    FREE_REQUESTS_DAY: "Free-model requests today",
-    CREDITS: "Credits left on key",
-    BALANCE: "Account balance",
-    REQUESTS_WINDOW: "Requests in the current window",
-    TOKENS_WINDOW: "Tokens in the current window",
-    INPUT_TOKENS_WINDOW: "Input tokens in the current window",
-    OUTPUT_TOKENS_WINDOW: "Output tokens in the current window",
-}
-
 
 @dataclass(frozen=True)
 class Meter:
@@ -67,10 +53,6 @@ class Meter:
     seen_at: datetime | None = None
 
     @property
-    def title(self) -> str:
-        return METER_TITLES.get(self.name, self.name)
-
-    @property
     def capped(self) -> bool:
         return self.limit is not None and self.limit > 0
 
@@ -80,6 +62,12 @@ class Meter:
         if not self.capped or self.remaining is None:
             return None
         return max(0.0, min(1.0, self.remaining / self.limit))  # type: ignore[operator]
+
+    @property
+    def percent_left(self) -> int | None:
+        """Whole percent left, rounded down: 998 of 1,000 is 99, never 100."""
+        fraction = self.fraction_left
+        return None if fraction is None else int(round_down(fraction * 100))
 
     def to_json(self, markers: bool = False) -> dict[str, Any]:
         """The documented status-JSON shape; `markers` adds the estimate/"about"
@@ -195,6 +183,12 @@ class Snapshot:
         numbers and the error — not the fetch time."""
         meters = tuple((m.name, m.used, m.remaining, m.limit) for m in self.meters)
         return (self.state, self.plan, meters, self.error, self.streams)
+
+    @property
+    def percent_left(self) -> int | None:
+        """Whole percent left, rounded down: 998 of 1,000 is 99, never 100."""
+        fraction = self.fraction_left
+        return None if fraction is None else int(round_down(fraction * 100))
 
     def to_json(self, markers: bool = False) -> dict[str, Any]:
         return {

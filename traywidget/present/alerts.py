@@ -268,7 +268,7 @@ def _threshold_alert(snapshot: Snapshot, meter: Meter, now: datetime, low_usd: f
     title = tr("{account}: {figure}").format(account=snapshot.label, figure=left_text(meter))
     if meter.capped:
         figure = tr("{figure} ({percent}).").format(
-            figure=left_text(meter, of_limit=True), percent=percent_left(meter.fraction_left or 0.0))
+            figure=left_text(meter, of_limit=True), percent=percent_left(meter))
     else:
         figure = tr("Less than {amount} left.").format(amount=format_amount(low_usd, Unit.USD))
     return Alert(THRESHOLD, snapshot.account_id, title, _sentences(figure, _reset_sentence(meter, now)), meter.name)

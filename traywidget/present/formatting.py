@@ -11,7 +11,6 @@ requests left this hour"), so a number is never shown without what it counts.
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from datetime import datetime
 
@@ -30,6 +29,7 @@ from traywidget.model import (
     TOKENS_WINDOW,
     Meter,
     Unit,
+    round_down,
 )
 
 DAY_S = 24 * 3600
@@ -133,12 +133,12 @@ _MONEY_LEFT = {
 def meter_title(meter: Meter) -> str:
     """"Requests this hour": what a meter counts."""
     title = _TITLES.get(meter.name)
-    return tr(title) if title else meter.title
+    return tr(title) if title else meter.name  # a meter no table names yet: its own name, never nothing
 
 
 def count_left(value: float) -> str:
     """A count of requests or tokens left, rounded down: never more than there is."""
-    return number(math.floor(value + 1e-9))
+    return number(round_down(value))
 
 
 def left_text(meter: Meter, of_limit: bool = False) -> str:
@@ -168,9 +168,9 @@ def left_text(meter: Meter, of_limit: bool = False) -> str:
     return trn(*phrases, n).format(amount=approx + amount)
 
 
-def percent_left(fraction: float) -> str:
+def percent_left(meter: Meter) -> str:
     """"99%" ("99 %" in German) for 998 of 1,000: rounded down, never promising more than is left."""
-    return percent(int(math.floor(fraction * 100 + 1e-9)))
+    return percent(meter.percent_left or 0)
 
 
 # -------------------------------------------------------------------------------- columns

@@ -35,6 +35,7 @@ from traywidget.model import (
     Meter,
     Snapshot,
     Unit,
+    round_down,
 )
 
 # Fractions left within this band of each other are "as binding": the later reset wins.
@@ -96,7 +97,7 @@ class _Candidate:
         meter = self.headline.meter
         if self.fraction is None:
             return (self.tier, 1, 0, 0.0, self.order)
-        band = -1 if self.empty else math.floor(self.fraction / TIE_BAND + 1e-9)
+        band = -1 if self.empty else int(round_down(self.fraction / TIE_BAND))
         # No reset (a credit cap, a balance) is the latest reset of all.
         resets = -math.inf if meter.resets_at is None else meter.resets_at.timestamp()
         return (self.tier, 0, band, -resets, self.order)

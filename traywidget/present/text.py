@@ -22,7 +22,7 @@ from traywidget.present.formatting import (
 from traywidget.present.headline import Headline, pick_headline
 from traywidget.i18n import tr, tr_noop, trn
 from traywidget.i18n.numbers import decimal_text
-from traywidget.model import Meter, Snapshot, State, Thresholds, Unit
+from traywidget.model import Meter, Snapshot, State, Thresholds, Unit, round_down
 from traywidget.providers import display_name
 
 STATE_TEXT = {
@@ -47,11 +47,6 @@ def state_text(state: State) -> str:
 
 
 # ------------------------------------------------------------------ badge numbers
-def _floor(value: float, digits: int) -> float:
-    scale = 10**digits
-    return math.floor(value * scale + 1e-9) / scale
-
-
 def format_count(value: float | None) -> str:
     """Compact request count for the badge: 999, 1.2k, 15k, 999k, 1.2M, ? for unknown.
 
@@ -66,7 +61,7 @@ def format_count(value: float | None) -> str:
     for divisor, suffix in ((1e3, "k"), (1e6, "M"), (1e9, "G")):
         scaled = value / divisor
         if scaled < 10:
-            text = f"{_floor(scaled, 1):.1f}".rstrip("0").rstrip(".")
+            text = f"{round_down(scaled, 1):.1f}".rstrip("0").rstrip(".")
             return text + suffix
         if scaled < 1000:
             return f"{int(math.floor(scaled))}{suffix}"
@@ -82,10 +77,10 @@ def format_money(value: float | None) -> str:
     if value == 0:
         return "$0"
     if value < 1:
-        cents = int(math.floor(value * 100 + 1e-9))
+        cents = int(round_down(value * 100))
         return f"$.{cents:02d}"
     if value < 10:
-        tenths = _floor(value, 1)
+        tenths = round_down(value, 1)
         return f"${int(tenths)}" if tenths.is_integer() else f"${tenths:.1f}"
     if value < 1000:
         return f"${int(math.floor(value))}"

@@ -18,7 +18,6 @@ palette, light or dark.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from datetime import datetime
 from typing import Callable, Iterable, Sequence
@@ -93,14 +92,6 @@ _STATE_LEVELS = {
     State.AUTH_ERROR: EXHAUSTED,
     State.PAYMENT_REQUIRED: EXHAUSTED,
 }
-
-
-def percent_left(meter: Meter) -> int | None:
-    """Whole percent left, rounded down: 998 of 1,000 is 99 %, never 100 %."""
-    if not meter.capped or meter.remaining is None:
-        return None
-    exact = meter.remaining * 100.0 / meter.limit  # type: ignore[operator]
-    return max(0, min(100, math.floor(exact + 1e-9)))
 
 
 def panel_geometry(size: QSize, near: QRect | None, available: QRect) -> QRect:
@@ -358,7 +349,7 @@ class MeterRow(QWidget):
         self.value.setText(meter_value_text(meter))
         countdown = reset_phrase(meter.resets_at, now, meter.approximate_reset)
         self.reset.setText((countdown[0].upper() + countdown[1:]) if countdown else "")
-        percent = percent_left(meter)
+        percent = meter.percent_left
         self.percent.setText(tr("{percent} left").format(percent=percent_text(percent)) if percent is not None else "")
         level = STALE if dim else meter_level(meter, thresholds)
         self.bar.set_value(meter.fraction_left, level)
