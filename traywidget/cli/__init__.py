@@ -13,9 +13,9 @@ quietly with EXIT_PIPE_CLOSED.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from traywidget.i18n import tr
@@ -25,20 +25,69 @@ DEMO_COMMANDS = ("status", "watch", "kill")
 # What `watch --format` prints: one line per account change, one JSON object per account change,
 # Waybar's custom-module JSON, or one plain bar line.
 WATCH_FORMATS = ("text", "json", "waybar", "line")
-# command -> (module, function): a command's module is imported only when it runs, so building the
-# parser (which the tray's start-up does too) loads none of them.
-HANDLERS = {
-    "accounts": ("accounts", "accounts_command"),
-    "keys": ("accounts", "keys_command"),
-    "status": ("polling", "status_command"),
-    "watch": ("polling", "watch_command"),
-    "kill": ("polling", "kill_command"),
-    "gateway": ("gateway", "gateway_command"),
-    "simulate": ("system", "simulate_command"),
-    "autostart": ("system", "autostart_command"),
-    "doctor": ("system", "doctor_command"),
-    "purge": ("system", "purge_command"),
-}
+Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+
+# Each command's module is imported only when it runs, so building the parser (which the tray's
+# start-up does too) loads none of them; plain imports, so go-to-definition and PyInstaller see them.
+def _accounts(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from traywidget.cli.accounts import accounts_command
+
+    return accounts_command(args, out, err)
+
+
+def _keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from traywidget.cli.accounts import keys_command
+
+    return keys_command(args, out, err)
+
+
+def _status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from traywidget.cli.polling import status_command
+
+    return status_command(args, out, err)
+
+
+def _watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from traywidget.cli.polling import watch_command
+
+    return watch_command(args, out, err)
+
+
+def _kill(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from traywidget.cli.polling import kill_command
+
+    return kill_command(args, out, err)
+
+
+def _gateway(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from traywidget.cli.gateway import gateway_command
+
+    return gateway_command(args, out, err)
+
+
+def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from traywidget.cli.system import simulate_command
+
+    return simulate_command(args, out, err)
+
+
+def _autostart(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from traywidget.cli.system import autostart_command
+
+    return autostart_command(args, out, err)
+
+
+def _doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from traywidget.cli.system import doctor_command
+
+    return doctor_command(args, out, err)
+
+
+def _purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from traywidget.cli.system import purge_command
+
+    return purge_command(args, out, err)
 
 
 def add_cli_commands(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +97,7 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     json_help = tr("print JSON for scripts (English, stable)")
 
     accounts = sub.add_parser("accounts", help=tr("add, list or remove accounts"))
+    accounts.set_defaults(handler=_accounts)
     acc_sub = accounts.add_subparsers(dest="accounts_command", required=True)
     add = acc_sub.add_parser("add", help=tr("add an account"))
     # Provider ids are case-insensitive: `accounts add OpenRouter` is openrouter.
@@ -65,6 +115,7 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     rm.add_argument("account_id", metavar="ACCOUNT_ID")
 
     keys = sub.add_parser("keys", help=tr("store or delete an account's key in the OS keyring"))
+    keys.set_defaults(handler=_keys)
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     kset = keys_sub.add_parser("set", help=tr("read a key from standard input (a hidden prompt on a terminal)"))
     kset.add_argument("account_id", metavar="ACCOUNT_ID")
@@ -73,12 +124,13 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     kdel.add_argument("account_id", metavar="ACCOUNT_ID")
     kdel.add_argument("--management", action="store_true", help=tr("the management key instead of the API key"))
 
-    for name, text in (
-        ("status", tr("poll every account once and print the result")),
-        ("watch", tr("poll continuously; print a line on each change")),
-        ("kill", tr("stop all active streams on every account that supports it")),
+    for name, text, handler in (
+        ("status", tr("poll every account once and print the result"), _status),
+        ("watch", tr("poll continuously; print a line on each change"), _watch),
+        ("kill", tr("stop all active streams on every account that supports it"), _kill),
     ):
         cmd = sub.add_parser(name, help=text)
+        cmd.set_defaults(handler=handler)
         if name == "watch":
             form = cmd.add_mutually_exclusive_group()
             form.add_argument("--format", choices=WATCH_FORMATS, default="text",
@@ -94,24 +146,29 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     _add_gateway_command(sub)
 
     sim = sub.add_parser("simulate", help=tr("serve the loopback simulator of all three providers"))
+    sim.set_defaults(handler=_simulate)
     sim.add_argument("--port", type=int, default=8765, help=tr("listen on this port (default 8765)"))
     sim.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                      help=tr("with demo accounts and moving counters"))
 
     auto = sub.add_parser("autostart", help=tr("start traywidget at login"))
+    auto.set_defaults(handler=_autostart)
     auto.add_argument("action", choices=("on", "off", "status"), metavar="on|off|status",
                       help=tr("turn it on or off, or say whether it is on"))
 
     doctor = sub.add_parser("doctor", help=tr("check what this desktop offers (tray, notifications, keyring)"))
+    doctor.set_defaults(handler=_doctor)
     doctor.add_argument("--json", action="store_true", help=json_help)
 
     purge = sub.add_parser("purge", help=tr("before uninstalling: delete every key, start at login and the cache"))
+    purge.set_defaults(handler=_purge)
     purge.add_argument("--yes", action="store_true", help=tr("really delete (without it, only list what would go)"))
     purge.add_argument("--config", action="store_true", help=tr("also delete the config file (the accounts)"))
 
 
 def _add_gateway_command(sub: argparse._SubParsersAction) -> None:
     gateway = sub.add_parser("gateway", help=tr("run the local gateway your tools can use as their base URL"))
+    gateway.set_defaults(handler=_gateway)
     gateway.add_argument("--port", type=int, help=tr("listen on this port (default: gateway_port in the config, 8787)"))
     gateway.add_argument("--json", action="store_true", help=tr("print changes as JSON lines"))
     actions = gateway.add_subparsers(dest="gateway_command", metavar="ACTION")
@@ -126,13 +183,12 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     from traywidget.cli.output import EXIT_PIPE_CLOSED, GuardedStream
     from traywidget.model import TraywidgetError, UsageError
 
-    module, function = HANDLERS[args.command]
+    handler: Handler = args.handler
     out, err = GuardedStream(out), GuardedStream(err)
     try:
         if args.demo and args.command not in (*DEMO_COMMANDS, "simulate"):
             raise UsageError(tr("--demo works with the tray (`traywidget --demo`) and with {commands}, "
                                 "not with {command}").format(commands=", ".join(DEMO_COMMANDS), command=args.command))
-        handler = getattr(importlib.import_module(f"traywidget.cli.{module}"), function)
         code = handler(args, out, err)
     except TraywidgetError as exc:
         print(tr("traywidget: {error}").format(error=exc), file=err)

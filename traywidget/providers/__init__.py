@@ -1,11 +1,11 @@
 """Provider adapters: pure translation between each router's HTTP API and the model.
 
-Importing this package imports no adapter; `get_provider` loads one on first use.
+Importing this package imports no adapter; `get_provider` loads one on first use
+(the tray's start-up shows names before any adapter is needed).
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from traywidget.i18n import tr, tr_noop
@@ -24,12 +24,6 @@ DISPLAY_NAMES: dict[str, str] = {
     "openai-compatible": tr_noop("OpenAI-compatible"),  # a kind, not a name: said in the user's language
 }
 
-_CLASSES: dict[str, tuple[str, str]] = {
-    "routing.run": ("traywidget.providers.routing_run", "RoutingRun"),
-    "openrouter": ("traywidget.providers.openrouter", "OpenRouter"),
-    "routeway": ("traywidget.providers.routeway", "Routeway"),
-    "openai-compatible": ("traywidget.providers.openai_compatible", "OpenAICompatible"),
-}
 
 
 def display_name(provider_id: str) -> str:
@@ -47,15 +41,28 @@ def get_provider(provider_id: str) -> Provider:
     provider = _instances.get(provider_id)
     if provider is not None:
         return provider
-    try:
-        module_name, class_name = _CLASSES[provider_id]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Unknown provider {provider_id!r}; known providers: {', '.join(PROVIDER_IDS)}"
-        ) from None
-    cls = getattr(importlib.import_module(module_name), class_name)
-    provider = _instances.setdefault(provider_id, cls())
+    provider = _instances.setdefault(provider_id, _adapter(provider_id))
     return provider
+
+
+def _adapter(provider_id: str) -> Provider:
+    if provider_id == "routing.run":
+        from traywidget.providers.routing_run import RoutingRun
+
+        return RoutingRun()
+    if provider_id == "openrouter":
+        from traywidget.providers.openrouter import OpenRouter
+
+        return OpenRouter()
+    if provider_id == "routeway":
+        from traywidget.providers.routeway import Routeway
+
+        return Routeway()
+    if provider_id == "openai-compatible":
+        from traywidget.providers.openai_compatible import OpenAICompatible
+
+        return OpenAICompatible()
+    raise ValueError(f"Unknown provider {provider_id!r}; known providers: {', '.join(PROVIDER_IDS)}")
 
 
 __all__ = ["DISPLAY_NAMES", "PROVIDER_IDS", "display_name", "get_provider"]
