@@ -15,6 +15,8 @@ import pytest
 
 from tests.e2e.cli import cli_env, run_cli, start_cli
 
+pytestmark = pytest.mark.slow  # every test runs the CLI as a subprocess
+
 PIPE_CLOSED = 141  # documented in README: what a command returns when its reader went away
 
 STATUS_KEYS = {"id", "provider", "label", "state", "plan", "meters", "error", "fetched_at", "notes", "stale",

@@ -52,6 +52,7 @@ async def test_a_second_gateway_on_the_port_says_who_holds_it(start_gateway, ups
     assert not second.running
 
 
+@pytest.mark.slow
 async def test_a_port_taken_by_another_program():
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
@@ -98,6 +99,7 @@ async def test_the_token_is_made_on_first_use_and_kept(start_gateway, upstream):
     assert first.token.startswith("twg-") and len(first.token) == 4 + 43  # 32 random bytes, base64url
 
 
+@pytest.mark.slow
 async def test_a_rotated_token_takes_over_in_the_running_gateway(start_gateway, upstream, client):
     running = await start_gateway([upstream_account(upstream)], {"up": "k"})
     old = running.token

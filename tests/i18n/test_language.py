@@ -117,6 +117,7 @@ BAD_ID_MESSAGES = {
 }
 
 
+@pytest.mark.slow
 def test_cli_follows_the_environment_and_the_setting(tmp_path):
     config = tmp_path / "config"
     for language, expected in BAD_ID_MESSAGES.items():
@@ -130,6 +131,7 @@ def test_cli_follows_the_environment_and_the_setting(tmp_path):
     assert BAD_ID_MESSAGES["zh_CN"] in proc.stderr  # "System default": the environment
 
 
+@pytest.mark.slow
 def test_cli_with_json_speaks_english(tmp_path):
     config = tmp_path / "config"
     config.mkdir()

@@ -246,6 +246,7 @@ def test_cli_fault_matrix(keyring_home, tmp_path, sim, report):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 def test_tray_shows_the_fault_matrix(sim, report, qapp):
     """The snapshots of the matrix, fed to the tray view: icon renders, menu opens, nothing lies."""
     try:

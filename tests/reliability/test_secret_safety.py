@@ -22,7 +22,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from tests.desktop import free_port
+from tests.desktop import free_port, wait_until
 from tests.e2e.cli import cli_env
 from traywidget.core.config import Config, ConfigStore
 from traywidget.core.engine import Cadence, Engine, EngineSettings
@@ -153,6 +153,7 @@ async def test_debug_logs_of_a_faulty_run_hold_no_key(sim, caplog, report):
            f"(incl. httpx/httpcore); 0 canaries")
 
 
+@pytest.mark.slow
 async def test_exceptions_and_tracebacks_hold_no_key(sim, report):
     client = make_client()
     raised: list[BaseException] = []
@@ -276,6 +277,7 @@ def _server(location: str = "", status: int = 302):
         thread.join(5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 async def test_a_redirect_is_never_followed(status, report):
     with _server() as (target, target_handler):
@@ -302,6 +304,7 @@ async def test_a_redirect_is_never_followed(status, report):
            f"0 reached the redirect target")
 
 
+@pytest.mark.slow
 async def test_an_internal_error_is_logged_without_a_key(sim, caplog, monkeypatch, report):
     """Force a bug inside a provider adapter: the engine logs it and goes on; the traceback has no key."""
     caplog.set_level(logging.DEBUG)
@@ -359,7 +362,10 @@ def test_killed_and_timed_out_commands_print_no_key(keyring_home, tmp_path, sim,
     watch = subprocess.Popen([sys.executable, "-m", "traywidget", "--debug", "watch"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)  # the watch's first requests are in flight (hanging, dripping)
+        # Both processes' first requests are in flight (hanging, dripping) once the simulator has
+        # seen two of each: each process holds exactly one per key, as a hung request spares the rest.
+        wait_until(lambda: all(sim.sim.count(key=CANARIES[p]) >= 2 for p in ("routing.run", "openrouter")), 30,
+                   what="the first requests of status and watch")
         watch.send_signal(signal.SIGTERM)
         w_out, w_err = watch.communicate(timeout=20)
         s_out, s_err = status.communicate(timeout=60)
