@@ -14,6 +14,7 @@ import pytest
 from tests.gateway.conftest import upstream_account
 from tests.gateway.upstream import sse_event
 from traywidget.core.secrets import GATEWAY_TOKEN, MemorySecretStore
+from traywidget.gateway.control import TOKEN_REREAD_S
 from traywidget.gateway.server import Gateway, GatewayError
 from traywidget.gateway.sse import MAX_PENDING_BYTES, EventSplitter, split_events
 from traywidget.gateway.token import (
@@ -104,10 +105,12 @@ async def test_a_rotated_token_takes_over_in_the_running_gateway(start_gateway, 
     running = await start_gateway([upstream_account(upstream)], {"up": "k"})
     old = running.token
     new = rotate_token(running.store)
-    reply = await client.get(running.url("up", "/echo"), headers={"x-api-key": new})
-    if reply.status_code == 401:  # the token was read less than a second ago: asked again after that
-        await asyncio.sleep(1.1)
-        reply = await client.get(running.url("up", "/echo"), headers={"x-api-key": new})
+    # A token read less than TOKEN_REREAD_S ago is not read again yet: the new one is taken at the latest
+    # by the first request after that.
+    deadline = asyncio.get_running_loop().time() + TOKEN_REREAD_S + 5
+    while (reply := await client.get(running.url("up", "/echo"), headers={"x-api-key": new})).status_code == 401:
+        assert asyncio.get_running_loop().time() < deadline, "the rotated token was never taken"
+        await asyncio.sleep(0.05)
     assert reply.status_code == 200
     assert running.gateway.token == new != old
     assert (await client.get(running.url("up", "/echo"), headers={"x-api-key": old})).status_code == 401

@@ -82,7 +82,7 @@ async def test_no_request_before_retry_after(sim, report):
         for _ in range(20):  # the user keeps pressing "Refresh now"
             await asyncio.sleep(0.2)
             await engine.refresh_now()
-        await asyncio.sleep(0.8)
+        await asyncio.sleep(0.8)  # an observation window: Retry-After must hold in it too
         assert await wait_until(lambda: all(s.state is State.OK for s in engine.snapshots.values()), 5)
     finally:
         await engine.stop()
