@@ -178,7 +178,7 @@ def test_cli_keeps_a_corrupt_config_aside_and_says_so(tmp_path):
     corrupt = b'{"version": 1, "accounts": [{"id": "work", "provider": "routing.run"'  # a save cut short by hand
     (config_dir / "config.json").write_bytes(corrupt)
     first = run_cli(env, "accounts", "add", "openrouter", "--id", "new")
-    assert first.code == 2, first.err  # README: an unreadable config stops the command
+    assert first.code == 2, first.err  # docs/cli.md: an unreadable config stops the command
     asides = list(config_dir.glob("config.json.corrupt-*"))
     assert len(asides) == 1 and asides[0].read_bytes() == corrupt
     assert asides[0].name in first.err and "Traceback" not in first.err
@@ -199,4 +199,4 @@ def test_cli_survives_a_deeply_nested_config(tmp_path, content):
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.json").write_bytes(content)
     result = run_cli(env, "accounts", "list")
-    assert "Traceback" not in result.err and result.code == 2  # README: an unreadable config is exit 2
+    assert "Traceback" not in result.err and result.code == 2  # docs/cli.md: an unreadable config is exit 2
