@@ -61,7 +61,10 @@ class Baseline:
             done = subprocess.run(args, cwd=self.tree, env=_env(self.tree), capture_output=True, text=True)
             if done.returncode != 0 or not out_json.exists():
                 return [Result(name, "run", None, "", ok=False, note=f"baseline failed: {done.stderr[-500:]}")]
-            return [Result(**_fields(item)) for item in json.loads(out_json.read_text())]
+            data = json.loads(out_json.read_text())
+            # An older bench wrote a list of results; since bench/report.Results, a document with "results".
+            items = data["results"] if isinstance(data, dict) else data
+            return [Result(**_fields(item)) for item in items]
 
 
 def _fields(item: dict[str, Any]) -> dict[str, Any]:

@@ -61,6 +61,31 @@ def rnd(value: float, digits: int = 3) -> float:
     return float(f"{value:.{digits}g}")
 
 
+def p99(values: Sequence[float]) -> float:
+    """The 99th percentile (statistics' exclusive method); the largest value below 100 samples."""
+    if not values:
+        raise ValueError("p99 of no values")
+    return statistics.quantiles(values, n=100)[98] if len(values) >= 100 else max(values)
+
+
+def paired_differences(through: Sequence[float], direct: Sequence[float]) -> list[float]:
+    """What a route added to each request: `through[i] - direct[i]`, pair by pair.
+
+    The two lists are the same requests measured side by side (request i through the gateway
+    right beside request i direct), so a percentile of these differences is the percentile of
+    the added delay. The difference of two percentiles is not: the slowest gateway request and
+    the slowest direct one are different requests."""
+    if len(through) != len(direct):
+        raise ValueError(f"unpaired measurements: {len(through)} through, {len(direct)} direct")
+    return [t - d for t, d in zip(through, direct)]
+
+
+def added(through: Sequence[float], direct: Sequence[float]) -> tuple[float, float]:
+    """(median, p99) of what a route added per request, from paired measurements."""
+    per_request = paired_differences(through, direct)
+    return median(per_request), p99(per_request)
+
+
 # ------------------------------------------------------------------ simulator
 
 

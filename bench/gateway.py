@@ -32,6 +32,8 @@ from bench.common import (
     Result,
     bench_env,
     cpu_seconds,
+    added,
+    p99,
     proc_status_kb,
     read_line,
     rnd,
@@ -54,10 +56,14 @@ OpenAI-style SSE source at `/bench/v1/chat/completions` whose every event carrie
 sent, `time.monotonic_ns()`, in its `content`), the gateway (`traywidget.gateway.server.Gateway`,
 token in memory) and the client (the bench process, aiohttp). "direct" is the client talking to the
 simulator, "gateway" the same requests through `http://127.0.0.1:PORT/ACCOUNT_ID/...`; the two are
-interleaved so drift hits both. Added = gateway − direct of the same statistic.
+interleaved so drift hits both. "Added" is per request: each request through the gateway is paired
+with the direct request measured right beside it, and the median and the p99 are of those
+differences (the p99 of the added delay, not the difference of two p99s).
 - TTFB: non-streaming `POST chat/completions` on a simulator OpenRouter account, one at a time on a
-  kept-alive connection, time from sending to the response's headers.
-- Per-event delay: one stream of {EVENTS} events 2 ms apart; delay = arrival − sent per event.
+  kept-alive connection, time from sending to the response's headers; one request per route in turn
+  (the order alternating), so request i through the gateway pairs with request i direct.
+- Per-event delay: one stream of {EVENTS} events 2 ms apart per route and round; delay = arrival − sent
+  per event; event k of the gateway's stream pairs with event k of the direct stream of the same round.
 - Throughput: {STREAMS} concurrent streams × {EVENTS} events each, the source sending as fast as it can
   (and, separately, paced at 2 ms per event per stream); events per second over the whole run, and the
   gateway process's CPU time (user + system) per event forwarded, which the machine's load moves less.
@@ -200,7 +206,7 @@ def _serve_gateway_beside_qt(upstream_port: int, keys: dict[str, str]) -> None:
     print(f"READY {port} {gateway.token}", flush=True)
     app.exec()
     asyncio.run_coroutine_threadsafe(gateway.stop(), thread.loop).result(30)
-    print(json.dumps({name: {"max_ms": max(v) * 1000, "p99_ms": _p99(v) * 1000} for name, v in late.items()}),
+    print(json.dumps({name: {"max_ms": max(v) * 1000, "p99_ms": p99(v) * 1000} for name, v in late.items()}),
           flush=True)
 
 
@@ -289,10 +295,6 @@ def _litellm_version(binary: str) -> str:
 
 
 # --------------------------------------------------------------------------- measurements
-
-
-def _p99(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100)[98] if len(values) >= 100 else max(values)
 
 
 async def _ttfb(procs: Processes, route: str, session, n: int) -> list[float]:
@@ -519,37 +521,39 @@ async def _measure(ctx: Context, procs: Processes) -> list[Result]:
     routes = ["direct", "gateway"] + (["litellm"] if procs.litellm_port else [])
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=600)) as session:
-        # TTFB, interleaved in rounds so drift hits every route alike.
-        n = 100 if ctx.quick else 300
+        # TTFB: one request per route in turn, so drift hits every route alike and requests pair up.
         ttfb: dict[str, list[float]] = {r: [] for r in routes}
         for route in routes:
             await _ttfb(procs, route, session, 20)  # warm connections
-        for _ in range(ctx.reps(5, 2)):
-            for route in routes:
-                ttfb[route] += await _ttfb(procs, route, session, n // 5)
+        for i in range(ctx.reps(300, 40)):
+            for route in routes if i % 2 == 0 else routes[::-1]:  # neither route always goes first
+                ttfb[route] += await _ttfb(procs, route, session, 1)
         direct = ttfb["direct"]
         for route in routes[1:]:
             label = "gateway" if route == "gateway" else f"LiteLLM {procs.litellm_version}"
-            added = [(statistics.median(ttfb[route]) - statistics.median(direct)) * 1000,
-                     (_p99(ttfb[route]) - _p99(direct)) * 1000]
-            out.append(Result(NAME, f"added time to first byte, median ({label})", rnd(added[0]), "ms",
-                              "< 2 ms" if route == "gateway" else "", added[0] < 2 if route == "gateway" else None))
-            out.append(Result(NAME, f"added time to first byte, p99 ({label})", rnd(added[1]), "ms"))
+            added_ms = [s * 1000 for s in added(ttfb[route], direct)]
+            out.append(Result(NAME, f"added time to first byte per request, median ({label})", rnd(added_ms[0]), "ms",
+                              "< 2 ms" if route == "gateway" else "", added_ms[0] < 2 if route == "gateway" else None))
+            out.append(Result(NAME, f"added time to first byte per request, p99 ({label})", rnd(added_ms[1]), "ms"))
         out.append(Result(NAME, "time to first byte direct, median", rnd(statistics.median(direct) * 1000), "ms"))
 
         # Per-event delay.
         delays: dict[str, list[float]] = {r: [] for r in routes}
+        # Event k of a stream through a route pairs with event k of the direct stream of the same round.
         for _ in range(ctx.reps(3, 1)):
+            this_round = {route: await _event_delays(procs, route, session, 1) for route in routes}
+            if len({len(events) for events in this_round.values()}) != 1:
+                raise RuntimeError(f"streams of one round saw different numbers of timed events: "
+                                   f"{ {route: len(events) for route, events in this_round.items()} }")
             for route in routes:
-                delays[route] += await _event_delays(procs, route, session, 1)
+                delays[route] += this_round[route]
         for route in routes[1:]:
             label = "gateway" if route == "gateway" else f"LiteLLM {procs.litellm_version}"
-            added = [statistics.median(delays[route]) - statistics.median(delays["direct"]),
-                     _p99(delays[route]) - _p99(delays["direct"])]
-            out.append(Result(NAME, f"added delay per SSE event, median ({label})", rnd(added[0]), "ms",
+            per_event = added(delays[route], delays["direct"])
+            out.append(Result(NAME, f"added delay per SSE event, median ({label})", rnd(per_event[0]), "ms",
                               "< 0.5 ms" if route == "gateway" else "",
-                              added[0] < 0.5 if route == "gateway" else None))
-            out.append(Result(NAME, f"added delay per SSE event, p99 ({label})", rnd(added[1]), "ms"))
+                              per_event[0] < 0.5 if route == "gateway" else None))
+            out.append(Result(NAME, f"added delay per SSE event, p99 ({label})", rnd(per_event[1]), "ms"))
         out.append(Result(NAME, "delay per SSE event direct, median", rnd(statistics.median(delays["direct"])), "ms"))
 
         # Throughput: flat out, and paced like a model that streams.

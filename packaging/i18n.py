@@ -4,7 +4,7 @@
     python packaging/i18n.py update    # merge the template into each <lang>/LC_MESSAGES/traywidget.po
     python packaging/i18n.py compile   # each .po -> its .mo (byte for byte reproducible)
     python packaging/i18n.py check     # the template, every .po and every .mo up to date and complete
-    python packaging/i18n.py new LANG  # start a catalog for another language (see README, "Languages")
+    python packaging/i18n.py new LANG  # start a catalog for another language (see docs/translating.md)
     python packaging/i18n.py extract update compile check   # several steps, in this order
 
 Pure Python (the ast module and a compact msgfmt): no gettext tools needed. The extraction reads

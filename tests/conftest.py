@@ -33,6 +33,15 @@ settings.register_profile("dev", max_examples=50, deadline=None, suppress_health
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that needs a desktop (marked `desktop`: Xvfb, a tray host, D-Bus, a Secret Service) is
+    also `slow`, so the quick loop (`-m "not slow"`, README) never starts one. Every other slow test
+    (a subprocess, real time over about a second) carries `@pytest.mark.slow` itself."""
+    for item in items:
+        if item.get_closest_marker("desktop") is not None and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.slow)
+
+
 def require_tools(*names: str) -> None:
     missing = [name for name in names if shutil.which(name) is None]
     if not missing:

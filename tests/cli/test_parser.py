@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_the_parser_loads_no_command_module():
     code = (
         "import sys, traywidget.__main__ as m; m.build_parser();"

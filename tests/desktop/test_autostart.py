@@ -107,6 +107,7 @@ def test_status_warns_when_the_registered_program_is_gone(xdg: autostart.XdgAuto
     assert "no longer exists" in xdg.status()
 
 
+@pytest.mark.slow
 def test_entry_passes_desktop_file_validate(xdg: autostart.XdgAutostart) -> None:
     if shutil.which("desktop-file-validate") is None:
         pytest.skip("desktop-file-validate not installed (apt-get install desktop-file-utils)")
@@ -116,6 +117,7 @@ def test_entry_passes_desktop_file_validate(xdg: autostart.XdgAutostart) -> None
     assert proc.returncode == 0 and not errors, proc.stdout
 
 
+@pytest.mark.slow
 def test_no_side_effects_at_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "fresh-home"
     home.mkdir()
@@ -182,6 +184,7 @@ def _exec_argv(xdg: autostart.XdgAutostart) -> list[str]:
     return argv
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("via", ["python -m", "gui script"])
 def test_the_exec_line_really_starts_traywidget(xdg, home: Path, monkeypatch, tmp_path: Path, via: str) -> None:
     """enable() with the default command, then run exactly what the session manager would run,

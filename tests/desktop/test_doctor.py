@@ -42,6 +42,7 @@ def _by_key(data: list[dict]) -> dict[str, dict]:
 # --- nothing there ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_display_no_bus_no_keyring_reports_what_is_missing(tmp_path: Path) -> None:
     env = _bare_env(tmp_path)
     started = time.monotonic()
@@ -87,6 +88,7 @@ def test_dead_bus_address_fails_fast(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert check.state == FAIL and "no D-Bus session bus" in check.text("detail")
 
 
+@pytest.mark.slow
 def test_a_bus_that_never_answers_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A socket that accepts and then says nothing: the probe gives up after its timeout."""
     path = tmp_path / "silent-bus"
@@ -111,6 +113,7 @@ def test_bounded_returns_default_on_timeout_and_error() -> None:
     assert value is None and error.startswith("ZeroDivisionError")
 
 
+@pytest.mark.slow
 def test_keyring_backends(monkeypatch: pytest.MonkeyPatch) -> None:
     import keyring
     from keyring.backends import fail, null
@@ -190,6 +193,7 @@ def test_one_exit_rule_failures_count_warnings_do_not() -> None:
     assert doctor.exit_code([ok, warn, fail]) == 1
 
 
+@pytest.mark.slow
 def test_packaging_entry_runs_the_tray_probe(tmp_path: Path) -> None:
     """packaging/entry.py (the frozen binary's entry) answers the probe when asked through the env."""
     entry = Path(__file__).resolve().parents[2] / "packaging" / "entry.py"

@@ -15,7 +15,9 @@ import pytest
 
 from tests.e2e.cli import cli_env, run_cli, start_cli
 
-PIPE_CLOSED = 141  # documented in README: what a command returns when its reader went away
+pytestmark = pytest.mark.slow  # every test runs the CLI as a subprocess
+
+PIPE_CLOSED = 141  # documented in docs/cli.md: what a command returns when its reader went away
 
 STATUS_KEYS = {"id", "provider", "label", "state", "plan", "meters", "error", "fetched_at", "notes", "stale",
                "streams"}
@@ -144,7 +146,7 @@ def test_no_keyring_is_a_clear_error(no_keyring_env, sim):
 
 
 def test_status_and_kill_without_a_keyring_exit_3(no_keyring_env, sim):
-    """README: 3 when the keyring is missing, for the commands that read keys too."""
+    """docs/cli.md: 3 when the keyring is missing, for the commands that read keys too."""
     run_cli(no_keyring_env, "accounts", "add", "routing.run", "--id", "x", "--base-url", sim.url("routing.run"))
     status = run_cli(no_keyring_env, "status", "--json")
     assert status.code == 3, status.err
@@ -319,7 +321,7 @@ def test_status_speaks_like_the_menu(env, sim):
 
 
 def test_rate_limited_account_says_why_and_exits_0(env, sim):
-    """A 429 is an answer about the quota, like an exhausted window: exit 0 (README), and the
+    """A 429 is an answer about the quota, like an exhausted window: exit 0 (docs/cli.md), and the
     reason is shown, not "ok" with dashes."""
     s = sim.sim
     key = s.add_routing_key("Premium")

@@ -9,6 +9,8 @@ import asyncio
 import time
 from datetime import timedelta
 
+import pytest
+
 from tests.reliability.helpers import wait_until
 from traywidget.engine.engine import Engine, EngineSettings
 from traywidget.engine.schedule import Cadence
@@ -47,6 +49,7 @@ async def test_one_concurrent_poll_of_every_provider(sim):
     assert snaps["rw"].meter("requests_day").limit == 200
 
 
+@pytest.mark.slow
 async def test_a_hanging_account_never_delays_the_others(sim):
     s = sim.sim
     keys = {f"ok{i}": ("routing.run", s.add_routing_key("Premium"), None) for i in range(3)}
@@ -89,6 +92,7 @@ async def test_fast_polls_ask_the_small_endpoint_and_keep_the_full_polls_meters(
     assert last.meter("requests_minute") == snaps[0].meter("requests_minute")
 
 
+@pytest.mark.slow
 async def test_no_request_before_retry_after_passes(sim):
     s = sim.sim
     key = s.add_routing_key("Premium")
@@ -111,6 +115,7 @@ async def test_no_request_before_retry_after_passes(sim):
     assert after and min(after) >= timedelta(seconds=2), after
 
 
+@pytest.mark.slow
 async def test_a_retry_after_seen_in_traffic_holds_polling_too(sim):
     s = sim.sim
     key = s.add_routing_key("Premium")
@@ -194,6 +199,7 @@ def test_the_engine_is_built_on_one_thread_and_runs_on_a_loop_of_another(sim):
     assert [(r.account_id, r.state) for r in results] == [("rr", State.OK)]
 
 
+@pytest.mark.slow
 async def test_an_account_without_a_usage_endpoint_lives_on_traffic_alone(sim):
     """Routeway without a management key: nothing is ever sent; the numbers come from traffic, and a
     window whose reset has passed stops counting as exhausted without any request."""

@@ -529,10 +529,6 @@ async def test_a_polls_failure_after_a_traffic_refusal_is_not_hidden_by_good_tra
 
 
 async def test_an_openai_compatible_account_says_so_until_its_first_traffic():
-    from traywidget.providers import PROVIDER_IDS
-
-    if "openai-compatible" not in PROVIDER_IDS:
-        pytest.skip("the openai-compatible provider comes with the gateway")
     clock = FakeTime()
     calls = []
     account = Account(id="groq", provider="openai-compatible", label="Groq",

@@ -45,6 +45,7 @@ async def test_one_account_polling_again_and_again_reuses_one_connection(server)
     assert len(set(ports)) == 1
 
 
+@pytest.mark.slow
 async def test_a_burst_is_answered_in_full_and_spread_over_shards(server):
     url, ports, state = server
     state["delay"] = 0.2
@@ -61,6 +62,7 @@ async def test_a_burst_is_answered_in_full_and_spread_over_shards(server):
     assert len(set(ports)) == 100
 
 
+@pytest.mark.slow
 async def test_requests_beyond_capacity_wait_in_the_shortest_queue(server):
     url, ports, state = server
     state["delay"] = 0.05

@@ -203,6 +203,6 @@ def test_after_poll_honours_retry_after_of_a_refusal():
 
 
 def test_default_budget_is_the_documented_value():
-    # README states at most 72 usage requests per account per hour at the defaults.
+    # docs/guarantees.md states at most 72 usage requests per account per hour at the defaults.
     assert schedule.requests_budget_per_hour() == 72
     assert schedule.requests_budget_per_hour(Cadence(fast_s=90, full_s=600)) == 46

@@ -22,6 +22,8 @@ from tests.e2e.cli import cli_env, run_cli
 from traywidget.store.config import ConfigStore
 from traywidget.providers.from_traffic import STOPPED_MESSAGE
 
+pytestmark = pytest.mark.slow  # every test runs the CLI or a headless gateway as a subprocess
+
 CANARY = "sk-or-v1-" + "c11ca4a7" * 8
 
 

@@ -63,6 +63,7 @@ async def test_an_upstream_reset_mid_stream_breaks_the_clients_stream_too(start_
     await eventually(lambda: running.gateway.stream_counts()["rw"] == 0)
 
 
+@pytest.mark.slow
 async def test_a_slow_drip_arrives_whole_and_event_by_event(start_gateway, sim, client):
     accounts, keys = sim_accounts(sim)
     running = await start_gateway(accounts, keys)
@@ -79,6 +80,7 @@ async def test_a_slow_drip_arrives_whole_and_event_by_event(start_gateway, sim, 
     assert body.endswith(b"data: [DONE]\n\n")
 
 
+@pytest.mark.slow
 async def test_a_client_that_never_reads_does_not_grow_memory(start_gateway, upstream, client):
     running = await start_gateway([upstream_account(upstream)], {"up": "k"})
     gc.collect()
@@ -137,6 +139,7 @@ async def test_500_connections_at_once(start_gateway, upstream, client):
     await eventually(lambda: running.gateway.stream_counts() == {"up": 0})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("garbage", "answer"), [
     (b"GARBAGE\r\n\r\n", b"HTTP/1.0 400 Bad Request"),
     (b"GET /up/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization Bearer {token}\r\n\r\n", b"HTTP/1.0 400 Bad Request"),

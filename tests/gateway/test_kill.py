@@ -130,6 +130,7 @@ async def test_a_client_leaving_mid_stream_closes_the_upstream(start_gateway, si
     await eventually(lambda: running.gateway.stream_counts()["or"] == 0, what="registry emptied")
 
 
+@pytest.mark.slow
 async def test_clients_leaving_mid_body_are_an_ordinary_end(start_gateway, upstream, caplog):
     """Clients dropping flowing bodies: nothing logged, every exchange released. (The race where a
     write meets a transport aiohttp has just begun closing depends on scheduling across processes;

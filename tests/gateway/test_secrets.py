@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 import httpx
+import pytest
 
 from tests.desktop_session import free_port
 from tests.gateway.conftest import eventually, upstream_account
@@ -25,6 +26,7 @@ def _everything(reply: httpx.Response) -> str:
     return str(reply.status_code) + repr(list(reply.headers.items())) + reply.content.decode("latin-1")
 
 
+@pytest.mark.slow
 async def test_canaries_travel_only_to_their_own_provider(start_gateway, sim, client, upstream, caplog):
     caplog.set_level(logging.DEBUG)
     s = sim.sim

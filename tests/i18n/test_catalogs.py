@@ -19,6 +19,7 @@ def test_every_language_in_settings_has_a_catalog():
     assert tool.languages() == SHIPPED == ["de", "es", "zh_CN"]
 
 
+@pytest.mark.slow
 def test_the_catalogs_are_complete_and_compiled():
     """Every msgid in the source is in each .po, translated in every plural form with the same
     placeholders, and each .mo is exactly what its .po compiles to (`packaging/i18n.py check`)."""
@@ -120,6 +121,7 @@ def test_problems_a_catalog_can_have():
     assert tool.obsolete(wanted, catalog) == ["Old"]
 
 
+@pytest.mark.slow
 def test_update_keeps_translations_and_adds_the_new(tmp_path, monkeypatch):
     """A copy of the project's catalogs, a new string in the source: `update` adds it untranslated and keeps
     every translation; `check` then names exactly that string."""

@@ -116,6 +116,7 @@ BAD_ID_MESSAGES = {
 }
 
 
+@pytest.mark.slow
 def test_cli_follows_the_environment_and_the_setting(tmp_path):
     config = tmp_path / "config"
     for language, expected in BAD_ID_MESSAGES.items():
@@ -129,6 +130,7 @@ def test_cli_follows_the_environment_and_the_setting(tmp_path):
     assert BAD_ID_MESSAGES["zh_CN"] in proc.stderr  # "System default": the environment
 
 
+@pytest.mark.slow
 def test_cli_with_json_speaks_english(tmp_path):
     config = tmp_path / "config"
     config.mkdir()

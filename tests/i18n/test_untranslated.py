@@ -144,6 +144,7 @@ def every_state() -> list[Snapshot]:
 
 
 # ------------------------------------------------------------------------------ the tray
+@pytest.mark.slow
 def test_tray_menu_and_tooltip(qtbot):
     snapshots = every_state()
     tray = TrayView(clock=lambda: NOW + timedelta(seconds=12))
@@ -158,6 +159,7 @@ def test_tray_menu_and_tooltip(qtbot):
     assert_all_marked(texts, DATA)
 
 
+@pytest.mark.slow
 def test_tray_without_accounts_and_waiting(qtbot):
     tray = TrayView()
     texts = list(menu_texts(tray.contextMenu())) + [("tooltip", tray.primary_icon().toolTip())]
@@ -170,6 +172,7 @@ def test_tray_without_accounts_and_waiting(qtbot):
 
 
 # ----------------------------------------------------------------------------- the panel
+@pytest.mark.slow
 def test_panel_with_every_state_a_pace_and_a_notice(qtbot, tmp_path):
     snapshots = every_state()
     with HistoryStore(tmp_path) as history:
@@ -206,6 +209,7 @@ def tr_no_tray() -> str:
     return tr(NO_TRAY_MESSAGE)
 
 
+@pytest.mark.slow
 def test_first_run_welcome(qtbot):
     panel = PanelWindow()
     qtbot.addWidget(panel)
@@ -220,6 +224,7 @@ def keyring_locked() -> KeyringStatus:
     return KeyringStatus(KeyringState.LOCKED, "SecretService", "locked")
 
 
+@pytest.mark.slow
 def test_settings_dialog(qtbot, tmp_path):
     store = ConfigStore(tmp_path / "config")
     account = Account("main", "routing.run", "Main", "https://api.routing.run/v1")
@@ -240,6 +245,7 @@ def test_settings_dialog(qtbot, tmp_path):
     assert_all_marked(texts, DATA)
 
 
+@pytest.mark.slow
 def test_account_editor_adding_and_editing(qtbot):
     editor = AccountEditor(existing=None, taken_ids={"main"}, commit=lambda *a: None, ask=InlineBridge().ask,
                            tester=None, keyring_problem=None)
@@ -273,6 +279,7 @@ def test_account_editor_adding_and_editing(qtbot):
     assert_all_marked(widget_texts(edit), DATA + ["main"])
 
 
+@pytest.mark.slow
 def test_account_test_results():
     account = Account("main", "routing.run", "Main", "https://api.routing.run/v1")
     texts = []
@@ -288,6 +295,7 @@ def test_account_test_results():
 
 
 # --------------------------------------------------------------------------- notifications
+@pytest.mark.slow
 def test_alert_titles_and_bodies(tmp_path):
     policy = AlertPolicy()
     alerts = []
@@ -339,6 +347,7 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow
 def test_cli_human_output(monkeypatch):
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     texts = []

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "packaging"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", ["build.sh", "smoke.sh", "screenshots.sh"])
 def test_shell_scripts_parse(script: str) -> None:
     path = PACKAGING / script
@@ -34,6 +35,7 @@ def test_spec_compiles_and_names_what_it_needs() -> None:
         assert needle in text, needle
 
 
+@pytest.mark.slow
 def test_entry_point_runs_the_cli() -> None:
     proc = subprocess.run([sys.executable, str(PACKAGING / "entry.py"), "--version"],
                           capture_output=True, text=True, timeout=60)
@@ -41,6 +43,7 @@ def test_entry_point_runs_the_cli() -> None:
     assert proc.stdout.strip() == f"traywidget {__version__}"
 
 
+@pytest.mark.slow
 def test_generated_files_are_ignored_by_git() -> None:
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")

@@ -75,6 +75,7 @@ def test_desktop_file() -> None:
     assert lines["Terminal"] == "false"
 
 
+@pytest.mark.slow
 def test_desktop_file_validates() -> None:
     if shutil.which("desktop-file-validate") is None:
         pytest.skip("desktop-file-validate not installed (apt-get install desktop-file-utils)")

@@ -40,6 +40,7 @@ def test_what_is_kept(item, kept):
     assert keep(item) is kept
 
 
+@pytest.mark.slow
 def test_qt_works_with_the_trimmed_library(tmp_path):
     require_tools("icupkg", "genccode", "objcopy", "cc")
     import PySide6

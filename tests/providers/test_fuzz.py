@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -68,6 +69,7 @@ def check_error(err: ProviderError) -> None:
 # -- properties ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @FUZZ
 @given(provider_specs, bodies, header_dicts, contexts)
 def test_parse_never_raises_anything_else(pair, body, headers, ctx):
@@ -81,6 +83,7 @@ def test_parse_never_raises_anything_else(pair, body, headers, ctx):
         check_reading(reading, ctx.now)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(provider_specs, statuses, bodies, header_dicts, contexts)
 def test_error_for_always_returns_a_provider_error(pair, status, body, headers, ctx):
@@ -97,6 +100,7 @@ def test_error_for_always_returns_a_provider_error(pair, status, body, headers, 
         assert err.state is State.ERROR
 
 
+@pytest.mark.slow
 @FUZZ
 @given(bodies)
 def test_parse_kill_never_raises_anything_else(body):
@@ -131,6 +135,7 @@ def test_scalar_parsers_never_raise(value, now):
     assert reset is None or reset >= now
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=12), contexts)
 def test_routeway_rows_never_raise(row, ctx):

@@ -32,6 +32,7 @@ def test_unknown_provider(bad):
         assert provider_id in str(caught.value)
 
 
+@pytest.mark.slow
 def test_import_has_no_side_effects():
     code = (
         "import sys, traywidget.providers as p;"
@@ -41,6 +42,7 @@ def test_import_has_no_side_effects():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow
 def test_adapters_never_import_qt_or_httpx():
     code = (
         "import sys;"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -341,6 +342,7 @@ FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 providers = st.sampled_from(PROVIDER_IDS).map(get_provider)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(providers, statuses | st.sampled_from([200, 204]), bodies, header_dicts)
 def test_any_response_gives_a_sane_observation_or_none(provider, status, body, headers):
@@ -354,6 +356,7 @@ def test_any_response_gives_a_sane_observation_or_none(provider, status, body, h
         assert meter.remaining is None or 0 <= meter.remaining <= meter.limit
 
 
+@pytest.mark.slow
 @FUZZ
 @given(providers, bodies, header_dicts)
 def test_any_event_gives_a_refusal_or_none(provider, body, headers):

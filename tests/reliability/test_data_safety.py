@@ -131,6 +131,7 @@ def test_snapshot_cache_survives_random_sigkills(tmp_path, report):
            f"returned every account whole, 0 raised ({len(leftovers)} orphan temp files left)")
 
 
+@pytest.mark.slow
 def test_snapshot_cache_survives_arbitrary_corruption(tmp_path, report):
     cache = SnapshotCache(tmp_path)
     snaps = [Snapshot(account_id=f"acc{n}", provider="openrouter", label=f"acc{n}", state=State.LOW,
@@ -169,6 +170,7 @@ def test_snapshot_cache_survives_arbitrary_corruption(tmp_path, report):
            f"({len(good)} truncations + 400 random edits + 9 odd files; {partial} still gave snapshots)")
 
 
+@pytest.mark.slow
 def test_cli_keeps_a_corrupt_config_aside_and_says_so(tmp_path):
     env = cli_env(dict(os.environ), tmp_path)
     config_dir = tmp_path / "config"
@@ -176,7 +178,7 @@ def test_cli_keeps_a_corrupt_config_aside_and_says_so(tmp_path):
     corrupt = b'{"version": 1, "accounts": [{"id": "work", "provider": "routing.run"'  # a save cut short by hand
     (config_dir / "config.json").write_bytes(corrupt)
     first = run_cli(env, "accounts", "add", "openrouter", "--id", "new")
-    assert first.code == 2, first.err  # README: an unreadable config stops the command
+    assert first.code == 2, first.err  # docs/cli.md: an unreadable config stops the command
     asides = list(config_dir.glob("config.json.corrupt-*"))
     assert len(asides) == 1 and asides[0].read_bytes() == corrupt
     assert asides[0].name in first.err and "Traceback" not in first.err
@@ -190,10 +192,11 @@ def test_cli_keeps_a_corrupt_config_aside_and_says_so(tmp_path):
     assert len(list(config_dir.glob("config.json.corrupt-*"))) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content", [b"[" * 100_000])
 def test_cli_survives_a_deeply_nested_config(tmp_path, content):
     env = cli_env(dict(os.environ), tmp_path)
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.json").write_bytes(content)
     result = run_cli(env, "accounts", "list")
-    assert "Traceback" not in result.err and result.code == 2  # README: an unreadable config is exit 2
+    assert "Traceback" not in result.err and result.code == 2  # docs/cli.md: an unreadable config is exit 2

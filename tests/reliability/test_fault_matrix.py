@@ -246,12 +246,10 @@ def test_cli_fault_matrix(keyring_home, tmp_path, sim, report):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 def test_tray_shows_the_fault_matrix(sim, report, qapp):
     """The snapshots of the matrix, fed to the tray view: icon renders, menu opens, nothing lies."""
-    try:
-        from traywidget.ui.tray import TrayView
-    except ImportError as exc:  # pragma: no cover - the UI lands separately
-        pytest.skip(f"traywidget/ui/tray.py is not importable yet: {exc}")
+    from traywidget.ui.tray import TrayView
 
     matrix = [c for c in cases(0.5) if not c.slow]
     secrets = MemorySecretStore()

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -92,6 +93,7 @@ def check_error(err: ProviderError) -> None:
 # -- provider translation ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_parse_of_every_declared_request(report):
     tried = [0]
 
@@ -114,6 +116,7 @@ def test_parse_of_every_declared_request(report):
     report(f"fuzz parse(): {tried[0]} examples tried over {len(SPECS)} declared requests")
 
 
+@pytest.mark.slow
 def test_error_for_every_declared_request(report):
     tried = [0]
 
@@ -150,6 +153,7 @@ def test_rate_limit_headers(report):
     report(f"fuzz parse_rate_limit_headers: {tried[0]} examples tried")
 
 
+@pytest.mark.slow
 def test_a_whole_engine_poll_never_raises_nor_lies(report):
     """Random status, headers and body behind every request of every provider, through the engine."""
     tried = [0]
@@ -244,6 +248,7 @@ snapshot_like = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 def test_snapshot_from_json_on_arbitrary_json(report):
     tried = [0]
     allowed = (KeyError, ValueError, TypeError, AttributeError)  # what a loader must be ready to catch
@@ -271,6 +276,7 @@ def _cache_payloads():
     )
 
 
+@pytest.mark.slow
 def test_snapshot_cache_load_never_raises(tmp_path: Path, report):
     tried = [0]
     cache = SnapshotCache(tmp_path)

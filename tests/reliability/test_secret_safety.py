@@ -22,7 +22,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from tests.desktop_session import free_port
+from tests.desktop_session import free_port, wait_until
 from tests.e2e.cli import cli_env
 from traywidget.store.config import Config, ConfigStore
 from traywidget.engine.engine import Cadence, Engine, EngineSettings
@@ -40,6 +40,7 @@ from traywidget.providers import get_provider
 from traywidget.providers.base import KeyHint, PollContext
 
 from .helpers import PROVIDERS, SHORT, cases
+from .helpers import wait_until as async_wait_until
 
 CANARIES: dict[str, str] = {}
 MGMT_CANARY = ""
@@ -153,6 +154,7 @@ async def test_debug_logs_of_a_faulty_run_hold_no_key(sim, caplog, report):
            f"(incl. httpx/httpcore); 0 canaries")
 
 
+@pytest.mark.slow
 async def test_exceptions_and_tracebacks_hold_no_key(sim, report):
     client = make_client()
     raised: list[BaseException] = []
@@ -276,6 +278,7 @@ def _server(location: str = "", status: int = 302):
         thread.join(5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 async def test_a_redirect_is_never_followed(status, report):
     with _server() as (target, target_handler):
@@ -302,6 +305,7 @@ async def test_a_redirect_is_never_followed(status, report):
            f"0 reached the redirect target")
 
 
+@pytest.mark.slow
 async def test_an_internal_error_is_logged_without_a_key(sim, caplog, monkeypatch, report):
     """Force a bug inside a provider adapter: the engine logs it and goes on; the traceback has no key."""
     caplog.set_level(logging.DEBUG)
@@ -318,10 +322,12 @@ async def test_an_internal_error_is_logged_without_a_key(sim, caplog, monkeypatc
     polled = {s.account_id: s for s in await engine.poll_all()}  # `traywidget status` must not crash either
     assert polled["rr"].state is State.ERROR and polled["rr"].error.code == "INTERNAL_ERROR"
     await engine.start()
-    await asyncio.sleep(0.6)
-    await engine.stop()
+    try:  # the running engine logs it too, not only poll_all
+        assert await async_wait_until(lambda: sum(1 for r in caplog.records if r.exc_info) >= 2, 10), \
+            "the forced internal error was not logged by the running engine"
+    finally:
+        await engine.stop()
     crashes = [r for r in caplog.records if r.exc_info]
-    assert crashes, "the forced internal error was not logged"
     formatter = logging.Formatter()
     text = "\n".join(formatter.format(r) for r in caplog.records)
     assert "adapter bug" in text and "Traceback" in text
@@ -359,7 +365,10 @@ def test_killed_and_timed_out_commands_print_no_key(keyring_home, tmp_path, sim,
     watch = subprocess.Popen([sys.executable, "-m", "traywidget", "--debug", "watch"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)  # the watch's first requests are in flight (hanging, dripping)
+        # Both processes' first requests are in flight (hanging, dripping) once the simulator has
+        # seen two of each: each process holds exactly one per key, as a hung request spares the rest.
+        wait_until(lambda: all(sim.sim.count(key=CANARIES[p]) >= 2 for p in ("routing.run", "openrouter")), 30,
+                   what="the first requests of status and watch")
         watch.send_signal(signal.SIGTERM)
         w_out, w_err = watch.communicate(timeout=20)
         s_out, s_err = status.communicate(timeout=60)

@@ -10,6 +10,8 @@ import logging
 import time
 from datetime import datetime, timedelta
 
+import pytest
+
 from traywidget.engine.engine import Engine, EngineSettings
 from traywidget.engine.schedule import Cadence
 from traywidget.store.secrets import MemorySecretStore
@@ -31,6 +33,7 @@ class WallClock:
         return utcnow() + timedelta(seconds=self.offset)
 
 
+@pytest.mark.slow
 async def test_resume_from_sleep_refreshes_promptly(sim, report):
     wall = WallClock()
     secrets = MemorySecretStore()
@@ -119,6 +122,7 @@ async def test_unresolvable_host_is_offline_not_error(sim, report):
            "3 others in the same poll stay ok")
 
 
+@pytest.mark.slow
 async def test_all_offline_shows_offline_everywhere_without_log_spam(caplog, report):
     caplog.set_level(logging.INFO)
     secrets = MemorySecretStore()

@@ -76,6 +76,7 @@ def test_control_endpoints_for_streams_and_settings(client, server, sim):
     assert refused.status_code == 400
 
 
+@pytest.mark.slow
 def test_reset_clears_world_but_keeps_keys(client, server):
     with SimulatorServer() as own, httpx.Client() as c:
         key = own.sim.add_routing_key()
@@ -162,6 +163,7 @@ def test_demo_counters_move_and_429_repeats():
     assert sim.take_fault(orkey) is not None  # repeats
 
 
+@pytest.mark.slow
 def test_importing_starts_nothing():
     import subprocess
     import sys
@@ -171,6 +173,7 @@ def test_importing_starts_nothing():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow
 def test_simulate_command_lists_every_prefix_it_serves():
     import os
     import shlex

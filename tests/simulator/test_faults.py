@@ -35,6 +35,7 @@ def numbers(value):
     return [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
 
 
+@pytest.mark.slow
 def test_latency(client, sim, target):
     _, key, get = target
     sim.inject(key, "latency", ms=300, count=1)
@@ -43,6 +44,7 @@ def test_latency(client, sim, target):
     assert time.monotonic() - started >= 0.25
 
 
+@pytest.mark.slow
 def test_hang_until_client_gives_up(client, sim, target):
     _, key, get = target
     sim.inject(key, "hang", count=1)
@@ -180,6 +182,7 @@ def test_routing_ip_limit(client, sim, rr):
     assert "X-Error-Code" not in response.headers
 
 
+@pytest.mark.slow
 def test_slow_drip(client, sim, target):
     _, key, get = target
     sim.inject(key, "slow_drip", count=1, seconds=0.5, chunk=16)
@@ -257,6 +260,7 @@ def test_openai_compatible_429_fault_has_openai_headers(client, sim, server):
         "type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}
 
 
+@pytest.mark.slow
 def test_hang_fault_holds_a_stream_request_before_headers(client, sim, server):
     key, base, headers = completion_target(sim, server, "openrouter")
     sim.inject(key, "hang", count=1)

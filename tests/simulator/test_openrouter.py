@@ -72,6 +72,7 @@ def test_bad_auth_is_401_json(client, orb, headers, message):
     assert response.json() == {"error": {"code": 401, "message": message}}
 
 
+@pytest.mark.slow
 def test_stream_has_processing_comments_and_done(client, orb, sim):
     key = sim.add_openrouter_key()
     with client.stream("POST", f"{orb}/chat/completions", headers=bearer(key),

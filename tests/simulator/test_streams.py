@@ -34,6 +34,7 @@ def content_of(chunks):
     return "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c.get("choices"))
 
 
+@pytest.mark.slow
 def test_each_provider_streams_chunks_usage_and_done(client, account, sim):
     provider, key, base, headers = account
     response = client.post(f"{base}/chat/completions", headers=headers, json=stream_body(max_tokens=6))
@@ -98,6 +99,7 @@ def test_flat_out_stream_of_2000_events(client, sim, rr):
     assert sim.stream_stats(key)["finished"] == 1
 
 
+@pytest.mark.slow
 def test_script_applies_to_the_next_count_streams_then_clears(client, sim, rr):
     key = sim.add_routing_key()
     sim.script_streams(key, count=2, events=1, interval_s=0)
@@ -122,6 +124,7 @@ def read_until_events(response, n):
     return received, pieces
 
 
+@pytest.mark.slow
 def test_hang_after_n_events_until_the_client_leaves(sim, account):
     _, key, base, headers = account
     sim.script_streams(key, hang_after=2)
@@ -172,6 +175,7 @@ def test_reset_after_n_events(client, account, sim):
     wait_until(lambda: sim.stream_stats(key)["reset"] == 1, 5, 0.01, "the stream reset")
 
 
+@pytest.mark.slow
 def test_slow_drip_splits_events_across_reads(client, account, sim):
     _, key, base, headers = account
     sim.script_streams(key, events=3, drip_bytes=16, drip_interval_s=0.01, interval_s=0)
@@ -319,6 +323,7 @@ def test_stream_stats_per_key_over_http(client, sim, rr, server):
     assert before <= stats["last_ended_at"] <= after
 
 
+@pytest.mark.slow
 def test_five_hundred_streams_at_once(sim, server):
     """The gateway's tests hold 500 connections: the simulator keeps them all open at once."""
     import asyncio

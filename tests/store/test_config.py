@@ -176,6 +176,7 @@ def test_with_account_replaces_same_id():
     assert config.without_account("acc1").accounts == ()
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(0.6))
 @given(
     data=st.recursive(

@@ -10,6 +10,8 @@ import textwrap
 import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from traywidget.store.history import FILENAME, HistoryStore
 from traywidget.model import CREDITS, REQUESTS_HOUR, Meter, Snapshot, State, Unit
 
@@ -81,6 +83,7 @@ def test_corrupt_file_is_moved_aside(tmp_path):
     assert any(p.name.startswith(FILENAME + ".corrupt-") for p in tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_reopen_after_sigkill_mid_writes(tmp_path):
     """A writer SIGKILLed while writing as fast as it can leaves a readable store."""
     script = textwrap.dedent(f"""

@@ -11,7 +11,8 @@ from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QPushButton
 
-from traywidget.store.config import KEY_IN_URL_MESSAGE, KNOWN_HOSTS
+from traywidget.providers import get_provider
+from traywidget.store.config import KEY_IN_URL_MESSAGE
 from traywidget.engine.engine import Engine
 from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, ConfigError
@@ -217,7 +218,7 @@ def test_a_host_that_does_not_resolve_is_not_called_offline_blindly(qtbot):
     editor.test_connection()
     text = editor.test_result.text()
     # Whether the known hosts resolve depends on this machine's network: the dialog must tell which it is.
-    if any(_resolves(host) for host in KNOWN_HOSTS["routing.run"]):
+    if any(_resolves(host) for host in get_provider("routing.run").known_hosts):
         assert ("The host api.routing-run.invalid does not exist (its name does not resolve): "
                 "check the base URL.") in text
     else:

@@ -34,6 +34,7 @@ def _env(**extra):
     return env
 
 
+@pytest.mark.slow
 def test_self_test_exits_zero(tmp_path):
     out = subprocess.run([sys.executable, "-m", "traywidget", "--self-test"], capture_output=True, text=True,
                          timeout=60, env=_env(TRAYWIDGET_CONFIG_DIR=str(tmp_path)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 
 from tests.ui.conftest import make_snapshot
@@ -31,6 +32,7 @@ class SlowView(QObject):
             pass
 
 
+@pytest.mark.slow
 def test_a_burst_from_another_thread_arrives_whole_in_order_and_timers_run_between_slices(qtbot):
     bus = SnapshotBus()
     view = SlowView(cost_s=0.002)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from tests.ui.conftest import make_controller
 from traywidget.store.config import Config, ConfigStore
 from traywidget.model import Account
@@ -14,6 +16,7 @@ MAIN = Account("main", "routing.run", "Main", "https://api.routing.run/v1")
 SIDE = Account("side", "openrouter", "Side", "https://openrouter.ai/api/v1")
 
 
+@pytest.mark.slow
 def test_accounts_changed_elsewhere_reach_the_menu_and_the_engine(qtbot, tmp_path, engine, bridge):
     store = ConfigStore(tmp_path / "config")
     store.save(Config(accounts=(MAIN, SIDE)))
@@ -29,6 +32,7 @@ def test_accounts_changed_elsewhere_reach_the_menu_and_the_engine(qtbot, tmp_pat
     assert reports == []
 
 
+@pytest.mark.slow
 def test_our_own_save_is_not_applied_twice_and_a_broken_file_is_told(qtbot, tmp_path):
     store = ConfigStore(tmp_path / "config")
     current = Config(accounts=(MAIN,))

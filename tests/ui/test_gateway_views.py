@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import httpx
+import pytest
 from PySide6.QtGui import QGuiApplication
 
 from tests.ui.conftest import make_controller, make_snapshot
@@ -122,6 +123,7 @@ def test_settings_copy_the_token_and_a_new_one_replaces_it(qtbot, tmp_path, engi
         stop(engine_bridge, engine.stop())
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_told_at_the_top_of_the_panel_and_as_a_notification(qtbot, tmp_path, engine_bridge):
     import socket
 

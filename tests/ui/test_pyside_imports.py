@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 CODE = """
 import linecache, sys
 from PySide6.QtCore import QCoreApplication
@@ -22,6 +24,7 @@ def kept_sources(mode: str) -> int:
     return int(out.stdout.strip())
 
 
+@pytest.mark.slow
 def test_without_the_skip_pyside_keeps_the_sources_and_with_it_none():
     assert kept_sources("plain") > 5  # what PySide6 does by itself: this test would notice if it stopped
     assert kept_sources("skip") == 0

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import uuid
 
+import pytest
+
 from tests.desktop_session import wait_until
 from traywidget.ui.single_instance import SingleInstance, runtime_dir
 
@@ -28,6 +30,7 @@ def unique() -> str:
     return f"traywidget-test-{uuid.uuid4().hex[:8]}"
 
 
+@pytest.mark.slow
 def test_a_second_launch_in_another_process_hands_over_and_the_first_shows(qtbot):
     name = unique()
     first = SingleInstance(name)
@@ -40,6 +43,7 @@ def test_a_second_launch_in_another_process_hands_over_and_the_first_shows(qtbot
         first.close()
 
 
+@pytest.mark.slow
 def test_a_killed_instance_never_blocks_the_next_start(qtbot):
     name = unique()
     proc = subprocess.Popen([sys.executable, "-c", HOLD, name], stdout=subprocess.PIPE, text=True)
@@ -74,12 +78,14 @@ def test_after_close_the_next_launch_becomes_the_instance():
     again.close()
 
 
+@pytest.mark.slow
 def test_qtnetwork_is_not_loaded_for_single_instance():
     code = ("import sys, traywidget.ui.single_instance;"
             "assert 'PySide6.QtNetwork' not in sys.modules, 'QtNetwork loaded'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_many_launches_at_once_leave_exactly_one_instance(tmp_path):
     name = unique()
     procs = [subprocess.Popen([sys.executable, "-c", HOLD, name], stdout=subprocess.PIPE, text=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from PySide6.QtCore import QObject, Slot
 
 from tests.engine.test_engine_sim import engine_for
@@ -24,6 +25,7 @@ class ThreadWitness(QObject):
         self.threads.append(threading.current_thread().name)
 
 
+@pytest.mark.slow
 def test_snapshots_arrive_on_the_gui_thread_and_kill_all_reaches_the_engine(qtbot, sim, engine_bridge):
     s = sim.sim
     engine, _ = engine_for(sim, {"rr": ("routing.run", s.add_routing_key("Premium"), None)})

@@ -9,8 +9,8 @@ from traywidget.ui.badge import (
     ERROR,
     MARK_ALERT,
     NO_ACCOUNTS,
-    PROVIDER_BANDS,
     BadgeSpec,
+    provider_band,
 )
 from traywidget.ui.bus import SnapshotBus
 from traywidget.present.text import LOW, NONE, OK, STALE
@@ -171,8 +171,8 @@ def test_one_icon_per_account_in_the_accounts_order(qtbot):
     tray.update_snapshot(make_snapshot("b", label="B", provider="openrouter", plan=None, hour=None,
                                        credits=(3.0, 10.0)))
     assert list(tray.icons) == ["a", "b"]
-    assert tray.badge("a") == BadgeSpec("420", OK, cue="h", band=PROVIDER_BANDS["routing.run"])
-    assert tray.badge("b") == BadgeSpec("$3", OK, band=PROVIDER_BANDS["openrouter"])
+    assert tray.badge("a") == BadgeSpec("420", OK, cue="h", band=provider_band("routing.run"))
+    assert tray.badge("b") == BadgeSpec("$3", OK, band=provider_band("openrouter"))
     assert tray.icons["b"].toolTip().startswith("Badge: B (OpenRouter) — $3.00 left on the key")
     first_a = tray.icons["a"]
     # a new account in front: every icon from there on is recreated, so the tray shows them in order

@@ -8,27 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from traywidget.i18n import tr, tr_noop
+from traywidget.providers.names import DISPLAY_NAMES, PROVIDER_IDS, display_name
 
 if TYPE_CHECKING:
     from traywidget.providers.base import Provider
-
-PROVIDER_IDS: tuple[str, ...] = ("routing.run", "openrouter", "routeway", "openai-compatible")
-
-# The one source of each provider's name as people read it (the adapters and
-# every view take it from here).
-DISPLAY_NAMES: dict[str, str] = {
-    "routing.run": "routing.run",
-    "openrouter": "OpenRouter",
-    "routeway": "Routeway",
-    "openai-compatible": tr_noop("OpenAI-compatible"),  # a kind, not a name: said in the user's language
-}
-
-
-
-def display_name(provider_id: str) -> str:
-    """"OpenRouter" for "openrouter"; an unknown id is shown as it is."""
-    return tr(DISPLAY_NAMES.get(provider_id, provider_id))
 
 _instances: dict[str, Provider] = {}
 

@@ -29,7 +29,7 @@ from traywidget.model import (
     ProviderError,
     State,
 )
-from traywidget.providers import DISPLAY_NAMES
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import PollContext, Provider, Reading, RequestSpec
 from traywidget.providers.decoding import (
     bound_code,

@@ -29,7 +29,7 @@ from traywidget.model import (
     clean_number,
     parse_iso,
 )
-from traywidget.providers import DISPLAY_NAMES
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import (
     DONE_EVENT,
     Credential,
@@ -77,6 +77,9 @@ class OpenRouter(Provider):
     id = "openrouter"
     display_name = DISPLAY_NAMES["openrouter"]
     default_base_url = "https://openrouter.ai/api/v1"
+    known_hosts = ("openrouter.ai",)
+    band_colour = "#8b5cf6"
+    management_key_hint = tr_noop("Optional: a management key adds the account's credit balance.")
     supports_kill = False
 
     def traffic_meter_names(self, limit_kind: str | None) -> dict[str, str]:

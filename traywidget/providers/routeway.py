@@ -35,7 +35,7 @@ from traywidget.model import (
     Unit,
     clean_number,
 )
-from traywidget.providers import DISPLAY_NAMES
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import (
     DONE_EVENT,
     Credential,
@@ -133,6 +133,9 @@ class Routeway(Provider):
     id = "routeway"
     display_name = DISPLAY_NAMES["routeway"]
     default_base_url = "https://api.routeway.ai/v1"
+    known_hosts = ("api.routeway.ai",)
+    band_colour = "#06b6d4"
+    management_key_hint = tr_noop("Routeway shows usage only with a management key (create one in its dashboard).")
     supports_kill = False
     # X-RateLimit-*-Minute/-Day arrive on rate-limited models' answers: the key's own windows.
     traffic_windows = {"minute": REQUESTS_MINUTE, "day": REQUESTS_DAY}

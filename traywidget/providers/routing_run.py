@@ -25,7 +25,7 @@ from traywidget.model import (
     State,
     clean_number,
 )
-from traywidget.providers import DISPLAY_NAMES
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import (
     DONE_EVENT,
     PollContext,
@@ -89,6 +89,8 @@ class RoutingRun(Provider):
     display_name = DISPLAY_NAMES["routing.run"]
     # Users of the mirror host use https://api.routing.sh/v1: the base URL is per account.
     default_base_url = "https://api.routing.run/v1"
+    known_hosts = ("api.routing.run", "api.routing.sh", "ai.routing.sh")
+    band_colour = "#2f6fed"
     supports_kill = True
 
     def auth_headers(self, secret: str) -> dict[str, str]:

@@ -215,12 +215,6 @@ def validate_base_url(url: str) -> str:
 # pasted into the wrong field. These helpers say so (and offer the fix); the
 # account editor and the CLI call them.
 
-# Each provider's own API hosts; a documented mirror counts as its own (same keys, same paths).
-KNOWN_HOSTS: dict[str, tuple[str, ...]] = {
-    "routing.run": ("api.routing.run", "api.routing.sh", "ai.routing.sh"),
-    "openrouter": ("openrouter.ai",),
-    "routeway": ("api.routeway.ai",),
-}
 KEY_IN_URL_MESSAGE = tr_noop(
     "That looks like an API key, not a base URL: it was not kept or shown. Paste the key into the API key field."
 )
@@ -259,11 +253,11 @@ def base_url_advice(provider_id: str, url: str) -> BaseUrlAdvice | None:
     Loopback addresses (the simulator, a local proxy) and providers without
     known hosts get no advice. Invalid URLs are validate_base_url's to explain.
     """
-    from traywidget.providers import display_name, get_provider
+    from traywidget.providers import PROVIDER_IDS, display_name, get_provider
 
-    hosts = KNOWN_HOSTS.get(provider_id)
+    hosts = get_provider(provider_id).known_hosts if provider_id in PROVIDER_IDS else ()
     parts = urlsplit(url.strip()) if isinstance(url, str) else None
-    if hosts is None or parts is None or not parts.hostname or is_loopback_host(parts.hostname):
+    if not hosts or parts is None or not parts.hostname or is_loopback_host(parts.hostname):
         return None
     default = urlsplit(get_provider(provider_id).default_base_url)
     host, path = parts.hostname.lower(), parts.path.rstrip("/")

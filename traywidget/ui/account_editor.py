@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
 
 from traywidget.store.config import (
     KEY_IN_URL_MESSAGE,
-    KNOWN_HOSTS,
     base_url_advice,
     looks_like_key,
     validate_account_id,
@@ -69,12 +68,6 @@ Tester = Callable[[Account, str, "str | None"], Awaitable[Snapshot]]
 # commit(account, api_key or None, management_key or None) saves them, or raises a TraywidgetError.
 Commit = Callable[[Account, "str | None", "str | None"], None]
 
-MANAGEMENT_KEY_HINTS = {
-    "routeway": tr_noop("Routeway shows usage only with a management key (create one in its dashboard)."),
-    "openrouter": tr_noop("Optional: a management key adds the account's credit balance."),
-}
-
-
 def slugify(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-._").lower()
     return slug[:64] or "account"
@@ -90,8 +83,9 @@ def expected_base_url(account: Account) -> str:
 
 def reference_hosts(provider_id: str) -> tuple[str, ...]:
     """Names known to exist, to tell "no such host" from "offline"."""
-    default = urlsplit(get_provider(provider_id).default_base_url).hostname or ""
-    return KNOWN_HOSTS.get(provider_id) or ((default,) if default else ())
+    provider = get_provider(provider_id)
+    default = urlsplit(provider.default_base_url).hostname or ""
+    return provider.known_hosts or ((default,) if default else ())
 
 
 def describe_test_result(snapshot: Snapshot, account: Account, lookup: Lookup | None = None) -> tuple[bool, str]:
@@ -282,7 +276,7 @@ class AccountEditor(QDialog):
         self._last_default_url = default
 
     def _show_management_hint(self) -> None:
-        hint = MANAGEMENT_KEY_HINTS.get(self.provider_id())
+        hint = get_provider(self.provider_id()).management_key_hint
         self.management_hint.setText(tr(hint) if hint else "")
         self.management_hint.setVisible(hint is not None)
 

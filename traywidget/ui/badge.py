@@ -2,7 +2,7 @@
 
 `badge_spec()` decides *what* to show (pure); `render_badge()` paints one size
 into a QImage; `badge_icon()` builds a QIcon with every tray size at 1x and 2x.
-State → look lives in tables (`LEVEL_COLORS`, `MARK_COLORS`, `PROVIDER_BANDS`).
+State → look lives in tables (`LEVEL_COLORS`, `MARK_COLORS`); each provider's band colour is its own.
 
 What a glance reads:
 - the figure, with a small letter for its window (m / h / d) where it fits
@@ -76,13 +76,6 @@ MARK_COLORS: dict[str, tuple[str, str]] = {
 }
 MARK_RING = "#ffffff"
 
-# One icon per account: the provider's colour along the bottom of the pill.
-PROVIDER_BANDS: dict[str, str] = {
-    "routing.run": "#2f6fed",
-    "openrouter": "#8b5cf6",
-    "routeway": "#06b6d4",
-}
-OTHER_PROVIDER_BAND = "#c0c6cc"
 
 
 @dataclass(frozen=True)
@@ -109,7 +102,12 @@ def trouble_mark(snapshots: Iterable[Snapshot]) -> str:
 
 
 def provider_band(provider: str) -> str:
-    return PROVIDER_BANDS.get(provider, OTHER_PROVIDER_BAND)
+    """One icon per account: the provider's colour along the bottom of the pill."""
+    # Loads the adapter: only the per-account icons ask, so the combined icon's start-up does not pay.
+    from traywidget.providers import PROVIDER_IDS, get_provider
+    from traywidget.providers.base import Provider
+
+    return get_provider(provider).band_colour if provider in PROVIDER_IDS else Provider.band_colour
 
 
 def badge_spec(
