@@ -28,6 +28,9 @@ from traywidget.model import ErrorInfo, HttpResult, ProviderError, State
 USER_AGENT = f"traywidget/{__version__} (+https://github.com/traywidget/traywidget)"
 MAX_BODY_BYTES = 1_000_000
 DEFAULT_TIMEOUT_S = 15.0
+# A redirect is never followed, by this client or by the gateway's: a key sent to a provider must not
+# travel on to whatever host the answer names.
+FOLLOW_REDIRECTS = False
 
 _OFFLINE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN}
 
@@ -41,7 +44,7 @@ def make_client(max_connections: int = 100) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
                           keepalive_expiry=300)
     return httpx.AsyncClient(
-        follow_redirects=False,
+        follow_redirects=FOLLOW_REDIRECTS,
         timeout=httpx.Timeout(DEFAULT_TIMEOUT_S, connect=8.0),
         # One TLS context for every shard: loading the CA bundle costs ~35 ms each time.
         transport=ShardedTransport(limits, verify=httpx.create_ssl_context()),

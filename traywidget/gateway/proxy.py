@@ -31,6 +31,7 @@ from aiohttp.helpers import get_env_proxy_for_url
 from multidict import CIMultiDict, MultiMapping
 from yarl import URL
 
+from traywidget.engine.http_client import FOLLOW_REDIRECTS
 from traywidget.gateway.guard import CREDENTIAL_HEADERS, error_response
 from traywidget.gateway.learning import ObservationSink, ResponseReader
 from traywidget.gateway.registry import HeldExchange
@@ -154,7 +155,7 @@ class Exchange:
             upstream = await self.session.request(
                 self.request.method, self.url, headers=self.headers,
                 data=self.request.content if self.request.body_exists else None,
-                allow_redirects=False, proxy=self.proxy)
+                allow_redirects=FOLLOW_REDIRECTS, proxy=self.proxy)
         except asyncio.CancelledError:
             if self._stopped_here():
                 return self._stopped_before_answer()

@@ -333,8 +333,8 @@ def _raw_tail(request: web.Request) -> str:
 
 
 def _upstream_session() -> aiohttp.ClientSession:
-    """One client for all upstream traffic: no redirects followed (the route sets
-    allow_redirects=False), nothing decompressed, no cookies kept between users'
+    """One client for all upstream traffic: no redirects followed (the route passes
+    FOLLOW_REDIRECTS), nothing decompressed, no cookies kept between users'
     requests, no headers of its own, no limit on open streams, no read timeout
     (a reasoning model may think for minutes before its first token).
 
