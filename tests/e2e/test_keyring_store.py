@@ -147,7 +147,7 @@ def test_a_small_chunk_size_splits_the_keys_into_numbered_items(real_keyring, tm
 
 def test_two_processes_saving_at_once_lose_no_key(bus, tmp_path):
     """The tray saving a key while `traywidget keys set` runs: each re-reads under the lock before writing."""
-    env = {**bus, "TRAYWIDGET_CACHE_DIR": str(tmp_path / "cache")}
+    env = {**bus, "TRAYWIDGET_CACHE_DIR": str(tmp_path / "cache"), "TRAYWIDGET_CONFIG_DIR": str(tmp_path / "config")}
     env.pop("PYTHON_KEYRING_BACKEND", None)
     script = ("import sys\n"
               "from traywidget.core.secrets import KeyringSecretStore\n"

@@ -69,7 +69,14 @@ def accounts_command(args, out, err) -> int:
             fast_interval_s=validate_interval(args.fast_interval),
             full_interval_s=validate_interval(args.full_interval),
         )
-        store.save(config.with_account(account))
+
+        def add(current: Config) -> Config:
+            # Checked again on the config as it is now: another process may have added it meanwhile.
+            if current.account(account_id):
+                raise UsageError(tr("an account with id {id!r} exists already").format(id=account_id))
+            return current.with_account(account)
+
+        store.update(add)
         print(tr("Added {id} ({provider}, {url}).").format(
             id=account.id, provider=provider.display_name, url=account.base_url), file=out)
         # As in the account dialog: a likely wrong base URL is a warning, said before any key is stored.
@@ -83,9 +90,12 @@ def accounts_command(args, out, err) -> int:
         print(tr("Now store its key: traywidget keys set {id}").format(id=account.id), file=out)
         return EXIT_OK
     # remove
-    if not config.account(args.account_id):
-        raise UsageError(tr("no account with id {id!r}").format(id=args.account_id))
-    store.save(config.without_account(args.account_id))
+    def remove(current: Config) -> Config:
+        if not current.account(args.account_id):
+            raise UsageError(tr("no account with id {id!r}").format(id=args.account_id))
+        return current.without_account(args.account_id)
+
+    store.update(remove)
     print(tr("Removed {id}.").format(id=args.account_id), file=out)
     try:
         secrets = KeyringSecretStore()

@@ -1,7 +1,9 @@
 """Account configuration: one JSON file in the config directory.
 
 The file holds ids, providers, labels, base URLs, cadence overrides and the
-app settings — never a key. Writes are atomic. A file that cannot be read is
+app settings — never a key. Writes are atomic, and every change is a read-modify-write
+under the stores' one lock (core.store_lock), so writers in other processes (the tray,
+`traywidget accounts …`) never lose each other's changes. A file that cannot be read is
 moved aside (never overwritten) and reported; an entry that cannot be
 understood is kept verbatim and written back, so a newer version's config or
 a hand edit gone wrong loses nothing.
@@ -12,14 +14,17 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from traywidget.core.formatting import format_duration
 from traywidget.core.paths import atomic_write, config_dir
+from traywidget.core.store_lock import StoreBusy, held_by_nobody, lock_path, store_lock
 from traywidget.i18n import LANGUAGES, tr, tr_noop
 from traywidget.model import Account, ConfigError, InvalidValue, Thresholds
 
@@ -312,6 +317,10 @@ class ConfigStore:
     def path(self) -> Path:
         return self.directory / CONFIG_FILE
 
+    @property
+    def lock_path(self) -> Path:
+        return lock_path(self.directory)
+
     def stamp(self) -> tuple[int, int, int] | None:
         """A cheap signature of the file as it is now (None when there is none)."""
         try:
@@ -384,7 +393,37 @@ class ConfigStore:
         except (OSError, ValueError, RecursionError, KeyError, TypeError):
             return None
 
+    def update(self, change: Callable[[Config], Config]) -> Config:
+        """Apply `change` to the config as it is on disk now, under the lock, and save the result,
+        which is returned. Every edit goes through here: an edit made from a copy loaded earlier
+        would undo what another process saved in between. `change` may raise to refuse."""
+        with self._locked():
+            current = self.load()
+            if current.set_aside is not None:  # unreadable and kept aside: do not start over from nothing
+                raise ConfigError(" ".join(current.warnings))
+            changed = change(current)
+            self.save(changed)
+            return replace(changed, warnings=(), set_aside=None)
+
     def save(self, config: Config) -> None:
+        """Write `config` as the whole file (under the lock). For an edit, use `update`."""
+        with self._locked():
+            self._save(config)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with ExitStack() as held:
+            try:
+                held.enter_context(store_lock(self.lock_path))
+            except StoreBusy:
+                raise ConfigError(tr("Another traywidget process kept {path} busy; try again in a moment. "
+                                     "Nothing was changed.").format(path=self.path)) from None
+            except OSError as exc:
+                raise ConfigError(tr("Cannot save {path}: {reason}. Nothing was changed.").format(
+                    path=self.path, reason=exc.strerror or exc)) from None
+            yield
+
+    def _save(self, config: Config) -> None:
         written_by = self._version_on_disk()
         if written_by > CONFIG_VERSION:
             # A newer traywidget wrote it: its fields would be lost in our shape of the file.
@@ -407,8 +446,12 @@ class ConfigStore:
 
     def _remove_orphaned_temp_files(self) -> None:
         # A save killed between writing its temporary file and renaming it leaves
-        # the temporary file behind; the real file is intact, so just tidy up.
-        for orphan in self.directory.glob(f".{CONFIG_FILE}.*.tmp"):
+        # the temporary file behind; the real file is intact, so just tidy up —
+        # but only while no writer holds the lock: then no temporary file is in flight.
+        orphans = list(self.directory.glob(f".{CONFIG_FILE}.*.tmp"))
+        if not orphans or not held_by_nobody(self.lock_path):
+            return
+        for orphan in orphans:
             try:
                 orphan.unlink()
             except OSError:
