@@ -309,7 +309,7 @@ async def _main(
 
     # Accounts added or removed with the command line (or in an editor) while the app runs.
     ConfigFollower(config_store, lambda: controller.config, controller.apply_config, controller.report_config_problem,
-                   parent=controller)
+                   keys_changed=controller.refresh, parent=controller)
     instance.show_requested.connect(controller.show_panel)
     controller.seed(cached)
     controller.show()

@@ -361,3 +361,24 @@ def test_several_keys_saved_and_deleted_in_one_write(backend, store_at):
     with pytest.raises(SecretStoreError, match="empty"):
         store.update({"c:api": " "})
     assert kb.writes == 2
+
+
+def test_every_change_of_the_keys_is_stamped_for_running_processes(backend, isolated_dirs):
+    """The stamp beside the lock is what the gateway's and the engine's key caches and the config watch ask:
+    replaced after each change, holding no secret, 0600."""
+    from traywidget.core.config import ConfigEdit, ConfigStore, ConfigWatch
+
+    backend(DictKeyring())
+    watch, keys = ConfigWatch(ConfigStore()), KeyringSecretStore()
+    before = keys.change_stamp()
+    keys.read_all(["main"])
+    assert watch.check() is None and keys.change_stamp() == before
+    keys.set("main", SECRET)
+    stamp = keys.change_stamp()
+    assert stamp != before
+    assert watch.check() == ConfigEdit(None, (), keys_changed=True) and watch.check() is None
+    keys.delete("main")
+    assert keys.change_stamp() not in (before, stamp)
+    assert watch.check() == ConfigEdit(None, (), keys_changed=True)
+    stamp_file = isolated_dirs / "config" / "keys.changed"
+    assert SECRET not in stamp_file.read_text() and stat.S_IMODE(stamp_file.stat().st_mode) == 0o600

@@ -24,7 +24,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from traywidget.core.formatting import format_duration
 from traywidget.core.paths import atomic_write, config_dir
-from traywidget.core.store_lock import StoreBusy, held_by_nobody, lock_path, store_lock
+from traywidget.core.store_lock import (
+    KEYS_CHANGED_FILE,
+    StoreBusy,
+    file_stamp,
+    held_by_nobody,
+    lock_path,
+    store_lock,
+)
 from traywidget.i18n import LANGUAGES, tr, tr_noop
 from traywidget.model import Account, ConfigError, InvalidValue, Thresholds
 
@@ -323,11 +330,11 @@ class ConfigStore:
 
     def stamp(self) -> tuple[int, int, int] | None:
         """A cheap signature of the file as it is now (None when there is none)."""
-        try:
-            info = self.path.stat()
-        except OSError:
-            return None
-        return info.st_mtime_ns, info.st_size, info.st_ino
+        return file_stamp(self.path)
+
+    def keys_stamp(self) -> tuple[int, int, int] | None:
+        """The same for the stamp the key store replaces after every change of the keys."""
+        return file_stamp(self.directory / KEYS_CHANGED_FILE)
 
     def load(self) -> Config:
         """The config; a missing file is an empty config.
@@ -482,32 +489,38 @@ def _short(exc: Exception) -> str:
 @dataclass(frozen=True)
 class ConfigEdit:
     """An edit of the config file: the config to run with from now on (None when the file could
-    not be read: the running process keeps what it has), and what to tell the user."""
+    not be read, or did not change: the running process keeps what it has), and what to tell the
+    user. `keys_changed`: some process saved or deleted keys (read them again, poll now)."""
 
     config: Config | None
     warnings: tuple[str, ...]
+    keys_changed: bool = False
 
 
 class ConfigWatch:
     """Notices edits of the config file made elsewhere (`traywidget accounts …`, Settings in the
-    tray, an editor), for a process that runs on: the tray app and the headless gateway. Ask
-    `check()` when the file may have changed (a file-system event, or on a timer)."""
+    tray, an editor), and keys saved or deleted elsewhere (`traywidget keys …`: the key store's
+    stamp beside the config), for a process that runs on: the tray app and the headless gateway.
+    Ask `check()` when the file may have changed (a file-system event, or on a timer)."""
 
     def __init__(self, store: ConfigStore) -> None:
         self._store = store
         self._stamp = store.stamp()
+        self._keys_stamp = store.keys_stamp()
 
     def check(self) -> ConfigEdit | None:
-        """None while the file is as last seen; otherwise the edit."""
-        stamp = self._store.stamp()
+        """None while the file and the keys are as last seen; otherwise the edit."""
+        stamp, keys_stamp = self._store.stamp(), self._store.keys_stamp()
+        keys_changed = keys_stamp != self._keys_stamp
+        self._keys_stamp = keys_stamp
         if stamp == self._stamp:
-            return None
+            return ConfigEdit(None, (), keys_changed=True) if keys_changed else None
         self._stamp = stamp
         try:
             config = self._store.load()
         except ConfigError as exc:
-            return ConfigEdit(None, (str(exc),))
+            return ConfigEdit(None, (str(exc),), keys_changed)
         if config.set_aside is not None:  # unreadable, kept aside: no reason to drop every account
             self._stamp = self._store.stamp()  # moved aside: its absence is not another edit
-            return ConfigEdit(None, config.warnings)
-        return ConfigEdit(config, config.warnings)
+            return ConfigEdit(None, config.warnings, keys_changed)
+        return ConfigEdit(config, config.warnings, keys_changed)

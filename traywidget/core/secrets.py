@@ -62,8 +62,6 @@ READ_RETRY_DELAY_S = 0.2
 # the macOS Keychain have no limit that a few hundred keys come near.
 WINDOWS_CHUNK_CHARS = 1024
 PLATFORM_CHUNK_CHARS = WINDOWS_CHUNK_CHARS if sys.platform == "win32" else None
-# Beside the lock: replaced after every change of the keys, so processes that cache keys re-read them.
-CHANGE_STAMP_FILE = "keys.changed"
 _GENERATIONS = ("a", "b")
 
 
@@ -338,18 +336,17 @@ class KeyringSecretStore(SecretStore):
         return self._lock_path
 
     def change_stamp(self) -> object:
-        try:
-            info = (self._lock_file().parent / CHANGE_STAMP_FILE).stat()
-        except OSError:
-            return None
-        return info.st_ino, info.st_mtime_ns, info.st_size
+        from traywidget.core.store_lock import KEYS_CHANGED_FILE, file_stamp
+
+        return file_stamp(self._lock_file().parent / KEYS_CHANGED_FILE)
 
     def _mark_changed(self) -> None:
         from traywidget.core.paths import atomic_write
+        from traywidget.core.store_lock import KEYS_CHANGED_FILE
 
         try:
             # A fresh random text: a new inode and content, whatever the file system's clock resolution.
-            atomic_write(self._lock_file().parent / CHANGE_STAMP_FILE, os.urandom(8).hex().encode())
+            atomic_write(self._lock_file().parent / KEYS_CHANGED_FILE, os.urandom(8).hex().encode())
         except OSError as exc:
             log.warning("Could not tell running traywidget processes that the keys changed (%s); they read "
                         "them again later", exc.strerror or exc)

@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import IO
 
 LOCK_FILE = "store.lock"
+# Beside the lock: replaced (under it) after every change of the keys, so processes that keep keys in
+# memory read them again at once. It holds no secret, only a random text.
+KEYS_CHANGED_FILE = "keys.changed"
 # How long a writer waits for another process's write (a keyring write can wait on a D-Bus round trip).
 LOCK_TIMEOUT_S = 30.0
 _POLL_S = 0.02
@@ -40,6 +43,15 @@ def lock_path(directory: Path | None = None) -> Path:
 
         directory = config_dir()
     return directory / LOCK_FILE
+
+
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """A cheap signature of a file as it is now (None when there is none): a replaced file differs."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size, info.st_ino
 
 
 @dataclass
