@@ -528,3 +528,19 @@ def test_the_simulators_account_lines_paste_into_a_shell(env):
     assert [a["label"] for a in accounts] == ["routing.run · Premium", "routing.run · runs low",
                                               "routing.run · Lite", "OpenRouter", "Routeway"]
     assert all(a["state"] in ("ok", "low") and a["meters"] for a in accounts), accounts
+
+
+def test_keys_set_drops_bearer_and_refuses_what_cannot_be_a_key(env, sim):
+    key = sim.sim.add_routing_key("Premium")
+    assert run_cli(env, "accounts", "add", "routing.run", "--id", "x", "--base-url", sim.url("routing.run")).code == 0
+    for typed, problem in ((f"{key[:8]}\r{key[8:]}", "a control character"), (f"{key}\x00", "a control character"),
+                           (f"{key[:8]} {key[8:]}", "a space"), ("https://routing.run/dashboard/keys", "a web address")):
+        refused = run_cli(env, "keys", "set", "x", stdin=typed + "\n")
+        assert (refused.code, refused.out) == (2, ""), refused.err
+        assert refused.err.startswith("traywidget: ") and problem in refused.err and "nothing was saved" in refused.err
+        assert key[8:] not in refused.err
+    assert "NO_KEY" in run_cli(env, "status", "--json").out  # nothing was saved
+    assert run_cli(env, "keys", "set", "x", stdin=f"Bearer {key}\n").code == 0
+    status = json.loads(run_cli(env, "status", "--json").out)
+    assert status["accounts"][0]["state"] == "ok"
+    assert sim.sim.requests(key=key)  # the key itself reached the provider, without "Bearer "

@@ -16,6 +16,7 @@ from traywidget.core.config import (
     validate_base_url,
     validate_interval,
 )
+from traywidget.core.key_input import check_key
 from traywidget.core.secrets import KeyringSecretStore
 from traywidget.i18n import tr
 from traywidget.model import (
@@ -130,6 +131,7 @@ def keys_command(args, out, err) -> int:
         missing = (tr("no management key given on standard input; nothing was saved") if args.management
                    else tr("no API key given on standard input; nothing was saved"))
         raise UsageError(missing)
+    secret = check_key(secret)
     secrets.set(account_id, secret, management=args.management)
     saved = (tr("Saved the management key of {id} in the keyring ({backend}).") if args.management
              else tr("Saved the API key of {id} in the keyring ({backend})."))

@@ -71,9 +71,11 @@ def key_name(account_id: str, management: bool = False) -> str:
 
 
 def _clean_secret(secret: str) -> str:
+    from traywidget.core.key_input import EMPTY_KEY, check_key
+
     if not isinstance(secret, str) or not secret.strip():
-        raise SecretStoreError(tr("The key is empty: nothing was saved."))
-    return secret.strip()
+        raise SecretStoreError(tr(EMPTY_KEY))
+    return check_key(secret)  # the callers check first, to say so where the key was typed; this is the last line
 
 
 class SecretStore:
