@@ -22,7 +22,7 @@ from tests.desktop import dbus_session, secret_service
 from tests.e2e.cli import cli_env, run_cli
 from traywidget.core.config import Config, ConfigStore
 from traywidget.core.secrets import GATEWAY_TOKEN, KeyringSecretStore, key_name
-from traywidget.model import Account
+from traywidget.model import Account, SecretStoreError
 
 pytestmark = pytest.mark.desktop
 
@@ -197,3 +197,19 @@ def test_status_and_purge_on_the_real_keyring(bus, tmp_path, sim):
     purge = run_cli(env, "purge", "--yes")
     assert purge.code == 0, purge.err
     assert usernames() == []
+
+
+def test_an_entry_of_a_newer_traywidget_is_left_untouched(real_keyring, tmp_path):
+    """After a downgrade: the newer version's entry is neither rewritten nor offered for deletion."""
+    newer = json.dumps({"version": 2, "keys": {"main:api": KEY}, "profiles": {"work": ["main"]}})
+    keyring.set_password("traywidget", "keys", newer)
+    keys = store(tmp_path)
+    for action in (lambda: keys.read_all(["main"]), lambda: keys.set("main", MGMT),
+                   lambda: keys.delete("main"), lambda: keys.set_secret(GATEWAY_TOKEN, TOKEN)):
+        with pytest.raises(SecretStoreError) as refused:
+            action()
+        assert str(refused.value) == (
+            'The keys in the keyring (service "traywidget", user "keys") were written by a newer traywidget '
+            "(format 2; this one knows 1). They were left untouched: upgrade traywidget to use them.")
+    (item,) = items()
+    assert item.secret == newer

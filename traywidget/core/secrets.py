@@ -403,6 +403,10 @@ _DAMAGED = tr_noop(
     "The traywidget entry in the keyring (service \"traywidget\", user \"keys\") is not in traywidget's format. "
     "Delete it in your keyring tool (or run `traywidget purge --yes`) and set the keys again."
 )
+_NEWER = tr_noop(
+    "The keys in the keyring (service \"traywidget\", user \"keys\") were written by a newer traywidget "
+    "(format {theirs}; this one knows {ours}). They were left untouched: upgrade traywidget to use them."
+)
 _INCOMPLETE = tr_noop(
     "The keys in the keyring (service \"traywidget\", user \"keys\") are incomplete: a part is missing or "
     "changed. Delete the traywidget entries in your keyring tool and set the keys again."
@@ -419,7 +423,11 @@ def _parse(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError:
         data = None
-    if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+    version = data.get("version") if isinstance(data, dict) else None
+    if type(version) is int and version > FORMAT_VERSION:
+        # A newer traywidget's keys (after a downgrade, say): never rewritten in our shape, never to be deleted.
+        raise SecretStoreError(tr(_NEWER).format(theirs=version, ours=FORMAT_VERSION))
+    if not isinstance(data, dict) or version != FORMAT_VERSION:
         raise SecretStoreError(tr(_DAMAGED))
     return data
 
