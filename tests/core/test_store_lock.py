@@ -67,9 +67,8 @@ def test_a_temp_file_in_flight_survives_loading_and_an_orphan_does_not(tmp_path)
         assert holder.stdout.readline() == "held\n"
         assert [a.id for a in store.load().accounts] == ["main"]
         assert in_flight.exists()
-        with pytest.raises(StoreBusy):
-            with store_lock(store.lock_path, timeout_s=0.3):
-                pass
+        with pytest.raises(StoreBusy), store_lock(store.lock_path, timeout_s=0.3):
+            pass
     finally:
         holder.communicate("\n", timeout=10)
     assert [a.id for a in store.load().accounts] == ["main"]

@@ -40,6 +40,6 @@ def test_a_running_traywidget_has_a_core_size_limit_of_zero(tmp_path):
     try:
         wait_until(lambda: sim_up(port), 30, what="the simulator listening")
         limits = Path(f"/proc/{proc.pid}/limits").read_text()
-        assert re.search(r"^Max core file size\s+0\s+0\s+bytes", limits, re.M), limits
+        assert re.search(r"^Max core file size\s+0\s+0\s+bytes", limits, re.MULTILINE), limits
     finally:
         stop_process(proc)

@@ -106,7 +106,7 @@ async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], 
             print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
         if edit.config is not None:
             apply(list(edit.config.accounts))
-        if edit.keys_changed:  # the gateway's key cache notices by itself, on its next request
+        if edit.keys_changed:  # the engine polls again now; the gateway's key cache notices on its next request
             keys_changed()
 
 

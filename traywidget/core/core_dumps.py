@@ -13,7 +13,6 @@ limit set to 0, soft and hard, so a child cannot raise it again either.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import sys
 
@@ -26,7 +25,8 @@ def forbid_core_dumps() -> None:
     """Turn core dumps off for this process; a failure is logged, never fatal."""
     if sys.platform.startswith("linux"):
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            # The running program's own symbols, libc's among them: find_library would run ldconfig.
+            libc = ctypes.CDLL(None, use_errno=True)
             if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
                 log.warning("Could not turn core dumps off (prctl errno %d)", ctypes.get_errno())
         except OSError as exc:

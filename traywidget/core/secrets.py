@@ -21,7 +21,9 @@ the config directory: the tray and any number of CLI commands may write at
 once): the document is read again right before it is written. After a write,
 the `keys.changed` stamp beside the lock is replaced (it holds no secret), so
 running processes that keep keys in memory (the engine, the gateway) read
-them again at once: see `SecretStore.change_stamp`. Entries of older versions (one per key, username
+them again at once: see `SecretStore.change_stamp`.
+
+Entries of older versions (one per key, username
 `ACCOUNT_ID:api` / `ACCOUNT_ID:management`) are moved into the document the
 first time an account's keys are looked for, and then deleted.
 
