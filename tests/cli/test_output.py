@@ -113,3 +113,15 @@ def test_json_written_through_the_guard_stays_valid_and_means_the_same():
     buffer = io.StringIO()
     json.dump(data, GuardedStream(buffer), ensure_ascii=False)
     assert "\u202e" not in buffer.getvalue() and json.loads(buffer.getvalue()) == data
+
+
+def test_log_lines_are_neutralised_too():
+    """A provider's text in a warning (or with --debug) reaches the same terminal."""
+    import logging
+
+    from traywidget.cli import _TerminalSafeFormatter
+
+    record = logging.LogRecord("traywidget.x", logging.WARNING, __file__, 1, "provider said %s", ("a\x1b[2Jb\u202ec",),
+                               None)
+    assert _TerminalSafeFormatter("%(levelname)s %(message)s").format(record) == \
+        "WARNING provider said a\\u001b[2Jb\\u202ec"
