@@ -38,6 +38,9 @@ def speak_the_users_language() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from traywidget.store.core_dumps import forbid_core_dumps
+
+    forbid_core_dumps()  # before any key is read: a core file would hold every one
     speak_the_users_language()
     args = build_parser().parse_args(argv)
     if getattr(args, "json", False):

@@ -90,3 +90,38 @@ def test_reader_left_marks_the_stream_gone_once():
     guarded.reader_left()
     guarded.reader_left()
     assert guarded.gone and calls == [1]
+
+
+@pytest.mark.parametrize("raw,shown", [
+    ("Main \x1b]0;owned\x07 \x1b[2J", "Main \\u001b]0;owned\\u0007 \\u001b[2J"),
+    ("evil\u202efdp.exe", "evil\\u202efdp.exe"),
+    ("\u2066a\u2067b\u2068c\u2069 \u200fx\u200e \u061c", "\\u2066a\\u2067b\\u2068c\\u2069 \\u200fx\\u200e \\u061c"),
+    ("ok\rFAKE", "ok\\u000dFAKE"), ("nul\x00 del\x7f c1\x9b", "nul\\u0000 del\\u007f c1\\u009b"),
+    ("zero\u200bwidth line\u2028sep", "zero\\u200bwidth line\\u2028sep"),
+    ("lines\nand\ttabs", "lines\nand\ttabs"), ("Arbeit · 中文 · 👨\u200d👩\u200d👧", "Arbeit · 中文 · 👨\u200d👩\u200d👧"),
+])
+def test_what_reaches_the_terminal_cannot_drive_it(raw, shown):
+    buffer = io.StringIO()
+    GuardedStream(buffer).write(raw)
+    assert buffer.getvalue() == shown
+
+
+def test_json_written_through_the_guard_stays_valid_and_means_the_same():
+    import json
+
+    data = {"label": "a\u202eb\u2066c", "error": "x\x1by"}
+    buffer = io.StringIO()
+    json.dump(data, GuardedStream(buffer), ensure_ascii=False)
+    assert "\u202e" not in buffer.getvalue() and json.loads(buffer.getvalue()) == data
+
+
+def test_log_lines_are_neutralised_too():
+    """A provider's text in a warning (or with --debug) reaches the same terminal."""
+    import logging
+
+    from traywidget.cli import _TerminalSafeFormatter
+
+    record = logging.LogRecord("traywidget.x", logging.WARNING, __file__, 1, "provider said %s", ("a\x1b[2Jb\u202ec",),
+                               None)
+    assert _TerminalSafeFormatter("%(levelname)s %(message)s").format(record) == \
+        "WARNING provider said a\\u001b[2Jb\\u202ec"

@@ -244,7 +244,7 @@ def test_purge_leaves_only_the_config(env, sim, tmp_path):
     assert done.code == 0, done.err
     assert keys_left() == "[]"
     assert not cache.exists()
-    assert (tmp_path / "config" / "config.json").exists()
+    assert os.listdir(tmp_path / "config") == ["config.json"]  # the stores' lock and the keys' stamp went too
 
 
 # --- status ----------------------------------------------------------------------------------------
@@ -530,3 +530,44 @@ def test_the_simulators_account_lines_paste_into_a_shell(env):
     assert [a["label"] for a in accounts] == ["routing.run · Premium", "routing.run · runs low",
                                               "routing.run · Lite", "OpenRouter", "Routeway"]
     assert all(a["state"] in ("ok", "low") and a["meters"] for a in accounts), accounts
+
+
+def test_keys_set_drops_bearer_and_refuses_what_cannot_be_a_key(env, sim):
+    key = sim.sim.add_routing_key("Premium")
+    assert run_cli(env, "accounts", "add", "routing.run", "--id", "x", "--base-url", sim.url("routing.run")).code == 0
+    for typed, problem in ((f"{key[:8]}\r{key[8:]}", "a control character"), (f"{key}\x00", "a control character"),
+                           (f"{key[:8]} {key[8:]}", "a space"), ("https://routing.run/dashboard/keys", "a web address")):
+        refused = run_cli(env, "keys", "set", "x", stdin=typed + "\n")
+        assert (refused.code, refused.out) == (2, ""), refused.err
+        assert refused.err.startswith("traywidget: ") and problem in refused.err and "nothing was saved" in refused.err
+        assert key[8:] not in refused.err
+    assert "NO_KEY" in run_cli(env, "status", "--json").out  # nothing was saved
+    assert run_cli(env, "keys", "set", "x", stdin=f"Bearer {key}\n").code == 0
+    status = json.loads(run_cli(env, "status", "--json").out)
+    assert status["accounts"][0]["state"] == "ok"
+    assert sim.sim.requests(key=key)  # the key itself reached the provider, without "Bearer "
+
+
+HOSTILE_LABEL = "Work\x1b]0;owned\x07\x1b[2J \u202eexe.txt\u2066\u200f\rFAKE"
+HOSTILE_SHOWN = "Work\\u001b]0;owned\\u0007\\u001b[2J \\u202eexe.txt\\u2066\\u200f\\u000dFAKE"
+
+
+def test_labels_reach_the_terminal_with_control_and_bidi_characters_neutralised(env, sim):
+    """A label set by a script or a hand edit, full of terminal escapes and bidi overrides, is printed by
+    `accounts list`, `status` and `watch` with those characters written out; the JSON still round-trips."""
+    rr = sim.sim.add_routing_key("Premium")
+    assert run_cli(env, "accounts", "add", "routing.run", "--id", "rr", "--label", HOSTILE_LABEL,
+                   "--base-url", sim.url("routing.run")).code == 0
+    assert run_cli(env, "keys", "set", "rr", stdin=rr + "\n").code == 0
+    listed, status = run_cli(env, "accounts", "list"), run_cli(env, "status")
+    proc = start_cli(env, "watch", "--format", "line")
+    try:
+        line = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    for shown in (listed.out, status.out, line):
+        assert HOSTILE_SHOWN in shown, shown
+        assert not any(c in shown for c in "\x1b\x07\r\u202e\u2066\u200f"), repr(shown)
+    as_json = json.loads(run_cli(env, "accounts", "list", "--json").out)
+    assert as_json["accounts"][0]["label"] == HOSTILE_LABEL

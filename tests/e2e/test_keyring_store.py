@@ -22,7 +22,7 @@ from tests.desktop_session import dbus_session, secret_service
 from tests.e2e.cli import cli_env, run_cli
 from traywidget.store.config import Config, ConfigStore
 from traywidget.store.secrets import GATEWAY_TOKEN, KeyringSecretStore, key_name
-from traywidget.model import Account
+from traywidget.model import Account, SecretStoreError
 
 pytestmark = pytest.mark.desktop
 
@@ -147,7 +147,7 @@ def test_a_small_chunk_size_splits_the_keys_into_numbered_items(real_keyring, tm
 
 def test_two_processes_saving_at_once_lose_no_key(bus, tmp_path):
     """The tray saving a key while `traywidget keys set` runs: each re-reads under the lock before writing."""
-    env = {**bus, "TRAYWIDGET_CACHE_DIR": str(tmp_path / "cache")}
+    env = {**bus, "TRAYWIDGET_CACHE_DIR": str(tmp_path / "cache"), "TRAYWIDGET_CONFIG_DIR": str(tmp_path / "config")}
     env.pop("PYTHON_KEYRING_BACKEND", None)
     script = ("import sys\n"
               "from traywidget.store.secrets import KeyringSecretStore\n"
@@ -197,3 +197,19 @@ def test_status_and_purge_on_the_real_keyring(bus, tmp_path, sim):
     purge = run_cli(env, "purge", "--yes")
     assert purge.code == 0, purge.err
     assert usernames() == []
+
+
+def test_an_entry_of_a_newer_traywidget_is_left_untouched(real_keyring, tmp_path):
+    """After a downgrade: the newer version's entry is neither rewritten nor offered for deletion."""
+    newer = json.dumps({"version": 2, "keys": {"main:api": KEY}, "profiles": {"work": ["main"]}})
+    keyring.set_password("traywidget", "keys", newer)
+    keys = store(tmp_path)
+    for action in (lambda: keys.read_all(["main"]), lambda: keys.set("main", MGMT),
+                   lambda: keys.delete("main"), lambda: keys.set_secret(GATEWAY_TOKEN, TOKEN)):
+        with pytest.raises(SecretStoreError) as refused:
+            action()
+        assert str(refused.value) == (
+            'The keys in the keyring (service "traywidget", user "keys") were written by a newer traywidget '
+            "(format 2; this one knows 1). They were left untouched: upgrade traywidget to use them.")
+    (item,) = items()
+    assert item.secret == newer

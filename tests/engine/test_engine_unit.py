@@ -260,6 +260,28 @@ async def test_snapshots_are_read_only_to_views():
 # --- keys -------------------------------------------------------------------
 
 
+async def test_a_key_changed_elsewhere_is_read_again_at_the_next_poll():
+    """`traywidget keys set` in a terminal changes the store's stamp: the next poll reads the keys again
+    (and only then), without waiting for key_reread_s or an auth error."""
+    clock = FakeTime()
+    sent: list[str] = []
+
+    def handler(request):
+        sent.append(request.headers["X-API-Key"])  # routing.run's auth header
+        return httpx.Response(200, json=routing_body())
+
+    engine, client, secrets = make_engine(handler, clock, key_reread_s=1800)
+    await engine.poll_all()
+    await engine.poll_all()
+    assert secrets.reads == 1
+    secrets.set("main", "rk_" + "77" * 32)  # what the other process's write looks like to this store
+    await engine.poll_all()
+    await engine.poll_all()
+    await client.aclose()
+    assert secrets.reads == 2
+    assert sent[-1] == "rk_" + "77" * 32 and sent[0] != sent[-1]
+
+
 async def test_every_accounts_keys_come_from_one_read():
     accounts = [routing_account(f"acc{i}") for i in range(40)]
     engine, client, secrets = make_engine(ok, FakeTime(), accounts=accounts)

@@ -284,3 +284,33 @@ def test_a_port_taken_by_another_program(env, sim):
     assert taken.code == 2
     assert taken.err.strip() == (f"traywidget: Port {port} is taken by another program. Choose another port with "
                                  "--port (or gateway_port in the config file).")
+
+
+def test_keys_deleted_or_set_elsewhere_reach_the_running_gateway_at_once(env, sim):
+    """`keys delete` returns: the very next request is not sent with the deleted key. `keys set` returns: the
+    very next request carries the new key (the simulator records the key each request came with)."""
+    old, new = sim.sim.add_openrouter_key(), sim.sim.add_openrouter_key()
+    _add(env, sim, "openrouter", "or-main", old)
+    port = free_port()
+    gateway = Headless(env, "--port", str(port))
+    try:
+        token = run_cli(env, "gateway", "token").out.strip()
+
+        def ask() -> httpx.Response:
+            return httpx.post(f"http://127.0.0.1:{port}/or-main/chat/completions", timeout=10,
+                              headers={"Authorization": f"Bearer {token}"}, json={"model": "m", "messages": []})
+
+        def forwarded(key: str) -> int:  # the chats the provider received with `key` (the polls aside)
+            return sum(r.path.endswith("chat/completions") for r in sim.sim.requests(key=key))
+
+        assert ask().status_code == 200 and forwarded(old) == 1
+        assert run_cli(env, "keys", "delete", "or-main").code == 0
+        refused = ask()
+        assert refused.status_code != 200 and forwarded(old) == 1, refused.text
+        assert run_cli(env, "keys", "set", "or-main", stdin=new + "\n").code == 0
+        assert ask().status_code == 200
+        assert (forwarded(old), forwarded(new)) == (1, 1)
+    finally:
+        code, _, err = gateway.end()
+    assert code == 0, err
+    assert old not in err and new not in err

@@ -116,3 +116,22 @@ def test_reopen_after_sigkill_mid_writes(tmp_path):
         # timestamps strictly increasing: no torn rows
         assert all(b[0] > a[0] for a, b in zip(rows, rows[1:]))
         assert h.record(snap(1), time.time()) == 1
+
+
+def test_the_history_files_are_0600_like_the_config(tmp_path):
+    """Under the usual umask sqlite makes its file 0644, and its -wal and -shm files take that mode."""
+    import stat
+
+    old_umask = os.umask(0o022)
+    try:
+        with HistoryStore(tmp_path / "new") as h:
+            h.record(snap(400), T0)
+            made = sorted((tmp_path / "new").iterdir())
+            assert [p.name for p in made] == [FILENAME, f"{FILENAME}-shm", f"{FILENAME}-wal"]
+            assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in made} == {p.name: 0o600 for p in made}
+        (tmp_path / "old").mkdir()
+        (tmp_path / "old" / FILENAME).touch(mode=0o644)  # made by an earlier version
+        with HistoryStore(tmp_path / "old"):
+            assert stat.S_IMODE((tmp_path / "old" / FILENAME).stat().st_mode) == 0o600
+    finally:
+        os.umask(old_umask)

@@ -9,6 +9,8 @@ same store against a real gnome-keyring.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import threading
 
 import keyring
@@ -316,10 +318,14 @@ def test_no_keyring_is_refused_with_what_to_do(backend, store_at):
     assert store.backend_name() == "none"
 
 
-def test_the_lock_file_goes_to_the_cache_directory(backend, isolated_dirs):
+def test_the_lock_file_is_the_config_directorys_shared_with_the_configs_writers(backend, isolated_dirs):
+    """Not the cache directory: writers with different XDG_CACHE_HOME (or a cache cleared mid-write) would
+    each lock a file of their own."""
     backend(DictKeyring())
     KeyringSecretStore().set("main", SECRET)
-    assert (isolated_dirs / "cache" / "keys.lock").read_bytes() == b""
+    lock = isolated_dirs / "config" / "store.lock"
+    assert lock.read_bytes() == b"" and stat.S_IMODE(lock.stat().st_mode) == 0o600
+    assert not (isolated_dirs / "cache").exists() or "keys.lock" not in os.listdir(isolated_dirs / "cache")
 
 
 def test_a_chunk_too_small_for_the_pointer_is_refused():
@@ -355,3 +361,24 @@ def test_several_keys_saved_and_deleted_in_one_write(backend, store_at):
     with pytest.raises(SecretStoreError, match="empty"):
         store.update({"c:api": " "})
     assert kb.writes == 2
+
+
+def test_every_change_of_the_keys_is_stamped_for_running_processes(backend, isolated_dirs):
+    """The stamp beside the lock is what the gateway's and the engine's key caches and the config watch ask:
+    replaced after each change, holding no secret, 0600."""
+    from traywidget.store.config import ConfigEdit, ConfigStore, ConfigWatch
+
+    backend(DictKeyring())
+    watch, keys = ConfigWatch(ConfigStore()), KeyringSecretStore()
+    before = keys.change_stamp()
+    keys.read_all(["main"])
+    assert watch.check() is None and keys.change_stamp() == before
+    keys.set("main", SECRET)
+    stamp = keys.change_stamp()
+    assert stamp != before
+    assert watch.check() == ConfigEdit(None, (), keys_changed=True) and watch.check() is None
+    keys.delete("main")
+    assert keys.change_stamp() not in (before, stamp)
+    assert watch.check() == ConfigEdit(None, (), keys_changed=True)
+    stamp_file = isolated_dirs / "config" / "keys.changed"
+    assert SECRET not in stamp_file.read_text() and stat.S_IMODE(stamp_file.stat().st_mode) == 0o600

@@ -309,3 +309,39 @@ def test_coloured_text_stays_readable_in_a_dark_theme(qtbot):
     for label in (editor.keyring_banner, editor.url_advice, editor.test_result, editor.management_hint):
         text = label.palette().color(QPalette.ColorRole.WindowText)
         assert contrast(text, QColor("#202124")) >= 4.5, label.objectName() or label.text()
+
+
+def test_a_key_pasted_with_bearer_is_saved_without_it(qtbot):
+    commit = Saved()
+    editor = make_editor(qtbot, commit=commit)
+    editor.label.setText("Work")
+    editor._suggest_id("Work")
+    editor.api_key.setText(f"Bearer {KEY}")
+    editor.management_key.setText(f"bearer {KEY[::-1]}\n")
+    assert editor.try_accept()
+    assert commit.calls == [(Account("work", "routing.run", "Work", "https://api.routing.run/v1"), KEY, KEY[::-1])]
+
+
+@pytest.mark.parametrize("field,typed,message", [
+    ("api_key", f"{KEY[:10]}\r\n{KEY[10:]}", "API key: The key contains a control character (a line break, a tab, "
+     "NUL or an invisible formatting mark): nothing was saved. Copy the key again from the provider's dashboard."),
+    ("api_key", f"{KEY}\x00", "API key: The key contains a control character (a line break, a tab, NUL or an "
+     "invisible formatting mark): nothing was saved. Copy the key again from the provider's dashboard."),
+    ("api_key", f"{KEY[:10]} {KEY[10:]}", "API key: The key contains a space: nothing was saved. A key is one word; "
+     "copy it again from the provider's dashboard."),
+    ("management_key", "https://openrouter.ai/settings/keys", "Management key: That is a web address, not a key: "
+     "nothing was saved. Paste the key from the provider's dashboard."),
+])
+def test_what_cannot_be_a_key_is_refused_inline_and_nothing_saved(qtbot, field, typed, message):
+    commit = Saved()
+    editor = make_editor(qtbot, commit=commit)
+    editor.label.setText("Work")
+    editor._suggest_id("Work")
+    editor.api_key.setText(KEY)
+    getattr(editor, field).setText(typed)
+    assert not editor.try_accept()
+    assert commit.calls == [] and editor.error.text() == message and editor.error.isVisible()
+    assert getattr(editor, field).text() == typed  # kept, to be corrected
+    assert not any(KEY[10:] in text for text in every_text(editor))
+    editor.test_connection()  # "Test connection" refuses it the same way, before any request
+    assert editor.test_result.text() == message

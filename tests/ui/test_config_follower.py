@@ -50,3 +50,28 @@ def test_our_own_save_is_not_applied_twice_and_a_broken_file_is_told(qtbot, tmp_
     assert "config.json" in reports[0] and "kept as config.json.corrupt-" in reports[0]
     assert len(applied) == 1
     del follower
+
+
+def test_keys_saved_elsewhere_make_the_app_read_them_again_at_once(qtbot, tmp_path):
+    """`traywidget keys set|delete` in a terminal: the key store's stamp in the config directory changes,
+    and the running app is told at once (it polls again with the keys as they are now)."""
+    import keyring
+
+    from tests.store.test_secrets import DictKeyring
+    from traywidget.store.secrets import KeyringSecretStore
+
+    store = ConfigStore(tmp_path / "config")
+    store.save(Config(accounts=(MAIN,)))
+    told: list[str] = []
+    applied: list[Config] = []
+    follower = ConfigFollower(store, lambda: Config(accounts=(MAIN,)), applied.append, told.append,
+                              keys_changed=lambda: told.append("keys"))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(DictKeyring())
+    try:  # another process's key store, sharing this config directory's lock
+        KeyringSecretStore(lock_path=store.lock_path).set("main", "rk_" + "ab" * 32)
+    finally:
+        keyring.set_keyring(previous)
+    qtbot.waitUntil(lambda: told == ["keys"], timeout=5000)
+    assert applied == []
+    del follower

@@ -248,3 +248,18 @@ def test_pace_alert_through_the_controller(qtbot, store, bridge, tmp_path):
         engine.publish(make_snapshot("main", hour=(100, 1000)))
         engine.publish(make_snapshot("main", hour=(95, 1000)))
         assert [a.title for a in alerts if a.kind == PACE] == ["Main: will run out before it resets"]
+
+
+def test_saving_keeps_what_another_process_saved_meanwhile(dialog, store):
+    """The dialog was opened on an empty config; `traywidget accounts add` then added an account. Adding one
+    here, saving the options and removing the new one each edit the file as it is now: "cli" stays."""
+    ConfigStore(store.directory).update(
+        lambda c: c.with_account(Account("cli", "openrouter", "From the CLI", "https://openrouter.ai/api/v1")))
+    dialog.commit_account(Account("gui", "routing.run", "Work", "https://api.routing.run/v1"), KEY, None)
+    assert [a.id for a in store.load().accounts] == ["cli", "gui"]
+    dialog.notifications.setChecked(False)
+    assert dialog.save()
+    saved = store.load()
+    assert [a.id for a in saved.accounts] == ["cli", "gui"] and saved.settings.notifications is False
+    dialog._remove_answered("gui", True)
+    assert [a.id for a in store.load().accounts] == ["cli"]

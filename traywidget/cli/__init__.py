@@ -200,11 +200,19 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     return EXIT_PIPE_CLOSED if out.gone else code
 
 
+class _TerminalSafeFormatter(logging.Formatter):
+    """Log lines go to the terminal too, and carry labels and provider text: the same
+    neutralising as everything else the command line prints (cli.output.terminal_safe)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from traywidget.cli.output import terminal_safe
+
+        return terminal_safe(super().format(record))
+
+
 def configure_logging(debug: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
     # httpcore's debug trace is about sockets, not our requests; keep it out of --debug.
     logging.getLogger("httpcore").setLevel(logging.INFO)

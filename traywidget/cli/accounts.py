@@ -16,6 +16,7 @@ from traywidget.store.config import (
     validate_base_url,
     validate_interval,
 )
+from traywidget.store.key_input import check_key
 from traywidget.store.secrets import KeyringSecretStore
 from traywidget.i18n import tr
 from traywidget.model import (
@@ -69,7 +70,14 @@ def accounts_command(args, out, err) -> int:
             fast_interval_s=validate_interval(args.fast_interval),
             full_interval_s=validate_interval(args.full_interval),
         )
-        store.save(config.with_account(account))
+
+        def add(current: Config) -> Config:
+            # Checked again on the config as it is now: another process may have added it meanwhile.
+            if current.account(account_id):
+                raise UsageError(tr("an account with id {id!r} exists already").format(id=account_id))
+            return current.with_account(account)
+
+        store.update(add)
         print(tr("Added {id} ({provider}, {url}).").format(
             id=account.id, provider=provider.display_name, url=account.base_url), file=out)
         # As in the account dialog: a likely wrong base URL is a warning, said before any key is stored.
@@ -83,9 +91,12 @@ def accounts_command(args, out, err) -> int:
         print(tr("Now store its key: traywidget keys set {id}").format(id=account.id), file=out)
         return EXIT_OK
     # remove
-    if not config.account(args.account_id):
-        raise UsageError(tr("no account with id {id!r}").format(id=args.account_id))
-    store.save(config.without_account(args.account_id))
+    def remove(current: Config) -> Config:
+        if not current.account(args.account_id):
+            raise UsageError(tr("no account with id {id!r}").format(id=args.account_id))
+        return current.without_account(args.account_id)
+
+    store.update(remove)
     print(tr("Removed {id}.").format(id=args.account_id), file=out)
     try:
         secrets = KeyringSecretStore()
@@ -120,6 +131,7 @@ def keys_command(args, out, err) -> int:
         missing = (tr("no management key given on standard input; nothing was saved") if args.management
                    else tr("no API key given on standard input; nothing was saved"))
         raise UsageError(missing)
+    secret = check_key(secret)
     secrets.set(account_id, secret, management=args.management)
     saved = (tr("Saved the management key of {id} in the keyring ({backend}).") if args.management
              else tr("Saved the API key of {id} in the keyring ({backend})."))

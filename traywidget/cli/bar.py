@@ -1,7 +1,7 @@
 """What `watch --format waybar|line` prints: the tray's glance, for a status bar.
 
 Both show the meter the tray badge shows, chosen by the badge's own rule and
-held the same way (core.headline.HeadlinePolicy), mark trouble on any
+held the same way (present.headline.HeadlinePolicy), mark trouble on any
 account, and are printed again only when they change. Waybar reads one JSON
 object per line ({"text", "tooltip", "class", "percentage"}) and renders text
 and tooltip as Pango markup, so both are escaped; the tooltip is the tray's

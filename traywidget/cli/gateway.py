@@ -91,7 +91,8 @@ def _serve(args, out: TextIO, err: TextIO) -> int:
     return asyncio.run(_run(inputs, config.warnings, port, "json" if args.json else "text", out, err, store))
 
 
-async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], None], err: TextIO) -> None:
+async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], None], keys_changed: Callable[[], None],
+                           err: TextIO) -> None:
     """Accounts added or removed while the gateway runs (`traywidget accounts …`, Settings, an
     editor) reach it within CONFIG_CHECK_S: a removed account is no longer forwarded with its key,
     a new one is served."""
@@ -105,6 +106,8 @@ async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], 
             print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
         if edit.config is not None:
             apply(list(edit.config.accounts))
+        if edit.keys_changed:  # the engine polls again now; the gateway's key cache notices on its next request
+            keys_changed()
 
 
 async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO, store: ConfigStore) -> int:
@@ -146,7 +149,7 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
                 if account.id not in known:
                     engine.set_streams(account.id, 0)
 
-        follower = asyncio.create_task(_follow_accounts(store, apply, err))
+        follower = asyncio.create_task(_follow_accounts(store, apply, engine.wake, err))
         stopped = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait({follower, stopped}, return_when=asyncio.FIRST_COMPLETED)

@@ -1,15 +1,16 @@
 """How the command line prints: the tray menu's words for people, a guard for closed pipes.
 
-People read `status` and `watch` the way they read the tray's menu (ui.text,
+People read `status` and `watch` the way they read the tray's menu (present.text,
 Qt-free): "Main — 380 requests left this hour · OK", not
 `requests_hour=380/500`. Scripts read the JSON, which stays English and
-stable; the words are translated where ui.text and core.formatting make them.
+stable; the words are translated where present.text and present.formatting make them.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
@@ -23,12 +24,36 @@ from traywidget.present.text import account_details, menu_account_line
 EXIT_PIPE_CLOSED = 141
 
 
+# Kept as they are: line breaks and tabs (the output's own layout), and the joiners that emoji and
+# Persian or Indic text need, which move nothing.
+_KEPT = frozenset("\n\t\u200c\u200d")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with every character that could drive a terminal or reorder what it shows written out
+    as a visible \\uXXXX escape: control characters (ESC starts colour, title and clipboard
+    sequences; CR overwrites a line), bidi overrides and isolates (U+202A-U+202E, U+2066-U+2069,
+    U+200E/F, U+061C), zero-width and line-separator characters. Labels, provider messages and
+    account ids reach the terminal from places the user does not control (a config edited by a
+    tool, a provider's error text), so every line the CLI prints passes through here: it is the
+    output boundary. The escape is JSON's own, so `--json` output stays valid and means the same."""
+    if text.isascii() and text.isprintable():
+        return text  # the usual case, at C speed
+    return "".join(f"\\u{ord(char):04x}" if _unsafe(char) else char for char in text)
+
+
+def _unsafe(char: str) -> bool:
+    if char in _KEPT:
+        return False
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+
+
 class GuardedStream:
     """A text stream whose reader may go away (`| head -1`, a status bar that quit).
 
-    The first write that finds the pipe closed marks the stream gone, points the
-    file descriptor at the null device (so Python's own flush at exit cannot
-    print a BrokenPipeError), and calls `on_gone`; later writes are dropped.
+    Every write is made terminal_safe. The first write that finds the pipe closed marks the
+    stream gone, points the file descriptor at the null device (so Python's own flush at exit
+    cannot print a BrokenPipeError), and calls `on_gone`; later writes are dropped.
     The command carries on with its work (nothing half-done), and the CLI
     returns EXIT_PIPE_CLOSED.
     """
@@ -44,7 +69,7 @@ class GuardedStream:
     def write(self, text: str) -> int:
         if not self.gone:
             try:
-                self._stream.write(text)
+                self._stream.write(terminal_safe(text))
             except OSError as exc:
                 self._closed_by_reader(exc)
         return len(text)
@@ -117,6 +142,7 @@ def watch_line(snap: Snapshot) -> str:
 
 
 def print_table(rows: list[tuple], out: TextIO) -> None:
+    rows = [tuple(terminal_safe(str(cell)) for cell in row) for row in rows]  # measured as they will be shown
     widths = [max(text_width(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(pad(str(cell), width) for cell, width in zip(row, widths)).rstrip(), file=out)

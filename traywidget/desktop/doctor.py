@@ -259,7 +259,7 @@ def check_tray() -> Check:
 
 def check_notifications() -> Check:
     """Which path the app's notifications take: the rule is the app's own
-    (core.notifications.notification_server_available); the bus is asked again only
+    (desktop.notifications.notification_server_available); the bus is asked again only
     for the server's name and, when there is none, for why."""
     from traywidget.desktop.notifications import notification_server_available
 

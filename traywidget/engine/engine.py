@@ -152,6 +152,7 @@ class _KeyCache:
         self._lock = asyncio.Lock()
         self._reads = 0  # finished reads, good or failed
         self._failure: str | None = None
+        self._stamp = store.change_stamp()
 
     def forget(self) -> None:
         self._read_at = None
@@ -160,6 +161,9 @@ class _KeyCache:
         self, account_ids: list[str], *, now: float, max_age: float, read_after: float | None
     ) -> Mapping[str, str]:
         reads_before = self._reads
+        stamp = self._store.change_stamp()  # another process saved or deleted a key: read them again now
+        if stamp != self._stamp:
+            self._stamp, self._read_at = stamp, None
         async with self._lock:
             if self._reads != reads_before and self._failure is not None:
                 raise SecretStoreError(self._failure)

@@ -2,7 +2,9 @@
 
 Each keyring read is a D-Bus round trip (or a Keychain/Credential Manager
 call): a key is read once and reused, like the engine does, and read again
-after the provider refused it (the user may have just saved a new one).
+after the provider refused it (the user may have just saved a new one), and
+at once after any process changed the keys (`traywidget keys set|delete`,
+Settings): the store's change stamp, asked before every use, says so.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ class KeyCache:
         self._store = store
         self._reread_s = reread_s
         self._keys: dict[str, tuple[str, float]] = {}
+        self._stamp = store.change_stamp()
         # One keyring read at a time: gnome-keyring fails concurrent reads now and then.
         self._lock = asyncio.Lock()
 
     async def get(self, account_id: str) -> str | None:
         """The account's API key (None when none is saved); SecretStoreError when the keyring fails."""
+        self._forget_if_changed()
         cached = self._keys.get(account_id)
         if cached is not None and time.monotonic() - cached[1] < self._reread_s:
             return cached[0]
@@ -37,6 +41,12 @@ class KeyCache:
             if key:  # a missing key is looked for again next time: the user may be saving it now
                 self._keys[account_id] = (key, time.monotonic())
             return key
+
+    def _forget_if_changed(self) -> None:
+        stamp = self._store.change_stamp()  # a stat of a small file: no keyring access
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self._keys.clear()
 
     def forget(self, account_id: str | None = None) -> None:
         """Read the key again next time (all keys when account_id is None)."""

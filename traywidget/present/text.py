@@ -2,7 +2,7 @@
 
 One place for: compact badge numbers, the tooltip, the menu's account lines
 and their details, state names, ages. Figures always say "left" or "used"
-(core.formatting.left_text); the figure of an account is the same in the
+(present.formatting.left_text); the figure of an account is the same in the
 tooltip, the menu and the panel, because all of them take it from its headline.
 """
 

@@ -1,7 +1,9 @@
 """Account configuration: one JSON file in the config directory.
 
 The file holds ids, providers, labels, base URLs, cadence overrides and the
-app settings — never a key. Writes are atomic. A file that cannot be read is
+app settings — never a key. Writes are atomic, and every change is a read-modify-write
+under the stores' one lock (store.store_lock), so writers in other processes (the tray,
+`traywidget accounts …`) never lose each other's changes. A file that cannot be read is
 moved aside (never overwritten) and reported; an entry that cannot be
 understood is kept verbatim and written back, so a newer version's config or
 a hand edit gone wrong loses nothing.
@@ -12,6 +14,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +24,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from traywidget.present.formatting import format_duration
 from traywidget.store.paths import atomic_write, config_dir
+from traywidget.store.store_lock import (
+    KEYS_CHANGED_FILE,
+    StoreBusy,
+    file_stamp,
+    held_by_nobody,
+    lock_path,
+    store_lock,
+)
 from traywidget.i18n import LANGUAGES, tr, tr_noop
 from traywidget.model import Account, ConfigError, InvalidValue, Thresholds
 
@@ -306,13 +318,17 @@ class ConfigStore:
     def path(self) -> Path:
         return self.directory / CONFIG_FILE
 
+    @property
+    def lock_path(self) -> Path:
+        return lock_path(self.directory)
+
     def stamp(self) -> tuple[int, int, int] | None:
         """A cheap signature of the file as it is now (None when there is none)."""
-        try:
-            info = self.path.stat()
-        except OSError:
-            return None
-        return info.st_mtime_ns, info.st_size, info.st_ino
+        return file_stamp(self.path)
+
+    def keys_stamp(self) -> tuple[int, int, int] | None:
+        """The same for the stamp the key store replaces after every change of the keys."""
+        return file_stamp(self.directory / KEYS_CHANGED_FILE)
 
     def load(self) -> Config:
         """The config; a missing file is an empty config.
@@ -378,7 +394,37 @@ class ConfigStore:
         except (OSError, ValueError, RecursionError, KeyError, TypeError):
             return None
 
+    def update(self, change: Callable[[Config], Config]) -> Config:
+        """Apply `change` to the config as it is on disk now, under the lock, and save the result,
+        which is returned. Every edit goes through here: an edit made from a copy loaded earlier
+        would undo what another process saved in between. `change` may raise to refuse."""
+        with self._locked():
+            current = self.load()
+            if current.set_aside is not None:  # unreadable and kept aside: do not start over from nothing
+                raise ConfigError(" ".join(current.warnings))
+            changed = change(current)
+            self.save(changed)
+            return replace(changed, warnings=(), set_aside=None)
+
     def save(self, config: Config) -> None:
+        """Write `config` as the whole file (under the lock). For an edit, use `update`."""
+        with self._locked():
+            self._save(config)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with ExitStack() as held:
+            try:
+                held.enter_context(store_lock(self.lock_path))
+            except StoreBusy:
+                raise ConfigError(tr("Another traywidget process kept {path} busy; try again in a moment. "
+                                     "Nothing was changed.").format(path=self.path)) from None
+            except OSError as exc:
+                raise ConfigError(tr("Cannot save {path}: {reason}. Nothing was changed.").format(
+                    path=self.path, reason=exc.strerror or exc)) from None
+            yield
+
+    def _save(self, config: Config) -> None:
         written_by = self._version_on_disk()
         if written_by > CONFIG_VERSION:
             # A newer traywidget wrote it: its fields would be lost in our shape of the file.
@@ -401,8 +447,12 @@ class ConfigStore:
 
     def _remove_orphaned_temp_files(self) -> None:
         # A save killed between writing its temporary file and renaming it leaves
-        # the temporary file behind; the real file is intact, so just tidy up.
-        for orphan in self.directory.glob(f".{CONFIG_FILE}.*.tmp"):
+        # the temporary file behind; the real file is intact, so just tidy up —
+        # but only while no writer holds the lock: then no temporary file is in flight.
+        orphans = list(self.directory.glob(f".{CONFIG_FILE}.*.tmp"))
+        if not orphans or not held_by_nobody(self.lock_path):
+            return
+        for orphan in orphans:
             try:
                 orphan.unlink()
             except OSError:
@@ -433,32 +483,38 @@ def _short(exc: Exception) -> str:
 @dataclass(frozen=True)
 class ConfigEdit:
     """An edit of the config file: the config to run with from now on (None when the file could
-    not be read: the running process keeps what it has), and what to tell the user."""
+    not be read, or did not change: the running process keeps what it has), and what to tell the
+    user. `keys_changed`: some process saved or deleted keys (read them again, poll now)."""
 
     config: Config | None
     warnings: tuple[str, ...]
+    keys_changed: bool = False
 
 
 class ConfigWatch:
     """Notices edits of the config file made elsewhere (`traywidget accounts …`, Settings in the
-    tray, an editor), for a process that runs on: the tray app and the headless gateway. Ask
-    `check()` when the file may have changed (a file-system event, or on a timer)."""
+    tray, an editor), and keys saved or deleted elsewhere (`traywidget keys …`: the key store's
+    stamp beside the config), for a process that runs on: the tray app and the headless gateway.
+    Ask `check()` when the file may have changed (a file-system event, or on a timer)."""
 
     def __init__(self, store: ConfigStore) -> None:
         self._store = store
         self._stamp = store.stamp()
+        self._keys_stamp = store.keys_stamp()
 
     def check(self) -> ConfigEdit | None:
-        """None while the file is as last seen; otherwise the edit."""
-        stamp = self._store.stamp()
+        """None while the file and the keys are as last seen; otherwise the edit."""
+        stamp, keys_stamp = self._store.stamp(), self._store.keys_stamp()
+        keys_changed = keys_stamp != self._keys_stamp
+        self._keys_stamp = keys_stamp
         if stamp == self._stamp:
-            return None
+            return ConfigEdit(None, (), keys_changed=True) if keys_changed else None
         self._stamp = stamp
         try:
             config = self._store.load()
         except ConfigError as exc:
-            return ConfigEdit(None, (str(exc),))
+            return ConfigEdit(None, (str(exc),), keys_changed)
         if config.set_aside is not None:  # unreadable, kept aside: no reason to drop every account
             self._stamp = self._store.stamp()  # moved aside: its absence is not another edit
-            return ConfigEdit(None, config.warnings)
-        return ConfigEdit(config, config.warnings)
+            return ConfigEdit(None, config.warnings, keys_changed)
+        return ConfigEdit(config, config.warnings, keys_changed)

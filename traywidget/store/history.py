@@ -60,6 +60,18 @@ def _ts(moment: datetime | float | None) -> float:
     return float(moment)
 
 
+def _private(path: Path) -> None:
+    """Create the file 0600 before sqlite does (sqlite would make it 0644 under the usual umask, and
+    gives its -wal and -shm files the main file's mode), like the config and the snapshots: usage
+    figures are the user's business. A file made 0644 by an older version is narrowed too."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if hasattr(os, "fchmod"):  # not on Windows, whose files have no such mode bits
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 class HistoryStore:
     def __init__(
         self,
@@ -81,6 +93,7 @@ class HistoryStore:
     # ------------------------------------------------------------ lifecycle
     def _connect(self) -> sqlite3.Connection:
         self.directory.mkdir(parents=True, exist_ok=True)
+        _private(self.path)
         db = sqlite3.connect(self.path, timeout=2.0, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")

@@ -16,9 +16,14 @@ of the other generation first and the pointer last, so a crash half-way
 leaves the previous document whole; the checksum catches a read that raced
 a writer.
 
-Writes are read-modify-write under a lock held across processes (the tray
-and a CLI command may both write): the document is read again right before
-it is written. Entries of older versions (one per key, username
+Writes are read-modify-write under the stores' one lock (store.store_lock, in
+the config directory: the tray and any number of CLI commands may write at
+once): the document is read again right before it is written. After a write,
+the `keys.changed` stamp beside the lock is replaced (it holds no secret), so
+running processes that keep keys in memory (the engine, the gateway) read
+them again at once: see `SecretStore.change_stamp`.
+
+Entries of older versions (one per key, username
 `ACCOUNT_ID:api` / `ACCOUNT_ID:management`) are moved into the document the
 first time an account's keys are looked for, and then deleted.
 
@@ -37,7 +42,7 @@ import os
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -59,8 +64,6 @@ READ_RETRY_DELAY_S = 0.2
 # the macOS Keychain have no limit that a few hundred keys come near.
 WINDOWS_CHUNK_CHARS = 1024
 PLATFORM_CHUNK_CHARS = WINDOWS_CHUNK_CHARS if sys.platform == "win32" else None
-# How long a write waits for another process's write to finish.
-LOCK_TIMEOUT_S = 30.0
 _GENERATIONS = ("a", "b")
 
 
@@ -70,9 +73,11 @@ def key_name(account_id: str, management: bool = False) -> str:
 
 
 def _clean_secret(secret: str) -> str:
+    from traywidget.store.key_input import EMPTY_KEY, check_key
+
     if not isinstance(secret, str) or not secret.strip():
-        raise SecretStoreError(tr("The key is empty: nothing was saved."))
-    return secret.strip()
+        raise SecretStoreError(tr(EMPTY_KEY))
+    return check_key(secret)  # the callers check first, to say so where the key was typed; this is the last line
 
 
 class SecretStore:
@@ -94,6 +99,11 @@ class SecretStore:
     def _change(self, changes: Mapping[str, str | None], account_ids: Iterable[str]) -> dict[str, str]:
         """Apply changes (None deletes a name) in one read-modify-write; returns the secrets before."""
         raise NotImplementedError
+
+    def change_stamp(self) -> object:
+        """Something that differs after any process changed the keys: cheap (no keyring access), to
+        ask before using keys kept in memory. None: this store cannot tell (keys are then re-read on a timer)."""
+        return None
 
     def get_secret(self, name: str) -> str | None:
         return self.read_all().get(name)
@@ -125,7 +135,8 @@ class KeyringSecretStore(SecretStore):
 
     `chunk_chars` is the longest value written to one entry (None: no
     limit). `lock_path` is the file whose lock serialises writes across
-    processes (default: keys.lock in the cache directory).
+    processes (default: store.store_lock's, in the config directory, shared
+    with config.json's writers); the change stamp is written beside it.
     """
 
     def __init__(
@@ -193,7 +204,10 @@ class KeyringSecretStore(SecretStore):
                 else:
                     keys[name] = secret
             if keys != stored:
-                self._write_document(backend, keys, layout)
+                try:
+                    self._write_document(backend, keys, layout)
+                finally:  # a write that failed half-way may still have changed something
+                    self._mark_changed()
             for name in legacy:  # only once the document holds them
                 self._delete_entry(backend, name)
             self._legacy_checked.update(unchecked)
@@ -213,6 +227,7 @@ class KeyringSecretStore(SecretStore):
             for account_id in account_ids:
                 for management in (False, True):
                     deleted += self._delete_entry(backend, key_name(account_id, management))
+            self._mark_changed()
             return deleted
 
     # --- the document -------------------------------------------------------
@@ -317,32 +332,44 @@ class KeyringSecretStore(SecretStore):
             failure = _describe(_DELETE_FAILED, exc)
         raise SecretStoreError(failure)
 
+    def _lock_file(self) -> Path:
+        if self._lock_path is None:
+            from traywidget.store.store_lock import lock_path
+
+            self._lock_path = lock_path()
+        return self._lock_path
+
+    def change_stamp(self) -> object:
+        from traywidget.store.store_lock import KEYS_CHANGED_FILE, file_stamp
+
+        return file_stamp(self._lock_file().parent / KEYS_CHANGED_FILE)
+
+    def _mark_changed(self) -> None:
+        from traywidget.store.paths import atomic_write
+        from traywidget.store.store_lock import KEYS_CHANGED_FILE
+
+        try:
+            # A fresh random text: a new inode and content, whatever the file system's clock resolution.
+            atomic_write(self._lock_file().parent / KEYS_CHANGED_FILE, os.urandom(8).hex().encode())
+        except OSError as exc:
+            log.warning("Could not tell running traywidget processes that the keys changed (%s); they read "
+                        "them again later", exc.strerror or exc)
+
     @contextmanager
     def _interprocess_lock(self) -> Iterator[None]:
-        path = self._lock_path
-        if path is None:
-            from traywidget.store.paths import cache_dir
+        from traywidget.store.store_lock import StoreBusy, store_lock
 
-            path = cache_dir() / "keys.lock"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(path, "a+b")  # noqa: SIM115 - held across the yield below
-        except OSError as exc:
-            # Without the lock two processes writing at the same moment could
-            # lose one write; without keys saved nothing works: go on.
-            log.warning("Key lock file %s unavailable (%s); writing without it", path, exc.strerror)
-            yield
-            return
-        with handle:
-            deadline = time.monotonic() + LOCK_TIMEOUT_S
-            while not _try_lock(handle):
-                if time.monotonic() > deadline:
-                    raise SecretStoreError(tr(_BUSY))
-                time.sleep(0.05)
+        path = self._lock_file()
+        with ExitStack() as held:
             try:
-                yield
-            finally:
-                _unlock(handle)
+                held.enter_context(store_lock(path))
+            except StoreBusy:
+                raise SecretStoreError(tr(_BUSY)) from None
+            except OSError as exc:
+                # Without the lock two processes writing at the same moment could
+                # lose one write; without keys saved nothing works: go on.
+                log.warning("Key lock file %s unavailable (%s); writing without it", path, exc.strerror)
+            yield
 
 
 @dataclass(frozen=True)
@@ -378,6 +405,10 @@ _DAMAGED = tr_noop(
     "The traywidget entry in the keyring (service \"traywidget\", user \"keys\") is not in traywidget's format. "
     "Delete it in your keyring tool (or run `traywidget purge --yes`) and set the keys again."
 )
+_NEWER = tr_noop(
+    "The keys in the keyring (service \"traywidget\", user \"keys\") were written by a newer traywidget "
+    "(format {theirs}; this one knows {ours}). They were left untouched: upgrade traywidget to use them."
+)
 _INCOMPLETE = tr_noop(
     "The keys in the keyring (service \"traywidget\", user \"keys\") are incomplete: a part is missing or "
     "changed. Delete the traywidget entries in your keyring tool and set the keys again."
@@ -394,7 +425,11 @@ def _parse(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError:
         data = None
-    if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+    version = data.get("version") if isinstance(data, dict) else None
+    if type(version) is int and version > FORMAT_VERSION:
+        # A newer traywidget's keys (after a downgrade, say): never rewritten in our shape, never to be deleted.
+        raise SecretStoreError(tr(_NEWER).format(theirs=version, ours=FORMAT_VERSION))
+    if not isinstance(data, dict) or version != FORMAT_VERSION:
         raise SecretStoreError(tr(_DAMAGED))
     return data
 
@@ -404,34 +439,6 @@ def _secrets_of(document: Mapping[str, Any]) -> dict[str, str]:
     if not isinstance(keys, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in keys.items()):
         raise SecretStoreError(tr(_DAMAGED))
     return dict(keys)
-
-
-if sys.platform == "win32":
-    import msvcrt
-
-    def _try_lock(handle: Any) -> bool:
-        handle.seek(0)
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(handle: Any) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-else:
-    import fcntl
-
-    def _try_lock(handle: Any) -> bool:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock(handle: Any) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _describe(template: str, exc: Exception) -> str:
@@ -452,6 +459,7 @@ class MemorySecretStore(SecretStore):
     def __init__(self, secrets: Mapping[str, str] | None = None) -> None:
         self._secrets = dict(secrets or {})
         self._lock = threading.Lock()
+        self._changes = 0
 
     def read_all(self, account_ids: Iterable[str] = ()) -> dict[str, str]:
         with self._lock:
@@ -465,13 +473,18 @@ class MemorySecretStore(SecretStore):
                     self._secrets.pop(name, None)
                 else:
                     self._secrets[name] = secret
+            self._changes += 1
             return before
 
     def delete_all(self, account_ids: Iterable[str] = ()) -> int:
         with self._lock:
             count = len(self._secrets)
             self._secrets.clear()
+            self._changes += 1
             return count
+
+    def change_stamp(self) -> object:
+        return self._changes
 
     def __repr__(self) -> str:
         return f"MemorySecretStore(<{len(self._secrets)} secrets hidden>)"

@@ -46,6 +46,7 @@ from traywidget.store.config import (
 )
 from traywidget.present.formatting import meter_title
 from traywidget.desktop.hostcheck import Lookup, check_host
+from traywidget.store.key_input import check_key
 from traywidget.i18n import tr, tr_noop
 from traywidget.model import Account, InvalidValue, Snapshot, TraywidgetError
 from traywidget.providers import PROVIDER_IDS, display_name, get_provider
@@ -375,7 +376,12 @@ class AccountEditor(QDialog):
             self.show_error(tr("The API key is empty: paste the key from the provider's dashboard."))
             return False
         try:
-            self.commit(account, api_key or None, self.management_key.text().strip() or None)
+            api_key, management_key = self._typed_keys()
+        except InvalidValue as exc:
+            self.show_error(str(exc))
+            return False
+        try:
+            self.commit(account, api_key, management_key)
         except TraywidgetError as exc:
             self.show_error(str(exc))
             return False
@@ -384,6 +390,18 @@ class AccountEditor(QDialog):
         self.saved.emit(account)
         self.accept()
         return True
+
+    def _typed_keys(self) -> tuple[str | None, str | None]:
+        """The keys typed (None: left empty), as check_key has them; InvalidValue names the field at fault."""
+        keys: list[str | None] = []
+        for field_name, widget in ((tr("API key"), self.api_key), (tr("Management key"), self.management_key)):
+            typed = widget.text().strip()
+            try:
+                keys.append(check_key(typed) if typed else None)
+            except InvalidValue as exc:
+                widget.setFocus()
+                raise InvalidValue(tr("{field}: {problem}").format(field=field_name, problem=exc)) from None
+        return keys[0], keys[1]
 
     def _clear_key_fields(self) -> None:
         self.api_key.clear()
@@ -422,8 +440,12 @@ class AccountEditor(QDialog):
         except InvalidValue as exc:
             self._show_result(str(exc), ERROR)
             return
-        api_key = self.api_key.text().strip()
-        management_key = self.management_key.text().strip() or None
+        try:
+            typed_api_key, management_key = self._typed_keys()
+        except InvalidValue as exc:
+            self._show_result(str(exc), ERROR)
+            return
+        api_key = typed_api_key or ""
         try:
             if not api_key and self.existing is not None and self.saved_key_lookup is not None:
                 api_key = self.saved_key_lookup(account.id, False) or ""

@@ -118,7 +118,7 @@ def badge_spec(
     paused: bool = False,
     band: str = "",
 ) -> BadgeSpec:
-    """What the icon shows for these accounts, with `headline` (core.headline) as its figure."""
+    """What the icon shows for these accounts, with `headline` (present.headline) as its figure."""
     snapshots = list(snapshots)
     if not snapshots:
         return replace(NO_ACCOUNTS, band=band)

@@ -1,8 +1,10 @@
 """Edits of the config file made elsewhere — `traywidget accounts add|remove`, another
 Settings, an editor — reach the running app: accounts start and stop polling, a removed
-account leaves the menu and the gateway at once instead of at the next start.
+account leaves the menu and the gateway at once instead of at the next start. Keys saved or
+deleted by `traywidget keys …` are noticed the same way (the key store's stamp in the same
+directory): the accounts are polled again at once with the keys as they are now.
 
-What an edit means is core.config.ConfigWatch's rule (shared with the headless gateway); this
+What an edit means is store.config.ConfigWatch's rule (shared with the headless gateway); this
 only says when to ask it. QFileSystemWatcher (inotify on Linux: no wake-ups while nothing
 changes) watches the directory, for saves that replace the file (a new inode ends a watch on
 the file itself), and the file, for editors that write it in place.
@@ -30,6 +32,7 @@ class ConfigFollower(QObject):
         current: Callable[[], Config],
         apply: Callable[[Config], None],
         report: Callable[[str], None],
+        keys_changed: Callable[[], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -38,6 +41,7 @@ class ConfigFollower(QObject):
         self._current = current
         self._apply = apply
         self._report = report
+        self._keys_changed = keys_changed
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE_MS)
@@ -66,6 +70,9 @@ class ConfigFollower(QObject):
             return
         for warning in edit.warnings:
             self._report(warning)
+        if edit.keys_changed and self._keys_changed is not None:
+            log.info("Keys were saved or deleted elsewhere: reading them again")
+            self._keys_changed()
         config, current = edit.config, self._current()
         if config is None or (config.accounts, config.settings) == (current.accounts, current.settings):
             return  # unreadable (the app runs on with what it has), or our own save, already applied

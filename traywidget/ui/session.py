@@ -156,7 +156,7 @@ class Session:
         )
         # Accounts added or removed with the command line (or in an editor) while the app runs.
         ConfigFollower(self.config_store, lambda: controller.config, controller.apply_config,
-                       controller.report_config_problem, parent=controller)
+                       controller.report_config_problem, keys_changed=controller.refresh, parent=controller)
         instance.show_requested.connect(controller.show_panel)
         controller.seed(self.cached)
         controller.show()

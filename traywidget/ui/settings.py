@@ -429,9 +429,9 @@ class SettingsDialog(QDialog):
         for management, secret in ((False, api_key), (True, management_key)):
             if secret:
                 self.secrets.set(account.id, secret, management=management)
-        config = self.config.with_account(account)
         try:
-            self.store.save(config)
+            # On the config as it is on disk now: accounts added elsewhere meanwhile are kept.
+            config = self.store.update(lambda current: current.with_account(account))
         except ConfigError as exc:
             raise ConfigError(tr("{error} The keys were saved; press Save again to save the account.")
                               .format(error=exc)) from None
@@ -456,9 +456,8 @@ class SettingsDialog(QDialog):
     def _remove_answered(self, account_id: str, confirmed: bool) -> None:
         if not confirmed:
             return
-        config = self.config.without_account(account_id)
         try:
-            self.store.save(config)
+            config = self.store.update(lambda current: current.without_account(account_id))
         except ConfigError as exc:
             self.show_error(str(exc))
             return
@@ -504,12 +503,13 @@ class SettingsDialog(QDialog):
     def save(self) -> bool:
         """Save the options (accounts are saved as they are edited)."""
         try:
-            config = self.build_config()
+            settings = self.build_config().settings
         except InvalidValue as exc:
             self.show_error(str(exc))
             return False
         try:
-            self.store.save(config)
+            # Only the options are this dialog's to write: the accounts are taken as they are on disk now.
+            config = self.store.update(lambda current: replace(current, settings=settings))
         except ConfigError as exc:
             self.show_error(str(exc))
             return False
