@@ -101,13 +101,13 @@ async def test_canaries_travel_only_to_their_own_provider(start_gateway, sim, cl
 
 def test_reprs_hold_no_secret():
     from traywidget.store.secrets import MemorySecretStore
-    from traywidget.gateway.keys import KeyCache
+    from traywidget.store.key_cache import KeyCache
     from traywidget.gateway.server import Gateway
 
     store = MemorySecretStore()
     store.set("a", CANARY)
     cache = KeyCache(store)
-    cache._keys["a"] = (CANARY, 0.0)
+    cache._keys = {"a:api": CANARY}
     gateway = Gateway([Account("a", "routing.run", "A", "https://api.routing.run/v1")], store)
     for thing in (store, cache, gateway, gateway._keys):
         assert CANARY not in repr(thing)

@@ -37,6 +37,7 @@ from traywidget.engine.engine_control import SnapshotCallback
 from traywidget.engine.http_client import fetch, join_url, make_client
 from traywidget.engine.readings import merge_poll, merge_traffic, quota_state
 from traywidget.engine.schedule import AccountSchedule, Cadence, requests_budget_per_hour
+from traywidget.store.key_cache import KeyCache
 from traywidget.store.secrets import SecretStore, key_name
 from traywidget.i18n import Phrase, tr_noop
 from traywidget.model import (
@@ -138,52 +139,6 @@ class _Outcome:
         return cls(read=False, state=state, error=error, notes=tuple(notes), hold_off_s=hold_off_s)
 
 
-class _KeyCache:
-    """Every key of the app, read from the store in one call and kept a while.
-
-    One read at a time, shared: accounts that ask together get the same read,
-    and the same failure (a locked keyring asks once, not once per account).
-    """
-
-    def __init__(self, store: SecretStore) -> None:
-        self._store = store
-        self._keys: dict[str, str] = {}
-        self._read_at: float | None = None  # monotonic start of the last good read
-        self._lock = asyncio.Lock()
-        self._reads = 0  # finished reads, good or failed
-        self._failure: str | None = None
-        self._stamp = store.change_stamp()
-
-    def forget(self) -> None:
-        self._read_at = None
-
-    async def get(
-        self, account_ids: list[str], *, now: float, max_age: float, read_after: float | None
-    ) -> Mapping[str, str]:
-        reads_before = self._reads
-        stamp = self._store.change_stamp()  # another process saved or deleted a key: read them again now
-        if stamp != self._stamp:
-            self._stamp, self._read_at = stamp, None
-        async with self._lock:
-            if self._reads != reads_before and self._failure is not None:
-                raise SecretStoreError(self._failure)
-            if (self._read_at is not None and now - self._read_at < max_age
-                    and (read_after is None or self._read_at > read_after)):
-                return self._keys
-            try:
-                keys = await asyncio.to_thread(self._store.read_all, account_ids)
-            except SecretStoreError as exc:
-                self._failure, self._read_at = str(exc), None
-                raise
-            finally:
-                self._reads += 1
-            self._keys, self._read_at, self._failure = keys, now, None
-            return keys
-
-    def __repr__(self) -> str:
-        return f"_KeyCache(<{len(self._keys)} keys hidden>)"
-
-
 class Engine:
     def __init__(
         self,
@@ -197,7 +152,7 @@ class Engine:
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
-        self._keys = _KeyCache(secrets)
+        self._keys = KeyCache(secrets)
         self._client = client
         self._owns_client = client is None
         self._now = now
@@ -463,7 +418,7 @@ class Engine:
     # --- one poll ---------------------------------------------------------
 
     async def _keys_of(self, rt: _Account) -> tuple[str | None, str | None]:
-        keys = await self._keys.get(
+        keys = await self._keys.keys(
             list(self._accounts), now=self._monotonic(), max_age=self.settings.cadence.key_reread_s,
             read_after=rt.keys_wanted_after,
         )

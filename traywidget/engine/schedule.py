@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Iterable, Protocol
 
+from traywidget.store.key_cache import KEY_REREAD_S
 from traywidget.model import Meter, State
 
 
@@ -55,7 +56,7 @@ class Cadence:
     no_key_recheck_s: float = 300.0
     # Keys read from the keyring are reused this long (and re-read at once
     # after an auth error, or when the account is edited).
-    key_reread_s: float = 1800.0
+    key_reread_s: float = KEY_REREAD_S
 
 
 class Jitter(Protocol):

@@ -133,7 +133,7 @@ class Exchange:
 
     def __init__(self, request: web.Request, target: Target, held: HeldExchange, session: aiohttp.ClientSession,
                  url: URL, headers: CIMultiDict[str], proxy: URL | None, observe: ObservationSink,
-                 now: Callable[[], datetime], on_rejected_key: Callable[[str], None]) -> None:
+                 now: Callable[[], datetime], on_rejected_key: Callable[[], None]) -> None:
         self.request = request
         self.proxy = proxy
         self.target = target
@@ -170,7 +170,7 @@ class Exchange:
 
     async def _answer(self, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
         if upstream.status == 401:
-            self.on_rejected_key(self.account_id)
+            self.on_rejected_key()
         reader = ResponseReader(self.target.provider, self.account_id, upstream.status, upstream.headers,
                                 self.observe, self.now)
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason,

@@ -26,6 +26,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from traywidget.store.config import is_loopback_host
+from traywidget.store.key_cache import KeyCache
 from traywidget.store.secrets import SecretStore
 from traywidget.gateway import control_api
 from traywidget.gateway.control_api import HOST_V4, HOST_V6, TOKEN_REREAD_S
@@ -35,7 +36,6 @@ from traywidget.gateway.guard import (
     presented_tokens,
     token_refusal,
 )
-from traywidget.gateway.keys import KeyCache
 from traywidget.gateway.learning import ObservationSink
 from traywidget.gateway.proxy import (
     Exchange,
@@ -245,7 +245,7 @@ class Gateway:
         if target is None:
             return self._unknown_account(account_id)
         try:
-            key = await self._keys.get(account_id)
+            key = await self._keys.api_key(account_id, list(self._targets), now=time.monotonic())
         except SecretStoreError as exc:
             return error_response(503, str(exc), "keyring_unavailable", "api_error")
         if not key:
