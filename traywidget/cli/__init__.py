@@ -114,6 +114,9 @@ def _add_gateway_command(sub: argparse._SubParsersAction) -> None:
     gateway = sub.add_parser("gateway", help=tr("run the local gateway your tools can use as their base URL"))
     gateway.add_argument("--port", type=int, help=tr("listen on this port (default: gateway_port in the config, 8787)"))
     gateway.add_argument("--json", action="store_true", help=tr("print changes as JSON lines"))
+    gateway.add_argument("--metrics", action="store_true",
+                         help=tr("serve Prometheus metrics at /metrics (token required; also metrics_enabled in "
+                                 "the config)"))
     actions = gateway.add_subparsers(dest="gateway_command", metavar="ACTION")
     token = actions.add_parser("token", help=tr("print the gateway token your tools send (made on first use)"))
     token.add_argument("--rotate", action="store_true", help=tr("replace it; tools holding the old one are refused"))

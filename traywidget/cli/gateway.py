@@ -23,6 +23,7 @@ from traywidget.cli.polling import (
     watch_printer,
 )
 from traywidget.core.config import ConfigStore, ConfigWatch, validate_port
+from traywidget.core.status import engine_status_document
 from traywidget.core.secrets import KeyringSecretStore
 from traywidget.i18n import tr
 from traywidget.model import EXIT_OK, Account, UsageError
@@ -88,7 +89,9 @@ def _serve(args, out: TextIO, err: TextIO) -> int:
     port = validate_port(args.port if args.port is not None else config.settings.gateway_port)
     inputs = EngineInputs(list(config.accounts), KeyringSecretStore(),
                           EngineSettings().with_user_settings(config.settings), config.settings.pinned_meter)
-    return asyncio.run(_run(inputs, config.warnings, port, "json" if args.json else "text", out, err, store))
+    metrics = args.metrics or config.settings.metrics_enabled
+    return asyncio.run(_run(inputs, config.warnings, port, "json" if args.json else "text", out, err, store,
+                            metrics))
 
 
 async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], None], err: TextIO) -> None:
@@ -107,7 +110,8 @@ async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], 
             apply(list(edit.config.accounts))
 
 
-async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO, store: ConfigStore) -> int:
+async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO, store: ConfigStore,
+               metrics: bool = False) -> int:
     """Run the engine and the gateway; print what `watch` prints, until SIGINT/SIGTERM or until
     the reader of our output goes away (held streams then end cleanly for their clients)."""
     from traywidget.core.engine import Engine
@@ -116,6 +120,8 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     accounts, secrets = inputs.accounts, inputs.secrets
     engine = Engine(accounts, secrets, settings=inputs.settings)
     gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams)
+    if metrics:
+        gateway.metrics_document = lambda: engine_status_document(engine)
     bound = await gateway.start(port)
     address_file.announce(bound)  # `gateway env`, `status` and `kill` find it there, whatever --port said
     try:

@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     # it on: it is a listening socket, and tools must be pointed at it to be of use.
     "gateway_enabled": False,
     "gateway_port": 8787,
+    # Prometheus metrics at the gateway's /metrics (token required): off until the user turns them on.
+    "metrics_enabled": False,
 }
 MIN_INTERVAL_S = 10.0
 MAX_INTERVAL_S = 24 * 3600.0
@@ -60,6 +62,7 @@ class Settings:
     language: str | None = DEFAULTS["language"]
     gateway_enabled: bool = DEFAULTS["gateway_enabled"]
     gateway_port: int = DEFAULTS["gateway_port"]
+    metrics_enabled: bool = DEFAULTS["metrics_enabled"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +76,7 @@ class Settings:
             "language": self.language,
             "gateway_enabled": self.gateway_enabled,
             "gateway_port": self.gateway_port,
+            "metrics_enabled": self.metrics_enabled,
         }
 
     @classmethod
@@ -94,6 +98,7 @@ class Settings:
             language=_language(data.get("language")),
             gateway_enabled=bool(data.get("gateway_enabled", DEFAULTS["gateway_enabled"])),
             gateway_port=_port(data.get("gateway_port"), DEFAULTS["gateway_port"]),
+            metrics_enabled=data.get("metrics_enabled") is True,
         )
 
 
