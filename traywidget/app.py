@@ -314,11 +314,21 @@ async def _main(
     controller.seed(cached)
     controller.show()
     threaded.start()
+    controller.attach_hooks(_hook_runner(threaded.thread.loop, secrets))
     controller.apply_gateway()
     if demo:
         runner.spawn(_say_where_the_demo_gateway_listens(gateway, [a.id for a in config.accounts]),
                      name="demo-gateway-address")
     await quit_event.wait()
+
+
+def _hook_runner(loop: Any, secrets: Any) -> Any:
+    """The alert hooks run on the engine's thread, never awaited by it; they defer to a running headless
+    gateway, which sends them itself (docs/metrics-and-hooks.md: who sends hooks)."""
+    from traywidget.cli.gateway_address import headless_gateway_pid
+    from traywidget.core.hooks import HookRunner
+
+    return HookRunner(loop, secrets, may_send=lambda: headless_gateway_pid() is None)
 
 
 async def _say_where_the_demo_gateway_listens(gateway: Any, account_ids: list[str]) -> None:

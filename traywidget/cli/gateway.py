@@ -9,6 +9,7 @@ shell lines a tool needs to use it.
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 import signal
 from collections.abc import Callable
@@ -22,13 +23,14 @@ from traywidget.cli.polling import (
     notice_reader_exit,
     watch_printer,
 )
-from traywidget.core.config import ConfigStore, ConfigWatch, validate_port
+from traywidget.core.config import Config, ConfigStore, ConfigWatch, Settings, validate_port
 from traywidget.core.status import engine_status_document
-from traywidget.core.secrets import KeyringSecretStore
+from traywidget.core.secrets import KeyringSecretStore, SecretStore
 from traywidget.i18n import tr
-from traywidget.model import EXIT_OK, Account, UsageError
+from traywidget.model import EXIT_OK, Snapshot, UsageError
 
-CONFIG_CHECK_S = 2.0  # how soon an account added or removed elsewhere reaches a running gateway
+CONFIG_CHECK_S = 2.0
+HOOKS_DRAIN_S = 2.0  # how long a stopping gateway waits for hooks under way  # how soon an account added or removed elsewhere reaches a running gateway
 
 
 def gateway_command(args, out: TextIO, err: TextIO) -> int:
@@ -91,10 +93,10 @@ def _serve(args, out: TextIO, err: TextIO) -> int:
                           EngineSettings().with_user_settings(config.settings), config.settings.pinned_meter)
     metrics = args.metrics or config.settings.metrics_enabled
     return asyncio.run(_run(inputs, config.warnings, port, "json" if args.json else "text", out, err, store,
-                            metrics))
+                            metrics, config.settings))
 
 
-async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], None], err: TextIO) -> None:
+async def _follow_accounts(store: ConfigStore, apply: Callable[[Config], None], err: TextIO) -> None:
     """Accounts added or removed while the gateway runs (`traywidget accounts …`, Settings, an
     editor) reach it within CONFIG_CHECK_S: a removed account is no longer forwarded with its key,
     a new one is served."""
@@ -107,11 +109,11 @@ async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], 
         for warning in edit.warnings:
             print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
         if edit.config is not None:
-            apply(list(edit.config.accounts))
+            apply(edit.config)
 
 
 async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO, store: ConfigStore,
-               metrics: bool = False) -> int:
+               metrics: bool = False, settings: Settings = Settings()) -> int:
     """Run the engine and the gateway; print what `watch` prints, until SIGINT/SIGTERM or until
     the reader of our output goes away (held streams then end cleanly for their clients)."""
     from traywidget.core.engine import Engine
@@ -123,6 +125,7 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     if metrics:
         gateway.metrics_document = lambda: engine_status_document(engine)
     bound = await gateway.start(port)
+    alerts: HeadlessAlerts | None = None
     address_file.announce(bound)  # `gateway env`, `status` and `kill` find it there, whatever --port said
     try:
         # The first line says where to point tools; everything after is what `watch` prints.
@@ -133,6 +136,8 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
         for account in accounts:
             engine.set_streams(account.id, 0)
         engine.subscribe(SnapshotPrinter(watch_printer(fmt, inputs), out))
+        alerts = HeadlessAlerts(asyncio.get_running_loop(), secrets, settings)
+        engine.subscribe(alerts.on_snapshot)
         stop = asyncio.Event()
         out.on_gone(stop.set)
         loop = asyncio.get_running_loop()
@@ -144,7 +149,9 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
         fifo = notice_reader_exit(loop, out)
         await engine.start()
 
-        def apply(accounts: list[Account]) -> None:
+        def apply(config: Config) -> None:
+            accounts = list(config.accounts)
+            alerts.apply(config.settings, [a.id for a in engine.accounts if a.id not in {b.id for b in accounts}])
             known = {a.id for a in engine.accounts}
             engine.set_accounts(accounts)
             gateway.set_accounts(accounts)
@@ -167,5 +174,38 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
         address_file.withdraw()
         await gateway.stop()  # held streams end cleanly for their clients first
         await engine.stop()
+        if alerts is not None:  # a hook under way gets a moment to finish, never a hang
+            try:
+                await asyncio.wait_for(alerts.hooks.drain(), HOOKS_DRAIN_S)
+            except TimeoutError:
+                pass
     return EXIT_OK
+
+
+class HeadlessAlerts:
+    """The headless gateway's alerts: the tray's gate (core/alerts.py AlertPolicy), its output to the hooks.
+
+    No desktop notification here (a headless gateway may have no desktop); hooks are sent from here
+    while this gateway is the one announced (gateway_address), which the tray defers to."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, secrets: SecretStore, settings: Settings) -> None:
+        from traywidget.core.alerts import AlertPolicy
+        from traywidget.core.hooks import HookRunner
+
+        self.policy = AlertPolicy(settings.thresholds)
+        self.hooks = HookRunner(loop, secrets, settings.hooks,
+                                may_send=lambda: address_file.headless_gateway_pid() in (None, os.getpid()))
+
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        from traywidget.core.hook_events import hook_event
+        from traywidget.model import utcnow
+
+        now = utcnow()
+        self.hooks.send_all(hook_event(alert, snapshot, now) for alert in self.policy.update(snapshot, now))
+
+    def apply(self, settings: Settings, removed: list[str]) -> None:
+        self.policy.set_thresholds(settings.thresholds)
+        self.hooks.set_hooks(settings.hooks)
+        for account_id in removed:
+            self.policy.forget(account_id)
 

@@ -22,6 +22,7 @@ from traywidget.core.formatting import format_duration
 from traywidget.core.paths import atomic_write, config_dir
 from traywidget.i18n import LANGUAGES, tr, tr_noop
 from traywidget.model import Account, ConfigError, InvalidValue, Thresholds
+from traywidget.model.hook import Hook
 
 CONFIG_FILE = "config.json"
 CONFIG_VERSION = 1
@@ -63,6 +64,8 @@ class Settings:
     gateway_enabled: bool = DEFAULTS["gateway_enabled"]
     gateway_port: int = DEFAULTS["gateway_port"]
     metrics_enabled: bool = DEFAULTS["metrics_enabled"]
+    # Commands and URLs that receive every alert as JSON (core/hooks.py), in the order added.
+    hooks: tuple[Hook, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +80,7 @@ class Settings:
             "gateway_enabled": self.gateway_enabled,
             "gateway_port": self.gateway_port,
             "metrics_enabled": self.metrics_enabled,
+            "hooks": [hook.to_json() for hook in self.hooks],
         }
 
     @classmethod
@@ -99,7 +103,13 @@ class Settings:
             gateway_enabled=bool(data.get("gateway_enabled", DEFAULTS["gateway_enabled"])),
             gateway_port=_port(data.get("gateway_port"), DEFAULTS["gateway_port"]),
             metrics_enabled=data.get("metrics_enabled") is True,
+            hooks=_hooks(data.get("hooks")),
         )
+
+
+def _hooks(value: Any) -> tuple[Hook, ...]:
+    hooks = (Hook.from_json(entry) for entry in value) if isinstance(value, list) else ()
+    return tuple(hook for hook in hooks if hook is not None)
 
 
 def _language(value: Any) -> str | None:

@@ -20,6 +20,7 @@ from traywidget.core.config import Config
 from traywidget.core.control import EngineControl
 from traywidget.core.formatting import meter_title
 from traywidget.core.history import HistoryStore
+from traywidget.core.hook_events import hook_event
 from traywidget.core.notifications import DesktopNotifications
 from traywidget.core.pace import PaceWatch
 from traywidget.core.tasks import TaskRunner
@@ -28,6 +29,7 @@ from traywidget.i18n import tr, tr_noop
 from traywidget.model import ConfigError, Snapshot, utcnow
 
 if TYPE_CHECKING:
+    from traywidget.core.hooks import HookRunner
     from traywidget.gateway.service import GatewayService
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,8 @@ class AppController(QObject):
         self.clock = clock
         self.settings_dialog = None
         self.no_tray = False
+        # The user's alert hooks (attach_hooks), fed what passed the alert policy, as the notifications are.
+        self.hooks: HookRunner | None = None
         s = config.settings
 
         self.bus = SnapshotBus(self)
@@ -132,6 +136,14 @@ class AppController(QObject):
             log.exception("alert policy failed")
             alerts = []
         self.notifier.notify_all(alerts)
+        if alerts and self.hooks is not None:
+            now = self.clock()
+            self.hooks.send_all(hook_event(alert, snapshot, now) for alert in alerts)
+
+    def attach_hooks(self, hooks: HookRunner) -> None:
+        """Send every alert from now on to the user's hooks too."""
+        hooks.set_hooks(self.config.settings.hooks)
+        self.hooks = hooks
 
     def seed(self, snapshots: Iterable[Snapshot]) -> None:
         """Show cached snapshots at once; the engine marks them stale and publishes them."""
@@ -156,7 +168,10 @@ class AppController(QObject):
             return
         labels = {a.id: a.label for a in self.config.accounts}
         labels.update({s.account_id: s.label for s in self.tray.snapshots.values()})
-        self.notifier.notify(kill_summary(results, labels), force=True)
+        summary = kill_summary(results, labels)
+        self.notifier.notify(summary, force=True)
+        if self.hooks is not None:
+            self.hooks.send(hook_event(summary, None, self.clock()))
 
     # ------------------------------------------------------------ the local gateway
     def apply_gateway(self) -> None:
@@ -287,6 +302,8 @@ class AppController(QObject):
         self.policy.set_thresholds(s.thresholds)
         self.notifier.enabled = s.notifications
         self.pace.enabled = s.pace_alerts
+        if self.hooks is not None:
+            self.hooks.set_hooks(s.hooks)
         self.tray.set_accounts(ids)
         self.tray.set_options(thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account)
         self.panel.set_accounts(ids)
