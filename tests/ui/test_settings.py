@@ -248,3 +248,24 @@ def test_pace_alert_through_the_controller(qtbot, store, runner, tmp_path):
         engine.publish(make_snapshot("main", hour=(100, 1000)))
         engine.publish(make_snapshot("main", hour=(95, 1000)))
         assert [a.title for a in alerts if a.kind == PACE] == ["Main: will run out before it resets"]
+
+
+def test_metrics_switch_and_the_hooks_shown_and_kept_on_save(qtbot, store):
+    from traywidget.core.hooks import command_hook, url_hook
+
+    slack, _ = url_hook("https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX")
+    ntfy = command_hook("notify-send traywidget")
+    store.save(Config(settings=Settings(hooks=(slack, ntfy))))
+    d = SettingsDialog(store, MemorySecretStore())
+    qtbot.addWidget(d)
+    assert not d.metrics_enabled.isChecked()  # off by default
+    assert [d.hooks_list.item(row).text() for row in range(d.hooks_list.count())] == [
+        "1. POST to https://hooks.slack.com/…", "2. Run notify-send traywidget"]
+    assert not [text for text in shown_texts(d) if "XXXX" in text]  # the webhook's secret path is never shown
+    d.metrics_enabled.setChecked(True)
+    assert d.save()
+    s = store.load().settings
+    assert s.metrics_enabled is True and s.hooks == (slack, ntfy)
+    empty = SettingsDialog(ConfigStore(store.directory / "other"), MemorySecretStore())
+    qtbot.addWidget(empty)
+    assert empty.hooks_list.isHidden()
