@@ -184,3 +184,20 @@ async def test_nothing_is_sent_from_a_process_that_does_not_decide(tmp_path):
     runner.send(sample_event(NOW))
     await runner.drain()
     assert not out.exists()
+
+
+def test_hooks_and_the_metrics_switch_round_trip_through_the_config_file(tmp_path):
+    from traywidget.core.config import Config, ConfigStore, Settings
+
+    url, _ = url_hook("https://ntfy.sh/team-topic", bearer=True)
+    command = command_hook("notify-send traywidget")
+    store = ConfigStore(tmp_path)
+    store.save(Config(settings=Settings(hooks=(url, command), metrics_enabled=True)))
+    assert store.load().settings.hooks == (url, command)
+    assert store.load().settings.metrics_enabled is True
+    assert Settings.from_json({}).metrics_enabled is False and Settings.from_json({}).hooks == ()
+    # Entries that are not a hook (a hand edit gone wrong) are left out, never a crash.
+    odd = Settings.from_json({"hooks": [{"id": "x"}, "nope", {"id": "y", "command": []},
+                                        {"id": "z", "url": "https://a/…", "command": ["x"]}, url.to_json()],
+                              "metrics_enabled": "yes"})
+    assert odd.hooks == (url,) and odd.metrics_enabled is False

@@ -269,3 +269,42 @@ def test_metrics_switch_and_the_hooks_shown_and_kept_on_save(qtbot, store):
     empty = SettingsDialog(ConfigStore(store.directory / "other"), MemorySecretStore())
     qtbot.addWidget(empty)
     assert empty.hooks_list.isHidden()
+
+
+@pytest.mark.slow
+def test_the_controller_sends_what_passed_the_alert_policy_and_the_kill_summary_to_the_hooks(qtbot, store, runner,
+                                                                                          tmp_path):
+    """As the app wires it: the hooks on a loop thread of their own (the engine's, in the app), fed by
+    the controller right after the notifications, with the same alerts."""
+    import json
+    import sys
+
+    from traywidget.core.hooks import HookRunner, command_hook
+    from traywidget.core.loop_thread import LoopThread
+
+    received = tmp_path / "events.jsonl"
+    script = f"import sys; open({str(received)!r}, 'a').write(sys.stdin.read() + '\\n')"
+    hook = command_hook(f"{sys.executable} -c {json.dumps(script)}")
+    config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),),
+                    settings=Settings(hooks=(hook,)))
+    store.save(config)
+    engine = FakeEngine()
+    thread = LoopThread("hooks-test")
+    thread.start()
+    try:
+        c = controller(engine, store, runner, config=config, clock=lambda: NOW)
+        qtbot.addWidget(c.panel)
+        shown = []
+        c.notifier.shown.connect(shown.append)
+        c.attach_hooks(HookRunner(thread.loop, MemorySecretStore()))
+        for _ in range(3):  # told once, however often the same reading comes
+            engine.publish(make_snapshot("main", hour=(0, 500)))
+        c.kill_all()
+        qtbot.waitUntil(lambda: received.exists() and len(received.read_text().splitlines()) == 2, timeout=10000)
+    finally:
+        thread.stop()
+    events = sorted((json.loads(line) for line in received.read_text().splitlines()), key=lambda e: e["event"])
+    assert [(e["event"], e["account"], e["window"], e["remaining"], e["limit"]) for e in events] == [
+        ("exhausted", "main", "requests_hour", 0, 500), ("kill_result", None, None, None, None)]
+    assert [a.kind for a in shown if a.kind == "exhausted"] == ["exhausted"]
+    assert events[0]["message"].startswith("Main: 0 requests left this hour")
