@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from traywidget.core.hooks import HookRunner, command_hook, hook_secret_name, ho
 from traywidget.core.secrets import MemorySecretStore
 from traywidget.model import REQUESTS_DAY, InvalidValue, Meter, Snapshot, State, Unit
 
-NOW = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 CANARY_KEY = "sk-or-v1-" + "c11ca4a7" * 8
 
 
@@ -61,7 +61,7 @@ class Receiver:
 
 def _snapshot() -> Snapshot:
     meter = Meter(REQUESTS_DAY, Unit.REQUESTS, used=160, limit=200, remaining=40,
-                  resets_at=datetime(2026, 12, 8, tzinfo=timezone.utc))
+                  resets_at=datetime(2026, 12, 8, tzinfo=UTC))
     return Snapshot("team", "openrouter", "Team", State.LOW, meters=(meter,), fetched_at=NOW)
 
 

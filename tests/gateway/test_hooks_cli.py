@@ -15,10 +15,18 @@ import httpx
 import pytest
 
 from tests.desktop import free_port, wait_until
-from tests.e2e.cli import run_cli
-from tests.gateway.test_cli import Headless, _add, _set_port, _stored_token, env  # noqa: F401 - env is a fixture
+from tests.e2e.cli import cli_env, run_cli
+from tests.gateway.test_cli import Headless, _add, _set_port
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def env(keyring_home, tmp_path):
+    """The CLI's environment: a throwaway config and cache, the real keyring of a private session."""
+    _, keyring_env = keyring_home
+    return cli_env(keyring_env, tmp_path)
+
 
 CANARY_BEARER = "hook-bearer-" + "b00b1e5" * 6
 

@@ -9,7 +9,7 @@ token, and its figures are the engine's status document's.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,7 +20,7 @@ from traywidget.core.status import engine_status_document
 from traywidget.gateway.counts import GatewayCounts
 from traywidget.gateway.metrics import exposition
 
-NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
 CANARY_KEY = "sk-or-v1-" + "c11ca4a7" * 8
 CANARY_MESSAGE = "Provider says: secret-ish text 7f3a"
 
@@ -67,7 +67,7 @@ def test_every_figure_of_the_document_is_a_sample_with_the_right_labels():
     assert got[("traywidget_meter_remaining", meter("requests_minute", "requests"))] == 0
     assert got[("traywidget_meter_limit", meter("requests_minute", "requests"))] == 20
     assert got[("traywidget_meter_reset_timestamp_seconds", meter("requests_minute", "requests"))] == \
-        datetime(2026, 12, 7, 12, 0, 30, tzinfo=timezone.utc).timestamp()
+        datetime(2026, 12, 7, 12, 0, 30, tzinfo=UTC).timestamp()
     assert got[("traywidget_meter_remaining", meter("credits", "usd"))] == 17.5
     assert ("traywidget_meter_limit", meter("credits", "usd")) not in got  # no cap: no sample, never a 0
     assert got[("traywidget_account_state", tuple(sorted(team + (("state", "rate_limited"),))))] == 1
@@ -77,10 +77,10 @@ def test_every_figure_of_the_document_is_a_sample_with_the_right_labels():
     assert got[("traywidget_account_streams_open", team)] == 2
     assert got[("traywidget_account_hold_active", team)] == 1
     assert got[("traywidget_account_hold_until_timestamp_seconds", team)] == \
-        datetime(2026, 12, 7, 13, tzinfo=timezone.utc).timestamp()
+        datetime(2026, 12, 7, 13, tzinfo=UTC).timestamp()
     assert got[("traywidget_spend_requests_total", team)] == 41
     assert got[("traywidget_spend_requests_created", team)] == \
-        datetime(2026, 12, 7, tzinfo=timezone.utc).timestamp()
+        datetime(2026, 12, 7, tzinfo=UTC).timestamp()
     assert got[("traywidget_spend_input_tokens_total", team)] == 1000
     assert got[("traywidget_spend_output_tokens_total", team)] == 250
     assert got[("traywidget_spend_cost_total", tuple(sorted(team + (("currency", "USD"),))))] == 0.84

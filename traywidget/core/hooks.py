@@ -24,7 +24,7 @@ import logging
 import secrets as random_tokens
 import shlex
 import subprocess
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -195,7 +195,7 @@ class HookRunner:
         ended = asyncio.ensure_future(asyncio.to_thread(_feed_and_wait, process, body))
         try:
             code = await asyncio.wait_for(asyncio.shield(ended), COMMAND_TIMEOUT_S)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             _kill(process)
             await ended
             return Delivery(hook, False, tr("still running after {seconds:g} s: stopped").format(

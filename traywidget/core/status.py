@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # the engine (and httpx) load only where one runs
     from traywidget.core.engine import Engine
 
 
-def engine_status_document(engine: "Engine") -> dict[str, Any]:
+def engine_status_document(engine: Engine) -> dict[str, Any]:
     """The engine's latest snapshot of every account, in the accounts' order (as `status` lists them)."""
     snapshots = engine.snapshots
     return status_document(snapshots[a.id] for a in engine.accounts if a.id in snapshots)
