@@ -24,13 +24,13 @@ from traywidget.cli.polling import (
     watch_printer,
 )
 from traywidget.core.config import Config, ConfigStore, ConfigWatch, Settings, validate_port
-from traywidget.core.status import engine_status_document
 from traywidget.core.secrets import KeyringSecretStore, SecretStore
+from traywidget.core.status import engine_status_document
 from traywidget.i18n import tr
 from traywidget.model import EXIT_OK, Snapshot, UsageError
 
-CONFIG_CHECK_S = 2.0
-HOOKS_DRAIN_S = 2.0  # how long a stopping gateway waits for hooks under way  # how soon an account added or removed elsewhere reaches a running gateway
+CONFIG_CHECK_S = 2.0  # how soon an account added or removed elsewhere reaches a running gateway
+HOOKS_DRAIN_S = 2.0  # how long a stopping gateway waits for hooks under way
 
 
 def gateway_command(args, out: TextIO, err: TextIO) -> int:
@@ -113,7 +113,7 @@ async def _follow_accounts(store: ConfigStore, apply: Callable[[Config], None], 
 
 
 async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO, store: ConfigStore,
-               metrics: bool = False, settings: Settings = Settings()) -> int:
+               metrics: bool, settings: Settings) -> int:
     """Run the engine and the gateway; print what `watch` prints, until SIGINT/SIGTERM or until
     the reader of our output goes away (held streams then end cleanly for their clients)."""
     from traywidget.core.engine import Engine

@@ -198,7 +198,7 @@ class Gateway:
         app.router.add_get(control.PREFIX + "/status", self._status)
         app.router.add_post(control.PREFIX + "/kill", self._kill)
         # Matched as an account address too, so that with metrics off it is served as one.
-        app.router.add_get("/{account_id:%s}" % METRICS_PATH.lstrip("/"), self._metrics, allow_head=False)
+        app.router.add_get(f"/{{account_id:{METRICS_PATH.lstrip('/')}}}", self._metrics, allow_head=False)
         # Every other path, "/" included, is an account's address (an unknown one gets a 404 that explains).
         app.router.add_route("*", "/{account_id:[^/]*}{tail:(/.*)?}", self._proxy)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,

@@ -49,7 +49,8 @@ class GatewayService:
         self.state = GatewayState()
 
     # -- commands from the GUI thread ---------------------------------------------
-    async def apply(self, enabled: bool, port: int, accounts: Iterable[Account], metrics: bool = False) -> GatewayState:
+    async def apply(self, enabled: bool, port: int, accounts: Iterable[Account],
+                    metrics: bool = False) -> GatewayState:
         """Run (or not) on `port` with these accounts, serving /metrics or not; a changed port restarts it."""
         self.state = await self._thread.run(self._apply(enabled, port, list(accounts), metrics))
         return self.state

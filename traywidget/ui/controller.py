@@ -181,7 +181,8 @@ class AppController(QObject):
 
     async def _apply_gateway(self) -> None:
         s = self.config.settings
-        state = await self.gateway.apply(s.gateway_enabled, s.gateway_port, self.config.accounts, s.metrics_enabled)
+        state = await self.gateway.apply(s.gateway_enabled, s.gateway_port, self.config.accounts,
+                                         s.metrics_enabled)
         self.tray.set_gateway_running(state.running)
         if state.problem:
             message = tr("The local gateway did not start: {problem}").format(problem=state.problem)
