@@ -125,7 +125,7 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     if metrics:
         gateway.metrics_document = lambda: engine_status_document(engine)
     bound = await gateway.start(port)
-    alerts: HeadlessAlerts | None = None
+    alerts = HeadlessAlerts(asyncio.get_running_loop(), secrets, settings)
     address_file.announce(bound)  # `gateway env`, `status` and `kill` find it there, whatever --port said
     try:
         # The first line says where to point tools; everything after is what `watch` prints.
@@ -136,7 +136,6 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
         for account in accounts:
             engine.set_streams(account.id, 0)
         engine.subscribe(SnapshotPrinter(watch_printer(fmt, inputs), out))
-        alerts = HeadlessAlerts(asyncio.get_running_loop(), secrets, settings)
         engine.subscribe(alerts.on_snapshot)
         stop = asyncio.Event()
         out.on_gone(stop.set)
@@ -174,11 +173,10 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
         address_file.withdraw()
         await gateway.stop()  # held streams end cleanly for their clients first
         await engine.stop()
-        if alerts is not None:  # a hook under way gets a moment to finish, never a hang
-            try:
-                await asyncio.wait_for(alerts.hooks.drain(), HOOKS_DRAIN_S)
-            except TimeoutError:
-                pass
+        try:  # a hook under way gets a moment to finish, never a hang
+            await asyncio.wait_for(alerts.hooks.drain(), HOOKS_DRAIN_S)
+        except TimeoutError:
+            pass
     return EXIT_OK
 
 
@@ -208,4 +206,3 @@ class HeadlessAlerts:
         self.hooks.set_hooks(settings.hooks)
         for account_id in removed:
             self.policy.forget(account_id)
-
