@@ -196,8 +196,18 @@ def test_hooks_and_the_metrics_switch_round_trip_through_the_config_file(tmp_pat
     assert store.load().settings.hooks == (url, command)
     assert store.load().settings.metrics_enabled is True
     assert Settings.from_json({}).metrics_enabled is False and Settings.from_json({}).hooks == ()
-    # Entries that are not a hook (a hand edit gone wrong) are left out, never a crash.
-    odd = Settings.from_json({"hooks": [{"id": "x"}, "nope", {"id": "y", "command": []},
-                                        {"id": "z", "url": "https://a/…", "command": ["x"]}, url.to_json()],
+    # An entry this version cannot read (a newer kind of hook, a hand edit gone wrong) is kept as it
+    # was and written back, never run; one that is not even an object is left out. Never a crash.
+    newer = {"id": "n1", "mqtt": "mqtts://broker/topic", "qos": 1}
+    odd = Settings.from_json({"hooks": [newer, "nope", {"id": "y", "command": []}, url.to_json()],
                               "metrics_enabled": "yes"})
-    assert odd.hooks == (url,) and odd.metrics_enabled is False
+    assert odd.metrics_enabled is False
+    assert [hook.runnable for hook in odd.hooks] == [False, False, True]
+    assert [hook.to_json() for hook in odd.hooks] == [newer, {"id": "y", "command": []}, url.to_json()]
+    store.save(Config(settings=odd))
+    assert json.loads((tmp_path / "config.json").read_text())["settings"]["hooks"][0] == newer
+    loop = asyncio.new_event_loop()
+    try:
+        assert HookRunner(loop, MemorySecretStore(), odd.hooks).hooks == (url,)
+    finally:
+        loop.close()

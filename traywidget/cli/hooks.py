@@ -21,6 +21,7 @@ from traywidget.cli.output import print_table
 from traywidget.core.secrets import KeyringSecretStore
 from traywidget.i18n import tr
 from traywidget.model import EXIT_ACCOUNT_ERROR, EXIT_OK, UsageError, utcnow
+from traywidget.model.hook import Hook
 
 
 def hooks_command(args, out: TextIO, err: TextIO) -> int:
@@ -34,8 +35,7 @@ def hooks_command(args, out: TextIO, err: TextIO) -> int:
             print(tr("No hooks yet. Add one with: traywidget hooks add --command CMD | --url URL"), file=out)
         else:
             rows = [(tr("N"), tr("KIND"), tr("TARGET"))]
-            rows += [(str(n), tr("url") if h.url else tr("command"), h.target + (tr(" (bearer)") if h.bearer else ""))
-                     for n, h in enumerate(hooks, 1)]
+            rows += [(str(n), _kind(h), h.target + (tr(" (bearer)") if h.bearer else "")) for n, h in enumerate(hooks, 1)]
             print_table(rows, out)
         return EXIT_OK
     if args.hooks_command == "add":
@@ -52,6 +52,12 @@ def hooks_command(args, out: TextIO, err: TextIO) -> int:
         print(tr("Removed hook {n}: {target}.").format(n=args.number, target=gone.target), file=out)
         return EXIT_OK
     return _test(hooks, out)
+
+
+def _kind(hook: Hook) -> str:
+    if not hook.runnable:
+        return tr("unknown (kept, not run)")
+    return tr("url") if hook.url is not None else tr("command")
 
 
 def _add(args, store, config, out: TextIO) -> int:
@@ -82,6 +88,7 @@ def _test(hooks, out: TextIO) -> int:
     from traywidget.core.hook_events import sample_event
     from traywidget.core.hooks import HookRunner
 
+    hooks = [hook for hook in hooks if hook.runnable]
     if not hooks:
         print(tr("No hooks yet. Add one with: traywidget hooks add --command CMD | --url URL"), file=out)
         return EXIT_OK

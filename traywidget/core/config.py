@@ -108,6 +108,7 @@ class Settings:
 
 
 def _hooks(value: Any) -> tuple[Hook, ...]:
+    """The hooks; an entry this version cannot read is kept (written back, never run), as accounts are."""
     hooks = (Hook.from_json(entry) for entry in value) if isinstance(value, list) else ()
     return tuple(hook for hook in hooks if hook is not None)
 

@@ -109,7 +109,8 @@ class HookRunner:
                  may_send: Callable[[], bool] = lambda: True) -> None:
         self._loop = loop
         self._secrets = secrets
-        self._hooks: tuple[Hook, ...] = tuple(hooks)
+        self._hooks: tuple[Hook, ...] = ()
+        self.set_hooks(hooks)
         # Whether this process is the one that decides (the tray defers to a running headless gateway).
         self._may_send = may_send
         self._running = asyncio.Semaphore(MAX_RUNNING)
@@ -122,7 +123,7 @@ class HookRunner:
         return self._hooks
 
     def set_hooks(self, hooks: Iterable[Hook]) -> None:
-        self._hooks = tuple(hooks)
+        self._hooks = tuple(hook for hook in hooks if hook.runnable)
 
     def send(self, event: dict[str, Any]) -> None:
         """Deliver `event` to every hook, later, on the runner's loop. Call from any thread."""

@@ -8,6 +8,7 @@ optional bearer credential, are in the keyring (core/hooks.py names them).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,27 +22,40 @@ class Hook:
     command: tuple[str, ...] = ()
     url: str | None = None
     bearer: bool = False
+    # An entry this version cannot read (a newer version's kind of hook, a hand edit gone wrong): its JSON,
+    # written back as it was and never run.
+    kept: str | None = None
+
+    @property
+    def runnable(self) -> bool:
+        return self.kept is None
 
     def to_json(self) -> dict[str, Any]:
+        if self.kept is not None:
+            return dict(json.loads(self.kept))
         if self.url is not None:
             return {"id": self.id, "url": self.url, "bearer": self.bearer}
         return {"id": self.id, "command": list(self.command)}
 
     @classmethod
     def from_json(cls, data: Any) -> Hook | None:
-        """The hook in `data`, or None when it is not one this version understands."""
-        if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
+        """The hook in `data`; one this version cannot read is kept as it was (never run); None when
+        `data` is not even an object."""
+        if not isinstance(data, dict):
             return None
-        command, url = data.get("command"), data.get("url")
-        if isinstance(url, str) and url and command is None:
-            return cls(data["id"], url=url, bearer=data.get("bearer") is True)
-        if isinstance(command, list) and command and all(isinstance(w, str) for w in command) and url is None:
-            return cls(data["id"], command=tuple(command))
-        return None
+        hook_id, command, url = data.get("id"), data.get("command"), data.get("url")
+        if isinstance(hook_id, str) and hook_id:
+            if isinstance(url, str) and url and command is None:
+                return cls(hook_id, url=url, bearer=data.get("bearer") is True)
+            if isinstance(command, list) and command and all(isinstance(w, str) for w in command) and url is None:
+                return cls(hook_id, command=tuple(command))
+        return cls(hook_id if isinstance(hook_id, str) else "", kept=json.dumps(data, ensure_ascii=False))
 
     @property
     def target(self) -> str:
-        """What the user reads in a list: the URL, or the command as they would type it."""
+        """What the user reads in a list: the URL, the command as they would type it, or a kept entry's JSON."""
+        if self.kept is not None:
+            return self.kept
         if self.url is not None:
             return self.url
         import shlex

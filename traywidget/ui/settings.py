@@ -258,7 +258,10 @@ class SettingsDialog(QDialog):
         self.hooks_list = QListWidget()
         self.hooks_list.setObjectName("hooks")
         for number, hook in enumerate(s.hooks, 1):
-            kind = tr("POST to") if hook.url is not None else tr("Run")
+            if not hook.runnable:
+                kind = tr("Kept, not run:")
+            else:
+                kind = tr("POST to") if hook.url is not None else tr("Run")
             self.hooks_list.addItem(tr("{n}. {kind} {target}").format(n=number, kind=kind, target=hook.target))
         # As many rows as there are hooks (up to four), never an empty box taking room.
         rows = min(len(s.hooks), 4)
