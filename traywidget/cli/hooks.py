@@ -35,7 +35,8 @@ def hooks_command(args, out: TextIO, err: TextIO) -> int:
             print(tr("No hooks yet. Add one with: traywidget hooks add --command CMD | --url URL"), file=out)
         else:
             rows = [(tr("N"), tr("KIND"), tr("TARGET"))]
-            rows += [(str(n), _kind(h), h.target + (tr(" (bearer)") if h.bearer else "")) for n, h in enumerate(hooks, 1)]
+            rows += [(str(n), _kind(h), h.target + (tr(" (bearer)") if h.bearer else ""))
+                     for n, h in enumerate(hooks, 1)]
             print_table(rows, out)
         return EXIT_OK
     if args.hooks_command == "add":
