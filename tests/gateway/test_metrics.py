@@ -9,16 +9,19 @@ token, and its figures are the engine's status document's.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.gateway.conftest import sim_accounts
+from tests.gateway.conftest import Running, sim_accounts
 from traywidget.core.engine import Engine
+from traywidget.core.secrets import MemorySecretStore
 from traywidget.core.status import engine_status_document
 from traywidget.gateway.counts import GatewayCounts
 from traywidget.gateway.metrics import exposition
+from traywidget.gateway.server import Gateway
 
 NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
 CANARY_KEY = "sk-or-v1-" + "c11ca4a7" * 8
@@ -133,13 +136,23 @@ def test_a_document_of_today_without_the_new_fields_has_no_rows_for_them():
 
 
 @pytest.fixture
-async def metrics_gateway(start_gateway, sim):
+async def metrics_gateway(sim):
+    """A gateway wired to an engine as `traywidget gateway --metrics` wires them (observations and stream
+    counts to the engine, /metrics reading the engine's status document), in front of the simulator."""
     accounts, keys = sim_accounts(sim)
-    running = await start_gateway(accounts, keys)
-    engine = Engine(accounts, running.store)
-    running.engine = engine
-    running.keys = keys
+    keys["rw"] = sim.sim.add_routeway_key(minute_limit=1)
+    store = MemorySecretStore()
+    for account_id, key in keys.items():
+        store.set(account_id, key)
+    engine = Engine(accounts, store)
+    gateway = Gateway(accounts, store, observe=engine.observe, on_streams=engine.set_streams)
+    await gateway.start(0)
+    for account in accounts:
+        engine.set_streams(account.id, 0)
+    running = Running(gateway, store)
+    running.engine, running.keys = engine, keys
     yield running
+    await gateway.stop()
     await engine.stop()
 
 
@@ -193,3 +206,36 @@ async def test_the_figures_are_the_engines_status_document(metrics_gateway, clie
     for secret in running.keys.values():
         assert secret not in text
     assert running.token not in text
+
+
+OR = (("account", "or"), ("provider", "openrouter"))
+RW = (("account", "rw"), ("provider", "routeway"))
+
+
+async def test_streams_open_killed_and_429s_are_counted_by_the_real_gateway(metrics_gateway, client):
+    running = metrics_gateway
+    running.gateway.metrics_document = lambda: engine_status_document(running.engine)
+    url = running.root + "/metrics"
+    stream = {"model": "m", "stream": True, "max_tokens": 10_000, "messages": []}
+    context = client.stream("POST", running.url("or", "/chat/completions"), headers=running.auth, json=stream)
+    reply = await context.__aenter__()
+    chunks = reply.aiter_raw()
+    await asyncio.wait_for(chunks.__anext__(), 10)
+    during = samples((await client.get(url, headers=running.auth)).text)
+    assert during[("traywidget_account_streams_open", OR)] == 1
+    assert await running.gateway.kill_all() == {"or": 1}
+    async for _ in chunks:
+        pass
+    await context.__aexit__(None, None, None)
+    chat = {"model": "m:free", "messages": []}
+    answers = [(await client.post(running.url("rw", "/chat/completions"), headers=running.auth, json=chat)).status_code
+               for _ in range(3)]
+    assert answers == [200, 429, 429]
+    after = samples((await client.get(url, headers=running.auth)).text)
+    assert after[("traywidget_gateway_streams_killed_total", OR)] == 1
+    assert after[("traywidget_account_streams_open", OR)] == 0
+    assert after[("traywidget_gateway_requests_total", tuple(sorted(OR + (("code", "200"),))))] == 1
+    assert after[("traywidget_gateway_requests_total", tuple(sorted(RW + (("code", "200"),))))] == 1
+    assert after[("traywidget_gateway_requests_total", tuple(sorted(RW + (("code", "429"),))))] == 2
+    assert after[("traywidget_gateway_rate_limited_responses_total", RW)] == 2
+    assert after[("traywidget_account_state", tuple(sorted(RW + (("state", "rate_limited"),))))] == 1
