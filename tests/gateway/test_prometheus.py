@@ -44,6 +44,9 @@ def _metrics_gateway(env, sim, tmp_path: Path) -> tuple[Headless, int, str, Path
     port = free_port()
     _set_port(env, port)
     gateway = Headless(env, "--metrics")
+    said = gateway.proc.stderr.readline().strip()
+    assert said == (f"Prometheus metrics at http://127.0.0.1:{port}/metrics (the gateway token as the bearer "
+                    "credential; see docs/metrics-and-hooks.md)")
     token = run_cli(env, "gateway", "token").out.strip()
     token_file = tmp_path / "gateway-token"
     token_file.write_text(token + "\n")

@@ -131,6 +131,9 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
         # The first line says where to point tools; everything after is what `watch` prints.
         print(tr("traywidget gateway listening on http://127.0.0.1:{port}/ACCOUNT_ID — for a tool's settings: "
                  "traywidget gateway env ACCOUNT_ID").format(port=bound), file=err, flush=True)
+        if metrics:
+            print(tr("Prometheus metrics at http://127.0.0.1:{port}/metrics (the gateway token as the bearer "
+                     "credential; see docs/metrics-and-hooks.md)").format(port=bound), file=err, flush=True)
         for warning in warnings:
             print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
         for account in accounts:
