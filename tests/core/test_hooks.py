@@ -129,6 +129,7 @@ async def test_a_url_gets_the_json_with_the_bearer_from_the_keyring_and_retries_
             hooks.append(hook)
         runner = HookRunner(asyncio.get_running_loop(), store, hooks)
         results = [await runner.deliver(hook, sample_event(NOW)) for hook in hooks]
+        await runner.close()
     assert [(r.ok, r.problem) for r in results] == [(False, "HTTP 503"), (True, None), (False, "HTTP 400")]
     assert len(failing.received) == hooks_module.URL_TRIES == 3  # bounded: never a fourth
     assert len(flaky.received) == 2 and len(refusing.received) == 1  # a 4xx is not asked again
@@ -140,8 +141,9 @@ async def test_a_url_gets_the_json_with_the_bearer_from_the_keyring_and_retries_
 
 @pytest.mark.slow
 async def test_a_hanging_or_failing_hook_never_delays_the_caller_and_is_logged_once(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(hooks_module, "COMMAND_TIMEOUT_S", 1.0)
-    monkeypatch.setattr(hooks_module, "URL_TIMEOUT_S", 1.0)
+    hang_s = 3.0
+    monkeypatch.setattr(hooks_module, "COMMAND_TIMEOUT_S", hang_s)
+    monkeypatch.setattr(hooks_module, "URL_TIMEOUT_S", hang_s)
     monkeypatch.setattr(hooks_module, "URL_TRIES", 1)
     caplog.set_level(logging.WARNING, logger="traywidget.core.hooks")
     store = MemorySecretStore()
@@ -157,16 +159,18 @@ async def test_a_hanging_or_failing_hook_never_delays_the_caller_and_is_logged_o
         for n in range(3):
             runner.send({**sample_event(NOW), "remaining": n})
         assert time.monotonic() - started < 0.05  # handed over, nothing awaited
-        # The loop (the engine's, in the app) stays free while hooks hang: it ticks on time.
-        ticks = 0
-        deadline = time.monotonic() + 0.5
+        # The loop (the engine's, in the app) stays free while hooks hang: it ticks all along, never held
+        # for anything near a hang (on a busy machine a tick may still come late: the bound is a third).
+        ticks, late = 0, 0.0
+        deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
             before = time.monotonic()
             await asyncio.sleep(0.01)
-            assert time.monotonic() - before < 0.2
+            late = max(late, time.monotonic() - before)
             ticks += 1
-        assert ticks > 20
-        await asyncio.wait_for(runner.drain(), 10)
+        assert late < hang_s / 3 and ticks >= 10
+        await asyncio.wait_for(runner.drain(), 20)
+        await runner.close()
     # The fast hook got every event although the others hung (at most MAX_RUNNING at once).
     assert [json.loads(line)["remaining"] for line in fast_out.read_text().splitlines()] == [0, 1, 2]
     warnings = [r.getMessage() for r in caplog.records]

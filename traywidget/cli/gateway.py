@@ -180,6 +180,7 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
             await asyncio.wait_for(alerts.hooks.drain(), HOOKS_DRAIN_S)
         except TimeoutError:
             pass
+        await alerts.hooks.close()
     return EXIT_OK
 
 

@@ -97,7 +97,10 @@ def _test(hooks, out: TextIO) -> int:
     async def send_all():
         runner = HookRunner(asyncio.get_running_loop(), KeyringSecretStore(), hooks)
         event = sample_event(utcnow())
-        return await asyncio.gather(*(runner.deliver(hook, event) for hook in hooks))
+        try:
+            return await asyncio.gather(*(runner.deliver(hook, event) for hook in hooks))
+        finally:
+            await runner.close()
 
     results = asyncio.run(send_all())
     for n, result in enumerate(results, 1):

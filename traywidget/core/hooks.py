@@ -26,7 +26,7 @@ import shlex
 import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from traywidget.core.config import is_loopback_host, looks_like_key
@@ -34,6 +34,9 @@ from traywidget.core.secrets import SecretStore
 from traywidget.i18n import tr
 from traywidget.model import InvalidValue, SecretStoreError
 from traywidget.model.hook import Hook
+
+if TYPE_CHECKING:  # httpx loads when a URL hook is first used
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,7 @@ class HookRunner:
         self._tasks: set[asyncio.Task] = set()
         self._failing: set[str] = set()
         self._dropped_said = False
+        self._client: httpx.AsyncClient | None = None
 
     @property
     def hooks(self) -> tuple[Hook, ...]:
@@ -211,7 +215,7 @@ class HookRunner:
     async def _post(self, hook: Hook, body: bytes) -> Delivery:
         import httpx
 
-        headers = {"Content-Type": "application/json", "User-Agent": "traywidget-hooks"}
+        headers = {"Content-Type": "application/json"}
         try:
             stored = await asyncio.to_thread(self._secrets.read_all)
         except SecretStoreError as exc:
@@ -225,21 +229,39 @@ class HookRunner:
                 return Delivery(hook, False, tr("its bearer credential is not in the keyring"))
             headers["Authorization"] = f"Bearer {credential}"
         problem = ""
-        async with httpx.AsyncClient(timeout=URL_TIMEOUT_S, follow_redirects=False, trust_env=True) as client:
-            for attempt in range(URL_TRIES):
-                if attempt:
-                    await asyncio.sleep(RETRY_PAUSE_S * attempt)
-                try:
-                    reply = await client.post(url, content=body, headers=headers)
-                except httpx.HTTPError as exc:
-                    problem = type(exc).__name__
-                    continue
-                if reply.is_success:
-                    return Delivery(hook, True)
-                problem = tr("HTTP {status}").format(status=reply.status_code)
-                if reply.status_code != 429 and reply.status_code < 500:
-                    break  # the receiver said no: asking again says the same
+        client = await self._http()
+        for attempt in range(URL_TRIES):
+            if attempt:
+                await asyncio.sleep(RETRY_PAUSE_S * attempt)
+            try:
+                reply = await client.post(url, content=body, headers=headers, timeout=URL_TIMEOUT_S)
+            except httpx.HTTPError as exc:
+                problem = type(exc).__name__
+                continue
+            if reply.is_success:
+                return Delivery(hook, True)
+            problem = tr("HTTP {status}").format(status=reply.status_code)
+            if reply.status_code != 429 and reply.status_code < 500:
+                break  # the receiver said no: asking again says the same
         return Delivery(hook, False, problem)
+
+    async def _http(self) -> httpx.AsyncClient:
+        """One client for every URL hook, made in a thread the first time (loading the CA bundle takes tens
+        of ms, which must not stall the loop). The system's proxy settings apply, never to loopback."""
+        if self._client is None:
+            import httpx
+
+            loopback = dict.fromkeys(("all://127.0.0.1", "all://localhost", "all://[::1]"))
+            self._client = await asyncio.to_thread(
+                httpx.AsyncClient, follow_redirects=False, trust_env=True, mounts=loopback,
+                headers={"User-Agent": "traywidget-hooks"})
+        return self._client
+
+    async def close(self) -> None:
+        """Close the HTTP client (after `drain`, when quitting)."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     def _report(self, result: Delivery) -> None:
         hook_id = result.hook.id
