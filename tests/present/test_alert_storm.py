@@ -7,12 +7,16 @@ the user's tool sends a request every 2 s to each of:
 - an OpenRouter key on a `:free` model: 20 per minute, 1000 per day (the account bought credits).
 Every request the simulator refuses is a 429 that reaches the engine as the local gateway delivers
 it (the account turns rate_limited with the provider's limit and Retry-After); every request that
-goes through after one turns it back. Each snapshot goes through the alert policy, as the tray's.
+goes through after one turns it back. Each snapshot goes through the alert policy, as the tray's, and
+what passes it goes to a real command hook as well (the tray and the headless gateway send each alert
+to the hooks right after the policy): the hook is called once per notification, never more.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -27,6 +31,8 @@ from traywidget.present.alerts import (
     AlertPolicy,
 )
 from traywidget.engine.engine import Engine
+from traywidget.present.hook_events import hook_event
+from traywidget.desktop.hooks import HookRunner, command_hook
 from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, ErrorInfo, Snapshot, State
 from traywidget.simulator import ManualClock, Simulator, SimulatorServer
@@ -41,7 +47,7 @@ ROUTEWAY_FREE = "deepseek/deepseek-r1:free"
 OPENROUTER_FREE = "meta-llama/llama-3.3-70b-instruct:free"
 
 
-def test_an_hour_of_hammering_per_minute_windows_makes_a_handful_of_notifications():
+def test_an_hour_of_hammering_per_minute_windows_makes_a_handful_of_notifications(tmp_path):
     clock = ManualClock(START)
     sim = Simulator(clock)
     routeway_key = sim.add_routeway_key(label="rw", daily_limit=200, minute_limit=5, balance=4.2)
@@ -55,7 +61,10 @@ def test_an_hour_of_hammering_per_minute_windows_makes_a_handful_of_notification
         secrets.set("rw", routeway_mgmt, management=True)
         secrets.set("or", openrouter_key)
         keys = {"rw": (routeway_key, ROUTEWAY_FREE), "or": (openrouter_key, OPENROUTER_FREE)}
-        alerts, refused, polled = asyncio.run(_hammer(clock, sim, accounts, secrets, keys))
+        received = tmp_path / "hook-events.jsonl"
+        script = f"import sys; open({str(received)!r}, 'a').write(sys.stdin.read() + '\\n')"
+        hook = command_hook(f"{sys.executable} -c {json.dumps(script)}")
+        alerts, refused, polled = asyncio.run(_hammer(clock, sim, accounts, secrets, keys, hook))
 
     seen = Counter((a.account_id, a.kind) for a in alerts)
     titles = [a.title for a in alerts]
@@ -74,15 +83,28 @@ def test_an_hour_of_hammering_per_minute_windows_makes_a_handful_of_notification
     assert "OpenRouter: 200 free-model requests left today" in titles
     # never "requests go through again" after a passing per-minute 429
     assert not [a for a in alerts if a.kind == RESTORED]
+    # The hook: one call per notification, with the notification's words (hooks run side by side, so
+    # their order is not compared), and no key in any.
+    text = received.read_text()
+    events = [json.loads(line) for line in text.splitlines()]
+    assert len(events) == len(alerts) == 8
+    assert Counter((e["account"], e["event"]) for e in events) == Counter((a.account_id, a.kind) for a in alerts)
+    assert sorted(e["message"] for e in events) == sorted(f"{a.title}. {a.body}" for a in alerts)
+    for key, _ in keys.values():
+        assert key not in text
+    assert routeway_mgmt not in text
 
 
-async def _hammer(clock, sim, accounts, secrets, keys):
+async def _hammer(clock, sim, accounts, secrets, keys, hook):
     policy = AlertPolicy()
     alerts: list[Alert] = []
     engine = Engine(accounts, secrets, now=clock, monotonic=lambda: (clock() - START).total_seconds())
+    hooks = HookRunner(asyncio.get_running_loop(), secrets, [hook])
 
     def see(snapshot: Snapshot) -> None:
-        alerts.extend(policy.update(snapshot, clock()))
+        passed = policy.update(snapshot, clock())
+        alerts.extend(passed)
+        hooks.send_all(hook_event(alert, snapshot, clock()) for alert in passed)
 
     engine.subscribe(see)
     refused = {account.id: 0 for account in accounts}
@@ -106,6 +128,7 @@ async def _hammer(clock, sim, accounts, secrets, keys):
                     see(base.with_changes(fetched_at=clock()))
     finally:
         await engine.stop()
+        await hooks.drain()
     return alerts, refused, polls
 
 

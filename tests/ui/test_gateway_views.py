@@ -144,3 +144,27 @@ def test_a_port_in_use_is_told_at_the_top_of_the_panel_and_as_a_notification(qtb
     finally:
         taken.close()
         stop(engine_bridge, engine.stop())
+
+
+def test_the_metrics_switch_in_settings_serves_the_engines_figures_at_once(qtbot, tmp_path, engine_bridge):
+    controller, gateway, secrets, engine = build(qtbot, tmp_path, engine_bridge, enabled=True)
+    try:
+        applied(qtbot, controller, running=True)
+        url = f"http://127.0.0.1:{gateway.state.port}/metrics"
+        auth = {"Authorization": f"Bearer {secrets.get_secret(GATEWAY_TOKEN)}"}
+        assert httpx.get(url, headers=auth, timeout=5).status_code == 404  # off: an account's address
+        dialog = controller.open_settings()
+        dialog.metrics_enabled.setChecked(True)
+        assert dialog.save()
+        qtbot.waitUntil(lambda: httpx.get(url, headers=auth, timeout=5).status_code == 200, timeout=5000)
+        text = httpx.get(url, headers=auth, timeout=5).text
+        labels = 'account="main",provider="routing.run",unit="requests",window="requests_hour"'
+        assert f"traywidget_meter_remaining{{{labels}}} 420.0" in text.splitlines()
+        assert f"traywidget_meter_limit{{{labels}}} 500.0" in text.splitlines()
+        assert httpx.get(url, timeout=5).status_code == 401
+        with qtbot.waitSignal(controller.gateway_applied, timeout=10000):
+            controller.apply_config(replace(controller.config, settings=replace(controller.config.settings,
+                                                                                  metrics_enabled=False)))
+        qtbot.waitUntil(lambda: httpx.get(url, headers=auth, timeout=5).status_code == 404, timeout=5000)
+    finally:
+        stop(engine_bridge, gateway.stop(), engine.stop())

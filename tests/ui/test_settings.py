@@ -263,3 +263,63 @@ def test_saving_keeps_what_another_process_saved_meanwhile(dialog, store):
     assert [a.id for a in saved.accounts] == ["cli", "gui"] and saved.settings.notifications is False
     dialog._remove_answered("gui", True)
     assert [a.id for a in store.load().accounts] == ["cli"]
+
+
+def test_metrics_switch_and_the_hooks_shown_and_kept_on_save(qtbot, store):
+    from traywidget.desktop.hooks import command_hook, url_hook
+
+    slack, _ = url_hook("https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX")
+    ntfy = command_hook("notify-send traywidget")
+    store.save(Config(settings=Settings(hooks=(slack, ntfy))))
+    d = SettingsDialog(store, MemorySecretStore())
+    qtbot.addWidget(d)
+    assert not d.metrics_enabled.isChecked()  # off by default
+    assert [d.hooks_list.item(row).text() for row in range(d.hooks_list.count())] == [
+        "1. POST to https://hooks.slack.com/…", "2. Run notify-send traywidget"]
+    assert not [text for text in shown_texts(d) if "XXXX" in text]  # the webhook's secret path is never shown
+    d.metrics_enabled.setChecked(True)
+    assert d.save()
+    s = store.load().settings
+    assert s.metrics_enabled is True and s.hooks == (slack, ntfy)
+    empty = SettingsDialog(ConfigStore(store.directory / "other"), MemorySecretStore())
+    qtbot.addWidget(empty)
+    assert empty.hooks_list.isHidden()
+
+
+@pytest.mark.slow
+def test_the_controller_sends_what_passed_the_alert_policy_and_the_kill_summary_to_the_hooks(qtbot, store, bridge,
+                                                                                          tmp_path):
+    """As the app wires it: the hooks on a loop thread of their own (the engine's, in the app), fed by
+    the controller right after the notifications, with the same alerts."""
+    import json
+    import sys
+
+    from traywidget.desktop.hooks import HookRunner, command_hook
+    from traywidget.engine.loop_thread import LoopThread
+
+    received = tmp_path / "events.jsonl"
+    script = f"import sys; open({str(received)!r}, 'a').write(sys.stdin.read() + '\\n')"
+    hook = command_hook(f"{sys.executable} -c {json.dumps(script)}")
+    config = Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),),
+                    settings=Settings(hooks=(hook,)))
+    store.save(config)
+    engine = FakeEngine()
+    thread = LoopThread("hooks-test")
+    thread.start()
+    try:
+        c = controller(engine, store, bridge, config=config, clock=lambda: NOW)
+        qtbot.addWidget(c.panel)
+        shown = []
+        c.notifier.shown.connect(shown.append)
+        c.attach_hooks(HookRunner(thread.loop, MemorySecretStore()))
+        for _ in range(3):  # told once, however often the same reading comes
+            engine.publish(make_snapshot("main", hour=(0, 500)))
+        c.kill_all()
+        qtbot.waitUntil(lambda: received.exists() and len(received.read_text().splitlines()) == 2, timeout=10000)
+    finally:
+        thread.stop()
+    events = sorted((json.loads(line) for line in received.read_text().splitlines()), key=lambda e: e["event"])
+    assert [(e["event"], e["account"], e["window"], e["remaining"], e["limit"]) for e in events] == [
+        ("exhausted", "main", "requests_hour", 0, 500), ("kill_result", None, None, None, None)]
+    assert [a.kind for a in shown if a.kind == "exhausted"] == ["exhausted"]
+    assert events[0]["message"].startswith("Main: 0 requests left this hour")

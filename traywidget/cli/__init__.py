@@ -66,6 +66,12 @@ def _gateway(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return gateway_command(args, out, err)
 
 
+def _hooks(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from traywidget.cli.hooks import hooks_command
+
+    return hooks_command(args, out, err)
+
+
 def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from traywidget.cli.system import simulate_command
 
@@ -144,6 +150,7 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
                          help=tr("run against the built-in simulator's demo accounts"))
 
     _add_gateway_command(sub)
+    _add_hooks_command(sub, json_help)
 
     sim = sub.add_parser("simulate", help=tr("serve the loopback simulator of all three providers"))
     sim.set_defaults(handler=_simulate)
@@ -171,12 +178,35 @@ def _add_gateway_command(sub: argparse._SubParsersAction) -> None:
     gateway.set_defaults(handler=_gateway)
     gateway.add_argument("--port", type=int, help=tr("listen on this port (default: gateway_port in the config, 8787)"))
     gateway.add_argument("--json", action="store_true", help=tr("print changes as JSON lines"))
+    gateway.add_argument("--metrics", action="store_true",
+                         help=tr("serve Prometheus metrics at /metrics (token required; also metrics_enabled in "
+                                 "the config)"))
     actions = gateway.add_subparsers(dest="gateway_command", metavar="ACTION")
     token = actions.add_parser("token", help=tr("print the gateway token your tools send (made on first use)"))
     token.add_argument("--rotate", action="store_true", help=tr("replace it; tools holding the old one are refused"))
     env = actions.add_parser("env", help=tr("print the shell lines that point a tool at an account through "
                                            "the gateway"))
     env.add_argument("account_id", metavar="ACCOUNT_ID")
+
+
+def _add_hooks_command(sub: argparse._SubParsersAction, json_help: str) -> None:
+    hooks = sub.add_parser("hooks", help=tr("send every alert to a command or a URL as JSON"))
+    hooks.set_defaults(handler=_hooks)
+    actions = hooks.add_subparsers(dest="hooks_command", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help=tr("add a hook"))
+    target = add.add_mutually_exclusive_group(required=True)
+    # dest: `command` and `url` would shadow the top-level command's name.
+    target.add_argument("--command", metavar="CMD", dest="hook_command",
+                        help=tr("run CMD (without a shell) with the event as JSON on its standard input"))
+    target.add_argument("--url", metavar="URL", dest="hook_url",
+                        help=tr("POST the event as JSON to URL (https, or http to a loopback address)"))
+    add.add_argument("--bearer-from-stdin", action="store_true",
+                     help=tr("read a bearer credential for --url from standard input (kept in the keyring)"))
+    lst = actions.add_parser("list", help=tr("list the hooks, numbered"))
+    lst.add_argument("--json", action="store_true", help=json_help)
+    rm = actions.add_parser("remove", help=tr("remove a hook (and its keyring entries)"))
+    rm.add_argument("number", type=int, metavar="N", help=tr("the hook's number in `traywidget hooks list`"))
+    actions.add_parser("test", help=tr("send a sample event to every hook now and say how each went"))
 
 
 def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

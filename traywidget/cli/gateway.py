@@ -9,25 +9,28 @@ shell lines a tool needs to use it.
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 import signal
 from collections.abc import Callable
 from typing import TextIO
 
-from traywidget.cli import gateway_address as address_file
-from traywidget.cli.gateway_address import gateway_port
+from traywidget.gateway import address_file as address_file
+from traywidget.gateway.address_file import gateway_port
 from traywidget.cli.polling import (
     EngineInputs,
     SnapshotPrinter,
     notice_reader_exit,
     watch_printer,
 )
-from traywidget.store.config import ConfigStore, ConfigWatch, validate_port
-from traywidget.store.secrets import KeyringSecretStore
+from traywidget.store.config import Config, ConfigStore, ConfigWatch, Settings, validate_port
+from traywidget.store.secrets import KeyringSecretStore, SecretStore
+from traywidget.engine.status import engine_status_document
 from traywidget.i18n import tr
-from traywidget.model import EXIT_OK, Account, UsageError
+from traywidget.model import EXIT_OK, Snapshot, UsageError
 
 CONFIG_CHECK_S = 2.0  # how soon an account added or removed elsewhere reaches a running gateway
+HOOKS_DRAIN_S = 2.0  # how long a stopping gateway waits for hooks under way
 
 
 def gateway_command(args, out: TextIO, err: TextIO) -> int:
@@ -88,10 +91,12 @@ def _serve(args, out: TextIO, err: TextIO) -> int:
     port = validate_port(args.port if args.port is not None else config.settings.gateway_port)
     inputs = EngineInputs(list(config.accounts), KeyringSecretStore(),
                           EngineSettings().with_user_settings(config.settings), config.settings.pinned_meter)
-    return asyncio.run(_run(inputs, config.warnings, port, "json" if args.json else "text", out, err, store))
+    metrics = args.metrics or config.settings.metrics_enabled
+    return asyncio.run(_run(inputs, config.warnings, port, "json" if args.json else "text", out, err, store,
+                            metrics, config.settings))
 
 
-async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], None], keys_changed: Callable[[], None],
+async def _follow_accounts(store: ConfigStore, apply: Callable[[Config], None], keys_changed: Callable[[], None],
                            err: TextIO) -> None:
     """Accounts added or removed while the gateway runs (`traywidget accounts …`, Settings, an
     editor) reach it within CONFIG_CHECK_S: a removed account is no longer forwarded with its key,
@@ -105,12 +110,13 @@ async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], 
         for warning in edit.warnings:
             print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
         if edit.config is not None:
-            apply(list(edit.config.accounts))
+            apply(edit.config)
         if edit.keys_changed:  # the engine polls again now; the gateway's key cache notices on its next request
             keys_changed()
 
 
-async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO, store: ConfigStore) -> int:
+async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO, store: ConfigStore,
+               metrics: bool, settings: Settings) -> int:
     """Run the engine and the gateway; print what `watch` prints, until SIGINT/SIGTERM or until
     the reader of our output goes away (held streams then end cleanly for their clients)."""
     from traywidget.engine.engine import Engine
@@ -119,17 +125,24 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     accounts, secrets = inputs.accounts, inputs.secrets
     engine = Engine(accounts, secrets, settings=inputs.settings)
     gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams)
+    if metrics:
+        gateway.metrics_document = lambda: engine_status_document(engine)
     bound = await gateway.start(port)
+    alerts = HeadlessAlerts(asyncio.get_running_loop(), secrets, settings)
     address_file.announce(bound)  # `gateway env`, `status` and `kill` find it there, whatever --port said
     try:
         # The first line says where to point tools; everything after is what `watch` prints.
         print(tr("traywidget gateway listening on http://127.0.0.1:{port}/ACCOUNT_ID — for a tool's settings: "
                  "traywidget gateway env ACCOUNT_ID").format(port=bound), file=err, flush=True)
+        if metrics:
+            print(tr("Prometheus metrics at http://127.0.0.1:{port}/metrics (the gateway token as the bearer "
+                     "credential; see docs/metrics-and-hooks.md)").format(port=bound), file=err, flush=True)
         for warning in warnings:
             print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
         for account in accounts:
             engine.set_streams(account.id, 0)
         engine.subscribe(SnapshotPrinter(watch_printer(fmt, inputs), out))
+        engine.subscribe(alerts.on_snapshot)
         stop = asyncio.Event()
         out.on_gone(stop.set)
         loop = asyncio.get_running_loop()
@@ -141,7 +154,9 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
         fifo = notice_reader_exit(loop, out)
         await engine.start()
 
-        def apply(accounts: list[Account]) -> None:
+        def apply(config: Config) -> None:
+            accounts = list(config.accounts)
+            alerts.apply(config.settings, [a.id for a in engine.accounts if a.id not in {b.id for b in accounts}])
             known = {a.id for a in engine.accounts}
             engine.set_accounts(accounts)
             gateway.set_accounts(accounts)
@@ -164,5 +179,37 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
         address_file.withdraw()
         await gateway.stop()  # held streams end cleanly for their clients first
         await engine.stop()
+        try:  # a hook under way gets a moment to finish, never a hang
+            await asyncio.wait_for(alerts.hooks.drain(), HOOKS_DRAIN_S)
+        except TimeoutError:
+            pass
+        await alerts.hooks.close()
     return EXIT_OK
 
+
+class HeadlessAlerts:
+    """The headless gateway's alerts: the tray's gate (present/alerts.py AlertPolicy), its output to the hooks.
+
+    No desktop notification here (a headless gateway may have no desktop); hooks are sent from here
+    while this gateway is the one announced (gateway_address), which the tray defers to."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, secrets: SecretStore, settings: Settings) -> None:
+        from traywidget.present.alerts import AlertPolicy
+        from traywidget.desktop.hooks import HookRunner
+
+        self.policy = AlertPolicy(settings.thresholds)
+        self.hooks = HookRunner(loop, secrets, settings.hooks,
+                                may_send=lambda: address_file.headless_gateway_pid() in (None, os.getpid()))
+
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        from traywidget.present.hook_events import hook_event
+        from traywidget.model import utcnow
+
+        now = utcnow()
+        self.hooks.send_all(hook_event(alert, snapshot, now) for alert in self.policy.update(snapshot, now))
+
+    def apply(self, settings: Settings, removed: list[str]) -> None:
+        self.policy.set_thresholds(settings.thresholds)
+        self.hooks.set_hooks(settings.hooks)
+        for account_id in removed:
+            self.policy.forget(account_id)

@@ -28,6 +28,7 @@ from traywidget.model import (
     UsageError,
     utcnow,
 )
+from traywidget.model.status_document import status_document
 
 
 @dataclass
@@ -61,7 +62,7 @@ def status_command(args, out: GuardedStream, err) -> int:
         port = configured_port(args)
         snapshots = asyncio.run(_one_shot(inputs, lambda engine: poll_with_gateway(engine, port, inputs.secrets)))
     if args.json:
-        json.dump({"accounts": [s.to_json() for s in snapshots]}, out, indent=2)
+        json.dump(status_document(snapshots), out, indent=2)
         out.write("\n")
     else:
         print_status(snapshots, utcnow(), out)
@@ -241,7 +242,7 @@ def configured_port(args) -> int | None:
     """The port a running gateway (the tray's or a headless one) would be on; None for the demo."""
     if args.demo:
         return None
-    from traywidget.cli.gateway_address import gateway_port
+    from traywidget.gateway.address_file import gateway_port
 
     return gateway_port()
 

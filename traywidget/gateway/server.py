@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from datetime import datetime
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import aiohttp
 from aiohttp import web
@@ -30,6 +30,7 @@ from traywidget.store.key_cache import KeyCache
 from traywidget.store.secrets import SecretStore
 from traywidget.gateway import control_api
 from traywidget.gateway.control_api import HOST_V4, HOST_V6, TOKEN_REREAD_S
+from traywidget.gateway.counts import GatewayCounts
 from traywidget.gateway.guard import (
     error_response,
     origin_refusal,
@@ -78,6 +79,9 @@ class _MalformedRequests(logging.Filter):
 http_log = logging.getLogger(__name__ + ".http")
 http_log.addFilter(_MalformedRequests())
 
+# Where Prometheus scrapes (its default metrics_path). Only this exact path, and only while metrics
+# are on: /metrics/... (and /metrics itself when they are off) is still the address of an account "metrics".
+METRICS_PATH = "/metrics"
 SHUTDOWN_TIMEOUT_S = 1.0
 PROBE_TIMEOUT_S = 1.0
 
@@ -132,6 +136,9 @@ class Gateway:
         self._registry = StreamRegistry(on_streams)
         self._latest = LatestTraffic()
         self._proxies = ProxyChoice()
+        self._counts = GatewayCounts()
+        # The status document /metrics reports (model/status_document.py); None: metrics are off.
+        self.metrics_document: Callable[[], Mapping[str, Any]] | None = None
         self._targets: dict[str, Target] = {}
         self.set_accounts(accounts)
         self._token: str | None = None
@@ -173,7 +180,9 @@ class Gateway:
 
     async def kill_all(self) -> dict[str, int]:
         """Stop every held stream at once; {account id: streams stopped}, once they ended."""
-        return await self._registry.stop_all()
+        stopped = await self._registry.stop_all()
+        self._counts.stopped(stopped, {a: t.account.provider for a, t in self._targets.items()})
+        return stopped
 
     async def start(self, port: int = 0) -> int:
         """Listen on 127.0.0.1 (and ::1 where available); returns the port.
@@ -188,6 +197,8 @@ class Gateway:
         app.router.add_get(control_api.PREFIX + "/health", self._health)
         app.router.add_get(control_api.PREFIX + "/status", self._status)
         app.router.add_post(control_api.PREFIX + "/kill", self._kill)
+        # Matched as an account address too, so that with metrics off it is served as one.
+        app.router.add_get(f"/{{account_id:{METRICS_PATH.lstrip('/')}}}", self._metrics, allow_head=False)
         # Every other path, "/" included, is an account's address (an unknown one gets a 404 that explains).
         app.router.add_route("*", "/{account_id:[^/]*}{tail:(/.*)?}", self._proxy)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
@@ -262,7 +273,9 @@ class Gateway:
         try:
             exchange = Exchange(request, target, held, self._session, url, headers, proxy, self._learned, self._now,
                                 self._keys.forget)
-            return await exchange.run()
+            response = await exchange.run()
+            self._counts.answered(account_id, target.account.provider, response.status)
+            return response
         finally:
             self._registry.release(held)
 
@@ -278,6 +291,18 @@ class Gateway:
             "streams": self.stream_counts(),
             "observations": [control_api.observation_to_json(o) for o in self._latest.observations()],
         })
+
+    async def _metrics(self, request: web.Request) -> web.StreamResponse:
+        document = self.metrics_document
+        if document is None:
+            return await self._proxy(request)  # off: the path is an account's, as any other
+        refusal = origin_refusal(request.headers) or (await self._authorise(request))[0]
+        if refusal is not None:
+            return refusal
+        from traywidget.gateway.metrics import CONTENT_TYPE, exposition
+
+        return web.Response(body=exposition(document, self._counts, self._now),
+                            headers={"Content-Type": CONTENT_TYPE})
 
     async def _kill(self, request: web.Request) -> web.StreamResponse:
         refusal = origin_refusal(request.headers) or (await self._authorise(request))[0]

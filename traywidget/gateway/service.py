@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from traywidget.engine.engine import Engine
+from traywidget.engine.status import engine_status_document
 from traywidget.store.secrets import SecretStore
 from traywidget.gateway.remote import announce_token
 from traywidget.gateway.token import ensure_token, rotate_token
@@ -46,12 +47,13 @@ class GatewayService:
         self.state = GatewayState()
 
     # -- coroutines for the engine's loop ------------------------------------------
-    async def apply(self, enabled: bool, port: int, accounts: Iterable[Account]) -> GatewayState:
-        """Run (or not) on `port` with these accounts; a changed port restarts it."""
-        self.state = await self._apply(enabled, port, list(accounts))
+    async def apply(self, enabled: bool, port: int, accounts: Iterable[Account],
+                    metrics: bool = False) -> GatewayState:
+        """Run (or not) on `port` with these accounts, serving /metrics or not; a changed port restarts it."""
+        self.state = await self._apply(enabled, port, list(accounts), metrics)
         return self.state
 
-    async def _apply(self, enabled: bool, port: int, accounts: list[Account]) -> GatewayState:
+    async def _apply(self, enabled: bool, port: int, accounts: list[Account], metrics: bool = False) -> GatewayState:
         if self._gateway is None:
             if not enabled:
                 return GatewayState()
@@ -61,6 +63,8 @@ class GatewayService:
                                     on_streams=self._engine.set_streams)
         gateway = self._gateway
         gateway.set_accounts(accounts)
+        engine = self._engine
+        gateway.metrics_document = (lambda: engine_status_document(engine)) if metrics else None
         if gateway.running and (not enabled or (port and gateway.port != port)):
             await gateway.stop()
             self._report_no_gateway(accounts)

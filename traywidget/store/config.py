@@ -34,6 +34,7 @@ from traywidget.store.store_lock import (
 )
 from traywidget.i18n import LANGUAGES, tr, tr_noop
 from traywidget.model import Account, ConfigError, InvalidValue, Thresholds
+from traywidget.model.hook import Hook
 
 CONFIG_FILE = "config.json"
 CONFIG_VERSION = 1
@@ -55,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     # it on: it is a listening socket, and tools must be pointed at it to be of use.
     "gateway_enabled": False,
     "gateway_port": 8787,
+    # Prometheus metrics at the gateway's /metrics (token required): off until the user turns them on.
+    "metrics_enabled": False,
 }
 MIN_INTERVAL_S = 10.0
 MAX_INTERVAL_S = 24 * 3600.0
@@ -72,6 +75,9 @@ class Settings:
     language: str | None = DEFAULTS["language"]
     gateway_enabled: bool = DEFAULTS["gateway_enabled"]
     gateway_port: int = DEFAULTS["gateway_port"]
+    metrics_enabled: bool = DEFAULTS["metrics_enabled"]
+    # Commands and URLs that receive every alert as JSON (desktop/hooks.py), in the order added.
+    hooks: tuple[Hook, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +91,8 @@ class Settings:
             "language": self.language,
             "gateway_enabled": self.gateway_enabled,
             "gateway_port": self.gateway_port,
+            "metrics_enabled": self.metrics_enabled,
+            "hooks": [hook.to_json() for hook in self.hooks],
         }
 
     @classmethod
@@ -106,7 +114,15 @@ class Settings:
             language=_language(data.get("language")),
             gateway_enabled=bool(data.get("gateway_enabled", DEFAULTS["gateway_enabled"])),
             gateway_port=_port(data.get("gateway_port"), DEFAULTS["gateway_port"]),
+            metrics_enabled=data.get("metrics_enabled") is True,
+            hooks=_hooks(data.get("hooks")),
         )
+
+
+def _hooks(value: Any) -> tuple[Hook, ...]:
+    """The hooks; an entry this version cannot read is kept (written back, never run), as accounts are."""
+    hooks = (Hook.from_json(entry) for entry in value) if isinstance(value, list) else ()
+    return tuple(hook for hook in hooks if hook is not None)
 
 
 def _language(value: Any) -> str | None:

@@ -72,12 +72,17 @@ def key_name(account_id: str, management: bool = False) -> str:
     return f"{account_id}:{'management' if management else 'api'}"
 
 
-def _clean_secret(secret: str) -> str:
+def _clean_secret(name: str, secret: str) -> str:
+    """What is saved under `name`. A key (an account's, or the gateway token) goes into an HTTP header:
+    it is checked as one — the callers check first, to say so where it was typed; this is the last line.
+    Other secrets (a webhook's address, which is a secret itself) are kept as given, if not empty."""
     from traywidget.store.key_input import EMPTY_KEY, check_key
 
     if not isinstance(secret, str) or not secret.strip():
         raise SecretStoreError(tr(EMPTY_KEY))
-    return check_key(secret)  # the callers check first, to say so where the key was typed; this is the last line
+    if name == GATEWAY_TOKEN or name.endswith((":api", ":management")):
+        return check_key(secret)
+    return secret.strip()
 
 
 class SecretStore:
@@ -109,21 +114,22 @@ class SecretStore:
         return self.read_all().get(name)
 
     def set_secret(self, name: str, secret: str) -> None:
-        self._change({name: _clean_secret(secret)}, ())
+        self._change({name: _clean_secret(name, secret)}, ())
 
     def delete_secret(self, name: str) -> bool:
         return name in self._change({name: None}, ())
 
     def update(self, changes: Mapping[str, str | None]) -> None:
         """Save several secrets (None: delete that one) in one write."""
-        self._change({name: None if secret is None else _clean_secret(secret) for name, secret in changes.items()},
+        self._change({name: None if secret is None else _clean_secret(name, secret) for name, secret in changes.items()},
                      ())
 
     def get(self, account_id: str, management: bool = False) -> str | None:
         return self.read_all([account_id]).get(key_name(account_id, management))
 
     def set(self, account_id: str, secret: str, management: bool = False) -> None:
-        self._change({key_name(account_id, management): _clean_secret(secret)}, [account_id])
+        name = key_name(account_id, management)
+        self._change({name: _clean_secret(name, secret)}, [account_id])
 
     def delete(self, account_id: str, management: bool = False) -> bool:
         name = key_name(account_id, management)

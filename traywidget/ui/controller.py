@@ -23,6 +23,7 @@ from traywidget.engine.engine_control import EngineControl
 from traywidget.present.formatting import meter_title
 from traywidget.store.history import HistoryStore
 from traywidget.store.secrets import SecretStore
+from traywidget.present.hook_events import hook_event
 from traywidget.desktop.notifications import DesktopNotifications
 from traywidget.present.pace import PaceWatch
 from traywidget.gateway.kills import kill_everywhere
@@ -32,6 +33,7 @@ from traywidget.model import ConfigError, KillResult, Snapshot, utcnow
 from traywidget.ui.bridge import Bridge
 
 if TYPE_CHECKING:
+    from traywidget.desktop.hooks import HookRunner
     from traywidget.gateway.service import GatewayService
     from traywidget.ui.settings import SettingsDialog
     from traywidget.ui.tray import TrayView
@@ -86,6 +88,8 @@ class AppController(QObject):
         self.clock = clock
         self.settings_dialog: SettingsDialog | None = None
         self.no_tray = False
+        # The user's alert hooks (attach_hooks), fed what passed the alert policy, as the notifications are.
+        self.hooks: HookRunner | None = None
         s = config.settings
 
         self.bus = SnapshotBus(self)
@@ -140,6 +144,14 @@ class AppController(QObject):
             log.exception("alert policy failed")
             alerts = []
         self.notifier.notify_all(alerts)
+        if alerts and self.hooks is not None:
+            now = self.clock()
+            self.hooks.send_all(hook_event(alert, snapshot, now) for alert in alerts)
+
+    def attach_hooks(self, hooks: HookRunner) -> None:
+        """Send every alert from now on to the user's hooks too."""
+        hooks.set_hooks(self.config.settings.hooks)
+        self.hooks = hooks
 
     def seed(self, snapshots: Iterable[Snapshot]) -> None:
         """Show cached snapshots at once; the engine marks them stale and publishes them."""
@@ -162,7 +174,10 @@ class AppController(QObject):
             return
         labels = {a.id: a.label for a in self.config.accounts}
         labels.update({s.account_id: s.label for s in self.tray.snapshots.values()})
-        self.notifier.notify(kill_summary(results, labels), force=True)
+        summary = kill_summary(results, labels)
+        self.notifier.notify(summary, force=True)
+        if self.hooks is not None:
+            self.hooks.send(hook_event(summary, None, self.clock()))
 
     # ------------------------------------------------------------ the local gateway
     def apply_gateway(self) -> None:
@@ -170,8 +185,8 @@ class AppController(QObject):
         if self.gateway is None:
             return
         gateway, s, accounts = self.gateway, self.config.settings, self.config.accounts
-        self.bridge.ask(lambda: gateway.apply(s.gateway_enabled, s.gateway_port, accounts), name="gateway",
-                        on_done=self._gateway_applied)
+        self.bridge.ask(lambda: gateway.apply(s.gateway_enabled, s.gateway_port, accounts, s.metrics_enabled),
+                        name="gateway", on_done=self._gateway_applied)
 
     def _gateway_applied(self, state: GatewayState | None, error: BaseException | None) -> None:
         if error is not None or state is None:
@@ -296,6 +311,8 @@ class AppController(QObject):
         self.policy.set_thresholds(s.thresholds)
         self.notifier.enabled = s.notifications
         self.pace.enabled = s.pace_alerts
+        if self.hooks is not None:
+            self.hooks.set_hooks(s.hooks)
         self.tray.set_accounts(ids)
         self.tray.set_options(thresholds=s.thresholds, pinned=s.pinned_meter, icon_per_account=s.icon_per_account)
         self.panel.set_accounts(ids)

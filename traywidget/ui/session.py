@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from traywidget.demo import DemoSession
+    from traywidget.desktop.hooks import HookRunner
     from traywidget.desktop.notifications import DesktopNotifications
     from traywidget.engine.engine import Engine
     from traywidget.engine.loop_thread import LoopThread
@@ -161,6 +162,7 @@ class Session:
         controller.seed(self.cached)
         controller.show()
         bridge.ask(engine.start, name="engine-start")
+        controller.attach_hooks(tray_hook_runner(thread.loop, self.secrets))
         if self.demo is not None:
             controller.gateway_applied.connect(_say_where_the_demo_gateway_listens(config))
         controller.apply_gateway()
@@ -233,6 +235,15 @@ def _set_window_icon() -> None:
         pixmap.loadFromData(png)
         icon.addPixmap(pixmap)
     QApplication.setWindowIcon(icon)
+
+
+def tray_hook_runner(loop: asyncio.AbstractEventLoop, secrets: SecretStore) -> HookRunner:
+    """The alert hooks run on the engine's thread, never awaited by it; they defer to a running headless
+    gateway, which sends them itself (docs/metrics-and-hooks.md: who sends hooks)."""
+    from traywidget.desktop.hooks import HookRunner
+    from traywidget.gateway.address_file import headless_gateway_pid
+
+    return HookRunner(loop, secrets, may_send=lambda: headless_gateway_pid() is None)
 
 
 def _autostart_callables() -> tuple[Callable[[bool], None], Callable[[], bool]]:

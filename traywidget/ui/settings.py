@@ -220,6 +220,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.start_at_login)
         layout.addWidget(opts)
         layout.addWidget(self._gateway_box(s))
+        layout.addWidget(self._hooks_box(s))
 
         # --- language: each one named in itself, so that anyone can find their own
         language_box = QGroupBox(tr("Language"))
@@ -253,6 +254,35 @@ class SettingsDialog(QDialog):
         self.resize(500, 600)
         self.check_keyring()
 
+    def _hooks_box(self, s) -> QGroupBox:
+        """The alert hooks, as `traywidget hooks list` numbers them (edited with that command)."""
+        box = QGroupBox(tr("Alert hooks"))
+        column = QVBoxLayout(box)
+        self.hooks_list = QListWidget()
+        self.hooks_list.setObjectName("hooks")
+        for number, hook in enumerate(s.hooks, 1):
+            if not hook.runnable:
+                kind = tr("Kept, not run:")
+            else:
+                kind = tr("POST to") if hook.url is not None else tr("Run")
+            self.hooks_list.addItem(tr("{n}. {kind} {target}").format(n=number, kind=kind, target=hook.target))
+        # As many rows as there are hooks (up to four), never an empty box taking room.
+        rows = min(len(s.hooks), 4)
+        self.hooks_list.setVisible(rows > 0)
+        self.hooks_list.setFixedHeight(self.hooks_list.sizeHintForRow(0) * rows + 2 * self.hooks_list.frameWidth()
+                                       if rows else 0)
+        column.addWidget(self.hooks_list)
+        note = QLabel(tr("Every alert is also sent, as JSON, to these commands and URLs. Change them with "
+                         "traywidget hooks add, remove N or test (the command line).") if s.hooks else
+                      tr("Send every alert, as JSON, to a command or a URL (Slack, Discord, ntfy…) with "
+                         "traywidget hooks add --command CMD or --url URL (the command line)."))
+        note.setWordWrap(True)
+        note.setTextFormat(Qt.TextFormat.PlainText)
+        note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        set_tone(note, MUTED)
+        column.addWidget(note)
+        return box
+
     def _gateway_box(self, s) -> QGroupBox:
         box = QGroupBox(tr("Local gateway"))
         form = QFormLayout(box)
@@ -274,6 +304,9 @@ class SettingsDialog(QDialog):
         self.gateway_port.setValue(shown)
         self._port_shown = shown
         form.addRow(tr("Port"), self.gateway_port)
+        self.metrics_enabled = QCheckBox(tr("Serve Prometheus metrics at /metrics (with the token)"))
+        self.metrics_enabled.setChecked(s.metrics_enabled)
+        form.addRow("", self.metrics_enabled)
         row = QHBoxLayout()
         self.copy_token = QPushButton(tr("Copy token"))
         self.new_token = QPushButton(tr("New token…"))
@@ -495,6 +528,7 @@ class SettingsDialog(QDialog):
             pace_alerts=self.pace_alerts.isChecked(),
             language=self.language.currentData(),
             gateway_enabled=self.gateway_enabled.isChecked(),
+            metrics_enabled=self.metrics_enabled.isChecked(),
             gateway_port=(0 if self._any_free_port and self.gateway_port.value() == self._port_shown
                           else self.gateway_port.value()),
         )

@@ -44,6 +44,15 @@ def gateway_port() -> int:
     return ConfigStore().load().settings.gateway_port
 
 
+def headless_gateway_pid() -> int | None:
+    """The process id of the headless gateway running now, if one announced itself.
+
+    It decides who sends alert hooks (docs/metrics-and-hooks.md): a running headless gateway
+    sends them, and the tray app sends them only while none runs, so one event is never sent twice."""
+    announced = _announced()
+    return announced[1] if announced is not None and _alive(announced[1]) else None
+
+
 def _announced() -> tuple[int, int] | None:
     """(port, pid) from the file, when there is one in that shape."""
     try:
