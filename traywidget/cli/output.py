@@ -12,9 +12,10 @@ import errno
 import os
 from collections.abc import Callable
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from traywidget.core.formatting import pad, text_width
+from traywidget.core.severity import severity_of
 from traywidget.model import Snapshot
 from traywidget.ui.text import account_details, menu_account_line
 
@@ -100,6 +101,12 @@ def account_lines(snap: Snapshot, now: datetime) -> list[str]:
     """The account's menu line ("Main — 380 requests left this hour · OK"), then, indented, what
     its submenu lists: provider and plan, every meter with its reset, the error, notes, the age."""
     return [menu_account_line(snap)] + ["  " + line for line in account_details(snap, now)]
+
+
+def account_json(snap: Snapshot) -> dict[str, Any]:
+    """One account in `status --json`, `watch --json` and the gateway's lines (docs/json.md): the
+    snapshot's own JSON and its severity."""
+    return {**snap.to_json(), "severity": severity_of(snap).word}
 
 
 def print_status(snapshots: list[Snapshot], now: datetime, out: TextIO) -> None:
