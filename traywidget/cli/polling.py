@@ -70,6 +70,11 @@ def status_command(args, out: GuardedStream, err) -> int:
             out.write("\n")
     else:
         print_status(snapshots, utcnow(), out)
+    return status_exit_code(snapshots)
+
+
+def status_exit_code(snapshots: list[Snapshot]) -> int:
+    """What `status` returns for these accounts (docs/json.md's severity table)."""
     return _exit_code([s.error for s in snapshots], exit_code(severity_of(s) for s in snapshots) != EXIT_OK)
 
 
