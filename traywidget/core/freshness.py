@@ -39,8 +39,6 @@ from traywidget.model import (
     REQUESTS_DAY,
     REQUESTS_HOUR,
     REQUESTS_MINUTE,
-    REQUESTS_WINDOW,
-    TOKENS_WINDOW,
     Freshness,
     Meter,
     Snapshot,
@@ -57,8 +55,6 @@ LIMIT_KIND_METERS: dict[str, tuple[str, ...]] = {
     "hour": (REQUESTS_HOUR,),
     "daily": (REQUESTS_DAY, FREE_REQUESTS_DAY),
     "day": (REQUESTS_DAY, FREE_REQUESTS_DAY),
-    "requests": (REQUESTS_WINDOW,),
-    "tokens": (TOKENS_WINDOW,),
 }
 
 
