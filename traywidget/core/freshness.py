@@ -136,6 +136,6 @@ def account_reading(snapshot: Snapshot) -> tuple[datetime | None, Source]:
     """When the account's figures were read, and how: those of its headline meter, else its last poll.
     The panel, the menu and `status` all say this one age."""
     headline = pick_headline([snapshot])
-    if headline is None:
-        return snapshot.fetched_at, Source.POLL
+    if headline is None:  # no figures: when a poll last worked, if the last one did
+        return (snapshot.fetched_at if snapshot.state.key_accepted else None), Source.POLL
     return read_at(snapshot, headline.meter), headline.meter.source
