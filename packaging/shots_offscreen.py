@@ -15,18 +15,23 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from dataclasses import replace
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QCoreApplication, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from traywidget.ui.panel import PanelWindow
+    from traywidget.ui.tray import TrayView
 
 INK, PAPER, MUTED = QColor("#202124"), QColor("#ffffff"), QColor("#5f6368")
 
@@ -44,7 +49,7 @@ def _text(p: QPainter, x: int, y: int, text: str, *, size: int = 13, bold: bool 
     return rect.height()
 
 
-def _wait(app: QApplication, condition: Callable[[], bool], timeout: float) -> None:
+def _wait(app: QCoreApplication, condition: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -117,7 +122,8 @@ def refilled_after_burst(out: str) -> None:
     image.save(out)
 
 
-def _phase(app, tray, panel, render_badge) -> tuple:
+def _phase(app: QCoreApplication, tray: TrayView, panel: PanelWindow,
+           render_badge: Callable[..., QImage]) -> tuple[str, QImage, str, str, QImage]:
     for _ in range(10):
         app.processEvents()
     menu = next(a.text() for a in tray.contextMenu().actions() if a.menu())

@@ -46,7 +46,7 @@ class Lines:
         return next(((t, data) for t, data in list(self.lines) if t >= after and wanted(data)), None)
 
 
-def test_the_gateways_lines_come_by_themselves_when_a_429_and_a_window_end(env, sim):  # noqa: F811
+def test_the_gateways_lines_come_by_themselves_when_a_429_and_a_window_end(env, sim):  # noqa: F811 - the fixture
     key = sim.sim.add_openai_compatible_key(rpm=3, window_s=3)
     _add(env, sim, "openai-compatible", "oc", key)
     port = free_port()

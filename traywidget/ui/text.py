@@ -87,11 +87,11 @@ def state_text(state: State) -> str:
 
 def _window_of_state(snapshot: Snapshot) -> Meter | None:
     """The current window that makes an account low or exhausted: the one at 0, else the least left."""
-    current = [m for m in snapshot.meters if m.freshness is Freshness.CURRENT and m.remaining is not None]
+    current = [m for m in snapshot.meters if m.freshness is Freshness.CURRENT]
     if snapshot.state is State.EXHAUSTED:
-        return next((m for m in current if m.remaining <= 0), None)  # type: ignore[operator]
-    shares = [(m.fraction_left, i, m) for i, m in enumerate(current) if m.fraction_left is not None]
-    return min(shares)[2] if shares else None
+        return next((m for m in current if m.remaining is not None and m.remaining <= 0), None)
+    shares = [(share, i) for i, m in enumerate(current) if (share := m.fraction_left) is not None]
+    return current[min(shares)[1]] if shares else None
 
 
 def state_word(snapshot: Snapshot) -> str:
