@@ -155,6 +155,11 @@ def test_text_and_json_print_one_line_per_account_change():
     assert json.loads(printer({}, broken()))["state"] == "auth_error"
     assert printer({}, routing(hour=(379, 500))) is not None
     text = watch_printer("text", inputs("main"))
+    before = datetime.now(timezone.utc).replace(microsecond=0)
     line = text({}, routing(fetched_at=NOW))
-    assert line == "10:37:12 Main — 380 requests left this hour · OK"
+    after = datetime.now(timezone.utc)
+    clock, rest = line.split(" ", 1)
+    # the time of the change (here: now), not of the fetch: a line a window's reset printed says when
+    printed = datetime.combine(before.date(), datetime.strptime(clock, "%H:%M:%S").time(), timezone.utc)
+    assert before <= printed <= after and rest == "Main — 380 requests left this hour · OK"
     assert text({}, routing(fetched_at=NOW + timedelta(minutes=1))) is None

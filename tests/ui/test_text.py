@@ -199,3 +199,27 @@ def test_account_details(berlin):
         "a note",
         "fetched 12 s ago",
     ]
+
+
+def test_traffic_readings_say_where_they_were_seen_once(utc_local_time):
+    """A traffic-only account: the age line says "seen … in your traffic"; a polled account's traffic
+    window says it on its own line, beside the poll's "fetched"."""
+    from dataclasses import replace
+
+    from traywidget.model import REQUESTS_WINDOW, Snapshot, Source
+
+    seen = NOW - timedelta(minutes=2)
+    window = Meter(REQUESTS_WINDOW, Unit.REQUESTS, used=1, limit=600, remaining=599,
+                   resets_at=NOW + timedelta(seconds=30), source=Source.TRAFFIC, seen_at=seen)
+    traffic_only = Snapshot("oc", "openai-compatible", "Groq", State.OK, meters=(window,), fetched_at=seen)
+    assert account_details(traffic_only, NOW)[1:] == [
+        "Requests in the current window: 599 of 600 left · resets 12:00:30",
+        "seen 2 min ago in your traffic",
+    ]
+    polled = make_snapshot(label="Main", hour=(420, 500), fetched_at=NOW - timedelta(seconds=20))
+    polled = polled.with_changes(meters=(replace(polled.meters[0], seen_at=NOW - timedelta(seconds=20)), window))
+    assert account_details(polled, NOW)[1:] == [
+        "Requests this hour: 420 of 500 left · resets 12:23",
+        "Requests in the current window: 599 of 600 left · resets 12:00:30 · seen 2 min ago in your traffic",
+        "fetched 20 s ago",
+    ]

@@ -167,7 +167,7 @@ def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
         seen[snap.account_id] = key
         if fmt == "json":
             return json.dumps(account_json(snap), separators=(",", ":"))
-        return watch_line(snap)
+        return watch_line(snap, utcnow())
 
     return per_account
 

@@ -21,7 +21,7 @@ from traywidget.core.formatting import (
     meter_title,
     reset_text,
 )
-from traywidget.core.freshness import account_reading, rate_limit_ends
+from traywidget.core.freshness import account_reading, rate_limit_ends, read_at
 from traywidget.core.headline import Headline, pick_headline
 from traywidget.core.pace import clock_text
 from traywidget.i18n import tr, tr_noop, trn
@@ -301,9 +301,10 @@ def meter_value_text(meter: Meter) -> str:
     return tr("no cap") if meter.limit is None else tr("unknown")
 
 
-def meter_detail(meter: Meter, now: datetime) -> str:
+def meter_detail(meter: Meter, now: datetime, *, with_source: bool = True) -> str:
     """"Requests this hour: 420 of 500 left · resets 16:00"; "Requests this minute: ≈ 20 of 20 left ·
-    refilled at its reset (estimate)"; "… · seen 2 min ago in your traffic" for a traffic reading."""
+    refilled at its reset (estimate)"; "… · seen 2 min ago in your traffic" for a traffic reading
+    (unless `with_source` is False: the account's age line says it already)."""
     if meter.remaining is None:
         line = left_text(meter)
     else:
@@ -317,7 +318,7 @@ def meter_detail(meter: Meter, now: datetime) -> str:
         when = reset_text(meter, now)
         if when:
             parts.append(when)
-    if meter.source is Source.TRAFFIC and meter.seen_at is not None:
+    if with_source and meter.source is Source.TRAFFIC and meter.seen_at is not None:
         parts.append(_seen_in_traffic(meter.seen_at, now))
     return " · ".join(parts)
 
@@ -362,7 +363,10 @@ def account_details(snapshot: Snapshot, now: datetime) -> list[str]:
     provider = display_name(snapshot.provider)
     plan = tr(snapshot.plan) if snapshot.plan else None
     lines = [tr("{provider} · {plan}").format(provider=provider, plan=plan) if plan else provider]
-    lines += [meter_detail(meter, now) for meter in snapshot.meters]
+    read, source = account_reading(snapshot)
+    # A meter says where it was seen only when that differs from the account's age line (the last line).
+    lines += [meter_detail(meter, now, with_source=(meter.source, read_at(snapshot, meter)) != (source, read))
+              for meter in snapshot.meters]
     if snapshot.streams is not None:
         lines.append(streams_text(snapshot.streams))
     error = error_text(snapshot)
