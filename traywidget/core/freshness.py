@@ -23,7 +23,9 @@ words say when it was seen ("rate limited, seen 13:14"); the next reading ends i
 
 The engine applies `at` to every snapshot it publishes and publishes again at
 `next_change` (one timer on its loop), so the tray, `watch` and the gateway's
-lines all change at the reset by themselves. Pure: no Qt, no I/O, no clock.
+lines all change at the reset by themselves. Another state that ends at a known
+moment (a hold on an account, say) ends here too: `at` says what it becomes and
+`next_change` includes its end. Pure: no Qt, no I/O, no clock.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ from traywidget.core.pace import (
 from traywidget.core.severity import meter_severity, severity_of
 from traywidget.i18n import tr, trn
 from traywidget.i18n.numbers import percent as percent_text
-from traywidget.model import Freshness, Meter, Snapshot, State, Thresholds, utcnow
+from traywidget.model import Meter, Snapshot, State, Thresholds, utcnow
 from traywidget.providers import display_name
 from traywidget.ui.badge import LEVEL_COLORS, NONE, SEVERITY_COLORS, STALE
 from traywidget.ui.colors import (
@@ -68,6 +68,7 @@ from traywidget.ui.text import (
     ago_text,
     binding_meter,
     error_text,
+    freshness_text,
     meter_value_text,
     state_text,
     state_word,
@@ -82,6 +83,7 @@ SCREEN_MARGIN = 8
 ICON_GAP = 6
 PREFERRED_WIDTH = 440
 MAX_PREFERRED_HEIGHT = 640
+
 
 def percent_left(meter: Meter) -> int | None:
     """Whole percent left, rounded down: 998 of 1,000 is 99 %, never 100 %."""
@@ -344,11 +346,7 @@ class MeterRow(QWidget):
         self.meter = meter
         self.title.setText(meter_title(meter))
         self.value.setText(meter_value_text(meter))
-        countdown = reset_phrase(meter.resets_at, now, meter.approximate_reset)
-        if meter.freshness is Freshness.REFILLED:
-            countdown = tr("refilled at its reset (estimate)")
-        elif meter.freshness is Freshness.EXPIRED:
-            countdown = tr("reset since it was read")
+        countdown = freshness_text(meter) or reset_phrase(meter.resets_at, now, meter.approximate_reset)
         self.reset.setText((countdown[0].upper() + countdown[1:]) if countdown else "")
         percent = percent_left(meter)
         self.percent.setText(tr("{percent} left").format(percent=percent_text(percent)) if percent is not None else "")

@@ -310,17 +310,21 @@ def meter_detail(meter: Meter, now: datetime, *, with_source: bool = True) -> st
     else:
         line = tr("{title}: {figure}").format(title=meter_title(meter), figure=_short_left(meter))
     parts = [line]
-    if meter.freshness is Freshness.REFILLED:
-        parts.append(tr("refilled at its reset (estimate)"))
-    elif meter.freshness is Freshness.EXPIRED:
-        parts.append(tr("reset since it was read"))
-    else:
-        when = reset_text(meter, now)
-        if when:
-            parts.append(when)
+    when = freshness_text(meter) or reset_text(meter, now)
+    if when:
+        parts.append(when)
     if with_source and meter.source is Source.TRAFFIC and meter.seen_at is not None:
         parts.append(_seen_in_traffic(meter.seen_at, now))
     return " · ".join(parts)
+
+
+def freshness_text(meter: Meter) -> str | None:
+    """What a meter whose window reset after it was read says in place of its reset; None while current."""
+    if meter.freshness is Freshness.REFILLED:
+        return tr("refilled at its reset (estimate)")
+    if meter.freshness is Freshness.EXPIRED:
+        return tr("reset since it was read")
+    return None
 
 
 def _short_left(meter: Meter) -> str:
