@@ -47,7 +47,7 @@ from traywidget.core.pace import (
 from traywidget.core.severity import meter_severity, severity_of
 from traywidget.i18n import tr, trn
 from traywidget.i18n.numbers import percent as percent_text
-from traywidget.model import Meter, Snapshot, State, Thresholds, utcnow
+from traywidget.model import Freshness, Meter, Snapshot, State, Thresholds, utcnow
 from traywidget.providers import display_name
 from traywidget.ui.badge import LEVEL_COLORS, NONE, SEVERITY_COLORS, STALE
 from traywidget.ui.colors import (
@@ -501,7 +501,9 @@ class AccountCard(QFrame):
             return
         if snapshot.state.is_quota_reading and not snapshot.stale:
             read_at = snapshot.fetched_at or now
-            self.paces = {m.name: estimate_from(source, snapshot, m, read_at) for m in snapshot.meters}
+            # A window refilled by its reset is an estimate: no forecast is made from it.
+            self.paces = {m.name: estimate_from(source, snapshot, m, read_at) for m in snapshot.meters
+                          if m.freshness is Freshness.CURRENT}
         for row, meter in zip(self.rows, snapshot.meters):
             row.set_pace(self.paces.get(meter.name), now)
         meter = snapshot.meter(self.spark_meter)  # type: ignore[arg-type]
