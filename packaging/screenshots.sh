@@ -26,6 +26,11 @@
 #                   panel-long-label.png (rendered offscreen from the checkout's Python)
 #   locked-keyring  Settings opened on a locked gnome-keyring whose unlock prompt is dismissed:
 #                   settings-locked-keyring.png (needs gnome-keyring-daemon and the checkout's Python)
+#   refilled        an account after a burst of 429s through the gateway, before and after its minute's reset
+#                   with no new traffic (the engine's own wake-up): badge, menu line, tooltip and panel card
+#                   side by side: refilled-after-burst.png (offscreen, the checkout's Python)
+#   severity        one account in each state: its own tray icon (16 and 32 px), its panel card with its dot,
+#                   its severity, Waybar class and exit code: severity-of-each-state.png (offscreen)
 #
 #   bash packaging/screenshots.sh [OUTDIR]                  # every session, the checkout's app
 #   SESSIONS="1x first-run" bash packaging/screenshots.sh   # only these
@@ -45,7 +50,7 @@ OUT="${1:-${OUT:-$ROOT/shots}}"
 SCALE="${SCALE:-4}"
 SCREEN="${SCREEN:-1024x768x24}"
 LIMIT="${LIMIT:-120}"  # seconds any helper process may live
-SESSIONS="${SESSIONS:-1x 2x first-run dark de zh es small-2x long-label locked-keyring}"
+SESSIONS="${SESSIONS:-1x 2x first-run dark de zh es small-2x long-label locked-keyring refilled severity}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 [[ -x "$PYTHON" ]] || PYTHON="$(command -v python3)"
 if [[ -n "${APP:-}" ]]; then
@@ -508,6 +513,16 @@ PY
   stop_all
 }
 
+# ------------------------------------------------------------------------------ time and severity (issue 17)
+offscreen_session() {  # offscreen_session NAME FUNCTION FILE: packaging/shots_offscreen.py FUNCTION -> FILE.png
+  SESSION_NAME=$1
+  S="$WORK/$1"
+  mkdir -p "$S"
+  QT_QPA_PLATFORM=offscreen timeout "$LIMIT" "$PYTHON" "$ROOT/packaging/shots_offscreen.py" "$2" "$OUT/$3.png" \
+    || fail "the $1 shot failed"
+  log "[$1] wrote $3.png"
+}
+
 for s in $SESSIONS; do
   case "$s" in
     1x) demo_session 1x 32 ;;
@@ -520,7 +535,10 @@ for s in $SESSIONS; do
     small-2x) small_screen_session ;;
     long-label) long_label_session ;;
     locked-keyring) locked_keyring_session ;;
-    *) echo "screenshots.sh: unknown session $s (1x 2x first-run dark de zh es small-2x long-label locked-keyring)" >&2
+    refilled) offscreen_session refilled refilled_after_burst refilled-after-burst ;;
+    severity) offscreen_session severity severity_of_each_state severity-of-each-state ;;
+    *) echo "screenshots.sh: unknown session $s (1x 2x first-run dark de zh es small-2x long-label locked-keyring" \
+            "refilled severity)" >&2
        exit 2 ;;
   esac
 done

@@ -41,7 +41,7 @@ def test_waybar_line_is_the_badge_meter_with_the_trays_tooltip():
     assert "\n" not in line
     assert json.loads(line) == {
         "text": "380/h !",
-        "class": "critical",
+        "class": "action",
         "percentage": 76,
         "tooltip": tooltip_text(snapshots, headline, NOW),
     }
@@ -64,21 +64,23 @@ def test_percentage_rounds_down_and_is_left_out_when_unknown():
     assert Meter("balance", Unit.USD, remaining=4.2).percent_left is None
     only_balance = [Snapshot("rw", "routeway", "Rw", State.OK, meters=(Meter("balance", Unit.USD, remaining=4.2),))]
     data = json.loads(bar.waybar_line(only_balance, pick_headline(only_balance), NOW))
-    assert (data["text"], data["class"], "percentage" in data) == ("$4.2", "ok", False)
+    assert (data["text"], data["class"], "percentage" in data) == ("$4.2", "fine", False)
     assert json.loads(bar.waybar_line([], None, NOW)) == {
         "text": "–", "class": "unknown", "tooltip": "Traywidget: no accounts yet. Right-click the icon to add one."}
 
 
 @pytest.mark.parametrize(("states", "expected"), [
     ([], "unknown"),
-    ([State.OK], "ok"),
-    ([State.OK, State.LOW], "warning"),
-    ([State.OK, State.RATE_LIMITED], "warning"),
-    ([State.OFFLINE], "warning"),
-    ([State.ERROR, State.OK], "warning"),
-    ([State.OK, State.EXHAUSTED], "critical"),
-    ([State.LOW, State.NO_KEY], "critical"),
-    ([State.PAYMENT_REQUIRED], "critical"),
+    ([State.OK], "fine"),
+    ([State.OK, State.LOW], "low"),
+    ([State.OFFLINE], "failing"),
+    ([State.ERROR, State.OK], "failing"),
+    ([State.OK, State.RATE_LIMITED], "refused"),
+    ([State.OK, State.EXHAUSTED], "refused"),
+    ([State.OFFLINE, State.EXHAUSTED], "refused"),
+    ([State.LOW, State.NO_KEY], "action"),
+    ([State.PAYMENT_REQUIRED], "action"),
+    ([State.RATE_LIMITED, State.AUTH_ERROR], "action"),
 ])
 def test_bar_class_is_the_worst_account(states, expected):
     snapshots = [Snapshot(f"a{i}", "routing.run", f"A{i}", state) for i, state in enumerate(states)]
@@ -154,6 +156,11 @@ def test_text_and_json_print_one_line_per_account_change():
     assert json.loads(printer({}, broken()))["state"] == "auth_error"
     assert printer({}, routing(hour=(379, 500))) is not None
     text = watch_printer("text", inputs("main"))
+    before = datetime.now(timezone.utc).replace(microsecond=0)
     line = text({}, routing(fetched_at=NOW))
-    assert line == "10:37:12 Main — 380 requests left this hour · OK"
+    after = datetime.now(timezone.utc)
+    clock, rest = line.split(" ", 1)
+    # the time of the change (here: now), not of the fetch: a line a window's reset printed says when
+    printed = datetime.combine(before.date(), datetime.strptime(clock, "%H:%M:%S").time(), timezone.utc)
+    assert before <= printed <= after and rest == "Main — 380 requests left this hour · OK"
     assert text({}, routing(fetched_at=NOW + timedelta(minutes=1))) is None

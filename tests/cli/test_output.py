@@ -29,7 +29,7 @@ def test_status_lines_are_the_menu_line_and_the_submenu(utc_local_time):
         notes=("A note from the provider.",),
     )
     assert account_lines(snap, NOW) == [
-        "Main — 0 requests left this hour · Rate limited (429): Hourly request limit exceeded",
+        "Main — 0 requests left this hour · Rate limited (429) until 10:37:52: Hourly request limit exceeded",
         "  routing.run · Premium",
         "  Requests this hour: 0 of 500 left · resets 11:00",
         "  Requests today: 1,080 of 1,500 left · resets 00:00",
@@ -38,8 +38,8 @@ def test_status_lines_are_the_menu_line_and_the_submenu(utc_local_time):
         "  A note from the provider.",
         "  fetched just now",
     ]
-    assert watch_line(snap) == "10:37:12 Main — 0 requests left this hour · Rate limited (429): Hourly request " \
-                               "limit exceeded"
+    assert watch_line(snap, NOW) == "10:37:12 Main — 0 requests left this hour · Rate limited (429) until 10:37:52: " \
+                               "Hourly request limit exceeded"
 
 
 def test_an_account_without_figures_says_so_and_why(utc_local_time):
@@ -47,7 +47,7 @@ def test_an_account_without_figures_says_so_and_why(utc_local_time):
     snap = Snapshot("rw", "routeway", "Team", State.OK, fetched_at=NOW, notes=(note,))
     assert account_lines(snap, NOW) == ["Team — no usage figures · OK", "  Routeway", "  " + note,
                                         "  fetched just now"]
-    assert watch_line(Snapshot("rw", "routeway", "Team", State.NO_KEY)) == "Team — not fetched yet · No API key"
+    assert watch_line(Snapshot("rw", "routeway", "Team", State.NO_KEY), NOW) == "Team — not fetched yet · No API key"
 
 
 # --- a reader that goes away --------------------------------------------------------------------

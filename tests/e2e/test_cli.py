@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,8 +21,8 @@ pytestmark = pytest.mark.slow  # every test runs the CLI as a subprocess
 PIPE_CLOSED = 141  # documented in docs/cli.md: what a command returns when its reader went away
 
 STATUS_KEYS = {"id", "provider", "label", "state", "plan", "meters", "error", "fetched_at", "notes", "stale",
-               "streams"}
-METER_KEYS = {"name", "unit", "used", "limit", "remaining", "resets_at", "source", "seen_at"}
+               "streams", "severity"}
+METER_KEYS = {"name", "unit", "used", "limit", "remaining", "resets_at", "source", "seen_at", "freshness"}
 
 
 @pytest.fixture
@@ -267,10 +268,12 @@ def test_status_json_covers_all_providers(env, sim):
     for account in data.values():
         assert set(account) == STATUS_KEYS
         assert account["state"] == "ok" and account["error"] is None and account["stale"] is False
-        assert account["streams"] is None
+        assert account["streams"] is None and account["severity"] == "fine"
         for meter in account["meters"]:
             assert set(meter) == METER_KEYS
-            assert meter["source"] == "poll" and meter["seen_at"] is None
+            assert meter["source"] == "poll" and meter["freshness"] == "current"
+            # read when the poll asked, just before it finished
+            assert meter["seen_at"] <= account["fetched_at"]
     assert data["rr"]["plan"] == "Premium"
     assert meters_by_name(data["rr"]) == {
         "requests_minute": ("requests", 3, 100, 97),
@@ -329,14 +332,17 @@ def test_rate_limited_account_says_why_and_exits_0(env, sim):
     s.inject(key, "status_429", retry_after=40)
     r = run_cli(env, "status")
     assert r.code == 0, r.err
-    assert r.out.splitlines() == [
-        "Rr — no usage figures · Rate limited (429): Hourly request limit exceeded",
+    lines = r.out.splitlines()
+    # until when the 429 holds: its Retry-After after it was seen, to the second
+    assert re.fullmatch(r"Rr — no usage figures · Rate limited \(429\) until \d\d:\d\d:\d\d: "
+                        r"Hourly request limit exceeded", lines[0]), lines[0]
+    assert lines[1:] == [
         "  routing.run",
         "  Last error: Hourly request limit exceeded (429)",
         "  fetched just now",
     ]
     (account,) = json.loads(run_cli(env, "status", "--json").out)["accounts"]
-    assert account["state"] == "rate_limited"
+    assert (account["state"], account["severity"]) == ("rate_limited", "refused")
     assert account["error"]["http_status"] == 429 and account["error"]["retry_after_s"] == 40
 
 
@@ -422,7 +428,7 @@ def test_watch_waybar_shows_the_badge_meter_and_trouble(env, sim):
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert set(first) == {"text", "tooltip", "class", "percentage"}
-    assert (first["text"], first["class"], first["percentage"]) == ("120/h !", "critical", 24)
+    assert (first["text"], first["class"], first["percentage"]) == ("120/h !", "action", 24)
     badge, bad = first["tooltip"].splitlines()
     assert badge.startswith("Badge: Rr (routing.run) — 120 requests left this hour, resets ")
     assert badge.endswith(" · OK")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -132,7 +133,9 @@ async def test_a_retry_after_seen_in_traffic_holds_polling_too(sim):
             retry_after_s=2, limit_kind="concurrent_streams")))
         assert states[-1] is State.RATE_LIMITED
         await engine.refresh_now()
+        # the 429 ends at its Retry-After by itself; the poll it held comes after
         assert await wait_until(lambda: states[-1] is State.OK, 15), states
+        assert await wait_until(lambda: len(s.requests(key=key)) == 2, 15)
     finally:
         await engine.stop()
     records = s.requests(key=key)
@@ -203,7 +206,7 @@ def test_the_engine_is_built_on_one_thread_and_runs_on_a_loop_of_another(sim):
 async def test_an_account_without_a_usage_endpoint_lives_on_traffic_alone(sim):
     """Routeway without a management key: nothing is ever sent; the numbers come from traffic, and a
     window whose reset has passed stops counting as exhausted without any request."""
-    from traywidget.model import Meter, Source, Unit
+    from traywidget.model import Freshness, Meter, Source, Unit
 
     s = sim.sim
     key = s.add_routeway_key()
@@ -222,5 +225,7 @@ async def test_an_account_without_a_usage_endpoint_lives_on_traffic_alone(sim):
         assert await wait_until(lambda: states[-1] is State.OK, 10), states[-5:]
     finally:
         await engine.stop()
-    assert engine.snapshots["rw"].meters == (spent,)  # still shown, with the time it was seen
+    # refilled at its reset, an estimate, still with the time it was seen
+    assert engine.snapshots["rw"].meters == (replace(spent, used=0, remaining=5, resets_at=None,
+                                                     freshness=Freshness.REFILLED),)
     assert s.count(key=key) == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -246,7 +247,8 @@ async def test_snapshot_json_shape():
     assert data["streams"] is None  # no gateway in this process
     hour = next(m for m in data["meters"] if m["name"] == "requests_hour")
     assert hour == {"name": "requests_hour", "unit": "requests", "used": 80, "limit": 500, "remaining": 420,
-                    "resets_at": "2026-11-22T11:00:00Z", "source": "poll", "seen_at": None}
+                    "resets_at": "2026-11-22T11:00:00Z", "source": "poll", "seen_at": "2026-11-22T10:20:00Z",
+                    "freshness": "current"}
 
 
 async def test_snapshots_are_read_only_to_views():
@@ -402,7 +404,7 @@ async def test_traffic_meters_merge_with_polled_meters_exactly():
     clock.advance(30)
     (after,) = await engine.poll_all()
     assert [m.name for m in after.meters] == ["requests_minute", "requests_hour", "requests_day", "tokens"]
-    assert after.meter("requests_hour") == polled.meter("requests_hour")
+    assert after.meter("requests_hour") == replace(polled.meter("requests_hour"), seen_at=clock.wall)
     assert after.meter("tokens") == tokens
     await client.aclose()
 
@@ -560,8 +562,8 @@ async def test_an_openai_compatible_account_says_so_until_its_first_traffic():
     assert (first.state, first.meters, first.error) == (State.OK, (), None)
     assert len(first.notes) == 1 and "after the first request through the gateway" in first.notes[0]
     clock.advance(10)
-    requests = traffic_meter("requests", 29, 30, clock.wall, clock.wall + timedelta(seconds=2))
-    tokens = traffic_meter("tokens", 5800, 6000, clock.wall, clock.wall + timedelta(seconds=2))
+    requests = traffic_meter("requests", 29, 30, clock.wall, clock.wall + timedelta(seconds=60))
+    tokens = traffic_meter("tokens", 5800, 6000, clock.wall, clock.wall + timedelta(seconds=60))
     engine.observe(TrafficObservation("groq", clock.wall, meters=(requests, tokens)))
     snap = engine.snapshots["groq"]
     assert (snap.state, snap.meters, snap.notes) == (State.OK, (requests, tokens), ())

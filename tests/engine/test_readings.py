@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from traywidget.engine.readings import merge_poll, merge_traffic, quota_state
+from traywidget.engine.readings import merge_poll, merge_traffic
+from traywidget.present.freshness import quota_state
 from traywidget.model import Meter, Source, State, Thresholds, Unit
 
 T0 = datetime(2026, 11, 22, 10, 20, 0, tzinfo=timezone.utc)
 HOUR_RESET = datetime(2026, 11, 22, 11, 0, 0, tzinfo=timezone.utc)
 
 
-def polled(name: str, remaining: float, limit: float = 500, resets_at=HOUR_RESET) -> Meter:
-    return Meter(name, Unit.REQUESTS, used=limit - remaining, limit=limit, remaining=remaining, resets_at=resets_at)
+def polled(name: str, remaining: float, limit: float = 500, resets_at=HOUR_RESET, seen_at=None) -> Meter:
+    return Meter(name, Unit.REQUESTS, used=limit - remaining, limit=limit, remaining=remaining, resets_at=resets_at,
+                 seen_at=seen_at)
 
 
 def traffic(name: str, remaining: float, limit: float = 500, seen_at=T0, resets_at=HOUR_RESET) -> Meter:
@@ -51,14 +53,15 @@ def test_a_meter_of_a_never_polled_account_gives_way_to_traffic():
 def test_a_full_poll_drops_polled_meters_it_no_longer_reports_but_keeps_traffic_meters():
     before = (polled("requests_hour", 420), polled("balance", 5), traffic("tokens", 900, limit=1000))
     after = merge_poll(before, [polled("requests_hour", 400)], full=True, started_at=T0 + timedelta(seconds=60))
-    assert after == (polled("requests_hour", 400), traffic("tokens", 900, limit=1000))
+    assert after == (polled("requests_hour", 400, seen_at=T0 + timedelta(seconds=60)),
+                     traffic("tokens", 900, limit=1000))
 
 
 def test_a_fast_poll_refreshes_its_meters_in_place_and_keeps_the_rest():
     before = (polled("requests_minute", 97, limit=100), polled("requests_hour", 420),
               polled("requests_day", 1380, limit=1500))
     after = merge_poll(before, [polled("requests_hour", 400)], full=False, started_at=T0)
-    assert after == (polled("requests_minute", 97, limit=100), polled("requests_hour", 400),
+    assert after == (polled("requests_minute", 97, limit=100), polled("requests_hour", 400, seen_at=T0),
                      polled("requests_day", 1380, limit=1500))
 
 
@@ -69,7 +72,7 @@ def test_a_poll_replaces_older_traffic_of_the_same_name_but_not_traffic_seen_whi
     started = T0 + timedelta(seconds=10)
     after = merge_poll(before, [polled("requests_minute", 4, limit=5), polled("requests_day", 160, limit=200)],
                        full=True, started_at=started)
-    assert after == (polled("requests_minute", 4, limit=5), during)
+    assert after == (polled("requests_minute", 4, limit=5, seen_at=started), during)
 
 
 def test_quota_state_from_every_current_meter():
@@ -92,3 +95,14 @@ def test_an_estimated_cap_with_unknown_remaining_and_a_spent_balance():
     assert quota_state([estimate], Thresholds(), T0) is State.OK
     broke = Meter("balance", Unit.USD, remaining=-0.5)
     assert quota_state([broke], Thresholds(), T0) is State.EXHAUSTED
+
+
+def test_a_polled_meter_says_when_the_poll_asked_unless_it_says_so_itself():
+    own = polled("requests_day", 10, seen_at=T0 - timedelta(seconds=3))
+    after = merge_poll((), [polled("requests_hour", 400), own], full=True, started_at=T0)
+    assert [m.seen_at for m in after] == [T0, T0 - timedelta(seconds=3)]
+
+
+def test_any_amount_at_zero_is_exhausted_never_ok():
+    uncapped = Meter("requests", Unit.REQUESTS, remaining=0)
+    assert quota_state([uncapped], Thresholds(), T0) is State.EXHAUSTED

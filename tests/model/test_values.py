@@ -69,7 +69,7 @@ def test_round_down_never_loses_a_unit_to_float_error(value, digits, down) -> No
 def test_meter_json_is_the_documented_shape() -> None:
     assert hour().to_json() == {"name": "requests_hour", "unit": "requests", "used": 80, "limit": 500,
                                 "remaining": 420, "resets_at": "2026-11-22T11:00:00Z", "source": "poll",
-                                "seen_at": None}
+                                "seen_at": None, "freshness": "current"}
     money = Meter("balance", Unit.USD, remaining=4.2000001, limit=None)
     assert money.to_json()["remaining"] == 4.2
     assert hour().to_json(markers=True)["estimated"] is False

@@ -285,3 +285,12 @@ def test_kill_summary_counts_accounts_that_had_streams_and_names_the_others():
     assert kill_summary([KillResult("a", True, 0)], {"a": "Main"}).title == "No streams were running"
     assert kill_summary([KillResult("a", True, error=ErrorInfo("down", 503))], {}).title == "No streams stopped"
     assert kill_summary([], {}).body == "No accounts configured."
+
+
+def test_a_reset_within_its_minute_keeps_its_seconds():
+    """At 12:00:05 a window resetting at 12:00:20 "resets 12:00" would read as past: 12:00:20."""
+    now = T0 + timedelta(seconds=5)
+    out = AlertPolicy().update(snap(State.EXHAUSTED, 0.0, 500, T0 + timedelta(seconds=20)), now)
+    assert [a.body for a in out] == ["Requests are refused until the window resets. Resets 12:00:20."]
+    later = AlertPolicy().update(snap(State.EXHAUSTED, 0.0, 500, T0 + timedelta(minutes=1, seconds=20)), now)
+    assert [a.body for a in later] == ["Requests are refused until the window resets. Resets 12:01."]

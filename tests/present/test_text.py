@@ -121,18 +121,18 @@ def test_account_name_does_not_repeat_the_provider():
     assert account_name(make_snapshot(label="Work", provider="openrouter")) == "Work (OpenRouter)"
 
 
-def test_status_text():
+def test_status_text(utc_local_time):
     assert status_text(make_snapshot()) == "OK"
     assert status_text(make_snapshot(state=State.RATE_LIMITED,
                                      error=ErrorInfo("Hourly request limit exceeded", 429))) == (
-        "Rate limited (429): Hourly request limit exceeded")
+        "Rate limited (429), seen 12:00: Hourly request limit exceeded")
     long = "x" * 200
     assert status_text(make_snapshot(state=State.ERROR, error=ErrorInfo(long, 500))) == "Error: " + "x" * 59 + "…"
     assert status_text(make_snapshot(stale=True)) == "OK · cached"
     assert status_text(make_snapshot().with_changes(streams=2)) == "OK · 2 streams running"
     assert status_text(make_snapshot().with_changes(streams=0)) == "OK"
     # a low account's error (if any) is not news: it is fine
-    assert status_text(make_snapshot(state=State.LOW, error=ErrorInfo("old", 500))) == "Running low"
+    assert status_text(make_snapshot(state=State.LOW, error=ErrorInfo("old", 500))) == "Running low this hour"
 
 
 def test_menu_account_line():
@@ -157,7 +157,7 @@ def test_tooltip_one_line_per_account_and_the_badge_line_first(berlin):
     assert headline.key == ("main", REQUESTS_HOUR)
     assert tooltip_text(snapshots, headline, NOW) == "\n".join([
         "Badge: Main (routing.run) — 345 requests left this hour, resets 14:23 · OK",
-        "OpenRouter: $9.00 left on the key · Rate limited (429): Rate limit exceeded",
+        "OpenRouter: $9.00 left on the key · Rate limited (429), seen 14:00: Rate limit exceeded",
         "Work (routing.run): 450 requests left this hour · OK",
     ])
     paused = tooltip_text([main], pick_headline([main]), NOW, paused=True)
@@ -200,4 +200,28 @@ def test_account_details(berlin):
         "Last error: Hourly request limit exceeded (429)",
         "a note",
         "fetched 12 s ago",
+    ]
+
+
+def test_traffic_readings_say_where_they_were_seen_once(utc_local_time):
+    """A traffic-only account: the age line says "seen … in your traffic"; a polled account's traffic
+    window says it on its own line, beside the poll's "fetched"."""
+    from dataclasses import replace
+
+    from traywidget.model import REQUESTS_WINDOW, Snapshot, Source
+
+    seen = NOW - timedelta(minutes=2)
+    window = Meter(REQUESTS_WINDOW, Unit.REQUESTS, used=1, limit=600, remaining=599,
+                   resets_at=NOW + timedelta(seconds=30), source=Source.TRAFFIC, seen_at=seen)
+    traffic_only = Snapshot("oc", "openai-compatible", "Groq", State.OK, meters=(window,), fetched_at=seen)
+    assert account_details(traffic_only, NOW)[1:] == [
+        "Requests in the current window: 599 of 600 left · resets 12:00:30",
+        "seen 2 min ago in your traffic",
+    ]
+    polled = make_snapshot(label="Main", hour=(420, 500), fetched_at=NOW - timedelta(seconds=20))
+    polled = polled.with_changes(meters=(replace(polled.meters[0], seen_at=NOW - timedelta(seconds=20)), window))
+    assert account_details(polled, NOW)[1:] == [
+        "Requests this hour: 420 of 500 left · resets 12:23",
+        "Requests in the current window: 599 of 600 left · resets 12:00:30 · seen 2 min ago in your traffic",
+        "fetched 20 s ago",
     ]

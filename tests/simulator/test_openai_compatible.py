@@ -230,3 +230,20 @@ def test_legacy_completions_plain_and_streamed(client, sim, base):
     assert chunks[2]["choices"][0]["finish_reason"] == "length"
     assert chunks[3]["usage"] == {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14}
     assert {c["object"] for c in chunks} == {"text_completion"}
+
+
+def test_a_short_window_refills_in_seconds(client, sim, base, clock):
+    """The short-window scenario real-time tests cross resets with: 3 requests per 3 s."""
+    key = sim.add_openai_compatible_key(rpm=3, window_s=3)
+    for remaining, reset in ((2, "1s"), (1, "2s"), (0, "3s")):
+        ok = client.post(f"{base}/chat/completions", headers=bearer(key), json={"messages": []})
+        assert (ok.headers["x-ratelimit-remaining-requests"], ok.headers["x-ratelimit-reset-requests"]) == (
+            str(remaining), reset)
+    refused = client.post(f"{base}/chat/completions", headers=bearer(key), json={"messages": []})
+    assert refused.status_code == 429
+    assert refused.headers["retry-after-ms"] == "1000" and refused.headers["Retry-After"] == "1"
+    clock.advance(3)
+    full = client.post(f"{base}/chat/completions", headers=bearer(key), json={"messages": []})
+    assert full.headers["x-ratelimit-remaining-requests"] == "2"
+    with pytest.raises(ValueError):
+        sim.add_openai_compatible_key(window_s=0)

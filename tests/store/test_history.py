@@ -39,6 +39,18 @@ def test_one_sample_per_five_minutes(tmp_path):
         assert h.series("a", CREDITS, T0) == []
 
 
+def test_a_window_refilled_by_its_reset_is_an_estimate_not_a_sample(tmp_path):
+    from dataclasses import replace
+
+    from traywidget.model import Freshness
+
+    refilled = snap(500, fetched_at=T0)
+    refilled = refilled.with_changes(meters=(replace(refilled.meters[0], freshness=Freshness.REFILLED),))
+    with HistoryStore(tmp_path) as h:
+        assert h.record(refilled) == 0
+        assert h.series("a", REQUESTS_HOUR, T0 - timedelta(hours=1)) == []
+
+
 def test_stale_not_recorded_and_uses_fetched_at(tmp_path):
     with HistoryStore(tmp_path) as h:
         assert h.record(snap(5, stale=True), T0) == 0

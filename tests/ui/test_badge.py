@@ -11,14 +11,19 @@ from tests.ui.conftest import make_snapshot
 from traywidget.present.headline import pick_headline
 from traywidget.model import ErrorInfo, State, Thresholds
 from traywidget.ui.badge import (
-    ERROR,
+    ELSEWHERE,
+    FINE,
     ICON_SIZES,
     LEVEL_COLORS,
+    LOW,
     MARK_ALERT,
     MARK_COLORS,
     MARK_RING,
     MARK_WARN,
     NO_ACCOUNTS,
+    NONE,
+    REFUSED,
+    STALE,
     BadgeSpec,
     badge_icon,
     badge_spec,
@@ -29,7 +34,6 @@ from traywidget.ui.badge import (
     render_badge,
     trouble_mark,
 )
-from traywidget.present.text import EXHAUSTED, LOW, NONE, OK, STALE
 
 
 def dist(a: QColor, b: QColor) -> int:
@@ -66,10 +70,10 @@ def spec_of(snapshots, **kwargs):
 
 def test_spec_levels_from_snapshots():
     assert spec_of([]) == NO_ACCOUNTS
-    assert spec_of(snaps(("a", {"hour": (420, 500)}))) == BadgeSpec("420", OK, cue="h")
+    assert spec_of(snaps(("a", {"hour": (420, 500)}))) == BadgeSpec("420", FINE, cue="h")
     assert spec_of(snaps(("a", {"hour": (50, 500)}))) == BadgeSpec("50", LOW, cue="h")
     assert spec_of(snaps(("a", {"hour": (0, 500), "state": State.EXHAUSTED}))) == BadgeSpec(
-        "0", EXHAUSTED, cue="h", mark=MARK_ALERT)
+        "0", REFUSED, cue="h", mark=MARK_ALERT)
     # numbers that are not current are grey, whatever they say
     assert spec_of(snaps(("a", {"hour": (420, 500), "stale": True}))) == BadgeSpec("420", STALE, cue="h")
     assert spec_of(snaps(("a", {"hour": (420, 500), "state": State.OFFLINE}))) == BadgeSpec(
@@ -77,23 +81,23 @@ def test_spec_levels_from_snapshots():
     assert spec_of(snaps(("a", {"hour": (420, 500)})), paused=True) == BadgeSpec("420", STALE, cue="h")
     # a 429 is a refusal: red mark
     assert spec_of(snaps(("a", {"hour": (0, 500), "state": State.RATE_LIMITED}))) == BadgeSpec(
-        "0", EXHAUSTED, cue="h", mark=MARK_ALERT)
+        "0", REFUSED, cue="h", mark=MARK_ALERT)
     # no figures: "?" once something was fetched, "…" before
     assert spec_of(snaps(("a", {"hour": None, "state": State.AUTH_ERROR}))) == BadgeSpec("?", NONE, mark=MARK_ALERT)
     assert spec_of(snaps(("a", {"hour": None, "fetched_at": None}))) == BadgeSpec("…", NONE)
     assert spec_of(snaps(("a", {"hour": (None, 500)}))) == BadgeSpec("?", NONE)
-    assert spec_of(snaps(("a", {"hour": None, "credits": (4.2, 10.0)}))) == BadgeSpec("$4.2", OK)
+    assert spec_of(snaps(("a", {"hour": None, "credits": (4.2, 10.0)}))) == BadgeSpec("$4.2", FINE)
 
 
 @pytest.mark.parametrize("trouble,expected", [
-    ({"state": State.AUTH_ERROR, "error": ErrorInfo("Invalid API key", 401)}, ("300", MARK_ALERT, ERROR)),
-    ({"state": State.PAYMENT_REQUIRED}, ("300", MARK_ALERT, ERROR)),
-    ({"state": State.NO_KEY, "hour": None}, ("300", MARK_ALERT, ERROR)),
-    ({"state": State.RATE_LIMITED, "hour": (450, 500)}, ("300", MARK_ALERT, ERROR)),
-    ({"state": State.OFFLINE}, ("300", MARK_WARN, ERROR)),
-    ({"state": State.ERROR}, ("300", MARK_WARN, ERROR)),
+    ({"state": State.AUTH_ERROR, "error": ErrorInfo("Invalid API key", 401)}, ("300", MARK_ALERT, ELSEWHERE)),
+    ({"state": State.PAYMENT_REQUIRED}, ("300", MARK_ALERT, ELSEWHERE)),
+    ({"state": State.NO_KEY, "hour": None}, ("300", MARK_ALERT, ELSEWHERE)),
+    ({"state": State.RATE_LIMITED, "hour": (450, 500)}, ("300", MARK_ALERT, ELSEWHERE)),
+    ({"state": State.OFFLINE}, ("300", MARK_WARN, ELSEWHERE)),
+    ({"state": State.ERROR}, ("300", MARK_WARN, ELSEWHERE)),
     # an exhausted window is the most binding of all: it takes the badge, red
-    ({"state": State.EXHAUSTED, "hour": (0, 500)}, ("0", MARK_ALERT, EXHAUSTED)),
+    ({"state": State.EXHAUSTED, "hour": (0, 500)}, ("0", MARK_ALERT, REFUSED)),
 ])
 def test_trouble_on_any_account_marks_the_icon_and_the_pill_never_says_fine(trouble, expected):
     """A healthy account (60 % left) is on the badge; a broken one elsewhere still marks the icon."""
@@ -101,7 +105,7 @@ def test_trouble_on_any_account_marks_the_icon_and_the_pill_never_says_fine(trou
     broken = ("bad", {"hour": (450, 500), **trouble})
     spec = spec_of(snaps(fine, broken))
     assert (spec.text, spec.mark, spec.level) == expected
-    assert spec_of(snaps(fine)).level == OK
+    assert spec_of(snaps(fine)).level == FINE
 
 
 def test_cached_trouble_raises_no_mark_until_a_poll_confirms_it():
@@ -112,13 +116,13 @@ def test_cached_trouble_raises_no_mark_until_a_poll_confirms_it():
 def test_one_icon_per_account_carries_the_provider_band():
     snapshot = make_snapshot("or", provider="openrouter", hour=None, plan=None, credits=(4.2, 10.0))
     spec = badge_spec([snapshot], pick_headline([snapshot]), band=provider_band("openrouter"))
-    assert spec == BadgeSpec("$4.2", OK, band=provider_band("openrouter"))
+    assert spec == BadgeSpec("$4.2", FINE, band=provider_band("openrouter"))
 
 
 # --------------------------------------------------------------------------- how it is drawn
 @pytest.mark.parametrize("size", ICON_SIZES)
 @pytest.mark.parametrize("dpr", [1.0, 2.0])
-@pytest.mark.parametrize("level", [OK, LOW, EXHAUSTED, STALE, ERROR])
+@pytest.mark.parametrize("level", [FINE, LOW, REFUSED, STALE, ELSEWHERE])
 def test_pill_colour_and_text_present(qapp, size, dpr, level):
     img = render_badge(BadgeSpec("420", level), size, dpr)
     assert img.width() == round(size * dpr)
@@ -139,17 +143,17 @@ def test_small_sizes_shorten_text():
 
 
 def test_compact_texts_fit_and_differ(qapp):
-    assert render_badge(BadgeSpec("1.2k", OK), 22) != render_badge(BadgeSpec("999", OK), 22)
+    assert render_badge(BadgeSpec("1.2k", FINE), 22) != render_badge(BadgeSpec("999", FINE), 22)
     for text in ("1.2k", "15k", "$4.2", "$12", "?", "…", "+"):
-        img = render_badge(BadgeSpec(text, OK), 16)
+        img = render_badge(BadgeSpec(text, FINE), 16)
         assert len(ink_pixels(img, "#ffffff")) > 6, text
 
 
 @pytest.mark.parametrize("size,drawn", [(16, False), (22, True), (24, True), (32, True), (48, True)])
 def test_window_letter_where_it_fits(qapp, size, drawn):
-    plain = render_badge(BadgeSpec("345", OK), size, 2.0)
-    hour = render_badge(BadgeSpec("345", OK, cue="h"), size, 2.0)
-    day = render_badge(BadgeSpec("345", OK, cue="d"), size, 2.0)
+    plain = render_badge(BadgeSpec("345", FINE), size, 2.0)
+    hour = render_badge(BadgeSpec("345", FINE, cue="h"), size, 2.0)
+    day = render_badge(BadgeSpec("345", FINE, cue="d"), size, 2.0)
     assert (plain != hour) is drawn
     assert (hour != day) is drawn  # the letter itself is drawn, not just room for one
 
@@ -158,8 +162,8 @@ def test_window_letter_where_it_fits(qapp, size, drawn):
 @pytest.mark.parametrize("mark", [MARK_ALERT, MARK_WARN])
 def test_trouble_mark_is_a_dot_with_an_exclamation_mark(qapp, size, mark):
     dpr = 2.0
-    plain = render_badge(BadgeSpec("37", OK), size, dpr)
-    marked = render_badge(BadgeSpec("37", OK, mark=mark), size, dpr)
+    plain = render_badge(BadgeSpec("37", FINE), size, dpr)
+    marked = render_badge(BadgeSpec("37", FINE, mark=mark), size, dpr)
     r = mark_rect(size, dpr)
     dot, glyph = MARK_COLORS[mark]
     cx, cy = r.center().x(), r.center().y()
@@ -193,12 +197,12 @@ def test_the_figure_keeps_clear_of_the_mark(qapp, size, text):
 @pytest.mark.parametrize("provider", ["routing.run", "openrouter", "routeway"])
 def test_provider_band_along_the_bottom(qapp, size, dpr, provider):
     band = provider_band(provider)
-    img = render_badge(BadgeSpec("42", OK, band=band), size, dpr)
+    img = render_badge(BadgeSpec("42", FINE, band=band), size, dpr)
     b = band_rect(size, dpr)
     assert at(img, size / 2, b.center().y(), dpr) == band
     assert at(img, size / 2, b.top() - 1.5, dpr) != band
-    plain = render_badge(BadgeSpec("42", OK), size, dpr)
-    assert at(plain, size / 2, b.center().y(), dpr) == LEVEL_COLORS[OK][0]
+    plain = render_badge(BadgeSpec("42", FINE), size, dpr)
+    assert at(plain, size / 2, b.center().y(), dpr) == LEVEL_COLORS[FINE][0]
 
 
 def test_provider_bands_are_told_apart_from_each_other_and_from_the_levels():
@@ -220,7 +224,7 @@ def test_no_data_is_never_blank(qapp):
 
 
 def test_icon_has_all_sizes(qapp):
-    icon = badge_icon(BadgeSpec("420", OK), template=False)
+    icon = badge_icon(BadgeSpec("420", FINE), template=False)
     sizes = {(s.width(), s.height()) for s in icon.availableSizes()}
     for size in ICON_SIZES:
         assert (size, size) in sizes
@@ -228,16 +232,16 @@ def test_icon_has_all_sizes(qapp):
 
 
 def test_template_icon_is_mask_with_knocked_out_text_and_mark(qapp):
-    icon = badge_icon(BadgeSpec("420", OK, mark=MARK_ALERT), template=True)
+    icon = badge_icon(BadgeSpec("420", FINE, mark=MARK_ALERT), template=True)
     assert icon.isMask()
-    img = render_badge(BadgeSpec("420", OK), 32, 1.0, template=True)
+    img = render_badge(BadgeSpec("420", FINE), 32, 1.0, template=True)
     colours = {img.pixelColor(x, y).rgb() & 0xFFFFFF for y in range(32) for x in range(32)
                if img.pixelColor(x, y).alpha() > 0}
     assert colours == {0}  # black only: the menu bar tints it
     # text is cut out: transparent pixels inside the pill
     inside = [img.pixelColor(x, 16).alpha() for x in range(6, 26)]
     assert min(inside) < 100 and max(inside) == 255
-    marked = render_badge(BadgeSpec("420", OK, mark=MARK_ALERT), 32, 2.0, template=True)
+    marked = render_badge(BadgeSpec("420", FINE, mark=MARK_ALERT), 32, 2.0, template=True)
     r = mark_rect(32, 2.0)
     assert marked.pixelColor(int((r.center().x() - r.width() * 0.28) * 2), int(r.center().y() * 2)).alpha() == 255
     assert marked.pixelColor(int(r.center().x() * 2), int((r.top() + r.height() * 0.4) * 2)).alpha() == 0

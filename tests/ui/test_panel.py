@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from collections import Counter
 from datetime import timedelta
 
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from tests.ui.conftest import NOW, clipped_nowhere, make_snapshot
 from traywidget.store.history import HistoryStore
 from traywidget.model import REQUESTS_HOUR, ErrorInfo, Meter, Snapshot, State, Unit
+from traywidget.ui.badge import FINE, STALE
 from traywidget.ui.colors import contrast, track_color
 from traywidget.ui.panel import (
     ICON_GAP,
@@ -20,7 +23,6 @@ from traywidget.ui.panel import (
     PanelWindow,
     panel_geometry,
 )
-from traywidget.present.text import OK, STALE
 
 LONG_LABEL = "Team research account for the evaluation of long contexts 01"  # 60 characters
 
@@ -64,7 +66,7 @@ def test_cards_show_the_numbers(qtbot):
     hour = main.rows[0]
     assert (hour.title.full_text(), hour.value.text(), hour.reset.full_text(), hour.percent.text()) == (
         "Requests this hour", "420 / 500", "Resets in 23 min", "84% left")
-    assert hour.bar.level == OK and hour.bar.fraction == 0.84
+    assert hour.bar.level == FINE and hour.bar.fraction == 0.84
     assert router.rows[0].value.text() == "$4.20 / $10.00"
     assert router.error.text() == "The last attempt failed 12 s ago: Invalid API key (401)"
     assert router.subtitle.full_text() == "OpenRouter · never fetched"
@@ -112,8 +114,10 @@ def test_fetched_only_after_a_fetch_that_worked(qtbot):
     # the next poll fails: the numbers stay, said to be from 12:00, and the failure is told
     panel.now[0] = NOW + timedelta(minutes=5)
     failed_at = NOW + timedelta(minutes=4, seconds=50)
-    panel.update_snapshot(make_snapshot("main", state=State.OFFLINE, fetched_at=failed_at,
-                                        error=ErrorInfo("Offline: cannot resolve api.routing.run")))
+    offline = make_snapshot("main", state=State.OFFLINE, fetched_at=failed_at,
+                            error=ErrorInfo("Offline: cannot resolve api.routing.run"))
+    # the engine keeps the meters read at 12:00, each saying when it was read
+    panel.update_snapshot(offline.with_changes(meters=tuple(replace(m, seen_at=NOW) for m in offline.meters)))
     assert card.subtitle.full_text() == "routing.run · Premium · data from 12:00"
     assert card.error.text() == "The last attempt failed 10 s ago: Offline: cannot resolve api.routing.run"
     assert card.rows[0].bar.level == STALE

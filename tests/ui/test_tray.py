@@ -6,14 +6,17 @@ from tests.ui.conftest import NOW, make_controller, make_snapshot
 from traywidget.store.config import Config, Settings
 from traywidget.model import Account, ErrorInfo, State
 from traywidget.ui.badge import (
-    ERROR,
+    ELSEWHERE,
+    FINE,
+    LOW,
     MARK_ALERT,
     NO_ACCOUNTS,
+    NONE,
+    STALE,
     BadgeSpec,
     provider_band,
 )
 from traywidget.ui.bus import SnapshotBus
-from traywidget.present.text import LOW, NONE, OK, STALE
 from traywidget.ui.tray import TrayView
 
 
@@ -87,7 +90,7 @@ def test_menu_is_short_kill_near_the_top_one_line_per_account(qtbot, utc_local_t
         "Kill all streams",
         "",
         "Main — 420 requests left this hour · OK · 2 streams running",
-        "OpenRouter key — $4.20 left on the key · Rate limited (429): Rate limit exceeded",
+        "OpenRouter key — $4.20 left on the key · Rate limited (429), seen 12:00: Rate limit exceeded",
         "",
         "Refresh now",
         "Pause polling",
@@ -123,11 +126,11 @@ def test_tooltip_names_what_the_badge_counts(qtbot, utc_local_time):
     tray.update_snapshot(make_snapshot("b", label="B", hour=(7, 500), state=State.LOW))
     qtbot.waitUntil(lambda: "B" in tray.primary_icon().toolTip(), timeout=2000)
     assert tray.primary_icon().toolTip() == "\n".join([
-        "Badge: B (routing.run) — 7 requests left this hour, resets 12:23 · Running low",
+        "Badge: B (routing.run) — 7 requests left this hour, resets 12:23 · Running low this hour",
         "A (routing.run): 420 requests left this hour · OK",
     ])
     tray.set_paused(True)
-    assert tray.primary_icon().toolTip().splitlines()[0].endswith(" · Running low · polling paused")
+    assert tray.primary_icon().toolTip().splitlines()[0].endswith(" · Running low this hour · polling paused")
 
 
 def test_badge_follows_the_headline_and_the_pin(qtbot):
@@ -136,7 +139,7 @@ def test_badge_follows_the_headline_and_the_pin(qtbot):
     tray.update_snapshot(make_snapshot("b", hour=(50, 500)))
     assert tray.badge() == BadgeSpec("50", LOW, cue="h")
     tray.set_options(pinned="a/requests_hour")
-    assert tray.badge() == BadgeSpec("420", OK, cue="h")
+    assert tray.badge() == BadgeSpec("420", FINE, cue="h")
     # cached data shows at once, grey
     tray.update_snapshot(make_snapshot("a", hour=(420, 500), stale=True))
     assert tray.badge().level == STALE
@@ -161,7 +164,7 @@ def test_trouble_elsewhere_marks_the_icon(qtbot):
     tray.update_snapshot(make_snapshot("a", hour=(420, 500)))
     tray.update_snapshot(make_snapshot("b", hour=None, state=State.AUTH_ERROR, error=ErrorInfo("Invalid API key", 401)))
     spec = tray.badge()
-    assert (spec.text, spec.level, spec.mark) == ("420", ERROR, MARK_ALERT)
+    assert (spec.text, spec.level, spec.mark) == ("420", ELSEWHERE, MARK_ALERT)
 
 
 def test_one_icon_per_account_in_the_accounts_order(qtbot):
@@ -171,8 +174,8 @@ def test_one_icon_per_account_in_the_accounts_order(qtbot):
     tray.update_snapshot(make_snapshot("b", label="B", provider="openrouter", plan=None, hour=None,
                                        credits=(3.0, 10.0)))
     assert list(tray.icons) == ["a", "b"]
-    assert tray.badge("a") == BadgeSpec("420", OK, cue="h", band=provider_band("routing.run"))
-    assert tray.badge("b") == BadgeSpec("$3", OK, band=provider_band("openrouter"))
+    assert tray.badge("a") == BadgeSpec("420", FINE, cue="h", band=provider_band("routing.run"))
+    assert tray.badge("b") == BadgeSpec("$3", FINE, band=provider_band("openrouter"))
     assert tray.icons["b"].toolTip().startswith("Badge: B (OpenRouter) — $3.00 left on the key")
     first_a = tray.icons["a"]
     # a new account in front: every icon from there on is recreated, so the tray shows them in order

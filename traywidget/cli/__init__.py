@@ -145,6 +145,9 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
             form.add_argument("--json", action="store_true", help=tr("one JSON object per change (= --format json)"))
         else:
             cmd.add_argument("--json", action="store_true", help=json_help)
+        if name == "status":
+            cmd.add_argument("--compact", action="store_true",
+                             help=tr("the JSON on one line (implies --json; for a status bar)"))
         # SUPPRESS: an unset `--demo` here must not hide `traywidget --demo status`.
         cmd.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                          help=tr("run against the built-in simulator's demo accounts"))

@@ -17,31 +17,23 @@ from datetime import datetime
 
 from traywidget.present.formatting import left_text
 from traywidget.present.headline import Headline, window_cue
+from traywidget.present.severity import Severity, severity_of, worst
 from traywidget.i18n import tr
-from traywidget.model import Meter, Snapshot, State
+from traywidget.model import Meter, Snapshot
 from traywidget.present.text import badge_text, status_text, tooltip_text
 
-# Classes a bar's style sheet can colour (documented in README).
-OK = "ok"
-WARNING = "warning"  # a window running low, a 429, a passing failure (offline, a server error)
-CRITICAL = "critical"  # nothing goes through until the user acts or the window resets
-UNKNOWN = "unknown"  # no figures yet
+UNKNOWN = "unknown"  # Waybar's class before any account has figures; otherwise a severity's word
 
 
 def bar_class(snapshots: Iterable[Snapshot]) -> str:
-    """The worst of every account: critical (key, payment, an exhausted window), warning, ok."""
-    states = [snap.state for snap in snapshots]
-    if not states:
-        return UNKNOWN
-    if any(state.needs_user or state is State.EXHAUSTED for state in states):
-        return CRITICAL
-    if any(not state.is_fine or state is State.LOW for state in states):
-        return WARNING
-    return OK
+    """The worst account's severity (present/severity.py: fine, low, failing, refused, action), or unknown."""
+    level = worst(snapshots)
+    return UNKNOWN if level is None else level.word
 
 
 def _troubled(snapshots: Iterable[Snapshot]) -> list[Snapshot]:
-    return [snap for snap in snapshots if not snap.state.is_fine]
+    """The accounts a glance names beside the headline: from `failing` on."""
+    return [snap for snap in snapshots if severity_of(snap) >= Severity.FAILING]
 
 
 def compact_text(meter: Meter | None) -> str:

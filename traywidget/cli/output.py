@@ -133,12 +133,12 @@ def print_status(snapshots: list[Snapshot], now: datetime, out: TextIO) -> None:
             print(line, file=out)
 
 
-def watch_line(snap: Snapshot) -> str:
-    """One line per change, the menu's line with the time it was fetched:
-    "10:37:12 Main — 380 requests left this hour · OK"."""
+def watch_line(snap: Snapshot, now: datetime) -> str:
+    """One line per change, the menu's line with the time of the change (`now`: a poll's or traffic's
+    answer, or a window's reset passing): "10:37:12 Main — 380 requests left this hour · OK"."""
     if snap.fetched_at is None:
         return menu_account_line(snap)
-    return f"{snap.fetched_at.astimezone().strftime('%H:%M:%S')} {menu_account_line(snap)}"
+    return f"{now.astimezone().strftime('%H:%M:%S')} {menu_account_line(snap)}"
 
 
 def print_table(rows: list[tuple], out: TextIO) -> None:

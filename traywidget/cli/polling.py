@@ -15,6 +15,7 @@ from traywidget.cli.accounts import load_config
 from traywidget.cli.output import GuardedStream, print_status, watch_line
 from traywidget.present.alerts import kill_summary
 from traywidget.store.secrets import KeyringSecretStore, SecretStore
+from traywidget.present.severity import exit_code, severity_of
 from traywidget.i18n import tr
 from traywidget.model import (
     EXIT_ACCOUNT_ERROR,
@@ -28,7 +29,7 @@ from traywidget.model import (
     UsageError,
     utcnow,
 )
-from traywidget.model.status_document import status_document
+from traywidget.present.status_document import account_document, status_document
 
 
 @dataclass
@@ -61,12 +62,21 @@ def status_command(args, out: GuardedStream, err) -> int:
         inputs = _engine_inputs(args, err, stack)
         port = configured_port(args)
         snapshots = asyncio.run(_one_shot(inputs, lambda engine: poll_with_gateway(engine, port, inputs.secrets)))
-    if args.json:
-        json.dump(status_document(snapshots), out, indent=2)
-        out.write("\n")
+    if args.json or args.compact:
+        document = status_document(snapshots)
+        if args.compact:
+            out.write(json.dumps(document, separators=(",", ":")) + "\n")  # one line, for a status bar
+        else:
+            json.dump(document, out, indent=2)
+            out.write("\n")
     else:
         print_status(snapshots, utcnow(), out)
-    return _exit_code([s.error for s in snapshots], any(s.state.is_account_error for s in snapshots))
+    return status_exit_code(snapshots)
+
+
+def status_exit_code(snapshots: list[Snapshot]) -> int:
+    """What `status` returns for these accounts (docs/json.md's severity table)."""
+    return _exit_code([s.error for s in snapshots], exit_code(severity_of(s) for s in snapshots) != EXIT_OK)
 
 
 def kill_command(args, out: GuardedStream, err) -> int:
@@ -87,8 +97,8 @@ def kill_command(args, out: GuardedStream, err) -> int:
 
 
 def _exit_code(errors: list[ErrorInfo | None], account_error: bool) -> int:
-    """README's rule: 3 when a key could not be read from the keyring, else 1 when an account is
-    in an error state, else 0."""
+    """docs/json.md's rule: 3 when a key could not be read from the keyring, else 1 when an account is
+    failing or waits for the user (present.severity.exit_code), else 0."""
     if any(error is not None and error.code == KEYRING_ERROR_CODE for error in errors):
         return EXIT_KEYRING
     return EXIT_ACCOUNT_ERROR if account_error else EXIT_OK
@@ -157,8 +167,8 @@ def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
             return None
         seen[snap.account_id] = key
         if fmt == "json":
-            return json.dumps(snap.to_json(), separators=(",", ":"))
-        return watch_line(snap)
+            return json.dumps(account_document(snap), separators=(",", ":"))
+        return watch_line(snap, utcnow())
 
     return per_account
 

@@ -32,10 +32,12 @@ from typing import Callable, Iterable, Mapping
 import httpx
 
 from traywidget.engine import schedule
+from traywidget.present import freshness
+from traywidget.present.freshness import quota_state
 from traywidget.store.config import Settings
 from traywidget.engine.engine_control import SnapshotCallback
 from traywidget.engine.http_client import fetch, join_url, make_client
-from traywidget.engine.readings import merge_poll, merge_traffic, quota_state
+from traywidget.engine.readings import merge_poll, merge_traffic
 from traywidget.engine.schedule import AccountSchedule, Cadence, requests_budget_per_hour
 from traywidget.store.key_cache import KeyCache
 from traywidget.store.secrets import SecretStore, key_name
@@ -73,6 +75,8 @@ NO_KEY_MESSAGE = tr_noop("No API key saved for {label}. Set one in Settings or w
 NO_MANAGEMENT_KEY_MESSAGE = tr_noop("No management key saved")
 INTERNAL_ERROR_MESSAGE = tr_noop("Internal error while polling (details in the log)")
 REFUSED_MESSAGE = tr_noop("The provider refused a request")
+# The expiry timer fires this much after the moment (the wall clock and the loop's clock differ a little).
+EXPIRY_SLACK_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,8 @@ class Engine:
         self._resume = asyncio.Event()
         self._resume.set()
         self._watchdog: asyncio.Task | None = None
+        # The one wake-up at the next moment a reading expires or a 429 stops holding (present/freshness.py).
+        self._expiry: asyncio.TimerHandle | None = None
         for account in accounts:
             self._accounts[account.id] = _Account(account, get_provider(account.provider))
 
@@ -213,6 +219,9 @@ class Engine:
             tasks.append(self._watchdog)
         for task in tasks:
             task.cancel()
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         await asyncio.gather(*tasks, return_exceptions=True)
         for rt in self._accounts.values():
             rt.task = None
@@ -435,8 +444,7 @@ class Engine:
             if outcome.read:
                 rt.polled_at = snap.fetched_at
             self._schedule_after_poll(rt, snap, outcome, full, previous)
-            self._publish(snap)
-            return snap
+            return self._publish(snap)
 
     async def _outcome(
         self, rt: _Account, full: bool, given_keys: tuple[str | None, str | None] | None = None
@@ -565,11 +573,41 @@ class Engine:
             streams=rt.streams,
         )
 
-    def _publish(self, snap: Snapshot) -> None:
+    def _publish(self, snap: Snapshot) -> Snapshot:
+        """Store and hand out the account as it stands now (aged by present.freshness), and set the
+        wake-up for the next moment it will read differently."""
+        snap = freshness.at(snap, self._now(), self.settings.thresholds)
         self._snapshots[snap.account_id] = snap
         for callback in list(self._subscribers):
             try:
                 callback(snap)
             except Exception:
                 log.exception("A snapshot subscriber failed")
+        self._arm_expiry()
+        return snap
+
+    def _arm_expiry(self) -> None:
+        """One timer to the next expiry of any account's reading: time moves the output, not only traffic."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        now = self._now()
+        moment = freshness.next_change(self._snapshots.values(), now)
+        if moment is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # published before the loop runs (cached values): the first poll arms it
+            return
+        delay = (moment - now).total_seconds() + EXPIRY_SLACK_S
+        self._expiry = loop.call_later(delay, self._expire)
+
+    def _expire(self) -> None:
+        """A reading reached its reset (or a 429 its end): publish what every changed account says now."""
+        self._expiry = None
+        now = self._now()
+        for snap in list(self._snapshots.values()):
+            if freshness.at(snap, now, self.settings.thresholds) is not snap:
+                self._publish(snap)
+        self._arm_expiry()
 

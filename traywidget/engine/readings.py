@@ -1,4 +1,4 @@
-"""An account's meters and quota state, from what its polls and its traffic said.
+"""An account's meters, from what its polls and its traffic said (their state: present.freshness).
 
 Meters come from two places: a poll of the usage endpoints (source POLL) and
 the rate-limit headers on the user's own requests through the local gateway
@@ -10,10 +10,11 @@ meter of another name, whichever way it came. Pure functions, no I/O.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Iterable
 
-from traywidget.model import BALANCE, Meter, Source, State, Thresholds, Unit
+from traywidget.model import Meter, Source
 
 
 def merge_poll(
@@ -28,6 +29,8 @@ def merge_poll(
     """
     previous = tuple(previous)
     merged: dict[str, Meter] = {} if full else {m.name: m for m in previous}
+    # Every meter says when it was read: a polled one, when the poll asked.
+    polled = [meter if meter.seen_at is not None else replace(meter, seen_at=started_at) for meter in polled]
     for meter in polled:
         held = merged.get(meter.name)
         if held is None or not _newer_traffic(held, started_at):
@@ -62,26 +65,3 @@ def _newer_traffic(meter: Meter, than: datetime) -> bool:
 
 def _reading_time(meter: Meter, polled_at: datetime | None) -> datetime | None:
     return meter.seen_at if meter.source is Source.TRAFFIC else polled_at
-
-
-def quota_state(meters: Iterable[Meter], thresholds: Thresholds, now: datetime) -> State:
-    """ok, low or exhausted, from the meters that still describe a current window.
-
-    A meter whose window has reset since it was read says nothing about the
-    window now (its numbers stay visible, marked by their time); an
-    estimated cap with an unknown remaining says nothing either.
-    """
-    state = State.OK
-    for meter in meters:
-        if meter.estimated and meter.remaining is None:
-            continue
-        if meter.resets_at is not None and meter.resets_at <= now:
-            continue
-        if meter.capped and meter.remaining is not None and meter.remaining <= 0:
-            return State.EXHAUSTED
-        if meter.unit is Unit.USD and meter.name == BALANCE and meter.remaining is not None and meter.remaining <= 0:
-            return State.EXHAUSTED
-        fraction = meter.fraction_left
-        if fraction is not None and fraction <= thresholds.low:
-            state = State.LOW
-    return state

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from traywidget.model.status_document import status_document
+from traywidget.present.status_document import status_document
 
 if TYPE_CHECKING:  # the engine (and httpx) load only where one runs
     from traywidget.engine.engine import Engine

@@ -2,7 +2,7 @@
 
 Built at scrape time, by a collector of our own in a registry of our own that
 holds only `traywidget_` families (no process, platform or GC collectors), from
-the same document `traywidget status --json` prints (model/status_document.py):
+the same document `traywidget status --json` prints (present/status_document.py):
 the values a scraper sees are the CLI's at that moment, by construction.
 
 Labels are account ids, provider names, meter names, states, status codes and

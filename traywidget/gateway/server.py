@@ -137,7 +137,7 @@ class Gateway:
         self._latest = LatestTraffic()
         self._proxies = ProxyChoice()
         self._counts = GatewayCounts()
-        # The status document /metrics reports (model/status_document.py); None: metrics are off.
+        # The status document /metrics reports (present/status_document.py); None: metrics are off.
         self.metrics_document: Callable[[], Mapping[str, Any]] | None = None
         self._targets: dict[str, Target] = {}
         self.set_accounts(accounts)

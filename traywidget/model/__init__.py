@@ -46,7 +46,7 @@ from traywidget.model.snapshot import (
     Meter,
     Snapshot,
 )
-from traywidget.model.state import Source, State, Unit
+from traywidget.model.state import Freshness, Source, State, Unit
 from traywidget.model.traffic import TrafficObservation
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "ConfigError", "InvalidValue", "ProviderError", "SecretStoreError", "TraywidgetError", "UsageError",
     "HttpResult", "clean_number", "clean_signed_number", "iso", "parse_iso", "round_down", "utcnow", "BALANCE", "CREDITS",
     "FREE_REQUESTS_DAY", "REQUESTS_DAY", "REQUESTS_HOUR", "REQUESTS_MINUTE", "ErrorInfo",
-    "KillResult", "Meter", "Snapshot", "State", "Unit", "Source", "TrafficObservation", "REQUESTS_WINDOW",
+    "KillResult", "Meter", "Snapshot", "State", "Unit", "Source", "Freshness", "TrafficObservation",
+    "REQUESTS_WINDOW",
     "TOKENS_WINDOW", "INPUT_TOKENS_WINDOW", "OUTPUT_TOKENS_WINDOW",
 ]

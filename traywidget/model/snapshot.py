@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from traywidget.model.scalars import clean_number, clean_signed_number, iso, parse_iso, round_down
-from traywidget.model.state import Source, State, Unit
+from traywidget.model.state import Freshness, Source, State, Unit
 
 # Meter names are part of the documented JSON interface.
 REQUESTS_MINUTE = "requests_minute"
@@ -51,6 +51,8 @@ class Meter:
     # own request through the gateway said so, at `seen_at`.
     source: Source = Source.POLL
     seen_at: datetime | None = None
+    # CURRENT as read; REFILLED or EXPIRED once its reset has passed with no newer reading.
+    freshness: Freshness = Freshness.CURRENT
 
     @property
     def capped(self) -> bool:
@@ -81,6 +83,7 @@ class Meter:
             "resets_at": iso(self.resets_at),
             "source": self.source.value,
             "seen_at": iso(self.seen_at),
+            "freshness": self.freshness.value,
         }
         if markers:
             data["estimated"] = self.estimated
@@ -105,6 +108,8 @@ class Meter:
             approximate_reset=bool(data.get("approximate_reset", False)),
             source=Source(data["source"]) if data.get("source") in Source._value2member_map_ else Source.POLL,
             seen_at=parse_iso(data.get("seen_at")),
+            freshness=Freshness(data["freshness"]) if data.get("freshness") in Freshness._value2member_map_
+            else Freshness.CURRENT,
         )
 
 
@@ -181,7 +186,7 @@ class Snapshot:
         """What "this snapshot changed" means, everywhere (the engine's quiet
         slow-down, `watch`'s one line per change): state, plan, every meter's
         numbers and the error — not the fetch time."""
-        meters = tuple((m.name, m.used, m.remaining, m.limit) for m in self.meters)
+        meters = tuple((m.name, m.used, m.remaining, m.limit, m.freshness) for m in self.meters)
         return (self.state, self.plan, meters, self.error, self.streams)
 
     @property

@@ -55,11 +55,6 @@ class State(StrEnum):
         return self.is_quota_reading or self is State.RATE_LIMITED
 
     @property
-    def is_account_error(self) -> bool:
-        """Scripts should hear about it (exit code 1): the user must act, or polling fails."""
-        return self.needs_user or self.is_transient
-
-    @property
     def is_poll_failure(self) -> bool:
         """A poll was sent and did not give a quota reading: the next one backs off."""
         return not self.is_quota_reading and self is not State.NO_KEY
@@ -76,3 +71,11 @@ class Source(StrEnum):
 
     POLL = "poll"  # a usage endpoint answered a poll
     TRAFFIC = "traffic"  # rate-limit headers on a response to the user's own request, through the gateway
+
+
+class Freshness(StrEnum):
+    """Whether a meter's numbers describe its window now (present/freshness.py decides, at a time)."""
+
+    CURRENT = "current"  # as read, and its window has not reset since
+    REFILLED = "refilled"  # its window reset after the reading: an estimate of a full window until the next reading
+    EXPIRED = "expired"  # it reset after the reading and a refill cannot be assumed: the amount is unknown

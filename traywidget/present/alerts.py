@@ -37,13 +37,10 @@ from traywidget.present.formatting import (
     percent_left,
     reset_text,
 )
+from traywidget.present.freshness import LIMIT_KIND_METERS
 from traywidget.present.headline import pick_headline, refills_within_a_minute
 from traywidget.i18n import enumeration, tr, tr_noop, trn
 from traywidget.model import (
-    FREE_REQUESTS_DAY,
-    REQUESTS_DAY,
-    REQUESTS_HOUR,
-    REQUESTS_MINUTE,
     KillResult,
     Meter,
     Snapshot,
@@ -71,13 +68,6 @@ RESTORE_AFTER_S = 120.0
 _RESET_JUMP = timedelta(seconds=30)
 
 # The windows a 429's limit kind names (a daily 429 on free models is the free-model day).
-_LIMIT_KIND_METERS = {
-    "minute": (REQUESTS_MINUTE,),
-    "hourly": (REQUESTS_HOUR,),
-    "hour": (REQUESTS_HOUR,),
-    "daily": (REQUESTS_DAY, FREE_REQUESTS_DAY),
-    "day": (REQUESTS_DAY, FREE_REQUESTS_DAY),
-}
 _LIMIT_KIND_TITLE = {
     "minute": tr_noop("{account}: per-minute limit hit (429)"),
     "hourly": tr_noop("{account}: hourly limit hit (429)"),
@@ -179,7 +169,7 @@ class AlertPolicy:
                 kind = snapshot.error.limit_kind if snapshot.error else None
                 if not explained and memory.may_say((RATE_LIMITED, kind), now):
                     memory.rate_limit_announced = True
-                    memory.rate_limit_windows = _LIMIT_KIND_METERS.get(kind or "", ())
+                    memory.rate_limit_windows = LIMIT_KIND_METERS.get(kind or "", ())
                     memory.refused_since = memory.refused_since or now
                     alerts.append(_rate_limit_alert(snapshot, now))
         else:
@@ -280,7 +270,7 @@ def _rate_limit_alert(snapshot: Snapshot, now: datetime) -> Alert:
     title = tr(_LIMIT_KIND_TITLE.get(kind or "", tr_noop("{account}: rate limited (429)"))).format(
         account=snapshot.label)
     message = tr(error.message).splitlines()[0].strip().rstrip(".") + "." if error and error.message else ""
-    meter = next((m for name in _LIMIT_KIND_METERS.get(kind or "", ()) if (m := snapshot.meter(name))), None)
+    meter = next((m for name in LIMIT_KIND_METERS.get(kind or "", ()) if (m := snapshot.meter(name))), None)
     meter_name = meter.name if meter is not None else None
     when = _reset_sentence(meter, now)
     if not when and error is not None and error.retry_after_s is not None:

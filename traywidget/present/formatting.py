@@ -27,6 +27,7 @@ from traywidget.model import (
     REQUESTS_MINUTE,
     REQUESTS_WINDOW,
     TOKENS_WINDOW,
+    Freshness,
     Meter,
     Unit,
     round_down,
@@ -66,6 +67,11 @@ def clock_time(moment: datetime) -> str:
     return moment.astimezone().strftime("%H:%M")
 
 
+def clock_time_s(moment: datetime) -> str:
+    """"13:14:20": a moment to the second, for what ends within minutes (a minute's window, a 429)."""
+    return moment.astimezone().strftime("%H:%M:%S")
+
+
 def time_until_reset(resets_at: datetime | None, now: datetime, approximate: bool = False) -> str | None:
     """"23 min", "about 40 s" (a rolling or inferred reset), "now"; None when unknown."""
     if resets_at is None:
@@ -94,6 +100,9 @@ def reset_text(meter: Meter, now: datetime) -> str | None:
     seconds = (meter.resets_at - now).total_seconds()
     if seconds <= 0 or meter.approximate_reset or seconds >= DAY_S:
         return reset_phrase(meter.resets_at, now, meter.approximate_reset)
+    if meter.resets_at.replace(second=0, microsecond=0) <= now:
+        # Within the minute it names, "resets 13:14" would read as past: keep the seconds.
+        return tr("resets {time}").format(time=clock_time_s(meter.resets_at))
     return tr("resets {time}").format(time=clock_time(meter.resets_at))
 
 
@@ -143,8 +152,9 @@ def count_left(value: float) -> str:
 
 def left_text(meter: Meter, of_limit: bool = False) -> str:
     """"345 requests left this hour", "100 of 500 requests left this hour" (of_limit), "$4.20 left on
-    the key", "Requests this hour: 120 used, no cap", "Requests this hour: unknown"."""
-    approx = "≈ " if meter.estimated else ""
+    the key", "Requests this hour: 120 used, no cap", "Requests this hour: unknown". An estimate (a
+    documented default cap, a window refilled at its reset) is marked "≈"."""
+    approx = "≈ " if meter.estimated or meter.freshness is Freshness.REFILLED else ""
     if meter.remaining is None:
         if meter.used is not None and not meter.capped:
             return tr("{title}: {amount} used, no cap").format(

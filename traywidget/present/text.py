@@ -13,16 +13,34 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from traywidget.present.formatting import (
+    clock_time,
+    clock_time_s,
     format_amount,
     format_duration,
     left_text,
     meter_title,
     reset_text,
 )
+from traywidget.present.freshness import account_reading, rate_limit_ends, read_at
 from traywidget.present.headline import Headline, pick_headline
+from traywidget.present.pace import clock_text
 from traywidget.i18n import tr, tr_noop, trn
 from traywidget.i18n.numbers import decimal_text
-from traywidget.model import Meter, Snapshot, State, Thresholds, Unit, round_down
+from traywidget.model import (
+    BALANCE,
+    CREDITS,
+    FREE_REQUESTS_DAY,
+    REQUESTS_DAY,
+    REQUESTS_HOUR,
+    REQUESTS_MINUTE,
+    Freshness,
+    Meter,
+    Snapshot,
+    Source,
+    State,
+    Unit,
+    round_down,
+)
 from traywidget.providers import display_name
 
 STATE_TEXT = {
@@ -42,8 +60,66 @@ ERROR_MAX = 300  # an error in details and the panel (the provider's message can
 ERROR_IN_LINE_MAX = 60
 
 
+# The state word of a low or used-up account names the window that made it so.
+_WINDOW_STATE_TEXT = {
+    (State.LOW, REQUESTS_MINUTE): tr_noop("Running low this minute"),
+    (State.LOW, REQUESTS_HOUR): tr_noop("Running low this hour"),
+    (State.LOW, REQUESTS_DAY): tr_noop("Running low today"),
+    (State.LOW, FREE_REQUESTS_DAY): tr_noop("Free requests running low today"),
+    (State.LOW, CREDITS): tr_noop("Credits running low"),
+    (State.LOW, BALANCE): tr_noop("Balance running low"),
+    (State.EXHAUSTED, REQUESTS_MINUTE): tr_noop("Exhausted this minute"),
+    (State.EXHAUSTED, REQUESTS_HOUR): tr_noop("Exhausted this hour"),
+    (State.EXHAUSTED, REQUESTS_DAY): tr_noop("Exhausted today"),
+    (State.EXHAUSTED, FREE_REQUESTS_DAY): tr_noop("Free requests exhausted today"),
+    (State.EXHAUSTED, CREDITS): tr_noop("Credits used up"),
+    (State.EXHAUSTED, BALANCE): tr_noop("Balance empty"),
+}
+_IN_WINDOW_STATE_TEXT = {
+    State.LOW: tr_noop("Running low in this window"),
+    State.EXHAUSTED: tr_noop("Exhausted in this window"),
+}
+
+
 def state_text(state: State) -> str:
+    """The state's word alone ("Running low"); an account's state reads better through `account_state_text`."""
     return tr(STATE_TEXT[state])
+
+
+def _window_of_state(snapshot: Snapshot) -> Meter | None:
+    """The current window that makes an account low or exhausted: the one at 0, else the least left."""
+    current = [m for m in snapshot.meters if m.freshness is Freshness.CURRENT]
+    if snapshot.state is State.EXHAUSTED:
+        return next((m for m in current if m.remaining is not None and m.remaining <= 0), None)
+    shares = [(share, i) for i, m in enumerate(current) if (share := m.fraction_left) is not None]
+    return current[min(shares)[1]] if shares else None
+
+
+def state_word(snapshot: Snapshot) -> str:
+    """The account's state in a word or three, naming the window it is about ("Running low this minute")."""
+    state = snapshot.state
+    if state in (State.LOW, State.EXHAUSTED):
+        meter = _window_of_state(snapshot)
+        if meter is not None:
+            phrase = _WINDOW_STATE_TEXT.get((state, meter.name))
+            if phrase is None and meter.unit is not Unit.USD:
+                phrase = _IN_WINDOW_STATE_TEXT[state]
+            if phrase is not None:
+                return tr(phrase)
+    return state_text(state)
+
+
+def account_state_text(snapshot: Snapshot) -> str:
+    """`state_word`, and for a 429 until when it holds ("Rate limited (429) until 13:14:20") or, when
+    it never said, when it was seen ("Rate limited (429), seen 13:14")."""
+    state = snapshot.state
+    if state is State.RATE_LIMITED:
+        ends = rate_limit_ends(snapshot)
+        if ends is not None:
+            return tr("{state} until {time}").format(state=state_text(state), time=clock_time_s(ends))
+        if snapshot.fetched_at is not None:
+            return tr("{state}, seen {time}").format(state=state_text(state), time=clock_time(snapshot.fetched_at))
+    return state_word(snapshot)
 
 
 # ------------------------------------------------------------------ badge numbers
@@ -96,21 +172,6 @@ def badge_text(meter: Meter | None) -> str:
     return decimal_text(format_count(meter.remaining))
 
 
-# ------------------------------------------------------------------ levels
-OK, LOW, EXHAUSTED, STALE, ERROR, NONE = "ok", "low", "exhausted", "stale", "error", "none"
-
-
-def meter_level(meter: Meter, thresholds: Thresholds = Thresholds()) -> str:
-    if meter.remaining is None:
-        return NONE
-    if meter.remaining <= 0:
-        return EXHAUSTED
-    fraction = meter.fraction_left
-    if fraction is not None and fraction <= thresholds.low:
-        return LOW
-    return OK
-
-
 # ------------------------------------------------------------------ accounts in words
 def account_name(snapshot: Snapshot) -> str:
     """"Main (routing.run)"; just the label when it already names the provider ("routing.run · Premium")."""
@@ -150,8 +211,9 @@ def _clip(text: str, limit: int) -> str:
 
 
 def status_text(snapshot: Snapshot) -> str:
-    """"OK", "Rate limited (429): Hourly request limit exceeded", "OK · cached", "… · 2 streams running"."""
-    text = state_text(snapshot.state)
+    """"OK", "Rate limited (429) until 13:14:20: Hourly request limit exceeded", "OK · cached",
+    "… · 2 streams running"."""
+    text = account_state_text(snapshot)
     short = None if snapshot.state.is_fine else _short_error(snapshot)
     if short:
         text = tr("{state}: {message}").format(state=text, message=short)
@@ -223,7 +285,7 @@ def tooltip_text(
 # ------------------------------------------------------------------ details (menu submenu, settings)
 def meter_value_text(meter: Meter) -> str:
     """"420 / 500", "≈ 40 / 50", "$4.20 / $10.00", "120 used · no cap", "$3.10"."""
-    approx = "≈ " if meter.estimated else ""
+    approx = "≈ " if meter.estimated or meter.freshness is Freshness.REFILLED else ""
     if meter.capped:
         return f"{approx}{format_amount(meter.remaining, meter.unit)} / {format_amount(meter.limit, meter.unit)}"
     if meter.unit is Unit.USD and meter.remaining is not None:
@@ -235,33 +297,65 @@ def meter_value_text(meter: Meter) -> str:
     return tr("no cap") if meter.limit is None else tr("unknown")
 
 
-def meter_detail(meter: Meter, now: datetime) -> str:
-    """"Requests this hour: 420 of 500 left · resets 16:00"."""
+def meter_detail(meter: Meter, now: datetime, *, with_source: bool = True) -> str:
+    """"Requests this hour: 420 of 500 left · resets 16:00"; "Requests this minute: ≈ 20 of 20 left ·
+    refilled at its reset (estimate)"; "… · seen 2 min ago in your traffic" for a traffic reading
+    (unless `with_source` is False: the account's age line says it already)."""
     if meter.remaining is None:
         line = left_text(meter)
     else:
         line = tr("{title}: {figure}").format(title=meter_title(meter), figure=_short_left(meter))
-    when = reset_text(meter, now)
-    return f"{line} · {when}" if when else line
+    parts = [line]
+    when = freshness_text(meter) or reset_text(meter, now)
+    if when:
+        parts.append(when)
+    if with_source and meter.source is Source.TRAFFIC and meter.seen_at is not None:
+        parts.append(_seen_in_traffic(meter.seen_at, now))
+    return " · ".join(parts)
+
+
+def freshness_text(meter: Meter) -> str | None:
+    """What a meter whose window reset after it was read says in place of its reset; None while current."""
+    if meter.freshness is Freshness.REFILLED:
+        return tr("refilled at its reset (estimate)")
+    if meter.freshness is Freshness.EXPIRED:
+        return tr("reset since it was read")
+    return None
 
 
 def _short_left(meter: Meter) -> str:
-    approx = "≈ " if meter.estimated else ""
+    approx = "≈ " if meter.estimated or meter.freshness is Freshness.REFILLED else ""
     amount = format_amount(meter.remaining, meter.unit)
     if meter.capped:
         return approx + tr("{left} of {limit} left").format(left=amount, limit=format_amount(meter.limit, meter.unit))
     return approx + tr("{amount} left").format(amount=amount)
 
 
+def _seen_in_traffic(moment: datetime, now: datetime) -> str:
+    return tr("seen {ago} in your traffic").format(ago=ago_text(moment, now))
+
+
 def age_text(snapshot: Snapshot, now: datetime) -> str:
-    if snapshot.fetched_at is None:
-        return tr("cached · stale") if snapshot.stale else tr("not fetched yet")
-    seconds = max(0.0, (now - snapshot.fetched_at).total_seconds())
+    """How old the account's figures are and where they came from, the same in the panel, the menu and
+    `status`: "fetched 20 s ago" (a poll that worked), "seen 2 min ago in your traffic", "data from
+    12:00" (the last poll failed), "saved 10 min ago, not refreshed yet" (cached at start-up)."""
+    read, source = account_reading(snapshot)
+    if read is None:
+        failed = snapshot.fetched_at is not None and not snapshot.state.key_accepted and not snapshot.stale
+        return tr("never fetched") if failed else tr("not fetched yet")
     if snapshot.stale:
-        return tr("cached just now · stale") if seconds < 2 else tr("cached {duration} ago · stale").format(
-            duration=format_duration(seconds))
-    return tr("fetched just now") if seconds < 2 else tr("fetched {duration} ago").format(
-        duration=format_duration(seconds))
+        return tr("saved {ago}, not refreshed yet").format(ago=ago_text(read, now))
+    if source is Source.TRAFFIC:
+        return _seen_in_traffic(read, now)
+    if not snapshot.state.key_accepted:  # the last poll failed: the figures are from an earlier one
+        return tr("data from {time}").format(time=clock_text(read, now))
+    return tr("fetched {ago}").format(ago=ago_text(read, now))
+
+
+def ago_text(moment: datetime, now: datetime) -> str:
+    """"just now", "12 s ago", "4 min ago"."""
+    seconds = max(0.0, (now - moment).total_seconds())
+    return tr("just now") if seconds < 2 else tr("{duration} ago").format(duration=format_duration(seconds))
 
 
 def account_details(snapshot: Snapshot, now: datetime) -> list[str]:
@@ -269,7 +363,10 @@ def account_details(snapshot: Snapshot, now: datetime) -> list[str]:
     provider = display_name(snapshot.provider)
     plan = tr(snapshot.plan) if snapshot.plan else None
     lines = [tr("{provider} · {plan}").format(provider=provider, plan=plan) if plan else provider]
-    lines += [meter_detail(meter, now) for meter in snapshot.meters]
+    read, source = account_reading(snapshot)
+    # A meter says where it was seen only when that differs from the account's age line (the last line).
+    lines += [meter_detail(meter, now, with_source=(meter.source, read_at(snapshot, meter)) != (source, read))
+              for meter in snapshot.meters]
     if snapshot.streams is not None:
         lines.append(streams_text(snapshot.streams))
     error = error_text(snapshot)

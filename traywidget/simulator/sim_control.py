@@ -7,7 +7,7 @@ Every answer is {"ok": true, ...}; a bad request is 400 {"ok": false, "error"}.
   POST /_sim/reset                      counters, faults, scripts, log, traffic, stream stats
   POST /_sim/account {"provider", ...options, "management"?}
                                         -> {"provider", "api_key", "management_key"}; options as
-                                        Simulator.add_*_key (openai-compatible: "rpm", "tpm")
+                                        Simulator.add_*_key (openai-compatible: "rpm", "tpm", "window_s")
   POST /_sim/configure {"key", ...fields}   Simulator.configure: e.g. {"stream_limit": 2,
                                         "stream_denial": "sse"} (routing.run), {"rpm": 3} (openai-compatible)
   POST /_sim/fault {"key", "fault", "params"?: {..., "count"?}, "count"?}

@@ -166,12 +166,16 @@ class Simulator:
             self._rw_keys[key] = row
             return key
 
-    def add_openai_compatible_key(self, *, rpm: int = 60, tpm: int = 150_000, key: str | None = None) -> str:
-        """A key of an OpenAI-compatible provider with `rpm` requests and `tpm`
-        tokens per minute (no usage endpoint: its limits show only in headers)."""
+    def add_openai_compatible_key(self, *, rpm: int = 60, tpm: int = 150_000, key: str | None = None,
+                                  window_s: float = 60.0) -> str:
+        """A key of an OpenAI-compatible provider with `rpm` requests and `tpm` tokens per
+        `window_s` seconds (a minute; shorter for a test that crosses resets in real time).
+        No usage endpoint: its limits show only in headers."""
+        if not window_s > 0:
+            raise ValueError("window_s must be a number of seconds > 0")
         with self._lock:
             key = self._register(key, OPENAI_COMPATIBLE, lambda: "sk-sim-" + secrets.token_hex(24))
-            self._oa_keys[key] = OpenAICompatibleKey(key, rpm, tpm)
+            self._oa_keys[key] = OpenAICompatibleKey(key, rpm, tpm, TokenBucket(window_s), TokenBucket(window_s))
             return key
 
     def _rw_account(self, key: str) -> RoutewayAccount:

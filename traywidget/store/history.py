@@ -24,7 +24,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from traywidget.model import Snapshot
+from traywidget.model import Freshness, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,8 @@ class HistoryStore:
         ts = _ts(now if now is not None else snapshot.fetched_at)
         rows = []
         for meter in snapshot.meters:
-            if meter.remaining is None:
-                continue
+            if meter.remaining is None or meter.freshness is not Freshness.CURRENT:
+                continue  # unknown, or an estimate after its reset: not something that was read
             key = (snapshot.account_id, meter.name)
             last = self._last.get(key)
             if last is not None and ts - last < self.min_interval_s and ts >= last:

@@ -7,11 +7,12 @@ State → look lives in tables (`LEVEL_COLORS`, `MARK_COLORS`); each provider's 
 What a glance reads:
 - the figure, with a small letter for its window (m / h / d) where it fits
   (20 px and up); money carries its own "$";
-- the pill's colour: green fine, amber low, red used up, grey not current
-  (cached, offline, paused), slate "fine here, but something is wrong elsewhere";
-- a corner dot with "!" when any account is in trouble: red when requests are
-  refused (a rejected key, a payment, an exhausted window, a 429), amber when an
-  account is failing (offline, a server error);
+- the pill's colour: the headline window's severity (present/severity.py): green
+  fine, amber low, red refused (used up); grey not current (cached, offline,
+  paused), slate "fine here, but something is wrong elsewhere";
+- a corner dot with "!" from the worst account's severity: red for refused (an
+  exhausted window, a 429) and action (no key, a rejected key, a payment),
+  amber for failing (offline, a server error);
 - one icon per account: a band in the provider's colour along the bottom.
 
 Readability on light and dark panels: saturated fills with a darker rim, white
@@ -40,39 +41,54 @@ from PySide6.QtGui import (
 )
 
 from traywidget.present.headline import Headline, window_cue
+from traywidget.present.severity import Severity, meter_severity, worst
 from traywidget.model import Snapshot, Thresholds
-from traywidget.present.text import (
-    ERROR,
-    EXHAUSTED,
-    LOW,
-    NONE,
-    OK,
-    STALE,
-    badge_text,
-    meter_level,
-)
+from traywidget.present.text import badge_text
 
 ICON_SIZES = (16, 22, 24, 32, 48, 64)
 PIXEL_RATIOS = (1.0, 2.0)
 # Below this many logical pixels the window letter would crowd the figure out.
 CUE_MIN_SIZE = 20
 
-# level -> (fill, text)
+# The pill's looks: the headline window's severity (present/severity.py), or why it is not coloured by it.
+FINE, LOW, REFUSED = Severity.FINE.word, Severity.LOW.word, Severity.REFUSED.word
+STALE = "stale"  # numbers that are not current (cached, the account failing, polling paused)
+ELSEWHERE = "elsewhere"  # fine here, trouble elsewhere: the pill must not say "fine"
+NONE = "none"  # no figure
+
+# look -> (fill, text)
 LEVEL_COLORS: dict[str, tuple[str, str]] = {
-    OK: ("#1f9d55", "#ffffff"),
+    FINE: ("#1f9d55", "#ffffff"),
     LOW: ("#f2a900", "#1b1300"),
-    EXHAUSTED: ("#d93025", "#ffffff"),
+    REFUSED: ("#d93025", "#ffffff"),
     STALE: ("#7b838c", "#ffffff"),
-    ERROR: ("#3d4752", "#ffffff"),  # fine here, trouble elsewhere: the pill must not say "fine"
+    ELSEWHERE: ("#3d4752", "#ffffff"),
     NONE: ("#7b838c", "#ffffff"),
 }
 
-MARK_ALERT = "alert"  # requests are refused somewhere: a rejected key, a payment, used up, a 429
+MARK_ALERT = "alert"  # requests are refused somewhere, or wait for you: severity refused or action
 MARK_WARN = "warn"  # an account is failing: offline, a server error
 # mark -> (dot, "!")
 MARK_COLORS: dict[str, tuple[str, str]] = {
     MARK_ALERT: ("#e0261b", "#ffffff"),
     MARK_WARN: ("#ffb300", "#1b1300"),
+}
+
+# One colour per severity: the panel's dots and every place a level is shown as a colour.
+SEVERITY_COLORS: dict[Severity, str] = {
+    Severity.FINE: LEVEL_COLORS[FINE][0],
+    Severity.LOW: LEVEL_COLORS[LOW][0],
+    Severity.FAILING: MARK_COLORS[MARK_WARN][0],
+    Severity.REFUSED: LEVEL_COLORS[REFUSED][0],
+    Severity.ACTION: MARK_COLORS[MARK_ALERT][0],
+}
+# The corner mark a severity raises ("" for none).
+SEVERITY_MARKS: dict[Severity, str] = {
+    Severity.FINE: "",
+    Severity.LOW: "",
+    Severity.FAILING: MARK_WARN,
+    Severity.REFUSED: MARK_ALERT,
+    Severity.ACTION: MARK_ALERT,
 }
 MARK_RING = "#ffffff"
 
@@ -92,13 +108,10 @@ NO_ACCOUNTS = BadgeSpec(text="+", level=NONE)
 
 
 def trouble_mark(snapshots: Iterable[Snapshot]) -> str:
-    """The corner mark for these accounts. Cached values (not confirmed by a poll yet) raise none."""
-    states = [s.state for s in snapshots if not s.stale]
-    if any(state.needs_user or (state.key_accepted and not state.is_fine) for state in states):
-        return MARK_ALERT
-    if any(state.is_transient for state in states):
-        return MARK_WARN
-    return ""
+    """The corner mark for these accounts: their worst severity's. Cached values (not confirmed by a
+    poll yet) raise none."""
+    level = worst(s for s in snapshots if not s.stale)
+    return "" if level is None else SEVERITY_MARKS[level]
 
 
 def provider_band(provider: str) -> str:
@@ -127,11 +140,12 @@ def badge_spec(
         fetched = any(s.fetched_at is not None or s.stale for s in snapshots)
         return BadgeSpec(text="?" if fetched else "…", level=NONE, mark=mark, band=band)
     meter, snapshot = headline.meter, headline.snapshot
-    level = meter_level(meter, thresholds)
+    severity = meter_severity(meter, thresholds)
+    level = NONE if severity is None else severity.word
     if paused or snapshot.stale or not snapshot.state.key_accepted:
         level = STALE  # numbers that are not current are never coloured as if they were
-    elif level == OK and mark:
-        level = ERROR
+    elif level == FINE and mark:
+        level = ELSEWHERE
     return BadgeSpec(text=badge_text(meter), level=level, cue=window_cue(meter), mark=mark, band=band)
 
 

@@ -17,8 +17,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel, QWidget
 
-from traywidget.ui.badge import LEVEL_COLORS
-from traywidget.present.text import EXHAUSTED, LOW, OK
+from traywidget.present.severity import Severity
+from traywidget.ui.badge import SEVERITY_COLORS
 
 TEXT_CONTRAST = 4.5  # WCAG 2 AA, normal text
 GRAPHIC_CONTRAST = 3.0  # WCAG 2.1 non-text contrast (lines that carry meaning)
@@ -75,11 +75,11 @@ def tone_color(palette: QPalette, tone: str) -> QColor:
         # Softer than the text, never softer than readable.
         return readable(mix(text, background, 0.35), background, TEXT_CONTRAST + 0.5)
     if tone == ERROR:
-        return readable(QColor(LEVEL_COLORS[EXHAUSTED][0]), background, TEXT_CONTRAST + 0.3)
+        return readable(QColor(SEVERITY_COLORS[Severity.REFUSED]), background, TEXT_CONTRAST + 0.3)
     if tone == WARNING:
-        return readable(QColor(LEVEL_COLORS[LOW][0]), background, TEXT_CONTRAST + 0.3)
+        return readable(QColor(SEVERITY_COLORS[Severity.LOW]), background, TEXT_CONTRAST + 0.3)
     if tone == GOOD:
-        return readable(QColor(LEVEL_COLORS[OK][0]), background, TEXT_CONTRAST + 0.3)
+        return readable(QColor(SEVERITY_COLORS[Severity.FINE]), background, TEXT_CONTRAST + 0.3)
     return text
 
 

@@ -35,20 +35,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget.present.formatting import format_duration, meter_title, reset_phrase
+from traywidget.present.formatting import meter_title, reset_phrase
 from traywidget.present.pace import (
     HistorySource,
     Pace,
     basis_text,
-    clock_text,
     estimate_from,
     pace_text,
 )
+from traywidget.present.severity import meter_severity, severity_of
 from traywidget.i18n import tr, trn
 from traywidget.i18n.numbers import percent as percent_text
-from traywidget.model import Meter, Snapshot, State, Thresholds, utcnow
+from traywidget.model import Freshness, Meter, Snapshot, State, Thresholds, utcnow
 from traywidget.providers import display_name
-from traywidget.ui.badge import LEVEL_COLORS
+from traywidget.ui.badge import LEVEL_COLORS, NONE, SEVERITY_COLORS, STALE
 from traywidget.ui.colors import (
     ERROR,
     MUTED,
@@ -62,16 +62,15 @@ from traywidget.ui.colors import (
     wrapped_label,
 )
 from traywidget.present.text import (
-    EXHAUSTED,
-    LOW,
-    NONE,
-    OK,
-    STALE,
-    STATE_TEXT,
+    account_state_text,
+    age_text,
+    ago_text,
     binding_meter,
     error_text,
-    meter_level,
+    freshness_text,
     meter_value_text,
+    state_text,
+    state_word,
 )
 
 log = logging.getLogger(__name__)
@@ -83,15 +82,6 @@ SCREEN_MARGIN = 8
 ICON_GAP = 6
 PREFERRED_WIDTH = 440
 MAX_PREFERRED_HEIGHT = 640
-
-_STATE_LEVELS = {
-    State.OK: OK,
-    State.LOW: LOW,
-    State.EXHAUSTED: EXHAUSTED,
-    State.RATE_LIMITED: EXHAUSTED,
-    State.AUTH_ERROR: EXHAUSTED,
-    State.PAYMENT_REQUIRED: EXHAUSTED,
-}
 
 
 def panel_geometry(size: QSize, near: QRect | None, available: QRect) -> QRect:
@@ -347,11 +337,12 @@ class MeterRow(QWidget):
         self.meter = meter
         self.title.setText(meter_title(meter))
         self.value.setText(meter_value_text(meter))
-        countdown = reset_phrase(meter.resets_at, now, meter.approximate_reset)
+        countdown = freshness_text(meter) or reset_phrase(meter.resets_at, now, meter.approximate_reset)
         self.reset.setText((countdown[0].upper() + countdown[1:]) if countdown else "")
         percent = meter.percent_left
         self.percent.setText(tr("{percent} left").format(percent=percent_text(percent)) if percent is not None else "")
-        level = STALE if dim else meter_level(meter, thresholds)
+        severity = meter_severity(meter, thresholds)
+        level = STALE if dim else NONE if severity is None else severity.word
         self.bar.set_value(meter.fraction_left, level)
         self.bar.setVisible(meter.capped)
         self.reset.setVisible(bool(countdown) or percent is not None)
@@ -415,8 +406,6 @@ class AccountCard(QFrame):
         self.sparkline.setVisible(False)
         layout.addWidget(self.sparkline)
         self.snapshot: Snapshot | None = None
-        # When the numbers shown were last read successfully (a failed poll keeps the old ones).
-        self.data_at: datetime | None = None
         self.paces: dict[str, Pace | None] = {}
         self.spark_meter: str | None = None
         self.spark_loaded_at = 0.0
@@ -430,12 +419,10 @@ class AccountCard(QFrame):
 
     def set_snapshot(self, snapshot: Snapshot, thresholds: Thresholds, now: datetime) -> None:
         self.snapshot = snapshot
-        if snapshot.state.is_quota_reading and snapshot.fetched_at is not None:
-            self.data_at = snapshot.fetched_at
         self.title.setText(snapshot.label)
-        self.state.setText(tr(STATE_TEXT.get(snapshot.state, snapshot.state.value)))
-        level = STALE if snapshot.stale else _STATE_LEVELS.get(snapshot.state, STALE)
-        self.dot.set_color(LEVEL_COLORS[level][0])
+        self.state.setText(state_word(snapshot))
+        # The account's severity (present/severity.py), grey while the values are cached and unconfirmed.
+        self.dot.set_color(LEVEL_COLORS[STALE][0] if snapshot.stale else SEVERITY_COLORS[severity_of(snapshot)])
         self.dot.setToolTip(self.state.text())
         streams = snapshot.streams or 0
         self.streams.setText(trn("{n} stream running", "{n} streams running", streams).format(n=streams))
@@ -474,25 +461,20 @@ class AccountCard(QFrame):
             row.set_pace(self.paces.get(meter.name), now)
 
     def _freshness(self, snapshot: Snapshot, now: datetime) -> str:
-        """How old the numbers are, said honestly: "fetched" only after a fetch that worked."""
-        if snapshot.stale:
-            if self.data_at is None:
-                return tr("not fetched yet")
-            return tr("saved {ago}, not refreshed yet").format(ago=_ago(self.data_at, now))
-        if snapshot.state.is_quota_reading:
-            return tr("fetched {ago}").format(ago=_ago(self.data_at or now, now))
-        if self.data_at is None:
-            return tr("never fetched")
-        return tr("data from {time}").format(time=clock_text(self.data_at, now))
+        """How old the numbers are and where they came from: the one age the menu and `status` say too."""
+        return age_text(snapshot, now)
 
     def _problem(self, snapshot: Snapshot, now: datetime) -> str | None:
         error = error_text(snapshot)
         if snapshot.state.is_fine or (error is None and not snapshot.state.is_poll_failure):
             return None
         if snapshot.stale:
-            return tr("Last known problem: {error}").format(error=error or tr(STATE_TEXT[snapshot.state]))
+            return tr("Last known problem: {error}").format(error=error or state_text(snapshot.state))
+        if snapshot.state is State.RATE_LIMITED:  # until when it holds, or when it was seen
+            limited = account_state_text(snapshot)
+            return tr("{state}: {message}").format(state=limited, message=error) if error else limited
         if snapshot.state.is_poll_failure and snapshot.fetched_at is not None:
-            ago = _ago(snapshot.fetched_at, now)
+            ago = ago_text(snapshot.fetched_at, now)
             if error:
                 return tr("The last attempt failed {ago}: {error}").format(ago=ago, error=error)
             return tr("The last attempt failed {ago}").format(ago=ago)
@@ -510,7 +492,9 @@ class AccountCard(QFrame):
             return
         if snapshot.state.is_quota_reading and not snapshot.stale:
             read_at = snapshot.fetched_at or now
-            self.paces = {m.name: estimate_from(source, snapshot, m, read_at) for m in snapshot.meters}
+            # A window refilled by its reset is an estimate: no forecast is made from it.
+            self.paces = {m.name: estimate_from(source, snapshot, m, read_at) for m in snapshot.meters
+                          if m.freshness is Freshness.CURRENT}
         for row, meter in zip(self.rows, snapshot.meters):
             row.set_pace(self.paces.get(meter.name), now)
         meter = snapshot.meter(self.spark_meter)  # type: ignore[arg-type]
@@ -518,11 +502,6 @@ class AccountCard(QFrame):
         title = meter_title(meter) if meter else self.spark_meter
         self.spark_title.setText(tr("{meter} — last 24 hours").format(meter=title))
         self.sparkline.set_series(points, meter.limit if meter else None, end)
-
-
-def _ago(moment: datetime, now: datetime) -> str:
-    seconds = max(0.0, (now - moment).total_seconds())
-    return tr("just now") if seconds < 2 else tr("{duration} ago").format(duration=format_duration(seconds))
 
 
 class Welcome(QWidget):

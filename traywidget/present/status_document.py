@@ -1,0 +1,26 @@
+"""The document `traywidget status --json` prints, built in one place (docs/json.md).
+
+Everything that reports the accounts to a program reads it: `status --json`, each
+line of `watch --json` and of `gateway --json` (one account), and the gateway's
+/metrics, which turns it into Prometheus families (gateway/metrics.py) — so none of
+them can disagree. A field added to the status JSON is added here (or in
+Snapshot.to_json) and reaches all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from traywidget.model import Snapshot
+from traywidget.present.severity import severity_of
+
+
+def account_document(snapshot: Snapshot) -> dict[str, Any]:
+    """One account: the snapshot's own JSON and its severity."""
+    return {**snapshot.to_json(), "severity": severity_of(snapshot).word}
+
+
+def status_document(snapshots: Iterable[Snapshot]) -> dict[str, Any]:
+    """{"accounts": [each account's document, in the order given]}."""
+    return {"accounts": [account_document(snapshot) for snapshot in snapshots]}
