@@ -208,7 +208,7 @@ class AlertPolicy:
             levels = sorted(self.thresholds.levels, reverse=True)
             fraction = meter.fraction_left
             assert fraction is not None
-        elif meter.unit is Unit.USD:
+        elif meter.unit.is_money:
             levels, fraction = [self.low_usd], meter.remaining
         else:
             return []
@@ -257,7 +257,7 @@ def _sentences(*parts: str) -> str:
 
 def _exhausted_alert(snapshot: Snapshot, meter: Meter, now: datetime) -> Alert:
     title = tr("{account}: {figure}").format(account=snapshot.label, figure=left_text(meter))
-    if meter.unit is Unit.USD and meter.resets_at is None:
+    if meter.unit.is_money and meter.resets_at is None:
         body = tr("Paid requests are refused until the account is topped up.")
     else:
         body = _sentences(tr("Requests are refused until the window resets."), _reset_sentence(meter, now))
@@ -270,7 +270,7 @@ def _threshold_alert(snapshot: Snapshot, meter: Meter, now: datetime, low_usd: f
         figure = tr("{figure} ({percent}).").format(
             figure=left_text(meter, of_limit=True), percent=percent_left(meter.fraction_left or 0.0))
     else:
-        figure = tr("Less than {amount} left.").format(amount=format_amount(low_usd, Unit.USD))
+        figure = tr("Less than {amount} left.").format(amount=format_amount(low_usd, meter.unit))
     return Alert(THRESHOLD, snapshot.account_id, title, _sentences(figure, _reset_sentence(meter, now)), meter.name)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable
 
-from traywidget.model import BALANCE, Meter, Source, State, Thresholds, Unit
+from traywidget.model import Meter, Source, State, Thresholds, is_balance
 
 
 def merge_poll(
@@ -79,7 +79,7 @@ def quota_state(meters: Iterable[Meter], thresholds: Thresholds, now: datetime) 
             continue
         if meter.capped and meter.remaining is not None and meter.remaining <= 0:
             return State.EXHAUSTED
-        if meter.unit is Unit.USD and meter.name == BALANCE and meter.remaining is not None and meter.remaining <= 0:
+        if meter.unit.is_money and is_balance(meter.name) and meter.remaining is not None and meter.remaining <= 0:
             return State.EXHAUSTED
         fraction = meter.fraction_left
         if fraction is not None and fraction <= thresholds.low:

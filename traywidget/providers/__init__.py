@@ -13,7 +13,8 @@ from traywidget.i18n import tr, tr_noop
 if TYPE_CHECKING:
     from traywidget.providers.base import Provider
 
-PROVIDER_IDS: tuple[str, ...] = ("routing.run", "openrouter", "routeway", "openai-compatible")
+PROVIDER_IDS: tuple[str, ...] = ("routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot",
+                                 "openai-compatible")
 
 # The one source of each provider's name as people read it (the adapters and
 # every view take it from here).
@@ -21,6 +22,9 @@ DISPLAY_NAMES: dict[str, str] = {
     "routing.run": "routing.run",
     "openrouter": "OpenRouter",
     "routeway": "Routeway",
+    "litellm": "LiteLLM",
+    "deepseek": "DeepSeek",
+    "moonshot": "Moonshot (Kimi)",
     "openai-compatible": tr_noop("OpenAI-compatible"),  # a kind, not a name: said in the user's language
 }
 
@@ -28,6 +32,9 @@ _CLASSES: dict[str, tuple[str, str]] = {
     "routing.run": ("traywidget.providers.routing_run", "RoutingRun"),
     "openrouter": ("traywidget.providers.openrouter", "OpenRouter"),
     "routeway": ("traywidget.providers.routeway", "Routeway"),
+    "litellm": ("traywidget.providers.litellm", "LiteLLM"),
+    "deepseek": ("traywidget.providers.deepseek", "DeepSeek"),
+    "moonshot": ("traywidget.providers.moonshot", "Moonshot"),
     "openai-compatible": ("traywidget.providers.openai_compatible", "OpenAICompatible"),
 }
 

@@ -67,6 +67,8 @@ LEVEL_COLORS: dict[str, tuple[str, str]] = {
     NONE: ("#7b838c", "#ffffff"),
 }
 
+# The leading signs of a money figure ("$4.2", "¥4.2", "€4.2").
+MONEY_SIGNS = frozenset("$¥€£")
 MARK_ALERT = "alert"  # requests are refused somewhere: a rejected key, a payment, used up, a 429
 MARK_WARN = "warn"  # an account is failing: offline, a server error
 # mark -> (dot, "!")
@@ -101,7 +103,7 @@ NO_ACCOUNTS = BadgeSpec(text="+", level=NONE)
 def trouble_mark(snapshots: Iterable[Snapshot]) -> str:
     """The corner mark for these accounts. Cached values (not confirmed by a poll yet) raise none."""
     states = [s.state for s in snapshots if not s.stale]
-    if any(state.needs_user or (state.key_accepted and not state.is_fine) for state in states):
+    if any(state.needs_user or state.is_blocked or (state.key_accepted and not state.is_fine) for state in states):
         return MARK_ALERT
     if any(state.is_transient for state in states):
         return MARK_WARN
@@ -144,7 +146,7 @@ def fit_text(text: str, size: int) -> str:
         return text
     if len(text) == 4 and text[1] == "." and text[-1].isalpha():
         return text[0] + text[-1]
-    if text.startswith("$") and "." in text:
+    if text[:1] in MONEY_SIGNS and "." in text:
         return text[:3].rstrip(".")
     return text
 
