@@ -72,6 +72,10 @@ def quota_state(meters: Iterable[Meter], thresholds: Thresholds, now: datetime) 
     estimated cap with an unknown remaining says nothing either.
     """
     state = State.OK
+    meters = list(meters)
+    # An account holding balances in several currencies (DeepSeek) pays while any of them is above zero.
+    balances = [m for m in meters if m.unit.is_money and is_balance(m.name) and m.remaining is not None]
+    all_balances_empty = bool(balances) and all(m.remaining <= 0 for m in balances)  # type: ignore[operator]
     for meter in meters:
         if meter.estimated and meter.remaining is None:
             continue
@@ -79,7 +83,7 @@ def quota_state(meters: Iterable[Meter], thresholds: Thresholds, now: datetime) 
             continue
         if meter.capped and meter.remaining is not None and meter.remaining <= 0:
             return State.EXHAUSTED
-        if meter.unit.is_money and is_balance(meter.name) and meter.remaining is not None and meter.remaining <= 0:
+        if all_balances_empty and meter in balances:
             return State.EXHAUSTED
         fraction = meter.fraction_left
         if fraction is not None and fraction <= thresholds.low:

@@ -18,6 +18,7 @@ from aiohttp import web
 from traywidget.simulator import (
     control,
     passthrough,
+    routes_balances,
     routes_openai_compatible,
     routes_openrouter,
     routes_routeway,
@@ -40,7 +41,7 @@ def make_app(sim: Simulator) -> web.Application:
     app[STOPPING] = asyncio.Event()
     app[STREAMS] = InternalStreams(sim, app[STOPPING])
     for module in (passthrough, routes_routing, routes_openrouter, routes_routeway, routes_openai_compatible,
-                   control):
+                   routes_balances, control):
         module.setup(app)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_signal_stopping)
