@@ -83,6 +83,9 @@ PROVIDER_BANDS: dict[str, str] = {
     "routing.run": "#2f6fed",
     "openrouter": "#8b5cf6",
     "routeway": "#06b6d4",
+    "litellm": "#16a34a",
+    "deepseek": "#4d6bfe",
+    "moonshot": "#111827",
 }
 OTHER_PROVIDER_BAND = "#c0c6cc"
 
