@@ -14,8 +14,6 @@ from traywidget.core.secrets import MemorySecretStore
 from traywidget.model import (
     BALANCE,
     BUDGET,
-    REQUESTS_MINUTE,
-    TOKENS_MINUTE,
     Account,
     Snapshot,
     State,
@@ -78,8 +76,8 @@ async def test_litellm_budget_windows_and_limits(sim, clock):
     meters = {m.name: m for m in snap.meters}
     assert numbers(meters[BUDGET]) == (Unit.USD, 7.5, 25.0, 17.5, RESET)
     assert numbers(meters["budget_1h"]) == (Unit.USD, 0.25, 1.0, 0.75, datetime(2026, 3, 5, 11, tzinfo=timezone.utc))
-    assert (meters[REQUESTS_MINUTE].limit, meters[REQUESTS_MINUTE].remaining) == (60, None)
-    assert (meters[TOKENS_MINUTE].limit, meters[TOKENS_MINUTE].unit) == (100_000, Unit.TOKENS)
+    assert set(meters) == {BUDGET, "budget_1h"}  # the per-minute caps are a note: how much is left comes in traffic
+    assert "Key limits: 60 requests/min, 100000 tokens/min." in snap.notes
     assert snap.to_json()["meters"][0] == {"name": "budget", "unit": "usd", "used": 7.5, "limit": 25.0,
                                            "remaining": 17.5, "resets_at": "2026-04-01T00:00:00Z",
                                            "source": "poll", "seen_at": None}

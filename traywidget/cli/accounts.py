@@ -15,6 +15,7 @@ from traywidget.core.config import (
     validate_account_id,
     validate_base_url,
     validate_interval,
+    validate_user_agent,
 )
 from traywidget.core.secrets import KeyringSecretStore
 from traywidget.i18n import tr
@@ -68,6 +69,7 @@ def accounts_command(args, out, err) -> int:
             base_url=validate_base_url(args.base_url or provider.default_base_url),
             fast_interval_s=validate_interval(args.fast_interval),
             full_interval_s=validate_interval(args.full_interval),
+            user_agent=validate_user_agent(getattr(args, "user_agent", None)),
         )
         store.save(config.with_account(account))
         print(tr("Added {id} ({provider}, {url}).").format(

@@ -16,10 +16,9 @@ x-litellm-key-max-budget and x-litellm-response-cost; a spent budget is refused 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
-from traywidget.i18n import Phrase, tr_noop
+from traywidget.i18n import Listing, Phrase, tr_noop
 from traywidget.model import (
     BUDGET,
     BUDGET_WINDOW_PREFIX,
@@ -116,17 +115,15 @@ class LiteLLM(Provider):
         if limit is None:
             notes.append(NO_CAP_NOTE)
         meters.extend(_window_meters(info, now))
+        # The key's own per-minute caps: key/info says the cap, not how much of it is left (that
+        # arrives in the x-ratelimit-* headers of the traffic through the gateway), so a note, not a meter.
         limits = []
-        for field, meter_name, unit, label in (("rpm_limit", REQUESTS_MINUTE, Unit.REQUESTS, "{n} requests/min"),
-                                               ("tpm_limit", TOKENS_MINUTE, Unit.TOKENS, "{n} tokens/min")):
+        for field, label in (("rpm_limit", tr_noop("{n} requests/min")), ("tpm_limit", tr_noop("{n} tokens/min"))):
             cap = clean_number(_as_number(info.get(field)))
             if cap is not None and cap > 0:
-                # The key's own per-minute cap; how much of it is left shows in traffic headers.
-                meters.append(Meter(name=meter_name, unit=unit, limit=cap, resets_at=now + timedelta(seconds=60),
-                                    approximate_reset=True))
                 limits.append(Phrase(label, n=int(cap)))
         if limits:
-            notes.append(Phrase(LIMITS_NOTE, limits=", ".join(limits)))
+            notes.append(Phrase(LIMITS_NOTE, limits=Listing(limits, ", ")))
         return Reading(meters=tuple(meters), plan=plan_text(info.get("key_alias"), 40), notes=tuple(notes))
 
     def traffic_money_meters(self, result: HttpResult, ctx: PollContext) -> tuple[Meter, ...]:

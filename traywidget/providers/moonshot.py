@@ -12,6 +12,7 @@ required. Errors are OpenAI-shaped.
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from traywidget.i18n import Listing, Money, Phrase, tr_noop
@@ -60,8 +61,7 @@ class Moonshot(Provider):
                 parts.append(Phrase(label, amount=Money(amount, 2, currency)))
         if parts:
             notes.append(Phrase("Balance: {parts}", parts=Listing(parts)))
-        host = (urlsplit(ctx.base_url).hostname or "").lower()
-        if host and host not in CHINA_HOSTS and host != "api.moonshot.ai":
+        if _unknown_host(ctx.base_url):
             notes.append(ASSUMED_CURRENCY_NOTE)
         unpaid = None
         if available <= 0:
@@ -71,3 +71,14 @@ class Moonshot(Provider):
 
     def error_for(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> ProviderError:
         return openai_style_error(result, ctx.now)
+
+
+def _unknown_host(base_url: str) -> bool:
+    """A host that says nothing about the currency: neither of Moonshot's nor this machine (the simulator)."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if not host or host in CHINA_HOSTS or host in ("api.moonshot.ai", "localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
