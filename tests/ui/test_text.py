@@ -68,6 +68,8 @@ def test_badge_text_uses_unit():
     assert badge_text(Meter(REQUESTS_HOUR, Unit.REQUESTS, remaining=1234, limit=5000)) == "1.2k"
     assert badge_text(Meter(REQUESTS_HOUR, Unit.REQUESTS)) == "?"
     assert badge_text(None) == "?"
+    assert badge_text(Meter("usage_5h", Unit.PERCENT, remaining=76.4, limit=100)) == "76%"
+    assert badge_text(Meter("balance", Unit.CNY, remaining=4.2)) == "¥4.2"
 
 
 @pytest.mark.parametrize("meter,text", [

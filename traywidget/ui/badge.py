@@ -83,8 +83,8 @@ PROVIDER_BANDS: dict[str, str] = {
     "routing.run": "#2f6fed",
     "openrouter": "#8b5cf6",
     "routeway": "#06b6d4",
-    "litellm": "#16a34a",
-    "deepseek": "#4d6bfe",
+    "litellm": "#84cc16",
+    "deepseek": "#4338ca",
     "moonshot": "#111827",
 }
 OTHER_PROVIDER_BAND = "#c0c6cc"

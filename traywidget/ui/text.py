@@ -106,6 +106,8 @@ def badge_text(meter: Meter | None) -> str:
         return "?"
     if meter.unit.is_money:
         return decimal_text(format_money(meter.remaining, narrow_sign(meter.unit)))
+    if meter.unit is Unit.PERCENT and meter.remaining is not None and math.isfinite(meter.remaining):
+        return f"{int(math.floor(max(0.0, meter.remaining)))}%"  # a share of the window left: "76%"
     return decimal_text(format_count(meter.remaining))
 
 
