@@ -201,3 +201,30 @@ async def test_polls_send_the_accounts_user_agent_or_traywidgets_own(sim, clock)
     sent = [r.headers.get("user-agent") for r in sim.sim.requests("moonshot", key=key)]
     assert sent == [USER_AGENT, "Mozilla/5.0 (X11; Linux x86_64) quota-check"]
     assert clock() - NOW < timedelta(seconds=1)
+
+
+async def test_a_budget_exceeded_seen_in_traffic_leaves_the_account_exhausted(sim, clock):
+    """What the gateway hands the engine for LiteLLM's budget_exceeded 429 (the real adapter reading
+    the real body) makes the account "exhausted" with the budget at 0, after a poll said low."""
+    import json as _json
+
+    from traywidget.model import HttpResult
+    from traywidget.providers import get_provider
+    from traywidget.providers.traffic import response_observation
+
+    key = sim.sim.balances.add_litellm_key(spend=24.9, max_budget=25.0, budget_duration="30d", budget_reset_at=RESET)
+    secrets = MemorySecretStore()
+    secrets.set("a", key)
+    engine = Engine([Account(id="a", provider="litellm", label="A", base_url=sim.url("litellm"))], secrets, now=clock)
+    try:
+        (before,) = await engine.poll_all()
+        assert before.state is State.LOW  # $0.10 of $25 left
+        body = _json.dumps({"error": {"message": "Budget has been exceeded! Current cost: 25.01, Max budget: 25.0",
+                                      "type": "budget_exceeded", "param": None, "code": "429"}}).encode()
+        observation = response_observation(get_provider("litellm"), "a", HttpResult(429, {}, body), clock())
+        engine.observe(observation)
+        after = engine.snapshots["a"]
+        assert after.state is State.EXHAUSTED
+        assert numbers(after.meter(BUDGET))[1:4] == (25.01, 25.0, 0.0)
+    finally:
+        await engine.stop()
