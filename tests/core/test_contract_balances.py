@@ -5,7 +5,7 @@ A Cloudflare 1010 page in front of any of them is "blocked", never "key rejected
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,8 +21,8 @@ from traywidget.model import (
 )
 from traywidget.simulator import ManualClock, Simulator, SimulatorServer
 
-NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=timezone.utc)
-RESET = datetime(2026, 4, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=UTC)
+RESET = datetime(2026, 4, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ async def test_litellm_budget_windows_and_limits(sim, clock):
     assert snap.state is State.OK and snap.plan == "ci-bot"
     meters = {m.name: m for m in snap.meters}
     assert numbers(meters[BUDGET]) == (Unit.USD, 7.5, 25.0, 17.5, RESET)
-    assert numbers(meters["budget_1h"]) == (Unit.USD, 0.25, 1.0, 0.75, datetime(2026, 3, 5, 11, tzinfo=timezone.utc))
+    assert numbers(meters["budget_1h"]) == (Unit.USD, 0.25, 1.0, 0.75, datetime(2026, 3, 5, 11, tzinfo=UTC))
     assert set(meters) == {BUDGET, "budget_1h"}  # the per-minute caps are a note: how much is left comes in traffic
     assert "Key limits: 60 requests/min, 100000 tokens/min." in snap.notes
     assert snap.to_json()["meters"][0] == {"name": "budget", "unit": "usd", "used": 7.5, "limit": 25.0,

@@ -5,7 +5,7 @@ passing through unchanged."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -21,13 +21,13 @@ from traywidget.model import (
     USAGE_5H,
     USAGE_7D,
     Account,
+    HttpResult,
     Source,
     State,
     Unit,
 )
 from traywidget.providers import get_provider
 from traywidget.providers.traffic import response_observation
-from traywidget.model import HttpResult
 
 CHAT = "/chat/completions"
 ASK = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
@@ -55,7 +55,7 @@ async def test_cerebras_windows_named_by_their_suffix(start_gateway, sim, client
 
 
 async def test_digitalocean_tokens_per_day_and_minute_with_epoch_resets(start_gateway, sim, client):
-    reply, obs = await through_gateway(start_gateway, sim, client, "digitalocean")
+    _, obs = await through_gateway(start_gateway, sim, client, "digitalocean")
     assert by_name(obs) == {REQUESTS_WINDOW: (Unit.REQUESTS, 5000, 4999), TOKENS_DAY: (Unit.TOKENS, 1_000_000, 999_983),
                             TOKENS_MINUTE: (Unit.TOKENS, 200_000, 199_983)}
     day = next(m for m in obs.meters if m.name == TOKENS_DAY)
@@ -80,9 +80,9 @@ async def test_groq_headers_over_loopback_are_unnamed_windows(start_gateway, sim
 
 
 def test_groq_by_host_requests_are_per_day_tokens_per_minute():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    now = datetime(2026, 3, 5, 10, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
     headers = {"x-ratelimit-limit-requests": "14400", "x-ratelimit-remaining-requests": "14370",
                "x-ratelimit-reset-requests": "2m59.56s", "x-ratelimit-limit-tokens": "18000",
                "x-ratelimit-remaining-tokens": "17997", "x-ratelimit-reset-tokens": "7.66s"}

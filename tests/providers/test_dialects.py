@@ -4,7 +4,7 @@ a provider could send makes the parser raise (the general fuzz is in test_fuzz.p
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -54,7 +54,7 @@ def test_digitalocean_tokens_per_window_with_epoch_resets(period, limit, remaini
     got = windows({f"x-ratelimit-limit-tokens-per-{period}": str(limit),
                    f"x-ratelimit-remaining-tokens-per-{period}": str(remaining),
                    f"x-ratelimit-reset-tokens-per-{period}": str(epoch)})
-    assert got == {f"tokens-{period}": (limit, remaining, datetime.fromtimestamp(epoch, timezone.utc))}
+    assert got == {f"tokens-{period}": (limit, remaining, datetime.fromtimestamp(epoch, UTC))}
 
 
 @PROPERTY
@@ -75,7 +75,7 @@ def test_anthropic_unified_share_used_becomes_percent_left(period, used, ahead, 
                    f"anthropic-ratelimit-unified-{period}-status": status})
     limit, remaining, resets_at = got[f"unified-{period}"]
     assert limit == 100 and remaining == pytest.approx(100 * (1 - used)) and 0 <= remaining <= 100
-    assert resets_at == datetime.fromtimestamp(epoch, timezone.utc)
+    assert resets_at == datetime.fromtimestamp(epoch, UTC)
 
 
 def test_anthropic_unified_rejected_is_nothing_left():
@@ -108,8 +108,8 @@ SPEC = RequestSpec("x", "x")
 @pytest.mark.parametrize("status, headers, body, code", [
     (403, {**CF, "content-type": "text/plain"}, b"error code: 1010", "cloudflare_1010"),
     (403, {**CF, "content-type": "text/html"},
-     b"<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>"
-     b"<span class=\"cf-error-code\">1020</span></body></html>", "cloudflare_1020"),
+     (b"<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>"
+      b"<span class=\"cf-error-code\">1020</span></body></html>"), "cloudflare_1020"),
     (503, {**CF, "cf-mitigated": "challenge", "content-type": "text/html"},
      b"<!DOCTYPE html><html><head><title>Just a moment...</title></head></html>", "cloudflare_challenge"),
     (403, {**CF, "content-type": "text/html"},

@@ -19,6 +19,8 @@ from traywidget.i18n import tr, tr_noop, trn, trn_noop
 from traywidget.i18n.numbers import money, number, percent
 from traywidget.model import (
     BALANCE,
+    BUDGET,
+    BUDGET_WINDOW_PREFIX,
     CREDITS,
     FREE_REQUESTS_DAY,
     INPUT_TOKENS_WINDOW,
@@ -33,8 +35,6 @@ from traywidget.model import (
     TOKENS_WINDOW,
     USAGE_5H,
     USAGE_7D,
-    BUDGET,
-    BUDGET_WINDOW_PREFIX,
     Meter,
     Unit,
     is_balance,

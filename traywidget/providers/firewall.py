@@ -17,7 +17,13 @@ import re
 
 from traywidget.i18n import Phrase, tr_noop
 from traywidget.model import HttpResult, ProviderError, State
-from traywidget.providers.decoding import NOT_JSON, body_text, decode_json, looks_like_html, provider_error
+from traywidget.providers.decoding import (
+    NOT_JSON,
+    body_text,
+    decode_json,
+    looks_like_html,
+    provider_error,
+)
 
 # Statuses a WAF refuses with (1010/1020 → 403; a challenge → 403 or 503).
 BLOCK_STATUSES = frozenset({403, 503})

@@ -16,7 +16,15 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from traywidget.i18n import Listing, Money, Phrase, tr_noop
-from traywidget.model import BALANCE, ErrorInfo, HttpResult, Meter, ProviderError, Unit, clean_signed_number
+from traywidget.model import (
+    BALANCE,
+    ErrorInfo,
+    HttpResult,
+    Meter,
+    ProviderError,
+    Unit,
+    clean_signed_number,
+)
 from traywidget.providers import DISPLAY_NAMES
 from traywidget.providers.balances import openai_style_error
 from traywidget.providers.base import PollContext, Provider, Reading, RequestSpec

@@ -16,8 +16,9 @@ server sends (a bare `{"message"}`, plain text). OpenAI's 429
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from traywidget.i18n import tr_noop
@@ -25,8 +26,8 @@ from traywidget.model import (
     INPUT_TOKENS_WINDOW,
     OUTPUT_TOKENS_WINDOW,
     REQUESTS_DAY,
-    REQUESTS_MINUTE,
     REQUESTS_HOUR,
+    REQUESTS_MINUTE,
     REQUESTS_WINDOW,
     TOKENS_DAY,
     TOKENS_HOUR,

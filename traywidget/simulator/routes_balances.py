@@ -11,7 +11,13 @@ from collections.abc import Callable
 from aiohttp import web
 
 from traywidget.simulator.errors import Reply, json_reply
-from traywidget.simulator.state_balances import DEEPSEEK, DIALECT, LITELLM, MOONSHOT, BalanceWorld
+from traywidget.simulator.state_balances import (
+    DEEPSEEK,
+    DIALECT,
+    LITELLM,
+    MOONSHOT,
+    BalanceWorld,
+)
 from traywidget.simulator.wire import SIM, to_response
 
 LITELLM_ROOT, DEEPSEEK_ROOT, MOONSHOT_BASE, DIALECTS_BASE = "/litellm", "/deepseek", "/moonshot/v1", "/dialects/v1"
