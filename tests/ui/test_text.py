@@ -31,6 +31,7 @@ from traywidget.ui.text import (
     format_money,
     menu_account_line,
     meter_detail,
+    state_text,
     status_text,
     tooltip_text,
 )
@@ -201,3 +202,14 @@ def test_account_details(berlin):
         "a note",
         "fetched 12 s ago",
     ]
+
+
+def test_a_firewall_block_is_said_once_and_never_as_key_rejected():
+    from traywidget.model import HttpResult, Snapshot
+    from traywidget.providers.firewall import firewall_block
+
+    block = firewall_block(HttpResult(403, {"server": "cloudflare", "cf-ray": "8f1a-FRA"}, b"error code: 1010"))
+    snap = Snapshot("rw", "routeway", "Routeway", State.BLOCKED, error=block.info)
+    assert status_text(snap) == "Blocked by the provider's firewall (Cloudflare 1010): it re…"
+    assert state_text(State.BLOCKED) == "Blocked by firewall"
+    assert State.BLOCKED.is_account_error and not State.BLOCKED.needs_user and not State.BLOCKED.key_accepted

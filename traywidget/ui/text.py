@@ -168,7 +168,9 @@ def status_text(snapshot: Snapshot) -> str:
     """"OK", "Rate limited (429): Hourly request limit exceeded", "OK · cached", "… · 2 streams running"."""
     text = state_text(snapshot.state)
     short = None if snapshot.state.is_fine else _short_error(snapshot)
-    if short:
+    if short and snapshot.state.is_blocked:
+        text = short  # traywidget's own sentence, which names the block itself ("Blocked by the provider's firewall …")
+    elif short:
         text = tr("{state}: {message}").format(state=text, message=short)
     parts = [text]
     if snapshot.stale:
