@@ -59,6 +59,7 @@ THRESHOLD = "threshold"
 RESTORED = "restored"
 AUTH_ERROR = "auth_error"
 PAYMENT_REQUIRED = "payment_required"
+BLOCKED = "blocked"
 KILL_RESULT = "kill_result"
 CONFIG_ERROR = "config_error"
 GATEWAY_ERROR = "gateway_error"
@@ -154,7 +155,8 @@ class AlertPolicy:
         memory = self._memory.setdefault(snapshot.account_id, _AccountMemory())
         state = snapshot.state
 
-        if state.needs_user and state is not State.NO_KEY:
+        # A firewall's block lasts, like a rejected key, until the user changes something: said the same way.
+        if (state.needs_user and state is not State.NO_KEY) or state.is_blocked:
             due = memory.auth_last_alert is None or (
                 (now - memory.auth_last_alert).total_seconds() >= self.auth_repeat_s)
             if due:
@@ -299,6 +301,10 @@ def _restored_alert(snapshot: Snapshot) -> Alert:
 
 def _auth_alert(snapshot: Snapshot) -> Alert:
     first_line = tr(snapshot.error.message).splitlines()[0][:200] if snapshot.error and snapshot.error.message else ""
+    if snapshot.state is State.BLOCKED:
+        return Alert(BLOCKED, snapshot.account_id,
+                     tr("{account}: blocked by the provider's firewall").format(account=snapshot.label),
+                     first_line or tr("A firewall in front of the provider refused this client, not the key."))
     if snapshot.state is State.PAYMENT_REQUIRED:
         return Alert(PAYMENT_REQUIRED, snapshot.account_id,
                      tr("{account}: payment required").format(account=snapshot.label),
