@@ -103,6 +103,13 @@ def test_money_meters_say_their_currency_in_every_view():
     assert per_language(owed.localized) == ["-CN¥3.50", f"-3,50{NBSP}CN¥", f"-3,50{NBSP}CNY", "-¥3.50"]
 
 
+def test_a_window_counted_in_percent():
+    week = Meter("usage_7d", Unit.PERCENT, limit=100, remaining=9.5)
+    assert per_language(lambda: left_text(week, of_limit=True)) == [
+        "7-day window: 9% left", f"7-Tage-Fenster: 9{NBSP}% übrig", f"Ventana de 7 días: quedan 9{NBSP}%",
+        "7 天窗口：剩余 9%"]
+
+
 def test_counts_and_tiny_money():
     assert per_language(lambda: format_amount(14999, Unit.REQUESTS)) == ["14,999", "14.999", "14.999", "14,999"]
     assert per_language(lambda: format_amount(2.5, Unit.REQUESTS)) == ["2.5", "2,5", "2,5", "2.5"]

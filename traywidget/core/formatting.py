@@ -176,7 +176,7 @@ def left_text(meter: Meter, of_limit: bool = False) -> str:
         return tr("{title}: unknown").format(title=meter_title(meter))
     if meter.unit.is_money or meter.unit is Unit.PERCENT:
         amount = format_amount(meter.remaining, meter.unit)
-        if of_limit and meter.capped:
+        if of_limit and meter.capped and meter.unit is not Unit.PERCENT:  # "9% of 100%" says nothing more
             amount = tr("{left} of {limit}").format(left=amount, limit=format_amount(meter.limit, meter.unit))
         phrase = _MONEY_LEFT.get(BALANCE if is_balance(meter.name) else meter.name) if meter.unit.is_money else None
         if phrase is None:
