@@ -75,11 +75,9 @@ MANAGEMENT_KEY_HINTS = {
     "routeway": tr_noop("Routeway shows usage only with a management key (create one in its dashboard)."),
     "openrouter": tr_noop("Optional: a management key adds the account's credit balance."),
     # The providers whose one key shows everything: what to paste, and where the base URL comes from.
-    "litellm": tr_noop("Paste the LiteLLM virtual key (sk-…) from your proxy's admin; no management key is used. "
-                       "The base URL is your proxy's, with or without /v1."),
-    "deepseek": tr_noop("Paste a DeepSeek API key (platform.deepseek.com); no management key is used."),
-    "moonshot": tr_noop("Paste a Moonshot/Kimi API key; no management key is used. api.moonshot.ai bills in "
-                        "US dollars, api.moonshot.cn in yuan: the base URL sets the currency."),
+    "litellm": tr_noop("Your proxy's virtual key (sk-…); no management key. Base URL: your proxy's."),
+    "deepseek": tr_noop("A DeepSeek API key is all it needs; no management key."),
+    "moonshot": tr_noop("No management key needed. api.moonshot.cn bills in yuan, .ai in US dollars."),
 }
 
 
