@@ -43,19 +43,15 @@ class DeepSeek(Provider):
     display_name = DISPLAY_NAMES["deepseek"]
     default_base_url = "https://api.deepseek.com/v1"
     supports_kill = False
-    # DeepSeek also serves Anthropic's API (under /anthropic); an account's gateway path reaches it.
-    serves_messages = True
+    # DeepSeek serves Anthropic's API under another base (https://api.deepseek.com/anthropic), not
+    # under this one: `gateway env` offers no ANTHROPIC_BASE_URL for it.
+    serves_messages = False
 
     def poll_requests(self, full: bool, ctx: PollContext) -> list[RequestSpec]:
         return [RequestSpec(USER_BALANCE, "user/balance", from_root=True)]
 
     def notes(self, ctx: PollContext) -> tuple[str, ...]:
         return (NO_WINDOWS_NOTE,)
-
-    def traffic_auth_headers(self, secret: str, client_header: str) -> dict[str, str]:
-        if client_header == "x-api-key":
-            return {"x-api-key": secret}
-        return self.auth_headers(secret)
 
     def parse(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> Reading:
         data = decode_json(result.body)
