@@ -9,6 +9,7 @@ from datetime import UTC, timedelta
 
 import pytest
 
+from tests.gateway.conftest import eventually
 from traywidget.model import (
     BUDGET,
     INPUT_TOKENS_WINDOW,
@@ -136,3 +137,39 @@ async def test_the_users_own_user_agent_passes_through_unchanged(on_sim, sim, cl
     assert reply.status_code == 200
     (record,) = sim.sim.requests("openai-compatible", key=on_sim.keys["oc"], path="chat/completions")
     assert record.headers["user-agent"] == agent
+
+
+@pytest.mark.parametrize("dialect, state, meters", [
+    # 9% of the week left is below the 20% threshold: low.
+    ("anthropic-unified", State.LOW, {"usage_5h": ("percent", 100, 76), "usage_7d": ("percent", 100, 9)}),
+    ("gemini-day", State.RATE_LIMITED, {}),
+    ("cloudflare", State.BLOCKED, {}),
+])
+async def test_the_engine_shows_what_the_gateway_learned(sim, client, dialect, state, meters):
+    """The real gateway hands the real engine what it saw: the account's snapshot (status --json's
+    shape) carries the dialect's meters and state."""
+    from traywidget.core.engine import Engine
+    from traywidget.core.secrets import MemorySecretStore
+    from traywidget.gateway.server import Gateway
+
+    key = sim.sim.balances.add_dialect_key(dialect)
+    store = MemorySecretStore()
+    store.set("d", key)
+    accounts = [Account("d", "openai-compatible", "D", sim.url("dialects"))]
+    engine = Engine(accounts, store)
+    gateway = Gateway(accounts, store, observe=engine.observe, on_streams=lambda *_: None)
+    await gateway.start(0)
+    try:
+        reply = await client.post(gateway.url_for("d") + CHAT, json=ASK,
+                                  headers={"Authorization": f"Bearer {gateway.token}"})
+        assert reply.status_code in (200, 403, 429)
+        snapshot = await eventually(lambda: engine.snapshots.get("d"), what="the engine's snapshot")
+        data = snapshot.to_json()
+    finally:
+        await gateway.stop()
+        await engine.stop()
+    assert data["state"] == state.value
+    assert {m["name"]: (m["unit"], m["limit"], m["remaining"]) for m in data["meters"]} == meters
+    if dialect == "gemini-day":
+        assert (data["error"]["limit_kind"], data["error"]["code"]) == (
+            "daily", "GenerateRequestsPerDayPerProjectPerModel-FreeTier")
