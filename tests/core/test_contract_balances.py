@@ -228,3 +228,24 @@ async def test_a_budget_exceeded_seen_in_traffic_leaves_the_account_exhausted(si
         assert numbers(after.meter(BUDGET))[1:] == (25.01, 25.0, 0.0, RESET)  # used up until the reset
     finally:
         await engine.stop()
+
+
+async def test_a_browser_only_firewall_in_front_of_routeway_passes_the_accounts_own_user_agent(sim, clock):
+    """Routeway, reported to refuse non-browser User-Agents with 1010: traywidget's own is blocked (said
+    so, not "key rejected"); the account's configured User-Agent gets through to real numbers."""
+    api_key = sim.sim.add_routeway_key(daily_limit=200, minute_limit=5)
+    management = sim.sim.add_management_key(api_key)
+    sim.sim.configure(management, firewall="browser-only")
+    secrets = MemorySecretStore()
+    secrets.set("rw", api_key)
+    secrets.set("rw", management, management=True)
+    for agent, state in ((None, State.BLOCKED), ("Mozilla/5.0 (X11; Linux x86_64) traywidget", State.OK)):
+        account = Account(id="rw", provider="routeway", label="RW", base_url=sim.url("routeway"), user_agent=agent)
+        engine = Engine([account], secrets, now=clock)
+        try:
+            (snap,) = await engine.poll_all()
+        finally:
+            await engine.stop()
+        assert snap.state is state
+    assert snap.meter("requests_day").remaining == 200
+    sim.sim.configure(management, firewall=None)

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 
 def make_app(sim: Simulator) -> web.Application:
-    app = web.Application(middlewares=[record_requests], client_max_size=MAX_JSON_BODY)
+    app = web.Application(middlewares=[record_requests, routes_balances.firewall_in_front],
+                          client_max_size=MAX_JSON_BODY)
     app[SIM] = sim
     app[STOPPING] = asyncio.Event()
     app[STREAMS] = InternalStreams(sim, app[STOPPING])

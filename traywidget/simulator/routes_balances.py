@@ -50,17 +50,25 @@ def _key(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.headers.get("x-api-key", "").strip() or None
+    return request.headers.get("x-api-key", "").strip() or None  # X-API-Key too (routing.run)
+
+
+@web.middleware
+async def firewall_in_front(request: web.Request, handler):
+    """Cloudflare in front of every provider route: a key put behind a firewall is refused before
+    the provider sees the request (never /_sim, the simulator's own control)."""
+    if not request.path.startswith("/_sim"):
+        firewall = request.app[SIM].balances.firewall(_key(request), request.headers.get("User-Agent", ""))
+        if firewall is not None:
+            return to_response(firewall_reply(firewall))
+    return await handler(request)
 
 
 def _guarded(provider: str, unauthorized: Reply, answer: Callable[[BalanceWorld, str, web.Request], Reply]):
-    """A handler: the key must be this provider's; a firewall set on it answers first."""
+    """A handler: the key must be this provider's."""
     async def handler(request: web.Request) -> web.StreamResponse:
         world: BalanceWorld = request.app[SIM].balances
         key = _key(request)
-        firewall = world.firewall(key)
-        if firewall is not None:
-            return to_response(firewall_reply(firewall))
         if not world.knows(key, provider):
             return to_response(unauthorized)
         return to_response(answer(world, key, request))  # type: ignore[arg-type]

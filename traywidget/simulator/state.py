@@ -210,6 +210,10 @@ class Simulator:
         stream_denial="sse", rpm=3)."""
         if "stream_denial" in fields and fields["stream_denial"] not in STREAM_DENIALS:
             raise ValueError(f"stream_denial must be one of {', '.join(STREAM_DENIALS)}")
+        if "firewall" in fields:  # a Cloudflare-style block in front of any key (state_balances.py)
+            self.balances.block(key, fields.pop("firewall"))
+            if not fields:
+                return
         if self.balances.knows(key):
             return self.balances.configure(key, **fields)
         with self._lock:

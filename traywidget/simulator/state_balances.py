@@ -11,7 +11,9 @@ as `sim.balances`).
 - Dialect keys: an OpenAI-compatible endpoint answering with one provider's rate-limit headers
   (cerebras, digitalocean, groq, fireworks, anthropic-unified) or refusals (gemini-day,
   gemini-minute: the RESOURCE_EXHAUSTED 429 wrapped in an array; cloudflare: a 1010 page).
-- Any key can be put behind a firewall: configure(key, firewall="1010" | "challenge").
+- Any key, of any provider, can be put behind a Cloudflare-style firewall: configure(key,
+  firewall="1010" | "challenge" | "browser-only"); "browser-only" refuses (1010) a User-Agent that is not
+  a browser's, as Routeway's is reported to. routes_balances.py answers for the firewall before any route.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ MOONSHOT = "moonshot"
 DIALECT = "dialect"
 DIALECTS = ("cerebras", "digitalocean", "groq", "fireworks", "anthropic-unified", "gemini-day", "gemini-minute",
             "cloudflare")
-FIREWALLS = ("1010", "challenge")
+FIREWALLS = ("1010", "challenge", "browser-only")
 
 
 @dataclass
@@ -78,6 +80,8 @@ class BalanceWorld:
         self.clock = clock
         self._lock = threading.RLock()
         self._records: dict[str, tuple[str, Any]] = {}
+        # Firewalls in front of keys of the other providers (routing.run, OpenRouter, Routeway ...).
+        self._firewalls: dict[str, str] = {}
 
     def _add(self, provider: str, record: Any, key: str | None, prefix: str) -> str:
         key = key or prefix + secrets.token_hex(24)
@@ -182,10 +186,26 @@ class BalanceWorld:
                                         "cash_balance": record.cash_balance},
                     "scode": "0x0", "status": True}
 
-    def firewall(self, key: str | None) -> str | None:
+    def block(self, key: str, firewall: str | None) -> None:
+        """Put any provider's key behind a firewall (None: take it away)."""
+        if firewall not in (None, *FIREWALLS):
+            raise ValueError(f"firewall must be one of {', '.join(FIREWALLS)} or null")
+        with self._lock:
+            if key in self._records:
+                self.configure(key, firewall=firewall)
+            elif firewall is None:
+                self._firewalls.pop(key, None)
+            else:
+                self._firewalls[key] = firewall
+
+    def firewall(self, key: str | None, user_agent: str = "") -> str | None:
+        """How the firewall in front of `key` answers this client ("1010", "challenge"), or None: let through."""
         with self._lock:
             entry = self._records.get(key) if key else None
-            return getattr(entry[1], "firewall", None) if entry else None
+            kind = getattr(entry[1], "firewall", None) if entry else self._firewalls.get(key or "")
+        if kind == "browser-only":
+            return None if user_agent.startswith("Mozilla/") else "1010"
+        return kind
 
     def dialect(self, key: str) -> str:
         with self._lock:
