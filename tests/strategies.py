@@ -36,10 +36,18 @@ FIELD_NAMES = [
     "is_free_tier", "free_model_daily_requests", "expires_at", "total_credits", "total_usage", "balance",
     "key", "daily_limit", "minute_limit", "usage_today", "usage_minute", "killed_streams", "error", "message",
     "type", "code", "status_code", "metadata", "error_type", "retry_after", "tip", "api_key_id",
+    # LiteLLM key/info, DeepSeek and Moonshot balances, Gemini's RESOURCE_EXHAUSTED body.
+    "info", "spend", "max_budget", "budget_duration", "budget_reset_at", "budget_limits", "budget_limits_usage",
+    "current_spend", "reset_at", "tpm_limit", "rpm_limit", "key_alias", "is_available", "balance_infos",
+    "currency", "total_balance", "granted_balance", "topped_up_balance", "available_balance", "voucher_balance",
+    "cash_balance", "status", "details", "@type", "violations", "quotaId", "retryDelay",
 ]
 keys = st.one_of(st.sampled_from(FIELD_NAMES), st.text(max_size=10))
 special_strings = st.sampled_from(
-    ["daily", "weekly", "monthly", "sk-abc...wxyz", "sk-abc12345", "****", "rate_limit_error", "authentication_error",
+    ["daily", "weekly", "monthly", "CNY", "USD", "XXX", "1h", "30d", "1mo", "budget_exceeded", "RESOURCE_EXHAUSTED",
+     "type.googleapis.com/google.rpc.QuotaFailure", "type.googleapis.com/google.rpc.RetryInfo",
+     "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "GenerateRequestsPerMinutePerProjectPerModel", "36.4s",
+     "110.00", "-3.5", "Budget has been exceeded! Current cost: 26.075, Max budget: 0.25", "sk-abc...wxyz", "sk-abc12345", "****", "rate_limit_error", "authentication_error",
      "permission_error", "rate_limit_exceeded", "2025-03-05T10:00:00Z", "9999-12-31T23:59:59Z", "<html>", ""]
 )
 json_values = st.recursive(
@@ -56,6 +64,10 @@ shaped = st.one_of(
     st.builds(lambda d: {"data": d}, st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=12)),
     st.builds(lambda rows: {"data": rows}, st.lists(st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=12), max_size=4)),
     st.builds(lambda e: {"error": e}, st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=8)),
+    st.builds(lambda d: {"info": d}, st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=12)),
+    st.builds(lambda rows, ok: {"is_available": ok, "balance_infos": rows},
+              st.lists(st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=6), max_size=4), json_values),
+    st.builds(lambda e: [{"error": e}], st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=8)),
 )
 
 
@@ -80,6 +92,15 @@ HEADER_NAMES = [
     "anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset",
     "anthropic-ratelimit-output-tokens-reset", "RateLimit-Policy", "RateLimit", "RateLimit-Limit",
     "RateLimit-Remaining", "RateLimit-Reset", "X-Error-Code", "Content-Type",
+    # Cerebras, DigitalOcean, Fireworks, Anthropic's subscription windows, LiteLLM, Cloudflare.
+    "x-ratelimit-limit-requests-day", "x-ratelimit-remaining-requests-day", "x-ratelimit-reset-requests-day",
+    "x-ratelimit-limit-tokens-minute", "x-ratelimit-remaining-tokens-minute", "x-ratelimit-reset-tokens-minute",
+    "x-ratelimit-limit-tokens-per-day", "x-ratelimit-remaining-tokens-per-day", "x-ratelimit-reset-tokens-per-day",
+    "x-ratelimit-limit-tokens-prompt", "x-ratelimit-remaining-tokens-generated",
+    "anthropic-ratelimit-unified-5h-utilization", "anthropic-ratelimit-unified-5h-reset",
+    "anthropic-ratelimit-unified-5h-status", "anthropic-ratelimit-unified-7d-utilization",
+    "anthropic-ratelimit-unified-7d-status", "x-litellm-key-spend", "x-litellm-key-max-budget",
+    "x-litellm-response-cost", "cf-ray", "Server", "cf-mitigated",
 ]
 header_values = st.one_of(
     st.text(max_size=40),
@@ -88,7 +109,8 @@ header_values = st.one_of(
         ["1s", "6m0s", "12ms", "1h2m3.5s", "-1s", "Wed, 21 Oct 2015 07:28:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT",
          "2025-03-05T10:31:15Z", '"burst";q=100;w=60, "daily";q=1000;w=86400', '"default";r=50;t=30',
          '"x";r=-1;t=1e400', "1e400", "nan", "0", "1741170660000", "99999999999999999999", "text/html",
-         "DAILY_REQUEST_LIMIT_EXCEEDED", "RATE_LIMIT_ERROR"]
+         "DAILY_REQUEST_LIMIT_EXCEEDED", "RATE_LIMIT_ERROR", "0.24", "1.5", "allowed", "allowed_warning",
+         "rejected", "1767236400", "33011.38", "cloudflare", "challenge", "8f1a2b3c4d5e6f70-LAX"]
     ),
 )
 header_dicts = st.dictionaries(st.one_of(st.sampled_from(HEADER_NAMES), st.text(max_size=12)), header_values, max_size=10)

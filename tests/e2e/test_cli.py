@@ -300,6 +300,39 @@ def test_status_json_covers_all_providers(env, sim):
                                            "to see requests left and balance.")]
 
 
+@pytest.mark.slow
+def test_status_json_of_litellm_deepseek_and_moonshot(env, sim):
+    """The meters and states `status --json` documents for the balance and budget providers: a LiteLLM
+    budget in USD, a DeepSeek balance in yuan (strings in, numbers out), a Moonshot balance at zero
+    (payment required) and one behind a Cloudflare 1010 block (blocked, not key rejected)."""
+    world = sim.sim.balances
+    add_account(env, sim, "litellm", "team", world.add_litellm_key(alias="ci", spend=7.5, max_budget=25.0,
+                                                                   budget_duration="30d"))
+    add_account(env, sim, "litellm", "nocap", world.add_litellm_key(spend=3.0))
+    add_account(env, sim, "deepseek", "ds", world.add_deepseek_account())
+    add_account(env, sim, "moonshot", "kimi", world.add_moonshot_account(available_balance=0.0,
+                                                                         voucher_balance=0.0, cash_balance=0.0))
+    blocked = world.add_moonshot_account()
+    sim.sim.configure(blocked, firewall="1010")
+    add_account(env, sim, "moonshot", "kimi-cf", blocked)
+    r = run_cli(env, "status", "--json")
+    assert r.code == 1, r.err  # a payment and a block need the user
+    data = {a["id"]: a for a in json.loads(r.out)["accounts"]}
+    assert {i: a["state"] for i, a in data.items()} == {
+        "team": "ok", "nocap": "ok", "ds": "ok", "kimi": "payment_required", "kimi-cf": "blocked"}
+    assert meters_by_name(data["team"]) == {"budget": ("usd", 7.5, 25.0, 17.5)}
+    assert data["team"]["plan"] == "ci"
+    assert meters_by_name(data["nocap"]) == {"budget": ("usd", 3.0, None, None)}
+    assert meters_by_name(data["ds"]) == {"balance": ("cny", None, None, 110.0)}
+    assert meters_by_name(data["kimi"]) == {"balance": ("usd", None, None, 0.0)}
+    assert data["kimi-cf"]["meters"] == []
+    assert data["kimi-cf"]["error"]["code"] == "cloudflare_1010"
+    assert data["kimi-cf"]["error"]["message"].startswith("Blocked by the provider's firewall (Cloudflare 1010)")
+    text = run_cli(env, "status")
+    assert "DeepSeek" not in text.err
+    assert "CN¥110.00 left in the balance" in text.out
+
+
 def test_status_speaks_like_the_menu(env, sim):
     s = sim.sim
     rr = s.add_routing_key("Premium")
@@ -364,7 +397,7 @@ def test_status_demo_needs_no_keyring(no_keyring_env, tmp_path, args):
     r = run_cli(no_keyring_env, *args)
     assert r.code == 0, r.err  # every demo account answers
     providers = {a["provider"] for a in json.loads(r.out)["accounts"]}
-    assert providers == {"routing.run", "openrouter", "routeway"}
+    assert providers == {"routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot"}
     assert not (tmp_path / "config").exists()
 
 
@@ -520,7 +553,7 @@ def test_the_simulators_account_lines_paste_into_a_shell(env):
         start = printed.index("To use the demo accounts with the real keyring and config, paste these lines "
                               "into a shell:")
         pasted = "\n".join(printed[start + 1:-1]) + "\n"
-        assert pasted.count("traywidget accounts add ") == 5
+        assert pasted.count("traywidget accounts add ") == 8
         shell_env = {**env, "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")}
         shell = subprocess.run(["sh", "-e"], input=pasted, env=shell_env, capture_output=True, text=True,
                                timeout=120, check=False)
@@ -532,9 +565,11 @@ def test_the_simulators_account_lines_paste_into_a_shell(env):
     assert status.code == 0, status.err
     accounts = json.loads(status.out)["accounts"]
     assert [a["id"] for a in accounts] == ["demo-routing-run", "demo-routing-run-low", "demo-routing-run-lite",
-                                           "demo-openrouter", "demo-routeway"]
+                                           "demo-openrouter", "demo-routeway", "demo-litellm", "demo-deepseek",
+                                           "demo-moonshot"]
     assert [a["label"] for a in accounts] == ["routing.run · Premium", "routing.run · runs low",
-                                              "routing.run · Lite", "OpenRouter", "Routeway"]
+                                              "routing.run · Lite", "OpenRouter", "Routeway", "LiteLLM · team proxy",
+                                              "DeepSeek", "Moonshot (Kimi)"]
     assert all(a["state"] in ("ok", "low") and a["meters"] for a in accounts), accounts
 
 

@@ -76,7 +76,7 @@ def pseudo_language():
 # Words that are right in any language: names of the product and the providers (as the views take
 # them from the provider registry), the language names in Settings, the command in the welcome.
 ALWAYS_ALLOWED = ("traywidget --demo", "Traywidget", "traywidget", "routing.run", "OpenRouter", "Routeway",
-                  "English", "Deutsch", "Español")
+                  "LiteLLM", "DeepSeek", "Moonshot (Kimi)", "CN¥", "HK$", "JP¥", "English", "Deutsch", "Español")
 # `commands` (also one cut short with "…"), URLs.
 _TECHNICAL = re.compile(r"`[^`\n]*`?|https?://\S+")
 _WORD = re.compile(r"[A-Za-z]+")

@@ -77,6 +77,39 @@ def test_money(value, expected):
     assert per_language(lambda: format_amount(value, Unit.USD)) == expected
 
 
+@pytest.mark.parametrize("unit,value,expected", [
+    # CLDR: the yuan is CN¥ in English and German, its code in Spanish, ¥ in Chinese (where the dollar is US$).
+    (Unit.CNY, 110.0, ["CN¥110.00", f"110,00{NBSP}CN¥", f"110,00{NBSP}CNY", "¥110.00"]),
+    (Unit.CNY, -2.5, ["-CN¥2.50", f"-2,50{NBSP}CN¥", f"-2,50{NBSP}CNY", "-¥2.50"]),
+    (Unit.EUR, 1234.5, ["€1,234.50", f"1.234,50{NBSP}€", f"1234,50{NBSP}€", "€1,234.50"]),
+    (Unit.JPY, 1500.0, ["¥1,500", f"1.500{NBSP}¥", f"1500{NBSP}JPY", "JP¥1,500"]),  # yen have no decimals
+])
+def test_money_in_any_currency(unit, value, expected):
+    assert per_language(lambda: format_amount(value, unit)) == expected
+
+
+def test_money_meters_say_their_currency_in_every_view():
+    balance = Meter(BALANCE, Unit.CNY, remaining=110.0)
+    assert per_language(lambda: left_text(balance)) == [
+        "CN¥110.00 left in the balance", f"110,00{NBSP}CN¥ Kontoguthaben übrig",
+        f"110,00{NBSP}CNY restantes en el saldo", "余额剩余 ¥110.00"]
+    # The badge has room for one sign: the currency's narrow one.
+    assert per_language(lambda: badge_text(balance)) == ["¥110", "¥110", "¥110", "¥110"]
+    assert per_language(lambda: badge_text(Meter(BALANCE, Unit.EUR, remaining=4.25))) == ["€4.2", "€4,2", "€4,2", "€4.2"]
+    assert Meter.from_json(balance.to_json()) == balance
+    assert balance.to_json()["unit"] == "cny"
+    owed = Money(-3.5, 2, "cny")  # a phrase made below the views: English until shown
+    assert str(owed) == "-CN¥3.50"
+    assert per_language(owed.localized) == ["-CN¥3.50", f"-3,50{NBSP}CN¥", f"-3,50{NBSP}CNY", "-¥3.50"]
+
+
+def test_a_window_counted_in_percent():
+    week = Meter("usage_7d", Unit.PERCENT, limit=100, remaining=9.5)
+    assert per_language(lambda: left_text(week, of_limit=True)) == [
+        "7-day window: 9% left", f"7-Tage-Fenster: 9{NBSP}% übrig", f"Ventana de 7 días: quedan 9{NBSP}%",
+        "7 天窗口：剩余 9%"]
+
+
 def test_counts_and_tiny_money():
     assert per_language(lambda: format_amount(14999, Unit.REQUESTS)) == ["14,999", "14.999", "14.999", "14,999"]
     assert per_language(lambda: format_amount(2.5, Unit.REQUESTS)) == ["2.5", "2,5", "2,5", "2.5"]

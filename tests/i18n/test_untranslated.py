@@ -377,4 +377,5 @@ def test_cli_human_output(monkeypatch):
 
 # The demo's own accounts (traywidget/simulator/demo_world.py) and the plans its simulated providers report.
 DEMO_DATA = ["routing.run · runs low", "demo-routing-run-low", "demo-routing-run-lite", "demo-routing-run",
-             "demo-openrouter", "demo-routeway", "Premium", "Weekly", "Lite", "demo"]
+             "demo-openrouter", "demo-routeway", "Premium", "Weekly", "Lite", "demo", "demo-litellm", "demo-deepseek",
+             "demo-moonshot", "LiteLLM · team proxy", "team proxy", "DeepSeek", "Moonshot (Kimi)", "LiteLLM"]

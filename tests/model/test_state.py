@@ -17,6 +17,7 @@ TABLE = {
     State.NO_KEY: (False, False, True, False, False, False),
     State.OFFLINE: (False, False, False, True, False, True),
     State.ERROR: (False, False, False, True, False, True),
+    State.BLOCKED: (False, False, False, False, False, True),
 }
 
 
@@ -32,7 +33,7 @@ def test_predicates(state: State) -> None:
 
 def test_values_are_the_documented_json_strings_in_display_order() -> None:
     assert [s.value for s in State] == ["ok", "low", "exhausted", "rate_limited", "auth_error",
-                                        "payment_required", "no_key", "offline", "error"]
+                                        "payment_required", "no_key", "offline", "error", "blocked"]
     assert State("rate_limited") is State.RATE_LIMITED
     assert f"{State.NO_KEY}" == "no_key"
 

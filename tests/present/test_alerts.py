@@ -109,6 +109,16 @@ def test_payment_required_kind():
         (alerts.PAYMENT_REQUIRED, "Main: payment required", "Insufficient credits")]
 
 
+def test_a_firewall_block_is_told_like_a_rejected_key_but_never_called_one():
+    block = ErrorInfo("Blocked by the provider's firewall (Cloudflare 1010): it rejected this client, not the key.",
+                      403, "cloudflare_1010")
+    policy = AlertPolicy(auth_repeat_s=3600)
+    out = policy.update(snap(State.BLOCKED, remaining=False, error=block), T0)
+    out += policy.update(snap(State.BLOCKED, remaining=False, error=block), T0 + timedelta(minutes=30))
+    assert [(a.kind, a.title, a.body) for a in out] == [
+        (alerts.BLOCKED, "Main: blocked by the provider's firewall", block.message)]
+
+
 def test_no_key_is_the_badge_s_business_not_a_notification():
     assert AlertPolicy().update(snap(State.NO_KEY, remaining=False), T0) == []
 

@@ -24,6 +24,7 @@ EXPECTED = {
     State.AUTH_ERROR: Severity.ACTION,
     State.PAYMENT_REQUIRED: Severity.ACTION,
     State.NO_KEY: Severity.ACTION,
+    State.BLOCKED: Severity.ACTION,
 }
 
 

@@ -31,6 +31,7 @@ from traywidget.present.text import (
     format_money,
     menu_account_line,
     meter_detail,
+    state_text,
     status_text,
     tooltip_text,
 )
@@ -68,6 +69,8 @@ def test_badge_text_uses_unit():
     assert badge_text(Meter(REQUESTS_HOUR, Unit.REQUESTS, remaining=1234, limit=5000)) == "1.2k"
     assert badge_text(Meter(REQUESTS_HOUR, Unit.REQUESTS)) == "?"
     assert badge_text(None) == "?"
+    assert badge_text(Meter("usage_5h", Unit.PERCENT, remaining=76.4, limit=100)) == "76%"
+    assert badge_text(Meter("balance", Unit.CNY, remaining=4.2)) == "¥4.2"
 
 
 @pytest.mark.parametrize("meter,text", [
@@ -225,3 +228,16 @@ def test_traffic_readings_say_where_they_were_seen_once(utc_local_time):
         "Requests in the current window: 599 of 600 left · resets 12:00:30 · seen 2 min ago in your traffic",
         "fetched 20 s ago",
     ]
+
+
+def test_a_firewall_block_is_said_once_and_never_as_key_rejected():
+    from traywidget.model import HttpResult, Snapshot
+    from traywidget.present.severity import Severity, severity_of
+    from traywidget.providers.firewall import firewall_block
+
+    block = firewall_block(HttpResult(403, {"server": "cloudflare", "cf-ray": "8f1a-FRA"}, b"error code: 1010"))
+    snap = Snapshot("rw", "routeway", "Routeway", State.BLOCKED, error=block.info)
+    assert status_text(snap) == "Blocked by the provider's firewall (Cloudflare 1010): it re…"
+    assert state_text(State.BLOCKED) == "Blocked by firewall"
+    assert not State.BLOCKED.needs_user and not State.BLOCKED.key_accepted
+    assert severity_of(snap) is Severity.ACTION  # nothing changes until someone acts; the key is not blamed

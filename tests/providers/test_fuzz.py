@@ -25,6 +25,7 @@ from tests.strategies import (
 from traywidget.model import HttpResult, ProviderError, State
 from traywidget.providers import PROVIDER_IDS, get_provider
 from traywidget.providers.base import Reading, RequestSpec
+from traywidget.providers.firewall import firewall_name
 from traywidget.providers.headers import (
     RateLimitInfo,
     parse_rate_limit_headers,
@@ -40,8 +41,17 @@ SPECS = {
     "routing.run": [RequestSpec("requests", "user/requests"), RequestSpec("hourly", "user/requests/hourly")],
     "openrouter": [RequestSpec("key", "key"), RequestSpec("credits", "credits")],
     "routeway": [RequestSpec("account_keys", "account/keys"), RequestSpec("balance", "account/balance")],
+    "litellm": [RequestSpec("key_info", "key/info", from_root=True)],
+    "deepseek": [RequestSpec("user_balance", "user/balance", from_root=True)],
+    "moonshot": [RequestSpec("users_me_balance", "users/me/balance")],
     "openai-compatible": [RequestSpec("traffic", "chat/completions")],
 }
+# What a 429 may mean besides a rate limit: OpenAI's insufficient_quota and a balance word (billing),
+# LiteLLM's budget_exceeded (the budget used up).
+STATES_OF_429 = {"openai-compatible": {State.RATE_LIMITED, State.PAYMENT_REQUIRED},
+                 "deepseek": {State.RATE_LIMITED, State.PAYMENT_REQUIRED},
+                 "moonshot": {State.RATE_LIMITED, State.PAYMENT_REQUIRED},
+                 "litellm": {State.RATE_LIMITED, State.EXHAUSTED}}
 provider_specs = st.sampled_from([(pid, s) for pid in PROVIDER_IDS for s in SPECS[pid]])
 
 
@@ -93,9 +103,7 @@ def test_error_for_always_returns_a_provider_error(pair, status, body, headers, 
     assert err.info.http_status == status
     if status == 429:
         # OpenAI answers an exhausted prepaid quota with 429 insufficient_quota: a billing problem.
-        expected = {State.RATE_LIMITED, State.PAYMENT_REQUIRED} if provider_id == "openai-compatible" else {
-            State.RATE_LIMITED}
-        assert err.state in expected
+        assert err.state in STATES_OF_429.get(provider_id, {State.RATE_LIMITED})
     if 500 <= status <= 599 and provider_id != "routeway":
         assert err.state is State.ERROR
 
@@ -146,3 +154,24 @@ def test_routeway_rows_never_raise(row, ctx):
         check_error(err)
     else:
         check_reading(reading, ctx.now)
+
+
+@FUZZ
+@given(provider_specs, statuses, bodies, header_dicts, contexts)
+def test_refusal_reads_any_firewall_page_without_raising(pair, status, body, headers, ctx):
+    """The firewall check in front of every adapter's error_for: a ProviderError whatever arrives,
+    and BLOCKED only for a non-JSON 403/503 from Cloudflare."""
+    provider_id, spec = pair
+    result = HttpResult(status, headers, body)
+    err = get_provider(provider_id).refusal(spec, result, ctx)
+    check_error(err)
+    if err.state is State.BLOCKED:
+        assert status in (403, 503)
+        assert firewall_name(result) == "Cloudflare"
+
+
+@FUZZ
+@given(statuses, bodies, header_dicts, contexts)
+def test_litellm_traffic_money_never_raises(status, body, headers, ctx):
+    for meter in get_provider("litellm").traffic_money_meters(HttpResult(status, headers, body), ctx):
+        assert_sane_meter(meter)

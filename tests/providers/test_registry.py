@@ -12,7 +12,8 @@ from traywidget.providers.base import Provider
 
 
 def test_ids():
-    assert PROVIDER_IDS == ("routing.run", "openrouter", "routeway", "openai-compatible")
+    assert PROVIDER_IDS == ("routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot",
+                            "openai-compatible")
 
 
 @pytest.mark.parametrize("provider_id", PROVIDER_IDS)
@@ -21,7 +22,8 @@ def test_get_provider(provider_id):
     assert isinstance(provider, Provider)
     assert provider.id == provider_id
     assert get_provider(provider_id) is provider
-    assert provider.default_base_url.startswith("https://") and provider.default_base_url.endswith("/v1")
+    # https, or a proxy on this machine (LiteLLM's default http://localhost:4000)
+    assert provider.default_base_url.startswith(("https://", "http://localhost:")) and provider.default_base_url.endswith("/v1")
 
 
 @pytest.mark.parametrize("bad", ["", "nope", "OpenRouter", None, 3])

@@ -130,7 +130,7 @@ def test_busy_port_raises():
 def test_demo_world_over_http():
     with SimulatorServer() as server, httpx.Client() as c:
         accounts = build_demo(server.sim)
-        assert {a["provider"] for a in accounts} == {"routing.run", "openrouter", "routeway"}
+        assert {a["provider"] for a in accounts} == {"routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot"}
         assert len({a["api_key"] for a in accounts}) == len(accounts)
         by_id = {a["id"]: a for a in accounts}
         main = by_id["demo-routing-run"]["api_key"]
@@ -188,7 +188,8 @@ def test_simulate_command_lists_every_prefix_it_serves():
         lines = Lines(proc.stdout)
         lines.wait_for("Press Ctrl+C", 20)
         urls = {line.split()[0]: line.split()[1] for line in lines.lines if line.startswith("  ")}
-        assert list(urls) == ["routing.run", "openrouter", "routeway", "openai-compatible"]
+        assert list(urls) == ["routing.run", "openrouter", "routeway", "openai-compatible", "litellm", "deepseek",
+                              "moonshot", "dialects"]
         with httpx.Client(timeout=5) as c:
             for url in urls.values():
                 assert c.get(f"{url}/_echo").json()["path"] == urlsplit(url).path + "/_echo"

@@ -235,3 +235,21 @@ def test_sigkill_during_saves_never_corrupts(tmp_path):
     store.load()
     assert [p for p in os.listdir(tmp_path) if p.endswith(".tmp")] == []
     print(f"\ndata-safety: {crashes} crashes simulated during config saves, 0 corrupt files")
+
+
+def test_an_accounts_user_agent_round_trips_and_bad_ones_are_refused(tmp_path):
+    from dataclasses import replace
+
+    store = ConfigStore(tmp_path)
+    agent = "Mozilla/5.0 (X11; Linux x86_64) traywidget"
+    store.save(Config(accounts=(replace(account(1, "routeway"), user_agent=agent), account(2))))
+    loaded = store.load()
+    assert [a.user_agent for a in loaded.accounts] == [agent, None]
+    assert "user_agent" not in json.loads(store.path.read_text())["accounts"][1]  # traywidget's own: not written
+    raw = json.loads(store.path.read_text())
+    raw["accounts"][0]["user_agent"] = "bad\r\nX-Injected: 1"
+    store.path.write_text(json.dumps(raw))
+    broken = store.load()
+    assert [a.id for a in broken.accounts] == ["acc2"]
+    assert broken.warnings == ("Skipped an account entry in config.json: A User-Agent is one line of 1-256 "
+                               "printable ASCII characters. It is kept in the file.",)

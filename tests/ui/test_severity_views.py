@@ -33,6 +33,8 @@ CASES = {
     State.AUTH_ERROR: (None, ErrorInfo("Invalid API key", 401), Severity.ACTION, 1),
     State.PAYMENT_REQUIRED: (None, ErrorInfo("Top up your account", 402), Severity.ACTION, 1),
     State.NO_KEY: (None, ErrorInfo("No API key saved for Main."), Severity.ACTION, 1),
+    State.BLOCKED: (None, ErrorInfo("Blocked by the provider's firewall (Cloudflare 1010): it rejected this client",
+                                    403, code="FIREWALL_BLOCKED"), Severity.ACTION, 1),
 }
 
 

@@ -113,6 +113,8 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
                      help=tr("a short name of your choice, used in commands and in the gateway's addresses"))
     add.add_argument("--label", help=tr("the name shown in the menu and the panel (default: the id)"))
     add.add_argument("--base-url", help=tr("default: the provider's public API with /v1"))
+    add.add_argument("--user-agent", help=tr("the User-Agent polls send (default: traywidget's own); for a "
+                                             "provider whose firewall blocks it"))
     add.add_argument("--fast-interval", type=float, metavar="SECONDS", help=tr("this account's fast cadence"))
     add.add_argument("--full-interval", type=float, metavar="SECONDS", help=tr("this account's full cadence"))
     lst = acc_sub.add_parser("list", help=tr("list accounts"))

@@ -15,6 +15,7 @@ from traywidget.store.config import (
     validate_account_id,
     validate_base_url,
     validate_interval,
+    validate_user_agent,
 )
 from traywidget.store.key_input import check_key
 from traywidget.store.secrets import KeyringSecretStore
@@ -69,6 +70,7 @@ def accounts_command(args, out, err) -> int:
             base_url=validate_base_url(args.base_url or provider.default_base_url),
             fast_interval_s=validate_interval(args.fast_interval),
             full_interval_s=validate_interval(args.full_interval),
+            user_agent=validate_user_agent(getattr(args, "user_agent", None)),
         )
 
         def add(current: Config) -> Config:

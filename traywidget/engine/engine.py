@@ -65,6 +65,7 @@ from traywidget.providers.base import (
     Provider,
     Reading,
     RequestSpec,
+    request_base,
 )
 
 __all__ = ["Cadence", "Engine", "EngineSettings", "requests_budget_per_hour"]
@@ -464,7 +465,7 @@ class Engine:
     async def _read_usage(self, rt: _Account, full: bool, api_key: str, management_key: str | None) -> _Outcome:
         provider = rt.provider
         ctx = PollContext(now=self._now(), has_management_key=bool(management_key), key_hint=KeyHint.of(api_key),
-                          seen_traffic=rt.seen_traffic)
+                          seen_traffic=rt.seen_traffic, base_url=rt.account.base_url)
         rt.context = ctx
         notes = list(provider.notes(ctx))
         readings: list[Reading] = []
@@ -487,10 +488,11 @@ class Engine:
             notes.extend(n for n in reading.notes if n not in notes)
         plan = next((r.plan for r in reversed(readings) if r.plan), None)
         limited = next((r.rate_limited for r in readings if r.rate_limited), None)
+        unpaid = next((r.payment_required for r in readings if r.payment_required), None)
         return _Outcome(
             read=True,
-            state=State.RATE_LIMITED if limited is not None else None,
-            error=limited,
+            state=State.PAYMENT_REQUIRED if unpaid is not None else State.RATE_LIMITED if limited is not None else None,
+            error=unpaid or limited,
             meters=tuple(meters.values()),
             plan=plan,
             notes=tuple(notes),
@@ -505,11 +507,14 @@ class Engine:
         if not secret:
             raise ProviderError(State.NO_KEY, ErrorInfo(message=NO_MANAGEMENT_KEY_MESSAGE, code="NO_KEY"))
         headers = {**rt.provider.extra_headers, **rt.provider.auth_headers(secret)}
-        url = join_url(rt.account.base_url, spec.path)
+        if rt.account.user_agent:
+            # The account's own choice (a WAF in front of its provider refused the default one).
+            headers["User-Agent"] = rt.account.user_agent
+        url = join_url(request_base(rt.account.base_url, spec), spec.path)
         result = await fetch(self.client, spec.method, url, headers, timeout_s=self.settings.timeout_s)
         log.debug("%s %s %s -> %d", rt.account.id, spec.method, spec.name, result.status)
         if not result.ok:
-            raise rt.provider.error_for(spec, result, ctx)
+            raise rt.provider.refusal(spec, result, ctx)
         return result
 
     async def _kill(self, rt: _Account) -> KillResult:

@@ -55,6 +55,11 @@ def merge_traffic(
         held = merged.get(meter.name)
         held_at = None if held is None else _reading_time(held, polled_at)
         if held_at is None or (meter.seen_at is not None and meter.seen_at >= held_at):
+            if (meter.resets_at is None and held is not None and held.resets_at is not None
+                    and meter.seen_at is not None and held.resets_at > meter.seen_at):
+                # The same window, seen again without its reset (LiteLLM's spend headers): it still
+                # resets when it did, so "used up until <reset>" keeps its reset.
+                meter = replace(meter, resets_at=held.resets_at, approximate_reset=held.approximate_reset)
             merged[meter.name] = meter
     return tuple(merged.values())
 

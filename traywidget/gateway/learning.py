@@ -75,8 +75,9 @@ class ResponseReader:
     """The copy of one response; `feed` it each chunk as it passes, `finish` it at the end."""
 
     def __init__(self, provider: Provider, account_id: str, status: int, headers: Mapping[str, str],
-                 observe: ObservationSink, now: Callable[[], datetime]) -> None:
+                 observe: ObservationSink, now: Callable[[], datetime], base_url: str = "") -> None:
         self._provider = provider
+        self._base_url = base_url
         self._account_id = account_id
         self._status = status
         self._headers = headers
@@ -107,7 +108,7 @@ class ResponseReader:
         for event in split_events(events):
             if b"error" in event:
                 self._hand_over(lambda event=event: stream_observation(
-                    self._provider, self._account_id, event, self._headers, self._now()))
+                    self._provider, self._account_id, event, self._headers, self._now(), self._base_url))
 
     def feed(self, chunk: bytes) -> None:
         if not self._readable:
@@ -134,7 +135,8 @@ class ResponseReader:
 
     def _learn_response(self, body: bytes) -> None:
         result = HttpResult(self._status, self._headers, body)
-        self._hand_over(lambda: response_observation(self._provider, self._account_id, result, self._now()))
+        self._hand_over(lambda: response_observation(self._provider, self._account_id, result, self._now(),
+                                                               self._base_url))
 
     def _hand_over(self, read: Callable[[], TrafficObservation | None]) -> None:
         try:

@@ -172,7 +172,7 @@ class Exchange:
         if upstream.status == 401:
             self.on_rejected_key()
         reader = ResponseReader(self.target.provider, self.account_id, upstream.status, upstream.headers,
-                                self.observe, self.now)
+                                self.observe, self.now, base_url=self.target.account.base_url)
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
                                       headers=response_headers(upstream.headers))
         # A plain SSE stream goes on event by event, so a stop can end it with a whole event of its own.

@@ -27,13 +27,27 @@ class Conventions:
     min_grouping: int
     money: str  # "{number}" in its place: "${number}", "{number} $"
     percent: str  # "{number}%", "{number} %"
+    # Currency signs other than the US dollar's (CLDR's symbol for the language); an ISO code
+    # missing here is written as the code itself ("12.00 CHF"), which every language reads.
+    symbols: tuple[tuple[str, str], ...] = ()
+
+
+# Where the sign goes around the number, per language (the US dollar's own pattern is `money`).
+_MONEY_PATTERN = {"en": "{symbol}{number}", "de": "{number}" + NBSP + "{symbol}",
+                  "es": "{number}" + NBSP + "{symbol}", "zh_CN": "{symbol}{number}"}
+# Currencies written without decimals (CLDR's digits=0).
+_WHOLE_CURRENCIES = frozenset({"JPY"})
 
 
 CONVENTIONS: dict[str, Conventions] = {
-    "en": Conventions(".", ",", 1, "${number}", "{number}%"),
-    "de": Conventions(",", ".", 1, "{number}" + NBSP + "$", "{number}" + NBSP + "%"),
-    "es": Conventions(",", ".", 2, "{number}" + NBSP + "US$", "{number}" + NBSP + "%"),
-    "zh_CN": Conventions(".", ",", 1, "US${number}", "{number}%"),
+    "en": Conventions(".", ",", 1, "${number}", "{number}%",
+                      (("CNY", "CN¥"), ("EUR", "€"), ("GBP", "£"), ("JPY", "¥"), ("HKD", "HK$"))),
+    "de": Conventions(",", ".", 1, "{number}" + NBSP + "$", "{number}" + NBSP + "%",
+                      (("CNY", "CN¥"), ("EUR", "€"), ("GBP", "£"), ("JPY", "¥"), ("HKD", "HK$"))),
+    "es": Conventions(",", ".", 2, "{number}" + NBSP + "US$", "{number}" + NBSP + "%",
+                      (("CNY", "CNY"), ("EUR", "€"), ("GBP", "GBP"), ("JPY", "JPY"), ("HKD", "HKD"))),
+    "zh_CN": Conventions(".", ",", 1, "US${number}", "{number}%",
+                         (("CNY", "¥"), ("EUR", "€"), ("GBP", "£"), ("JPY", "JP¥"), ("HKD", "HK$"))),
 }
 
 
@@ -54,9 +68,12 @@ def _group(digits: str, rules: Conventions) -> str:
 
 def number(value: float, decimals: int = 0) -> str:
     """1,234 · 1.234 · 1234 (es) · 12.345 · 4.5 · 4,5: `value` rounded to `decimals` places."""
+    return _number_in(conventions(), value, decimals)
+
+
+def _number_in(rules: Conventions, value: float, decimals: int) -> str:
     if not math.isfinite(value):
         return "?"
-    rules = conventions()
     text = f"{abs(value):.{decimals}f}"
     whole, _, fraction = text.partition(".")
     sign = "-" if value < 0 and text.strip("0.") else ""
@@ -69,15 +86,45 @@ def decimal_text(text: str) -> str:
     return text.replace(".", conventions().decimal)
 
 
-def money(value: float, decimals: int = 2) -> str:
-    """US dollars: $4.20 · 4,20 $ · 4,20 US$ · US$4.20; a minus sign in front of it all."""
+def money(value: float, decimals: int = 2, currency: str = "USD") -> str:
+    """An amount in `currency` (ISO 4217), the language's way: US dollars $4.20 · 4,20 $ · 4,20 US$ ·
+    US$4.20; yuan CN¥110.00 · 110,00 CN¥ · 110,00 CNY · ¥110.00; a minus sign in front of it all."""
+    return money_in(current_language(), value, decimals, currency)
+
+
+def money_in(language: str, value: float, decimals: int = 2, currency: str = "USD") -> str:
+    """`money` as `language` writes it (the English form is the text a Money phrase stands for)."""
     if not math.isfinite(value):
         return "?"
-    amount = number(abs(value), decimals)
+    rules = CONVENTIONS.get(language, CONVENTIONS["en"])
+    code = currency.upper()
+    if code in _WHOLE_CURRENCIES:
+        decimals = 0
+    amount = _number_in(rules, abs(value), decimals)
     sign = "-" if value < 0 and amount.strip("0.,") else ""
-    return sign + conventions().money.format(number=amount)
+    if code == "USD":
+        return sign + rules.money.format(number=amount)
+    pattern = _MONEY_PATTERN.get(language, _MONEY_PATTERN["en"])
+    return sign + pattern.format(symbol=dict(rules.symbols).get(code, code), number=amount)
+
+
+def currency_symbol(currency: str) -> str:
+    """The sign the language writes for a currency ("$", "CN¥", "¥" in Chinese for yuan); its code when none."""
+    rules, code = conventions(), currency.upper()
+    if code == "USD":
+        return rules.money.replace("{number}", "").strip(NBSP + " ")
+    return dict(rules.symbols).get(code, code)
 
 
 def percent(whole: int) -> str:
     """99% · 99 %."""
     return conventions().percent.format(number=number(whole))
+
+
+# The one-character signs a badge a few pixels wide has room for (CLDR's narrow symbols).
+_NARROW_SIGNS = {"USD": "$", "CNY": "¥", "JPY": "¥", "EUR": "€", "GBP": "£", "HKD": "$"}
+
+
+def narrow_currency_sign(currency: str) -> str:
+    """"$", "¥", "€": a currency's sign where only one character fits; "" when it has none."""
+    return _NARROW_SIGNS.get(currency.upper(), "")

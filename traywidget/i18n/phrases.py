@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from traywidget.i18n.catalog import gettext_
-from traywidget.i18n.numbers import money
+from traywidget.i18n.numbers import money, money_in
 
 
 class Localizable(str):
@@ -60,22 +60,24 @@ def _phrase(msgid: str, params: dict[str, Any]) -> Phrase:
 
 
 class Money(Localizable):
-    """An amount of US dollars: "$4.20" in English, "4,20 $" in German."""
+    """An amount of money (US dollars unless `currency` says otherwise): "$4.20" in English,
+    "4,20 $" in German, "CN¥110.00" / "¥110.00" (Chinese) for yuan."""
 
     value: float
     decimals: int
+    currency: str
 
-    def __new__(cls, value: float, decimals: int = 2) -> Money:
-        english = ("-" if value < 0 else "") + f"${abs(value):,.{decimals}f}"
+    def __new__(cls, value: float, decimals: int = 2, currency: str = "USD") -> Money:
+        english = money_in("en", value, decimals, currency)
         self = super().__new__(cls, english)
-        self.value, self.decimals = value, decimals
+        self.value, self.decimals, self.currency = value, decimals, currency.upper()
         return self
 
     def localized(self) -> str:
-        return money(self.value, self.decimals)
+        return money(self.value, self.decimals, self.currency)
 
     def __reduce__(self) -> tuple:
-        return (Money, (self.value, self.decimals))
+        return (Money, (self.value, self.decimals, self.currency))
 
 
 class Listing(Localizable):
@@ -106,7 +108,8 @@ def to_data(text: str) -> Any:
         return {"phrase": text.msgid, "params": {name: to_data(value) if isinstance(value, str) else value
                                                   for name, value in text.params.items()}}
     if isinstance(text, Money):
-        return {"money": text.value, "decimals": text.decimals}
+        data = {"money": text.value, "decimals": text.decimals}
+        return data if text.currency == "USD" else {**data, "currency": text.currency}
     if isinstance(text, Listing):
         return {"listing": [to_data(item) for item in text.items], "separator": text.separator}
     return str(text)
@@ -132,7 +135,10 @@ def _from_data(data: Any) -> Any:
             raise TypeError("a parameter that is not text or a number")
         return Phrase(data["phrase"], **params)
     if isinstance(data, dict) and isinstance(data.get("money"), (int, float)) and isinstance(data.get("decimals"), int):
-        return Money(data["money"], max(0, min(data["decimals"], 8)))
+        currency = data.get("currency", "USD")
+        if not isinstance(currency, str) or not currency.isalpha() or len(currency) != 3:
+            raise TypeError("a currency that is not an ISO code")
+        return Money(data["money"], max(0, min(data["decimals"], 8)), currency)
     if isinstance(data, dict) and isinstance(data.get("listing"), list) and isinstance(data.get("separator"), str):
         return Listing([_from_data(item) for item in data["listing"]], data["separator"])
     raise ValueError("not a kept text")

@@ -32,6 +32,15 @@ from traywidget.model.scalars import (
 )
 from traywidget.model.snapshot import (
     BALANCE,
+    BALANCE_PREFIX,
+    BUDGET,
+    BUDGET_WINDOW_PREFIX,
+    TOKENS_DAY,
+    TOKENS_HOUR,
+    TOKENS_MINUTE,
+    USAGE_5H,
+    USAGE_7D,
+    is_balance,
     CREDITS,
     FREE_REQUESTS_DAY,
     INPUT_TOKENS_WINDOW,
@@ -56,5 +65,6 @@ __all__ = [
     "FREE_REQUESTS_DAY", "REQUESTS_DAY", "REQUESTS_HOUR", "REQUESTS_MINUTE", "ErrorInfo",
     "KillResult", "Meter", "Snapshot", "State", "Unit", "Source", "Freshness", "TrafficObservation",
     "REQUESTS_WINDOW",
-    "TOKENS_WINDOW", "INPUT_TOKENS_WINDOW", "OUTPUT_TOKENS_WINDOW",
+    "TOKENS_WINDOW", "INPUT_TOKENS_WINDOW", "OUTPUT_TOKENS_WINDOW", "BALANCE_PREFIX", "BUDGET",
+    "BUDGET_WINDOW_PREFIX", "TOKENS_DAY", "TOKENS_HOUR", "TOKENS_MINUTE", "USAGE_5H", "USAGE_7D", "is_balance",
 ]

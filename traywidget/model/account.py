@@ -27,6 +27,8 @@ class Account:
     base_url: str
     fast_interval_s: float | None = None
     full_interval_s: float | None = None
+    # The User-Agent polls send instead of traywidget's own (None: traywidget's, see engine/http_client.py).
+    user_agent: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -40,4 +42,6 @@ class Account:
             data["fast_interval_s"] = self.fast_interval_s
         if self.full_interval_s is not None:
             data["full_interval_s"] = self.full_interval_s
+        if self.user_agent is not None:
+            data["user_agent"] = self.user_agent
         return data

@@ -27,6 +27,23 @@ REQUESTS_WINDOW = "requests"
 TOKENS_WINDOW = "tokens"
 INPUT_TOKENS_WINDOW = "input_tokens"
 OUTPUT_TOKENS_WINDOW = "output_tokens"
+# Windows whose length the provider names (Cerebras, DigitalOcean, Groq by host).
+TOKENS_MINUTE = "tokens_minute"
+TOKENS_HOUR = "tokens_hour"
+TOKENS_DAY = "tokens_day"
+# Anthropic subscription windows, in percent of the window left.
+USAGE_5H = "usage_5h"
+USAGE_7D = "usage_7d"
+# A LiteLLM virtual key's spend against its max_budget; further budget windows are
+# "budget_<duration>" ("budget_1d"), and balances in several currencies "balance_<code>".
+BUDGET = "budget"
+BUDGET_WINDOW_PREFIX = "budget_"
+BALANCE_PREFIX = "balance_"
+
+
+def is_balance(name: str) -> bool:
+    """An account balance meter: "balance", or "balance_cny" where an account holds several currencies."""
+    return name == BALANCE or name.startswith(BALANCE_PREFIX)
 
 @dataclass(frozen=True)
 class Meter:
@@ -93,7 +110,7 @@ class Meter:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Meter:
         unit = Unit(data["unit"])
-        number = clean_signed_number if unit is Unit.USD else clean_number
+        number = clean_signed_number if unit.is_money else clean_number
         limit, remaining = number(data.get("limit")), number(data.get("remaining"))
         if limit is not None and remaining is not None and remaining > limit:
             remaining = None  # impossible: shown as unknown, never as a number
@@ -116,7 +133,7 @@ class Meter:
 def _json_number(value: float | None, unit: Unit) -> float | int | None:
     if value is None:
         return None
-    if unit is Unit.REQUESTS and float(value).is_integer():
+    if unit in (Unit.REQUESTS, Unit.TOKENS) and float(value).is_integer():
         return int(value)
     return round(value, 6)
 

@@ -14,6 +14,9 @@ from enum import StrEnum
 _QUOTA_READING = frozenset({"ok", "low", "exhausted"})
 _NEEDS_USER = frozenset({"auth_error", "payment_required", "no_key"})
 _TRANSIENT = frozenset({"offline", "error"})
+# A CDN/WAF in front of the provider refused the request before the provider saw it:
+# it says nothing about the key or the quota, and it lasts until the client changes.
+_BLOCKED = frozenset({"blocked"})
 
 
 class State(StrEnum):
@@ -28,6 +31,8 @@ class State(StrEnum):
     NO_KEY = "no_key"
     OFFLINE = "offline"
     ERROR = "error"
+    # Blocked by the provider's firewall (Cloudflare 1010, a challenge page): not "key rejected".
+    BLOCKED = "blocked"
 
     @property
     def is_quota_reading(self) -> bool:
@@ -50,6 +55,11 @@ class State(StrEnum):
         return self.value in _TRANSIENT
 
     @property
+    def is_blocked(self) -> bool:
+        """A firewall in front of the provider refused this client; the key was never judged."""
+        return self.value in _BLOCKED
+
+    @property
     def key_accepted(self) -> bool:
         """The provider accepted the key (a 429 is an answer to a valid key)."""
         return self.is_quota_reading or self is State.RATE_LIMITED
@@ -61,9 +71,38 @@ class State(StrEnum):
 
 
 class Unit(StrEnum):
+    """What a meter counts. Money is an ISO 4217 currency, lower case in JSON ("usd", "cny")."""
+
     REQUESTS = "requests"
     TOKENS = "tokens"
+    # A share of a window used, as 0-100 (Anthropic's subscription windows report only that).
+    PERCENT = "percent"
     USD = "usd"
+    CNY = "cny"
+    EUR = "eur"
+    GBP = "gbp"
+    JPY = "jpy"
+    HKD = "hkd"
+
+    @property
+    def is_money(self) -> bool:
+        return self.value in _CURRENCIES
+
+    @property
+    def currency(self) -> str | None:
+        """"USD", "CNY": the ISO code of a money unit; None for a count."""
+        return self.value.upper() if self.is_money else None
+
+    @classmethod
+    def for_currency(cls, code: object) -> Unit | None:
+        """The money unit of an ISO code as providers send it ("CNY", "usd"), or None when unknown."""
+        if not isinstance(code, str):
+            return None
+        unit = cls._value2member_map_.get(code.strip().lower())
+        return unit if isinstance(unit, Unit) and unit.is_money else None
+
+
+_CURRENCIES = frozenset({"usd", "cny", "eur", "gbp", "jpy", "hkd"})
 
 
 class Source(StrEnum):

@@ -46,7 +46,6 @@ from traywidget.model import (
     Snapshot,
     State,
     Thresholds,
-    Unit,
 )
 
 # Kinds of alert (stable strings, usable as notification categories).
@@ -56,6 +55,7 @@ THRESHOLD = "threshold"
 RESTORED = "restored"
 AUTH_ERROR = "auth_error"
 PAYMENT_REQUIRED = "payment_required"
+BLOCKED = "blocked"
 KILL_RESULT = "kill_result"
 CONFIG_ERROR = "config_error"
 GATEWAY_ERROR = "gateway_error"
@@ -144,7 +144,8 @@ class AlertPolicy:
         memory = self._memory.setdefault(snapshot.account_id, _AccountMemory())
         state = snapshot.state
 
-        if state.needs_user and state is not State.NO_KEY:
+        # A firewall's block lasts, like a rejected key, until the user changes something: said the same way.
+        if (state.needs_user and state is not State.NO_KEY) or state.is_blocked:
             due = memory.auth_last_alert is None or (
                 (now - memory.auth_last_alert).total_seconds() >= self.auth_repeat_s)
             if due:
@@ -198,7 +199,7 @@ class AlertPolicy:
             levels = sorted(self.thresholds.levels, reverse=True)
             fraction = meter.fraction_left
             assert fraction is not None
-        elif meter.unit is Unit.USD:
+        elif meter.unit.is_money:
             levels, fraction = [self.low_usd], meter.remaining
         else:
             return []
@@ -247,7 +248,7 @@ def _sentences(*parts: str) -> str:
 
 def _exhausted_alert(snapshot: Snapshot, meter: Meter, now: datetime) -> Alert:
     title = tr("{account}: {figure}").format(account=snapshot.label, figure=left_text(meter))
-    if meter.unit is Unit.USD and meter.resets_at is None:
+    if meter.unit.is_money and meter.resets_at is None:
         body = tr("Paid requests are refused until the account is topped up.")
     else:
         body = _sentences(tr("Requests are refused until the window resets."), _reset_sentence(meter, now))
@@ -260,7 +261,7 @@ def _threshold_alert(snapshot: Snapshot, meter: Meter, now: datetime, low_usd: f
         figure = tr("{figure} ({percent}).").format(
             figure=left_text(meter, of_limit=True), percent=percent_left(meter))
     else:
-        figure = tr("Less than {amount} left.").format(amount=format_amount(low_usd, Unit.USD))
+        figure = tr("Less than {amount} left.").format(amount=format_amount(low_usd, meter.unit))
     return Alert(THRESHOLD, snapshot.account_id, title, _sentences(figure, _reset_sentence(meter, now)), meter.name)
 
 
@@ -289,6 +290,10 @@ def _restored_alert(snapshot: Snapshot) -> Alert:
 
 def _auth_alert(snapshot: Snapshot) -> Alert:
     first_line = tr(snapshot.error.message).splitlines()[0][:200] if snapshot.error and snapshot.error.message else ""
+    if snapshot.state is State.BLOCKED:
+        return Alert(BLOCKED, snapshot.account_id,
+                     tr("{account}: blocked by the provider's firewall").format(account=snapshot.label),
+                     first_line or tr("A firewall in front of the provider refused this client, not the key."))
     if snapshot.state is State.PAYMENT_REQUIRED:
         return Alert(PAYMENT_REQUIRED, snapshot.account_id,
                      tr("{account}: payment required").format(account=snapshot.label),

@@ -18,6 +18,8 @@ from traywidget.i18n import tr, tr_noop, trn, trn_noop
 from traywidget.i18n.numbers import money, number, percent
 from traywidget.model import (
     BALANCE,
+    BUDGET,
+    BUDGET_WINDOW_PREFIX,
     CREDITS,
     FREE_REQUESTS_DAY,
     INPUT_TOKENS_WINDOW,
@@ -26,10 +28,16 @@ from traywidget.model import (
     REQUESTS_HOUR,
     REQUESTS_MINUTE,
     REQUESTS_WINDOW,
+    TOKENS_DAY,
+    TOKENS_HOUR,
+    TOKENS_MINUTE,
     TOKENS_WINDOW,
     Freshness,
+    USAGE_5H,
+    USAGE_7D,
     Meter,
     Unit,
+    is_balance,
     round_down,
 )
 
@@ -55,8 +63,10 @@ def format_amount(value: float | None, unit: Unit) -> str:
     """A full (menu / panel / alert) rendering of a meter value."""
     if value is None:
         return "?"
-    if unit is Unit.USD:
-        return money(value)
+    if unit.is_money:
+        return money(value, currency=unit.currency or "USD")
+    if unit is Unit.PERCENT:
+        return percent(int(round_down(value)))
     if float(value).is_integer():
         return number(value)
     return number(value, 1)
@@ -118,6 +128,12 @@ _TITLES = {
     TOKENS_WINDOW: tr_noop("Tokens in the current window"),
     INPUT_TOKENS_WINDOW: tr_noop("Input tokens in the current window"),
     OUTPUT_TOKENS_WINDOW: tr_noop("Output tokens in the current window"),
+    TOKENS_MINUTE: tr_noop("Tokens this minute"),
+    TOKENS_HOUR: tr_noop("Tokens this hour"),
+    TOKENS_DAY: tr_noop("Tokens today"),
+    USAGE_5H: tr_noop("5-hour window"),
+    USAGE_7D: tr_noop("7-day window"),
+    BUDGET: tr_noop("Key budget"),
 }
 
 # (singular, plural) with {amount}: the number left, or "100 of 500".
@@ -132,16 +148,24 @@ _LEFT = {
                                   "{amount} input tokens left in this window"),
     OUTPUT_TOKENS_WINDOW: trn_noop("{amount} output token left in this window",
                                    "{amount} output tokens left in this window"),
+    TOKENS_MINUTE: trn_noop("{amount} token left this minute", "{amount} tokens left this minute"),
+    TOKENS_HOUR: trn_noop("{amount} token left this hour", "{amount} tokens left this hour"),
+    TOKENS_DAY: trn_noop("{amount} token left today", "{amount} tokens left today"),
 }
 _MONEY_LEFT = {
     CREDITS: tr_noop("{amount} left on the key"),
     BALANCE: tr_noop("{amount} left in the balance"),
+    BUDGET: tr_noop("{amount} left in the key's budget"),
 }
 
 
 def meter_title(meter: Meter) -> str:
     """"Requests this hour": what a meter counts."""
     title = _TITLES.get(meter.name)
+    if title is None and is_balance(meter.name):
+        title = _TITLES[BALANCE]  # "balance_cny": one of an account's balances, its currency says which
+    if title is None and meter.name.startswith(BUDGET_WINDOW_PREFIX):
+        return tr("Budget per {window}").format(window=meter.name[len(BUDGET_WINDOW_PREFIX):])
     return tr(title) if title else meter.name  # a meter no table names yet: its own name, never nothing
 
 
@@ -160,11 +184,11 @@ def left_text(meter: Meter, of_limit: bool = False) -> str:
             return tr("{title}: {amount} used, no cap").format(
                 title=meter_title(meter), amount=approx + format_amount(meter.used, meter.unit))
         return tr("{title}: unknown").format(title=meter_title(meter))
-    if meter.unit is Unit.USD:
+    if meter.unit.is_money or meter.unit is Unit.PERCENT:
         amount = format_amount(meter.remaining, meter.unit)
-        if of_limit and meter.capped:
+        if of_limit and meter.capped and meter.unit is not Unit.PERCENT:  # "9% of 100%" says nothing more
             amount = tr("{left} of {limit}").format(left=amount, limit=format_amount(meter.limit, meter.unit))
-        phrase = _MONEY_LEFT.get(meter.name)
+        phrase = _MONEY_LEFT.get(BALANCE if is_balance(meter.name) else meter.name) if meter.unit.is_money else None
         if phrase is None:
             return tr("{title}: {amount} left").format(title=meter_title(meter), amount=approx + amount)
         return tr(phrase).format(amount=approx + amount)

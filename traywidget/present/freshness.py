@@ -46,7 +46,7 @@ from traywidget.model import (
     Source,
     State,
     Thresholds,
-    Unit,
+    is_balance,
 )
 
 # The windows a 429's `limit_kind` names (providers' words for them).
@@ -61,7 +61,7 @@ LIMIT_KIND_METERS: dict[str, tuple[str, ...]] = {
 
 def refills_at_reset(meter: Meter) -> bool:
     """A window of requests or tokens starts full again at its reset; money does not come back by itself."""
-    return meter.unit is not Unit.USD
+    return not meter.unit.is_money
 
 
 def meter_at(meter: Meter, now: datetime) -> Meter:
@@ -151,10 +151,16 @@ def quota_state(meters: Iterable[Meter], thresholds: Thresholds, now: datetime) 
     at 0 is exhausted (a figure of 0 is never "OK").
     """
     state = State.OK
+    meters = list(meters)
+    # An account holding balances in several currencies (DeepSeek) pays while any of them is above zero.
+    balances = [m for m in meters if m.unit.is_money and is_balance(m.name) and m.remaining is not None]
+    some_balance_left = any(m.remaining > 0 for m in balances)  # type: ignore[operator]
     for meter in meters:
         if meter.estimated and meter.remaining is None:
             continue
         if meter.resets_at is not None and meter.resets_at <= now:
+            continue
+        if meter in balances and some_balance_left:
             continue
         if meter.remaining is not None and meter.remaining <= 0:
             return State.EXHAUSTED

@@ -34,7 +34,6 @@ from traywidget.model import (
     REQUESTS_MINUTE,
     Meter,
     Snapshot,
-    Unit,
     round_down,
 )
 
@@ -179,7 +178,7 @@ class HeadlinePolicy:
 
 def window_cue(meter: Meter) -> str:
     """The badge's one-letter cue of the window kind: m, h, d; "" where the text says it ($) or it is unknown."""
-    if meter.unit is Unit.USD:
+    if meter.unit.is_money:
         return ""
     return _CUES.get(meter.name, "")
 

@@ -18,7 +18,8 @@ Each level's meaning (the order is the point: a higher level is worse):
              numbers are old, requests may or may not go through
     refused  the provider refuses requests until a known moment: a window
              used up, a 429
-    action   nothing changes until you act: no key, a rejected key, a payment
+    action   nothing changes until you act: no key, a rejected key, a payment,
+             a firewall in front of the provider refusing this client
 
 A new account state gets its level in STATE_SEVERITY (a test fails for a
 state without one); a new level is a new member at the place its meaning
@@ -57,6 +58,9 @@ STATE_SEVERITY: dict[State, Severity] = {
     State.AUTH_ERROR: Severity.ACTION,
     State.PAYMENT_REQUIRED: Severity.ACTION,
     State.NO_KEY: Severity.ACTION,
+    # A firewall in front of the provider refuses this client: nothing changes until someone acts
+    # (another User-Agent, the provider's support); the key is not blamed (the words say so).
+    State.BLOCKED: Severity.ACTION,
 }
 
 # What `status` returns for an account at each level. A refusal (a used-up window, a 429) is an

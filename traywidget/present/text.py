@@ -25,7 +25,7 @@ from traywidget.present.freshness import account_reading, rate_limit_ends, read_
 from traywidget.present.headline import Headline, pick_headline
 from traywidget.present.pace import clock_text
 from traywidget.i18n import tr, tr_noop, trn
-from traywidget.i18n.numbers import decimal_text
+from traywidget.i18n.numbers import decimal_text, narrow_currency_sign
 from traywidget.model import (
     BALANCE,
     CREDITS,
@@ -53,6 +53,7 @@ STATE_TEXT = {
     State.NO_KEY: tr_noop("No API key"),
     State.OFFLINE: tr_noop("Offline"),
     State.ERROR: tr_noop("Error"),
+    State.BLOCKED: tr_noop("Blocked by firewall"),
 }
 
 # Short enough for one tooltip line; the panel shows the whole message.
@@ -102,7 +103,7 @@ def state_word(snapshot: Snapshot) -> str:
         meter = _window_of_state(snapshot)
         if meter is not None:
             phrase = _WINDOW_STATE_TEXT.get((state, meter.name))
-            if phrase is None and meter.unit is not Unit.USD:
+            if phrase is None and not meter.unit.is_money:
                 phrase = _IN_WINDOW_STATE_TEXT[state]
             if phrase is not None:
                 return tr(phrase)
@@ -144,31 +145,40 @@ def format_count(value: float | None) -> str:
     return "1T+"
 
 
-def format_money(value: float | None) -> str:
-    """Compact money for the badge, at most 4 characters where possible: $.42 $4.2 $12 $123 1.2k."""
+def format_money(value: float | None, sign: str = "$") -> str:
+    """Compact money for the badge, at most 4 characters where possible: $.42 $4.2 $12 $123 1.2k
+    (¥4.2 for yuan: `sign` is the currency's one-character sign)."""
     if value is None or not math.isfinite(value):
         return "?"
     if value < 0:
-        return "-$" + format_count(-value) if value <= -1 else "$0"
+        return f"-{sign}" + format_count(-value) if value <= -1 else f"{sign}0"
     if value == 0:
-        return "$0"
+        return f"{sign}0"
     if value < 1:
         cents = int(round_down(value * 100))
-        return f"$.{cents:02d}"
+        return f"{sign}.{cents:02d}"
     if value < 10:
         tenths = round_down(value, 1)
-        return f"${int(tenths)}" if tenths.is_integer() else f"${tenths:.1f}"
+        return f"{sign}{int(tenths)}" if tenths.is_integer() else f"{sign}{tenths:.1f}"
     if value < 1000:
-        return f"${int(math.floor(value))}"
+        return f"{sign}{int(math.floor(value))}"
     return format_count(value)
+
+
+def narrow_sign(unit: Unit) -> str:
+    """The badge's sign for a money unit: "$", "¥", "€"; the ISO code's first letter for others."""
+    code = unit.currency or "USD"
+    return narrow_currency_sign(code) or code[:1]
 
 
 def badge_text(meter: Meter | None) -> str:
     """The badge's compact figure, with the language's decimal separator ("1,2k" in German)."""
     if meter is None:
         return "?"
-    if meter.unit is Unit.USD:
-        return decimal_text(format_money(meter.remaining))
+    if meter.unit.is_money:
+        return decimal_text(format_money(meter.remaining, narrow_sign(meter.unit)))
+    if meter.unit is Unit.PERCENT and meter.remaining is not None and math.isfinite(meter.remaining):
+        return f"{int(math.floor(max(0.0, meter.remaining)))}%"  # a share of the window left: "76%"
     return decimal_text(format_count(meter.remaining))
 
 
@@ -215,7 +225,9 @@ def status_text(snapshot: Snapshot) -> str:
     "… · 2 streams running"."""
     text = account_state_text(snapshot)
     short = None if snapshot.state.is_fine else _short_error(snapshot)
-    if short:
+    if short and snapshot.state.is_blocked:
+        text = short  # traywidget's own sentence, which names the block itself ("Blocked by the provider's firewall …")
+    elif short:
         text = tr("{state}: {message}").format(state=text, message=short)
     parts = [text]
     if snapshot.stale:
@@ -288,7 +300,7 @@ def meter_value_text(meter: Meter) -> str:
     approx = "≈ " if meter.estimated or meter.freshness is Freshness.REFILLED else ""
     if meter.capped:
         return f"{approx}{format_amount(meter.remaining, meter.unit)} / {format_amount(meter.limit, meter.unit)}"
-    if meter.unit is Unit.USD and meter.remaining is not None:
+    if meter.unit.is_money and meter.remaining is not None:
         return f"{approx}{format_amount(meter.remaining, meter.unit)}"
     if meter.used is not None:
         return tr("{amount} used · no cap").format(amount=approx + format_amount(meter.used, meter.unit))

@@ -41,6 +41,18 @@ def _adapter(provider_id: str) -> Provider:
         from traywidget.providers.routeway import Routeway
 
         return Routeway()
+    if provider_id == "litellm":
+        from traywidget.providers.litellm import LiteLLM
+
+        return LiteLLM()
+    if provider_id == "deepseek":
+        from traywidget.providers.deepseek import DeepSeek
+
+        return DeepSeek()
+    if provider_id == "moonshot":
+        from traywidget.providers.moonshot import Moonshot
+
+        return Moonshot()
     if provider_id == "openai-compatible":
         from traywidget.providers.openai_compatible import OpenAICompatible
 

@@ -20,10 +20,13 @@ from enum import Enum
 from typing import ClassVar, Mapping
 
 from traywidget.model import ErrorInfo, HttpResult, Meter, ProviderError, State
+from traywidget.providers.firewall import firewall_block
 
 # The refusals in a user's own traffic that say something about the account
 # itself; a 400 or a 5xx says something about one request.
-TRAFFIC_STATES = frozenset({State.RATE_LIMITED, State.PAYMENT_REQUIRED, State.AUTH_ERROR})
+# EXHAUSTED: a refusal that says a window is used up (LiteLLM's budget_exceeded), with the meter that shows it.
+TRAFFIC_STATES = frozenset({State.RATE_LIMITED, State.PAYMENT_REQUIRED, State.AUTH_ERROR, State.BLOCKED,
+                            State.EXHAUSTED})
 
 
 class Credential(Enum):
@@ -40,6 +43,8 @@ class RequestSpec:
     name: str
     path: str
     method: str = "GET"
+    # The path is relative to the base URL without a trailing /v1 (LiteLLM's key/info lives at the root).
+    from_root: bool = False
     credential: Credential = Credential.API
     # An optional request's failure becomes a note; a required one's failure
     # becomes the account's state.
@@ -72,6 +77,8 @@ class PollContext:
     # A response to the user's own traffic through the gateway has been seen
     # (a provider with no usage endpoint then has numbers to show).
     seen_traffic: bool = False
+    # The account's base URL: some facts follow the host (Moonshot's currency, Groq's windows).
+    base_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,8 @@ class Reading:
     notes: tuple[str, ...] = ()
     # A response can be 200 yet say a limit is hit (rate-limit headers at 0).
     rate_limited: ErrorInfo | None = None
+    # A response can be 200 yet say nothing is paid for (DeepSeek's is_available false, a balance at 0).
+    payment_required: ErrorInfo | None = None
 
 
 class Provider:
@@ -116,9 +125,20 @@ class Provider:
         header (lowercase) the user's tool presented its gateway token in."""
         return self.auth_headers(secret)
 
-    def traffic_meter_names(self, limit_kind: str | None) -> Mapping[str, str]:
-        """`traffic_windows`, for a response whose error names `limit_kind` (or None)."""
+    def traffic_meter_names(self, limit_kind: str | None, base_url: str = "") -> Mapping[str, str]:
+        """`traffic_windows`, for a response whose error names `limit_kind` (or None), from the
+        account at `base_url`."""
         return self.traffic_windows
+
+    def traffic_money_meters(self, result: HttpResult, ctx: PollContext) -> tuple[Meter, ...]:
+        """Money meters a response to the user's traffic carries (LiteLLM's key spend in its headers,
+        its budget_exceeded refusal's figures); none by default. `result.body` is a refusal's (start of) body."""
+        return ()
+
+    def refusal(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> ProviderError:
+        """What a non-2xx response means: a firewall's block in front of the provider (never "key
+        rejected"), else the provider's own answer (`error_for`). Every refusal is read here."""
+        return firewall_block(result) or self.error_for(spec, result, ctx)
 
     def traffic_error(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> ProviderError | None:
         """What a refusal of the user's own request says about the account: a
@@ -126,7 +146,7 @@ class Provider:
         about the account (a bad request, a server error)."""
         if result.ok:
             return None
-        error = self.error_for(spec, result, ctx)
+        error = self.refusal(spec, result, ctx)
         return error if error.state in TRAFFIC_STATES else None
 
     def error_reply(self, status: int, message: str, code: str) -> tuple[bytes, dict[str, str]]:
@@ -167,3 +187,11 @@ DONE_EVENT = b"data: [DONE]\n\n"
 def sse_data(payload: object) -> bytes:
     """One `data:` event of an OpenAI-style stream."""
     return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+
+
+def request_base(base_url: str, spec: RequestSpec) -> str:
+    """The base URL `spec.path` is relative to: the account's, or its root for a `from_root` request."""
+    base = base_url.rstrip("/")
+    if spec.from_root and base.endswith("/v1"):
+        return base[: -len("/v1")]
+    return base

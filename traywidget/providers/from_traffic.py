@@ -27,6 +27,9 @@ from typing import Any, Mapping
 from traywidget.model import (
     INPUT_TOKENS_WINDOW,
     OUTPUT_TOKENS_WINDOW,
+    TOKENS_DAY,
+    TOKENS_HOUR,
+    TOKENS_MINUTE,
     TOKENS_WINDOW,
     HttpResult,
     Meter,
@@ -35,7 +38,7 @@ from traywidget.model import (
     Unit,
 )
 from traywidget.providers.base import PollContext, Provider, RequestSpec
-from traywidget.providers.headers import parse_rate_limit_headers
+from traywidget.providers.headers import PERCENT_WINDOWS, parse_rate_limit_headers
 from traywidget.providers.meters import request_meter
 
 # How much of a refusal's body is read to find the provider's message.
@@ -50,7 +53,8 @@ STOPPED_STATUS = 499
 STOPPED_CODE = "stream_stopped"
 STOPPED_MESSAGE = "Stopped from traywidget (Kill all streams)."
 
-_TOKEN_METERS = frozenset({TOKENS_WINDOW, INPUT_TOKENS_WINDOW, OUTPUT_TOKENS_WINDOW})
+_TOKEN_METERS = frozenset({TOKENS_WINDOW, INPUT_TOKENS_WINDOW, OUTPUT_TOKENS_WINDOW, TOKENS_MINUTE, TOKENS_HOUR,
+                           TOKENS_DAY})
 _TRAFFIC = RequestSpec("traffic", "")
 
 
@@ -70,10 +74,11 @@ def wants_body(status: int) -> bool:
 
 
 def traffic_meters(
-    provider: Provider, headers: Mapping[str, str], now: datetime, limit_kind: str | None = None
+    provider: Provider, headers: Mapping[str, str], now: datetime, limit_kind: str | None = None,
+    base_url: str = "",
 ) -> tuple[Meter, ...]:
     """The provider's rate-limit header windows as meters seen in traffic at `now`."""
-    names = provider.traffic_meter_names(limit_kind)
+    names = provider.traffic_meter_names(limit_kind, base_url)
     if not names:
         return ()
     meters: list[Meter] = []
@@ -84,30 +89,34 @@ def traffic_meters(
         meter = request_meter(name, limit=window.limit, remaining=window.remaining, resets_at=window.resets_at)
         if meter.limit is None:
             continue  # nothing to show without a limit: never a made-up number
-        unit = Unit.TOKENS if name in _TOKEN_METERS else Unit.REQUESTS
+        unit = Unit.PERCENT if window.name in PERCENT_WINDOWS else Unit.TOKENS if name in _TOKEN_METERS \
+            else Unit.REQUESTS
         meters.append(replace(meter, unit=unit, source=Source.TRAFFIC, seen_at=now))
     return tuple(meters)
 
 
 def response_observation(
-    provider: Provider, account_id: str, result: HttpResult, now: datetime
+    provider: Provider, account_id: str, result: HttpResult, now: datetime, base_url: str = ""
 ) -> TrafficObservation | None:
-    """What one response to the user's own request says, or None when it says
-    nothing about the account (a server error, a bad request).
+    """What one response to the user's own request (to the account at `base_url`) says, or None
+    when it says nothing about the account (a server error, a bad request).
 
     For a refusal, `result.body` holds (the start of) its body."""
-    ctx = PollContext(now=now, seen_traffic=True)
+    ctx = PollContext(now=now, seen_traffic=True, base_url=base_url)
     error = provider.traffic_error(_TRAFFIC, result, ctx)
     if error is not None:
-        meters = traffic_meters(provider, result.headers, now, error.info.limit_kind)
+        meters = traffic_meters(provider, result.headers, now, error.info.limit_kind, base_url)
+        meters += provider.traffic_money_meters(result, ctx)
         return TrafficObservation(account_id, now, meters, error.state, error.info)
     if not result.ok:
         return None
-    return TrafficObservation(account_id, now, traffic_meters(provider, result.headers, now))
+    meters = traffic_meters(provider, result.headers, now, base_url=base_url)
+    return TrafficObservation(account_id, now, meters + provider.traffic_money_meters(result, ctx))
 
 
 def stream_observation(
-    provider: Provider, account_id: str, event: bytes, headers: Mapping[str, str], now: datetime
+    provider: Provider, account_id: str, event: bytes, headers: Mapping[str, str], now: datetime,
+    base_url: str = "",
 ) -> TrafficObservation | None:
     """What one SSE event of a 200 stream says: an observation only for an
     error event that refuses the account (a 429 mid-stream, say)."""
@@ -127,7 +136,7 @@ def stream_observation(
     if status is None:
         return None
     result = HttpResult(status=status, headers=headers, body=data)
-    return response_observation(provider, account_id, result, now)
+    return response_observation(provider, account_id, result, now, base_url)
 
 
 def _event_data(event: bytes) -> bytes:

@@ -18,6 +18,20 @@ Forms understood (header names are case-insensitive):
   ``12ms``, ``1h2m3.5s``) → windows ``"requests"`` and ``"tokens"``.
 - Anthropic ``anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}``
   with RFC 3339 resets → windows of those names.
+- Window-suffixed OpenAI style (Cerebras):
+  ``x-ratelimit-{limit,remaining,reset}-{requests,tokens}-{minute,hour,day}``, reset in (float)
+  seconds → windows ``"requests-minute"`` … ``"tokens-day"``.
+- DigitalOcean serverless inference: ``x-ratelimit-{limit,remaining,reset}-tokens-per-{day,minute}``
+  (and ``-requests``), reset as epoch seconds → windows ``"tokens-day"``, ``"tokens-minute"``
+  (``"requests"`` as OpenAI's).
+- Fireworks' adaptive limits: ``x-ratelimit-{limit,remaining}-tokens-{prompt,generated}`` →
+  windows ``"tokens-prompt"`` and ``"tokens-generated"`` (per minute, documented).
+- Anthropic subscription (OAuth) traffic: ``anthropic-ratelimit-unified-{5h,7d}-{utilization,reset,status}``
+  (utilization a fraction 0–1, reset epoch seconds, status allowed / allowed_warning / rejected) →
+  windows ``"unified-5h"`` and ``"unified-7d"`` counted in percent (limit 100); a ``rejected``
+  status leaves nothing.
+- Groq sends OpenAI's names, but its ``-requests`` window is a day and ``-tokens`` a minute: the
+  parser reports ``"requests"``/``"tokens"`` and the adapter names them by host.
 - IETF draft ``RateLimit-Policy: "burst";q=100;w=60, "daily";q=1000;w=86400``
   with ``RateLimit: "default";r=50;t=30`` → one window per policy name;
   older drafts' ``RateLimit-Limit/Remaining/Reset`` (delta seconds) → window
@@ -55,6 +69,11 @@ class HeaderWindow:
     limit: float | None = None
     remaining: float | None = None
     resets_at: datetime | None = None
+
+
+# Windows counted in percent of the window (Anthropic's subscription windows report only a share).
+PERCENT_WINDOWS = frozenset({"unified-5h", "unified-7d"})
+_UNIFIED_STATUSES = frozenset({"allowed", "allowed_warning", "rejected"})
 
 
 @dataclass(frozen=True)
@@ -342,6 +361,27 @@ def _parse(headers: Mapping[str, str], now: datetime) -> RateLimitInfo:
             resets_at=parse_reset(h.get(f"x-ratelimit-reset-{kind}"), now),
         )
 
+    # Cerebras: x-ratelimit-{limit,remaining,reset}-{requests,tokens}-{minute,hour,day};
+    # DigitalOcean: x-ratelimit-*-tokens-per-{day,minute} (reset epoch seconds, told apart by magnitude).
+    for kind in ("requests", "tokens"):
+        for period in ("minute", "hour", "day"):
+            for suffix in (f"{kind}-{period}", f"{kind}-per-{period}"):
+                windows.add(
+                    f"{kind}-{period}",
+                    limit=_number(h.get(f"x-ratelimit-limit-{suffix}")),
+                    remaining=_number(h.get(f"x-ratelimit-remaining-{suffix}")),
+                    resets_at=parse_reset(h.get(f"x-ratelimit-reset-{suffix}"), now),
+                )
+
+    # Fireworks: adaptive per-minute token limits for prompt and generated tokens.
+    for kind in ("prompt", "generated"):
+        windows.add(
+            f"tokens-{kind}",
+            limit=_number(h.get(f"x-ratelimit-limit-tokens-{kind}")),
+            remaining=_number(h.get(f"x-ratelimit-remaining-tokens-{kind}")),
+            resets_at=parse_reset(h.get(f"x-ratelimit-reset-tokens-{kind}"), now),
+        )
+
     # Plain X-RateLimit-Limit/Remaining/Reset (OpenRouter 429s; routing.run's per-IP limiter).
     windows.add(
         "requests",
@@ -357,6 +397,24 @@ def _parse(headers: Mapping[str, str], now: datetime) -> RateLimitInfo:
             limit=_number(h.get(f"anthropic-ratelimit-{kind}-limit")),
             remaining=_number(h.get(f"anthropic-ratelimit-{kind}-remaining")),
             resets_at=parse_reset(h.get(f"anthropic-ratelimit-{kind}-reset"), now),
+        )
+
+    # Anthropic subscription traffic: a share of the 5-hour and 7-day windows used.
+    for period in ("5h", "7d"):
+        used_share = _number(h.get(f"anthropic-ratelimit-unified-{period}-utilization"))
+        status = (h.get(f"anthropic-ratelimit-unified-{period}-status") or "").strip().lower()
+        remaining = None
+        if used_share is not None and used_share <= 1.0:
+            remaining = round(100.0 * (1.0 - used_share), 6)
+        if status == "rejected":
+            remaining = 0.0
+        elif status not in _UNIFIED_STATUSES and used_share is None:
+            continue
+        windows.add(
+            f"unified-{period}",
+            limit=100.0 if remaining is not None else None,
+            remaining=remaining,
+            resets_at=parse_reset(h.get(f"anthropic-ratelimit-unified-{period}-reset"), now),
         )
 
     # IETF draft: RateLimit-Policy + RateLimit (named policies).

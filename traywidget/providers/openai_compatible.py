@@ -15,19 +15,30 @@ server sends (a bare `{"message"}`, plain text). OpenAI's 429
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from traywidget.i18n import tr_noop
 from traywidget.model import (
     INPUT_TOKENS_WINDOW,
     OUTPUT_TOKENS_WINDOW,
     REQUESTS_DAY,
+    REQUESTS_HOUR,
     REQUESTS_MINUTE,
     REQUESTS_WINDOW,
+    TOKENS_DAY,
+    TOKENS_HOUR,
+    TOKENS_MINUTE,
     TOKENS_WINDOW,
+    USAGE_5H,
+    USAGE_7D,
     HttpResult,
     ProviderError,
     State,
+    clean_number,
 )
 from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import PollContext, Provider, Reading, RequestSpec
@@ -42,7 +53,7 @@ from traywidget.providers.decoding import (
     state_for_status,
 )
 from traywidget.providers.headers import parse_rate_limit_headers
-from traywidget.providers.resets import seconds_until
+from traywidget.providers.resets import next_midnight_in, seconds_until
 
 NO_USAGE_ENDPOINT_NOTE = tr_noop(
     "This provider has no usage endpoint: numbers appear after the first request through the gateway."
@@ -68,7 +79,27 @@ class OpenAICompatible(Provider):
         "default": REQUESTS_WINDOW,
         "minute": REQUESTS_MINUTE,
         "day": REQUESTS_DAY,
+        # Cerebras (and DigitalOcean's tokens-per-*): windows that name their length.
+        "requests-minute": REQUESTS_MINUTE,
+        "requests-hour": REQUESTS_HOUR,
+        "requests-day": REQUESTS_DAY,
+        "tokens-minute": TOKENS_MINUTE,
+        "tokens-hour": TOKENS_HOUR,
+        "tokens-day": TOKENS_DAY,
+        # Fireworks: prompt and generated tokens per minute.
+        "tokens-prompt": INPUT_TOKENS_WINDOW,
+        "tokens-generated": OUTPUT_TOKENS_WINDOW,
+        # Anthropic subscription traffic: 5-hour and 7-day windows, in percent.
+        "unified-5h": USAGE_5H,
+        "unified-7d": USAGE_7D,
     }
+
+    def traffic_meter_names(self, limit_kind: str | None, base_url: str = "") -> Mapping[str, str]:
+        if is_groq(base_url):
+            # Groq sends OpenAI's names, but documents -requests as requests per day and -tokens as
+            # tokens per minute (console.groq.com/docs/rate-limits).
+            return {**self.traffic_windows, "requests": REQUESTS_DAY, "tokens": TOKENS_MINUTE}
+        return self.traffic_windows
 
     def poll_requests(self, full: bool, ctx: PollContext) -> list[RequestSpec]:
         return []
@@ -88,7 +119,11 @@ class OpenAICompatible(Provider):
 
     def error_for(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> ProviderError:
         status = result.status
-        message, code, kind = _error_fields(decode_json(result.body))
+        body = decode_json(result.body)
+        gemini = gemini_quota_error(body, result, ctx.now)
+        if gemini is not None:
+            return gemini
+        message, code, kind = _error_fields(body)
         if message is None:
             message = fallback_message(result)
         words = f"{code or ''} {kind or ''}".lower()
@@ -128,3 +163,53 @@ def _error_fields(data: Any) -> tuple[str | None, str | None, str | None]:
     if isinstance(error, str):
         return bound_message(error), bound_code(data.get("code")), None
     return bound_message(data.get("message")), bound_code(data.get("code")), None
+
+
+GROQ_HOSTS = ("api.groq.com",)
+
+
+def is_groq(base_url: str) -> bool:
+    """Whether the account's base URL is Groq's API (its headers name no window: decided by host)."""
+    return (urlsplit(base_url).hostname or "").lower() in GROQ_HOSTS if base_url else False
+
+
+_GO_SECONDS = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+GEMINI_DAY_RESET_ZONE = "America/Los_Angeles"
+
+
+def gemini_quota_error(body: Any, result: HttpResult, now: datetime) -> ProviderError | None:
+    """Google Gemini's OpenAI-compatible 429: a RESOURCE_EXHAUSTED body (sometimes wrapped in a JSON
+    array) whose QuotaFailure names the quota: a quotaId with PerDay is used up until the day's reset
+    (midnight Pacific), PerMinute a short wait (RetryInfo.retryDelay, "36.429760048s"). It sends no
+    rate-limit headers at all. None for any other body."""
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        body = body[0]
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or error.get("status") != "RESOURCE_EXHAUSTED":
+        return None
+    message = bound_message(error.get("message")) or fallback_message(result)
+    quota_ids: list[str] = []
+    retry: float | None = None
+    details = error.get("details")
+    for detail in details[:16] if isinstance(details, list) else ():
+        if not isinstance(detail, dict):
+            continue
+        kind = detail.get("@type")
+        if isinstance(kind, str) and kind.endswith("google.rpc.QuotaFailure"):
+            violations = detail.get("violations")
+            for violation in violations[:16] if isinstance(violations, list) else ():
+                if isinstance(violation, dict) and isinstance(violation.get("quotaId"), str):
+                    quota_ids.append(violation["quotaId"][:200])
+        elif isinstance(kind, str) and kind.endswith("google.rpc.RetryInfo"):
+            delay = detail.get("retryDelay")
+            match = _GO_SECONDS.match(delay) if isinstance(delay, str) else None
+            retry = clean_number(float(match.group(1))) if match else None
+    per_day = any("perday" in quota.lower() for quota in quota_ids)
+    per_minute = any("perminute" in quota.lower() for quota in quota_ids)
+    limit_kind = "daily" if per_day else "minute" if per_minute else None
+    if per_day:
+        # Used up for the day: the wait is until Pacific midnight, whatever RetryInfo suggests.
+        retry = seconds_until(next_midnight_in(GEMINI_DAY_RESET_ZONE, now), now)
+    code = quota_ids[0] if quota_ids else "RESOURCE_EXHAUSTED"
+    return provider_error(State.RATE_LIMITED, message, result.status, code=bound_code(code, 120),
+                          retry_after_s=retry, limit_kind=limit_kind)

@@ -82,7 +82,7 @@ class OpenRouter(Provider):
     management_key_hint = tr_noop("Optional: a management key adds the account's credit balance.")
     supports_kill = False
 
-    def traffic_meter_names(self, limit_kind: str | None) -> dict[str, str]:
+    def traffic_meter_names(self, limit_kind: str | None, base_url: str = "") -> dict[str, str]:
         # Success responses carry no rate-limit headers; a 429 on a free model
         # carries X-RateLimit-* for the window its message names.
         return {"minute": {"requests": REQUESTS_MINUTE}, "daily": {"requests": FREE_REQUESTS_DAY}}.get(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def as_utc(now: datetime) -> datetime:
@@ -39,3 +40,15 @@ def seconds_until(moment: datetime | None, now: datetime) -> float | None:
     if moment is None:
         return None
     return max(0.0, (moment - as_utc(now)).total_seconds())
+
+
+def next_midnight_in(zone: str, now: datetime) -> datetime:
+    """The next midnight on `zone`'s clock (an IANA name, "America/Los_Angeles"), in UTC; UTC midnight
+    when the zone database is missing (a bare Windows Python without tzdata)."""
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return next_utc_midnight(now)
+    local = as_utc(now).astimezone(tz)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=tz) + timedelta(days=1)
+    return midnight.astimezone(timezone.utc)

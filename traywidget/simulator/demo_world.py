@@ -1,4 +1,4 @@
-"""A lively demo world: accounts of all three providers whose numbers move.
+"""A lively demo world: accounts of every provider with a usage endpoint, whose numbers move.
 
 Keys are obviously fake and fixed, so a demo config can be written once.
 What happens, on purpose:
@@ -8,7 +8,9 @@ What happens, on purpose:
 - the OpenRouter account gets a one-shot 429 (Retry-After 20 s) after ~40 s
   and again every ~90 s;
 - the main routing.run account always has an active stream, reopened ~10 s
-  after each kill, so "Kill all streams" always has something to stop.
+  after each kill, so "Kill all streams" always has something to stop;
+- a LiteLLM virtual key spends against its $25 monthly budget, a DeepSeek account
+  holds the documented ¥110.00, a Moonshot account $49.59 (money in two currencies).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from traywidget.simulator.records import OPENROUTER, ROUTEWAY, ROUTING
 from traywidget.simulator.world import Simulator
+from traywidget.simulator.state_balances import DEEPSEEK, LITELLM, MOONSHOT
 
 ROUTING_KEY = "rk_" + "d" * 60 + "0001"
 ROUTING_LOW_KEY = "rk_" + "d" * 60 + "0002"
@@ -25,6 +28,9 @@ OPENROUTER_KEY = "sk-or-v1-" + "d" * 60 + "0001"
 OPENROUTER_MGMT_KEY = "sk-or-v1-" + "e" * 60 + "0001"
 ROUTEWAY_KEY = "sk-demo" + "d" * 41 + "0001"
 ROUTEWAY_MGMT_KEY = "rw-mgmt-demo" + "e" * 36 + "0001"
+LITELLM_KEY = "sk-litellm-demo" + "d" * 33 + "0001"
+DEEPSEEK_KEY = "sk-deepseek-demo" + "d" * 32 + "0001"
+MOONSHOT_KEY = "sk-moonshot-demo" + "d" * 32 + "0001"
 
 
 def _account(id_: str, provider: str, label: str, api_key: str, management_key: str | None = None) -> dict[str, Any]:
@@ -59,10 +65,20 @@ def build_demo(sim: Simulator) -> list[dict[str, Any]]:
     sim.add_management_key(ROUTEWAY_KEY, key=ROUTEWAY_MGMT_KEY)
     sim.start_traffic(ROUTEWAY_KEY, 3)
 
+    balances = sim.balances
+    balances.add_litellm_key(alias="team proxy", spend=18.4, max_budget=25.0, budget_duration="30d",
+                             rpm_limit=60, cost=0.05, key=LITELLM_KEY)
+    sim.every(15, lambda s: s.balances.litellm_spend(LITELLM_KEY), first_after_s=10)
+    balances.add_deepseek_account(key=DEEPSEEK_KEY)
+    balances.add_moonshot_account(key=MOONSHOT_KEY)
+
     return [
         _account("demo-routing-run", ROUTING, "routing.run · Premium", ROUTING_KEY),
         _account("demo-routing-run-low", ROUTING, "routing.run · runs low", ROUTING_LOW_KEY),
         _account("demo-routing-run-lite", ROUTING, "routing.run · Lite", ROUTING_LITE_KEY),
         _account("demo-openrouter", OPENROUTER, "OpenRouter", OPENROUTER_KEY, OPENROUTER_MGMT_KEY),
         _account("demo-routeway", ROUTEWAY, "Routeway", ROUTEWAY_KEY, ROUTEWAY_MGMT_KEY),
+        _account("demo-litellm", LITELLM, "LiteLLM · team proxy", LITELLM_KEY),
+        _account("demo-deepseek", DEEPSEEK, "DeepSeek", DEEPSEEK_KEY),
+        _account("demo-moonshot", MOONSHOT, "Moonshot (Kimi)", MOONSHOT_KEY),
     ]

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from traywidget.simulator import (
     passthrough,
+    routes_balances,
     routes_openai_compatible,
     routes_openrouter,
     routes_routeway,
@@ -35,12 +36,13 @@ log = logging.getLogger(__name__)
 
 
 def make_app(sim: Simulator) -> web.Application:
-    app = web.Application(middlewares=[record_requests], client_max_size=MAX_JSON_BODY)
+    app = web.Application(middlewares=[record_requests, routes_balances.firewall_in_front],
+                          client_max_size=MAX_JSON_BODY)
     app[SIM] = sim
     app[STOPPING] = asyncio.Event()
     app[STREAMS] = InternalStreams(sim, app[STOPPING])
     for module in (passthrough, routes_routing, routes_openrouter, routes_routeway, routes_openai_compatible,
-                   sim_control):
+                   routes_balances, sim_control):
         module.setup(app)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_signal_stopping)

@@ -28,7 +28,10 @@ STOPPING = web.AppKey("stopping", asyncio.Event)
 
 # URL prefix of each provider's base (the base URL is http://host:port + prefix).
 PREFIXES = {"routing.run": "/routing.run/v1", "openrouter": "/openrouter/api/v1", "routeway": "/routeway/v1",
-            OPENAI_COMPATIBLE: "/openai-compatible/v1"}
+            OPENAI_COMPATIBLE: "/openai-compatible/v1",
+            # routes_balances.py: LiteLLM's key/info and DeepSeek's balance sit at the prefix's root.
+            "litellm": "/litellm/v1", "deepseek": "/deepseek/v1", "moonshot": "/moonshot/v1",
+            "dialects": "/dialects/v1"}
 
 # The faults that can answer a streaming request before it starts; the others
 # rewrite a whole body and wait for a non-streaming request.

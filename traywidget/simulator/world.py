@@ -62,6 +62,7 @@ from traywidget.simulator.records import (
     usd,
 )
 from traywidget.simulator.scripts import DEFAULT_SCRIPT, StreamScript
+from traywidget.simulator.state_balances import BalanceWorld
 from traywidget.simulator.windows import (
     Clock,
     PeriodCounter,
@@ -96,6 +97,8 @@ class Simulator:
         self._stream_stats: dict[str, dict[str, float]] = {}
         self._key_stream_stats: dict[str, dict[str, float]] = {}
         self._reset_stats()
+        # LiteLLM, DeepSeek, Moonshot and the header dialects live beside this world (state_balances.py).
+        self.balances = BalanceWorld(self.clock)
 
     def now(self) -> datetime:
         return self.clock()
@@ -199,7 +202,8 @@ class Simulator:
         """One account of any provider: {provider, api_key, management_key}."""
         with self._lock:
             adders = {ROUTING: self.add_routing_key, OPENROUTER: self.add_openrouter_key,
-                      ROUTEWAY: self.add_routeway_key, OPENAI_COMPATIBLE: self.add_openai_compatible_key}
+                      ROUTEWAY: self.add_routeway_key, OPENAI_COMPATIBLE: self.add_openai_compatible_key,
+                      **self.balances.adders()}
             api_key = adders[provider](**options)
             mgmt = self.add_management_key(api_key) if management else None
             return {"provider": provider, "api_key": api_key, "management_key": mgmt}
@@ -210,6 +214,12 @@ class Simulator:
         stream_denial="sse", rpm=3)."""
         if "stream_denial" in fields and fields["stream_denial"] not in STREAM_DENIALS:
             raise ValueError(f"stream_denial must be one of {', '.join(STREAM_DENIALS)}")
+        if "firewall" in fields:  # a Cloudflare-style block in front of any key (state_balances.py)
+            self.balances.block(key, fields.pop("firewall"))
+            if not fields:
+                return
+        if self.balances.knows(key):
+            return self.balances.configure(key, **fields)
         with self._lock:
             provider = self.provider_of(key)
             if provider is None:

@@ -321,7 +321,21 @@ def parse_account(entry: Any, known_providers: tuple[str, ...]) -> Account:
         base_url=validate_base_url(entry.get("base_url")),
         fast_interval_s=_interval(fast, None) if fast is not None else None,  # type: ignore[arg-type]
         full_interval_s=_interval(full, None) if full is not None else None,  # type: ignore[arg-type]
+        user_agent=validate_user_agent(entry.get("user_agent")),
     )
+
+
+# A User-Agent is one header line: printable ASCII, no line breaks (a header injection), bounded.
+_USER_AGENT = re.compile(r"[\x20-\x7e]{1,256}")
+
+
+def validate_user_agent(value: Any) -> str | None:
+    """An account's User-Agent for polls (None or empty: traywidget's own), or InvalidValue."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or not _USER_AGENT.fullmatch(value.strip()):
+        raise InvalidValue(tr("A User-Agent is one line of 1-256 printable ASCII characters."))
+    return value.strip()
 
 
 @dataclass

@@ -358,6 +358,8 @@ class AccountEditor(QDialog):
             base_url=base_url,
             fast_interval_s=previous.fast_interval_s if previous else None,
             full_interval_s=previous.full_interval_s if previous else None,
+            # Kept as set in config.json or with `accounts add --user-agent` (no field here yet).
+            user_agent=previous.user_agent if previous else None,
         )
 
     # ---------------------------------------------------------------- save

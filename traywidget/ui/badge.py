@@ -66,6 +66,8 @@ LEVEL_COLORS: dict[str, tuple[str, str]] = {
     NONE: ("#7b838c", "#ffffff"),
 }
 
+# The leading signs of a money figure ("$4.2", "¥4.2", "€4.2").
+MONEY_SIGNS = frozenset("$¥€£")
 MARK_ALERT = "alert"  # requests are refused somewhere, or wait for you: severity refused or action
 MARK_WARN = "warn"  # an account is failing: offline, a server error
 # mark -> (dot, "!")
@@ -156,7 +158,7 @@ def fit_text(text: str, size: int) -> str:
         return text
     if len(text) == 4 and text[1] == "." and text[-1].isalpha():
         return text[0] + text[-1]
-    if text.startswith("$") and "." in text:
+    if text[:1] in MONEY_SIGNS and "." in text:
         return text[:3].rstrip(".")
     return text
 
