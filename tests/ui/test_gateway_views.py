@@ -43,7 +43,7 @@ def applied(qtbot, controller, running: bool):
 
 def stop(bridge, *coroutines):
     for coroutine in coroutines:
-        bridge.thread.submit(coroutine).result(10)
+        bridge.loop_thread.submit(coroutine).result(10)
 
 
 def copy_entry(controller):

@@ -45,4 +45,4 @@ def test_snapshots_arrive_on_the_gui_thread_and_kill_all_reaches_the_engine(qtbo
         qtbot.waitUntil(lambda: bool(shown), timeout=5000)
         assert [a.title for a in shown] == ["No streams were running"]
     finally:
-        bridge.thread.submit(engine.stop()).result(10)
+        bridge.loop_thread.submit(engine.stop()).result(10)

@@ -88,7 +88,7 @@ def test_after_a_burst_every_view_moves_on_at_the_reset_by_itself(qtbot, tmp_pat
             controller.apply_gateway()
         assert gateway.state.running
         bridge.ask(engine.start, name="engine-start")
-        token = bridge.thread.submit(gateway.token()).result(10)
+        token = bridge.loop_thread.submit(gateway.token()).result(10)
         url = f"http://127.0.0.1:{gateway.state.port}/oc/chat/completions"
         codes = [httpx.post(url, headers={"Authorization": f"Bearer {token}"}, json={"messages": []},
                             timeout=10).status_code for _ in range(5)]
@@ -146,5 +146,5 @@ def test_after_a_burst_every_view_moves_on_at_the_reset_by_itself(qtbot, tmp_pat
         assert datetime.fromisoformat(window["seen_at"].replace("Z", "+00:00")).timestamp() < reset
         assert sim.sim.count(key=key) == sent  # no traffic, no poll: time alone moved every output
     finally:
-        bridge.thread.submit(gateway.stop()).result(10)
-        bridge.thread.submit(engine.stop()).result(10)
+        bridge.loop_thread.submit(gateway.stop()).result(10)
+        bridge.loop_thread.submit(engine.stop()).result(10)

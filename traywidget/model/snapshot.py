@@ -206,12 +206,6 @@ class Snapshot:
         meters = tuple((m.name, m.used, m.remaining, m.limit, m.freshness) for m in self.meters)
         return (self.state, self.plan, meters, self.error, self.streams)
 
-    @property
-    def percent_left(self) -> int | None:
-        """Whole percent left, rounded down: 998 of 1,000 is 99, never 100."""
-        fraction = self.fraction_left
-        return None if fraction is None else int(round_down(fraction * 100))
-
     def to_json(self, markers: bool = False) -> dict[str, Any]:
         return {
             "id": self.account_id,

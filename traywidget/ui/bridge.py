@@ -53,19 +53,19 @@ class EngineBridge(QObject):
 
     def __init__(self, thread: LoopThread, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread = thread
+        self.loop_thread = thread  # not `thread`: QObject.thread() is the Qt thread this object lives in
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self._answered.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     def send(self, fn: Callable[..., Any], *args: Any) -> None:
         """Call fn(*args) on the engine's thread soon; a failure there is logged."""
-        self.thread.call(fn, *args)
+        self.loop_thread.call(fn, *args)
 
     def ask(self, work: Work, *, name: str, on_done: OnDone | None = None) -> None:
         """Run the coroutine `work()` on the engine's thread; then on_done(result, error) on the GUI thread.
 
         A failure with no on_done to hear it is logged."""
-        future = self.thread.submit(_started(work))
+        future = self.loop_thread.submit(_started(work))
         self._pending.add(future)
 
         def finished(done: concurrent.futures.Future[Any]) -> None:  # on the engine's thread
@@ -82,7 +82,7 @@ class EngineBridge(QObject):
 
     async def call(self, work: Callable[[], Awaitable[T]]) -> T:
         """Await, from a coroutine on the GUI's loop, `work()` run on the engine's thread."""
-        return await asyncio.wrap_future(self.thread.submit(_started(work)))
+        return await asyncio.wrap_future(self.loop_thread.submit(_started(work)))
 
     def cancel_all(self) -> None:
         """At shutdown: what was asked and has not answered is not waited for."""
