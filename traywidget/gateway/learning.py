@@ -21,6 +21,7 @@ from typing import Callable, Mapping
 from traywidget.gateway.sse import EventSplitter, split_events
 from traywidget.model import HttpResult, TrafficObservation
 from traywidget.providers.base import Provider
+from traywidget.providers.scrub import scrub_bytes
 from traywidget.providers.traffic import (
     MAX_ERROR_BODY_BYTES,
     MAX_EVENT_BYTES,
@@ -75,8 +76,10 @@ class ResponseReader:
     """The copy of one response; `feed` it each chunk as it passes, `finish` it at the end."""
 
     def __init__(self, provider: Provider, account_id: str, status: int, headers: Mapping[str, str],
-                 observe: ObservationSink, now: Callable[[], datetime]) -> None:
+                 observe: ObservationSink, now: Callable[[], datetime], known: tuple[str, ...] = ()) -> None:
         self._provider = provider
+        # The secrets this exchange carries (the account's key, the gateway token): never learned as words.
+        self._known = known
         self._account_id = account_id
         self._status = status
         self._headers = headers
@@ -106,6 +109,7 @@ class ResponseReader:
             return
         for event in split_events(events):
             if b"error" in event:
+                event = scrub_bytes(event, self._known)
                 self._hand_over(lambda event=event: stream_observation(
                     self._provider, self._account_id, event, self._headers, self._now()))
 
@@ -130,7 +134,7 @@ class ResponseReader:
         if self._events is not None:
             self.feed_events(self._events.flush())
         if self._body is not None:
-            self._learn_response(bytes(self._body))
+            self._learn_response(scrub_bytes(bytes(self._body), self._known))
 
     def _learn_response(self, body: bytes) -> None:
         result = HttpResult(self._status, self._headers, body)

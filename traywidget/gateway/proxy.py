@@ -37,6 +37,7 @@ from traywidget.gateway.registry import HeldExchange
 from traywidget.gateway.sse import EventSplitter
 from traywidget.model import Account
 from traywidget.providers.base import Provider
+from traywidget.providers.scrub import scrub_bytes
 from traywidget.providers.traffic import stopped_event, stopped_reply
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,10 @@ class Exchange:
 
     def __init__(self, request: web.Request, target: Target, held: HeldExchange, session: aiohttp.ClientSession,
                  url: URL, headers: CIMultiDict[str], proxy: URL | None, observe: ObservationSink,
-                 now: Callable[[], datetime], on_rejected_key: Callable[[str], None]) -> None:
+                 now: Callable[[], datetime], on_rejected_key: Callable[[str], None],
+                 known: tuple[str, ...] = ()) -> None:
         self.request = request
+        self.known = known
         self.proxy = proxy
         self.target = target
         self.held = held
@@ -171,7 +174,10 @@ class Exchange:
         if upstream.status == 401:
             self.on_rejected_key(self.account_id)
         reader = ResponseReader(self.target.provider, self.account_id, upstream.status, upstream.headers,
-                                self.observe, self.now)
+                                self.observe, self.now, self.known)
+        # A refusal may echo the key it was sent: the tool, which holds only the gateway token, must not
+        # get it. Masking keeps the length (Content-Length holds); a refusal is small and comes whole.
+        scrub_refusal = upstream.status >= 400 and reader.plain
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
                                       headers=response_headers(upstream.headers))
         # A plain SSE stream goes on event by event, so a stop can end it with a whole event of its own.
@@ -190,9 +196,13 @@ class Exchange:
                     chunk = splitter.feed(chunk)
                     if not chunk:
                         continue
+                    if b"error" in chunk:  # whole events: an error event may echo the key too
+                        chunk = scrub_bytes(chunk, self.known)
                     reader.feed_events(chunk)
                 else:
                     reader.feed(chunk)
+                    if scrub_refusal:
+                        chunk = scrub_bytes(chunk, self.known)
                 await response.write(chunk)
             if splitter is not None and (rest := splitter.flush()):
                 reader.feed_events(rest)

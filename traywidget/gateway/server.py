@@ -261,7 +261,7 @@ class Gateway:
         held = self._registry.hold(account_id)
         try:
             exchange = Exchange(request, target, held, self._session, url, headers, proxy, self._learned, self._now,
-                                self._keys.forget)
+                                self._keys.forget, known=(key, self._token or ""))
             return await exchange.run()
         finally:
             self._registry.release(held)

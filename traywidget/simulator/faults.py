@@ -27,7 +27,8 @@ FAULTS: dict[str, frozenset[str]] = {
     "status_401": frozenset(),
     "status_402": frozenset(),
     "status_403": frozenset(),
-    "status_429": frozenset({"retry_after", "http_date", "limit", "form"}),
+    # echo_key: the message names the key the request carried ("Rate limit reached for key gsk_…").
+    "status_429": frozenset({"retry_after", "http_date", "limit", "form", "echo_key"}),
     "ip_limit": frozenset({"retry_after"}),
     "slow_drip": frozenset({"seconds", "chunk"}),
 }
