@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 
-import httpx
 
 from traywidget.model import Account
 

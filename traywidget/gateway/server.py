@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import json
 import logging
-import time
 from datetime import datetime
 from typing import Callable, Iterable
 
@@ -26,16 +24,16 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from traywidget.core.config import is_loopback_host
+from traywidget.core.offthread import StuckGuard
 from traywidget.core.secrets import SecretStore
 from traywidget.gateway import control
-from traywidget.gateway.control import HOST_V4, HOST_V6, TOKEN_REREAD_S
+from traywidget.gateway.control import HOST_V4, HOST_V6
 from traywidget.gateway.guard import (
     error_response,
     origin_refusal,
-    presented_tokens,
     token_refusal,
 )
-from traywidget.gateway.keys import KeyCache
+from traywidget.gateway.keys import KEYRING_WAIT_S, KeyCache, KeyringNotAnswering
 from traywidget.gateway.learning import ObservationSink
 from traywidget.gateway.proxy import (
     Exchange,
@@ -79,7 +77,6 @@ http_log = logging.getLogger(__name__ + ".http")
 http_log.addFilter(_MalformedRequests())
 
 SHUTDOWN_TIMEOUT_S = 1.0
-PROBE_TIMEOUT_S = 1.0
 
 
 class GatewayError(TraywidgetError):
@@ -128,19 +125,22 @@ class Gateway:
         self._secrets = secrets
         self._observe = observe
         self._now = now
-        self._keys = KeyCache(secrets)
+        # Every keyring call of the gateway goes through one guard: while one hangs, the others are told at once.
+        self._keyring = StuckGuard(KEYRING_WAIT_S)
+        self._keys = KeyCache(secrets, keyring=self._keyring)
         self._registry = StreamRegistry(on_streams)
         self._latest = LatestTraffic()
         self._proxies = ProxyChoice()
         self._targets: dict[str, Target] = {}
         self.set_accounts(accounts)
         self._token: str | None = None
-        self._token_read_at = 0.0
-        self._token_lock = asyncio.Lock()
+        self._token_reload = asyncio.Lock()  # one reload at a time; requests never take it
         self._runner: web.AppRunner | None = None
         self._sites: list[web.TCPSite] = []
         self._session: aiohttp.ClientSession | None = None
         self.port: int | None = None
+        # What the user should know about how it listens (one half of the port taken), from the last start.
+        self.notices: list[str] = []
 
     # --- what the tray and the CLI use ---------------------------------------------
 
@@ -182,12 +182,17 @@ class Gateway:
         GatewayError if the port is taken."""
         if self._runner is not None:
             raise RuntimeError("the gateway is already running")
-        self._token = await asyncio.to_thread(ensure_token, self._secrets)
-        self._token_read_at = time.monotonic()
+        try:
+            self._token = await self._keyring.call(ensure_token, self._secrets)
+        except TimeoutError:
+            raise GatewayError(tr("The keyring did not answer within {seconds} s; it is probably locked. Unlock it "
+                                  "(log in to the desktop session, or open it in your password manager), then "
+                                  "start the gateway again.").format(seconds=f"{KEYRING_WAIT_S:g}")) from None
         app = web.Application()
         app.router.add_get(control.PREFIX + "/health", self._health)
         app.router.add_get(control.PREFIX + "/status", self._status)
         app.router.add_post(control.PREFIX + "/kill", self._kill)
+        app.router.add_post(control.PREFIX + "/reload-token", self._reload_token)
         # Every other path, "/" included, is an account's address (an unknown one gets a 404 that explains).
         app.router.add_route("*", "/{account_id:[^/]*}{tail:(/.*)?}", self._proxy)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
@@ -199,7 +204,7 @@ class Gateway:
         except OSError as exc:
             await runner.cleanup()
             if exc.errno == errno.EADDRINUSE:
-                raise GatewayError(await _port_taken_message(port)) from None
+                raise GatewayError(await _port_taken_message(port, self._token)) from None
             if exc.errno == errno.EACCES and 0 < port < 1024:
                 raise GatewayError(tr("Port {port} is reserved for the system (ports below 1024 need administrator "
                                       "rights). Choose one from 1024 to 65535 with --port.").format(port=port)) from None
@@ -207,12 +212,20 @@ class Gateway:
                 port=port, reason=exc.strerror or type(exc).__name__)) from None
         self._sites = [site]
         self.port = runner.addresses[0][1]
+        self.notices = []
         try:
             site6 = web.TCPSite(runner, HOST_V6, self.port)
             await site6.start()
             self._sites.append(site6)
         except OSError as exc:  # no IPv6 loopback here, or its port is in use: 127.0.0.1 serves
             log.info("Not listening on [::1]:%d (%s)", self.port, exc.strerror or type(exc).__name__)
+            if exc.errno == errno.EADDRINUSE:
+                # A tool that resolves "localhost" to ::1 would hand its token to whoever holds it.
+                self.notices.append(tr(
+                    "port {port} on the IPv6 loopback ([::1]) is taken by another program: a tool that "
+                    "resolves localhost to ::1 would reach it, not the gateway. Give tools "
+                    "http://127.0.0.1:{port}/ (as `traywidget gateway env` does), or choose another port.").format(
+                    port=self.port))
         self._runner = runner
         self._session = _upstream_session()
         log.info("Gateway listening on http://%s:%d", HOST_V4, self.port)
@@ -268,7 +281,24 @@ class Gateway:
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
         refusal = origin_refusal(request.headers)
-        return refusal or web.json_response(control.health_payload())
+        if refusal is not None:
+            return refusal
+        payload = control.health_payload()
+        challenge = request.query.get("challenge")
+        if challenge is not None and self._token is not None and self.port is not None:
+            if not control.valid_challenge(challenge):
+                return error_response(400, "A challenge is 32 to 128 hex digits.", "invalid_challenge")
+            payload["proof"] = control.proof(self._token, self.port, challenge)
+        return web.json_response(payload)
+
+    async def _reload_token(self, request: web.Request) -> web.StreamResponse:
+        refusal = origin_refusal(request.headers) or (await self._authorise(request))[0]
+        if refusal is not None:
+            return refusal
+        try:
+            return web.json_response({"changed": await self.reload_token()})
+        except SecretStoreError as exc:
+            return error_response(503, str(exc), "keyring_unavailable", "api_error")
 
     async def _status(self, request: web.Request) -> web.StreamResponse:
         refusal = origin_refusal(request.headers) or (await self._authorise(request))[0]
@@ -288,25 +318,23 @@ class Gateway:
     # --- helpers -------------------------------------------------------------------------
 
     async def _authorise(self, request: web.Request) -> tuple[web.Response | None, str | None]:
-        refusal, header = token_refusal(request.headers, self._token)
-        if refusal is not None and presented_tokens(request.headers) and await self._reread_token():
-            refusal, header = token_refusal(request.headers, self._token)
-        return refusal, header
+        # Only the token in memory is compared: a wrong token never makes the gateway read the keyring
+        # (a locked one would raise its unlock prompt, and every request would wait behind it).
+        return token_refusal(request.headers, self._token)
 
-    async def _reread_token(self) -> bool:
-        """Read the token again (it may have been rotated); True if it changed."""
-        async with self._token_lock:
-            if time.monotonic() - self._token_read_at < TOKEN_REREAD_S:
-                return False
-            self._token_read_at = time.monotonic()
+    async def reload_token(self) -> bool:
+        """Read the token from the keyring again (after a rotation); True if it changed.
+        KeyringNotAnswering when the keyring does not answer in time (the old token then holds).
+        Requests never wait on this: they compare with the token in memory until the new one is in."""
+        async with self._token_reload:
             try:
-                token = await asyncio.to_thread(read_token, self._secrets)
-            except SecretStoreError as exc:
-                log.warning("Cannot read the gateway token again: %s", exc)
-                return False
+                token = await self._keyring.call(read_token, self._secrets)
+            except TimeoutError:
+                raise KeyringNotAnswering() from None
             if token is None or token == self._token:
                 return False
             self._token = token
+            log.info("The gateway takes the new token from now on")
             return True
 
     def _unknown_account(self, account_id: str) -> web.Response:
@@ -352,16 +380,14 @@ def _upstream_session() -> aiohttp.ClientSession:
     )
 
 
-async def _port_taken_message(port: int) -> str:
-    """Who holds the port, if it says (another traywidget gateway answers its health endpoint)."""
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S)) as session:
-            async with session.get(f"http://{HOST_V4}:{port}{control.PREFIX}/health") as reply:
-                data = json.loads(await reply.read())
-    except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
-        data = None
-    if isinstance(data, dict) and data.get("service") == control.SERVICE:
+async def _port_taken_message(port: int, token: str | None) -> str:
+    """Who holds the port: one of this user's gateways only if it proves it holds the token
+    (anything can answer the health endpoint the way a gateway does)."""
+    from traywidget.gateway.remote import proves_token, running_gateway
+
+    health = await running_gateway(port)
+    if health is not None and await proves_token(port, token):
         return tr("Port {port} is taken by another traywidget gateway (process {pid}); it already serves your "
-                  "tools. Stop it first, or choose another port with --port.").format(port=port, pid=data.get("pid"))
+                  "tools. Stop it first, or choose another port with --port.").format(port=port, pid=health.get("pid"))
     return tr("Port {port} is taken by another program. Choose another port with --port "
               "(or gateway_port in the config file).").format(port=port)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 from traywidget.core.engine import Engine
 from traywidget.core.loop_thread import LoopThread
 from traywidget.core.secrets import SecretStore
-from traywidget.gateway.remote import announce_token
+from traywidget.gateway import addresses
 from traywidget.gateway.token import ensure_token, rotate_token
 from traywidget.model import Account
 
@@ -65,6 +65,7 @@ class GatewayService:
         gateway.set_accounts(accounts)
         if gateway.running and (not enabled or (port and gateway.port != port)):
             await gateway.stop()
+            addresses.withdraw()
             self._report_no_gateway(accounts)
         if not enabled:
             return GatewayState()
@@ -74,6 +75,10 @@ class GatewayService:
             except Exception as exc:  # noqa: BLE001 - a taken port or a keyring problem: told, never fatal
                 log.warning("local gateway not started: %s", exc)
                 return GatewayState(problem=str(exc))
+            if gateway.port is not None:
+                addresses.announce(gateway.port)  # a rotation from the command line reaches it there
+            for notice in gateway.notices:
+                log.warning("local gateway: %s", notice)
         for account in accounts:  # "0 streams" where a gateway runs, as opposed to "unknown"
             self._engine.set_streams(account.id, gateway.stream_counts().get(account.id, 0))
         return GatewayState(running=True, port=gateway.port)
@@ -85,6 +90,7 @@ class GatewayService:
     async def stop(self) -> None:
         if self._gateway is not None:
             await self._thread.run(self._gateway.stop())
+            addresses.withdraw()
         self.state = GatewayState()
 
     async def kill_all(self) -> Mapping[str, int] | None:
@@ -103,8 +109,8 @@ class GatewayService:
 
     async def _rotate(self) -> str:
         token = await asyncio.to_thread(rotate_token, self._secrets)
-        if self.state.running and self.state.port:
-            await announce_token(self.state.port, token)  # presenting it makes the gateway read it again
+        if self._gateway is not None and self._gateway.running:
+            await self._gateway.reload_token()  # this process's gateway: no need to go through its port
         return token
 
     # -- what the views read -------------------------------------------------------------

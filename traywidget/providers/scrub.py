@@ -86,8 +86,7 @@ def _masked(text: str, known: Iterable[str], keep_length: bool) -> str:
     if spans:
         pieces, at = [], 0
         for start, end in spans:
-            if start < at:  # overlaps a span already masked
-                start = at
+            start = max(start, at)  # overlapping a span already masked
             if end <= start:
                 continue
             pieces += [text[at:start], mask(end - start)]
