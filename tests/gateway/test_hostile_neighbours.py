@@ -13,7 +13,6 @@ Secret Service (gnome-keyring), real sockets, the simulator upstream.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -21,16 +20,22 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 
 from tests.conftest import require_tools
-from tests.desktop import dbus_session, free_port, secret_service, stop_process, wait_until, xvfb
+from tests.desktop import (
+    dbus_session,
+    free_port,
+    secret_service,
+    stop_process,
+    xvfb,
+)
 from tests.e2e.cli import cli_env, run_cli
 from tests.gateway.test_cli import Headless, _add, _set_port
 
@@ -177,7 +182,7 @@ def _lock_keyring(env: dict[str, str]) -> None:
 
 
 def _prompt_shown(display_env: dict[str, str]) -> bool:
-    tree = subprocess.run(["xwininfo", "-root", "-tree"], env=display_env, capture_output=True, text=True,
+    tree = subprocess.run(["xwininfo", "-root", "-tree"], env=display_env, capture_output=True, text=True, check=True,
                           timeout=10).stdout
     return "Unlock" in tree
 

@@ -20,6 +20,7 @@ connection keeps generating and billing.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -273,9 +274,36 @@ class Exchange:
 
     def _unreachable(self, exc: BaseException) -> web.Response:
         host = self.url.host or "the provider"
+        local = _local_shortage(exc)
+        if local is not None:
+            # This computer ran short, not the provider: said as such, and as worth a retry.
+            log.warning("Out of %s while connecting to %s for %s", local, host, self.account_id)
+            return error_response(503, f"traywidget ran out of {local} on this computer while connecting to {host}; "
+                                  "retry in a moment (too many connections are open at once).",
+                                  "local_resource_limit", "api_error", headers={"Retry-After": "1"})
         log.info("Cannot reach %s for %s (%s)", host, self.account_id, type(exc).__name__)
         return error_response(502, f"traywidget got no answer from {host}: {_describe(exc)}.", "upstream_unreachable",
                               "api_error")
+
+
+# What a connect fails with when this computer (not the provider) is short of something.
+_LOCAL_SHORTAGES = {
+    errno.EMFILE: "open files", errno.ENFILE: "open files", errno.ENOBUFS: "network buffers",
+    errno.ENOMEM: "memory", errno.EADDRNOTAVAIL: "local ports",
+}
+
+
+def _local_shortage(exc: BaseException) -> str | None:
+    """What this computer ran out of, when that is why the connection failed."""
+    error: BaseException | None = exc
+    while error is not None:
+        number = getattr(error, "errno", None)
+        if isinstance(error, aiohttp.ClientConnectorError):
+            number = error.os_error.errno
+        if number in _LOCAL_SHORTAGES:
+            return _LOCAL_SHORTAGES[number]
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def _describe(exc: BaseException) -> str:

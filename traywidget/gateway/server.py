@@ -27,6 +27,14 @@ from traywidget.core.config import is_loopback_host
 from traywidget.core.offthread import StuckGuard
 from traywidget.core.secrets import SecretStore
 from traywidget.gateway import control
+from traywidget.gateway.connections import (
+    AcceptErrors,
+    BurstLog,
+    ConnectionCap,
+    inbound_cap,
+    raise_open_file_limit,
+    upstream_cap,
+)
 from traywidget.gateway.control import HOST_V4, HOST_V6
 from traywidget.gateway.guard import (
     error_response,
@@ -77,6 +85,13 @@ http_log = logging.getLogger(__name__ + ".http")
 http_log.addFilter(_MalformedRequests())
 
 SHUTDOWN_TIMEOUT_S = 1.0
+# A connection idle this long (a new one that has not sent a whole request yet, or one between two
+# requests) is closed: half-open connections cannot pile up.
+IDLE_TIMEOUT_S = 15.0
+BACKLOG = 128
+UPSTREAM_KEEPALIVE_S = 15.0
+# Connecting upstream, waiting for a free connection included.
+UPSTREAM_CONNECT_S = 15.0
 
 
 class GatewayError(TraywidgetError):
@@ -136,7 +151,8 @@ class Gateway:
         self._token: str | None = None
         self._token_reload = asyncio.Lock()  # one reload at a time; requests never take it
         self._runner: web.AppRunner | None = None
-        self._sites: list[web.TCPSite] = []
+        self._listeners: list[asyncio.Server] = []
+        self._accept_errors: AcceptErrors | None = None
         self._session: aiohttp.ClientSession | None = None
         self.port: int | None = None
         # What the user should know about how it listens (one half of the port taken), from the last start.
@@ -188,19 +204,23 @@ class Gateway:
             raise GatewayError(tr("The keyring did not answer within {seconds} s; it is probably locked. Unlock it "
                                   "(log in to the desktop session, or open it in your password manager), then "
                                   "start the gateway again.").format(seconds=f"{KEYRING_WAIT_S:g}")) from None
-        app = web.Application()
+        file_limit = raise_open_file_limit()
+        burst = BurstLog()
+        connections = ConnectionCap(lambda: runner.server(), inbound_cap(file_limit), burst)
+        app = web.Application(middlewares=[connections.busy])
         app.router.add_get(control.PREFIX + "/health", self._health)
         app.router.add_get(control.PREFIX + "/status", self._status)
         app.router.add_post(control.PREFIX + "/kill", self._kill)
         app.router.add_post(control.PREFIX + "/reload-token", self._reload_token)
         # Every other path, "/" included, is an account's address (an unknown one gets a 404 that explains).
         app.router.add_route("*", "/{account_id:[^/]*}{tail:(/.*)?}", self._proxy)
+        # keepalive_timeout: also how long a new connection may take to send its first whole request.
         runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
-                               shutdown_timeout=SHUTDOWN_TIMEOUT_S, logger=http_log)
+                               shutdown_timeout=SHUTDOWN_TIMEOUT_S, logger=http_log, keepalive_timeout=IDLE_TIMEOUT_S)
         await runner.setup()
+        loop = asyncio.get_running_loop()
         try:
-            site = web.TCPSite(runner, HOST_V4, port)
-            await site.start()
+            listener = await loop.create_server(connections, HOST_V4, port, backlog=BACKLOG)
         except OSError as exc:
             await runner.cleanup()
             if exc.errno == errno.EADDRINUSE:
@@ -210,13 +230,11 @@ class Gateway:
                                       "rights). Choose one from 1024 to 65535 with --port.").format(port=port)) from None
             raise GatewayError(tr("The gateway cannot listen on port {port}: {reason}.").format(
                 port=port, reason=exc.strerror or type(exc).__name__)) from None
-        self._sites = [site]
-        self.port = runner.addresses[0][1]
+        self._listeners = [listener]
+        self.port = listener.sockets[0].getsockname()[1]
         self.notices = []
         try:
-            site6 = web.TCPSite(runner, HOST_V6, self.port)
-            await site6.start()
-            self._sites.append(site6)
+            self._listeners.append(await loop.create_server(connections, HOST_V6, self.port, backlog=BACKLOG))
         except OSError as exc:  # no IPv6 loopback here, or its port is in use: 127.0.0.1 serves
             log.info("Not listening on [::1]:%d (%s)", self.port, exc.strerror or type(exc).__name__)
             if exc.errno == errno.EADDRINUSE:
@@ -227,7 +245,8 @@ class Gateway:
                     "http://127.0.0.1:{port}/ (as `traywidget gateway env` does), or choose another port.").format(
                     port=self.port))
         self._runner = runner
-        self._session = _upstream_session()
+        self._accept_errors = AcceptErrors(loop, burst)
+        self._session = _upstream_session(upstream_cap(file_limit))
         log.info("Gateway listening on http://%s:%d", HOST_V4, self.port)
         return self.port
 
@@ -236,13 +255,15 @@ class Gateway:
         runner, session = self._runner, self._session
         if runner is None:
             return
-        for site in self._sites:
-            await site.stop()
+        for listener in self._listeners:
+            listener.close()
         await self._registry.stop_all()
         await runner.cleanup()
         if session is not None:
             await session.close()
-        self._runner, self._session, self._sites, self.port = None, None, [], None
+        if self._accept_errors is not None:
+            self._accept_errors.remove()
+        self._runner, self._session, self._listeners, self.port, self._accept_errors = None, None, [], None, None
 
     # --- handlers ---------------------------------------------------------------------
 
@@ -360,22 +381,26 @@ def _raw_tail(request: web.Request) -> str:
     return parts[2] if len(parts) == 3 else ""
 
 
-def _upstream_session() -> aiohttp.ClientSession:
+def _upstream_session(limit: int) -> aiohttp.ClientSession:
     """One client for all upstream traffic: no redirects followed (the route sets
     allow_redirects=False), nothing decompressed, no cookies kept between users'
-    requests, no headers of its own, no limit on open streams, no read timeout
-    (a reasoning model may think for minutes before its first token).
+    requests, no headers of its own, no read timeout (a reasoning model may think
+    for minutes before its first token).
+
+    At most `limit` connections open at once (far above a user's streams; requests
+    beyond it wait for one), and an idle kept-alive one is closed after
+    UPSTREAM_KEEPALIVE_S: a burst leaves no sockets behind for long.
 
     Not trust_env: aiohttp would then look up ~/.netrc and the proxy settings in
     a thread on every request (two thread hops, most of the time a request
     spends in the gateway); the proxy is looked up once per host instead
     (ProxyChoice), and credentials come from the keyring only."""
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60.0),
+        connector=aiohttp.TCPConnector(limit=limit, keepalive_timeout=UPSTREAM_KEEPALIVE_S),
         auto_decompress=False,
         cookie_jar=aiohttp.DummyCookieJar(),
         skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-        timeout=aiohttp.ClientTimeout(total=None, connect=15.0, sock_read=None),
+        timeout=aiohttp.ClientTimeout(total=None, connect=UPSTREAM_CONNECT_S, sock_read=None),
         requote_redirect_url=False,
     )
 
