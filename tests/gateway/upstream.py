@@ -14,6 +14,7 @@ Routes (under any prefix, so one server plays several base URLs):
   .../flood         an endless body, as fast as the client takes it (counts bytes sent)
   .../gzip-sse      a gzip-compressed SSE stream with an error chunk ([?gated=1]: waits at the gate)
   .../brotli-429    a 429 in a coding the gateway cannot undo
+  .../brotli-sse    an SSE stream in that coding, waiting at the gate after its first bytes
 """
 
 from __future__ import annotations
@@ -123,6 +124,16 @@ class Upstream:
             if request.query.get("gated"):
                 await self.gate.wait()
         await response.write(packer.flush())
+        await response.write_eof()
+        return response
+
+    async def _brotli_sse(self, request: web.Request) -> web.StreamResponse:
+        """An SSE stream in a coding the gateway cannot undo (bytes that stand for brotli), gated
+        after its first piece."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Content-Encoding": "br"})
+        await response.prepare(request)
+        await response.write(b"\x1b\x0b\x00\xf8not-really-brotli")
+        await self.gate.wait()
         await response.write_eof()
         return response
 

@@ -33,13 +33,13 @@ from multidict import CIMultiDict, MultiMapping
 from yarl import URL
 
 from traywidget.gateway.guard import CREDENTIAL_HEADERS, error_response
-from traywidget.gateway.learning import ObservationSink, ResponseReader
+from traywidget.gateway.learning import CopyDecoder, ObservationSink, ResponseReader
 from traywidget.gateway.registry import HeldExchange
 from traywidget.gateway.sse import EventSplitter
 from traywidget.model import Account
 from traywidget.providers.base import Provider
 from traywidget.providers.scrub import scrub_bytes
-from traywidget.providers.traffic import stopped_event, stopped_reply
+from traywidget.providers.traffic import is_event_stream, stopped_event, stopped_reply
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ HOP_BY_HOP = frozenset({
 _NOT_FORWARDED_UP = HOP_BY_HOP | set(CREDENTIAL_HEADERS) | {"host", "expect"}
 # How long the last words to a stopped client may take (a client that never reads gets none).
 STOPPED_WRITE_S = 1.0
+# A compressed stream is passed on decoded in pieces of at most this much (a small body may inflate hugely).
+DECODED_PIECE_BYTES = 65_536
 
 
 class ProxyChoice:
@@ -174,13 +176,22 @@ class Exchange:
     async def _answer(self, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
         if upstream.status == 401:
             self.on_rejected_key(self.account_id)
-        reader = ResponseReader(self.target.provider, self.account_id, upstream.status, upstream.headers,
+        forwarded, seen = response_headers(upstream.headers), upstream.headers
+        decoder = _stream_decoder(upstream.status, upstream.headers)
+        if decoder is not None:
+            # A compressed event stream goes on decoded (identity is always acceptable to a client), so
+            # that it can be ended, at a stop, by a whole event saying so — a compressed one could only
+            # be broken off, which SDKs report as a bare "Connection error." and may retry.
+            for name in ("Content-Encoding", "Content-Length"):
+                forwarded.popall(name, None)
+            seen = CIMultiDict(upstream.headers)
+            seen.popall("Content-Encoding", None)
+        reader = ResponseReader(self.target.provider, self.account_id, upstream.status, seen,
                                 self.observe, self.now, self.known)
         # A refusal may echo the key it was sent: the tool, which holds only the gateway token, must not
         # get it. Masking keeps the length (Content-Length holds); a refusal is small and comes whole.
         scrub_refusal = upstream.status >= 400 and reader.plain
-        response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
-                                      headers=response_headers(upstream.headers))
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=forwarded)
         # A plain SSE stream goes on event by event, so a stop can end it with a whole event of its own.
         splitter = EventSplitter() if reader.event_stream and reader.plain else None
         try:
@@ -193,18 +204,21 @@ class Exchange:
                     return self._upstream_broke(response, exc)
                 if not chunk:
                     break
-                if splitter is not None:
-                    chunk = splitter.feed(chunk)
-                    if not chunk:
-                        continue
-                    if b"error" in chunk:  # whole events: an error event may echo the key too
-                        chunk = scrub_bytes(chunk, self.known)
-                    reader.feed_events(chunk)
-                else:
-                    reader.feed(chunk)
-                    if scrub_refusal:
-                        chunk = scrub_bytes(chunk, self.known)
-                await response.write(chunk)
+                for piece in [chunk] if decoder is None else decoder.decode(chunk, DECODED_PIECE_BYTES):
+                    if splitter is not None:
+                        piece = splitter.feed(piece)
+                        if not piece:
+                            continue
+                        if b"error" in piece:  # whole events: an error event may echo the key too
+                            piece = scrub_bytes(piece, self.known)
+                        reader.feed_events(piece)
+                    else:
+                        reader.feed(piece)
+                        if scrub_refusal:
+                            piece = scrub_bytes(piece, self.known)
+                    await response.write(piece)
+                if decoder is not None and decoder.failed:
+                    return self._upstream_broke(response, ValueError("not the gzip its header says"))
             if splitter is not None and (rest := splitter.flush()):
                 reader.feed_events(rest)
                 await response.write(rest)
@@ -284,6 +298,17 @@ class Exchange:
         log.info("Cannot reach %s for %s (%s)", host, self.account_id, type(exc).__name__)
         return error_response(502, f"traywidget got no answer from {host}: {_describe(exc)}.", "upstream_unreachable",
                               "api_error")
+
+
+def _stream_decoder(status: int, headers: MultiMapping[str]) -> CopyDecoder | None:
+    """A decoder for a 200 event stream compressed in a coding the gateway can undo; None otherwise
+    (a plain one, or br/zstd: passed as it is)."""
+    if status != 200 or not is_event_stream(headers.get("Content-Type")):
+        return None
+    try:
+        return CopyDecoder.for_encoding(headers.get("Content-Encoding"))
+    except LookupError:
+        return None
 
 
 # What a connect fails with when this computer (not the provider) is short of something.

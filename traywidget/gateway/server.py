@@ -268,7 +268,7 @@ class Gateway:
     # --- handlers ---------------------------------------------------------------------
 
     async def _proxy(self, request: web.Request) -> web.StreamResponse:
-        refusal = origin_refusal(request.headers)
+        refusal = origin_refusal(request.headers, request.raw_path)
         if refusal is not None:
             return refusal
         refusal, token_header = await self._authorise(request)
@@ -301,7 +301,7 @@ class Gateway:
             self._registry.release(held)
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
-        refusal = origin_refusal(request.headers)
+        refusal = origin_refusal(request.headers, request.raw_path)
         if refusal is not None:
             return refusal
         payload = control.health_payload()
@@ -313,7 +313,7 @@ class Gateway:
         return web.json_response(payload)
 
     async def _reload_token(self, request: web.Request) -> web.StreamResponse:
-        refusal = origin_refusal(request.headers) or (await self._authorise(request))[0]
+        refusal = origin_refusal(request.headers, request.raw_path) or (await self._authorise(request))[0]
         if refusal is not None:
             return refusal
         try:
@@ -322,7 +322,7 @@ class Gateway:
             return error_response(503, str(exc), "keyring_unavailable", "api_error")
 
     async def _status(self, request: web.Request) -> web.StreamResponse:
-        refusal = origin_refusal(request.headers) or (await self._authorise(request))[0]
+        refusal = origin_refusal(request.headers, request.raw_path) or (await self._authorise(request))[0]
         if refusal is not None:
             return refusal
         return web.json_response({
@@ -331,7 +331,7 @@ class Gateway:
         })
 
     async def _kill(self, request: web.Request) -> web.StreamResponse:
-        refusal = origin_refusal(request.headers) or (await self._authorise(request))[0]
+        refusal = origin_refusal(request.headers, request.raw_path) or (await self._authorise(request))[0]
         if refusal is not None:
             return refusal
         return web.json_response({"stopped": await self.kill_all()})
@@ -376,8 +376,10 @@ class Gateway:
 
 
 def _raw_tail(request: web.Request) -> str:
-    """The still-encoded path after /ACCOUNT_ID (so the provider sees it as the client sent it)."""
-    parts = request.raw_path.split("?", 1)[0].split("/", 2)
+    """The still-encoded path after /ACCOUNT_ID (so the provider sees it as the client sent it).
+    Of the path alone: an absolute-form request line (`GET http://127.0.0.1:P/acct/models`) names
+    the gateway's own address before it."""
+    parts = request.rel_url.raw_path.split("/", 2)
     return parts[2] if len(parts) == 3 else ""
 
 
