@@ -209,13 +209,13 @@ class Exchange:
                         piece = splitter.feed(piece)
                         if not piece:
                             continue
+                        reader.feed_events(piece)  # the reader scrubs its own copy
                         if b"error" in piece:  # whole events: an error event may echo the key too
-                            piece = scrub_bytes(piece, self.known)
-                        reader.feed_events(piece)
+                            piece = scrub_bytes(piece, self.known, keep_length=True)
                     else:
                         reader.feed(piece)
                         if scrub_refusal:
-                            piece = scrub_bytes(piece, self.known)
+                            piece = scrub_bytes(piece, self.known, keep_length=True)
                     await response.write(piece)
                 if decoder is not None and decoder.failed:
                     return self._upstream_broke(response, ValueError("not the gzip its header says"))

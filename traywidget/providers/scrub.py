@@ -16,8 +16,8 @@ Two kinds of secret are taken out:
   long token after the word "key"), whoever's it is: the first characters stay
   so a user can still tell which key was meant.
 
-A masked span keeps its length in `scrub_bytes` (so a body with a
-Content-Length stays whole, "*" for each character); `scrub` replaces it with one "…".
+A masked span becomes one "…" — or, for a body passed on under its
+Content-Length (`scrub_bytes(keep_length=True)`), one "*" for each character.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ BODY_MASK = "*"
 # Known key shapes: the prefix stays, the rest goes.
 _KEY_SHAPES = re.compile(
     r"(?i)(\bbearer\s+|\b(?:sk-or-v1-|sk-ant-(?:api\d\d-)?|sk-proj-|sk-|rk_|rw-|clsk-|gsk_|xai-|twg-))"
-    r"[A-Za-z0-9_\-\.]{6,}"
+    r"[A-Za-z0-9_\-\.]{6,}(?<!\.)"  # a sentence's full stop after the key is no part of it
 )
 # A long run of hex (32+) is a key or a digest of one; either way not for display.
 _LONG_HEX = re.compile(r"(?i)\b([0-9a-f]{4})[0-9a-f]{28,}\b")
@@ -82,20 +82,22 @@ def _masked(text: str, known: Iterable[str], keep_length: bool) -> str:
     def mask(length: int) -> str:
         return BODY_MASK * length if keep_length else MASK
 
-    spans = sorted(_known_spans(text, known))
-    if spans:
-        pieces, at = [], 0
-        for start, end in spans:
-            start = max(start, at)  # overlapping a span already masked
-            if end <= start:
-                continue
-            pieces += [text[at:start], mask(end - start)]
-            at = end
-        pieces.append(text[at:])
-        text = "".join(pieces)
+    # Key shapes first: a known key of a known shape then keeps its telling prefix ("gsk_…").
     for shape in (_KEY_SHAPES, _LONG_HEX):
         text = shape.sub(lambda m: m.group(1) + mask(len(m.group(0)) - len(m.group(1))), text)
-    return _AFTER_KEY.sub(lambda m: m.group(1) + m.group(2) + mask(len(m.group(0)) - len(m.group(1)) - 4), text)
+    text = _AFTER_KEY.sub(lambda m: m.group(1) + m.group(2) + mask(len(m.group(0)) - len(m.group(1)) - 4), text)
+    spans = sorted(_known_spans(text, known))
+    if not spans:
+        return text
+    pieces, at = [], 0
+    for start, end in spans:
+        start = max(start, at)  # overlapping a span already masked
+        if end <= start:
+            continue
+        pieces += [text[at:start], mask(end - start)]
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
 
 
 def scrub(text: str, known: Iterable[str] = ()) -> str:
@@ -104,11 +106,12 @@ def scrub(text: str, known: Iterable[str] = ()) -> str:
     return _masked(text, tuple(known), keep_length=False)
 
 
-def scrub_bytes(body: bytes, known: Iterable[str] = ()) -> bytes:
-    """A body with the same masking, each masked character replaced by one "*": its length in bytes
-    stays, what was JSON stays JSON, and undecodable bytes pass as they were."""
+def scrub_bytes(body: bytes, known: Iterable[str] = (), *, keep_length: bool = False) -> bytes:
+    """A body with the same masking: what was JSON stays JSON (a mask holds no quote or backslash),
+    undecodable bytes pass as they were. With `keep_length` each masked character becomes one "*",
+    so the body keeps its length in bytes (one passed on under its Content-Length)."""
     text = body.decode("utf-8", errors="surrogateescape")
-    return _masked(text, tuple(known), keep_length=True).encode("utf-8", errors="surrogateescape")
+    return _masked(text, tuple(known), keep_length).encode("utf-8", errors="surrogateescape")
 
 
 def scrub_refusal(result: HttpResult, known: Iterable[str]) -> HttpResult:

@@ -210,7 +210,7 @@ def fault_reply(provider: str, fault: Fault, now: datetime, *, legacy: bool = Fa
 
 def _echoing_key(reply: Reply, key: str) -> Reply:
     """The reply with its message (every "message" of a JSON body, or the whole text) naming `key`."""
-    prefix = f"Rate limit reached for key {key}. "
+    prefix = f"Rate limit reached for key {key}. " if reply.status == 429 else f"Refused for key {key}. "
     if reply.content_type != "application/json":
         return replace(reply, body=prefix.encode() + reply.body)
 
