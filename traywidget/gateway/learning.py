@@ -109,9 +109,9 @@ class ResponseReader:
             return
         for event in split_events(events):
             if b"error" in event:
-                event = scrub_bytes(event, self._known)
-                self._hand_over(lambda event=event: stream_observation(
-                    self._provider, self._account_id, event, self._headers, self._now()))
+                scrubbed = scrub_bytes(event, self._known)
+                self._hand_over(lambda scrubbed=scrubbed: stream_observation(
+                    self._provider, self._account_id, scrubbed, self._headers, self._now()))
 
     def feed(self, chunk: bytes) -> None:
         if not self._readable:

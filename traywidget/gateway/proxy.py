@@ -176,7 +176,8 @@ class Exchange:
     async def _answer(self, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
         if upstream.status == 401:
             self.on_rejected_key(self.account_id)
-        forwarded, seen = response_headers(upstream.headers), upstream.headers
+        forwarded = response_headers(upstream.headers)
+        seen: MultiMapping[str] = upstream.headers
         decoder = _stream_decoder(upstream.status, upstream.headers)
         if decoder is not None:
             # A compressed event stream goes on decoded (identity is always acceptable to a client), so
@@ -184,8 +185,9 @@ class Exchange:
             # be broken off, which SDKs report as a bare "Connection error." and may retry.
             for name in ("Content-Encoding", "Content-Length"):
                 forwarded.popall(name, None)
-            seen = CIMultiDict(upstream.headers)
-            seen.popall("Content-Encoding", None)
+            decoded: CIMultiDict[str] = CIMultiDict(upstream.headers)
+            decoded.popall("Content-Encoding", None)
+            seen = decoded
         reader = ResponseReader(self.target.provider, self.account_id, upstream.status, seen,
                                 self.observe, self.now, self.known)
         # A refusal may echo the key it was sent: the tool, which holds only the gateway token, must not

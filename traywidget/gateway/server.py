@@ -206,7 +206,11 @@ class Gateway:
                                   "start the gateway again.").format(seconds=f"{KEYRING_WAIT_S:g}")) from None
         file_limit = raise_open_file_limit()
         burst = BurstLog()
-        connections = ConnectionCap(lambda: runner.server(), inbound_cap(file_limit), burst)
+        def make_handler() -> asyncio.Protocol:
+            assert runner.server is not None  # set up before the first connection can be accepted
+            return runner.server()
+
+        connections = ConnectionCap(make_handler, inbound_cap(file_limit), burst)
         app = web.Application(middlewares=[connections.busy])
         app.router.add_get(control.PREFIX + "/health", self._health)
         app.router.add_get(control.PREFIX + "/status", self._status)
