@@ -9,6 +9,7 @@ import json
 import logging
 
 
+from tests.gateway.conftest import upstream_account
 from traywidget.model import Account
 
 GSK = "gsk_" + "C4nAry9x" * 6
@@ -56,3 +57,12 @@ async def test_an_echoed_key_is_masked_in_everything_the_gateway_learns_and_retu
     assert _leaks("\n".join(seen)) == []
     # The upstream did get each key, so the test could have caught a leak.
     assert {r.key for r in s.requests(provider="openai-compatible")} == set(CANARIES.values())
+
+
+async def test_a_compressed_refusal_echoing_the_key_reaches_the_tool_masked(start_gateway, upstream, client):
+    running = await start_gateway([upstream_account(upstream)], {"up": GSK})
+    reply = await client.get(running.url("up", "/gzip-echo-429"), headers={**running.auth, "Accept-Encoding": "gzip"})
+    assert reply.status_code == 429 and "content-encoding" not in reply.headers
+    assert reply.json()["error"]["message"] == "Rate limit reached for key gsk_" + "*" * (len(GSK) - 4)
+    assert running.observations[-1].error.message == "Rate limit reached for key gsk_…"
+    assert upstream.requests[-1]["headers"].count(("Authorization", f"Bearer {GSK}")) == 1

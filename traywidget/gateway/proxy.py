@@ -178,11 +178,12 @@ class Exchange:
             self.on_rejected_key(self.account_id)
         forwarded = response_headers(upstream.headers)
         seen: MultiMapping[str] = upstream.headers
-        decoder = _stream_decoder(upstream.status, upstream.headers)
+        decoder = _passed_decoded(upstream.status, upstream.headers)
         if decoder is not None:
-            # A compressed event stream goes on decoded (identity is always acceptable to a client), so
-            # that it can be ended, at a stop, by a whole event saying so — a compressed one could only
-            # be broken off, which SDKs report as a bare "Connection error." and may retry.
+            # Passed on decoded (identity is always acceptable to a client): a compressed event stream,
+            # so that it can be ended, at a stop, by a whole event saying so — a compressed one could
+            # only be broken off, which SDKs report as a bare "Connection error." and may retry; and a
+            # refusal, so that a key it echoes can be masked.
             for name in ("Content-Encoding", "Content-Length"):
                 forwarded.popall(name, None)
             decoded: CIMultiDict[str] = CIMultiDict(upstream.headers)
@@ -302,10 +303,11 @@ class Exchange:
                               "api_error")
 
 
-def _stream_decoder(status: int, headers: MultiMapping[str]) -> CopyDecoder | None:
-    """A decoder for a 200 event stream compressed in a coding the gateway can undo; None otherwise
-    (a plain one, or br/zstd: passed as it is)."""
-    if status != 200 or not is_event_stream(headers.get("Content-Type")):
+def _passed_decoded(status: int, headers: MultiMapping[str]) -> CopyDecoder | None:
+    """A decoder for an answer the gateway passes on decoded (a 200 event stream, a refusal) when
+    it came in a coding the gateway can undo; None otherwise (a plain one; br or zstd: passed as
+    it is — a stream can then only be broken off at a stop, a refusal is passed unmasked)."""
+    if not (status >= 400 or (status == 200 and is_event_stream(headers.get("Content-Type")))):
         return None
     try:
         return CopyDecoder.for_encoding(headers.get("Content-Encoding"))
