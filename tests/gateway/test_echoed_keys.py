@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 
-
 from tests.gateway.conftest import upstream_account
 from traywidget.model import Account
 
