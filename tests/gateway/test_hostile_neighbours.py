@@ -141,6 +141,30 @@ def test_rotation_reaches_every_running_gateway(env, sim):
             assert code == 0, err
 
 
+def test_sighup_makes_a_headless_gateway_read_a_token_rotated_behind_its_back(env, sim):
+    _add(env, sim, "openrouter", "or-main", sim.sim.add_openrouter_key())
+    old = run_cli(env, "gateway", "token").out.strip()
+    port = free_port()
+    gateway = Headless(env, "--port", str(port))
+    try:
+        code = ("from traywidget.core.secrets import KeyringSecretStore; "
+                "from traywidget.gateway.token import rotate_token; print(rotate_token(KeyringSecretStore()))")
+        new = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        url = f"http://127.0.0.1:{port}/or-main/key"
+        with httpx.Client(timeout=10) as client:
+            def status(token: str) -> int:
+                return client.get(url, headers={"Authorization": f"Bearer {token}"}).status_code
+
+            assert (status(new), status(old)) == (401, 200)  # a request alone never reads the keyring
+            gateway.proc.send_signal(signal.SIGHUP)
+            assert gateway.proc.stderr.readline().strip() == "The gateway now takes only the new token."
+            assert (status(new), status(old)) == (200, 401)
+    finally:
+        code, _, err = gateway.end()
+    assert code == 0, err
+
+
 def test_a_taken_ipv6_half_of_the_port_is_told(env, sim):
     _add(env, sim, "openrouter", "or-main", sim.sim.add_openrouter_key())
     port = free_port()
