@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from traywidget.gateway.connections import (
+    AcceptErrors,
     BurstLog,
     ConnectionCap,
     inbound_cap,
@@ -119,3 +120,25 @@ def test_a_local_shortage_is_told_apart_from_the_provider(number, what):
             raise TimeoutError() from cause
     except TimeoutError as wrapped:
         assert _local_shortage(wrapped) == what
+
+
+async def test_the_loops_accept_failures_become_one_line_and_other_reports_pass_on(caplog):
+    caplog.set_level(logging.WARNING)
+    loop = asyncio.get_running_loop()
+    passed_on: list[str] = []
+    loop.set_exception_handler(lambda _, context: passed_on.append(context["message"]))
+    errors = AcceptErrors(loop, BurstLog(every=3600))
+    try:
+        for _ in range(500):  # what asyncio reports for each failed accept() at the file limit
+            loop.call_exception_handler({"message": "socket.accept() out of system resource",
+                                         "exception": OSError(errno.EMFILE, "Too many open files")})
+        loop.call_exception_handler({"message": "something else"})
+        errors.remove()  # the handler that was there before is back
+        loop.call_exception_handler({"message": "socket.accept() out of system resource"})
+    finally:
+        errors.remove()
+        loop.set_exception_handler(None)
+    assert [r.getMessage() for r in caplog.records] == [
+        ("Gateway under connection pressure: accept() out of file descriptors ×1 "
+         "(next summary in 3600 s at the earliest)")]
+    assert passed_on == ["something else", "socket.accept() out of system resource"]
