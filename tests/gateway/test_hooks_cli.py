@@ -142,7 +142,7 @@ def test_the_headless_gateway_sends_a_refusal_to_the_hooks_and_the_tray_holds_ba
                               "severity", "message", "at"}
         # The tray app's hooks hold back while this headless gateway runs: one sender per event.
         monkeypatch.setenv("TRAYWIDGET_CACHE_DIR", env["TRAYWIDGET_CACHE_DIR"])
-        from traywidget.gateway.address_file import headless_gateway_pid
+        from traywidget.gateway.addresses import headless_gateway_pid
 
         assert headless_gateway_pid() == gateway.proc.pid
         assert _tray_would_send(receiver) is False

@@ -96,9 +96,32 @@ async def test_a_plain_body_cut_short_is_not_passed_off_as_whole(start_gateway, 
     await asyncio.wait_for(upstream.closed.wait(), 5)
 
 
-async def test_a_compressed_stream_is_stopped_by_closing_it(start_gateway, upstream, client):
+async def test_a_compressed_stream_still_ends_with_the_stop_event(start_gateway, sim, client):
+    accounts, keys = sim_accounts(sim)
+    running = await start_gateway(accounts, keys)
+    sim.sim.script_streams(keys["or"], gzip=True)
+    gzip_ok = {"Accept-Encoding": "gzip"}
+    # The provider does compress this stream when asked for gzip (as a CDN in front of it would).
+    direct = await client.post(sim.url("openrouter") + CHAT, json={**STREAM, "max_tokens": 3},
+                               headers={"Authorization": f"Bearer {keys['or']}", **gzip_ok})
+    assert direct.headers["content-encoding"] == "gzip" and direct.text.endswith("data: [DONE]\n\n")
+    context, reply, first, chunks = await _open(client, running.url("or", CHAT), {**running.auth, **gzip_ok},
+                                                json=STREAM)
+    assert sim.sim.requests(key=keys["or"])[-1].headers.get("accept-encoding") == "gzip"  # asked as the tool asked
+    assert "content-encoding" not in reply.headers and first.startswith(b": OPENROUTER PROCESSING\n\n")  # decoded
+    assert await running.gateway.kill_all() == {"or": 1}
+    tail = b"".join([chunk async for chunk in chunks])  # ends cleanly: no exception
+    await context.__aexit__(None, None, None)
+    events = [e for e in (first + tail).split(b"\n\n") if e]
+    assert events[-1] == b"data: [DONE]"
+    assert json.loads(events[-2][6:])["error"]["message"] == STOPPED_MESSAGE
+    await eventually(lambda: sim.sim.stream_stats(keys["or"])["active"] == 0, what="upstream closed")
+
+
+async def test_a_stream_in_a_coding_the_gateway_cannot_undo_is_stopped_by_closing_it(start_gateway, upstream,
+                                                                                      client):
     running = await start_gateway([upstream_account(upstream)], {"up": "k"})
-    context, reply, first, chunks = await _open(client, running.url("up", "/gzip-sse?gated=1"), running.auth)
+    context, _, _, chunks = await _open(client, running.url("up", "/brotli-sse"), running.auth)
     assert await running.gateway.kill_all() == {"up": 1}
     with pytest.raises(httpx.RemoteProtocolError):  # it cannot carry an event of ours: it breaks off
         async for _ in chunks:

@@ -14,11 +14,14 @@ Routes (under any prefix, so one server plays several base URLs):
   .../flood         an endless body, as fast as the client takes it (counts bytes sent)
   .../gzip-sse      a gzip-compressed SSE stream with an error chunk ([?gated=1]: waits at the gate)
   .../brotli-429    a 429 in a coding the gateway cannot undo
+  .../gzip-echo-429 a gzip-compressed 429 repeating the key it was sent
+  .../brotli-sse    an SSE stream in that coding, waiting at the gate after its first bytes
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import random
@@ -123,6 +126,23 @@ class Upstream:
             if request.query.get("gated"):
                 await self.gate.wait()
         await response.write(packer.flush())
+        await response.write_eof()
+        return response
+
+    async def _gzip_echo_429(self, request: web.Request) -> web.Response:
+        """A gzip-compressed 429 whose message repeats the key the request carried."""
+        key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        body = json.dumps({"error": {"message": f"Rate limit reached for key {key}", "type": "requests"}})
+        return web.Response(status=429, body=gzip.compress(body.encode()),
+                            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+
+    async def _brotli_sse(self, request: web.Request) -> web.StreamResponse:
+        """An SSE stream in a coding the gateway cannot undo (bytes that stand for brotli), gated
+        after its first piece."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Content-Encoding": "br"})
+        await response.prepare(request)
+        await response.write(b"\x1b\x0b\x00\xf8not-really-brotli")
+        await self.gate.wait()
         await response.write_eof()
         return response
 

@@ -13,10 +13,10 @@ import os
 import shlex
 import signal
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from traywidget.gateway import address_file as address_file
-from traywidget.gateway.address_file import gateway_port
+from traywidget.gateway import addresses
+from traywidget.gateway.addresses import gateway_port, gateway_ports
 from traywidget.cli.polling import (
     EngineInputs,
     SnapshotPrinter,
@@ -26,11 +26,16 @@ from traywidget.cli.polling import (
 from traywidget.store.config import Config, ConfigStore, ConfigWatch, Settings, validate_port
 from traywidget.store.secrets import KeyringSecretStore, SecretStore
 from traywidget.engine.status import engine_status_document
+from traywidget.gateway.remote import Reload
 from traywidget.i18n import tr
 from traywidget.model import EXIT_OK, Snapshot, UsageError
 
+if TYPE_CHECKING:
+    from traywidget.gateway.server import Gateway
+
 CONFIG_CHECK_S = 2.0  # how soon an account added or removed elsewhere reaches a running gateway
 HOOKS_DRAIN_S = 2.0  # how long a stopping gateway waits for hooks under way
+SHUTDOWN_S = 5  # at SIGTERM, held streams get this long to end cleanly; then the process ends regardless
 
 
 def gateway_command(args, out: TextIO, err: TextIO) -> int:
@@ -42,7 +47,7 @@ def gateway_command(args, out: TextIO, err: TextIO) -> int:
 
 
 def _token(rotate: bool, out: TextIO, err: TextIO) -> int:
-    from traywidget.gateway.token import ensure_token, rotate_token
+    from traywidget.gateway.token import ensure_token, read_token, rotate_token
 
     secrets = KeyringSecretStore()
     if not rotate:
@@ -50,14 +55,36 @@ def _token(rotate: bool, out: TextIO, err: TextIO) -> int:
         return EXIT_OK
     from traywidget.gateway import remote
 
+    old = read_token(secrets)
     token = rotate_token(secrets)
     print(token, file=out)
-    port = gateway_port()
-    if asyncio.run(remote.announce_token(port, token)):
-        print(tr("The gateway on port {port} now takes only the new token.").format(port=port), file=err)
-    else:
+    outcomes = asyncio.run(_reload_everywhere(old, token))
+    for port, outcome in outcomes:
+        print(_RELOAD_WORDS[outcome]().format(port=port), file=err)
+    if not any(outcome in (remote.Reload.RELOADED, remote.Reload.ALREADY) for _, outcome in outcomes):
         print(tr("Tools holding the old token are refused from now on."), file=err)
     return EXIT_OK
+
+
+async def _reload_everywhere(old: str | None, new: str) -> list[tuple[int, Reload]]:
+    """Every running gateway of this user told to take the new token: (port, what became of it)."""
+    from traywidget.gateway import remote
+
+    ports = gateway_ports()
+    outcomes = await asyncio.gather(*(remote.reload_token(port, old, new) for port in ports))
+    return [(port, outcome) for port, outcome in zip(ports, outcomes) if outcome is not remote.Reload.NONE]
+
+
+_RELOAD_WORDS: dict[Reload, Callable[[], str]] = {
+    Reload.RELOADED: lambda: tr("The gateway on port {port} now takes only the new token."),
+    Reload.ALREADY: lambda: tr("The gateway on port {port} now takes only the new token."),
+    Reload.NOT_PROVEN: lambda: tr("traywidget: warning: the program on port {port} answers like a traywidget "
+                                  "gateway but did not prove it holds your gateway token; nothing was sent to it. "
+                                  "If it is an old gateway of yours, restart it."),
+    Reload.FAILED: lambda: tr("traywidget: warning: the gateway on port {port} could not read the new token from "
+                              "the keyring (is it locked?); it still takes the old one. Unlock the keyring, then "
+                              "send it SIGHUP or rotate again."),
+}
 
 
 def _env(account_id: str, out: TextIO, err: TextIO) -> int:
@@ -71,8 +98,16 @@ def _env(account_id: str, out: TextIO, err: TextIO) -> int:
     account = config.account(account_id)
     if account is None:
         raise UsageError(tr("no account with id {id!r} (see `traywidget accounts list`)").format(id=account_id))
-    url = f"http://{HOST_V4}:{gateway_port()}/{account.id}"
+    port = gateway_port()
+    url = f"http://{HOST_V4}:{port}/{account.id}"
     token = ensure_token(KeyringSecretStore())
+    from traywidget.gateway.remote import port_holder
+
+    if asyncio.run(port_holder(port, token)) is False:
+        # A tool given these lines would send the token to whatever holds the port.
+        raise UsageError(tr("port {port} is held by a program that is not your traywidget gateway (it did not "
+                            "prove it holds your gateway token); stop it, or choose another port with "
+                            "`traywidget gateway --port N` or gateway_port in the config file.").format(port=port))
     lines = [f"export OPENAI_BASE_URL={shlex.quote(url)}", f"export OPENAI_API_KEY={shlex.quote(token)}"]
     if get_provider(account.provider).serves_messages:
         # Anthropic SDKs and Claude Code append /v1/messages to this: the gateway reads the /v1 once.
@@ -120,8 +155,12 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     """Run the engine and the gateway; print what `watch` prints, until SIGINT/SIGTERM or until
     the reader of our output goes away (held streams then end cleanly for their clients)."""
     from traywidget.engine.engine import Engine
+    from traywidget.store.offthread import DaemonExecutor
     from traywidget.gateway.server import Gateway
 
+    loop = asyncio.get_running_loop()
+    # A keyring call stuck behind an unlock prompt must not keep the process alive after SIGTERM.
+    loop.set_default_executor(DaemonExecutor())
     accounts, secrets = inputs.accounts, inputs.secrets
     engine = Engine(accounts, secrets, settings=inputs.settings)
     gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams)
@@ -129,7 +168,8 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
         gateway.metrics_document = lambda: engine_status_document(engine)
     bound = await gateway.start(port)
     alerts = HeadlessAlerts(asyncio.get_running_loop(), secrets, settings)
-    address_file.announce(bound)  # `gateway env`, `status` and `kill` find it there, whatever --port said
+    addresses.announce(bound, headless=True)  # `gateway env`, `status`, `kill` and rotations find it there
+    reloads: set[asyncio.Task[None]] = set()
     try:
         # The first line says where to point tools; everything after is what `watch` prints.
         print(tr("traywidget gateway listening on http://127.0.0.1:{port}/ACCOUNT_ID — for a tool's settings: "
@@ -137,7 +177,7 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
         if metrics:
             print(tr("Prometheus metrics at http://127.0.0.1:{port}/metrics (the gateway token as the bearer "
                      "credential; see docs/metrics-and-hooks.md)").format(port=bound), file=err, flush=True)
-        for warning in warnings:
+        for warning in [*warnings, *gateway.notices]:
             print(tr("traywidget: warning: {warning}").format(warning=warning), file=err)
         for account in accounts:
             engine.set_streams(account.id, 0)
@@ -145,12 +185,18 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
         engine.subscribe(alerts.on_snapshot)
         stop = asyncio.Event()
         out.on_gone(stop.set)
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):  # Windows: Ctrl+C arrives as KeyboardInterrupt
                 pass
+        if hasattr(signal, "SIGHUP"):  # the token was rotated elsewhere: read it again (never on a request)
+            def reload() -> None:
+                task = asyncio.create_task(_reload_token(gateway, err))
+                reloads.add(task)
+                task.add_done_callback(reloads.discard)
+
+            loop.add_signal_handler(signal.SIGHUP, reload)
         fifo = notice_reader_exit(loop, out)
         await engine.start()
 
@@ -176,9 +222,16 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
             if fifo is not None:
                 loop.remove_reader(fifo)
     finally:
-        address_file.withdraw()
-        await gateway.stop()  # held streams end cleanly for their clients first
-        await engine.stop()
+        addresses.withdraw()
+        for task in reloads:
+            task.cancel()
+        try:
+            async with asyncio.timeout(SHUTDOWN_S):
+                await gateway.stop()  # held streams end cleanly for their clients first
+                await engine.stop()
+        except TimeoutError:
+            print(tr("traywidget: warning: the gateway did not stop within {seconds} s; it ends anyway.").format(
+                seconds=SHUTDOWN_S), file=err)
         try:  # a hook under way gets a moment to finish, never a hang
             await asyncio.wait_for(alerts.hooks.drain(), HOOKS_DRAIN_S)
         except TimeoutError:
@@ -187,11 +240,23 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     return EXIT_OK
 
 
+async def _reload_token(gateway: Gateway, err: TextIO) -> None:
+    from traywidget.model import SecretStoreError
+
+    try:
+        changed = await gateway.reload_token()
+    except SecretStoreError as exc:
+        print(tr("traywidget: warning: {warning}").format(warning=exc), file=err, flush=True)
+        return
+    if changed:
+        print(tr("The gateway now takes only the new token."), file=err, flush=True)
+
+
 class HeadlessAlerts:
     """The headless gateway's alerts: the tray's gate (present/alerts.py AlertPolicy), its output to the hooks.
 
     No desktop notification here (a headless gateway may have no desktop); hooks are sent from here
-    while this gateway is the one announced (gateway_address), which the tray defers to."""
+    while this gateway is the one announced (gateway/addresses.py), which the tray defers to."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, secrets: SecretStore, settings: Settings) -> None:
         from traywidget.present.alerts import AlertPolicy
@@ -199,7 +264,7 @@ class HeadlessAlerts:
 
         self.policy = AlertPolicy(settings.thresholds)
         self.hooks = HookRunner(loop, secrets, settings.hooks,
-                                may_send=lambda: address_file.headless_gateway_pid() in (None, os.getpid()))
+                                may_send=lambda: addresses.headless_gateway_pid() in (None, os.getpid()))
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
         from traywidget.present.hook_events import hook_event

@@ -252,7 +252,7 @@ def configured_port(args) -> int | None:
     """The port a running gateway (the tray's or a headless one) would be on; None for the demo."""
     if args.demo:
         return None
-    from traywidget.gateway.address_file import gateway_port
+    from traywidget.gateway.addresses import gateway_port
 
     return gateway_port()
 
@@ -288,11 +288,17 @@ async def kill_with_gateway(engine, port: int | None, secrets) -> list:
 
 
 async def _ask(call):
-    """A running gateway's answer; None (and a warning) when it refuses this user's token."""
-    from traywidget.gateway.remote import GatewayRefused
+    """A running gateway's answer; None (and a warning) when it refuses this user's token, or
+    when what answers on the port does not prove it is this user's gateway (it is sent nothing)."""
+    from traywidget.gateway.remote import GatewayNotProven, GatewayRefused
 
     try:
         return await call
+    except GatewayNotProven:
+        print(tr("traywidget: warning: the program on the gateway's port answers like a traywidget gateway but did "
+                 "not prove it holds your gateway token; nothing was sent to it, and no streams of it are "
+                 "included. If it is an old gateway of yours, restart it."), file=sys.stderr)
+        return None
     except GatewayRefused:
         print(tr("traywidget: warning: the gateway on the configured port refused this user's gateway token; "
                  "its streams are not included."), file=sys.stderr)

@@ -67,6 +67,7 @@ from traywidget.providers.base import (
     RequestSpec,
     request_base,
 )
+from traywidget.providers.scrub import scrub_refusal
 
 __all__ = ["Cadence", "Engine", "EngineSettings", "requests_budget_per_hour"]
 
@@ -514,7 +515,7 @@ class Engine:
         result = await fetch(self.client, spec.method, url, headers, timeout_s=self.settings.timeout_s)
         log.debug("%s %s %s -> %d", rt.account.id, spec.method, spec.name, result.status)
         if not result.ok:
-            raise rt.provider.refusal(spec, result, ctx)
+            raise rt.provider.refusal(spec, scrub_refusal(result, (api_key, management_key or "")), ctx)
         return result
 
     async def _kill(self, rt: _Account) -> KillResult:

@@ -15,6 +15,8 @@ import logging
 import threading
 from typing import Any, Awaitable, Callable, TypeVar
 
+from traywidget.store.offthread import DaemonExecutor
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -43,6 +45,8 @@ class LoopThread:
 
     def _main(self) -> None:
         loop = asyncio.new_event_loop()
+        # A keyring call stuck behind an unlock prompt must not hold the app's exit (offthread.py).
+        loop.set_default_executor(DaemonExecutor())
         asyncio.set_event_loop(loop)
         self._loop = loop
         loop.call_soon(self._ready.set)

@@ -10,6 +10,7 @@ learns to plain callables, so it never imports the engine.
 
 Modules: server (the Gateway object), proxy (one forwarded exchange), guard
 (who may use it), registry (open streams), sse (event boundaries), token (the
-gateway token), keys (provider keys), control (/_traywidget/ endpoints) and
-remote (reaching a running gateway from another process).
+gateway token), keys (provider keys), control (/_traywidget/ endpoints),
+remote (reaching a running gateway from another process), addresses (where
+this user's gateways listen) and connections (inbound connections, bounded).
 """

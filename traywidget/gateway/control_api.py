@@ -1,9 +1,20 @@
 """/_traywidget/: the gateway's own small control API, for `traywidget status`,
 `traywidget kill` and `traywidget gateway token --rotate` in another process.
 
-- GET  /_traywidget/health  who listens here (no token: lets a second gateway say what holds the port)
+- GET  /_traywidget/health  who listens here (no token: lets a second gateway say what holds the port);
+                            with ?challenge=HEX also a proof that it holds the user's token (below)
 - GET  /_traywidget/status  open streams per account and what traffic said last (token)
 - POST /_traywidget/kill    stop every held stream; streams stopped per account (token)
+- POST /_traywidget/reload-token  read the token from the keyring again, after a rotation (token)
+
+Before the command line sends the token anywhere, the listener must prove it is one of this
+user's gateways: it answers a fresh random challenge with HMAC-SHA256 under the token of
+"traywidget-gateway|PORT|CHALLENGE". Anything else that answers on the port (a program that took
+it first, and fakes the health answer) cannot, and is sent nothing secret; nor can it pass on the
+challenge to a real gateway on another port (the port is in the proof). A challenge rather than
+the peer's uid (SO_PEERCRED): that works only on Unix sockets (a TCP port's owner must be dug out
+of /proc/net/tcp, and only on Linux), while the proof works the same on every system, and shows
+the very thing the command line is about to rely on: that the listener already holds the token.
 
 Account ids never start with "_", so this prefix never shadows an account.
 The guard (loopback Host, no Origin) applies here as everywhere.
@@ -11,7 +22,10 @@ The guard (loopback Host, no Origin) applies here as everywhere.
 
 from __future__ import annotations
 
+import hmac
 import os
+import re
+from hashlib import sha256
 from typing import Any
 
 from traywidget import __version__
@@ -21,12 +35,25 @@ PREFIX = "/_traywidget"
 SERVICE = "traywidget-gateway"
 HOST_V4 = "127.0.0.1"
 HOST_V6 = "::1"
-# A gateway shown a token it does not know reads the keyring again, at most this often.
-TOKEN_REREAD_S = 1.0
+_CHALLENGE = re.compile(r"[0-9a-f]{32,128}")
 
 
 def health_payload() -> dict[str, Any]:
     return {"service": SERVICE, "version": __version__, "pid": os.getpid()}
+
+
+def valid_challenge(challenge: str) -> bool:
+    return _CHALLENGE.fullmatch(challenge) is not None
+
+
+def proof(token: str, port: int, challenge: str) -> str:
+    """What a gateway holding `token` on `port` answers to `challenge` (module docstring)."""
+    message = f"{SERVICE}|{port}|{challenge}".encode()
+    return hmac.new(token.encode("utf-8"), message, sha256).hexdigest()
+
+
+def proof_matches(answered: object, token: str, port: int, challenge: str) -> bool:
+    return isinstance(answered, str) and hmac.compare_digest(answered.encode(), proof(token, port, challenge).encode())
 
 
 def observation_to_json(observation: TrafficObservation) -> dict[str, Any]:

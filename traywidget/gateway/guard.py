@@ -43,16 +43,28 @@ def host_name(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def origin_refusal(headers: Mapping[str, str]) -> web.Response | None:
-    """403 for a web page's request or a non-loopback Host; None when the caller may go on."""
+def origin_refusal(headers: Mapping[str, str], target: str = "/") -> web.Response | None:
+    """403 for a web page's request or a non-loopback Host; None when the caller may go on.
+    `target` is the request line's target: in absolute form (`http://HOST:PORT/path`) its host is
+    the one addressed (RFC 9112 3.2.2), and must be a loopback name as well."""
     if "Origin" in headers:
         return error_response(403, "Refused: the traywidget gateway does not answer requests from web pages "
                               "(requests with an Origin header).", "origin_refused", "permission_error")
-    host = headers.get("Host")
-    if host is not None and not is_loopback_host(host_name(host)):
+    hosts = [headers.get("Host")]
+    if not target.startswith("/"):
+        hosts.append(_target_host(target))
+    if any(host is not None and not is_loopback_host(host_name(host)) for host in hosts):
         return error_response(403, "Refused: the traywidget gateway answers only requests addressed to a loopback "
                               "name (127.0.0.1, localhost or [::1]).", "host_refused", "permission_error")
     return None
+
+
+def _target_host(target: str) -> str:
+    """The host:port of an absolute-form target ("" when it names none: refused as not loopback)."""
+    scheme, sep, rest = target.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return ""
+    return rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
 
 
 def presented_tokens(headers: MultiMapping[str]) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ from typing import Callable, Mapping
 from traywidget.gateway.sse import EventSplitter, split_events
 from traywidget.model import HttpResult, TrafficObservation
 from traywidget.providers.base import Provider
+from traywidget.providers.scrub import scrub_bytes
 from traywidget.providers.from_traffic import (
     MAX_ERROR_BODY_BYTES,
     MAX_EVENT_BYTES,
@@ -75,9 +76,12 @@ class ResponseReader:
     """The copy of one response; `feed` it each chunk as it passes, `finish` it at the end."""
 
     def __init__(self, provider: Provider, account_id: str, status: int, headers: Mapping[str, str],
-                 observe: ObservationSink, now: Callable[[], datetime], base_url: str = "") -> None:
+                 observe: ObservationSink, now: Callable[[], datetime], base_url: str = "",
+                 known: tuple[str, ...] = ()) -> None:
         self._provider = provider
         self._base_url = base_url
+        # The secrets this exchange carries (the account's key, the gateway token): never learned as words.
+        self._known = known
         self._account_id = account_id
         self._status = status
         self._headers = headers
@@ -107,8 +111,9 @@ class ResponseReader:
             return
         for event in split_events(events):
             if b"error" in event:
-                self._hand_over(lambda event=event: stream_observation(
-                    self._provider, self._account_id, event, self._headers, self._now(), self._base_url))
+                scrubbed = scrub_bytes(event, self._known)
+                self._hand_over(lambda scrubbed=scrubbed: stream_observation(
+                    self._provider, self._account_id, scrubbed, self._headers, self._now(), self._base_url))
 
     def feed(self, chunk: bytes) -> None:
         if not self._readable:
@@ -131,7 +136,7 @@ class ResponseReader:
         if self._events is not None:
             self.feed_events(self._events.flush())
         if self._body is not None:
-            self._learn_response(bytes(self._body))
+            self._learn_response(scrub_bytes(bytes(self._body), self._known))
 
     def _learn_response(self, body: bytes) -> None:
         result = HttpResult(self._status, self._headers, body)

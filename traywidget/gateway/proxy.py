@@ -20,6 +20,7 @@ connection keeps generating and billing.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,12 +34,13 @@ from yarl import URL
 
 from traywidget.engine.http_client import FOLLOW_REDIRECTS
 from traywidget.gateway.guard import CREDENTIAL_HEADERS, error_response
-from traywidget.gateway.learning import ObservationSink, ResponseReader
+from traywidget.gateway.learning import CopyDecoder, ObservationSink, ResponseReader
 from traywidget.gateway.registry import HeldExchange
 from traywidget.gateway.sse import EventSplitter
 from traywidget.model import Account
 from traywidget.providers.base import Provider
-from traywidget.providers.from_traffic import stopped_event, stopped_reply
+from traywidget.providers.scrub import scrub_bytes
+from traywidget.providers.from_traffic import is_event_stream, stopped_event, stopped_reply
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ HOP_BY_HOP = frozenset({
 _NOT_FORWARDED_UP = HOP_BY_HOP | set(CREDENTIAL_HEADERS) | {"host", "expect"}
 # How long the last words to a stopped client may take (a client that never reads gets none).
 STOPPED_WRITE_S = 1.0
+# A compressed stream is passed on decoded in pieces of at most this much (a small body may inflate hugely).
+DECODED_PIECE_BYTES = 65_536
 
 
 class ProxyChoice:
@@ -133,8 +137,10 @@ class Exchange:
 
     def __init__(self, request: web.Request, target: Target, held: HeldExchange, session: aiohttp.ClientSession,
                  url: URL, headers: CIMultiDict[str], proxy: URL | None, observe: ObservationSink,
-                 now: Callable[[], datetime], on_rejected_key: Callable[[], None]) -> None:
+                 now: Callable[[], datetime], on_rejected_key: Callable[[], None],
+                 known: tuple[str, ...] = ()) -> None:
         self.request = request
+        self.known = known
         self.proxy = proxy
         self.target = target
         self.held = held
@@ -171,10 +177,25 @@ class Exchange:
     async def _answer(self, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
         if upstream.status == 401:
             self.on_rejected_key()
-        reader = ResponseReader(self.target.provider, self.account_id, upstream.status, upstream.headers,
-                                self.observe, self.now, base_url=self.target.account.base_url)
-        response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
-                                      headers=response_headers(upstream.headers))
+        forwarded = response_headers(upstream.headers)
+        seen: MultiMapping[str] = upstream.headers
+        decoder = _passed_decoded(upstream.status, upstream.headers)
+        if decoder is not None:
+            # Passed on decoded (identity is always acceptable to a client): a compressed event stream,
+            # so that it can be ended, at a stop, by a whole event saying so — a compressed one could
+            # only be broken off, which SDKs report as a bare "Connection error." and may retry; and a
+            # refusal, so that a key it echoes can be masked.
+            for name in ("Content-Encoding", "Content-Length"):
+                forwarded.popall(name, None)
+            decoded: CIMultiDict[str] = CIMultiDict(upstream.headers)
+            decoded.popall("Content-Encoding", None)
+            seen = decoded
+        reader = ResponseReader(self.target.provider, self.account_id, upstream.status, seen,
+                                self.observe, self.now, base_url=self.target.account.base_url, known=self.known)
+        # A refusal may echo the key it was sent: the tool, which holds only the gateway token, must not
+        # get it. Masking keeps the length (Content-Length holds); a refusal is small and comes whole.
+        scrub_refusal = upstream.status >= 400 and reader.plain
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=forwarded)
         # A plain SSE stream goes on event by event, so a stop can end it with a whole event of its own.
         splitter = EventSplitter() if reader.event_stream and reader.plain else None
         try:
@@ -187,14 +208,21 @@ class Exchange:
                     return self._upstream_broke(response, exc)
                 if not chunk:
                     break
-                if splitter is not None:
-                    chunk = splitter.feed(chunk)
-                    if not chunk:
-                        continue
-                    reader.feed_events(chunk)
-                else:
-                    reader.feed(chunk)
-                await response.write(chunk)
+                for piece in [chunk] if decoder is None else decoder.decode(chunk, DECODED_PIECE_BYTES):
+                    if splitter is not None:
+                        piece = splitter.feed(piece)
+                        if not piece:
+                            continue
+                        reader.feed_events(piece)  # the reader scrubs its own copy
+                        if b"error" in piece:  # whole events: an error event may echo the key too
+                            piece = scrub_bytes(piece, self.known, keep_length=True)
+                    else:
+                        reader.feed(piece)
+                        if scrub_refusal:
+                            piece = scrub_bytes(piece, self.known, keep_length=True)
+                    await response.write(piece)
+                if decoder is not None and decoder.failed:
+                    return self._upstream_broke(response, ValueError("not the gzip its header says"))
             if splitter is not None and (rest := splitter.flush()):
                 reader.feed_events(rest)
                 await response.write(rest)
@@ -264,9 +292,48 @@ class Exchange:
 
     def _unreachable(self, exc: BaseException) -> web.Response:
         host = self.url.host or "the provider"
+        local = _local_shortage(exc)
+        if local is not None:
+            # This computer ran short, not the provider: said as such, and as worth a retry.
+            log.warning("Out of %s while connecting to %s for %s", local, host, self.account_id)
+            return error_response(503, f"traywidget ran out of {local} on this computer while connecting to {host}; "
+                                  "retry in a moment (too many connections are open at once).",
+                                  "local_resource_limit", "api_error", headers={"Retry-After": "1"})
         log.info("Cannot reach %s for %s (%s)", host, self.account_id, type(exc).__name__)
         return error_response(502, f"traywidget got no answer from {host}: {_describe(exc)}.", "upstream_unreachable",
                               "api_error")
+
+
+def _passed_decoded(status: int, headers: MultiMapping[str]) -> CopyDecoder | None:
+    """A decoder for an answer the gateway passes on decoded (a 200 event stream, a refusal) when
+    it came in a coding the gateway can undo; None otherwise (a plain one; br or zstd: passed as
+    it is — a stream can then only be broken off at a stop, a refusal is passed unmasked)."""
+    if not (status >= 400 or (status == 200 and is_event_stream(headers.get("Content-Type")))):
+        return None
+    try:
+        return CopyDecoder.for_encoding(headers.get("Content-Encoding"))
+    except LookupError:
+        return None
+
+
+# What a connect fails with when this computer (not the provider) is short of something.
+_LOCAL_SHORTAGES = {
+    errno.EMFILE: "open files", errno.ENFILE: "open files", errno.ENOBUFS: "network buffers",
+    errno.ENOMEM: "memory", errno.EADDRNOTAVAIL: "local ports",
+}
+
+
+def _local_shortage(exc: BaseException) -> str | None:
+    """What this computer ran out of, when that is why the connection failed."""
+    error: BaseException | None = exc
+    while error is not None:
+        number = getattr(error, "errno", None)
+        if isinstance(error, aiohttp.ClientConnectorError):
+            number = error.os_error.errno
+        if number in _LOCAL_SHORTAGES:
+            return _LOCAL_SHORTAGES[number]
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def _describe(exc: BaseException) -> str:

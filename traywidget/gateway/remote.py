@@ -1,27 +1,33 @@
 """Reaching a running gateway from another process: `traywidget status`, `kill`
-and `gateway token --rotate` talk to the one on the configured port, through
-its /_traywidget/ endpoints (see control_api.py).
+and `gateway token --rotate` talk to the gateways of this user through their
+/_traywidget/ endpoints (see control_api.py).
 
 Nothing listening there is the normal case (no gateway runs) and costs one
-refused connection on loopback; the keyring is read for the token only when a
-traywidget gateway answers.
+refused connection on loopback; the keyring is read for the token only when
+something answers like a gateway, and the token is sent only after the
+listener proved it already holds it (control_api.proof): whatever else took the
+port is sent nothing secret.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from traywidget.gateway import control_api
-from traywidget.gateway.control_api import HOST_V4, TOKEN_REREAD_S
+from traywidget.gateway.control_api import HOST_V4
 from traywidget.model import TrafficObservation
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 3.0
+# A reload waits for the gateway's keyring read (itself bounded by keys.KEYRING_WAIT_S).
+RELOAD_TIMEOUT_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,24 @@ class GatewayRefused(Exception):
     """A traywidget gateway runs on the port but refused this user's token."""
 
 
-async def _call(method: str, port: int, path: str, token: str | None = None) -> Any:
+class GatewayNotProven(Exception):
+    """Something answers on the port like a traywidget gateway but did not prove it holds this
+    user's token (another program took the port, or a gateway still holds an older token):
+    nothing secret was sent to it."""
+
+
+class Reload(enum.Enum):
+    """What became of one gateway at a token rotation."""
+
+    NONE = "none"              # nothing runs on the port
+    RELOADED = "reloaded"      # it read the new token and takes only that one now
+    ALREADY = "already"        # it held the new token already
+    NOT_PROVEN = "not_proven"  # it proved neither token: sent nothing, it must be restarted
+    FAILED = "failed"          # it is ours but could not read the keyring (locked?): the old token holds there
+
+
+async def _call(method: str, port: int, path: str, token: str | None = None, *,
+                query: dict[str, str] | None = None, timeout: float = TIMEOUT_S) -> Any:
     """The JSON a gateway endpoint answers; None when no gateway answers there.
     GatewayRefused on a 401."""
     if not await _listening(port):
@@ -43,9 +66,9 @@ async def _call(method: str, port: int, path: str, token: str | None = None) -> 
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as session:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
             async with session.request(method, f"http://{HOST_V4}:{port}{control_api.PREFIX}/{path}",
-                                       headers=headers) as reply:
+                                       headers=headers, params=query) as reply:
                 if reply.status == 401:
                     raise GatewayRefused()
                 if reply.status != 200:
@@ -67,17 +90,37 @@ async def _listening(port: int) -> bool:
 
 
 async def running_gateway(port: int) -> dict[str, Any] | None:
-    """The health of the traywidget gateway on `port`, or None when none runs there."""
+    """The health of the traywidget gateway on `port` (as it says: unproven), or None when none answers."""
     data = await _call("GET", port, "health")
     return data if isinstance(data, dict) and data.get("service") == control_api.SERVICE else None
+
+
+async def proves_token(port: int, token: str | None) -> bool:
+    """Whether the listener on `port` proves it holds `token`, without being sent it."""
+    if not token:
+        return False
+    challenge = secrets.token_hex(32)
+    data = await _call("GET", port, "health", query={"challenge": challenge})
+    return isinstance(data, dict) and control_api.proof_matches(data.get("proof"), token, port, challenge)
+
+
+async def _proven_token(port: int, read_token: Callable[[], str | None]) -> str | None:
+    """This user's token once the gateway on `port` proved it holds it; None when no gateway
+    answers there. GatewayNotProven when one answers but does not prove it."""
+    if await running_gateway(port) is None:
+        return None
+    token = await asyncio.to_thread(read_token)
+    if not await proves_token(port, token):
+        raise GatewayNotProven()
+    return token
 
 
 async def status(port: int, read_token: Callable[[], str | None]) -> RemoteStatus | None:
     """Open streams and what traffic said, from the gateway on `port`; None when none runs.
     `read_token` (blocking: the keyring) is called only when a gateway answers."""
-    if await running_gateway(port) is None:
+    token = await _proven_token(port, read_token)
+    if token is None:
         return None
-    token = await asyncio.to_thread(read_token)
     data = await _call("GET", port, "status", token)
     if not isinstance(data, dict):
         return None
@@ -91,9 +134,9 @@ async def status(port: int, read_token: Callable[[], str | None]) -> RemoteStatu
 
 async def stop_streams(port: int, read_token: Callable[[], str | None]) -> dict[str, int] | None:
     """Stop every stream the gateway on `port` holds; {account id: stopped}, or None when none runs."""
-    if await running_gateway(port) is None:
+    token = await _proven_token(port, read_token)
+    if token is None:
         return None
-    token = await asyncio.to_thread(read_token)
     data = await _call("POST", port, "kill", token)
     stopped = data.get("stopped") if isinstance(data, dict) else None
     if not isinstance(stopped, dict):
@@ -101,15 +144,25 @@ async def stop_streams(port: int, read_token: Callable[[], str | None]) -> dict[
     return {k: v for k, v in stopped.items() if type(v) is int and v >= 0}
 
 
-async def announce_token(port: int, token: str) -> bool:
-    """Make the gateway on `port` take up a rotated token now (it reads the keyring
-    again when shown a token it does not know). False when none runs or it did not."""
+async def reload_token(port: int, old: str | None, new: str) -> Reload:
+    """After a rotation (`new` is saved already): make the gateway on `port` read the token again.
+    It is asked with the old token, and only once it proved it holds that one."""
     if await running_gateway(port) is None:
-        return False
-    for attempt in range(2):
-        try:
-            return await _call("GET", port, "status", token) is not None
-        except GatewayRefused:
-            if attempt == 0:  # it read the keyring a moment ago; it reads again after a pause
-                await asyncio.sleep(TOKEN_REREAD_S + 0.1)
-    return False
+        return Reload.NONE
+    if not await proves_token(port, old):
+        return Reload.ALREADY if await proves_token(port, new) else Reload.NOT_PROVEN
+    try:
+        data = await _call("POST", port, "reload-token", old, timeout=RELOAD_TIMEOUT_S)
+    except GatewayRefused:  # it took a newer token between the proof and now
+        return Reload.ALREADY if await proves_token(port, new) else Reload.NOT_PROVEN
+    if isinstance(data, dict) and await proves_token(port, new):
+        return Reload.RELOADED
+    return Reload.FAILED
+
+
+async def port_holder(port: int, token: str) -> bool | None:
+    """Who listens on `port`: None nobody, True one of this user's gateways (proved `token`),
+    False anything else — a tool pointed there would hand it the token."""
+    if not await _listening(port):
+        return None
+    return await proves_token(port, token)

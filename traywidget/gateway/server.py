@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import json
 import logging
 import time
 from datetime import datetime
@@ -26,17 +25,25 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from traywidget.store.config import is_loopback_host
-from traywidget.store.key_cache import KeyCache
+from traywidget.store.offthread import StuckGuard
 from traywidget.store.secrets import SecretStore
 from traywidget.gateway import control_api
-from traywidget.gateway.control_api import HOST_V4, HOST_V6, TOKEN_REREAD_S
+from traywidget.gateway.connections import (
+    AcceptErrors,
+    BurstLog,
+    ConnectionCap,
+    inbound_cap,
+    raise_open_file_limit,
+    upstream_cap,
+)
+from traywidget.gateway.control_api import HOST_V4, HOST_V6
 from traywidget.gateway.counts import GatewayCounts
 from traywidget.gateway.guard import (
     error_response,
     origin_refusal,
-    presented_tokens,
     token_refusal,
 )
+from traywidget.store.key_cache import KEYRING_WAIT_S, KeyCache, KeyringNotAnswering
 from traywidget.gateway.learning import ObservationSink
 from traywidget.gateway.proxy import (
     Exchange,
@@ -83,7 +90,13 @@ http_log.addFilter(_MalformedRequests())
 # are on: /metrics/... (and /metrics itself when they are off) is still the address of an account "metrics".
 METRICS_PATH = "/metrics"
 SHUTDOWN_TIMEOUT_S = 1.0
-PROBE_TIMEOUT_S = 1.0
+# A connection idle this long (a new one that has not sent a whole request yet, or one between two
+# requests) is closed: half-open connections cannot pile up.
+IDLE_TIMEOUT_S = 15.0
+BACKLOG = 128
+UPSTREAM_KEEPALIVE_S = 15.0
+# Connecting upstream, waiting for a free connection included.
+UPSTREAM_CONNECT_S = 15.0
 
 
 class GatewayError(TraywidgetError):
@@ -132,7 +145,9 @@ class Gateway:
         self._secrets = secrets
         self._observe = observe
         self._now = now
-        self._keys = KeyCache(secrets)
+        # Every keyring call of the gateway goes through one guard: while one hangs, the others are told at once.
+        self._keyring = StuckGuard(KEYRING_WAIT_S)
+        self._keys = KeyCache(secrets, keyring=self._keyring)
         self._registry = StreamRegistry(on_streams)
         self._latest = LatestTraffic()
         self._proxies = ProxyChoice()
@@ -142,12 +157,14 @@ class Gateway:
         self._targets: dict[str, Target] = {}
         self.set_accounts(accounts)
         self._token: str | None = None
-        self._token_read_at = 0.0
-        self._token_lock = asyncio.Lock()
+        self._token_reload = asyncio.Lock()  # one reload at a time; requests never take it
         self._runner: web.AppRunner | None = None
-        self._sites: list[web.TCPSite] = []
+        self._listeners: list[asyncio.Server] = []
+        self._accept_errors: AcceptErrors | None = None
         self._session: aiohttp.ClientSession | None = None
         self.port: int | None = None
+        # What the user should know about how it listens (one half of the port taken), from the last start.
+        self.notices: list[str] = []
 
     # --- what the tray and the CLI use ---------------------------------------------
 
@@ -191,41 +208,61 @@ class Gateway:
         GatewayError if the port is taken."""
         if self._runner is not None:
             raise RuntimeError("the gateway is already running")
-        self._token = await asyncio.to_thread(ensure_token, self._secrets)
-        self._token_read_at = time.monotonic()
-        app = web.Application()
+        try:
+            self._token = await self._keyring.call(ensure_token, self._secrets)
+        except TimeoutError:
+            raise GatewayError(tr("The keyring did not answer within {seconds} s; it is probably locked. Unlock it "
+                                  "(log in to the desktop session, or open it in your password manager), then "
+                                  "start the gateway again.").format(seconds=f"{KEYRING_WAIT_S:g}")) from None
+        file_limit = raise_open_file_limit()
+        burst = BurstLog()
+        def make_handler() -> asyncio.Protocol:
+            assert runner.server is not None  # set up before the first connection can be accepted
+            return runner.server()
+
+        connections = ConnectionCap(make_handler, inbound_cap(file_limit), burst)
+        app = web.Application(middlewares=[connections.busy])
         app.router.add_get(control_api.PREFIX + "/health", self._health)
         app.router.add_get(control_api.PREFIX + "/status", self._status)
         app.router.add_post(control_api.PREFIX + "/kill", self._kill)
+        app.router.add_post(control_api.PREFIX + "/reload-token", self._reload_token)
         # Matched as an account address too, so that with metrics off it is served as one.
         app.router.add_get(f"/{{account_id:{METRICS_PATH.lstrip('/')}}}", self._metrics, allow_head=False)
         # Every other path, "/" included, is an account's address (an unknown one gets a 404 that explains).
         app.router.add_route("*", "/{account_id:[^/]*}{tail:(/.*)?}", self._proxy)
+        # keepalive_timeout: also how long a new connection may take to send its first whole request.
         runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
-                               shutdown_timeout=SHUTDOWN_TIMEOUT_S, logger=http_log)
+                               shutdown_timeout=SHUTDOWN_TIMEOUT_S, logger=http_log, keepalive_timeout=IDLE_TIMEOUT_S)
         await runner.setup()
+        loop = asyncio.get_running_loop()
         try:
-            site = web.TCPSite(runner, HOST_V4, port)
-            await site.start()
+            listener = await loop.create_server(connections, HOST_V4, port, backlog=BACKLOG)
         except OSError as exc:
             await runner.cleanup()
             if exc.errno == errno.EADDRINUSE:
-                raise GatewayError(await _port_taken_message(port)) from None
+                raise GatewayError(await _port_taken_message(port, self._token)) from None
             if exc.errno == errno.EACCES and 0 < port < 1024:
                 raise GatewayError(tr("Port {port} is reserved for the system (ports below 1024 need administrator "
                                       "rights). Choose one from 1024 to 65535 with --port.").format(port=port)) from None
             raise GatewayError(tr("The gateway cannot listen on port {port}: {reason}.").format(
                 port=port, reason=exc.strerror or type(exc).__name__)) from None
-        self._sites = [site]
-        self.port = runner.addresses[0][1]
+        self._listeners = [listener]
+        self.port = listener.sockets[0].getsockname()[1]
+        self.notices = []
         try:
-            site6 = web.TCPSite(runner, HOST_V6, self.port)
-            await site6.start()
-            self._sites.append(site6)
+            self._listeners.append(await loop.create_server(connections, HOST_V6, self.port, backlog=BACKLOG))
         except OSError as exc:  # no IPv6 loopback here, or its port is in use: 127.0.0.1 serves
             log.info("Not listening on [::1]:%d (%s)", self.port, exc.strerror or type(exc).__name__)
+            if exc.errno == errno.EADDRINUSE:
+                # A tool that resolves "localhost" to ::1 would hand its token to whoever holds it.
+                self.notices.append(tr(
+                    "port {port} on the IPv6 loopback ([::1]) is taken by another program: a tool that "
+                    "resolves localhost to ::1 would reach it, not the gateway. Give tools "
+                    "http://127.0.0.1:{port}/ (as `traywidget gateway env` does), or choose another port.").format(
+                    port=self.port))
         self._runner = runner
-        self._session = _upstream_session()
+        self._accept_errors = AcceptErrors(loop, burst)
+        self._session = _upstream_session(upstream_cap(file_limit))
         log.info("Gateway listening on http://%s:%d", HOST_V4, self.port)
         return self.port
 
@@ -234,18 +271,20 @@ class Gateway:
         runner, session = self._runner, self._session
         if runner is None:
             return
-        for site in self._sites:
-            await site.stop()
+        for listener in self._listeners:
+            listener.close()
         await self._registry.stop_all()
         await runner.cleanup()
         if session is not None:
             await session.close()
-        self._runner, self._session, self._sites, self.port = None, None, [], None
+        if self._accept_errors is not None:
+            self._accept_errors.remove()
+        self._runner, self._session, self._listeners, self.port, self._accept_errors = None, None, [], None, None
 
     # --- handlers ---------------------------------------------------------------------
 
     async def _proxy(self, request: web.Request) -> web.StreamResponse:
-        refusal = origin_refusal(request.headers)
+        refusal = origin_refusal(request.headers, request.raw_path)
         if refusal is not None:
             return refusal
         refusal, token_header = await self._authorise(request)
@@ -272,7 +311,7 @@ class Gateway:
         held = self._registry.hold(account_id)
         try:
             exchange = Exchange(request, target, held, self._session, url, headers, proxy, self._learned, self._now,
-                                self._keys.forget)
+                                self._keys.forget, known=(key, self._token or ""))
             response = await exchange.run()
             self._counts.answered(account_id, target.account.provider, response.status)
             return response
@@ -280,11 +319,28 @@ class Gateway:
             self._registry.release(held)
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
-        refusal = origin_refusal(request.headers)
-        return refusal or web.json_response(control_api.health_payload())
+        refusal = origin_refusal(request.headers, request.raw_path)
+        if refusal is not None:
+            return refusal
+        payload = control_api.health_payload()
+        challenge = request.query.get("challenge")
+        if challenge is not None and self._token is not None and self.port is not None:
+            if not control_api.valid_challenge(challenge):
+                return error_response(400, "A challenge is 32 to 128 hex digits.", "invalid_challenge")
+            payload["proof"] = control_api.proof(self._token, self.port, challenge)
+        return web.json_response(payload)
+
+    async def _reload_token(self, request: web.Request) -> web.StreamResponse:
+        refusal = origin_refusal(request.headers, request.raw_path) or (await self._authorise(request))[0]
+        if refusal is not None:
+            return refusal
+        try:
+            return web.json_response({"changed": await self.reload_token()})
+        except SecretStoreError as exc:
+            return error_response(503, str(exc), "keyring_unavailable", "api_error")
 
     async def _status(self, request: web.Request) -> web.StreamResponse:
-        refusal = origin_refusal(request.headers) or (await self._authorise(request))[0]
+        refusal = origin_refusal(request.headers, request.raw_path) or (await self._authorise(request))[0]
         if refusal is not None:
             return refusal
         return web.json_response({
@@ -305,7 +361,7 @@ class Gateway:
                             headers={"Content-Type": CONTENT_TYPE})
 
     async def _kill(self, request: web.Request) -> web.StreamResponse:
-        refusal = origin_refusal(request.headers) or (await self._authorise(request))[0]
+        refusal = origin_refusal(request.headers, request.raw_path) or (await self._authorise(request))[0]
         if refusal is not None:
             return refusal
         return web.json_response({"stopped": await self.kill_all()})
@@ -313,25 +369,23 @@ class Gateway:
     # --- helpers -------------------------------------------------------------------------
 
     async def _authorise(self, request: web.Request) -> tuple[web.Response | None, str | None]:
-        refusal, header = token_refusal(request.headers, self._token)
-        if refusal is not None and presented_tokens(request.headers) and await self._reread_token():
-            refusal, header = token_refusal(request.headers, self._token)
-        return refusal, header
+        # Only the token in memory is compared: a wrong token never makes the gateway read the keyring
+        # (a locked one would raise its unlock prompt, and every request would wait behind it).
+        return token_refusal(request.headers, self._token)
 
-    async def _reread_token(self) -> bool:
-        """Read the token again (it may have been rotated); True if it changed."""
-        async with self._token_lock:
-            if time.monotonic() - self._token_read_at < TOKEN_REREAD_S:
-                return False
-            self._token_read_at = time.monotonic()
+    async def reload_token(self) -> bool:
+        """Read the token from the keyring again (after a rotation); True if it changed.
+        KeyringNotAnswering when the keyring does not answer in time (the old token then holds).
+        Requests never wait on this: they compare with the token in memory until the new one is in."""
+        async with self._token_reload:
             try:
-                token = await asyncio.to_thread(read_token, self._secrets)
-            except SecretStoreError as exc:
-                log.warning("Cannot read the gateway token again: %s", exc)
-                return False
+                token = await self._keyring.call(read_token, self._secrets)
+            except TimeoutError:
+                raise KeyringNotAnswering() from None
             if token is None or token == self._token:
                 return False
             self._token = token
+            log.info("The gateway takes the new token from now on")
             return True
 
     def _unknown_account(self, account_id: str) -> web.Response:
@@ -352,41 +406,45 @@ class Gateway:
 
 
 def _raw_tail(request: web.Request) -> str:
-    """The still-encoded path after /ACCOUNT_ID (so the provider sees it as the client sent it)."""
-    parts = request.raw_path.split("?", 1)[0].split("/", 2)
+    """The still-encoded path after /ACCOUNT_ID (so the provider sees it as the client sent it).
+    Of the path alone: an absolute-form request line (`GET http://127.0.0.1:P/acct/models`) names
+    the gateway's own address before it."""
+    parts = request.rel_url.raw_path.split("/", 2)
     return parts[2] if len(parts) == 3 else ""
 
 
-def _upstream_session() -> aiohttp.ClientSession:
+def _upstream_session(limit: int) -> aiohttp.ClientSession:
     """One client for all upstream traffic: no redirects followed (the route passes
     FOLLOW_REDIRECTS), nothing decompressed, no cookies kept between users'
-    requests, no headers of its own, no limit on open streams, no read timeout
-    (a reasoning model may think for minutes before its first token).
+    requests, no headers of its own, no read timeout (a reasoning model may think
+    for minutes before its first token).
+
+    At most `limit` connections open at once (far above a user's streams; requests
+    beyond it wait for one), and an idle kept-alive one is closed after
+    UPSTREAM_KEEPALIVE_S: a burst leaves no sockets behind for long.
 
     Not trust_env: aiohttp would then look up ~/.netrc and the proxy settings in
     a thread on every request (two thread hops, most of the time a request
     spends in the gateway); the proxy is looked up once per host instead
     (ProxyChoice), and credentials come from the keyring only."""
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60.0),
+        connector=aiohttp.TCPConnector(limit=limit, keepalive_timeout=UPSTREAM_KEEPALIVE_S),
         auto_decompress=False,
         cookie_jar=aiohttp.DummyCookieJar(),
         skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-        timeout=aiohttp.ClientTimeout(total=None, connect=15.0, sock_read=None),
+        timeout=aiohttp.ClientTimeout(total=None, connect=UPSTREAM_CONNECT_S, sock_read=None),
         requote_redirect_url=False,
     )
 
 
-async def _port_taken_message(port: int) -> str:
-    """Who holds the port, if it says (another traywidget gateway answers its health endpoint)."""
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S)) as session:
-            async with session.get(f"http://{HOST_V4}:{port}{control_api.PREFIX}/health") as reply:
-                data = json.loads(await reply.read())
-    except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
-        data = None
-    if isinstance(data, dict) and data.get("service") == control_api.SERVICE:
+async def _port_taken_message(port: int, token: str | None) -> str:
+    """Who holds the port: one of this user's gateways only if it proves it holds the token
+    (anything can answer the health endpoint the way a gateway does)."""
+    from traywidget.gateway.remote import proves_token, running_gateway
+
+    health = await running_gateway(port)
+    if health is not None and await proves_token(port, token):
         return tr("Port {port} is taken by another traywidget gateway (process {pid}); it already serves your "
-                  "tools. Stop it first, or choose another port with --port.").format(port=port, pid=data.get("pid"))
+                  "tools. Stop it first, or choose another port with --port.").format(port=port, pid=health.get("pid"))
     return tr("Port {port} is taken by another program. Choose another port with --port "
               "(or gateway_port in the config file).").format(port=port)

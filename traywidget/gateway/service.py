@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from traywidget.engine.engine import Engine
 from traywidget.engine.status import engine_status_document
+from traywidget.gateway import addresses
 from traywidget.store.secrets import SecretStore
-from traywidget.gateway.remote import announce_token
 from traywidget.gateway.token import ensure_token, rotate_token
 from traywidget.model import Account
 
@@ -67,6 +67,7 @@ class GatewayService:
         gateway.metrics_document = (lambda: engine_status_document(engine)) if metrics else None
         if gateway.running and (not enabled or (port and gateway.port != port)):
             await gateway.stop()
+            addresses.withdraw()
             self._report_no_gateway(accounts)
         if not enabled:
             return GatewayState()
@@ -76,6 +77,10 @@ class GatewayService:
             except Exception as exc:  # noqa: BLE001 - a taken port or a keyring problem: told, never fatal
                 log.warning("local gateway not started: %s", exc)
                 return GatewayState(problem=str(exc))
+            if gateway.port is not None:
+                addresses.announce(gateway.port, headless=False)  # a rotation from the command line reaches it there
+            for notice in gateway.notices:
+                log.warning("local gateway: %s", notice)
         for account in accounts:  # "0 streams" where a gateway runs, as opposed to "unknown"
             self._engine.set_streams(account.id, gateway.stream_counts().get(account.id, 0))
         return GatewayState(running=True, port=gateway.port)
@@ -87,6 +92,7 @@ class GatewayService:
     async def stop(self) -> None:
         if self._gateway is not None:
             await self._gateway.stop()
+            addresses.withdraw()
         self.state = GatewayState()
 
     async def kill_all(self) -> Mapping[str, int] | None:
@@ -102,8 +108,8 @@ class GatewayService:
     async def rotate_token(self) -> str:
         """A new token; the running gateway refuses the old one from now on."""
         token = await asyncio.to_thread(rotate_token, self._secrets)
-        if self.state.running and self.state.port:
-            await announce_token(self.state.port, token)  # presenting it makes the gateway read it again
+        if self._gateway is not None and self._gateway.running:
+            await self._gateway.reload_token()  # this process's gateway: no need to go through its port
         return token
 
     # -- what the views read -------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from traywidget.i18n import Phrase
 from traywidget.model import ErrorInfo, HttpResult, ProviderError, State
+from traywidget.providers.scrub import scrub
 
 # A usage or error body is a few hundred bytes; anything this big is not one.
 MAX_JSON_BYTES = 1_000_000
@@ -24,9 +25,6 @@ MAX_MESSAGE_CHARS = 300
 
 NOT_JSON = object()  # sentinel: the body is not (safely decodable) JSON
 
-_MASK_SECRETS = re.compile(
-    r"(?i)\b(bearer\s+|rk_|sk-or-v1-|sk-ant-|sk-|clsk-|rw-)[A-Za-z0-9_\-\.]{6,}"
-)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
 
@@ -79,7 +77,7 @@ def bound_message(text: Any, limit: int = MAX_MESSAGE_CHARS) -> str | None:
         return None
     text = _CONTROL.sub(" ", text)
     text = _SPACES.sub(" ", text).strip()
-    text = _MASK_SECRETS.sub(lambda m: m.group(1) + "…", text)
+    text = scrub(text)  # the keys the program knows were taken out where the body came in (scrub.py)
     if not text:
         return None
     if len(text) > limit:

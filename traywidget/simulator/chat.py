@@ -53,6 +53,7 @@ from traywidget.simulator.wire import (
     reply_with_faults,
     stream_with_faults,
     to_response,
+    wants_gzip,
 )
 
 DEFAULT_MAX_TOKENS = 20
@@ -143,6 +144,9 @@ async def _stream(request: web.Request, provider: str, key: str, ask: Ask) -> we
     if provider == OPENROUTER:
         stream_id = generation_id()
         headers["X-Generation-Id"] = stream_id
+    gzip = handle.script.gzip and wants_gzip(request)
+    if gzip:
+        headers["Content-Encoding"] = "gzip"
     response = web.StreamResponse(headers=headers)
     response.content_type = "text/event-stream"
     try:
@@ -151,9 +155,11 @@ async def _stream(request: web.Request, provider: str, key: str, ask: Ask) -> we
         sim.close_stream(handle, "cancelled")
         raise
     frames = FRAMES[ask.style](handle, stream_id)
-    outcome = await drive_stream(sim, handle, HttpOut(request, response, handle), request.app[STOPPING], frames)
+    out = HttpOut(request, response, handle, gzip)
+    outcome = await drive_stream(sim, handle, out, request.app[STOPPING], frames)
     if outcome == RESET:
         raise asyncio.CancelledError  # the connection is gone; aiohttp drops the task quietly
+    await out.finish()
     await response.write_eof()
     return response
 

@@ -23,8 +23,9 @@ stream_denial="sse"), from `stream_error_object`:
 
 from __future__ import annotations
 
+import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -198,8 +199,30 @@ def stream_error_object(provider: str, denial: Denial, now: datetime, *, legacy:
 # --- injected faults -----------------------------------------------------------
 
 def fault_reply(provider: str, fault: Fault, now: datetime, *, legacy: bool = False,
-                anthropic: bool = False) -> Reply:
-    """The error reply an injected error fault produces, in the provider's form."""
+                anthropic: bool = False, key: str | None = None) -> Reply:
+    """The error reply an injected error fault produces, in the provider's form; with the fault's
+    `echo_key`, its message names the key the request carried, as some providers' do."""
+    reply = _fault_reply(provider, fault, now, legacy=legacy, anthropic=anthropic)
+    if fault.params.get("echo_key") and key:
+        return _echoing_key(reply, key)
+    return reply
+
+
+def _echoing_key(reply: Reply, key: str) -> Reply:
+    """The reply with its message (every "message" of a JSON body, or the whole text) naming `key`."""
+    prefix = f"Rate limit reached for key {key}. " if reply.status == 429 else f"Refused for key {key}. "
+    if reply.content_type != "application/json":
+        return replace(reply, body=prefix.encode() + reply.body)
+
+    def echo(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: (prefix + v if k == "message" and isinstance(v, str) else echo(v)) for k, v in value.items()}
+        return [echo(v) for v in value] if isinstance(value, list) else value
+
+    return replace(reply, body=dump_json(echo(json.loads(reply.body))))
+
+
+def _fault_reply(provider: str, fault: Fault, now: datetime, *, legacy: bool, anthropic: bool) -> Reply:
     kind, params = fault.kind, fault.params
     if kind == "http_500_html":
         return html_error(int(params.get("status", 502)))

@@ -17,6 +17,8 @@ at None keeps the normal behaviour:
   drip_bytes      write the stream in pieces of this many bytes, `drip_interval_s`
                   apart (an event split across reads)
   drip_interval_s pause between drip pieces (default 0.05 s)
+  gzip            compress the stream (Content-Encoding: gzip) when the client accepts gzip,
+                  flushing after each write, as a CDN in front of a provider does
 
 When several of hang_after/reset_after/error_after are set, the one with the
 smallest N applies; on a tie reset wins over error, error over hang.
@@ -44,6 +46,7 @@ class StreamScript:
     error: str | None = None
     drip_bytes: int | None = None
     drip_interval_s: float = 0.05
+    gzip: bool = False
 
     @classmethod
     def make(cls, **params: Any) -> StreamScript:
@@ -63,6 +66,8 @@ class StreamScript:
                 values[name] = float(values[name])
         if values.get("drip_bytes") == 0:
             raise ValueError("drip_bytes must be >= 1")
+        if "gzip" in values and not isinstance(values["gzip"], bool):
+            raise ValueError("gzip must be true or false")
         if "error" in values and not isinstance(values["error"], str):
             raise ValueError("error must be a string")
         return cls(**values)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from typing import Protocol
 
 from aiohttp import web
@@ -40,17 +41,27 @@ class StreamOut(Protocol):
 
 
 class HttpOut:
-    """Writes to an HTTP response, in drip pieces when the script says so."""
+    """Writes to an HTTP response, in drip pieces when the script says so; gzip-compressed, each
+    write flushed, when made with `gzip` (the response then says Content-Encoding: gzip)."""
 
-    def __init__(self, request: web.Request, response: web.StreamResponse, handle: StreamHandle) -> None:
+    def __init__(self, request: web.Request, response: web.StreamResponse, handle: StreamHandle,
+                 gzip: bool = False) -> None:
         self._request = request
         self._response = response
         self._drip = handle.script.drip_bytes
         self._drip_interval = handle.script.drip_interval_s
+        self._gzip = zlib.compressobj(wbits=16 + zlib.MAX_WBITS) if gzip else None
+
+    async def finish(self) -> None:
+        """The end of the gzip stream (nothing to do for a plain one)."""
+        if self._gzip is not None:
+            await self._response.write(self._gzip.flush())
 
     async def write(self, data: bytes) -> None:
         if not data:
             return
+        if self._gzip is not None:
+            data = self._gzip.compress(data) + self._gzip.flush(zlib.Z_SYNC_FLUSH)
         if self._drip is None:
             await self._response.write(data)
             return

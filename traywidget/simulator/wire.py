@@ -148,7 +148,7 @@ async def _answer_early(request: web.Request, provider: str, key: str | None, fa
         return to_response(Reply(504, b"", "text/plain"))
     if fault.kind in ERROR_FAULTS:
         return to_response(fault_reply(provider, fault, sim.now(), legacy=sim.legacy_errors(key),
-                                       anthropic=anthropic))
+                                       anthropic=anthropic, key=key))
     return None
 
 

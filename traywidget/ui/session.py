@@ -241,7 +241,7 @@ def tray_hook_runner(loop: asyncio.AbstractEventLoop, secrets: SecretStore) -> H
     """The alert hooks run on the engine's thread, never awaited by it; they defer to a running headless
     gateway, which sends them itself (docs/metrics-and-hooks.md: who sends hooks)."""
     from traywidget.desktop.hooks import HookRunner
-    from traywidget.gateway.address_file import headless_gateway_pid
+    from traywidget.gateway.addresses import headless_gateway_pid
 
     return HookRunner(loop, secrets, may_send=lambda: headless_gateway_pid() is None)
 
