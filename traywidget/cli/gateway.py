@@ -111,11 +111,14 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     """Run the engine and the gateway; print what `watch` prints, until SIGINT/SIGTERM or until
     the reader of our output goes away (held streams then end cleanly for their clients)."""
     from traywidget.core.engine import Engine
+    from traywidget.core.holds import HoldBook
+    from traywidget.core.spend import SpendBook
     from traywidget.gateway.server import Gateway
 
     accounts, secrets = inputs.accounts, inputs.secrets
     engine = Engine(accounts, secrets, settings=inputs.settings)
-    gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams)
+    gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams, holds=HoldBook(),
+                      spend=SpendBook(), on_hold=engine.set_hold, on_usage=engine.set_gateway_usage)
     bound = await gateway.start(port)
     address_file.announce(bound)  # `gateway env`, `status` and `kill` find it there, whatever --port said
     try:

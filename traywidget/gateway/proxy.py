@@ -32,10 +32,10 @@ from multidict import CIMultiDict, MultiMapping
 from yarl import URL
 
 from traywidget.gateway.guard import CREDENTIAL_HEADERS, error_response
-from traywidget.gateway.learning import ObservationSink, ResponseReader
+from traywidget.gateway.learning import ObservationSink, ResponseReader, UsageSink
 from traywidget.gateway.registry import HeldExchange
 from traywidget.gateway.sse import EventSplitter
-from traywidget.model import Account
+from traywidget.model import Account, RequestUsage
 from traywidget.providers.base import Provider
 from traywidget.providers.traffic import stopped_event, stopped_reply
 
@@ -132,8 +132,10 @@ class Exchange:
 
     def __init__(self, request: web.Request, target: Target, held: HeldExchange, session: aiohttp.ClientSession,
                  url: URL, headers: CIMultiDict[str], proxy: URL | None, observe: ObservationSink,
-                 now: Callable[[], datetime], on_rejected_key: Callable[[str], None]) -> None:
+                 now: Callable[[], datetime], on_rejected_key: Callable[[str], None],
+                 on_usage: UsageSink | None = None) -> None:
         self.request = request
+        self.on_usage = on_usage
         self.proxy = proxy
         self.target = target
         self.held = held
@@ -157,6 +159,8 @@ class Exchange:
                 allow_redirects=False, proxy=self.proxy)
         except asyncio.CancelledError:
             if self._stopped_here():
+                if self.on_usage is not None:  # sent, stopped before any answer: nothing reported
+                    self.on_usage(RequestUsage(stopped=True))
                 return self._stopped_before_answer()
             raise
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -171,7 +175,7 @@ class Exchange:
         if upstream.status == 401:
             self.on_rejected_key(self.account_id)
         reader = ResponseReader(self.target.provider, self.account_id, upstream.status, upstream.headers,
-                                self.observe, self.now)
+                                self.observe, self.now, self.on_usage)
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
                                       headers=response_headers(upstream.headers))
         # A plain SSE stream goes on event by event, so a stop can end it with a whole event of its own.
@@ -209,7 +213,7 @@ class Exchange:
             log.debug("The client of %s left mid-answer", self.account_id)
             return response
         finally:
-            reader.finish()
+            reader.finish(stopped=self.held.stopped)
         return response
 
     # -- ending early ----------------------------------------------------------

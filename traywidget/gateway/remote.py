@@ -34,7 +34,7 @@ class GatewayRefused(Exception):
     """A traywidget gateway runs on the port but refused this user's token."""
 
 
-async def _call(method: str, port: int, path: str, token: str | None = None) -> Any:
+async def _call(method: str, port: int, path: str, token: str | None = None, body: Any = None) -> Any:
     """The JSON a gateway endpoint answers; None when no gateway answers there.
     GatewayRefused on a 401."""
     if not await _listening(port):
@@ -45,7 +45,7 @@ async def _call(method: str, port: int, path: str, token: str | None = None) -> 
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as session:
             async with session.request(method, f"http://{HOST_V4}:{port}{control.PREFIX}/{path}",
-                                       headers=headers) as reply:
+                                       headers=headers, json=body) as reply:
                 if reply.status == 401:
                     raise GatewayRefused()
                 if reply.status != 200:
@@ -89,16 +89,28 @@ async def status(port: int, read_token: Callable[[], str | None]) -> RemoteStatu
     )
 
 
-async def stop_streams(port: int, read_token: Callable[[], str | None]) -> dict[str, int] | None:
-    """Stop every stream the gateway on `port` holds; {account id: stopped}, or None when none runs."""
+async def stop_streams(port: int, read_token: Callable[[], str | None],
+                       order: control.KillOrder | None = None) -> dict[str, int] | None:
+    """Stop every stream through the gateway on `port` (and hold, as `order` says); {account id:
+    stopped}, or None when none runs."""
     if await running_gateway(port) is None:
         return None
     token = await asyncio.to_thread(read_token)
-    data = await _call("POST", port, "kill", token)
+    data = await _call("POST", port, "kill", token, (order or control.KillOrder()).to_json())
     stopped = data.get("stopped") if isinstance(data, dict) else None
     if not isinstance(stopped, dict):
         return None
     return {k: v for k, v in stopped.items() if type(v) is int and v >= 0}
+
+
+async def resume(port: int, read_token: Callable[[], str | None], accounts: list[str] | None) -> list[str] | None:
+    """End holds in the gateway on `port`; the accounts that were held, or None when none runs."""
+    if await running_gateway(port) is None:
+        return None
+    token = await asyncio.to_thread(read_token)
+    data = await _call("POST", port, "resume", token, control.KillOrder(accounts).to_json())
+    resumed = data.get("resumed") if isinstance(data, dict) else None
+    return [a for a in resumed if isinstance(a, str)] if isinstance(resumed, list) else None
 
 
 async def announce_token(port: int, token: str) -> bool:

@@ -3,7 +3,9 @@
     gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams)
     port = await gateway.start(8787)      # on any running asyncio loop, any thread
     gateway.url_for("or-main")            # http://127.0.0.1:8787/or-main
-    await gateway.kill_all()              # {"or-main": 2}: every held stream stopped
+    await gateway.kill_all()              # {"or-main": 2}: every open stream stopped
+    gateway.hold(["or-main"], minutes=30) # its new requests refused (423) for 30 minutes
+    gateway.resume()                      # every hold ends: the next request goes through
     await gateway.stop()                  # held streams end cleanly, then the sockets close
 
 Everything runs on the loop that called `start`; the sinks are plain callables
@@ -26,6 +28,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from traywidget.core.config import is_loopback_host
+from traywidget.core.holds import HoldBook
+from traywidget.core.spend import SpendBook
 from traywidget.core.secrets import SecretStore
 from traywidget.gateway import control
 from traywidget.gateway.control import HOST_V4, HOST_V6, TOKEN_REREAD_S
@@ -37,6 +41,7 @@ from traywidget.gateway.guard import (
 )
 from traywidget.gateway.keys import KeyCache
 from traywidget.gateway.learning import ObservationSink
+from traywidget.gateway.rails import hold_message, reserve_crossing, spend_crossing
 from traywidget.gateway.proxy import (
     Exchange,
     ProxyChoice,
@@ -49,14 +54,19 @@ from traywidget.gateway.token import ensure_token, read_token
 from traywidget.i18n import tr
 from traywidget.model import (
     EXIT_USAGE,
+    HOLD_KILL,
     Account,
+    GatewayUsage,
+    Hold,
     Meter,
+    RequestUsage,
     SecretStoreError,
     TrafficObservation,
     TraywidgetError,
     utcnow,
 )
 from traywidget.providers import get_provider
+from traywidget.providers.traffic import held_reply
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +90,12 @@ http_log.addFilter(_MalformedRequests())
 
 SHUTDOWN_TIMEOUT_S = 1.0
 PROBE_TIMEOUT_S = 1.0
+# How often the holds file is looked at for holds set or ended elsewhere, and holds run out
+# (the request path looks at it before every request anyway).
+HOLD_CHECK_S = 1.0
+
+HoldSink = Callable[[str, "Hold | None"], None]
+UsageBookSink = Callable[[str, GatewayUsage], None]
 
 
 class GatewayError(TraywidgetError):
@@ -124,7 +140,19 @@ class Gateway:
         observe: ObservationSink | None = None,
         on_streams: StreamCountSink | None = None,
         now: Callable[[], datetime] = utcnow,
+        holds: HoldBook | None = None,
+        spend: SpendBook | None = None,
+        on_hold: HoldSink | None = None,
+        on_usage: UsageBookSink | None = None,
     ) -> None:
+        """`holds`/`spend`: where holds and today's usage are kept (None: this gateway neither
+        holds nor counts); `on_hold`/`on_usage` hear of every change, on the gateway's loop."""
+        self._holds = holds
+        self._spend = spend
+        self._on_hold = on_hold
+        self._on_usage = on_usage
+        self._told_holds: dict[str, Hold] = {}
+        self._hold_watch: asyncio.Task | None = None
         self._secrets = secrets
         self._observe = observe
         self._now = now
@@ -171,9 +199,38 @@ class Gateway:
         self._targets = {a.id: Target(a, get_provider(a.provider)) for a in accounts}
         self._keys.forget()
 
-    async def kill_all(self) -> dict[str, int]:
-        """Stop every held stream at once; {account id: streams stopped}, once they ended."""
-        return await self._registry.stop_all()
+    async def kill_all(self, accounts: Iterable[str] | None = None) -> dict[str, int]:
+        """Stop every open stream at once (of these accounts only, when given); {account id: streams
+        stopped}, once they ended."""
+        return await self._registry.stop_all(accounts=None if accounts is None else set(accounts))
+
+    def hold(self, accounts: Iterable[str] | None, minutes: float | None, reason: str = HOLD_KILL) -> dict[str, Hold]:
+        """Refuse the new requests of these accounts (None: every account) for `minutes` (None:
+        until resumed), from the very next request on."""
+        if self._holds is None:
+            raise RuntimeError("this gateway keeps no holds")
+        held = self._holds.hold(self._chosen(accounts), reason, minutes)
+        self._tell_holds()
+        return held
+
+    def resume(self, accounts: Iterable[str] | None = None) -> list[str]:
+        """End the holds of these accounts (None: all); the very next request goes through."""
+        if self._holds is None:
+            return []
+        resumed = self._holds.resume(None if accounts is None else list(accounts))
+        self._tell_holds()
+        return resumed
+
+    def holds(self) -> dict[str, Hold]:
+        return {} if self._holds is None else self._holds.all_active()
+
+    def usage_today(self) -> dict[str, GatewayUsage]:
+        if self._spend is None:
+            return {}
+        return {account_id: self._spend.today(account_id) for account_id in self._targets}
+
+    def _chosen(self, accounts: Iterable[str] | None) -> list[str]:
+        return list(self._targets) if accounts is None else list(accounts)
 
     async def start(self, port: int = 0) -> int:
         """Listen on 127.0.0.1 (and ::1 where available); returns the port.
@@ -188,6 +245,7 @@ class Gateway:
         app.router.add_get(control.PREFIX + "/health", self._health)
         app.router.add_get(control.PREFIX + "/status", self._status)
         app.router.add_post(control.PREFIX + "/kill", self._kill)
+        app.router.add_post(control.PREFIX + "/resume", self._resume)
         # Every other path, "/" included, is an account's address (an unknown one gets a 404 that explains).
         app.router.add_route("*", "/{account_id:[^/]*}{tail:(/.*)?}", self._proxy)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
@@ -215,6 +273,12 @@ class Gateway:
             log.info("Not listening on [::1]:%d (%s)", self.port, exc.strerror or type(exc).__name__)
         self._runner = runner
         self._session = _upstream_session()
+        if self._holds is not None:
+            self._tell_holds()
+            self._hold_watch = asyncio.get_running_loop().create_task(self._watch_holds(), name="gateway-holds")
+        if self._spend is not None and self._on_usage is not None:
+            for account_id, usage in self.usage_today().items():
+                self._on_usage(account_id, usage)
         log.info("Gateway listening on http://%s:%d", HOST_V4, self.port)
         return self.port
 
@@ -223,6 +287,9 @@ class Gateway:
         runner, session = self._runner, self._session
         if runner is None:
             return
+        if self._hold_watch is not None:
+            self._hold_watch.cancel()
+            self._hold_watch = None
         for site in self._sites:
             await site.stop()
         await self._registry.stop_all()
@@ -244,6 +311,11 @@ class Gateway:
         target = self._targets.get(account_id)
         if target is None:
             return self._unknown_account(account_id)
+        hold = self._holds.active(account_id) if self._holds is not None else None
+        if hold is not None:
+            status, body, headers = held_reply(target.provider, request.match_info.get("tail", ""),
+                                               hold_message(account_id, hold))
+            return web.Response(status=status, body=body, headers=headers)
         try:
             key = await self._keys.get(account_id)
         except SecretStoreError as exc:
@@ -261,7 +333,7 @@ class Gateway:
         held = self._registry.hold(account_id)
         try:
             exchange = Exchange(request, target, held, self._session, url, headers, proxy, self._learned, self._now,
-                                self._keys.forget)
+                                self._keys.forget, self._spent_by(account_id) if self._spend is not None else None)
             return await exchange.run()
         finally:
             self._registry.release(held)
@@ -277,13 +349,34 @@ class Gateway:
         return web.json_response({
             "streams": self.stream_counts(),
             "observations": [control.observation_to_json(o) for o in self._latest.observations()],
+            "holds": {account_id: hold.to_json() for account_id, hold in self.holds().items()},
+            "usage": {account_id: usage.to_json() for account_id, usage in self.usage_today().items()},
         })
 
     async def _kill(self, request: web.Request) -> web.StreamResponse:
         refusal = origin_refusal(request.headers) or (await self._authorise(request))[0]
         if refusal is not None:
             return refusal
-        return web.json_response({"stopped": await self.kill_all()})
+        try:
+            order = control.KillOrder.from_json(await request.json() if request.body_exists else {})
+        except ValueError as exc:
+            return error_response(400, f"Not a kill order: {exc}", "bad_kill_order")
+        held: dict[str, Hold] = {}
+        if order.hold and self._holds is not None:  # first: a tool's next request is refused, not forwarded
+            held = self.hold(order.accounts, order.minutes)
+        stopped = await self.kill_all(order.accounts)
+        return web.json_response({"stopped": stopped,
+                                  "held": {a: hold.held_until_json() for a, hold in held.items()}})
+
+    async def _resume(self, request: web.Request) -> web.StreamResponse:
+        refusal = origin_refusal(request.headers) or (await self._authorise(request))[0]
+        if refusal is not None:
+            return refusal
+        try:
+            order = control.KillOrder.from_json(await request.json() if request.body_exists else {})
+        except ValueError as exc:
+            return error_response(400, f"Not a resume order: {exc}", "bad_resume_order")
+        return web.json_response({"resumed": self.resume(order.accounts)})
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -318,7 +411,59 @@ class Gateway:
             "that account's base URL, e.g. /ACCOUNT_ID/chat/completions.",
             "unknown_account", "not_found_error")
 
+    # --- holds and spend ---------------------------------------------------------------
+
+    def _spent_by(self, account_id: str) -> Callable[[RequestUsage], None]:
+        def spent(usage: RequestUsage) -> None:
+            assert self._spend is not None
+            today = self._spend.record(account_id, usage)
+            if self._on_usage is not None:
+                self._on_usage(account_id, today)
+            target = self._targets.get(account_id)
+            if target is not None and self._holds is not None:
+                crossing = spend_crossing(target.account.rails, today, self._now())
+                if crossing is not None:
+                    self._rail_holds(account_id, *crossing)
+        return spent
+
+    def _rail_holds(self, account_id: str, reason: str, until: datetime) -> None:
+        assert self._holds is not None
+        current = self._holds.active(account_id)
+        if current is not None and (current.until is None or current.until >= until):
+            return
+        self._holds.hold_until([account_id], reason, until)
+        log.info("Holding %s's gateway traffic (%s) until %s", account_id, reason, until.isoformat())
+        self._tell_holds()
+
+    def _tell_holds(self) -> None:
+        """Tell the sink of every hold that began or ended since it last heard."""
+        if self._holds is None or self._on_hold is None:
+            return
+        now_held = self._holds.all_active()
+        for account_id in set(self._told_holds) | set(now_held):
+            hold = now_held.get(account_id)
+            if self._told_holds.get(account_id) != hold:
+                try:
+                    self._on_hold(account_id, hold)
+                except Exception:  # a failing view must not break the traffic
+                    log.exception("The hold sink failed")
+        self._told_holds = now_held
+
+    async def _watch_holds(self) -> None:
+        """Holds set or ended by another process, and holds running out, reach the sink."""
+        while True:
+            await asyncio.sleep(HOLD_CHECK_S)
+            try:
+                self._tell_holds()
+            except OSError as exc:
+                log.warning("Cannot read the holds: %s", exc)
+
     def _learned(self, observation: TrafficObservation) -> None:
+        target = self._targets.get(observation.account_id)
+        if target is not None and self._holds is not None and observation.meters:
+            crossing = reserve_crossing(target.account.rails, observation.meters, self._now())
+            if crossing is not None:
+                self._rail_holds(observation.account_id, *crossing)
         if observation.state is None and not observation.meters and self._latest.went_through(observation.account_id):
             return  # another good answer that says nothing new: the engine need not hear it again
         self._latest.record(observation)

@@ -57,10 +57,13 @@ class GatewayService:
         if self._gateway is None:
             if not enabled:
                 return GatewayState()
+            from traywidget.core.holds import HoldBook
+            from traywidget.core.spend import SpendBook
             from traywidget.gateway.server import Gateway
 
             self._gateway = Gateway(accounts, self._secrets, observe=self._engine.observe,
-                                    on_streams=self._engine.set_streams)
+                                    on_streams=self._engine.set_streams, holds=HoldBook(), spend=SpendBook(),
+                                    on_hold=self._engine.set_hold, on_usage=self._engine.set_gateway_usage)
         gateway = self._gateway
         gateway.set_accounts(accounts)
         if gateway.running and (not enabled or (port and gateway.port != port)):
@@ -87,11 +90,28 @@ class GatewayService:
             await self._thread.run(self._gateway.stop())
         self.state = GatewayState()
 
-    async def kill_all(self) -> Mapping[str, int] | None:
-        """Stop every stream the gateway holds ({account: stopped}); None when it does not run."""
-        if not self.state.running:
+    async def kill_all(self, hold: bool = False, minutes: float | None = None) -> Mapping[str, int] | None:
+        """Stop every stream through the gateway ({account: stopped}); None when it does not run.
+        With `hold`, every account's new requests are refused first, for `minutes` (None: until resumed)."""
+        if not self.state.running or self._gateway is None:
+            if hold:
+                await self._thread.run(asyncio.to_thread(_hold_everywhere, minutes))
             return None
-        return await self._thread.run(self._gateway.kill_all())
+        return await self._thread.run(self._kill_and_hold(self._gateway, hold, minutes))
+
+    @staticmethod
+    async def _kill_and_hold(gateway: Gateway, hold: bool, minutes: float | None) -> Mapping[str, int]:
+        if hold:
+            gateway.hold(None, minutes)
+        return await gateway.kill_all()
+
+    async def resume(self) -> list[str]:
+        """End every hold: the next request of each account goes through."""
+        if self.state.running and self._gateway is not None:
+            return await self._thread.run(_call_now(self._gateway.resume))
+        from traywidget.core.holds import HoldBook
+
+        return await self._thread.run(asyncio.to_thread(lambda: HoldBook().resume()))
 
     async def token(self) -> str:
         """The token tools present (made on first use). Reads the keyring."""
@@ -110,3 +130,17 @@ class GatewayService:
     # -- what the views read -------------------------------------------------------------
     def url_for(self, account_id: str) -> str | None:
         return self._gateway.url_for(account_id) if self.state.running and self._gateway is not None else None
+
+
+def _hold_everywhere(minutes: float | None) -> None:
+    """No gateway runs: the hold is written down for the next one (every configured account)."""
+    from traywidget.core.config import ConfigStore
+    from traywidget.core.holds import HoldBook
+    from traywidget.model import HOLD_KILL
+
+    HoldBook().hold([a.id for a in ConfigStore().load().accounts], HOLD_KILL, minutes)
+
+
+async def _call_now(function):  # type: ignore[no-untyped-def]
+    """A plain call, run as a coroutine on the engine's loop (where the gateway lives)."""
+    return function()

@@ -46,6 +46,18 @@ from traywidget.model.snapshot import (
     Meter,
     Snapshot,
 )
+from traywidget.model.spend import (
+    HOLD_DAILY_CAP,
+    HOLD_KILL,
+    HOLD_RESERVE,
+    RESERVE_WINDOWS,
+    UNTIL_RESUME,
+    GatewayUsage,
+    Hold,
+    Rails,
+    RequestUsage,
+    UsageCount,
+)
 from traywidget.model.state import Source, State, Unit
 from traywidget.model.traffic import TrafficObservation
 
@@ -55,5 +67,6 @@ __all__ = [
     "HttpResult", "clean_number", "clean_signed_number", "iso", "parse_iso", "utcnow", "BALANCE", "CREDITS",
     "FREE_REQUESTS_DAY", "METER_TITLES", "REQUESTS_DAY", "REQUESTS_HOUR", "REQUESTS_MINUTE", "ErrorInfo",
     "KillResult", "Meter", "Snapshot", "State", "Unit", "Source", "TrafficObservation", "REQUESTS_WINDOW",
-    "TOKENS_WINDOW", "INPUT_TOKENS_WINDOW", "OUTPUT_TOKENS_WINDOW",
+    "TOKENS_WINDOW", "INPUT_TOKENS_WINDOW", "OUTPUT_TOKENS_WINDOW", "HOLD_DAILY_CAP", "HOLD_KILL", "HOLD_RESERVE",
+    "RESERVE_WINDOWS", "UNTIL_RESUME", "GatewayUsage", "Hold", "Rails", "RequestUsage", "UsageCount",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from traywidget.model.spend import Rails
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -27,6 +29,8 @@ class Account:
     base_url: str
     fast_interval_s: float | None = None
     full_interval_s: float | None = None
+    # Guard rails on its traffic through the gateway (a reserve, a daily spend cap).
+    rails: Rails = Rails()
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -40,4 +44,9 @@ class Account:
             data["fast_interval_s"] = self.fast_interval_s
         if self.full_interval_s is not None:
             data["full_interval_s"] = self.full_interval_s
+        if self.rails.reserve is not None:
+            data["reserve"] = self.rails.reserve
+            data["reserve_window"] = self.rails.reserve_window
+        if self.rails.daily_cap is not None:
+            data["daily_cap"] = self.rails.daily_cap
         return data
