@@ -91,8 +91,10 @@ def kill_command(args, out: GuardedStream, err) -> int:
                   out, indent=2)
         out.write("\n")
     else:
+        from traywidget.providers import get_provider
+
         summary = kill_summary(results, {a.id: a.label for a in inputs.accounts}, outcome.through_gateway,
-                               {a.id: a.provider for a in inputs.accounts})
+                               {a.id: get_provider(a.provider).supports_kill for a in inputs.accounts})
         print(tr("{title}.").format(title=summary.title), file=out)
         if summary.body:
             print(summary.body, file=out)

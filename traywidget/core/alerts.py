@@ -359,7 +359,10 @@ def kill_summary(results: list[KillResult], labels: Mapping[str, str],
         parts.append(trn("{n} stream through the gateway ({accounts})", "{n} streams through the gateway ({accounts})",
                          gateway_total).format(n=gateway_total, accounts=per_account))
     for label, n in by_api:
-        parts.append(trn("{n} on {account}", "{n} on {account}", n).format(n=n, account=label))
+        if parts:  # "… and 2 on routing.run": the noun was said once
+            parts.append(trn("{n} on {account}", "{n} on {account}", n).format(n=n, account=label))
+        else:
+            parts.append(trn("{n} stream on {account}", "{n} streams on {account}", n).format(n=n, account=label))
     total = gateway_total + sum(n for _, n in by_api)
     if total:
         # The count of streams decides the verb's form in some languages ("Se detuvo 1 stream").

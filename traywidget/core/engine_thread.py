@@ -66,8 +66,8 @@ class ThreadedEngine:
     async def refresh_now(self) -> None:
         await self.thread.run(self.engine.refresh_now())
 
-    async def kill_all(self) -> list[KillResult]:
-        return await self.thread.run(self.engine.kill_all())
+    async def kill_all(self, accounts: Iterable[str] | None = None) -> list[KillResult]:
+        return await self.thread.run(self.engine.kill_all(accounts))
 
     def pause(self) -> None:
         self.thread.call(self.engine.pause)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, TypeVar
 
 from traywidget.core.engine import Engine
 from traywidget.core.loop_thread import LoopThread
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from traywidget.gateway.server import Gateway
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,6 @@ def _hold_everywhere(minutes: float | None) -> None:
     HoldBook().hold([a.id for a in ConfigStore().load().accounts], HOLD_KILL, minutes)
 
 
-async def _call_now(function):  # type: ignore[no-untyped-def]
+async def _call_now(function: Callable[[], T]) -> T:
     """A plain call, run as a coroutine on the engine's loop (where the gateway lives)."""
     return function()

@@ -69,10 +69,12 @@ LEVEL_COLORS: dict[str, tuple[str, str]] = {
 
 MARK_ALERT = "alert"  # requests are refused somewhere: a rejected key, a payment, used up, a 429
 MARK_WARN = "warn"  # an account is failing: offline, a server error
-# mark -> (dot, "!")
+MARK_HELD = "held"  # traywidget holds an account's requests through the gateway (a pause sign)
+# mark -> (dot, glyph)
 MARK_COLORS: dict[str, tuple[str, str]] = {
     MARK_ALERT: ("#e0261b", "#ffffff"),
     MARK_WARN: ("#ffb300", "#1b1300"),
+    MARK_HELD: ("#1d4ed8", "#ffffff"),
 }
 MARK_RING = "#ffffff"
 
@@ -90,7 +92,7 @@ class BadgeSpec:
     text: str
     level: str
     cue: str = ""  # the window: "m", "h", "d"; "" when the text says it ($) or it is unknown
-    mark: str = ""  # "", MARK_ALERT or MARK_WARN
+    mark: str = ""  # "", MARK_ALERT, MARK_HELD or MARK_WARN
     band: str = ""  # a provider's colour (one icon per account); "" for the combined icon
 
 
@@ -103,6 +105,8 @@ def trouble_mark(snapshots: Iterable[Snapshot]) -> str:
     states = [s.state for s in snapshots if not s.stale]
     if any(state.needs_user or (state.key_accepted and not state.is_fine) for state in states):
         return MARK_ALERT
+    if any(s.hold is not None for s in snapshots):
+        return MARK_HELD
     if any(state.is_transient for state in states):
         return MARK_WARN
     return ""
@@ -357,8 +361,14 @@ def _paint_mark(p: QPainter, mark: str, s: float, dpr: float, template: bool) ->
     bar_top, bar_bottom = _snap(r.top() + r.height() * 0.18, dpr), _snap(r.top() + r.height() * 0.56, dpr)
     point_top = _snap(r.top() + r.height() * 0.68, dpr)
     glyph = QPainterPath()
-    glyph.addRect(QRectF(left, bar_top, bar_w, bar_bottom - bar_top))
-    glyph.addRect(QRectF(left, point_top, bar_w, max(bar_w, 1.0 / dpr)))
+    if mark == MARK_HELD:  # "‖": two bars, a pause
+        gap = max(1.0 / dpr, _snap(r.width() * 0.14, dpr))
+        top, bottom = _snap(r.top() + r.height() * 0.27, dpr), _snap(r.top() + r.height() * 0.73, dpr)
+        glyph.addRect(QRectF(_snap(left - gap / 2 - bar_w / 2, dpr), top, bar_w, bottom - top))
+        glyph.addRect(QRectF(_snap(left + gap / 2 + bar_w / 2, dpr), top, bar_w, bottom - top))
+    else:
+        glyph.addRect(QRectF(left, bar_top, bar_w, bar_bottom - bar_top))
+        glyph.addRect(QRectF(left, point_top, bar_w, max(bar_w, 1.0 / dpr)))
     if template:
         # Menu-bar template: a ring cut out around a solid dot, the "!" cut out of it.
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)

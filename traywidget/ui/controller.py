@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from PySide6.QtCore import QObject, QRectF
 from PySide6.QtGui import QGuiApplication
@@ -26,6 +26,7 @@ from traywidget.core.tasks import TaskRunner
 from traywidget.gateway.kills import kill_everywhere
 from traywidget.i18n import tr, tr_noop
 from traywidget.model import ConfigError, Snapshot, utcnow
+from traywidget.providers import get_provider
 
 if TYPE_CHECKING:
     from traywidget.gateway.service import GatewayService
@@ -103,6 +104,7 @@ class AppController(QObject):
 
         self.tray.refresh_requested.connect(self.refresh)
         self.tray.kill_requested.connect(self.kill_all)
+        self.tray.resume_requested.connect(self.resume_requests)
         self.tray.pause_toggled.connect(self.set_paused)
         self.tray.settings_requested.connect(self.open_settings)
         self.tray.add_account_requested.connect(self.add_account)
@@ -145,9 +147,19 @@ class AppController(QObject):
         self.runner.spawn(self._kill_all(), name="kill-all")
 
     async def _kill_all(self) -> None:
+        hold, minutes = self.config.settings.kill_hold_minutes
+        through: dict[str, int] = {}
+        gateway = self.gateway
+
+        async def stop_through_gateway() -> Mapping[str, int] | None:
+            assert gateway is not None
+            stopped = await gateway.kill_all(hold, minutes)  # held first, so a tool's next request is refused
+            through.update(stopped or {})
+            return stopped
+
         try:
-            if self.gateway is not None:  # the gateway's held streams first, then the kill APIs
-                results = await kill_everywhere(self.gateway.kill_all, self.engine.kill_all)
+            if gateway is not None:  # the gateway's streams first, then the kill APIs
+                results = await kill_everywhere(stop_through_gateway, self.engine.kill_all)
             else:
                 results = await self.engine.kill_all()
         except Exception as exc:  # noqa: BLE001 - said to the person who clicked, and logged
@@ -156,7 +168,13 @@ class AppController(QObject):
             return
         labels = {a.id: a.label for a in self.config.accounts}
         labels.update({s.account_id: s.label for s in self.tray.snapshots.values()})
-        self.notifier.notify(kill_summary(results, labels), force=True)
+        has_kill_api = {a.id: get_provider(a.provider).supports_kill for a in self.config.accounts}
+        self.notifier.notify(kill_summary(results, labels, through, has_kill_api), force=True)
+
+    def resume_requests(self) -> None:
+        """"Resume requests": every hold ends; the next request of each account goes through."""
+        if self.gateway is not None:
+            self.runner.spawn(self.gateway.resume(), name="resume")
 
     # ------------------------------------------------------------ the local gateway
     def apply_gateway(self) -> None:
