@@ -48,7 +48,7 @@ from traywidget.core.config import (
 from traywidget.core.formatting import meter_title
 from traywidget.core.hostcheck import Lookup, check_host
 from traywidget.i18n import tr, tr_noop
-from traywidget.model import Account, InvalidValue, Snapshot, TraywidgetError
+from traywidget.model import Account, InvalidValue, Rails, Snapshot, TraywidgetError
 from traywidget.providers import PROVIDER_IDS, display_name, get_provider
 from traywidget.ui.colors import (
     ERROR,
@@ -59,6 +59,7 @@ from traywidget.ui.colors import (
     set_tone,
     wrapped_label,
 )
+from traywidget.ui.rails_box import RailsBox
 from traywidget.ui.text import STATE_TEXT, error_text, meter_value_text
 
 SAVED_PLACEHOLDER = tr_noop("•••• saved in keyring")
@@ -202,6 +203,8 @@ class AccountEditor(QDialog):
         form.addRow(tr("Management key"), self.management_key)
         form.addRow("", self.management_hint)
         layout.addLayout(form)
+        self.rails_box = RailsBox(existing.rails if existing is not None else Rails())
+        layout.addWidget(self.rails_box)
 
         self.test_button = QPushButton(tr("Test connection"))
         self.test_button.setEnabled(tester is not None and spawn is not None)
@@ -365,6 +368,7 @@ class AccountEditor(QDialog):
             base_url=base_url,
             fast_interval_s=previous.fast_interval_s if previous else None,
             full_interval_s=previous.full_interval_s if previous else None,
+            rails=self.rails_box.rails(),
         )
 
     # ---------------------------------------------------------------- save
