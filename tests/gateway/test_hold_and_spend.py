@@ -308,6 +308,7 @@ async def test_usage_totals_equal_what_the_simulator_sent_on_every_provider_shap
     assert usage["oc"]["models"]["claude-3-5-haiku-latest"]["output_tokens"] == PLAIN_ANSWER_TOKENS + 6
     assert running.told_usage["oc"].total.requests == 4
     # The book on disk says the same (what `traywidget status` in another process reads).
+    running.spend.flush()
     assert SpendBook(running.spend.path, now=running.gateway._now).today("or").to_json() == usage["or"]
 
 

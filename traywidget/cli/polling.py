@@ -189,7 +189,7 @@ def watch_command(args, out: GuardedStream, err) -> int:
     fmt = "json" if args.json else args.format
     with ExitStack() as stack:
         inputs = _engine_inputs(args, err, stack)
-        return asyncio.run(_watch(inputs, watch_printer(fmt, inputs), out))
+        return asyncio.run(_watch(inputs, watch_printer(fmt, inputs), out, follow_gateway=not args.demo))
 
 
 # A status bar's first glance waits until every account has answered once (a bar that
@@ -267,7 +267,7 @@ class SnapshotPrinter:
             self._out.flush()
 
 
-async def _watch(inputs: EngineInputs, render: Printer, out: GuardedStream) -> int:
+async def _watch(inputs: EngineInputs, render: Printer, out: GuardedStream, follow_gateway: bool = True) -> int:
     """Run the engine and print what `render` makes of each snapshot, until
     SIGINT/SIGTERM, or until the reader of our output goes away."""
     from traywidget.core.engine import Engine
@@ -286,9 +286,12 @@ async def _watch(inputs: EngineInputs, render: Printer, out: GuardedStream) -> i
     engine.subscribe(on_snapshot)
     await engine.start()
     first_glance = loop.call_later(FIRST_GLANCE_WAIT_S, on_snapshot.deadline)
+    follower = asyncio.create_task(follow_holds_and_spend(engine)) if follow_gateway else None
     try:
         await stop.wait()
     finally:
+        if follower is not None:
+            follower.cancel()
         first_glance.cancel()
         if fifo is not None:
             loop.remove_reader(fifo)
@@ -356,6 +359,26 @@ def _read_holds_and_spend(engine) -> None:
     for account in engine.accounts:
         engine.set_hold(account.id, holds.get(account.id))
         engine.set_gateway_usage(account.id, spend.today(account.id))
+
+
+# `watch` looks at the holds and today's gateway usage (written by whichever gateway runs) this often.
+GATEWAY_FILES_CHECK_S = 2.0
+
+
+async def follow_holds_and_spend(engine) -> None:
+    """`watch`: holds and today's gateway usage, as the running gateway (tray or headless) writes them."""
+    from traywidget.core.holds import HoldBook
+    from traywidget.core.spend import SpendBook
+
+    holds, spend = HoldBook(), SpendBook()
+    while True:
+        holds.refresh()
+        spend.refresh()
+        active = holds.all_active()
+        for account in engine.accounts:
+            engine.set_hold(account.id, active.get(account.id))
+            engine.set_gateway_usage(account.id, spend.today(account.id))
+        await asyncio.sleep(GATEWAY_FILES_CHECK_S)
 
 
 @dataclass

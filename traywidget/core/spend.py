@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
@@ -21,6 +22,9 @@ from traywidget.model import GatewayUsage, RequestUsage, utcnow
 log = logging.getLogger(__name__)
 
 USAGE_FILE = "gateway-usage.json"
+# The file is written at most this often while traffic flows (each write is fsynced: a busy gateway
+# must not spend its loop on the disk); `flush` writes what is left.
+WRITE_EVERY_S = 1.0
 
 
 def start_of_day(now: datetime) -> datetime:
@@ -42,15 +46,34 @@ class SpendBook:
         self._now = now
         self._since = start_of_day(now())
         self._usage: dict[str, GatewayUsage] = {}
+        self._dirty = False
+        self._written_at = -WRITE_EVERY_S
+        self._stamp: tuple[int, int, int] | None = None
         self._read()
 
     def record(self, account_id: str, usage: RequestUsage) -> GatewayUsage:
-        """Count one request; the account's totals for today."""
+        """Count one request; the account's totals for today (written to the file within WRITE_EVERY_S)."""
         self._roll_over()
         current = self._usage.get(account_id) or GatewayUsage(self._since)
         self._usage[account_id] = updated = current.plus(usage)
-        self._write()
+        self._dirty = True
+        if time.monotonic() - self._written_at >= WRITE_EVERY_S:
+            self.flush()
         return updated
+
+    def flush(self) -> None:
+        """Write what was counted since the last write."""
+        if self._dirty:
+            self._write()
+
+    def refresh(self) -> bool:
+        """Read the file again when another process (the gateway) wrote it; True when it did."""
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return False
+        self._usage = {}
+        self._read()
+        return True
 
     def today(self, account_id: str) -> GatewayUsage:
         """The account's totals for today (zero when it sent nothing through the gateway)."""
@@ -66,7 +89,15 @@ class SpendBook:
         if day != self._since:
             self._since, self._usage = day, {}
 
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size, info.st_ino
+
     def _read(self) -> None:
+        self._stamp = self._file_stamp()
         try:
             data = json.loads(self.path.read_bytes())
         except FileNotFoundError:
@@ -82,7 +113,9 @@ class SpendBook:
 
     def _write(self) -> None:
         payload = {"accounts": {a: u.to_json() for a, u in sorted(self._usage.items())}}
+        self._dirty, self._written_at = False, time.monotonic()
         try:
             atomic_write(self.path, json.dumps(payload).encode())
         except OSError as exc:  # the figures stay in memory; the traffic is never affected
             log.warning("Cannot write %s: %s", self.path, exc)
+        self._stamp = self._file_stamp()

@@ -273,7 +273,7 @@ class Gateway:
             log.info("Not listening on [::1]:%d (%s)", self.port, exc.strerror or type(exc).__name__)
         self._runner = runner
         self._session = _upstream_session()
-        if self._holds is not None:
+        if self._holds is not None or self._spend is not None:
             self._tell_holds()
             self._hold_watch = asyncio.get_running_loop().create_task(self._watch_holds(), name="gateway-holds")
         if self._spend is not None and self._on_usage is not None:
@@ -293,6 +293,8 @@ class Gateway:
         for site in self._sites:
             await site.stop()
         await self._registry.stop_all()
+        if self._spend is not None:  # the streams just stopped are counted too
+            self._spend.flush()
         await runner.cleanup()
         if session is not None:
             await session.close()
@@ -450,13 +452,16 @@ class Gateway:
         self._told_holds = now_held
 
     async def _watch_holds(self) -> None:
-        """Holds set or ended by another process, and holds running out, reach the sink."""
+        """Holds set or ended by another process, and holds running out, reach the sink; today's
+        usage reaches its file."""
         while True:
             await asyncio.sleep(HOLD_CHECK_S)
             try:
                 self._tell_holds()
             except OSError as exc:
                 log.warning("Cannot read the holds: %s", exc)
+            if self._spend is not None:
+                self._spend.flush()
 
     def _learned(self, observation: TrafficObservation) -> None:
         target = self._targets.get(observation.account_id)
