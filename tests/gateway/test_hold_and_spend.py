@@ -335,3 +335,48 @@ async def test_a_killed_stream_is_counted_as_stopped_with_what_was_reported(sim,
                                      "currency": None, "cost_unreported": 2, "stopped": 2}
     await claude.close()
     await gpt.close()
+
+
+# --- the words after a kill -----------------------------------------------------------------------
+
+
+async def test_the_kill_summary_says_exactly_what_was_stopped_and_where(sim, start_held):
+    from traywidget.core.alerts import kill_summary
+    from traywidget.core.engine import Engine
+    from traywidget.gateway.kills import kill_everywhere
+    from traywidget.providers import get_provider
+
+    accounts, keys = sim_accounts(sim)  # rr "Main" (routing.run, a kill API), or "OR", rw "RW"
+    running = await start_held(accounts, keys)
+    streams = []
+    for account_id in ("or", "or", "rw"):  # through the gateway
+        client = running.openai(account_id)
+        stream = await client.chat.completions.create(model=MODEL, messages=ASK, stream=True, max_tokens=100_000)
+        await stream.__anext__()
+        streams.append((client, stream))
+    for key in (keys["rr"], keys["rr"], keys["or"]):  # opened directly by a tool, not through the gateway
+        assert sim.start_stream(key) is None
+    engine = Engine(accounts, running.store)
+    through: dict[str, int] = {}
+
+    async def stop_through_gateway() -> dict[str, int]:
+        through.update(await running.gateway.kill_all())
+        return through
+
+    try:
+        results = await kill_everywhere(stop_through_gateway, engine.kill_all)
+    finally:
+        await engine.stop()
+    alert = kill_summary(results, {a.id: a.label for a in accounts}, through,
+                         {a.id: get_provider(a.provider).supports_kill for a in accounts})
+
+    assert alert.title == "Stopped 3 streams through the gateway (OR 2, RW 1) and 2 on Main"
+    assert alert.body == "Streams your tools opened directly to OR or RW cannot be stopped from here."
+    # Each part is true: the direct OpenRouter stream runs on; nothing else does.
+    await eventually(lambda: sim.sim.stream_stats(keys["rr"])["active"] == 0, what="routing.run's streams killed")
+    assert (sim.sim.stream_stats(keys["or"])["active"], sim.sim.stream_stats(keys["rw"])["active"]) == (1, 0)
+    for client, stream in streams:
+        with pytest.raises(openai.APIError):
+            async for _ in stream:
+                pass
+        await client.close()

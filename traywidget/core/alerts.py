@@ -355,7 +355,9 @@ def kill_summary(results: list[KillResult], labels: Mapping[str, str],
     parts: list[str] = []
     gateway_total = sum(through.values())
     if gateway_total:
-        per_account = enumeration(tr("{account} {n}").format(account=name(a), n=n) for a, n in through.items())
+        order = [r.account_id for r in results if r.account_id in through]  # the accounts' own order
+        order += [a for a in through if a not in order]
+        per_account = enumeration(tr("{account} {n}").format(account=name(a), n=through[a]) for a in order)
         parts.append(trn("{n} stream through the gateway ({accounts})", "{n} streams through the gateway ({accounts})",
                          gateway_total).format(n=gateway_total, accounts=per_account))
     for label, n in by_api:
