@@ -113,3 +113,18 @@ def test_reopen_after_sigkill_mid_writes(tmp_path):
         # timestamps strictly increasing: no torn rows
         assert all(b[0] > a[0] for a, b in zip(rows, rows[1:]))
         assert h.record(snap(1), time.time()) == 1
+
+
+def test_a_days_gateway_traffic_is_kept_per_account_and_day(tmp_path):
+    from traywidget.core.spend import start_of_day
+    from traywidget.model import GatewayUsage, RequestUsage, Snapshot, State, UsageCount
+
+    day = start_of_day(datetime(2026, 12, 7, 10, tzinfo=timezone.utc))
+    usage = GatewayUsage(day).plus(RequestUsage("m", 12, 8, 0.0025, "USD"))
+    snapshot = Snapshot("a", "openrouter", "A", State.OK, gateway_usage=usage)
+    with HistoryStore(tmp_path) as history:
+        history.record(snapshot)
+        history.record(snapshot.with_changes(gateway_usage=usage.plus(RequestUsage(stopped=True))))
+        assert history.gateway_days("a", day) == [(day, UsageCount(2, 12, 8, 0.0025, "USD", 1, 1))]
+        history.forget("a")
+        assert history.gateway_days("a", day) == []
