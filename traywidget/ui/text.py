@@ -280,6 +280,8 @@ def account_details(snapshot: Snapshot, now: datetime) -> list[str]:
     lines += [meter_detail(meter, now) for meter in snapshot.meters]
     if snapshot.streams is not None:
         lines.append(streams_text(snapshot.streams))
+    if snapshot.gateway_usage is not None and snapshot.gateway_usage.total.requests:
+        lines.append(gateway_usage_text(snapshot.gateway_usage))
     error = error_text(snapshot)
     if error and not snapshot.state.is_fine:
         lines.append(tr("Last error: {message}").format(message=error))
