@@ -116,9 +116,9 @@ async def start_held(tmp_path: Path, clock: Clock):
         await gateway.stop()
 
 
-def _oc(sim, rails: Rails = Rails(), rpm: int = 60) -> tuple[list[Account], dict[str, str]]:
+def _oc(sim, rails: Rails | None = None, rpm: int = 60) -> tuple[list[Account], dict[str, str]]:
     key = sim.sim.add_openai_compatible_key(rpm=rpm)
-    return [Account("oc", "openai-compatible", "OC", sim.url("openai-compatible"), rails=rails)], {"oc": key}
+    return [Account("oc", "openai-compatible", "OC", sim.url("openai-compatible"), rails=rails or Rails())], {"oc": key}
 
 
 # --- stop and hold ------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import openai
 import pytest
 
 from tests.desktop import free_port, wait_until
-from tests.e2e.cli import run_cli
-from tests.gateway.test_cli import Headless, _add, _set_port, env  # noqa: F401 - `env` is a fixture
+from tests.e2e.cli import cli_env, run_cli
+from tests.gateway.test_cli import Headless, _add, _set_port
 from traywidget.simulator.frames import openrouter_cost
 from traywidget.simulator.records import PLAIN_ANSWER_TOKENS, PROMPT_TOKENS
 
@@ -20,13 +20,19 @@ pytestmark = pytest.mark.slow
 ASK = [{"role": "user", "content": "hi"}]
 
 
+@pytest.fixture
+def env(keyring_home, tmp_path):
+    _, keyring_env = keyring_home
+    return cli_env(keyring_env, tmp_path)
+
+
 def _status(env) -> dict:
     status = run_cli(env, "status", "--json")
     assert status.code == 0, status.err
     return {a["id"]: a for a in json.loads(status.out)["accounts"]}
 
 
-def test_kill_hold_status_restart_resume_from_the_command_line(env, sim):  # noqa: F811 - the fixture
+def test_kill_hold_status_restart_resume_from_the_command_line(env, sim):
     sim.sim.stream_interval_s = 0.05
     key = sim.sim.add_openrouter_key()
     _add(env, sim, "openrouter", "or-main", key)
@@ -82,7 +88,7 @@ def test_kill_hold_status_restart_resume_from_the_command_line(env, sim):  # noq
     assert run_cli(env, "resume").out.strip() == "No account was held."
 
 
-def test_accounts_set_edits_the_rails_and_refuses_bad_values(env):  # noqa: F811 - the fixture
+def test_accounts_set_edits_the_rails_and_refuses_bad_values(env):
     assert run_cli(env, "accounts", "add", "openrouter", "--id", "or1").code == 0
     done = run_cli(env, "accounts", "set", "or1", "--reserve", "50", "--reserve-window", "hour", "--daily-cap", "5")
     assert (done.code, done.out.strip()) == (0, "or1: reserve 50 requests per hour, daily cap 5.")

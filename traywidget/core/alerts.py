@@ -43,10 +43,10 @@ from traywidget.model import (
     FREE_REQUESTS_DAY,
     HOLD_DAILY_CAP,
     HOLD_RESERVE,
-    Hold,
     REQUESTS_DAY,
     REQUESTS_HOUR,
     REQUESTS_MINUTE,
+    Hold,
     KillResult,
     Meter,
     Snapshot,
@@ -368,7 +368,8 @@ def kill_summary(results: list[KillResult], labels: Mapping[str, str],
     total = gateway_total + sum(n for _, n in by_api)
     if total:
         # The count of streams decides the verb's form in some languages ("Se detuvo 1 stream").
-        title = trn("Stopped {streams}", "Stopped {streams}", total).format(streams=_joined(parts, tr("{items} and {item}")))
+        streams = _joined(parts, tr("{items} and {item}"))
+        title = trn("Stopped {streams}", "Stopped {streams}", total).format(streams=streams)
     elif failed:
         title = tr("No streams stopped")
     else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from functools import partial
 from datetime import datetime
 from typing import Callable, Mapping
 
@@ -117,7 +118,7 @@ class ResponseReader:
         if self._on_usage is not None and mentions_usage(events):
             for event in split_events(events):
                 if mentions_usage(event):
-                    self._read_usage(lambda event=event: self._tally.read_event(event))
+                    self._read_usage(partial(self._tally.read_event, event))
         if b"error" not in events:
             return
         for event in split_events(events):
@@ -158,8 +159,7 @@ class ResponseReader:
             self._learn_response(bytes(self._body))
         if self._on_usage is not None:
             if self._usage_body is not None and not stopped:
-                body = bytes(self._usage_body)
-                self._read_usage(lambda: self._tally.read_body(body))
+                self._read_usage(partial(self._tally.read_body, bytes(self._usage_body)))
             try:
                 self._on_usage(self._tally.result(stopped))
             except Exception:  # a failing book must not break the user's traffic

@@ -63,6 +63,7 @@ _WHY = {
 def hold_message(account_id: str, hold: Hold) -> str:
     """What a held request's error says (English, like the provider's own errors)."""
     until = "until you resume" if hold.until is None else f"until {iso(hold.until)}"
-    return (f"Requests for traywidget account {account_id!r} are held by traywidget ({_WHY.get(hold.reason, hold.reason)}) "
+    why = _WHY.get(hold.reason, hold.reason)
+    return (f"Requests for traywidget account {account_id!r} are held by traywidget ({why}) "
             f"{until}; this request was not sent. Resume with `traywidget resume --account {account_id}` or the tray "
             "menu's \"Resume requests\".")

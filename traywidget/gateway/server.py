@@ -29,8 +29,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from traywidget.core.config import is_loopback_host
 from traywidget.core.holds import HoldBook
-from traywidget.core.spend import SpendBook
 from traywidget.core.secrets import SecretStore
+from traywidget.core.spend import SpendBook
 from traywidget.gateway import control
 from traywidget.gateway.control import HOST_V4, HOST_V6, TOKEN_REREAD_S
 from traywidget.gateway.guard import (
@@ -41,7 +41,6 @@ from traywidget.gateway.guard import (
 )
 from traywidget.gateway.keys import KeyCache
 from traywidget.gateway.learning import ObservationSink
-from traywidget.gateway.rails import hold_message, reserve_crossing, spend_crossing
 from traywidget.gateway.proxy import (
     Exchange,
     ProxyChoice,
@@ -49,6 +48,7 @@ from traywidget.gateway.proxy import (
     request_headers,
     upstream_url,
 )
+from traywidget.gateway.rails import hold_message, reserve_crossing, spend_crossing
 from traywidget.gateway.registry import StreamCountSink, StreamRegistry
 from traywidget.gateway.token import ensure_token, read_token
 from traywidget.i18n import tr

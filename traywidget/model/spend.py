@@ -35,7 +35,8 @@ class Hold:
 
     def held_until_json(self) -> str:
         """`held_until` in the status JSON: an ISO time, or "resume"."""
-        return iso(self.until) if self.until is not None else UNTIL_RESUME
+        moment = iso(self.until)
+        return UNTIL_RESUME if moment is None else moment
 
     def to_json(self) -> dict[str, Any]:
         return {"reason": self.reason, "since": iso(self.since), "until": iso(self.until)}

@@ -35,14 +35,14 @@ class RailsBox(QGroupBox):
         self.reserve.setRange(0, MAX_RESERVE)
         self.reserve.setSpecialValueText(tr("Off"))
         self.reserve.setValue(rails.reserve or 0)
-        self.window = QComboBox()
+        self.reserve_window = QComboBox()
         for value, text in (("minute", tr("this minute")), ("hour", tr("this hour")), ("day", tr("today"))):
-            self.window.addItem(text, value)
-        self.window.setCurrentIndex(max(0, self.window.findData(rails.reserve_window)))
+            self.reserve_window.addItem(text, value)
+        self.reserve_window.setCurrentIndex(max(0, self.reserve_window.findData(rails.reserve_window)))
         row = QHBoxLayout()
         row.addWidget(self.reserve)
         row.addWidget(QLabel(tr("requests left")))
-        row.addWidget(self.window)
+        row.addWidget(self.reserve_window)
         row.addStretch(1)
         form.addRow(tr("Hold below"), row)
         self.daily_cap = QDoubleSpinBox()
@@ -55,5 +55,5 @@ class RailsBox(QGroupBox):
 
     def rails(self) -> Rails:
         """The rails as set (0 is off)."""
-        return Rails(reserve=self.reserve.value() or None, reserve_window=str(self.window.currentData()),
+        return Rails(reserve=self.reserve.value() or None, reserve_window=str(self.reserve_window.currentData()),
                      daily_cap=self.daily_cap.value() or None)
