@@ -19,6 +19,7 @@ from traywidget.model import (
     Account,
     GatewayUsage,
     Hold,
+    Rails,
     RequestUsage,
 )
 from traywidget.ui.badge import MARK_ALERT, MARK_HELD, trouble_mark
@@ -98,3 +99,30 @@ def test_resume_requests_reaches_the_gateway(qtbot, engine, runner):
     qtbot.waitUntil(lambda: "main" in c.tray.snapshots)
     action(c.tray, "Resume requests").trigger()
     qtbot.waitUntil(lambda: resumed == [1])
+
+
+def test_settings_choose_how_long_kill_all_streams_holds(qtbot):
+    from traywidget.core.config import Settings
+    from traywidget.ui.settings import SettingsDialog
+
+    dialog = SettingsDialog(None, None, config=Config(settings=Settings(kill_hold=45)))
+    qtbot.addWidget(dialog)
+    items = [dialog.kill_hold.itemText(i) for i in range(dialog.kill_hold.count())]
+    assert items == ["No: only stop the streams", "For 15 minutes", "For 1 hour", "For 45 minutes", "Until I resume"]
+    assert dialog.build_config().settings.kill_hold == 45
+    dialog.kill_hold.setCurrentIndex(dialog.kill_hold.findData("resume"))
+    assert dialog.build_config().settings.kill_hold_minutes == (True, None)
+    assert Settings.from_json({"kill_hold": "forever"}).kill_hold_minutes == (False, None)
+    assert Settings.from_json({"kill_hold": 15}).kill_hold_minutes == (True, 15.0)
+
+
+def test_the_account_dialog_keeps_and_edits_the_rails(qtbot):
+    from traywidget.ui.account_editor import AccountEditor
+
+    account = Account("main", "openrouter", "Main", "https://openrouter.ai/api/v1", rails=Rails(50, "day", 5.0))
+    editor = AccountEditor(existing=account, taken_ids=set(), commit=lambda *a: None)
+    qtbot.addWidget(editor)
+    assert editor.build_account().rails == Rails(50, "day", 5.0)  # an edit of something else keeps them
+    editor.rails_box.reserve.setValue(0)
+    editor.rails_box.daily_cap.setValue(2.5)
+    assert editor.build_account().rails == Rails(None, "day", 2.5)

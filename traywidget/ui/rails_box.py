@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from traywidget.i18n import tr
+from traywidget.i18n.numbers import conventions
 from traywidget.model import Rails
 from traywidget.ui.colors import MUTED, set_tone
 
@@ -48,7 +49,10 @@ class RailsBox(QGroupBox):
         self.daily_cap = QDoubleSpinBox()
         self.daily_cap.setRange(0.0, MAX_CAP)
         self.daily_cap.setDecimals(2)
-        self.daily_cap.setPrefix("$")
+        # The amount in USD, written the way the language writes money ("$5.00", "5,00 $", "US$5.00").
+        prefix, _, suffix = conventions().money.partition("{number}")
+        self.daily_cap.setPrefix(prefix)
+        self.daily_cap.setSuffix(suffix)
         self.daily_cap.setSpecialValueText(tr("Off"))
         self.daily_cap.setValue(rails.daily_cap or 0.0)
         form.addRow(tr("Hold at today's spend"), self.daily_cap)
