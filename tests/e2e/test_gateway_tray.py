@@ -4,7 +4,8 @@ Xvfb + trayer + dunst on a private D-Bus session, dbus-monitor counting Notify c
 `python -m traywidget --demo` (whose gateway runs on a free port with the demo's fixed token). A client
 streams through the gateway on the demo's OpenRouter account (a provider with no kill API of its own);
 "Kill all streams" picked from the real tray menu ends the client's stream with the stopped-from-traywidget
-event and closes the upstream, and the gateway then holds no stream. A 429 sent mid-stream by routing.run
+event and closes the upstream, the gateway then holds no stream, and the notification says where streams
+were stopped, at normal urgency. A 429 sent mid-stream by routing.run
 ("Concurrent stream limit exceeded") through the gateway raises exactly one notification, and two more
 polls of the account do not repeat it.
 """
@@ -132,11 +133,16 @@ def test_a_stream_through_the_trays_gateway_is_stopped_from_the_menu_and_a_429_n
         assert _held(gateway) == {}
         wait_until(lambda: sim_call(sim_port, f"streams?key={OPENROUTER_KEY}")["streams"]["active"] == 0, 5,
                    what="the upstream stream closed at the simulator")
-        # The summary counts the gateway's stream with the ones routing.run's kill API stopped (the demo
-        # keeps one running there): "Stopped 2 streams on 2 accounts".
+        # The summary says where each stream was stopped: the gateway's, and the one routing.run's kill API
+        # stopped (the demo keeps one running there); and what cannot be stopped from here. At normal
+        # urgency: the answer to a click, not dimmed.
         summary = wait_until(lambda: next((c for c in notify_calls(monitor_log.read_text())
                                            if c["summary"].startswith("Stopped ")), None), 10, what="the kill summary")
-        assert summary["summary"] == "Stopped 2 streams on 2 accounts", summary
+        assert summary["summary"] == (
+            "Stopped 1 stream through the gateway (OpenRouter 1) and 1 on routing.run · Premium"), summary
+        assert summary["body"] == (
+            "Streams your tools opened directly to OpenRouter or Routeway cannot be stopped from here.")
+        assert re.search(r'string "urgency"\s+variant\s+byte 1\b', summary["raw"]), summary["raw"]
 
         # --- a 429 in the middle of a routing.run stream, through the gateway: one notification
         sim_call(sim_port, "stream/script", {"key": ROUTING_KEY, "count": 1, "events": 5, "error_after": 2,
