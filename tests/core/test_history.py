@@ -125,6 +125,9 @@ def test_a_days_gateway_traffic_is_kept_per_account_and_day(tmp_path):
     with HistoryStore(tmp_path) as history:
         history.record(snapshot)
         history.record(snapshot.with_changes(gateway_usage=usage.plus(RequestUsage(stopped=True))))
+        assert history.gateway_days("a", day)[0][1].requests == 1  # a row at most every min_interval_s
+    with HistoryStore(tmp_path, min_interval_s=0) as history:
+        history.record(snapshot.with_changes(gateway_usage=usage.plus(RequestUsage(stopped=True))))
         assert history.gateway_days("a", day) == [(day, UsageCount(2, 12, 8, 0.0025, "USD", 1, 1))]
         history.forget("a")
         assert history.gateway_days("a", day) == []

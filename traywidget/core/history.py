@@ -89,7 +89,8 @@ class HistoryStore:
         self.min_interval_s = min_interval_s
         self.keep_s = keep_s
         self._last: dict[tuple[str, str], float] = {}
-        self._last_gateway: dict[str, tuple] = {}
+        # (day start, when written) of each account's gateway row: written at most once per min_interval_s.
+        self._last_gateway: dict[str, tuple[float, float]] = {}
         self._last_prune = 0.0
         self._db: sqlite3.Connection | None = None
         self._lock = threading.RLock()
@@ -177,19 +178,20 @@ class HistoryStore:
         usage = snapshot.gateway_usage
         if self._db is None or usage is None or not usage.total.requests:
             return
-        key = usage.key()
-        if self._last_gateway.get(snapshot.account_id) == key:
-            return
+        day, now = usage.since.timestamp(), time.monotonic()
+        last = self._last_gateway.get(snapshot.account_id)
+        if last is not None and last[0] == day and now - last[1] < self.min_interval_s:
+            return  # a busy gateway publishes a snapshot per request: the day's row needs no more
         t = usage.total
         try:
             self._db.execute(
                 "INSERT OR REPLACE INTO gateway_days VALUES (?,?,?,?,?,?,?,?,?)",
-                (snapshot.account_id, usage.since.timestamp(), t.requests, t.input_tokens, t.output_tokens, t.cost,
+                (snapshot.account_id, day, t.requests, t.input_tokens, t.output_tokens, t.cost,
                  t.currency, t.cost_unreported, t.stopped))
         except sqlite3.Error as exc:
             log.warning("usage history write failed: %s", exc)
             return
-        self._last_gateway[snapshot.account_id] = key
+        self._last_gateway[snapshot.account_id] = (day, now)
 
     @_locked
     def add_samples(self, rows: list[tuple[str, str, float, float, float | None]]) -> int:
