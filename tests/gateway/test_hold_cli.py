@@ -99,3 +99,29 @@ def test_accounts_set_edits_the_rails_and_refuses_bad_values(env):
     off = run_cli(env, "accounts", "set", "or1", "--reserve", "off", "--daily-cap", "off")
     assert off.out.strip() == "or1: no reserve, no daily cap."
     assert run_cli(env, "kill", "--hold", "0").code == 2
+
+
+def test_a_daily_cap_holds_a_headless_gateway_and_says_so_once(env, sim):
+    from traywidget.core.spend import next_midnight
+    from traywidget.model import iso, utcnow
+
+    _add(env, sim, "openrouter", "or-main", sim.sim.add_openrouter_key())
+    assert run_cli(env, "accounts", "set", "or-main", "--daily-cap", "0.002").code == 0  # one answer costs 0.0025
+    port = free_port()
+    _set_port(env, port)
+    token = run_cli(env, "gateway", "token").out.strip()
+    tool = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/or-main", api_key=token)
+    gateway = Headless(env)
+    try:
+        tool.chat.completions.create(model="m", messages=ASK, max_tokens=8)  # crosses the cap: answered
+        with pytest.raises(openai.APIStatusError) as refused:
+            tool.chat.completions.create(model="m", messages=ASK, max_tokens=8)
+        assert refused.value.status_code == 423 and "daily spend cap" in refused.value.message
+        account = _status(env)["or-main"]
+        assert (account["held_by"], account["held_until"]) == ("daily_cap", iso(next_midnight(utcnow())))
+        assert account["rails"]["daily_cap"] == 0.002
+    finally:
+        code, out, err = gateway.end()
+    assert code == 0, err
+    assert err.count("traywidget: warning: or-main: held at its daily spend cap\n") == 1, err
+    assert "Resume with \"Resume requests\" in the tray menu or: traywidget resume" in err

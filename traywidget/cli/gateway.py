@@ -25,7 +25,7 @@ from traywidget.cli.polling import (
 from traywidget.core.config import ConfigStore, ConfigWatch, validate_port
 from traywidget.core.secrets import KeyringSecretStore
 from traywidget.i18n import tr
-from traywidget.model import EXIT_OK, Account, UsageError
+from traywidget.model import EXIT_OK, Account, Hold, Snapshot, State, UsageError
 
 CONFIG_CHECK_S = 2.0  # how soon an account added or removed elsewhere reaches a running gateway
 
@@ -91,6 +91,23 @@ def _serve(args, out: TextIO, err: TextIO) -> int:
     return asyncio.run(_run(inputs, config.warnings, port, "json" if args.json else "text", out, err, store))
 
 
+def _told_of_rails(engine, err: TextIO) -> Callable[[str, Hold | None], None]:
+    """The engine hears of every hold; a guard rail that starts holding is also said on stderr, once
+    (what the tray says in a notification)."""
+    from traywidget.core.alerts import AlertPolicy
+
+    policy = AlertPolicy()
+
+    def on_hold(account_id: str, hold: Hold | None) -> None:
+        engine.set_hold(account_id, hold)
+        label = next((a.label for a in engine.accounts if a.id == account_id), account_id)
+        for alert in policy.hold_alerts(Snapshot(account_id, "", label, State.OK, hold=hold)):
+            print(tr("traywidget: warning: {warning}").format(warning=alert.title), file=err)
+            print(alert.body, file=err, flush=True)
+
+    return on_hold
+
+
 async def _follow_accounts(store: ConfigStore, apply: Callable[[list[Account]], None], err: TextIO) -> None:
     """Accounts added or removed while the gateway runs (`traywidget accounts …`, Settings, an
     editor) reach it within CONFIG_CHECK_S: a removed account is no longer forwarded with its key,
@@ -118,7 +135,7 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     accounts, secrets = inputs.accounts, inputs.secrets
     engine = Engine(accounts, secrets, settings=inputs.settings)
     gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams, holds=HoldBook(),
-                      spend=SpendBook(), on_hold=engine.set_hold, on_usage=engine.set_gateway_usage)
+                      spend=SpendBook(), on_hold=_told_of_rails(engine, err), on_usage=engine.set_gateway_usage)
     bound = await gateway.start(port)
     address_file.announce(bound)  # `gateway env`, `status` and `kill` find it there, whatever --port said
     try:

@@ -156,9 +156,9 @@ class AlertPolicy:
 
     # ------------------------------------------------------------------ core
     def update(self, snapshot: Snapshot, now: datetime) -> list[Alert]:
-        return self._hold_alerts(snapshot) + self._quota_alerts(snapshot, now)
+        return self.hold_alerts(snapshot) + self._quota_alerts(snapshot, now)
 
-    def _hold_alerts(self, snapshot: Snapshot) -> list[Alert]:
+    def hold_alerts(self, snapshot: Snapshot) -> list[Alert]:
         """A guard rail that starts holding the account: said once (a Kill's hold was the user's own click)."""
         hold = snapshot.hold
         if hold is None or hold.reason not in (HOLD_RESERVE, HOLD_DAILY_CAP):
