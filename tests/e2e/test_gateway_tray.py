@@ -7,7 +7,8 @@ streams through the gateway on the demo's OpenRouter account (a provider with no
 event and closes the upstream, the gateway then holds no stream, and the notification says where streams
 were stopped, at normal urgency. A 429 sent mid-stream by routing.run
 ("Concurrent stream limit exceeded") through the gateway raises exactly one notification, and two more
-polls of the account do not repeat it.
+polls of the account do not repeat it. A hold set through the gateway's control API refuses the next
+request at once (423, not retried), and "Resume requests" picked from the real menu lets the next one through.
 """
 
 from __future__ import annotations
@@ -162,6 +163,23 @@ def test_a_stream_through_the_trays_gateway_is_stopped_from_the_menu_and_a_429_n
                    interval=0.5, what="two more polls of the account")
         alive()
         assert len(told()) == 1, told()
+
+        # --- a hold (the control API's kill, as `traywidget kill --hold-until-resume` sends it): the gateway
+        # refuses at once, the menu offers "Resume requests", and picking it lets the next request through
+        ask = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+        chat = f"{base}/demo-openrouter/chat/completions"
+        held = httpx.post(f"{base}/_traywidget/kill", headers=AUTH, json={"hold": True, "minutes": None}, timeout=10)
+        assert held.json()["held"]["demo-openrouter"] == "resume", held.text
+        refused = httpx.post(chat, headers=AUTH, json=ask, timeout=10)
+        assert (refused.status_code, refused.headers["x-should-retry"]) == (423, "false"), refused.text
+        before_ids = {w["id"] for w in x_windows(env)}
+        x(env, "xdotool", "mousemove", str(geometry["x"] + geometry["w"] // 2), str(geometry["y"] + geometry["h"] // 2))
+        x(env, "xdotool", "click", "3")
+        wait_until(lambda: any(w["id"] not in before_ids and w["w"] > 100 and override_redirect(env, w["id"])
+                               and mapped(env, w["id"]) for w in x_windows(env)), 5, what="the context menu")
+        x(env, "xdotool", "key", "--delay", "120", *(["Down"] * (DOWN_TO_KILL_ALL + 1)), "Return")
+        wait_until(lambda: alive() or httpx.post(chat, headers=AUTH, json=ask, timeout=10).status_code == 200, 10,
+                   what="requests through again after Resume requests")
         log = app_log.read_text()
     # The demo's public token (README) only where the demo prints it on purpose: never logged.
     assert log.count(told_gateway) == 1
