@@ -18,7 +18,7 @@ from tests.e2e.cli import cli_env, run_cli, start_cli
 PIPE_CLOSED = 141  # documented in README: what a command returns when its reader went away
 
 STATUS_KEYS = {"id", "provider", "label", "state", "plan", "meters", "error", "fetched_at", "notes", "stale",
-               "streams"}
+               "streams", "held_until", "held_by", "gateway_usage", "rails"}
 METER_KEYS = {"name", "unit", "used", "limit", "remaining", "resets_at", "source", "seen_at"}
 
 
@@ -373,16 +373,15 @@ def test_kill_stops_streams_and_names_unsupported(env, sim):
     assert len(s.active_streams(rr)) == 2
     text = run_cli(env, "kill")
     assert text.code == 0, text.err
-    assert text.out == ("Stopped 2 streams on 1 account.\n"
-                        "Cannot stop streams on Or from here: the provider has no kill API "
-                        "(they end when your tool closes them).\n")
+    assert text.out == ("Stopped 2 streams on Rr.\n"
+                        "Streams your tools opened directly to Or cannot be stopped from here.\n")
     s.open_stream(rr, max_tokens=10_000)
     r = run_cli(env, "kill", "--json")
     assert r.code == 0, r.err
     results = {a["id"]: a for a in json.loads(r.out)["accounts"]}
     assert results == {
-        "rr": {"id": "rr", "supported": True, "killed_streams": 1, "error": None},
-        "or": {"id": "or", "supported": False, "killed_streams": None, "error": None},
+        "rr": {"id": "rr", "supported": True, "killed_streams": 1, "error": None, "held_until": None},
+        "or": {"id": "or", "supported": False, "killed_streams": None, "error": None, "held_until": None},
     }
     again = run_cli(env, "kill")
     assert again.out.startswith("No streams were running.\n")
