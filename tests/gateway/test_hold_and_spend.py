@@ -104,9 +104,11 @@ async def start_held(tmp_path: Path, clock: Clock):
                 store.set(account_id, key)
         holds = HoldBook(tmp_path / "holds.json", now=clock)
         spend = SpendBook(tmp_path / "usage.json", now=clock)
-        held = Held(Gateway(accounts, store, now=clock, holds=holds, spend=spend), store, holds, spend)
-        held.gateway._on_hold = held.told_holds.__setitem__
-        held.gateway._on_usage = held.told_usage.__setitem__
+        told_holds: dict[str, Hold | None] = {}
+        told_usage: dict[str, GatewayUsage] = {}
+        gateway = Gateway(accounts, store, now=clock, holds=holds, spend=spend, on_hold=told_holds.__setitem__,
+                          on_usage=told_usage.__setitem__)
+        held = Held(gateway, store, holds, spend, told_holds, told_usage)
         await held.gateway.start(0)
         started.append(held.gateway)
         return held

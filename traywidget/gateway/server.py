@@ -39,6 +39,7 @@ from traywidget.gateway.guard import (
     presented_tokens,
     token_refusal,
 )
+from traywidget.gateway.holding import HoldKeeper, HoldSink, UsageBookSink
 from traywidget.gateway.keys import KeyCache
 from traywidget.gateway.learning import ObservationSink
 from traywidget.gateway.proxy import (
@@ -48,7 +49,7 @@ from traywidget.gateway.proxy import (
     request_headers,
     upstream_url,
 )
-from traywidget.gateway.rails import hold_message, reserve_crossing, spend_crossing
+from traywidget.gateway.rails import hold_message
 from traywidget.gateway.registry import StreamCountSink, StreamRegistry
 from traywidget.gateway.token import ensure_token, read_token
 from traywidget.i18n import tr
@@ -59,7 +60,7 @@ from traywidget.model import (
     GatewayUsage,
     Hold,
     Meter,
-    RequestUsage,
+    Rails,
     SecretStoreError,
     TrafficObservation,
     TraywidgetError,
@@ -90,12 +91,6 @@ http_log.addFilter(_MalformedRequests())
 
 SHUTDOWN_TIMEOUT_S = 1.0
 PROBE_TIMEOUT_S = 1.0
-# How often the holds file is looked at for holds set or ended elsewhere, and holds run out
-# (the request path looks at it before every request anyway).
-HOLD_CHECK_S = 1.0
-
-HoldSink = Callable[[str, "Hold | None"], None]
-UsageBookSink = Callable[[str, GatewayUsage], None]
 
 
 class GatewayError(TraywidgetError):
@@ -147,12 +142,7 @@ class Gateway:
     ) -> None:
         """`holds`/`spend`: where holds and today's usage are kept (None: this gateway neither
         holds nor counts); `on_hold`/`on_usage` hear of every change, on the gateway's loop."""
-        self._holds = holds
-        self._spend = spend
-        self._on_hold = on_hold
-        self._on_usage = on_usage
-        self._told_holds: dict[str, Hold] = {}
-        self._hold_watch: asyncio.Task | None = None
+        self._keeper = HoldKeeper(holds, spend, self._rails_of, now, on_hold, on_usage)
         self._secrets = secrets
         self._observe = observe
         self._now = now
@@ -207,30 +197,23 @@ class Gateway:
     def hold(self, accounts: Iterable[str] | None, minutes: float | None, reason: str = HOLD_KILL) -> dict[str, Hold]:
         """Refuse the new requests of these accounts (None: every account) for `minutes` (None:
         until resumed), from the very next request on."""
-        if self._holds is None:
-            raise RuntimeError("this gateway keeps no holds")
-        held = self._holds.hold(self._chosen(accounts), reason, minutes)
-        self._tell_holds()
-        return held
+        return self._keeper.hold(list(self._targets) if accounts is None else accounts, minutes, reason)
 
     def resume(self, accounts: Iterable[str] | None = None) -> list[str]:
         """End the holds of these accounts (None: all); the very next request goes through."""
-        if self._holds is None:
-            return []
-        resumed = self._holds.resume(None if accounts is None else list(accounts))
-        self._tell_holds()
-        return resumed
+        return self._keeper.resume(accounts)
 
     def holds(self) -> dict[str, Hold]:
-        return {} if self._holds is None else self._holds.all_active()
+        """Every account held now."""
+        return self._keeper.holds()
 
     def usage_today(self) -> dict[str, GatewayUsage]:
-        if self._spend is None:
-            return {}
-        return {account_id: self._spend.today(account_id) for account_id in self._targets}
+        """Today's traffic through the gateway, per account (empty when this gateway does not count)."""
+        return self._keeper.usage_today(self._targets)
 
-    def _chosen(self, accounts: Iterable[str] | None) -> list[str]:
-        return list(self._targets) if accounts is None else list(accounts)
+    def _rails_of(self, account_id: str) -> Rails | None:
+        target = self._targets.get(account_id)
+        return target.account.rails if target is not None else None
 
     async def start(self, port: int = 0) -> int:
         """Listen on 127.0.0.1 (and ::1 where available); returns the port.
@@ -273,12 +256,7 @@ class Gateway:
             log.info("Not listening on [::1]:%d (%s)", self.port, exc.strerror or type(exc).__name__)
         self._runner = runner
         self._session = _upstream_session()
-        if self._holds is not None or self._spend is not None:
-            self._tell_holds()
-            self._hold_watch = asyncio.get_running_loop().create_task(self._watch_holds(), name="gateway-holds")
-        if self._spend is not None and self._on_usage is not None:
-            for account_id, usage in self.usage_today().items():
-                self._on_usage(account_id, usage)
+        self._keeper.start(self._targets)
         log.info("Gateway listening on http://%s:%d", HOST_V4, self.port)
         return self.port
 
@@ -287,14 +265,10 @@ class Gateway:
         runner, session = self._runner, self._session
         if runner is None:
             return
-        if self._hold_watch is not None:
-            self._hold_watch.cancel()
-            self._hold_watch = None
         for site in self._sites:
             await site.stop()
         await self._registry.stop_all()
-        if self._spend is not None:  # the streams just stopped are counted too
-            self._spend.flush()
+        self._keeper.stop()  # after the streams: theirs are counted too
         await runner.cleanup()
         if session is not None:
             await session.close()
@@ -313,7 +287,7 @@ class Gateway:
         target = self._targets.get(account_id)
         if target is None:
             return self._unknown_account(account_id)
-        hold = self._holds.active(account_id) if self._holds is not None else None
+        hold = self._keeper.held(account_id)
         if hold is not None:
             status, body, headers = held_reply(target.provider, request.match_info.get("tail", ""),
                                                hold_message(account_id, hold))
@@ -335,7 +309,7 @@ class Gateway:
         held = self._registry.hold(account_id)
         try:
             exchange = Exchange(request, target, held, self._session, url, headers, proxy, self._learned, self._now,
-                                self._keys.forget, self._spent_by(account_id) if self._spend is not None else None)
+                                self._keys.forget, self._keeper.usage_sink(account_id))
             return await exchange.run()
         finally:
             self._registry.release(held)
@@ -364,7 +338,7 @@ class Gateway:
         except ValueError as exc:
             return error_response(400, f"Not a kill order: {exc}", "bad_kill_order")
         held: dict[str, Hold] = {}
-        if order.hold and self._holds is not None:  # first: a tool's next request is refused, not forwarded
+        if order.hold and self._keeper.keeps_holds:  # first: a tool's next request is refused, not forwarded
             held = self.hold(order.accounts, order.minutes)
         stopped = await self.kill_all(order.accounts)
         return web.json_response({"stopped": stopped,
@@ -413,62 +387,8 @@ class Gateway:
             "that account's base URL, e.g. /ACCOUNT_ID/chat/completions.",
             "unknown_account", "not_found_error")
 
-    # --- holds and spend ---------------------------------------------------------------
-
-    def _spent_by(self, account_id: str) -> Callable[[RequestUsage], None]:
-        def spent(usage: RequestUsage) -> None:
-            assert self._spend is not None
-            today = self._spend.record(account_id, usage)
-            if self._on_usage is not None:
-                self._on_usage(account_id, today)
-            target = self._targets.get(account_id)
-            if target is not None and self._holds is not None:
-                crossing = spend_crossing(target.account.rails, today, self._now())
-                if crossing is not None:
-                    self._rail_holds(account_id, *crossing)
-        return spent
-
-    def _rail_holds(self, account_id: str, reason: str, until: datetime) -> None:
-        assert self._holds is not None
-        current = self._holds.active(account_id)
-        if current is not None and (current.until is None or current.until >= until):
-            return
-        self._holds.hold_until([account_id], reason, until)
-        log.info("Holding %s's gateway traffic (%s) until %s", account_id, reason, until.isoformat())
-        self._tell_holds()
-
-    def _tell_holds(self) -> None:
-        """Tell the sink of every hold that began or ended since it last heard."""
-        if self._holds is None or self._on_hold is None:
-            return
-        now_held = self._holds.all_active()
-        for account_id in set(self._told_holds) | set(now_held):
-            hold = now_held.get(account_id)
-            if self._told_holds.get(account_id) != hold:
-                try:
-                    self._on_hold(account_id, hold)
-                except Exception:  # a failing view must not break the traffic
-                    log.exception("The hold sink failed")
-        self._told_holds = now_held
-
-    async def _watch_holds(self) -> None:
-        """Holds set or ended by another process, and holds running out, reach the sink; today's
-        usage reaches its file."""
-        while True:
-            await asyncio.sleep(HOLD_CHECK_S)
-            try:
-                self._tell_holds()
-            except OSError as exc:
-                log.warning("Cannot read the holds: %s", exc)
-            if self._spend is not None:
-                self._spend.flush()
-
     def _learned(self, observation: TrafficObservation) -> None:
-        target = self._targets.get(observation.account_id)
-        if target is not None and self._holds is not None and observation.meters:
-            crossing = reserve_crossing(target.account.rails, observation.meters, self._now())
-            if crossing is not None:
-                self._rail_holds(observation.account_id, *crossing)
+        self._keeper.learned(observation)  # a reserve crossed holds the account before its next request
         if observation.state is None and not observation.meters and self._latest.went_through(observation.account_id):
             return  # another good answer that says nothing new: the engine need not hear it again
         self._latest.record(observation)
