@@ -128,3 +128,32 @@ def test_a_port_in_use_is_told_at_the_top_of_the_panel_and_as_a_notification(qtb
     finally:
         taken.close()
         runner.spawn(threaded.stop())
+
+
+def test_kill_all_streams_holds_as_settings_say_and_resume_requests_ends_it(qtbot, tmp_path, runner):
+    controller, gateway, secrets, threaded = build(qtbot, tmp_path, runner, enabled=True)
+    try:
+        controller.config = replace(controller.config, settings=replace(controller.config.settings,
+                                                                        kill_hold="resume"))
+        controller.apply_gateway()
+        qtbot.waitUntil(lambda: gateway.state.running, timeout=5000)
+        url = f"http://127.0.0.1:{gateway.state.port}/main/chat/completions"
+        token = secrets.get_secret(GATEWAY_TOKEN)
+        shown = []
+        controller.notifier.shown.connect(shown.append)
+        next(a for a in controller.tray.contextMenu().actions() if a.text() == "Kill all streams").trigger()
+        qtbot.waitUntil(lambda: controller.tray.snapshots["main"].hold is not None, timeout=5000)
+        assert controller.tray.snapshots["main"].hold.until is None  # until resumed
+        refused = httpx.post(url, headers={"Authorization": f"Bearer {token}"}, json={}, timeout=5)
+        # routing.run's own error shape: plain text, the code in a header.
+        assert (refused.status_code, refused.headers["X-Error-Code"]) == (423, "HELD_BY_TRAYWIDGET")
+        assert "held by traywidget" in refused.text
+        qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+        assert [a.title for a in shown] == ["No streams stopped"]  # routing.run's kill API has no key here
+        next(a for a in controller.tray.contextMenu().actions() if a.text() == "Resume requests").trigger()
+        qtbot.waitUntil(lambda: controller.tray.snapshots["main"].hold is None, timeout=5000)
+        # Through again: the provider (unreachable here) is asked, not the hold.
+        assert httpx.post(url, headers={"Authorization": f"Bearer {token}"}, json={}, timeout=10).status_code != 423
+    finally:
+        runner.spawn(gateway.stop())
+        runner.spawn(threaded.stop())

@@ -234,10 +234,10 @@ class Snapshot:
             fetched_at=parse_iso(data.get("fetched_at")),
             notes=tuple(str(n) for n in data.get("notes") or ()),
             stale=bool(data.get("stale", False)),
+            # Not the hold nor the gateway's usage: the hold file and the usage book are their truth,
+            # and a cached copy could show a hold the user has since resumed.
             streams=data["streams"] if type(data.get("streams")) is int and data["streams"] >= 0 else None,
         )
-        # Not the hold nor the gateway's usage: the hold file and the usage book are their truth,
-        # and a cached copy could show a hold the user has since resumed.
 
 
 @dataclass(frozen=True)
