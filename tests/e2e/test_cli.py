@@ -385,6 +385,15 @@ def test_kill_stops_streams_and_names_unsupported(env, sim):
     }
     again = run_cli(env, "kill")
     assert again.out.startswith("No streams were running.\n")
+    # With a hold (no gateway runs: it is written down for the next one), and what it cannot cover.
+    held = run_cli(env, "kill", "--hold", "5")
+    assert held.code == 0, held.err
+    assert held.out.splitlines()[-2:] == [
+        "New requests through the gateway are held for 5 minutes (traywidget resume ends it sooner).",
+        "A hold refuses only requests through the gateway; streams opened directly to a provider with a kill API "
+        "(routing.run) were stopped by that API, new ones are not held."]
+    assert json.loads(run_cli(env, "status", "--json").out)["accounts"][0]["held_by"] == "kill"
+    assert run_cli(env, "resume").out == "Requests go through again: or, rr.\n"
 
 
 # --- watch -----------------------------------------------------------------------------------------

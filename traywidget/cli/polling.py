@@ -100,6 +100,10 @@ def kill_command(args, out: GuardedStream, err) -> int:
             print(summary.body, file=out)
         if outcome.held:
             print(hold_line(order.minutes), file=out)
+            if any(get_provider(a.provider).supports_kill for a in inputs.accounts if a.id in outcome.held):
+                print(tr("A hold refuses only requests through the gateway; streams opened directly to a "
+                         "provider with a kill API (routing.run) were stopped by that API, new ones are not held."),
+                      file=out)
     return _exit_code([r.error for r in results], any(r.error for r in results))
 
 
