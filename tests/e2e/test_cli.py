@@ -414,6 +414,28 @@ def test_watch_prints_a_line_per_change_and_stops_on_sigterm(env, sim):
     assert "Traceback" not in err
 
 
+@pytest.mark.slow  # waits for watch's look at the holds file (every 2 s)
+def test_watch_shows_a_hold_written_by_another_command_and_its_end(env, sim):
+    add_account(env, sim, "routing.run", "rr", sim.sim.add_routing_key("Premium"))
+    proc = start_cli(env, "watch", "--json")
+    try:
+        first = json.loads(proc.stdout.readline())
+        assert (first["id"], first["held_until"]) == ("rr", None)
+        assert first["gateway_usage"]["requests"] == 0  # no traffic through a gateway today
+        assert run_cli(env, "kill", "--hold-until-resume").code == 0  # no gateway: the hold is written down
+        line = json.loads(proc.stdout.readline())
+        while line["held_until"] is None:
+            line = json.loads(proc.stdout.readline())
+        assert (line["held_until"], line["held_by"]) == ("resume", "kill")
+        assert run_cli(env, "resume").code == 0
+        line = json.loads(proc.stdout.readline())
+        assert (line["held_until"], line["held_by"]) == (None, None)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+
+
 def test_watch_waybar_shows_the_badge_meter_and_trouble(env, sim):
     s = sim.sim
     rr = s.add_routing_key("Premium")
