@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow  # every test runs the CLI as a subprocess
 PIPE_CLOSED = 141  # documented in docs/cli.md: what a command returns when its reader went away
 
 STATUS_KEYS = {"id", "provider", "label", "state", "plan", "meters", "error", "fetched_at", "notes", "stale",
-               "streams", "severity"}
+               "streams", "severity", "held_until", "held_by", "gateway_usage", "rails"}
 METER_KEYS = {"name", "unit", "used", "limit", "remaining", "resets_at", "source", "seen_at", "freshness"}
 
 
@@ -414,19 +414,27 @@ def test_kill_stops_streams_and_names_unsupported(env, sim):
     assert len(s.active_streams(rr)) == 2
     text = run_cli(env, "kill")
     assert text.code == 0, text.err
-    assert text.out == ("Stopped 2 streams on 1 account.\n"
-                        "Cannot stop streams on Or from here: the provider has no kill API "
-                        "(they end when your tool closes them).\n")
+    assert text.out == ("Stopped 2 streams on Rr.\n"
+                        "Streams your tools opened directly to Or cannot be stopped from here.\n")
     s.open_stream(rr, max_tokens=10_000)
     r = run_cli(env, "kill", "--json")
     assert r.code == 0, r.err
     results = {a["id"]: a for a in json.loads(r.out)["accounts"]}
     assert results == {
-        "rr": {"id": "rr", "supported": True, "killed_streams": 1, "error": None},
-        "or": {"id": "or", "supported": False, "killed_streams": None, "error": None},
+        "rr": {"id": "rr", "supported": True, "killed_streams": 1, "error": None, "held_until": None},
+        "or": {"id": "or", "supported": False, "killed_streams": None, "error": None, "held_until": None},
     }
     again = run_cli(env, "kill")
     assert again.out.startswith("No streams were running.\n")
+    # With a hold (no gateway runs: it is written down for the next one), and what it cannot cover.
+    held = run_cli(env, "kill", "--hold", "5")
+    assert held.code == 0, held.err
+    assert held.out.splitlines()[-2:] == [
+        "New requests through the gateway are held for 5 minutes (traywidget resume ends it sooner).",
+        "A hold refuses only requests through the gateway; streams opened directly to a provider with a kill API "
+        "(routing.run) were stopped by that API, new ones are not held."]
+    assert json.loads(run_cli(env, "status", "--json").out)["accounts"][0]["held_by"] == "kill"
+    assert run_cli(env, "resume").out == "Requests go through again: or, rr.\n"
 
 
 # --- watch -----------------------------------------------------------------------------------------
@@ -445,6 +453,28 @@ def test_watch_prints_a_line_per_change_and_stops_on_sigterm(env, sim):
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+@pytest.mark.slow  # waits for watch's look at the holds file (every 2 s)
+def test_watch_shows_a_hold_written_by_another_command_and_its_end(env, sim):
+    add_account(env, sim, "routing.run", "rr", sim.sim.add_routing_key("Premium"))
+    proc = start_cli(env, "watch", "--json")
+    try:
+        first = json.loads(proc.stdout.readline())
+        assert (first["id"], first["held_until"]) == ("rr", None)
+        assert first["gateway_usage"]["requests"] == 0  # no traffic through a gateway today
+        assert run_cli(env, "kill", "--hold-until-resume").code == 0  # no gateway: the hold is written down
+        line = json.loads(proc.stdout.readline())
+        while line["held_until"] is None:
+            line = json.loads(proc.stdout.readline())
+        assert (line["held_until"], line["held_by"]) == ("resume", "kill")
+        assert run_cli(env, "resume").code == 0
+        line = json.loads(proc.stdout.readline())
+        assert (line["held_until"], line["held_by"]) == (None, None)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
 
 
 def test_watch_waybar_shows_the_badge_meter_and_trouble(env, sim):

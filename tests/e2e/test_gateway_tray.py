@@ -4,9 +4,11 @@ Xvfb + trayer + dunst on a private D-Bus session, dbus-monitor counting Notify c
 `python -m traywidget --demo` (whose gateway runs on a free port with the demo's fixed token). A client
 streams through the gateway on the demo's OpenRouter account (a provider with no kill API of its own);
 "Kill all streams" picked from the real tray menu ends the client's stream with the stopped-from-traywidget
-event and closes the upstream, and the gateway then holds no stream. A 429 sent mid-stream by routing.run
+event and closes the upstream, the gateway then holds no stream, and the notification says where streams
+were stopped, at normal urgency. A 429 sent mid-stream by routing.run
 ("Concurrent stream limit exceeded") through the gateway raises exactly one notification, and two more
-polls of the account do not repeat it.
+polls of the account do not repeat it. A hold set through the gateway's control API refuses the next
+request at once (423, not retried), and "Resume requests" picked from the real menu lets the next one through.
 """
 
 from __future__ import annotations
@@ -132,11 +134,16 @@ def test_a_stream_through_the_trays_gateway_is_stopped_from_the_menu_and_a_429_n
         assert _held(gateway) == {}
         wait_until(lambda: sim_call(sim_port, f"streams?key={OPENROUTER_KEY}")["streams"]["active"] == 0, 5,
                    what="the upstream stream closed at the simulator")
-        # The summary counts the gateway's stream with the ones routing.run's kill API stopped (the demo
-        # keeps one running there): "Stopped 2 streams on 2 accounts".
+        # The summary says where each stream was stopped: the gateway's, and the one routing.run's kill API
+        # stopped (the demo keeps one running there); and what cannot be stopped from here. At normal
+        # urgency: the answer to a click, not dimmed.
         summary = wait_until(lambda: next((c for c in notify_calls(monitor_log.read_text())
                                            if c["summary"].startswith("Stopped ")), None), 10, what="the kill summary")
-        assert summary["summary"] == "Stopped 2 streams on 2 accounts", summary
+        assert summary["summary"] == (
+            "Stopped 1 stream through the gateway (OpenRouter 1) and 1 on routing.run · Premium"), summary
+        assert summary["body"] == (
+            "Streams your tools opened directly to OpenRouter or Routeway cannot be stopped from here.")
+        assert re.search(r'string "urgency"\s+variant\s+byte 1\b', summary["raw"]), summary["raw"]
 
         # --- a 429 in the middle of a routing.run stream, through the gateway: one notification
         sim_call(sim_port, "stream/script", {"key": ROUTING_KEY, "count": 1, "events": 5, "error_after": 2,
@@ -156,6 +163,23 @@ def test_a_stream_through_the_trays_gateway_is_stopped_from_the_menu_and_a_429_n
                    interval=0.5, what="two more polls of the account")
         alive()
         assert len(told()) == 1, told()
+
+        # --- a hold (the control API's kill, as `traywidget kill --hold-until-resume` sends it): the gateway
+        # refuses at once, the menu offers "Resume requests", and picking it lets the next request through
+        ask = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+        chat = f"{base}/demo-openrouter/chat/completions"
+        held = httpx.post(f"{base}/_traywidget/kill", headers=AUTH, json={"hold": True, "minutes": None}, timeout=10)
+        assert held.json()["held"]["demo-openrouter"] == "resume", held.text
+        refused = httpx.post(chat, headers=AUTH, json=ask, timeout=10)
+        assert (refused.status_code, refused.headers["x-should-retry"]) == (423, "false"), refused.text
+        before_ids = {w["id"] for w in x_windows(env)}
+        x(env, "xdotool", "mousemove", str(geometry["x"] + geometry["w"] // 2), str(geometry["y"] + geometry["h"] // 2))
+        x(env, "xdotool", "click", "3")
+        wait_until(lambda: any(w["id"] not in before_ids and w["w"] > 100 and override_redirect(env, w["id"])
+                               and mapped(env, w["id"]) for w in x_windows(env)), 5, what="the context menu")
+        x(env, "xdotool", "key", "--delay", "120", *(["Down"] * (DOWN_TO_KILL_ALL + 1)), "Return")
+        wait_until(lambda: alive() or httpx.post(chat, headers=AUTH, json=ask, timeout=10).status_code == 200, 10,
+                   what="requests through again after Resume requests")
         log = app_log.read_text()
     # The demo's public token (README) only where the demo prints it on purpose: never logged.
     assert log.count(told_gateway) == 1

@@ -243,8 +243,9 @@ async def test_snapshot_json_shape():
     await client.aclose()
     data = json.loads(json.dumps(snap.to_json()))
     assert set(data) == {"id", "provider", "label", "state", "plan", "meters", "error", "fetched_at", "notes",
-                         "stale", "streams"}
+                         "stale", "streams", "held_until", "held_by", "gateway_usage"}
     assert data["streams"] is None  # no gateway in this process
+    assert (data["held_until"], data["held_by"], data["gateway_usage"]) == (None, None, None)
     hour = next(m for m in data["meters"] if m["name"] == "requests_hour")
     assert hour == {"name": "requests_hour", "unit": "requests", "used": 80, "limit": 500, "remaining": 420,
                     "resets_at": "2026-11-22T11:00:00Z", "source": "poll", "seen_at": "2026-11-22T10:20:00Z",

@@ -146,7 +146,8 @@ def test_headless_gateway_end_to_end(env, sim, tmp_path):
                 killed = run_cli(env, "--debug", "kill", "--json")
                 outputs += [killed.out, killed.err]
                 results = {r["id"]: r for r in json.loads(killed.out)["accounts"]}
-                assert results["or-main"] == {"id": "or-main", "supported": True, "killed_streams": 1, "error": None}
+                assert results["or-main"] == {"id": "or-main", "supported": True, "killed_streams": 1, "error": None,
+                                              "held_until": None}
                 assert results["rw"]["supported"] is False
                 tail = b"".join(chunks)
             assert STOPPED_MESSAGE.encode() in tail and tail.endswith(b"data: [DONE]\n\n")
@@ -268,7 +269,8 @@ def test_without_a_gateway_status_and_kill_work_as_before(env, sim):
     assert account["streams"] is None and account["state"] == "ok"
     sim.start_stream(key)
     killed = json.loads(run_cli(env, "kill", "--json").out)
-    assert killed == {"accounts": [{"id": "main", "supported": True, "killed_streams": 1, "error": None}]}
+    assert killed == {"accounts": [{"id": "main", "supported": True, "killed_streams": 1, "error": None,
+                                     "held_until": None}]}
 
 
 def test_a_port_taken_by_another_program(env, sim):

@@ -25,9 +25,12 @@ from traywidget.engine.http_client import fetch, make_client
 from traywidget.present.pace import PaceWatch
 from traywidget.store.secrets import KeyringState, KeyringStatus, MemorySecretStore
 from traywidget.model import (
+    HOLD_DAILY_CAP,
+    HOLD_RESERVE,
     REQUESTS_HOUR,
     Account,
     ErrorInfo,
+    Hold,
     HttpResult,
     KillResult,
     ProviderError,
@@ -325,6 +328,13 @@ def test_alert_titles_and_bodies(tmp_path):
     alerts += [kill_summary(results, labels), kill_summary([KillResult("main", True, 0)], labels),
                kill_summary([], labels), kill_summary(results[2:], labels), kill_failed("Invalid API key"),
                config_alert("Invalid API key")]
+    # The words after a kill through the gateway, the kill APIs and direct streams; a guard rail's hold.
+    alerts += [kill_summary([KillResult("main", True, 3), KillResult("work", True, 1)], labels, {"main": 1, "work": 1},
+                            {"main": True, "work": False}),
+               kill_summary([KillResult("main", True, 2)], labels, {}, {"main": True})]
+    alerts += policy.update(make_snapshot("main", label="Main").with_changes(
+        hold=Hold(HOLD_RESERVE, NOW, NOW + timedelta(minutes=30))), NOW)
+    alerts += policy.update(make_snapshot("team", label="Team").with_changes(hold=Hold(HOLD_DAILY_CAP, NOW, None)), NOW)
     with HistoryStore(tmp_path) as history:
         history.add_samples([("main", REQUESTS_HOUR, (NOW - timedelta(minutes=5 * i)).timestamp(), 100 + 100 * i,
                               1000) for i in range(1, 5)])
@@ -332,7 +342,7 @@ def test_alert_titles_and_bodies(tmp_path):
         alerts += pace.update(make_snapshot("main", label="Main", hour=(100, 1000)), NOW)
     kinds = {alert.kind for alert in alerts}
     assert kinds >= {"threshold", "exhausted", "restored", "rate_limited", "payment_required", "auth_error",
-                     "kill_result", "config_error", "pace"}, kinds
+                     "kill_result", "config_error", "pace", "hold"}, kinds
     texts = [(f"{a.kind}.title", a.title) for a in alerts] + [(f"{a.kind}.body", a.body) for a in alerts]
     assert_all_marked(texts, DATA)
 

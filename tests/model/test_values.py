@@ -126,6 +126,7 @@ def test_snapshot_json_is_the_documented_shape_and_round_trips() -> None:
         "error": {"http_status": 429, "code": "RATE_LIMITED", "message": "Hourly request limit exceeded",
                   "retry_after_s": 30.0, "limit_kind": "hourly"},
         "fetched_at": "2026-11-22T10:37:12.345678Z", "notes": ["a note"], "stale": False, "streams": 3,
+        "held_until": None, "held_by": None, "gateway_usage": None,
     }
     again = Snapshot.from_json(data)
     assert again.with_changes(error=snap.error) == snap

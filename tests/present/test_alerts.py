@@ -287,11 +287,11 @@ def test_kill_summary_counts_accounts_that_had_streams_and_names_the_others():
          KillResult("d", False), KillResult("e", True, error=ErrorInfo("Service unavailable", 503))],
         {"a": "Main", "b": "Backup", "idle": "Idle", "c": "OpenRouter", "d": "Routeway", "e": "Flaky"},
     )
-    assert alert.title == "Stopped 4 streams on 2 accounts"
+    assert alert.title == "Stopped 3 streams on Main and 1 on Backup"
     assert alert.body == (
-        "Cannot stop streams on OpenRouter, Routeway from here: the provider has no kill API "
-        "(they end when your tool closes them).\nFlaky: Service unavailable")
-    assert kill_summary([KillResult("a", True, 1)], {"a": "Main"}).title == "Stopped 1 stream on 1 account"
+        "Streams your tools opened directly to OpenRouter or Routeway cannot be stopped from here.\n"
+        "Flaky: Service unavailable")
+    assert kill_summary([KillResult("a", True, 1)], {"a": "Main"}).title == "Stopped 1 stream on Main"
     assert kill_summary([KillResult("a", True, 0)], {"a": "Main"}).title == "No streams were running"
     assert kill_summary([KillResult("a", True, error=ErrorInfo("down", 503))], {}).title == "No streams stopped"
     assert kill_summary([], {}).body == "No accounts configured."
@@ -304,3 +304,24 @@ def test_a_reset_within_its_minute_keeps_its_seconds():
     assert [a.body for a in out] == ["Requests are refused until the window resets. Resets 12:00:20."]
     later = AlertPolicy().update(snap(State.EXHAUSTED, 0.0, 500, T0 + timedelta(minutes=1, seconds=20)), now)
     assert [a.body for a in later] == ["Requests are refused until the window resets. Resets 12:01."]
+
+
+def test_kill_summary_says_what_the_gateway_and_the_kill_api_stopped_and_what_cannot_be():
+    labels = {"or": "OpenRouter", "rw": "Routeway", "rr": "routing.run"}
+    api = {"or": False, "rw": False, "rr": True}
+    # As merged by gateway.kills: the gateway's counts are inside the results.
+    results = [KillResult("or", True, 2), KillResult("rw", True, 1), KillResult("rr", True, 2)]
+    alert = kill_summary(results, labels, {"or": 2, "rw": 1}, api)
+    assert alert.title == "Stopped 3 streams through the gateway (OpenRouter 2, Routeway 1) and 2 on routing.run"
+    assert alert.body == "Streams your tools opened directly to OpenRouter or Routeway cannot be stopped from here."
+    # Only what is true: no gateway stream, no routing.run account.
+    only_gateway = kill_summary([KillResult("or", True, 1), KillResult("rw", False)], labels, {"or": 1}, api)
+    assert only_gateway.title == "Stopped 1 stream through the gateway (OpenRouter 1)"
+    routing_only = kill_summary([KillResult("rr", True, 2)], labels, {}, api)
+    assert (routing_only.title, routing_only.body) == ("Stopped 2 streams on routing.run", "")
+    # The gateway stopped a routing.run stream and its kill API one more: both said.
+    both = kill_summary([KillResult("rr", True, 3)], labels, {"rr": 1}, api)
+    assert both.title == "Stopped 1 stream through the gateway (routing.run 1) and 2 on routing.run"
+    nothing = kill_summary([KillResult("or", False), KillResult("rr", True, 0)], labels, {}, api)
+    assert (nothing.title, nothing.body) == (
+        "No streams were running", "Streams your tools opened directly to OpenRouter cannot be stopped from here.")

@@ -10,6 +10,7 @@ import pytest
 
 from tests.desktop_session import wait_until
 from tests.simulator.sse import data_events, parse
+from traywidget.simulator.frames import openrouter_cost
 from traywidget.simulator.scripts import StreamScript
 
 FREE_OR = "meta-llama/llama-3.3-70b-instruct:free"
@@ -46,7 +47,10 @@ def test_each_provider_streams_chunks_usage_and_done(client, account, sim):
     assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
     assert content_of(chunks) == "Lorem ipsum dolor sit amet consectetur "
     assert chunks[-2]["choices"][0]["finish_reason"] == "length"
-    assert chunks[-1]["usage"] == {"prompt_tokens": 12, "completion_tokens": 6, "total_tokens": 18}
+    usage = {"prompt_tokens": 12, "completion_tokens": 6, "total_tokens": 18}
+    if provider == "openrouter":  # OpenRouter's usage carries its cost (credits = USD)
+        usage["cost"] = openrouter_cost(6)
+    assert chunks[-1]["usage"] == usage
     assert sim.stream_stats(key) | {"last_ended_at": None} == {
         "finished": 1, "killed": 0, "cancelled": 0, "reset": 0, "error": 0, "active": 0, "last_ended_at": None}
     comments = [c for e in events for c in e.comments]

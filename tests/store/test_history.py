@@ -147,3 +147,21 @@ def test_the_history_files_are_0600_like_the_config(tmp_path):
             assert stat.S_IMODE((tmp_path / "old" / FILENAME).stat().st_mode) == 0o600
     finally:
         os.umask(old_umask)
+
+
+def test_a_days_gateway_traffic_is_kept_per_account_and_day(tmp_path):
+    from traywidget.store.spend import start_of_day
+    from traywidget.model import GatewayUsage, RequestUsage, Snapshot, State, UsageCount
+
+    day = start_of_day(datetime(2026, 12, 7, 10, tzinfo=timezone.utc))
+    usage = GatewayUsage(day).plus(RequestUsage("m", 12, 8, 0.0025, "USD"))
+    snapshot = Snapshot("a", "openrouter", "A", State.OK, gateway_usage=usage)
+    with HistoryStore(tmp_path) as history:
+        history.record(snapshot)
+        history.record(snapshot.with_changes(gateway_usage=usage.plus(RequestUsage(stopped=True))))
+        assert history.gateway_days("a", day)[0][1].requests == 1  # a row at most every min_interval_s
+    with HistoryStore(tmp_path, min_interval_s=0) as history:
+        history.record(snapshot.with_changes(gateway_usage=usage.plus(RequestUsage(stopped=True))))
+        assert history.gateway_days("a", day) == [(day, UsageCount(2, 12, 8, 0.0025, "USD", 1, 1))]
+        history.forget("a")
+        assert history.gateway_days("a", day) == []

@@ -90,7 +90,7 @@ class FakeEngine:
     async def refresh_now(self) -> None:
         self.calls.append("refresh_now")
 
-    async def kill_all(self) -> list[KillResult]:
+    async def kill_all(self, accounts=None) -> list[KillResult]:
         self.calls.append("kill_all")
         if isinstance(self.kill_results, Exception):
             raise self.kill_results

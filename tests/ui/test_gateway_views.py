@@ -170,3 +170,30 @@ def test_the_metrics_switch_in_settings_serves_the_engines_figures_at_once(qtbot
         qtbot.waitUntil(lambda: httpx.get(url, headers=auth, timeout=5).status_code == 404, timeout=5000)
     finally:
         stop(engine_bridge, gateway.stop(), engine.stop())
+
+
+def test_kill_all_streams_holds_as_settings_say_and_resume_requests_ends_it(qtbot, tmp_path, engine_bridge):
+    controller, gateway, secrets, engine = build(qtbot, tmp_path, engine_bridge, enabled=True)
+    try:
+        controller.config = replace(controller.config, settings=replace(controller.config.settings,
+                                                                        kill_hold="resume"))
+        applied(qtbot, controller, running=True)
+        url = f"http://127.0.0.1:{gateway.state.port}/main/chat/completions"
+        token = secrets.get_secret(GATEWAY_TOKEN)
+        shown = []
+        controller.notifier.shown.connect(shown.append)
+        next(a for a in controller.tray.contextMenu().actions() if a.text() == "Kill all streams").trigger()
+        qtbot.waitUntil(lambda: controller.tray.snapshots["main"].hold is not None, timeout=5000)
+        assert controller.tray.snapshots["main"].hold.until is None  # until resumed
+        refused = httpx.post(url, headers={"Authorization": f"Bearer {token}"}, json={}, timeout=5)
+        # routing.run's own error shape: plain text, the code in a header.
+        assert (refused.status_code, refused.headers["X-Error-Code"]) == (423, "HELD_BY_TRAYWIDGET")
+        assert "held by traywidget" in refused.text
+        qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+        assert [a.title for a in shown] == ["No streams stopped"]  # routing.run's kill API has no key here
+        next(a for a in controller.tray.contextMenu().actions() if a.text() == "Resume requests").trigger()
+        qtbot.waitUntil(lambda: controller.tray.snapshots["main"].hold is None, timeout=5000)
+        # Through again: the provider (unreachable here) is asked, not the hold.
+        assert httpx.post(url, headers={"Authorization": f"Bearer {token}"}, json={}, timeout=10).status_code != 423
+    finally:
+        stop(engine_bridge, gateway.stop(), engine.stop())

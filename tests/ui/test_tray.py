@@ -220,9 +220,8 @@ def test_controller_wires_menu_to_engine(qtbot, engine, bridge):
     action(c.tray, "Kill all streams").trigger()
     assert engine.calls[-1] == "kill_all"
     assert [(a.title, a.body) for a in shown] == [(
-        "Stopped 3 streams on 1 account",
-        "Cannot stop streams on OpenRouter from here: the provider has no kill API "
-        "(they end when your tool closes them).")]
+        "Stopped 3 streams on Main",
+        "Streams your tools opened directly to OpenRouter cannot be stopped from here.")]
     action(c.tray, "Pause polling").trigger()
     assert engine.calls[-1] == "pause" and c.tray.badge().level == STALE
     action(c.tray, "Pause polling").trigger()

@@ -60,6 +60,12 @@ def _kill(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return kill_command(args, out, err)
 
 
+def _resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from traywidget.cli.polling import resume_command
+
+    return resume_command(args, out, err)
+
+
 def _gateway(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from traywidget.cli.gateway import gateway_command
 
@@ -119,6 +125,16 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--full-interval", type=float, metavar="SECONDS", help=tr("this account's full cadence"))
     lst = acc_sub.add_parser("list", help=tr("list accounts"))
     lst.add_argument("--json", action="store_true", help=json_help)
+    rails = acc_sub.add_parser("set", help=tr("set an account's guard rails on its traffic through the gateway"))
+    rails.add_argument("account_id", metavar="ACCOUNT_ID")
+    rails.add_argument("--reserve", metavar="N",
+                       help=tr("hold its gateway traffic when fewer than N requests are left in the window "
+                               "(\"off\" removes it)"))
+    rails.add_argument("--reserve-window", choices=("minute", "hour", "day"),
+                       help=tr("the window the reserve watches (default hour)"))
+    rails.add_argument("--daily-cap", metavar="AMOUNT",
+                       help=tr("hold its gateway traffic once today's reported cost reaches AMOUNT, in the "
+                               "provider's currency (\"off\" removes it)"))
     rm = acc_sub.add_parser("remove", help=tr("remove an account and its keys"))
     rm.add_argument("account_id", metavar="ACCOUNT_ID")
 
@@ -150,9 +166,24 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
         if name == "status":
             cmd.add_argument("--compact", action="store_true",
                              help=tr("the JSON on one line (implies --json; for a status bar)"))
+        if name == "kill":
+            hold = cmd.add_mutually_exclusive_group()
+            hold.add_argument("--hold", type=int, metavar="MINUTES",
+                              help=tr("also refuse the accounts' new requests through the gateway for MINUTES"))
+            hold.add_argument("--hold-until-resume", action="store_true",
+                              help=tr("also refuse their new requests through the gateway until `traywidget resume`"))
+            hold.add_argument("--no-hold", action="store_true", help=tr("do not hold, whatever Settings say"))
+            cmd.add_argument("--account", dest="account_id", metavar="ACCOUNT_ID",
+                             help=tr("only this account (default: every account)"))
         # SUPPRESS: an unset `--demo` here must not hide `traywidget --demo status`.
         cmd.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                          help=tr("run against the built-in simulator's demo accounts"))
+
+    resume = sub.add_parser("resume", help=tr("let held accounts' requests through the gateway again"))
+    resume.set_defaults(handler=_resume)
+    resume.add_argument("--account", dest="account_id", metavar="ACCOUNT_ID",
+                        help=tr("only this account (default: every account)"))
+    resume.add_argument("--json", action="store_true", help=json_help)
 
     _add_gateway_command(sub)
     _add_hooks_command(sub, json_help)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from dataclasses import replace
 from typing import TextIO
 
 from traywidget.cli.output import print_table
@@ -14,8 +15,11 @@ from traywidget.store.config import (
     base_url_advice,
     validate_account_id,
     validate_base_url,
+    validate_daily_cap,
     validate_interval,
     validate_user_agent,
+    validate_reserve,
+    validate_reserve_window,
 )
 from traywidget.store.key_input import check_key
 from traywidget.store.secrets import KeyringSecretStore
@@ -25,6 +29,7 @@ from traywidget.model import (
     EXIT_OK,
     Account,
     ConfigError,
+    InvalidValue,
     SecretStoreError,
     UsageError,
 )
@@ -92,6 +97,8 @@ def accounts_command(args, out, err) -> int:
                     url=advice.fixed_url, id=account.id, provider=account.provider), file=err)
         print(tr("Now store its key: traywidget keys set {id}").format(id=account.id), file=out)
         return EXIT_OK
+    if args.accounts_command == "set":
+        return _set_rails(args, store, config, out)
     # remove
     def remove(current: Config) -> Config:
         if not current.account(args.account_id):
@@ -110,6 +117,41 @@ def accounts_command(args, out, err) -> int:
             error=exc), file=err)
         return EXIT_KEYRING
     return EXIT_OK
+
+
+def _set_rails(args, store: ConfigStore, config: Config, out: TextIO) -> int:
+    """`accounts set ID --reserve N [--reserve-window W] --daily-cap AMOUNT` ("off" removes one)."""
+    account = config.account(args.account_id)
+    if account is None:
+        raise UsageError(tr("no account with id {id!r}").format(id=args.account_id))
+    if args.reserve is None and args.reserve_window is None and args.daily_cap is None:
+        raise UsageError(tr("say what to set: --reserve N, --reserve-window minute|hour|day, --daily-cap AMOUNT"))
+    rails = account.rails
+    try:
+        if args.reserve is not None:
+            reserve = None if args.reserve == "off" else validate_reserve(_number(args.reserve), account.id)
+            rails = replace(rails, reserve=reserve)
+        if args.reserve_window is not None:
+            rails = replace(rails, reserve_window=validate_reserve_window(args.reserve_window, account.id))
+        if args.daily_cap is not None:
+            cap = None if args.daily_cap == "off" else validate_daily_cap(args.daily_cap, account.id)
+            rails = replace(rails, daily_cap=cap)
+    except InvalidValue as exc:
+        raise UsageError(str(exc)) from None
+    store.save(config.with_account(replace(account, rails=rails)))
+    reserve = (tr("reserve {n} requests per {window}").format(n=rails.reserve, window=rails.reserve_window)
+               if rails.reserve is not None else tr("no reserve"))
+    cap = (tr("daily cap {amount}").format(amount=f"{rails.daily_cap:g}") if rails.daily_cap is not None
+           else tr("no daily cap"))
+    print(tr("{id}: {reserve}, {cap}.").format(id=account.id, reserve=reserve, cap=cap), file=out)
+    return EXIT_OK
+
+
+def _number(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def keys_command(args, out, err) -> int:

@@ -28,7 +28,7 @@ from traywidget.store.secrets import KeyringSecretStore, SecretStore
 from traywidget.engine.status import engine_status_document
 from traywidget.gateway.remote import Reload
 from traywidget.i18n import tr
-from traywidget.model import EXIT_OK, Snapshot, UsageError
+from traywidget.model import EXIT_OK, Hold, Snapshot, State, UsageError
 
 if TYPE_CHECKING:
     from traywidget.gateway.server import Gateway
@@ -131,6 +131,23 @@ def _serve(args, out: TextIO, err: TextIO) -> int:
                             metrics, config.settings))
 
 
+def _told_of_rails(engine, err: TextIO) -> Callable[[str, Hold | None], None]:
+    """The engine hears of every hold; a guard rail that starts holding is also said on stderr, once
+    (what the tray says in a notification)."""
+    from traywidget.present.alerts import AlertPolicy
+
+    policy = AlertPolicy()
+
+    def on_hold(account_id: str, hold: Hold | None) -> None:
+        engine.set_hold(account_id, hold)
+        label = next((a.label for a in engine.accounts if a.id == account_id), account_id)
+        for alert in policy.hold_alerts(Snapshot(account_id, "", label, State.OK, hold=hold)):
+            print(tr("traywidget: warning: {warning}").format(warning=alert.title), file=err)
+            print(alert.body, file=err, flush=True)
+
+    return on_hold
+
+
 async def _follow_accounts(store: ConfigStore, apply: Callable[[Config], None], keys_changed: Callable[[], None],
                            err: TextIO) -> None:
     """Accounts added or removed while the gateway runs (`traywidget accounts …`, Settings, an
@@ -155,7 +172,9 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     """Run the engine and the gateway; print what `watch` prints, until SIGINT/SIGTERM or until
     the reader of our output goes away (held streams then end cleanly for their clients)."""
     from traywidget.engine.engine import Engine
+    from traywidget.store.holds import HoldBook
     from traywidget.store.offthread import DaemonExecutor
+    from traywidget.store.spend import SpendBook
     from traywidget.gateway.server import Gateway
 
     loop = asyncio.get_running_loop()
@@ -163,7 +182,8 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     loop.set_default_executor(DaemonExecutor())
     accounts, secrets = inputs.accounts, inputs.secrets
     engine = Engine(accounts, secrets, settings=inputs.settings)
-    gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams)
+    gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams, holds=HoldBook(),
+                      spend=SpendBook(), on_hold=_told_of_rails(engine, err), on_usage=engine.set_gateway_usage)
     if metrics:
         gateway.metrics_document = lambda: engine_status_document(engine)
     bound = await gateway.start(port)

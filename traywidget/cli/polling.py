@@ -14,9 +14,11 @@ from typing import Any
 from traywidget.cli.accounts import load_config
 from traywidget.cli.output import GuardedStream, print_status, watch_line
 from traywidget.present.alerts import kill_summary
+from traywidget.store.config import MAX_HOLD_MINUTES
 from traywidget.store.secrets import KeyringSecretStore, SecretStore
 from traywidget.present.severity import exit_code, severity_of
-from traywidget.i18n import tr
+from traywidget.gateway.control_api import KillOrder
+from traywidget.i18n import tr, trn
 from traywidget.model import (
     EXIT_ACCOUNT_ERROR,
     EXIT_KEYRING,
@@ -63,7 +65,7 @@ def status_command(args, out: GuardedStream, err) -> int:
         port = configured_port(args)
         snapshots = asyncio.run(_one_shot(inputs, lambda engine: poll_with_gateway(engine, port, inputs.secrets)))
     if args.json or args.compact:
-        document = status_document(snapshots)
+        document = status_document(snapshots, rails={a.id: a.rails for a in inputs.accounts})
         if args.compact:
             out.write(json.dumps(document, separators=(",", ":")) + "\n")  # one line, for a status bar
         else:
@@ -82,18 +84,95 @@ def status_exit_code(snapshots: list[Snapshot]) -> int:
 def kill_command(args, out: GuardedStream, err) -> int:
     with ExitStack() as stack:
         inputs = _engine_inputs(args, err, stack)
+        accounts = _chosen_accounts(args, inputs)
+        order = KillOrder(accounts, *_hold_choice(args))
         port = configured_port(args)
-        results: list[KillResult] = asyncio.run(
-            _one_shot(inputs, lambda engine: kill_with_gateway(engine, port, inputs.secrets)))
+        outcome: KillOutcome = asyncio.run(
+            _one_shot(inputs, lambda engine: kill_with_gateway(engine, port, inputs.secrets, order)))
+    results = outcome.results
     if args.json:
-        json.dump({"accounts": [r.to_json() for r in results]}, out, indent=2)
+        json.dump({"accounts": [{**r.to_json(), "held_until": outcome.held.get(r.account_id)} for r in results]},
+                  out, indent=2)
         out.write("\n")
     else:
-        summary = kill_summary(results, {a.id: a.label for a in inputs.accounts})
+        from traywidget.providers import get_provider
+
+        summary = kill_summary(results, {a.id: a.label for a in inputs.accounts}, outcome.through_gateway,
+                               {a.id: get_provider(a.provider).supports_kill for a in inputs.accounts})
         print(tr("{title}.").format(title=summary.title), file=out)
         if summary.body:
             print(summary.body, file=out)
+        if outcome.held:
+            print(hold_line(order.minutes), file=out)
+            if any(get_provider(a.provider).supports_kill for a in inputs.accounts if a.id in outcome.held):
+                print(tr("A hold refuses only requests through the gateway; streams opened directly to a "
+                         "provider with a kill API (routing.run) were stopped by that API, new ones are not held."),
+                      file=out)
     return _exit_code([r.error for r in results], any(r.error for r in results))
+
+
+def _chosen_accounts(args, inputs: EngineInputs) -> list[str] | None:
+    account_id = getattr(args, "account_id", None)
+    if account_id is None:
+        return None
+    if account_id not in {a.id for a in inputs.accounts}:
+        raise UsageError(tr("no account with id {id!r} (see `traywidget accounts list`)").format(id=account_id))
+    return [account_id]
+
+
+def _hold_choice(args) -> tuple[bool, float | None]:
+    """(hold, minutes): --hold MINUTES, --hold-until-resume, --no-hold, else the Settings' default."""
+    if getattr(args, "hold_until_resume", False):
+        return True, None
+    minutes = getattr(args, "hold", None)
+    if minutes is not None:
+        if not 0 < minutes <= MAX_HOLD_MINUTES:
+            raise UsageError(tr("--hold takes minutes from 1 to {most} (or use --hold-until-resume)").format(
+                most=MAX_HOLD_MINUTES))
+        return True, float(minutes)
+    if getattr(args, "no_hold", False) or args.demo:
+        return False, None
+    from traywidget.store.config import ConfigStore
+
+    return ConfigStore().load().settings.kill_hold_minutes
+
+
+def hold_line(minutes: float | None) -> str:
+    """What the CLI says after a kill that holds."""
+    if minutes is None:
+        return tr("New requests through the gateway are held until you resume: traywidget resume")
+    return trn("New requests through the gateway are held for {n} minute (traywidget resume ends it sooner).",
+               "New requests through the gateway are held for {n} minutes (traywidget resume ends it sooner).",
+               int(minutes)).format(n=int(minutes))
+
+
+def resume_command(args, out: GuardedStream, err) -> int:
+    """`traywidget resume [--account ID] [--json]`: end holds; the next request goes through."""
+    from traywidget.store.holds import HoldBook
+    from traywidget.gateway import remote
+    from traywidget.gateway.token import read_token
+
+    _, config = load_config(err)
+    accounts = None
+    if args.account_id is not None:
+        if config.account(args.account_id) is None:
+            raise UsageError(tr("no account with id {id!r} (see `traywidget accounts list`)").format(
+                id=args.account_id))
+        accounts = [args.account_id]
+    from traywidget.gateway.addresses import gateway_port
+
+    secrets = KeyringSecretStore()
+    resumed = asyncio.run(_ask(remote.resume(gateway_port(), lambda: read_token(secrets), accounts)))
+    if resumed is None:  # no gateway runs: the holds file is the truth
+        resumed = HoldBook().resume(accounts)
+    if args.json:
+        json.dump({"resumed": resumed}, out, indent=2)
+        out.write("\n")
+    elif resumed:
+        print(tr("Requests go through again: {accounts}.").format(accounts=", ".join(resumed)), file=out)
+    else:
+        print(tr("No account was held."), file=out)
+    return EXIT_OK
 
 
 def _exit_code(errors: list[ErrorInfo | None], account_error: bool) -> int:
@@ -118,7 +197,7 @@ def watch_command(args, out: GuardedStream, err) -> int:
     fmt = "json" if args.json else args.format
     with ExitStack() as stack:
         inputs = _engine_inputs(args, err, stack)
-        return asyncio.run(_watch(inputs, watch_printer(fmt, inputs), out))
+        return asyncio.run(_watch(inputs, watch_printer(fmt, inputs), out, follow_gateway=not args.demo))
 
 
 # A status bar's first glance waits until every account has answered once (a bar that
@@ -196,7 +275,7 @@ class SnapshotPrinter:
             self._out.flush()
 
 
-async def _watch(inputs: EngineInputs, render: Printer, out: GuardedStream) -> int:
+async def _watch(inputs: EngineInputs, render: Printer, out: GuardedStream, follow_gateway: bool = True) -> int:
     """Run the engine and print what `render` makes of each snapshot, until
     SIGINT/SIGTERM, or until the reader of our output goes away."""
     from traywidget.engine.engine import Engine
@@ -215,9 +294,12 @@ async def _watch(inputs: EngineInputs, render: Printer, out: GuardedStream) -> i
     engine.subscribe(on_snapshot)
     await engine.start()
     first_glance = loop.call_later(FIRST_GLANCE_WAIT_S, on_snapshot.deadline)
+    follower = asyncio.create_task(follow_holds_and_spend(engine)) if follow_gateway else None
     try:
         await stop.wait()
     finally:
+        if follower is not None:
+            follower.cancel()
         first_glance.cancel()
         if fifo is not None:
             loop.remove_reader(fifo)
@@ -259,12 +341,14 @@ def configured_port(args) -> int | None:
 
 async def poll_with_gateway(engine, port: int | None, secrets) -> list:
     """`status`: one poll of every account, plus what a running gateway's traffic said and
-    its open streams (through the engine, so traffic and polls merge by the engine's one rule)."""
+    its open streams (through the engine, so traffic and polls merge by the engine's one rule),
+    and the holds and today's gateway usage from their files (the truth for every process)."""
     from traywidget.gateway import remote
     from traywidget.gateway.token import read_token
 
     if port is None:
         return await engine.poll_all()
+    _read_holds_and_spend(engine)
     polled, running = await asyncio.gather(engine.poll_all(), _ask(remote.status(port, lambda: read_token(secrets))))
     if running is None:
         return polled
@@ -275,16 +359,71 @@ async def poll_with_gateway(engine, port: int | None, secrets) -> list:
     return [engine.snapshots[snap.account_id] for snap in polled]
 
 
-async def kill_with_gateway(engine, port: int | None, secrets) -> list:
-    """`kill`: the streams a running gateway holds first, then the providers' kill APIs."""
+def _read_holds_and_spend(engine) -> None:
+    from traywidget.store.holds import HoldBook
+    from traywidget.store.spend import SpendBook
+
+    holds, spend = HoldBook().all_active(), SpendBook()
+    for account in engine.accounts:
+        engine.set_hold(account.id, holds.get(account.id))
+        engine.set_gateway_usage(account.id, spend.today(account.id))
+
+
+# `watch` looks at the holds and today's gateway usage (written by whichever gateway runs) this often.
+GATEWAY_FILES_CHECK_S = 2.0
+
+
+async def follow_holds_and_spend(engine) -> None:
+    """`watch`: holds and today's gateway usage, as the running gateway (tray or headless) writes them."""
+    from traywidget.store.holds import HoldBook
+    from traywidget.store.spend import SpendBook
+
+    holds, spend = HoldBook(), SpendBook()
+    while True:
+        holds.refresh()
+        spend.refresh()
+        active = holds.all_active()
+        for account in engine.accounts:
+            engine.set_hold(account.id, active.get(account.id))
+            engine.set_gateway_usage(account.id, spend.today(account.id))
+        await asyncio.sleep(GATEWAY_FILES_CHECK_S)
+
+
+@dataclass
+class KillOutcome:
+    results: list[KillResult]
+    through_gateway: dict[str, int]  # streams stopped by the gateway, per account
+    held: dict[str, str]  # held_until per held account
+
+
+async def kill_with_gateway(engine, port: int | None, secrets, order: KillOrder | None = None) -> KillOutcome:
+    """`kill`: the streams through a running gateway first (held first, when the order says so),
+    then the providers' kill APIs. With no gateway running, a hold is written for the next one."""
+    from traywidget.store.holds import HoldBook
     from traywidget.gateway import remote
     from traywidget.gateway.kills import kill_everywhere
-    from traywidget.gateway.token import read_token
+    from traywidget.model import HOLD_KILL
+
+    order = order or KillOrder()
+    through: dict[str, int] = {}
 
     async def stop_held():
-        return None if port is None else await _ask(remote.stop_streams(port, lambda: read_token(secrets)))
+        from traywidget.gateway.token import read_token
 
-    return await kill_everywhere(stop_held, engine.kill_all)
+        stopped = None if port is None else await _ask(
+            remote.stop_streams(port, lambda: read_token(secrets), order))
+        if stopped is None and order.hold:
+            accounts = order.accounts if order.accounts is not None else [a.id for a in engine.accounts]
+            HoldBook().hold(accounts, HOLD_KILL, order.minutes)
+        through.update(stopped or {})
+        return stopped
+
+    results = await kill_everywhere(stop_held, lambda: engine.kill_all(order.accounts))
+    held = {}
+    if order.hold and port is not None:
+        held = {a: h.held_until_json() for a, h in HoldBook().all_active().items()
+                if order.accounts is None or a in order.accounts}
+    return KillOutcome(results, through, held)
 
 
 async def _ask(call):

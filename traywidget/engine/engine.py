@@ -45,6 +45,8 @@ from traywidget.i18n import Phrase, tr_noop
 from traywidget.model import (
     Account,
     ErrorInfo,
+    GatewayUsage,
+    Hold,
     KEYRING_ERROR_CODE,
     HttpResult,
     KillResult,
@@ -117,6 +119,9 @@ class _Account:
     # reading of the same meter is compared with.
     polled_at: datetime | None = None
     streams: int | None = None
+    # What the gateway says of the account: held (and until when), and today's traffic through it.
+    hold: Hold | None = None
+    gateway_usage: GatewayUsage | None = None
     # The state and error shown came from the user's traffic, not a poll.
     traffic_refusal: bool = False
     seen_traffic: bool = False
@@ -204,7 +209,8 @@ class Engine:
         for snap in snapshots:
             rt = self._accounts.get(snap.account_id)
             if rt is not None and snap.account_id not in self._snapshots:
-                self._publish(snap.with_changes(stale=True, streams=rt.streams))
+                self._publish(snap.with_changes(stale=True, streams=rt.streams, hold=rt.hold,
+                                                gateway_usage=rt.gateway_usage))
 
     async def start(self) -> None:
         if self._running:
@@ -274,24 +280,27 @@ class Engine:
             if rt is not None and rt.account == account:
                 rt.wake.set()
                 continue
-            streams, seen_traffic = None, False
-            if rt is not None:
+            old = rt
+            if old is not None and old.task:
+                old.task.cancel()
+            rt = _Account(account, get_provider(account.provider))
+            if old is not None:
                 # What the gateway told of this account stays true across an edit.
-                streams, seen_traffic = rt.streams, rt.seen_traffic
-                if rt.task:
-                    rt.task.cancel()
-            rt = _Account(account, get_provider(account.provider), streams=streams, seen_traffic=seen_traffic)
+                rt.streams, rt.seen_traffic = old.streams, old.seen_traffic
+                rt.hold, rt.gateway_usage = old.hold, old.gateway_usage
             self._accounts[account_id] = rt
             if self._running:
                 self._start_account(rt)
 
-    async def kill_all(self) -> list[KillResult]:
-        """Stop every active stream on every account that can, concurrently.
+    async def kill_all(self, accounts: Iterable[str] | None = None) -> list[KillResult]:
+        """Stop every active stream on every account that can (of `accounts` only, when given), concurrently.
 
         A kill is the user's explicit action, so it is sent even while polling
         is paused or waiting out a Retry-After on the usage endpoints.
         """
-        return list(await asyncio.gather(*(self._kill(rt) for rt in self._accounts.values())))
+        chosen = None if accounts is None else set(accounts)
+        return list(await asyncio.gather(*(self._kill(rt) for rt in self._accounts.values()
+                                           if chosen is None or rt.account.id in chosen)))
 
     async def test_connection(self, account: Account, api_key: str, management_key: str | None = None) -> Snapshot:
         """Poll an account once with keys that are not saved yet (settings' "Test connection")."""
@@ -361,6 +370,26 @@ class Engine:
         previous = self._snapshots.get(account_id)
         if previous is not None:
             self._publish(previous.with_changes(streams=count))
+
+    def set_hold(self, account_id: str, hold: Hold | None) -> None:
+        """The gateway holds this account's requests (None: it does not, or no longer)."""
+        rt = self._accounts.get(account_id)
+        if rt is None or rt.hold == hold:
+            return
+        rt.hold = hold
+        previous = self._snapshots.get(account_id)
+        if previous is not None:
+            self._publish(previous.with_changes(hold=hold))
+
+    def set_gateway_usage(self, account_id: str, usage: GatewayUsage | None) -> None:
+        """Today's traffic of this account through the gateway."""
+        rt = self._accounts.get(account_id)
+        if rt is None or rt.gateway_usage == usage:
+            return
+        rt.gateway_usage = usage
+        previous = self._snapshots.get(account_id)
+        if previous is not None:
+            self._publish(previous.with_changes(gateway_usage=usage))
 
     # --- scheduling -------------------------------------------------------
 
@@ -577,6 +606,8 @@ class Engine:
             notes=tuple(notes),
             supports_kill=rt.provider.supports_kill,
             streams=rt.streams,
+            hold=rt.hold,
+            gateway_usage=rt.gateway_usage,
         )
 
     def _publish(self, snap: Snapshot) -> Snapshot:

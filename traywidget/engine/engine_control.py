@@ -38,8 +38,9 @@ class EngineControl(Protocol):
         """Poll every account now; a server's Retry-After still holds."""
         ...
 
-    async def kill_all(self) -> list[KillResult]:
-        """Stop every active stream on every account that can, and say per account what happened."""
+    async def kill_all(self, accounts: Iterable[str] | None = None) -> list[KillResult]:
+        """Stop every active stream on every account that can (of `accounts`, when given), and say
+        per account what happened."""
         ...
 
     def pause(self) -> None: ...

@@ -4,7 +4,11 @@
 - GET  /_traywidget/health  who listens here (no token: lets a second gateway say what holds the port);
                             with ?challenge=HEX also a proof that it holds the user's token (below)
 - GET  /_traywidget/status  open streams per account and what traffic said last (token)
-- POST /_traywidget/kill    stop every held stream; streams stopped per account (token)
+- POST /_traywidget/kill    stop every open stream; streams stopped per account (token). Body (optional):
+                            {"accounts": [ids] | null, "hold": false | true, "minutes": N | null}: with
+                            "hold", the accounts' new requests are refused from before the streams stop,
+                            for N minutes (null: until resumed)
+- POST /_traywidget/resume  end holds: {"accounts": [ids] | null} -> {"resumed": [ids]} (token)
 - POST /_traywidget/reload-token  read the token from the keyring again, after a rotation (token)
 
 Before the command line sends the token anywhere, the listener must prove it is one of this
@@ -23,8 +27,10 @@ The guard (loopback Host, no Origin) applies here as everywhere.
 from __future__ import annotations
 
 import hmac
+import math
 import os
 import re
+from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
 
@@ -87,3 +93,29 @@ def observation_from_json(data: Any) -> TrafficObservation | None:
         state=state,
         error=ErrorInfo.from_json(error) if isinstance(error, dict) else None,
     )
+
+
+@dataclass(frozen=True)
+class KillOrder:
+    """What a kill (or resume) asks: which accounts (None: all), whether to hold, for how long."""
+
+    accounts: list[str] | None = None
+    hold: bool = False
+    minutes: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"accounts": self.accounts, "hold": self.hold, "minutes": self.minutes}
+
+    @classmethod
+    def from_json(cls, data: Any) -> KillOrder:
+        """ValueError when `data` is not one."""
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        accounts = data.get("accounts")
+        if accounts is not None and not (isinstance(accounts, list) and all(isinstance(a, str) for a in accounts)):
+            raise ValueError("accounts must be a list of account ids or null")
+        minutes = data.get("minutes")
+        if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float))
+                                    or not math.isfinite(minutes) or minutes <= 0):
+            raise ValueError("minutes must be a number above 0 or null")
+        return cls(accounts, bool(data.get("hold", False)), None if minutes is None else float(minutes))

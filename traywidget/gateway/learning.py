@@ -9,17 +9,20 @@ zstd) is learned from by its status and headers alone.
 What is handed on: at a success's headers, its rate-limit windows; for a
 refusal (4xx), the state in the provider's words once its body is in; inside
 a 200 SSE stream, each event that refuses the account (a 429 mid-stream).
+And at the end of every answered (2xx) or stopped exchange, what it used: the
+usage the provider reported (providers/usage.py), handed to a usage sink.
 """
 
 from __future__ import annotations
 
 import logging
 import zlib
+from functools import partial
 from datetime import datetime
 from typing import Callable, Mapping
 
 from traywidget.gateway.sse import EventSplitter, split_events
-from traywidget.model import HttpResult, TrafficObservation
+from traywidget.model import HttpResult, RequestUsage, TrafficObservation
 from traywidget.providers.base import Provider
 from traywidget.providers.scrub import scrub_bytes
 from traywidget.providers.from_traffic import (
@@ -30,10 +33,16 @@ from traywidget.providers.from_traffic import (
     stream_observation,
     wants_body,
 )
+from traywidget.providers.usage import UsageTally, mentions_usage
 
 log = logging.getLogger(__name__)
 
 ObservationSink = Callable[[TrafficObservation], None]
+UsageSink = Callable[[RequestUsage], None]
+
+# A JSON answer is read for its usage up to this size (its `usage` is at the end; a bigger
+# answer is counted without tokens rather than held in memory).
+MAX_USAGE_BODY_BYTES = 4 * 1024 * 1024
 
 
 class CopyDecoder:
@@ -77,7 +86,7 @@ class ResponseReader:
 
     def __init__(self, provider: Provider, account_id: str, status: int, headers: Mapping[str, str],
                  observe: ObservationSink, now: Callable[[], datetime], base_url: str = "",
-                 known: tuple[str, ...] = ()) -> None:
+                 known: tuple[str, ...] = (), on_usage: UsageSink | None = None) -> None:
         self._provider = provider
         self._base_url = base_url
         # The secrets this exchange carries (the account's key, the gateway token): never learned as words.
@@ -97,6 +106,10 @@ class ResponseReader:
         self._events = EventSplitter() if self.event_stream and self._decoder is not None else None
         self._body = bytearray() if wants_body(status) else None
         self._finished = False
+        # What the answer used: read from a 2xx answer's body or events, handed on at the end.
+        self._on_usage = on_usage if 200 <= status < 300 else None
+        self._tally = UsageTally(headers)
+        self._usage_body = bytearray() if self._on_usage is not None and not self.event_stream else None
         if 200 <= status < 300:
             self._learn_response(b"")
 
@@ -107,6 +120,10 @@ class ResponseReader:
 
     def feed_events(self, events: bytes) -> None:
         """Whole events of a plain SSE stream (cut by the forwarding splitter)."""
+        if self._on_usage is not None and mentions_usage(events):
+            for event in split_events(events):
+                if mentions_usage(event):
+                    self._read_usage(partial(self._tally.read_event, event))
         if b"error" not in events:
             return
         for event in split_events(events):
@@ -118,7 +135,15 @@ class ResponseReader:
     def feed(self, chunk: bytes) -> None:
         if not self._readable:
             return
-        if self._body is not None:
+        if self._usage_body is not None:
+            room = MAX_USAGE_BODY_BYTES - len(self._usage_body)
+            if room <= 0:
+                self._usage_body = None  # too big to read: counted without its figures
+            else:
+                pieces = [chunk] if self._decoder is None else self._decoder.decode(chunk, room)
+                for piece in pieces:
+                    self._usage_body += piece
+        elif self._body is not None:
             room = MAX_ERROR_BODY_BYTES - len(self._body)
             if room > 0:
                 pieces = [chunk] if self._decoder is None else self._decoder.decode(chunk, room)
@@ -128,8 +153,9 @@ class ResponseReader:
             for piece in self._decoder.decode(chunk, MAX_EVENT_BYTES):
                 self.feed_events(self._events.feed(piece))
 
-    def finish(self) -> None:
-        """At the end of the body (or of the exchange, however it ended): what a refusal said."""
+    def finish(self, stopped: bool = False) -> None:
+        """At the end of the body (or of the exchange, however it ended): what a refusal said,
+        what the answer used (`stopped`: it was stopped from traywidget, its figures partial)."""
         if self._finished:
             return
         self._finished = True
@@ -137,6 +163,19 @@ class ResponseReader:
             self.feed_events(self._events.flush())
         if self._body is not None:
             self._learn_response(scrub_bytes(bytes(self._body), self._known))
+        if self._on_usage is not None:
+            if self._usage_body is not None and not stopped:
+                self._read_usage(partial(self._tally.read_body, bytes(self._usage_body)))
+            try:
+                self._on_usage(self._tally.result(stopped))
+            except Exception:  # a failing book must not break the user's traffic
+                log.exception("The usage sink failed")
+
+    def _read_usage(self, read: Callable[[], None]) -> None:
+        try:
+            read()
+        except Exception:  # a parser bug must never break the user's traffic
+            log.exception("Reading the usage of a response of %s failed", self._account_id)
 
     def _learn_response(self, body: bytes) -> None:
         result = HttpResult(self._status, self._headers, body)

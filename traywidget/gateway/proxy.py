@@ -34,10 +34,10 @@ from yarl import URL
 
 from traywidget.engine.http_client import FOLLOW_REDIRECTS
 from traywidget.gateway.guard import CREDENTIAL_HEADERS, error_response
-from traywidget.gateway.learning import CopyDecoder, ObservationSink, ResponseReader
+from traywidget.gateway.learning import CopyDecoder, ObservationSink, ResponseReader, UsageSink
 from traywidget.gateway.registry import HeldExchange
 from traywidget.gateway.sse import EventSplitter
-from traywidget.model import Account
+from traywidget.model import Account, RequestUsage
 from traywidget.providers.base import Provider
 from traywidget.providers.scrub import scrub_bytes
 from traywidget.providers.from_traffic import is_event_stream, stopped_event, stopped_reply
@@ -138,9 +138,10 @@ class Exchange:
     def __init__(self, request: web.Request, target: Target, held: HeldExchange, session: aiohttp.ClientSession,
                  url: URL, headers: CIMultiDict[str], proxy: URL | None, observe: ObservationSink,
                  now: Callable[[], datetime], on_rejected_key: Callable[[], None],
-                 known: tuple[str, ...] = ()) -> None:
+                 known: tuple[str, ...] = (), on_usage: UsageSink | None = None) -> None:
         self.request = request
         self.known = known
+        self.on_usage = on_usage
         self.proxy = proxy
         self.target = target
         self.held = held
@@ -164,6 +165,8 @@ class Exchange:
                 allow_redirects=FOLLOW_REDIRECTS, proxy=self.proxy)
         except asyncio.CancelledError:
             if self._stopped_here():
+                if self.on_usage is not None:  # sent, stopped before any answer: nothing reported
+                    self.on_usage(RequestUsage(stopped=True))
                 return self._stopped_before_answer()
             raise
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -191,7 +194,8 @@ class Exchange:
             decoded.popall("Content-Encoding", None)
             seen = decoded
         reader = ResponseReader(self.target.provider, self.account_id, upstream.status, seen,
-                                self.observe, self.now, base_url=self.target.account.base_url, known=self.known)
+                                self.observe, self.now, base_url=self.target.account.base_url, known=self.known,
+                                on_usage=self.on_usage)
         # A refusal may echo the key it was sent: the tool, which holds only the gateway token, must not
         # get it. Masking keeps the length (Content-Length holds); a refusal is small and comes whole.
         scrub_refusal = upstream.status >= 400 and reader.plain
@@ -238,7 +242,7 @@ class Exchange:
             log.debug("The client of %s left mid-answer", self.account_id)
             return response
         finally:
-            reader.finish()
+            reader.finish(stopped=self.held.stopped)
         return response
 
     # -- ending early ----------------------------------------------------------

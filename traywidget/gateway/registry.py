@@ -70,11 +70,12 @@ class StreamRegistry:
     def __len__(self) -> int:
         return len(self._held)
 
-    async def stop_all(self, wait_s: float = STOP_WAIT_S) -> dict[str, int]:
-        """Stop every held exchange at once; {account id: exchanges stopped}.
+    async def stop_all(self, wait_s: float = STOP_WAIT_S, accounts: set[str] | None = None) -> dict[str, int]:
+        """Stop every held exchange at once (of `accounts` only, when given); {account id: exchanges stopped}.
 
         Returns when all of them have ended (or after `wait_s`)."""
-        victims = [held for held in self._held if not held.stopped]
+        victims = [held for held in self._held
+                   if not held.stopped and (accounts is None or held.account_id in accounts)]
         stopped: Counter[str] = Counter()
         for held in victims:
             held.stopped = True

@@ -56,7 +56,7 @@ class Reload(enum.Enum):
     FAILED = "failed"          # it is ours but could not read the keyring (locked?): the old token holds there
 
 
-async def _call(method: str, port: int, path: str, token: str | None = None, *,
+async def _call(method: str, port: int, path: str, token: str | None = None, body: Any = None, *,
                 query: dict[str, str] | None = None, timeout: float = TIMEOUT_S) -> Any:
     """The JSON a gateway endpoint answers; None when no gateway answers there.
     GatewayRefused on a 401."""
@@ -68,7 +68,7 @@ async def _call(method: str, port: int, path: str, token: str | None = None, *,
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
             async with session.request(method, f"http://{HOST_V4}:{port}{control_api.PREFIX}/{path}",
-                                       headers=headers, params=query) as reply:
+                                       headers=headers, params=query, json=body) as reply:
                 if reply.status == 401:
                     raise GatewayRefused()
                 if reply.status != 200:
@@ -132,16 +132,28 @@ async def status(port: int, read_token: Callable[[], str | None]) -> RemoteStatu
     )
 
 
-async def stop_streams(port: int, read_token: Callable[[], str | None]) -> dict[str, int] | None:
-    """Stop every stream the gateway on `port` holds; {account id: stopped}, or None when none runs."""
+async def stop_streams(port: int, read_token: Callable[[], str | None],
+                       order: control_api.KillOrder | None = None) -> dict[str, int] | None:
+    """Stop every stream through the gateway on `port` (and hold, as `order` says); {account id:
+    stopped}, or None when none runs."""
     token = await _proven_token(port, read_token)
     if token is None:
         return None
-    data = await _call("POST", port, "kill", token)
+    data = await _call("POST", port, "kill", token, (order or control_api.KillOrder()).to_json())
     stopped = data.get("stopped") if isinstance(data, dict) else None
     if not isinstance(stopped, dict):
         return None
     return {k: v for k, v in stopped.items() if type(v) is int and v >= 0}
+
+
+async def resume(port: int, read_token: Callable[[], str | None], accounts: list[str] | None) -> list[str] | None:
+    """End holds in the gateway on `port`; the accounts that were held, or None when none runs."""
+    token = await _proven_token(port, read_token)
+    if token is None:
+        return None
+    data = await _call("POST", port, "resume", token, control_api.KillOrder(accounts).to_json())
+    resumed = data.get("resumed") if isinstance(data, dict) else None
+    return [a for a in resumed if isinstance(a, str)] if isinstance(resumed, list) else None
 
 
 async def reload_token(port: int, old: str | None, new: str) -> Reload:

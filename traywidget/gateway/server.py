@@ -3,7 +3,9 @@
     gateway = Gateway(accounts, secrets, observe=engine.observe, on_streams=engine.set_streams)
     port = await gateway.start(8787)      # on any running asyncio loop, any thread
     gateway.url_for("or-main")            # http://127.0.0.1:8787/or-main
-    await gateway.kill_all()              # {"or-main": 2}: every held stream stopped
+    await gateway.kill_all()              # {"or-main": 2}: every open stream stopped
+    gateway.hold(["or-main"], minutes=30) # its new requests refused (423) for 30 minutes
+    gateway.resume()                      # every hold ends: the next request goes through
     await gateway.stop()                  # held streams end cleanly, then the sockets close
 
 Everything runs on the loop that called `start`; the sinks are plain callables
@@ -25,8 +27,10 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from traywidget.store.config import is_loopback_host
+from traywidget.store.holds import HoldBook
 from traywidget.store.offthread import StuckGuard
 from traywidget.store.secrets import SecretStore
+from traywidget.store.spend import SpendBook
 from traywidget.gateway import control_api
 from traywidget.gateway.connections import (
     AcceptErrors,
@@ -43,6 +47,7 @@ from traywidget.gateway.guard import (
     origin_refusal,
     token_refusal,
 )
+from traywidget.gateway.holding import HoldKeeper, HoldSink, UsageBookSink
 from traywidget.store.key_cache import KEYRING_WAIT_S, KeyCache, KeyringNotAnswering
 from traywidget.gateway.learning import ObservationSink
 from traywidget.gateway.proxy import (
@@ -52,19 +57,25 @@ from traywidget.gateway.proxy import (
     request_headers,
     upstream_url,
 )
+from traywidget.gateway.rails import hold_message
 from traywidget.gateway.registry import StreamCountSink, StreamRegistry
 from traywidget.gateway.token import ensure_token, read_token
 from traywidget.i18n import tr
 from traywidget.model import (
     EXIT_USAGE,
+    HOLD_KILL,
     Account,
+    GatewayUsage,
+    Hold,
     Meter,
+    Rails,
     SecretStoreError,
     TrafficObservation,
     TraywidgetError,
     utcnow,
 )
 from traywidget.providers import get_provider
+from traywidget.providers.from_traffic import held_reply
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +152,14 @@ class Gateway:
         observe: ObservationSink | None = None,
         on_streams: StreamCountSink | None = None,
         now: Callable[[], datetime] = utcnow,
+        holds: HoldBook | None = None,
+        spend: SpendBook | None = None,
+        on_hold: HoldSink | None = None,
+        on_usage: UsageBookSink | None = None,
     ) -> None:
+        """`holds`/`spend`: where holds and today's usage are kept (None: this gateway neither
+        holds nor counts); `on_hold`/`on_usage` hear of every change, on the gateway's loop."""
+        self._keeper = HoldKeeper(holds, spend, self._rails_of, now, on_hold, on_usage)
         self._secrets = secrets
         self._observe = observe
         self._now = now
@@ -195,11 +213,33 @@ class Gateway:
         self._targets = {a.id: Target(a, get_provider(a.provider)) for a in accounts}
         self._keys.forget()
 
-    async def kill_all(self) -> dict[str, int]:
-        """Stop every held stream at once; {account id: streams stopped}, once they ended."""
-        stopped = await self._registry.stop_all()
+    async def kill_all(self, accounts: Iterable[str] | None = None) -> dict[str, int]:
+        """Stop every open stream at once (of these accounts only, when given); {account id: streams
+        stopped}, once they ended."""
+        stopped = await self._registry.stop_all(accounts=None if accounts is None else set(accounts))
         self._counts.stopped(stopped, {a: t.account.provider for a, t in self._targets.items()})
         return stopped
+
+    def hold(self, accounts: Iterable[str] | None, minutes: float | None, reason: str = HOLD_KILL) -> dict[str, Hold]:
+        """Refuse the new requests of these accounts (None: every account) for `minutes` (None:
+        until resumed), from the very next request on."""
+        return self._keeper.hold(list(self._targets) if accounts is None else accounts, minutes, reason)
+
+    def resume(self, accounts: Iterable[str] | None = None) -> list[str]:
+        """End the holds of these accounts (None: all); the very next request goes through."""
+        return self._keeper.resume(accounts)
+
+    def holds(self) -> dict[str, Hold]:
+        """Every account held now."""
+        return self._keeper.holds()
+
+    def usage_today(self) -> dict[str, GatewayUsage]:
+        """Today's traffic through the gateway, per account (empty when this gateway does not count)."""
+        return self._keeper.usage_today(self._targets)
+
+    def _rails_of(self, account_id: str) -> Rails | None:
+        target = self._targets.get(account_id)
+        return target.account.rails if target is not None else None
 
     async def start(self, port: int = 0) -> int:
         """Listen on 127.0.0.1 (and ::1 where available); returns the port.
@@ -226,6 +266,7 @@ class Gateway:
         app.router.add_get(control_api.PREFIX + "/status", self._status)
         app.router.add_post(control_api.PREFIX + "/kill", self._kill)
         app.router.add_post(control_api.PREFIX + "/reload-token", self._reload_token)
+        app.router.add_post(control_api.PREFIX + "/resume", self._resume)
         # Matched as an account address too, so that with metrics off it is served as one.
         app.router.add_get(f"/{{account_id:{METRICS_PATH.lstrip('/')}}}", self._metrics, allow_head=False)
         # Every other path, "/" included, is an account's address (an unknown one gets a 404 that explains).
@@ -263,6 +304,7 @@ class Gateway:
         self._runner = runner
         self._accept_errors = AcceptErrors(loop, burst)
         self._session = _upstream_session(upstream_cap(file_limit))
+        self._keeper.start(self._targets)
         log.info("Gateway listening on http://%s:%d", HOST_V4, self.port)
         return self.port
 
@@ -274,6 +316,7 @@ class Gateway:
         for listener in self._listeners:
             listener.close()
         await self._registry.stop_all()
+        self._keeper.stop()  # after the streams: theirs are counted too
         await runner.cleanup()
         if session is not None:
             await session.close()
@@ -294,6 +337,11 @@ class Gateway:
         target = self._targets.get(account_id)
         if target is None:
             return self._unknown_account(account_id)
+        hold = self._keeper.held(account_id)
+        if hold is not None:
+            status, body, headers = held_reply(target.provider, request.match_info.get("tail", ""),
+                                               hold_message(account_id, hold))
+            return web.Response(status=status, body=body, headers=headers)
         try:
             key = await self._keys.api_key(account_id, list(self._targets), now=time.monotonic())
         except SecretStoreError as exc:
@@ -311,7 +359,8 @@ class Gateway:
         held = self._registry.hold(account_id)
         try:
             exchange = Exchange(request, target, held, self._session, url, headers, proxy, self._learned, self._now,
-                                self._keys.forget, known=(key, self._token or ""))
+                                self._keys.forget, known=(key, self._token or ""),
+                                on_usage=self._keeper.usage_sink(account_id))
             response = await exchange.run()
             self._counts.answered(account_id, target.account.provider, response.status)
             return response
@@ -346,6 +395,8 @@ class Gateway:
         return web.json_response({
             "streams": self.stream_counts(),
             "observations": [control_api.observation_to_json(o) for o in self._latest.observations()],
+            "holds": {account_id: hold.to_json() for account_id, hold in self.holds().items()},
+            "usage": {account_id: usage.to_json() for account_id, usage in self.usage_today().items()},
         })
 
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
@@ -364,7 +415,27 @@ class Gateway:
         refusal = origin_refusal(request.headers, request.raw_path) or (await self._authorise(request))[0]
         if refusal is not None:
             return refusal
-        return web.json_response({"stopped": await self.kill_all()})
+        try:
+            order = control_api.KillOrder.from_json(await request.json() if request.body_exists else {})
+        except ValueError as exc:
+            return error_response(400, f"Not a kill order: {exc}", "bad_kill_order")
+        held: dict[str, Hold] = {}
+        if order.hold and self._keeper.keeps_holds:  # first: a tool's next request is refused, not forwarded
+            held = self.hold(order.accounts, order.minutes)
+        stopped = await self.kill_all(order.accounts)
+        return web.json_response({"stopped": stopped,
+                                  "held": {a: hold.held_until_json() for a, hold in held.items()}})
+
+
+    async def _resume(self, request: web.Request) -> web.StreamResponse:
+        refusal = origin_refusal(request.headers, request.raw_path) or (await self._authorise(request))[0]
+        if refusal is not None:
+            return refusal
+        try:
+            order = control_api.KillOrder.from_json(await request.json() if request.body_exists else {})
+        except ValueError as exc:
+            return error_response(400, f"Not a resume order: {exc}", "bad_resume_order")
+        return web.json_response({"resumed": self.resume(order.accounts)})
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -398,6 +469,7 @@ class Gateway:
             "unknown_account", "not_found_error")
 
     def _learned(self, observation: TrafficObservation) -> None:
+        self._keeper.learned(observation)  # a reserve crossed holds the account before its next request
         if observation.state is None and not observation.meters and self._latest.went_through(observation.account_id):
             return  # another good answer that says nothing new: the engine need not hear it again
         self._latest.record(observation)

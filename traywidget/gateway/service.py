@@ -57,10 +57,13 @@ class GatewayService:
         if self._gateway is None:
             if not enabled:
                 return GatewayState()
+            from traywidget.store.holds import HoldBook
+            from traywidget.store.spend import SpendBook
             from traywidget.gateway.server import Gateway
 
             self._gateway = Gateway(accounts, self._secrets, observe=self._engine.observe,
-                                    on_streams=self._engine.set_streams)
+                                    on_streams=self._engine.set_streams, holds=HoldBook(), spend=SpendBook(),
+                                    on_hold=self._engine.set_hold, on_usage=self._engine.set_gateway_usage)
         gateway = self._gateway
         gateway.set_accounts(accounts)
         engine = self._engine
@@ -95,11 +98,24 @@ class GatewayService:
             addresses.withdraw()
         self.state = GatewayState()
 
-    async def kill_all(self) -> Mapping[str, int] | None:
-        """Stop every stream the gateway holds ({account: stopped}); None when it does not run."""
+    async def kill_all(self, hold: bool = False, minutes: float | None = None) -> Mapping[str, int] | None:
+        """Stop every stream through the gateway ({account: stopped}); None when it does not run.
+        With `hold`, every account's new requests are refused first, for `minutes` (None: until resumed)."""
         if not self.state.running or self._gateway is None:
+            if hold:
+                await asyncio.to_thread(_hold_everywhere, minutes)
             return None
+        if hold:
+            self._gateway.hold(None, minutes)
         return await self._gateway.kill_all()
+
+    async def resume(self) -> list[str]:
+        """End every hold: the next request of each account goes through."""
+        if self.state.running and self._gateway is not None:
+            return self._gateway.resume()
+        from traywidget.store.holds import HoldBook
+
+        return await asyncio.to_thread(lambda: HoldBook().resume())
 
     async def token(self) -> str:
         """The token tools present (made on first use). Reads the keyring (in a worker thread)."""
@@ -115,3 +131,13 @@ class GatewayService:
     # -- what the views read -------------------------------------------------------------
     def url_for(self, account_id: str) -> str | None:
         return self._gateway.url_for(account_id) if self.state.running and self._gateway is not None else None
+
+
+def _hold_everywhere(minutes: float | None) -> None:
+    """No gateway runs: the hold is written down for the next one (every configured account)."""
+    from traywidget.store.config import ConfigStore
+    from traywidget.store.holds import HoldBook
+    from traywidget.model import HOLD_KILL
+
+    HoldBook().hold([a.id for a in ConfigStore().load().accounts], HOLD_KILL, minutes)
+

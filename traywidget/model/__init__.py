@@ -55,6 +55,18 @@ from traywidget.model.snapshot import (
     Meter,
     Snapshot,
 )
+from traywidget.model.spend import (
+    HOLD_DAILY_CAP,
+    HOLD_KILL,
+    HOLD_RESERVE,
+    RESERVE_WINDOWS,
+    UNTIL_RESUME,
+    GatewayUsage,
+    Hold,
+    Rails,
+    RequestUsage,
+    UsageCount,
+)
 from traywidget.model.state import Freshness, Source, State, Unit
 from traywidget.model.traffic import TrafficObservation
 
@@ -67,4 +79,6 @@ __all__ = [
     "REQUESTS_WINDOW",
     "TOKENS_WINDOW", "INPUT_TOKENS_WINDOW", "OUTPUT_TOKENS_WINDOW", "BALANCE_PREFIX", "BUDGET",
     "BUDGET_WINDOW_PREFIX", "TOKENS_DAY", "TOKENS_HOUR", "TOKENS_MINUTE", "USAGE_5H", "USAGE_7D", "is_balance",
+    "HOLD_DAILY_CAP", "HOLD_KILL", "HOLD_RESERVE",
+    "RESERVE_WINDOWS", "UNTIL_RESUME", "GatewayUsage", "Hold", "Rails", "RequestUsage", "UsageCount",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from traywidget.model.spend import Rails
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -29,6 +31,8 @@ class Account:
     full_interval_s: float | None = None
     # The User-Agent polls send instead of traywidget's own (None: traywidget's, see engine/http_client.py).
     user_agent: str | None = None
+    # Guard rails on its traffic through the gateway (a reserve, a daily spend cap).
+    rails: Rails = Rails()
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -44,4 +48,9 @@ class Account:
             data["full_interval_s"] = self.full_interval_s
         if self.user_agent is not None:
             data["user_agent"] = self.user_agent
+        if self.rails.reserve is not None:
+            data["reserve"] = self.rails.reserve
+            data["reserve_window"] = self.rails.reserve_window
+        if self.rails.daily_cap is not None:
+            data["daily_cap"] = self.rails.daily_cap
         return data

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from traywidget.model.scalars import clean_number, clean_signed_number, iso, parse_iso, round_down
+from traywidget.model.spend import GatewayUsage, Hold
 from traywidget.model.state import Freshness, Source, State, Unit
 
 # Meter names are part of the documented JSON interface.
@@ -189,6 +190,10 @@ class Snapshot:
     supports_kill: bool = False
     # Streams open right now through the gateway; None where no gateway runs.
     streams: int | None = None
+    # The gateway refuses this account's new requests (Kill with a hold, a guard rail); None: not held.
+    hold: Hold | None = None
+    # Today's traffic through the gateway; None where none is known.
+    gateway_usage: GatewayUsage | None = None
 
     def meter(self, name: str) -> Meter | None:
         for meter in self.meters:
@@ -204,7 +209,8 @@ class Snapshot:
         slow-down, `watch`'s one line per change): state, plan, every meter's
         numbers and the error — not the fetch time."""
         meters = tuple((m.name, m.used, m.remaining, m.limit, m.freshness) for m in self.meters)
-        return (self.state, self.plan, meters, self.error, self.streams)
+        usage = None if self.gateway_usage is None else self.gateway_usage.key()
+        return (self.state, self.plan, meters, self.error, self.streams, self.hold, usage)
 
     def to_json(self, markers: bool = False) -> dict[str, Any]:
         return {
@@ -219,6 +225,9 @@ class Snapshot:
             "notes": list(self.notes),
             "stale": self.stale,
             "streams": self.streams,
+            "held_until": None if self.hold is None else self.hold.held_until_json(),
+            "held_by": None if self.hold is None else self.hold.reason,
+            "gateway_usage": None if self.gateway_usage is None else self.gateway_usage.to_json(),
         }
 
     @classmethod
@@ -235,6 +244,8 @@ class Snapshot:
             fetched_at=parse_iso(data.get("fetched_at")),
             notes=tuple(str(n) for n in data.get("notes") or ()),
             stale=bool(data.get("stale", False)),
+            # Not the hold nor the gateway's usage: the hold file and the usage book are their truth,
+            # and a cached copy could show a hold the user has since resumed.
             streams=data["streams"] if type(data.get("streams")) is int and data["streams"] >= 0 else None,
         )
 

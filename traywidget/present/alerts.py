@@ -41,6 +41,9 @@ from traywidget.present.freshness import LIMIT_KIND_METERS
 from traywidget.present.headline import pick_headline, refills_within_a_minute
 from traywidget.i18n import enumeration, tr, tr_noop, trn
 from traywidget.model import (
+    HOLD_DAILY_CAP,
+    HOLD_RESERVE,
+    Hold,
     KillResult,
     Meter,
     Snapshot,
@@ -59,6 +62,7 @@ BLOCKED = "blocked"
 KILL_RESULT = "kill_result"
 CONFIG_ERROR = "config_error"
 GATEWAY_ERROR = "gateway_error"
+HOLD = "hold"
 
 # The same news about the same window at most this often.
 REPEAT_S = 3600.0
@@ -130,15 +134,34 @@ class AlertPolicy:
         # Uncapped money meters (a balance with no known total) alert below this.
         self.low_usd = low_usd
         self._memory: dict[str, _AccountMemory] = {}
+        # The rail hold each account was last told of (one notification per hold).
+        self._holds_told: dict[str, Hold] = {}
 
     def set_thresholds(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
 
     def forget(self, account_id: str) -> None:
         self._memory.pop(account_id, None)
+        self._holds_told.pop(account_id, None)
 
     # ------------------------------------------------------------------ core
     def update(self, snapshot: Snapshot, now: datetime) -> list[Alert]:
+        return self.hold_alerts(snapshot) + self._quota_alerts(snapshot, now)
+
+    def hold_alerts(self, snapshot: Snapshot) -> list[Alert]:
+        """A guard rail that starts holding the account: said once (a Kill's hold was the user's own click)."""
+        hold = snapshot.hold
+        if hold is None or hold.reason not in (HOLD_RESERVE, HOLD_DAILY_CAP):
+            self._holds_told.pop(snapshot.account_id, None)
+            return []
+        if self._holds_told.get(snapshot.account_id) == hold:
+            return []
+        self._holds_told[snapshot.account_id] = hold
+        until = (tr("until you resume") if hold.until is None
+                 else tr("until {time}").format(time=hold.until.astimezone().strftime("%H:%M")))
+        return [hold_alert(snapshot.label, hold.reason, until)]
+
+    def _quota_alerts(self, snapshot: Snapshot, now: datetime) -> list[Alert]:
         if snapshot.stale:
             return []
         memory = self._memory.setdefault(snapshot.account_id, _AccountMemory())
@@ -302,31 +325,78 @@ def _auth_alert(snapshot: Snapshot) -> Alert:
                  first_line or tr("The provider rejected the API key. Check it in Settings."))
 
 
-def kill_summary(results: list[KillResult], labels: Mapping[str, str]) -> Alert:
-    """The one notification after "Kill all streams": streams stopped on the accounts that had any;
-    the accounts whose provider cannot stop streams, and the ones that failed, named separately."""
-    stopped = [r for r in results if r.supported and r.error is None and (r.killed_streams or 0) > 0]
+def kill_summary(results: list[KillResult], labels: Mapping[str, str],
+                 through_gateway: Mapping[str, int] | None = None,
+                 has_kill_api: Mapping[str, bool] | None = None) -> Alert:
+    """The one notification after "Kill all streams", saying only what is true: the streams the
+    gateway stopped (per account), the ones a provider's kill API stopped (routing.run), and that
+    streams a tool opened directly to a provider with no kill API cannot be stopped from here.
+
+    `through_gateway`: streams the gateway stopped per account (included in `results`' counts);
+    `has_kill_api`: whether each account's provider has a kill API (default: the result says)."""
+    through = {a: n for a, n in (through_gateway or {}).items() if n > 0}
+
+    def name(account_id: str) -> str:
+        return labels.get(account_id, account_id)
+
+    by_api = []
+    for r in results:
+        n = (r.killed_streams or 0) - through.get(r.account_id, 0)
+        if r.supported and r.error is None and n > 0:
+            by_api.append((name(r.account_id), n))
     failed = [r for r in results if r.supported and r.error is not None]
-    unsupported = [labels.get(r.account_id, r.account_id) for r in results if not r.supported]
-    streams = sum(r.killed_streams or 0 for r in stopped)
-    if streams:
+    api = has_kill_api if has_kill_api is not None else {r.account_id: r.supported for r in results}
+    direct = [name(r.account_id) for r in results if not api.get(r.account_id, r.supported)]
+    parts: list[str] = []
+    gateway_total = sum(through.values())
+    if gateway_total:
+        order = [r.account_id for r in results if r.account_id in through]  # the accounts' own order
+        order += [a for a in through if a not in order]
+        per_account = enumeration(tr("{account} {n}").format(account=name(a), n=through[a]) for a in order)
+        parts.append(trn("{n} stream through the gateway ({accounts})", "{n} streams through the gateway ({accounts})",
+                         gateway_total).format(n=gateway_total, accounts=per_account))
+    for label, n in by_api:
+        if parts:  # "… and 2 on routing.run": the noun was said once
+            parts.append(trn("{n} on {account}", "{n} on {account}", n).format(n=n, account=label))
+        else:
+            parts.append(trn("{n} stream on {account}", "{n} streams on {account}", n).format(n=n, account=label))
+    total = gateway_total + sum(n for _, n in by_api)
+    if total:
         # The count of streams decides the verb's form in some languages ("Se detuvo 1 stream").
-        title = trn("Stopped {n} stream on {accounts}", "Stopped {n} streams on {accounts}", streams).format(
-            n=streams, accounts=trn("{n} account", "{n} accounts", len(stopped)).format(n=len(stopped)))
+        streams = _joined(parts, tr("{items} and {item}"))
+        title = trn("Stopped {streams}", "Stopped {streams}", total).format(streams=streams)
     elif failed:
         title = tr("No streams stopped")
     else:
         title = tr("No streams were running")
     lines: list[str] = []
-    if unsupported:
-        lines.append(tr("Cannot stop streams on {accounts} from here: the provider has no kill API "
-                        "(they end when your tool closes them).").format(accounts=enumeration(unsupported)))
+    if direct:
+        lines.append(tr("Streams your tools opened directly to {accounts} cannot be stopped from here.").format(
+            accounts=_joined(direct, tr("{items} or {item}"))))
     for result in failed:
         lines.append(tr("{account}: {message}").format(
-            account=labels.get(result.account_id, result.account_id), message=tr(result.error.message)))  # type: ignore[union-attr]
+            account=name(result.account_id), message=tr(result.error.message)))  # type: ignore[union-attr]
     if not results:
         lines.append(tr("No accounts configured."))
     return Alert(KILL_RESULT, "", title, "\n".join(lines))
+
+
+def _joined(items: list[str], last: str) -> str:
+    """"a, b and c" (or "or"): `last` joins the final item, the language's comma the others."""
+    if len(items) <= 1:
+        return "".join(items)
+    return last.format(items=enumeration(items[:-1]), item=items[-1])
+
+
+def hold_alert(account_label: str, reason: str, until_text: str) -> Alert:
+    """A guard rail held an account's gateway traffic: which rail, until when, how to resume."""
+    if reason == HOLD_DAILY_CAP:
+        why = tr("{account}: held at its daily spend cap").format(account=account_label)
+    else:
+        why = tr("{account}: held to keep its reserve").format(account=account_label)
+    body = tr("New requests through the gateway are refused {until}. Resume with \"Resume requests\" in the "
+              "tray menu or: traywidget resume").format(until=until_text)
+    return Alert(HOLD, "", why, body)
 
 
 def kill_failed(message: str) -> Alert:

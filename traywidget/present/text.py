@@ -25,7 +25,7 @@ from traywidget.present.freshness import account_reading, rate_limit_ends, read_
 from traywidget.present.headline import Headline, pick_headline
 from traywidget.present.pace import clock_text
 from traywidget.i18n import tr, tr_noop, trn
-from traywidget.i18n.numbers import decimal_text, narrow_currency_sign
+from traywidget.i18n.numbers import decimal_text, money, narrow_currency_sign, number
 from traywidget.model import (
     BALANCE,
     CREDITS,
@@ -34,6 +34,8 @@ from traywidget.model import (
     REQUESTS_HOUR,
     REQUESTS_MINUTE,
     Freshness,
+    GatewayUsage,
+    Hold,
     Meter,
     Snapshot,
     Source,
@@ -234,6 +236,8 @@ def status_text(snapshot: Snapshot) -> str:
         parts.append(tr("cached"))
     if snapshot.streams:
         parts.append(streams_text(snapshot.streams))
+    if snapshot.hold is not None:
+        parts.append(held_text(snapshot.hold))
     return " · ".join(parts)
 
 
@@ -381,9 +385,47 @@ def account_details(snapshot: Snapshot, now: datetime) -> list[str]:
               for meter in snapshot.meters]
     if snapshot.streams is not None:
         lines.append(streams_text(snapshot.streams))
+    if snapshot.gateway_usage is not None and snapshot.gateway_usage.total.requests:
+        lines.append(gateway_usage_text(snapshot.gateway_usage))
     error = error_text(snapshot)
     if error and not snapshot.state.is_fine:
         lines.append(tr("Last error: {message}").format(message=error))
     lines += [tr(note) for note in snapshot.notes]
     lines.append(age_text(snapshot, now))
     return lines
+
+
+def held_text(hold: Hold) -> str:
+    """"requests held until 15:30" · "requests held until you resume" (the gateway refuses them)."""
+    if hold.until is None:
+        return tr("requests held until you resume")
+    return tr("requests held until {time}").format(time=clock_time(hold.until))
+
+
+def token_count(tokens: int) -> str:
+    """"950 tokens" · "1.2 M tokens" · "34.5 k tokens"."""
+    if tokens >= 1_000_000:
+        return tr("{n} M tokens").format(n=number(tokens / 1_000_000, 1))
+    if tokens >= 10_000:
+        return tr("{n} k tokens").format(n=number(tokens / 1_000, 1))
+    return trn("{n} token", "{n} tokens", tokens).format(n=number(tokens))
+
+
+def gateway_usage_text(usage: GatewayUsage) -> str:
+    """"via the gateway today: 41 requests, 1.2 M tokens, $0.84" — the cost only as reported:
+    "cost not reported" when no answer carried one, "+ n not reported" when some did not."""
+    total = usage.total
+    parts = [trn("{n} request", "{n} requests", total.requests).format(n=number(total.requests)),
+             token_count(total.tokens)]
+    if total.cost is None:
+        parts.append(tr("cost not reported"))
+    else:
+        cost = money(total.cost) if total.currency in (None, "USD") else f"{number(total.cost, 2)} {total.currency}"
+        if total.cost_unreported:
+            cost = trn("{cost} (+ {n} request without a reported cost)",
+                       "{cost} (+ {n} requests without a reported cost)", total.cost_unreported).format(
+                cost=cost, n=total.cost_unreported)
+        parts.append(cost)
+    if total.stopped:
+        parts.append(trn("{n} stopped", "{n} stopped", total.stopped).format(n=total.stopped))
+    return tr("via the gateway today: {figures}").format(figures=", ".join(parts))

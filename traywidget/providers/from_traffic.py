@@ -52,6 +52,10 @@ MAX_EVENT_BYTES = 65_536
 STOPPED_STATUS = 499
 STOPPED_CODE = "stream_stopped"
 STOPPED_MESSAGE = "Stopped from traywidget (Kill all streams)."
+# A request of an account the user (or a guard rail) holds. 423 Locked: a 4xx the SDKs neither
+# retry (not 408/409/429, not 5xx) nor mistake for a rejected key (401/403).
+HELD_STATUS = 423
+HELD_CODE = "held_by_traywidget"
 
 _TOKEN_METERS = frozenset({TOKENS_WINDOW, INPUT_TOKENS_WINDOW, OUTPUT_TOKENS_WINDOW, TOKENS_MINUTE, TOKENS_HOUR,
                            TOKENS_DAY})
@@ -172,12 +176,25 @@ def _event_status(error: Mapping[str, Any]) -> int | None:
 
 def stopped_reply(provider: Provider, path: str) -> tuple[int, bytes, dict[str, str]]:
     """(status, body, headers) answering a request stopped before its response began."""
+    return final_reply(provider, path, STOPPED_STATUS, STOPPED_MESSAGE, STOPPED_CODE)
+
+
+def held_reply(provider: Provider, path: str, message: str) -> tuple[int, bytes, dict[str, str]]:
+    """(status, body, headers) refusing a request of an account traywidget holds: never forwarded."""
+    return final_reply(provider, path, HELD_STATUS, message, HELD_CODE, "permission_error")
+
+
+def final_reply(provider: Provider, path: str, status: int, message: str, code: str,
+                anthropic_type: str = "api_error") -> tuple[int, bytes, dict[str, str]]:
+    """An answer of traywidget's own in the shape the tool expects (Anthropic's for `messages`,
+    else the provider's), that SDKs do not retry (x-should-retry: false, a status they do not
+    retry by themselves)."""
     if is_messages_path(path):
-        body = json.dumps({"type": "error", "error": {"type": "api_error", "message": STOPPED_MESSAGE}}).encode()
+        body = json.dumps({"type": "error", "error": {"type": anthropic_type, "message": message}}).encode()
         headers = {"Content-Type": "application/json"}
     else:
-        body, headers = provider.error_reply(STOPPED_STATUS, STOPPED_MESSAGE, STOPPED_CODE)
-    return STOPPED_STATUS, body, {**headers, "x-should-retry": "false"}
+        body, headers = provider.error_reply(status, message, code)
+    return status, body, {**headers, "x-should-retry": "false"}
 
 
 def stopped_event(provider: Provider, path: str) -> bytes:

@@ -46,9 +46,22 @@ def named_event(name: str, payload: Any) -> bytes:
     return f"event: {name}\n".encode() + data_event(payload)
 
 
-def usage_block(completion_tokens: int) -> dict[str, int]:
-    return {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": completion_tokens,
-            "total_tokens": PROMPT_TOKENS + completion_tokens}
+# What OpenRouter's answers say a token cost (its `usage.cost`, in credits = USD): a known price,
+# so tests can assert exact totals.
+OPENROUTER_TOKEN_PRICE_USD = 0.000125
+
+
+def usage_block(completion_tokens: int, openrouter: bool = False) -> dict[str, int | float]:
+    """OpenAI-style `usage`; OpenRouter's also carries `cost`."""
+    usage: dict[str, int | float] = {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": completion_tokens,
+                                     "total_tokens": PROMPT_TOKENS + completion_tokens}
+    if openrouter:
+        usage["cost"] = openrouter_cost(completion_tokens)
+    return usage
+
+
+def openrouter_cost(completion_tokens: int) -> float:
+    return round((PROMPT_TOKENS + completion_tokens) * OPENROUTER_TOKEN_PRICE_USD, 9)
 
 
 def generation_id() -> str:
@@ -98,7 +111,8 @@ class ChatFrames:
         finish = "length" if self.handle.script.events is None else "stop"
         frames = [data_event(self._chunk({}, finish))]
         if self.handle.include_usage:
-            frames.append(data_event({**self._chunk({}), "choices": [], "usage": usage_block(self.handle.events)}))
+            usage = usage_block(self.handle.events, openrouter=self.handle.provider == OPENROUTER)
+            frames.append(data_event({**self._chunk({}), "choices": [], "usage": usage}))
         frames.append(DONE)
         return b"".join(frames)
 

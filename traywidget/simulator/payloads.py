@@ -24,7 +24,7 @@ def chat_completion(model: str, max_tokens: int, answer_id: str | None = None,
             "created": int(time.time()), "model": model,
             "choices": [{"index": 0, "finish_reason": "length" if tokens == max_tokens else "stop",
                          "message": {"role": "assistant", "content": " ".join(WORDS[:tokens])}}],
-            "usage": usage_block(tokens)}
+            "usage": usage_block(tokens, openrouter=openrouter)}
     if openrouter:
         body["provider"] = OPENROUTER_UPSTREAM
     return body

@@ -33,7 +33,7 @@ from traywidget.store.store_lock import (
     store_lock,
 )
 from traywidget.i18n import LANGUAGES, tr, tr_noop
-from traywidget.model import Account, ConfigError, InvalidValue, Thresholds
+from traywidget.model import RESERVE_WINDOWS, UNTIL_RESUME, Account, ConfigError, InvalidValue, Rails, Thresholds
 from traywidget.model.hook import Hook
 
 CONFIG_FILE = "config.json"
@@ -58,8 +58,12 @@ DEFAULTS: dict[str, Any] = {
     "gateway_port": 8787,
     # Prometheus metrics at the gateway's /metrics (token required): off until the user turns them on.
     "metrics_enabled": False,
+    # How long Kill all streams holds the accounts' gateway traffic: 0 = no hold, minutes, or
+    # "resume" = until the user resumes.
+    "kill_hold": 0,
 }
 MIN_INTERVAL_S = 10.0
+MAX_HOLD_MINUTES = 7 * 24 * 60
 MAX_INTERVAL_S = 24 * 3600.0
 
 
@@ -78,6 +82,14 @@ class Settings:
     metrics_enabled: bool = DEFAULTS["metrics_enabled"]
     # Commands and URLs that receive every alert as JSON (desktop/hooks.py), in the order added.
     hooks: tuple[Hook, ...] = ()
+    kill_hold: int | str = DEFAULTS["kill_hold"]
+
+    @property
+    def kill_hold_minutes(self) -> tuple[bool, float | None]:
+        """(whether Kill all streams holds, for how many minutes; None: until resumed)."""
+        if self.kill_hold == UNTIL_RESUME:
+            return True, None
+        return bool(self.kill_hold), float(self.kill_hold) if self.kill_hold else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -93,6 +105,7 @@ class Settings:
             "gateway_port": self.gateway_port,
             "metrics_enabled": self.metrics_enabled,
             "hooks": [hook.to_json() for hook in self.hooks],
+            "kill_hold": self.kill_hold,
         }
 
     @classmethod
@@ -116,7 +129,16 @@ class Settings:
             gateway_port=_port(data.get("gateway_port"), DEFAULTS["gateway_port"]),
             metrics_enabled=data.get("metrics_enabled") is True,
             hooks=_hooks(data.get("hooks")),
+            kill_hold=_kill_hold(data.get("kill_hold", DEFAULTS["kill_hold"])),
         )
+
+
+def _kill_hold(value: Any) -> int | str:
+    if value == UNTIL_RESUME:
+        return UNTIL_RESUME
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_HOLD_MINUTES:
+        return value
+    return DEFAULTS["kill_hold"]
 
 
 def _hooks(value: Any) -> tuple[Hook, ...]:
@@ -322,11 +344,48 @@ def parse_account(entry: Any, known_providers: tuple[str, ...]) -> Account:
         fast_interval_s=_interval(fast, None) if fast is not None else None,  # type: ignore[arg-type]
         full_interval_s=_interval(full, None) if full is not None else None,  # type: ignore[arg-type]
         user_agent=validate_user_agent(entry.get("user_agent")),
+        rails=parse_rails(entry, account_id),
     )
 
 
 # A User-Agent is one header line: printable ASCII, no line breaks (a header injection), bounded.
 _USER_AGENT = re.compile(r"[\x20-\x7e]{1,256}")
+
+
+def parse_rails(entry: dict[str, Any], account_id: str) -> Rails:
+    """An account's guard rails from its config entry; InvalidValue says what is wrong."""
+    reserve, window, cap = entry.get("reserve"), entry.get("reserve_window", "hour"), entry.get("daily_cap")
+    return Rails(
+        reserve=None if reserve is None else validate_reserve(reserve, account_id),
+        reserve_window=validate_reserve_window(window, account_id),
+        daily_cap=None if cap is None else validate_daily_cap(cap, account_id),
+    )
+
+
+def validate_reserve(value: Any, account_id: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or not 1 <= value <= 10**9:
+        raise InvalidValue(tr("account {id}: the reserve must be a whole number of requests from 1 up "
+                              "(got {value!r})").format(id=account_id, value=value))
+    return int(value)
+
+
+def validate_reserve_window(value: Any, account_id: str) -> str:
+    if value not in RESERVE_WINDOWS:
+        raise InvalidValue(tr("account {id}: the reserve's window must be one of {windows} (got {value!r})").format(
+            id=account_id, windows=", ".join(RESERVE_WINDOWS), value=value))
+    return str(value)
+
+
+def validate_daily_cap(value: Any, account_id: str) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().lstrip("$"))
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 10**9:
+        raise InvalidValue(tr("account {id}: the daily cap must be an amount above 0, like 5 or 2.50 "
+                              "(got {value!r})").format(id=account_id, value=value))
+    return float(value)
 
 
 def validate_user_agent(value: Any) -> str | None:

@@ -9,6 +9,9 @@ for the app not to start.
 At most one sample per account-meter per ``min_interval_s`` (5 min) is kept,
 and samples older than ``keep_s`` (48 h) are pruned.
 
+Beside them, one row per account and day of its traffic through the gateway (requests,
+tokens, reported cost, stopped requests), kept ``GATEWAY_KEEP_DAYS``: what a day cost.
+
 Written on the engine's thread (store/recorder.py), read by the panel on the
 GUI thread: one connection shared by both, every use under one lock.
 """
@@ -24,7 +27,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from traywidget.model import Freshness, Snapshot
+from traywidget.model import Freshness, Snapshot, UsageCount
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,20 @@ CREATE TABLE IF NOT EXISTS samples (
     lim        REAL
 );
 CREATE INDEX IF NOT EXISTS samples_key_ts ON samples (account_id, meter, ts);
+CREATE TABLE IF NOT EXISTS gateway_days (
+    account_id      TEXT NOT NULL,
+    day_start       REAL NOT NULL,
+    requests        INTEGER NOT NULL,
+    input_tokens    INTEGER NOT NULL,
+    output_tokens   INTEGER NOT NULL,
+    cost            REAL,
+    currency        TEXT,
+    cost_unreported INTEGER NOT NULL,
+    stopped         INTEGER NOT NULL,
+    PRIMARY KEY (account_id, day_start)
+);
 """
+GATEWAY_KEEP_DAYS = 90
 
 
 def _locked(method):
@@ -85,6 +101,8 @@ class HistoryStore:
         self.min_interval_s = min_interval_s
         self.keep_s = keep_s
         self._last: dict[tuple[str, str], float] = {}
+        # (day start, when written) of each account's gateway row: written at most once per min_interval_s.
+        self._last_gateway: dict[str, tuple[float, float]] = {}
         self._last_prune = 0.0
         self._db: sqlite3.Connection | None = None
         self._lock = threading.RLock()
@@ -152,6 +170,7 @@ class HistoryStore:
         """Keep a sample of every meter with a known remaining; returns how many were written."""
         if self._db is None or snapshot.stale:
             return 0
+        self._record_gateway_day(snapshot)
         ts = _ts(now if now is not None else snapshot.fetched_at)
         rows = []
         for meter in snapshot.meters:
@@ -166,6 +185,26 @@ class HistoryStore:
         if written and ts - self._last_prune > 600:
             self.prune(ts)
         return written
+
+    def _record_gateway_day(self, snapshot: Snapshot) -> None:
+        """Today's gateway traffic of the account, when it changed (one row per day, replaced)."""
+        usage = snapshot.gateway_usage
+        if self._db is None or usage is None or not usage.total.requests:
+            return
+        day, now = usage.since.timestamp(), time.monotonic()
+        last = self._last_gateway.get(snapshot.account_id)
+        if last is not None and last[0] == day and now - last[1] < self.min_interval_s:
+            return  # a busy gateway publishes a snapshot per request: the day's row needs no more
+        t = usage.total
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO gateway_days VALUES (?,?,?,?,?,?,?,?,?)",
+                (snapshot.account_id, day, t.requests, t.input_tokens, t.output_tokens, t.cost,
+                 t.currency, t.cost_unreported, t.stopped))
+        except sqlite3.Error as exc:
+            log.warning("usage history write failed: %s", exc)
+            return
+        self._last_gateway[snapshot.account_id] = (day, now)
 
     @_locked
     def add_samples(self, rows: list[tuple[str, str, float, float, float | None]]) -> int:
@@ -195,6 +234,7 @@ class HistoryStore:
         self._last_prune = ts
         try:
             self._db.execute("DELETE FROM samples WHERE ts < ?", (ts - self.keep_s,))
+            self._db.execute("DELETE FROM gateway_days WHERE day_start < ?", (ts - GATEWAY_KEEP_DAYS * 86400.0,))
         except sqlite3.Error as exc:  # pragma: no cover
             log.warning("usage history prune failed: %s", exc)
 
@@ -203,6 +243,8 @@ class HistoryStore:
         if self._db is None:
             return
         self._db.execute("DELETE FROM samples WHERE account_id = ?", (account_id,))
+        self._db.execute("DELETE FROM gateway_days WHERE account_id = ?", (account_id,))
+        self._last_gateway.pop(account_id, None)
         self._last = {k: v for k, v in self._last.items() if k[0] != account_id}
 
     # ----------------------------------------------------------------- read
@@ -223,6 +265,22 @@ class HistoryStore:
             log.warning("usage history read failed: %s", exc)
             return []
         return [(float(t), float(r)) for t, r in rows]
+
+    @_locked
+    def gateway_days(self, account_id: str, since: datetime | float) -> list[tuple[datetime, UsageCount]]:
+        """[(start of the local day, its gateway traffic)] oldest first, for days starting at or after `since`."""
+        if self._db is None:
+            return []
+        try:
+            rows = self._db.execute(
+                "SELECT day_start, requests, input_tokens, output_tokens, cost, currency, cost_unreported, stopped "
+                "FROM gateway_days WHERE account_id=? AND day_start>=? ORDER BY day_start",
+                (account_id, _ts(since))).fetchall()
+        except sqlite3.Error as exc:
+            log.warning("usage history read failed: %s", exc)
+            return []
+        return [(datetime.fromtimestamp(day, timezone.utc).astimezone(), UsageCount(*numbers))
+                for day, *numbers in rows]
 
     @_locked
     def count(self) -> int:

@@ -48,7 +48,7 @@ from traywidget.present.formatting import meter_title
 from traywidget.desktop.hostcheck import Lookup, check_host
 from traywidget.store.key_input import check_key
 from traywidget.i18n import tr, tr_noop
-from traywidget.model import Account, InvalidValue, Snapshot, TraywidgetError
+from traywidget.model import Account, InvalidValue, Rails, Snapshot, TraywidgetError
 from traywidget.providers import PROVIDER_IDS, display_name, get_provider
 from traywidget.ui.colors import (
     ERROR,
@@ -61,6 +61,7 @@ from traywidget.ui.colors import (
 )
 from traywidget.present.text import STATE_TEXT, error_text, meter_value_text
 from traywidget.ui.bridge import Asker
+from traywidget.ui.rails_box import RailsBox
 
 SAVED_PLACEHOLDER = tr_noop("•••• saved in keyring")
 RESULT_LINES = 6  # the test result's space, in lines: fixed, so the dialog never jumps
@@ -195,6 +196,8 @@ class AccountEditor(QDialog):
         form.addRow(tr("Management key"), self.management_key)
         form.addRow("", self.management_hint)
         layout.addLayout(form)
+        self.rails_box = RailsBox(existing.rails if existing is not None else Rails())
+        layout.addWidget(self.rails_box)
 
         self.test_button = QPushButton(tr("Test connection"))
         self.test_button.setEnabled(tester is not None and ask is not None)
@@ -360,6 +363,7 @@ class AccountEditor(QDialog):
             full_interval_s=previous.full_interval_s if previous else None,
             # Kept as set in config.json or with `accounts add --user-agent` (no field here yet).
             user_agent=previous.user_agent if previous else None,
+            rails=self.rails_box.rails(),
         )
 
     # ---------------------------------------------------------------- save

@@ -70,10 +70,12 @@ LEVEL_COLORS: dict[str, tuple[str, str]] = {
 MONEY_SIGNS = frozenset("$¥€£")
 MARK_ALERT = "alert"  # requests are refused somewhere, or wait for you: severity refused or action
 MARK_WARN = "warn"  # an account is failing: offline, a server error
-# mark -> (dot, "!")
+MARK_HELD = "held"  # traywidget holds an account's requests through the gateway (a pause sign)
+# mark -> (dot, glyph)
 MARK_COLORS: dict[str, tuple[str, str]] = {
     MARK_ALERT: ("#e0261b", "#ffffff"),
     MARK_WARN: ("#ffb300", "#1b1300"),
+    MARK_HELD: ("#1d4ed8", "#ffffff"),
 }
 
 # One colour per severity: the panel's dots and every place a level is shown as a colour.
@@ -101,7 +103,7 @@ class BadgeSpec:
     text: str
     level: str
     cue: str = ""  # the window: "m", "h", "d"; "" when the text says it ($) or it is unknown
-    mark: str = ""  # "", MARK_ALERT or MARK_WARN
+    mark: str = ""  # "", MARK_ALERT, MARK_HELD or MARK_WARN
     band: str = ""  # a provider's colour (one icon per account); "" for the combined icon
 
 
@@ -110,10 +112,15 @@ NO_ACCOUNTS = BadgeSpec(text="+", level=NONE)
 
 
 def trouble_mark(snapshots: Iterable[Snapshot]) -> str:
-    """The corner mark for these accounts: their worst severity's. Cached values (not confirmed by a
-    poll yet) raise none."""
+    """The corner mark for these accounts: their worst severity's, or the pause sign while one is held
+    (the user's own decision: it says so unless requests are refused or wait for them elsewhere).
+    Cached values (not confirmed by a poll yet) raise none."""
+    snapshots = list(snapshots)
     level = worst(s for s in snapshots if not s.stale)
-    return "" if level is None else SEVERITY_MARKS[level]
+    mark = "" if level is None else SEVERITY_MARKS[level]
+    if mark != MARK_ALERT and any(s.hold is not None for s in snapshots):
+        return MARK_HELD
+    return mark
 
 
 def provider_band(provider: str) -> str:
@@ -371,8 +378,14 @@ def _paint_mark(p: QPainter, mark: str, s: float, dpr: float, template: bool) ->
     bar_top, bar_bottom = _snap(r.top() + r.height() * 0.18, dpr), _snap(r.top() + r.height() * 0.56, dpr)
     point_top = _snap(r.top() + r.height() * 0.68, dpr)
     glyph = QPainterPath()
-    glyph.addRect(QRectF(left, bar_top, bar_w, bar_bottom - bar_top))
-    glyph.addRect(QRectF(left, point_top, bar_w, max(bar_w, 1.0 / dpr)))
+    if mark == MARK_HELD:  # "‖": two bars, a pause
+        gap = max(1.0 / dpr, _snap(r.width() * 0.14, dpr))
+        top, bottom = _snap(r.top() + r.height() * 0.27, dpr), _snap(r.top() + r.height() * 0.73, dpr)
+        glyph.addRect(QRectF(_snap(left - gap / 2 - bar_w / 2, dpr), top, bar_w, bottom - top))
+        glyph.addRect(QRectF(_snap(left + gap / 2 + bar_w / 2, dpr), top, bar_w, bottom - top))
+    else:
+        glyph.addRect(QRectF(left, bar_top, bar_w, bar_bottom - bar_top))
+        glyph.addRect(QRectF(left, point_top, bar_w, max(bar_w, 1.0 / dpr)))
     if template:
         # Menu-bar template: a ring cut out around a solid dot, the "!" cut out of it.
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from traywidget.gateway.kills import kill_everywhere
 from traywidget.gateway.service import GatewayState
 from traywidget.i18n import tr, tr_noop
 from traywidget.model import ConfigError, KillResult, Snapshot, utcnow
+from traywidget.providers import get_provider
 from traywidget.ui.bridge import Bridge
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ class AppController(QObject):
 
         self.tray.refresh_requested.connect(self.refresh)
         self.tray.kill_requested.connect(self.kill_all)
+        self.tray.resume_requested.connect(self.resume_requests)
         self.tray.pause_toggled.connect(self.set_paused)
         self.tray.settings_requested.connect(self.open_settings)
         self.tray.add_account_requested.connect(self.add_account)
@@ -162,22 +164,43 @@ class AppController(QObject):
         self.bridge.ask(self.engine.refresh_now, name="refresh")
 
     def kill_all(self) -> None:
-        """The gateway's streams first, then the kill APIs: composed on the engine's thread, in one hop."""
-        stop_held = self.gateway.kill_all if self.gateway is not None else None
-        self.bridge.ask(lambda: kill_everywhere(stop_held, self.engine.kill_all), name="kill-all",
-                        on_done=self._killed)
+        """The gateway's streams first (its accounts held first, as Settings say, so a tool's next request
+        is refused), then the kill APIs: composed on the engine's thread, in one hop."""
+        hold, minutes = self.config.settings.kill_hold_minutes
+        gateway, engine = self.gateway, self.engine
 
-    def _killed(self, results: list[KillResult] | None, error: BaseException | None) -> None:
-        if error is not None or results is None:  # said to the person who clicked, and logged
+        async def kill() -> tuple[list[KillResult], dict[str, int]]:  # on the engine's thread
+            through_gateway: dict[str, int] = {}
+
+            async def stop_through_gateway() -> Mapping[str, int] | None:
+                assert gateway is not None
+                stopped = await gateway.kill_all(hold, minutes)
+                through_gateway.update(stopped or {})
+                return stopped
+
+            results = await kill_everywhere(stop_through_gateway if gateway is not None else None, engine.kill_all)
+            return results, through_gateway
+
+        self.bridge.ask(kill, name="kill-all", on_done=self._killed)
+
+    def _killed(self, outcome: tuple[list[KillResult], dict[str, int]] | None, error: BaseException | None) -> None:
+        if error is not None or outcome is None:  # said to the person who clicked, and logged
             log.error("kill all failed", exc_info=error)
             self.notifier.notify(kill_failed(str(error)), force=True)
             return
+        results, through_gateway = outcome
         labels = {a.id: a.label for a in self.config.accounts}
         labels.update({s.account_id: s.label for s in self.tray.snapshots.values()})
-        summary = kill_summary(results, labels)
+        has_kill_api = {a.id: get_provider(a.provider).supports_kill for a in self.config.accounts}
+        summary = kill_summary(results, labels, through_gateway, has_kill_api)
         self.notifier.notify(summary, force=True)
         if self.hooks is not None:
             self.hooks.send(hook_event(summary, None, self.clock()))
+
+    def resume_requests(self) -> None:
+        """"Resume requests": every hold ends; the next request of each account goes through."""
+        if self.gateway is not None:
+            self.bridge.ask(self.gateway.resume, name="resume")
 
     # ------------------------------------------------------------ the local gateway
     def apply_gateway(self) -> None:

@@ -34,7 +34,8 @@ URGENCY = {
     alerts.CONFIG_ERROR: Urgency.NORMAL,
     alerts.GATEWAY_ERROR: Urgency.NORMAL,
     alerts.RESTORED: Urgency.LOW,
-    alerts.KILL_RESULT: Urgency.LOW,
+    alerts.HOLD: Urgency.NORMAL,
+    alerts.KILL_RESULT: Urgency.NORMAL,  # the answer to a click: drawn like any news, not dimmed
 }
 BALLOON_ICON = {
     Urgency.CRITICAL: QSystemTrayIcon.MessageIcon.Critical,

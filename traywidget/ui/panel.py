@@ -68,6 +68,8 @@ from traywidget.present.text import (
     binding_meter,
     error_text,
     freshness_text,
+    gateway_usage_text,
+    held_text,
     meter_value_text,
     state_text,
     state_word,
@@ -388,6 +390,13 @@ class AccountCard(QFrame):
         self.streams = QLabel()
         self.streams.setVisible(False)
         layout.addWidget(self.streams)
+        # Held by traywidget (Kill with a hold, a guard rail), and today's traffic through the gateway.
+        self.held = wrapped_label(ERROR)
+        self.held.setVisible(False)
+        layout.addWidget(self.held)
+        self.gateway_usage = wrapped_label(MUTED)
+        self.gateway_usage.setVisible(False)
+        layout.addWidget(self.gateway_usage)
         self.error = wrapped_label(ERROR)
         self.error.setVisible(False)
         layout.addWidget(self.error)
@@ -427,6 +436,14 @@ class AccountCard(QFrame):
         streams = snapshot.streams or 0
         self.streams.setText(trn("{n} stream running", "{n} streams running", streams).format(n=streams))
         self.streams.setVisible(streams > 0)
+        if snapshot.hold is not None:
+            self.held.setText(tr("{held}. Resume with \"Resume requests\" in the tray menu or: traywidget resume").format(
+                held=held_text(snapshot.hold)))
+        self.held.setVisible(snapshot.hold is not None)
+        usage = snapshot.gateway_usage
+        if usage is not None and usage.total.requests:
+            self.gateway_usage.setText(gateway_usage_text(usage))
+        self.gateway_usage.setVisible(usage is not None and usage.total.requests > 0)
         self.notes.setText("\n".join(tr(note) for note in snapshot.notes))
         self.notes.setVisible(bool(snapshot.notes))
         while len(self.rows) < len(snapshot.meters):

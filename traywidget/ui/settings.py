@@ -43,6 +43,7 @@ from traywidget.store.secrets import KeyringState, KeyringStatus
 from traywidget.i18n import LANGUAGES, tr, tr_noop
 from traywidget.i18n.numbers import conventions
 from traywidget.model import (
+    UNTIL_RESUME,
     Account,
     ConfigError,
     InvalidValue,
@@ -307,6 +308,17 @@ class SettingsDialog(QDialog):
         self.metrics_enabled = QCheckBox(tr("Serve Prometheus metrics at /metrics (with the token)"))
         self.metrics_enabled.setChecked(s.metrics_enabled)
         form.addRow("", self.metrics_enabled)
+        self.kill_hold = QComboBox()
+        holds: list[tuple[int | str, str]] = [(0, tr("No: only stop the streams")), (15, tr("For 15 minutes")),
+                                              (60, tr("For 1 hour")), (UNTIL_RESUME, tr("Until I resume"))]
+        if s.kill_hold not in [value for value, _ in holds]:
+            holds.insert(-1, (s.kill_hold, tr("For {n} minutes").format(n=s.kill_hold)))
+        for value, text in holds:
+            self.kill_hold.addItem(text, value)
+        self.kill_hold.setCurrentIndex(max(0, self.kill_hold.findData(s.kill_hold)))
+        self.kill_hold.setToolTip(tr("While held, the gateway refuses your tools' new requests at once, so an agent's "
+                                     "loop cannot start the next one; \"Resume requests\" in the tray menu ends it"))
+        form.addRow(tr("Kill all streams also holds"), self.kill_hold)
         row = QHBoxLayout()
         self.copy_token = QPushButton(tr("Copy token"))
         self.new_token = QPushButton(tr("New token…"))
@@ -531,6 +543,7 @@ class SettingsDialog(QDialog):
             metrics_enabled=self.metrics_enabled.isChecked(),
             gateway_port=(0 if self._any_free_port and self.gateway_port.value() == self._port_shown
                           else self.gateway_port.value()),
+            kill_hold=self.kill_hold.currentData(),
         )
         return replace(self.config, settings=settings, warnings=())
 

@@ -59,6 +59,7 @@ def tray_available() -> bool:
 class TrayView(QObject):
     refresh_requested = Signal()
     kill_requested = Signal()
+    resume_requested = Signal()  # let held accounts' requests through the gateway again
     pause_toggled = Signal(bool)
     settings_requested = Signal()
     add_account_requested = Signal()
@@ -107,6 +108,8 @@ class TrayView(QObject):
         self.action_panel.triggered.connect(self.panel_requested)
         self.action_kill = QAction(self)
         self.action_kill.triggered.connect(self.kill_requested)
+        self.action_resume = QAction(self)
+        self.action_resume.triggered.connect(self.resume_requested)
         self.action_refresh = QAction(self)
         self.action_refresh.triggered.connect(self.refresh_requested)
         self.action_pause = QAction(self)
@@ -129,6 +132,8 @@ class TrayView(QObject):
         self.action_panel.setText(tr("Show usage…"))
         self.action_kill.setText(tr("Kill all streams"))
         self.action_kill.setToolTip(tr("Stop every active stream on every account whose provider can"))
+        self.action_resume.setText(tr("Resume requests"))
+        self.action_resume.setToolTip(tr("Let your tools' requests through the gateway again"))
         self.action_refresh.setText(tr("Refresh now"))
         self.action_pause.setText(tr("Pause polling"))
         self.action_add.setText(tr("Add an account…"))
@@ -300,7 +305,8 @@ class TrayView(QObject):
         self._menu_dirty = False
         self._menu_built_at = time.monotonic()
         ordered = self.ordered()
-        shape = (self.has_accounts(), tuple(s.account_id for s in ordered), self.gateway_running)
+        held = any(s.hold is not None for s in ordered)
+        shape = (self.has_accounts(), tuple(s.account_id for s in ordered), self.gateway_running, held)
         if shape == self._menu_shape:
             # The same accounts in the same order: only their texts changed. Updating the menus in
             # place costs a tenth of building 100 submenus again (measured by bench responsiveness).
@@ -324,6 +330,8 @@ class TrayView(QObject):
         menu.addAction(self.action_panel)
         menu.addSeparator()
         menu.addAction(self.action_kill)
+        if held:
+            menu.addAction(self.action_resume)
         menu.addSeparator()
         for snapshot in ordered:
             submenu = QMenu(menu)
