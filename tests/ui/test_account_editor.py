@@ -195,6 +195,49 @@ def test_the_dialog_does_not_jump_while_testing(qtbot, sim):
     assert editor.size() == before and editor.test_button.isEnabled()
 
 
+HINT = ("Test connection checks the key and the base URL with the provider; nothing is saved until you press "
+        "Save account.")
+
+
+@pytest.mark.parametrize("change", ["url", "key", "management key", "provider"])
+def test_a_test_result_is_forgotten_when_what_it_tested_changes(qtbot, sim, change):
+    editor = make_editor(qtbot)
+    editor.label.setText("Main")
+    editor._suggest_id("Main")
+    editor.base_url.setText(sim.url("routing.run"))
+    editor.api_key.setText(sim.sim.add_routing_key("Premium"))
+    editor.test_connection()
+    assert editor.test_result.text().startswith("Connected — OK\nPlan: Premium\n")
+    if change == "url":
+        editor.base_url.setText(sim.url("openrouter"))
+    elif change == "key":
+        editor.api_key.setText("rk_" + "f" * 64)
+    elif change == "management key":
+        editor.management_key.setText("mgmt-0123456789")
+    else:
+        editor.provider.setCurrentIndex(editor.provider.findData("routeway"))
+    assert editor.test_result.text() == HINT and editor.test_button.isEnabled()
+
+
+def test_an_answer_that_arrives_after_the_url_changed_is_not_shown(qtbot, sim):
+    held = []
+
+    class HeldRunner:
+        def spawn(self, awaitable, name=None, on_done=None):
+            held.append((awaitable, on_done))
+
+    editor = make_editor(qtbot, runner=HeldRunner())
+    editor.label.setText("Main")
+    editor._suggest_id("Main")
+    editor.base_url.setText(sim.url("routing.run"))
+    editor.api_key.setText(sim.sim.add_routing_key("Premium"))
+    editor.test_button.click()
+    editor.base_url.setText(sim.url("routing.run") + "/other")
+    awaitable, on_done = held.pop()
+    SyncRunner().spawn(awaitable, on_done=on_done)
+    assert editor.test_result.text() == HINT and editor.test_button.isEnabled()
+
+
 def test_a_404_asks_to_check_the_base_url(qtbot, sim):
     editor = make_editor(qtbot)
     editor.label.setText("Main")
