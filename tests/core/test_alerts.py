@@ -285,3 +285,18 @@ def test_kill_summary_counts_accounts_that_had_streams_and_names_the_others():
     assert kill_summary([KillResult("a", True, 0)], {"a": "Main"}).title == "No streams were running"
     assert kill_summary([KillResult("a", True, error=ErrorInfo("down", 503))], {}).title == "No streams stopped"
     assert kill_summary([], {}).body == "No accounts configured."
+
+
+def test_chinese_sentences_after_a_providers_english_message_keep_a_space():
+    from traywidget.i18n import ENGLISH, use_language
+
+    use_language("zh_CN")
+    try:
+        minute_429 = snap(State.RATE_LIMITED, remaining=False,
+                          error=ErrorInfo("Rate limit exceeded", 429, retry_after_s=20, limit_kind="minute"))
+        (alert,) = AlertPolicy().update(minute_429, T0)
+        # The provider's English sentence, a space, then the Chinese one with its full-width stop.
+        assert alert.body == "Rate limit exceeded. 20 秒后重试。"
+        assert alerts._sentences("请求被拒绝。", "16:00 重置。") == "请求被拒绝。16:00 重置。"
+    finally:
+        use_language(ENGLISH)

@@ -125,8 +125,8 @@ def test_editing_without_changes_closes_quietly(qtbot):
     ("routeway", "https://api.routeway.ai/v1/chat/completions",
      "Routeway base URLs end in /v1 (expected https://api.routeway.ai/v1).", "https://api.routeway.ai/v1"),
     ("openrouter", "https://api.routing.run/v1",
-     "api.routing.run is not an API host of OpenRouter (expected openrouter.ai); your key would be sent to it.",
-     "https://openrouter.ai/api/v1"),
+     "api.routing.run is the API host of routing.run, not of OpenRouter: your OpenRouter key would be sent to "
+     "routing.run.", "https://openrouter.ai/api/v1"),
 ])
 def test_base_url_advice_with_its_fix(qtbot, provider, url, advice, fixed):
     editor = make_editor(qtbot)

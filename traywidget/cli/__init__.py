@@ -16,15 +16,15 @@ import argparse
 import importlib
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from traywidget.i18n import tr
 
 # The commands that can run on the built-in simulator instead of the user's accounts.
 DEMO_COMMANDS = ("status", "watch", "kill")
 # What `watch --format` prints: one line per account change, one JSON object per account change,
-# Waybar's custom-module JSON, or one plain bar line.
-WATCH_FORMATS = ("text", "json", "waybar", "line")
+# Waybar's custom-module JSON, one plain bar line, or the badge's figure alone ("130/h").
+WATCH_FORMATS = ("text", "json", "waybar", "line", "short")
 # command -> (module, function): a command's module is imported only when it runs, so building the
 # parser (which the tray's start-up does too) loads none of them.
 HANDLERS = {
@@ -41,15 +41,53 @@ HANDLERS = {
 }
 
 
+def examples(*lines: str) -> str:
+    """A help text's epilog: command lines a user can copy, under a translated heading."""
+    return "\n".join([tr("examples:"), *(f"  {line}" for line in lines)])
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's own, except that example lines (indented by two spaces) are kept as written, never re-wrapped."""
+
+    def format_help(self) -> str:
+        # argparse ends each section heading with an ASCII ":"; the language's own colon (Chinese "：").
+        return "\n".join(tr("{heading}:").format(heading=line[:-1])
+                         if line.endswith(":") and not line[:1].isspace() else line for line in super().format_help().split("\n"))
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(line if line.startswith("  ") else super(HelpFormatter, self)._fill_text(line, width, indent)
+                         for line in text.splitlines())
+
+
+def add_command(sub: argparse._SubParsersAction, name: str, text: str, *lines: str,
+                **kwargs: Any) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does (its help, as a sentence) and shows examples of it."""
+    return sub.add_parser(name, help=text, description=text[:1].upper() + text[1:],
+                          epilog=examples(*lines) if lines else None,
+                          formatter_class=HelpFormatter, **kwargs)
+
+
+def error_line(message: str) -> str:
+    """How every error is said: "traywidget: " and the message as a sentence (capitalised, in one place)."""
+    message = message.strip()
+    first = message.split(" ", 1)[0]
+    if first.isalpha():  # a word, not a host name, an id or an option ("openrouter.ai", "--demo")
+        message = message[:1].upper() + message[1:]
+    return tr("traywidget: {error}").format(error=message)
+
+
 def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     """Register the CLI's subcommands on the top-level parser (see __main__)."""
     from traywidget.providers import PROVIDER_IDS
 
     json_help = tr("print JSON for scripts (English, stable)")
 
-    accounts = sub.add_parser("accounts", help=tr("add, list or remove accounts"))
-    acc_sub = accounts.add_subparsers(dest="accounts_command", required=True)
-    add = acc_sub.add_parser("add", help=tr("add an account"))
+    accounts = add_command(sub, "accounts", tr("add, list or remove accounts"),
+                           "traywidget accounts add openrouter --id work", "traywidget accounts list")
+    acc_sub = accounts.add_subparsers(dest="accounts_command", required=True, metavar="add|list|remove")
+    add = add_command(acc_sub, "add", tr("add an account"),
+                      'traywidget accounts add openrouter --id work --label "Work"',
+                      "traywidget accounts add routing.run --id main --fast-interval 60")
     # Provider ids are case-insensitive: `accounts add OpenRouter` is openrouter.
     add.add_argument("provider", type=str.lower, choices=PROVIDER_IDS, metavar="PROVIDER",
                      help=tr("one of: {providers}").format(providers=", ".join(PROVIDER_IDS)))
@@ -59,31 +97,43 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--base-url", help=tr("default: the provider's public API with /v1"))
     add.add_argument("--fast-interval", type=float, metavar="SECONDS", help=tr("this account's fast cadence"))
     add.add_argument("--full-interval", type=float, metavar="SECONDS", help=tr("this account's full cadence"))
-    lst = acc_sub.add_parser("list", help=tr("list accounts"))
+    add.add_argument("--force", action="store_true",
+                     help=tr("keep a base URL that belongs to another provider (your key would be sent there)"))
+    lst = add_command(acc_sub, "list", tr("list accounts"), "traywidget accounts list",
+                      "traywidget accounts list --json")
     lst.add_argument("--json", action="store_true", help=json_help)
-    rm = acc_sub.add_parser("remove", help=tr("remove an account and its keys"))
-    rm.add_argument("account_id", metavar="ACCOUNT_ID")
+    rm = add_command(acc_sub, "remove", tr("remove an account and its keys"), "traywidget accounts remove work")
+    rm.add_argument("account_id", metavar="ACCOUNT_ID", help=tr("the account's id (see `traywidget accounts list`)"))
 
-    keys = sub.add_parser("keys", help=tr("store or delete an account's key in the OS keyring"))
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    kset = keys_sub.add_parser("set", help=tr("read a key from standard input (a hidden prompt on a terminal)"))
-    kset.add_argument("account_id", metavar="ACCOUNT_ID")
+    keys = add_command(sub, "keys", tr("store or delete an account's key in the OS keyring"),
+                       "traywidget keys set work", "traywidget keys delete work --management")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="set|delete")
+    kset = add_command(keys_sub, "set", tr("read a key from standard input (a hidden prompt on a terminal)"),
+                       "traywidget keys set work", "traywidget keys set work --management",
+                       "pass show openrouter/work | traywidget keys set work")
+    kset.add_argument("account_id", metavar="ACCOUNT_ID",
+                      help=tr("the account whose key this is (see `traywidget accounts list`)"))
     kset.add_argument("--management", action="store_true", help=tr("the optional management key"))
-    kdel = keys_sub.add_parser("delete", help=tr("delete a key"))
-    kdel.add_argument("account_id", metavar="ACCOUNT_ID")
+    kdel = add_command(keys_sub, "delete", tr("delete a key"), "traywidget keys delete work")
+    kdel.add_argument("account_id", metavar="ACCOUNT_ID",
+                      help=tr("the account whose key to delete (see `traywidget accounts list`)"))
     kdel.add_argument("--management", action="store_true", help=tr("the management key instead of the API key"))
 
-    for name, text in (
-        ("status", tr("poll every account once and print the result")),
-        ("watch", tr("poll continuously; print a line on each change")),
-        ("kill", tr("stop all active streams on every account that supports it")),
+    for name, text, lines in (
+        ("status", tr("poll every account once and print the result"),
+         ("traywidget status", "traywidget status --json", "traywidget --demo status")),
+        ("watch", tr("poll continuously; print a line on each change"),
+         ("traywidget watch", "traywidget watch --format waybar", "traywidget watch --format short")),
+        ("kill", tr("stop all active streams on every account that supports it"),
+         ("traywidget kill", "traywidget --demo kill")),
     ):
-        cmd = sub.add_parser(name, help=text)
+        cmd = add_command(sub, name, text, *lines)
         if name == "watch":
             form = cmd.add_mutually_exclusive_group()
             form.add_argument("--format", choices=WATCH_FORMATS, default="text",
                               help=tr("text (default), json (= --json), waybar (Waybar's custom-module JSON), "
-                                      "line (one plain line for i3blocks, polybar, tmux)"))
+                                      "line (one plain line for i3blocks, polybar, tmux), "
+                                      "short (the badge's figure, e.g. 130/h)"))
             form.add_argument("--json", action="store_true", help=tr("one JSON object per change (= --format json)"))
         else:
             cmd.add_argument("--json", action="store_true", help=json_help)
@@ -93,33 +143,44 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
 
     _add_gateway_command(sub)
 
-    sim = sub.add_parser("simulate", help=tr("serve the loopback simulator of all three providers"))
+    sim = add_command(sub, "simulate", tr("serve the loopback simulator of all three providers"),
+                      "traywidget simulate --demo", "traywidget simulate --port 9000")
     sim.add_argument("--port", type=int, default=8765, help=tr("listen on this port (default 8765)"))
     sim.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                      help=tr("with demo accounts and moving counters"))
 
-    auto = sub.add_parser("autostart", help=tr("start traywidget at login"))
+    auto = add_command(sub, "autostart", tr("start traywidget at login"), "traywidget autostart on",
+                       "traywidget autostart status")
     auto.add_argument("action", choices=("on", "off", "status"), metavar="on|off|status",
                       help=tr("turn it on or off, or say whether it is on"))
 
-    doctor = sub.add_parser("doctor", help=tr("check what this desktop offers (tray, notifications, keyring)"))
+    doctor = add_command(sub, "doctor", tr("check what this desktop offers (tray, notifications, keyring)"),
+                         "traywidget doctor", "traywidget doctor --json")
     doctor.add_argument("--json", action="store_true", help=json_help)
 
-    purge = sub.add_parser("purge", help=tr("before uninstalling: delete every key, start at login and the cache"))
+    purge = add_command(sub, "purge", tr("before uninstalling: delete every key, start at login and the cache"),
+                        "traywidget purge", "traywidget purge --yes --config")
     purge.add_argument("--yes", action="store_true", help=tr("really delete (without it, only list what would go)"))
     purge.add_argument("--config", action="store_true", help=tr("also delete the config file (the accounts)"))
 
 
 def _add_gateway_command(sub: argparse._SubParsersAction) -> None:
-    gateway = sub.add_parser("gateway", help=tr("run the local gateway your tools can use as their base URL"))
+    # A bare `gateway` runs the server: the action is optional, and the usage line says so.
+    gateway = add_command(sub, "gateway", tr("run the local gateway your tools can use as their base URL"),
+                          "traywidget gateway", "traywidget gateway --port 8787",
+                          'eval "$(traywidget gateway env work)"', "traywidget gateway token --rotate",
+                          usage="%(prog)s [-h] [--port PORT] [--json] [token|env ...]")
     gateway.add_argument("--port", type=int, help=tr("listen on this port (default: gateway_port in the config, 8787)"))
     gateway.add_argument("--json", action="store_true", help=tr("print changes as JSON lines"))
-    actions = gateway.add_subparsers(dest="gateway_command", metavar="ACTION")
-    token = actions.add_parser("token", help=tr("print the gateway token your tools send (made on first use)"))
+    actions = gateway.add_subparsers(dest="gateway_command", metavar="token|env", title=tr("actions (optional)"),
+                                     description=tr("without an action the gateway runs until Ctrl+C"))
+    token = add_command(actions, "token", tr("print the gateway token your tools send (made on first use)"),
+                        "traywidget gateway token", "traywidget gateway token --rotate")
     token.add_argument("--rotate", action="store_true", help=tr("replace it; tools holding the old one are refused"))
-    env = actions.add_parser("env", help=tr("print the shell lines that point a tool at an account through "
-                                           "the gateway"))
-    env.add_argument("account_id", metavar="ACCOUNT_ID")
+    env = add_command(actions, "env", tr("print the shell lines that point a tool at an account through the gateway"),
+                      'eval "$(traywidget gateway env work)"')
+    env.add_argument("account_id", metavar="ACCOUNT_ID",
+                     help=tr("the account your tool should use (see `traywidget accounts list`)"))
 
 
 def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -135,7 +196,7 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
         handler = getattr(importlib.import_module(f"traywidget.cli.{module}"), function)
         code = handler(args, out, err)
     except TraywidgetError as exc:
-        print(tr("traywidget: {error}").format(error=exc), file=err)
+        print(error_line(str(exc)), file=err)
         code = exc.exit_code
     except KeyboardInterrupt:
         code = 130

@@ -1,4 +1,4 @@
-"""What `watch --format waybar|line` prints: the tray's glance, for a status bar.
+"""What `watch --format waybar|line|short` prints: the tray's glance, for a status bar.
 
 Both show the meter the tray badge shows, chosen by the badge's own rule and
 held the same way (core.headline.HeadlinePolicy), mark trouble on any
@@ -59,12 +59,16 @@ def percentage(meter: Meter | None) -> int | None:
     return None if fraction is None else math.floor(fraction * 100 + 1e-9)
 
 
+def short_line(snapshots: list[Snapshot], headline: Headline | None) -> str:
+    """The badge's figure and window, " !" when any account is in trouble: "380/h", "1.2k/d !" (tmux, polybar)."""
+    text = compact_text(headline.meter if headline else None)
+    return text + " !" if _troubled(snapshots) else text
+
+
 def waybar_line(snapshots: list[Snapshot], headline: Headline | None, now: datetime) -> str:
     """One line of Waybar's custom-module JSON."""
     meter = headline.meter if headline else None
-    text = compact_text(meter)
-    if _troubled(snapshots):
-        text += " !"
+    text = short_line(snapshots, headline)
     data: dict[str, object] = {
         "text": html.escape(text, quote=False),
         "tooltip": html.escape(tooltip_text(snapshots, headline, now), quote=False),

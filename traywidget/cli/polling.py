@@ -119,11 +119,11 @@ Printer = Callable[[dict[str, Snapshot], "Snapshot | None"], "str | None"]
 
 def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
     """(latest snapshot per account, the one that just arrived) -> the line to print, or None when
-    nothing changed: per account for `text` and `json`, the whole glance for `waybar` and `line`.
+    nothing changed: per account for `text` and `json`, the whole glance for `waybar`, `line` and `short`.
     Called with None instead of a snapshot when FIRST_GLANCE_WAIT_S has passed."""
     from traywidget.cli import bar
 
-    if fmt in ("waybar", "line"):
+    if fmt in ("waybar", "line", "short"):
         from traywidget.core.headline import HeadlinePolicy
 
         order = [a.id for a in inputs.accounts]
@@ -138,6 +138,8 @@ def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
             headline = policy.choose(snapshots, inputs.pinned_meter)
             if fmt == "waybar":
                 text = bar.waybar_line(snapshots, headline, utcnow())
+            elif fmt == "short":
+                text = bar.short_line(snapshots, headline)
             else:
                 text = bar.plain_line(snapshots, headline)
             if last == [text]:

@@ -153,6 +153,7 @@ class AccountEditor(QDialog):
         self.spawn = spawn
         self.saved_key_lookup = saved_key_lookup
         self.discard_box: QMessageBox | None = None
+        self.other_host_box: QMessageBox | None = None
         self._id_touched = existing is not None
 
         outer = QVBoxLayout(self)
@@ -385,12 +386,18 @@ class AccountEditor(QDialog):
         )
 
     # ---------------------------------------------------------------- save
-    def try_accept(self) -> bool:
-        """Save the account and its keys; on any failure say why and keep everything typed."""
+    def try_accept(self, *, other_host_confirmed: bool = False) -> bool:
+        """Save the account and its keys; on any failure say why and keep everything typed.
+
+        A base URL on another provider's host is saved only once the user confirmed it (a question first)."""
         try:
             account = self.build_account()
         except InvalidValue as exc:
             self.show_error(str(exc))
+            return False
+        advice = base_url_advice(account.provider, account.base_url)
+        if advice is not None and advice.other_provider and not other_host_confirmed:
+            self._ask_other_host(advice.message)
             return False
         api_key = self.api_key.text().strip()
         if self.api_key.text() and not api_key:
@@ -409,6 +416,15 @@ class AccountEditor(QDialog):
         self.saved.emit(account)
         self.accept()
         return True
+
+    def _ask_other_host(self, message: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, tr("Send this key to another provider?"),
+                          message, QMessageBox.StandardButton.Cancel, self)
+        keep = box.addButton(tr("Save with this URL"), QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.buttonClicked.connect(lambda button: button is keep and self.try_accept(other_host_confirmed=True))
+        self.other_host_box = box
+        box.open()
 
     def _clear_key_fields(self) -> None:
         self.api_key.clear()
