@@ -298,7 +298,11 @@ async def _main(
 
     # The local gateway lives on the engine's thread too (what it learns goes straight to the engine);
     # it listens only when the settings say so.
-    gateway = state["gateway"] = GatewayService(engine, secrets, threaded.thread, config.accounts)
+    # The demo's 404 names the demo's accounts: `traywidget accounts list` lists the user's, not these.
+    hint = (f"one of the demo's account ids ({', '.join(a.id for a in config.accounts)}; "
+            "`traywidget --demo gateway env ACCOUNT_ID` prints a tool's settings)") if demo else None
+    gateway = state["gateway"] = GatewayService(engine, secrets, threaded.thread, config.accounts,
+                                                accounts_hint=hint)
     controller = AppController(
         threaded, config=config, config_store=config_store, secrets=secrets, history=history,
         runner=runner, autostart=autostart, autostart_enabled=autostart_enabled, on_quit=request_quit,
@@ -316,16 +320,19 @@ async def _main(
     threaded.start()
     controller.apply_gateway()
     if demo:
-        runner.spawn(_say_where_the_demo_gateway_listens(gateway, [a.id for a in config.accounts]),
+        runner.spawn(_say_where_the_demo_gateway_listens(gateway, list(config.accounts)),
                      name="demo-gateway-address")
     await quit_event.wait()
 
 
-async def _say_where_the_demo_gateway_listens(gateway: Any, account_ids: list[str]) -> None:
-    """The demo's gateway takes a free port: say which on stderr, with its token, for a first try."""
+async def _say_where_the_demo_gateway_listens(gateway: Any, accounts: list[Any]) -> None:
+    """The demo's gateway takes a free port: say which on stderr, with its token, for a first try; and leave
+    where it is for the command line's --demo."""
     import asyncio
 
-    from traywidget.demo import DEMO_GATEWAY_TOKEN
+    from traywidget.demo import DEMO_GATEWAY_TOKEN, announce_demo
+
+    account_ids = [a.id for a in accounts]
     from traywidget.i18n import tr
 
     for _ in range(200):  # it starts on the engine's thread within moments
@@ -333,7 +340,9 @@ async def _say_where_the_demo_gateway_listens(gateway: Any, account_ids: list[st
             break
         await asyncio.sleep(0.05)
     else:
-        return  # it did not start: the panel and a notification say why
+        announce_demo(accounts, None)  # it did not start (the panel and a notification say why): no gateway
+        return
+    announce_demo(accounts, gateway.state.port)  # `traywidget --demo status|kill|gateway env` reach it
     base = f"http://127.0.0.1:{gateway.state.port}"
     print(tr("traywidget demo: its local gateway listens on {base}/ACCOUNT_ID (accounts: {ids}) and takes the "
              "token {token}. Try:").format(base=base, ids=", ".join(account_ids), token=DEMO_GATEWAY_TOKEN),
@@ -412,6 +421,9 @@ async def _shutdown(runner: TaskRunner, state: dict[str, Any]) -> None:
         history.close()
     session = state.get("demo")
     if session is not None:
+        from traywidget.demo import withdraw_demo
+
+        withdraw_demo()
         try:
             session.stop()
         except Exception:  # noqa: BLE001

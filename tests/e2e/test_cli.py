@@ -372,7 +372,7 @@ def test_status_demo_needs_no_keyring(no_keyring_env, tmp_path, args):
     r = run_cli(no_keyring_env, *args)
     assert r.code == 0, r.err  # every demo account answers
     providers = {a["provider"] for a in json.loads(r.out)["accounts"]}
-    assert providers == {"routing.run", "openrouter", "routeway"}
+    assert providers == {"routing.run", "openrouter", "routeway", "openai-compatible"}
     assert not (tmp_path / "config").exists()
 
 
@@ -542,7 +542,7 @@ def test_the_simulators_account_lines_paste_into_a_shell(env):
         start = printed.index("To use the demo accounts with the real keyring and config, paste these lines "
                               "into a shell:")
         pasted = "\n".join(printed[start + 1:-1]) + "\n"
-        assert pasted.count("traywidget accounts add ") == 5
+        assert pasted.count("traywidget accounts add ") == 6
         shell_env = {**env, "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")}
         shell = subprocess.run(["sh", "-e"], input=pasted, env=shell_env, capture_output=True, text=True,
                                timeout=120, check=False)
@@ -554,7 +554,10 @@ def test_the_simulators_account_lines_paste_into_a_shell(env):
     assert status.code == 0, status.err
     accounts = json.loads(status.out)["accounts"]
     assert [a["id"] for a in accounts] == ["demo-routing-run", "demo-routing-run-low", "demo-routing-run-lite",
-                                           "demo-openrouter", "demo-routeway"]
+                                           "demo-openrouter", "demo-routeway", "demo-compatible"]
     assert [a["label"] for a in accounts] == ["routing.run · Premium", "routing.run · runs low",
-                                              "routing.run · Lite", "OpenRouter", "Routeway"]
-    assert all(a["state"] in ("ok", "low") and a["meters"] for a in accounts), accounts
+                                              "routing.run · Lite", "OpenRouter", "Routeway",
+                                              "OpenAI-compatible · chat and messages"]
+    assert all(a["state"] in ("ok", "low") and a["meters"] for a in accounts[:5]), accounts
+    # No usage endpoint: its numbers come from traffic through the gateway, none yet.
+    assert accounts[5]["state"] == "ok" and accounts[5]["meters"] == []

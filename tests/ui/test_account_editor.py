@@ -73,6 +73,28 @@ def test_save_is_one_step(qtbot):
     assert not editor.isVisible() and editor.api_key.text() == ""
 
 
+def test_another_providers_host_is_saved_only_once_confirmed(qtbot):
+    commit = Saved()
+    editor = make_editor(qtbot, commit=commit)
+    editor.provider.setCurrentIndex(editor.provider.findData("openrouter"))
+    editor.label.setText("Work")
+    editor._suggest_id("Work")
+    editor.base_url.setText("https://api.routeway.ai/v1")
+    editor.api_key.setText(KEY)
+    assert not editor.try_accept()
+    box = editor.other_host_box
+    assert box.isVisible() and box.windowTitle() == "Send this key to another provider?"
+    assert box.text() == ("api.routeway.ai is the API host of Routeway, not of OpenRouter: your OpenRouter key "
+                          "would be sent to Routeway.")
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert commit.calls == [] and editor.isVisible() and editor.api_key.text() == KEY  # nothing lost
+    editor.try_accept()
+    keep = next(b for b in editor.other_host_box.buttons() if b.text() == "Save with this URL")
+    keep.click()
+    assert commit.calls == [(Account("work", "openrouter", "Work", "https://api.routeway.ai/v1"), KEY, None)]
+    assert not editor.isVisible()
+
+
 def test_a_failed_save_keeps_everything(qtbot):
     refusal = ConfigError("Cannot save /x/config.json: disk full. Nothing was changed.")
     editor = make_editor(qtbot, commit=Saved(refusal))
@@ -352,3 +374,11 @@ def test_coloured_text_stays_readable_in_a_dark_theme(qtbot):
     for label in (editor.keyring_banner, editor.url_advice, editor.test_result, editor.management_hint):
         text = label.palette().color(QPalette.ColorRole.WindowText)
         assert contrast(text, QColor("#202124")) >= 4.5, label.objectName() or label.text()
+
+
+def test_the_demos_keys_are_said_to_be_kept_in_memory(qtbot):
+    existing = Account("demo-openrouter", "openrouter", "OpenRouter", "http://127.0.0.1:9/openrouter/api/v1")
+    editor = make_editor(qtbot, existing=existing, has_saved_key=True, has_saved_management_key=True,
+                         keys_in_memory=True)
+    assert editor.api_key.placeholderText() == "•••• kept in memory for the demo"
+    assert editor.management_key.placeholderText() == "•••• kept in memory for the demo"

@@ -20,8 +20,9 @@ from typing import Any, TextIO
 
 from traywidget.i18n import tr
 
-# The commands that can run on the built-in simulator instead of the user's accounts.
-DEMO_COMMANDS = ("status", "watch", "kill")
+# The commands that can run on the built-in simulator instead of the user's accounts (and reach the running
+# tray demo when there is one); `gateway` only for its token and env lines.
+DEMO_COMMANDS = ("status", "watch", "kill", "gateway env", "gateway token")
 # What `watch --format` prints: one line per account change, one JSON object per account change,
 # Waybar's custom-module JSON, one plain bar line, or the badge's figure alone ("130/h").
 WATCH_FORMATS = ("text", "json", "waybar", "line", "short")
@@ -190,7 +191,8 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     module, function = HANDLERS[args.command]
     out, err = GuardedStream(out), GuardedStream(err)
     try:
-        if args.demo and args.command not in (*DEMO_COMMANDS, "simulate"):
+        full = " ".join(filter(None, (args.command, getattr(args, "gateway_command", None))))
+        if args.demo and full not in (*DEMO_COMMANDS, "simulate"):
             raise UsageError(tr("--demo works with the tray (`traywidget --demo`) and with {commands}, "
                                 "not with {command}").format(commands=", ".join(DEMO_COMMANDS), command=args.command))
         handler = getattr(importlib.import_module(f"traywidget.cli.{module}"), function)

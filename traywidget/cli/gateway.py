@@ -31,6 +31,8 @@ CONFIG_CHECK_S = 2.0  # how soon an account added or removed elsewhere reaches a
 
 
 def gateway_command(args, out: TextIO, err: TextIO) -> int:
+    if args.demo:
+        return _demo(args, out)
     if args.gateway_command == "token":
         return _token(args.rotate, out, err)
     if args.gateway_command == "env":
@@ -57,10 +59,39 @@ def _token(rotate: bool, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _env(account_id: str, out: TextIO, err: TextIO) -> int:
+def _demo(args, out: TextIO) -> int:
+    """`--demo gateway token|env`: the running tray demo's gateway, with the demo's fixed token."""
+    from traywidget.demo import DEMO_GATEWAY_TOKEN, running_demo
+
+    if args.gateway_command == "token":
+        print(DEMO_GATEWAY_TOKEN, file=out)
+        return EXIT_OK
+    demo = running_demo()
+    if demo is None or demo.gateway_port is None:
+        raise UsageError(tr("no tray demo with a gateway is running: start one with `traywidget --demo`"))
+    account = next((a for a in demo.accounts if a.id == args.account_id), None)
+    if account is None:
+        raise UsageError(tr("the demo has no account {id!r}; its accounts: {ids}").format(
+            id=args.account_id, ids=", ".join(a.id for a in demo.accounts)))
+    print(_env_lines(account, demo.gateway_port, DEMO_GATEWAY_TOKEN), file=out)
+    return EXIT_OK
+
+
+def _env_lines(account: Account, port: int, token: str) -> str:
+    """The shell lines that point a tool at `account` through the gateway on `port`."""
     from traywidget.gateway.control import HOST_V4
-    from traywidget.gateway.token import ensure_token
     from traywidget.providers import get_provider
+
+    url = f"http://{HOST_V4}:{port}/{account.id}"
+    lines = [f"export OPENAI_BASE_URL={shlex.quote(url)}", f"export OPENAI_API_KEY={shlex.quote(token)}"]
+    if get_provider(account.provider).serves_messages:
+        # Anthropic SDKs and Claude Code append /v1/messages to this: the gateway reads the /v1 once.
+        lines += [f"export ANTHROPIC_BASE_URL={shlex.quote(url)}", f"export ANTHROPIC_API_KEY={shlex.quote(token)}"]
+    return "\n".join(lines)
+
+
+def _env(account_id: str, out: TextIO, err: TextIO) -> int:
+    from traywidget.gateway.token import ensure_token
 
     config = ConfigStore().load()
     for warning in config.warnings:
@@ -68,13 +99,7 @@ def _env(account_id: str, out: TextIO, err: TextIO) -> int:
     account = config.account(account_id)
     if account is None:
         raise UsageError(tr("no account with id {id!r} (see `traywidget accounts list`)").format(id=account_id))
-    url = f"http://{HOST_V4}:{gateway_port()}/{account.id}"
-    token = ensure_token(KeyringSecretStore())
-    lines = [f"export OPENAI_BASE_URL={shlex.quote(url)}", f"export OPENAI_API_KEY={shlex.quote(token)}"]
-    if get_provider(account.provider).serves_messages:
-        # Anthropic SDKs and Claude Code append /v1/messages to this: the gateway reads the /v1 once.
-        lines += [f"export ANTHROPIC_BASE_URL={shlex.quote(url)}", f"export ANTHROPIC_API_KEY={shlex.quote(token)}"]
-    print("\n".join(lines), file=out)
+    print(_env_lines(account, gateway_port(), ensure_token(KeyringSecretStore())), file=out)
     return EXIT_OK
 
 

@@ -36,6 +36,7 @@ class EngineInputs:
     secrets: SecretStore
     settings: Any  # traywidget.core.engine.EngineSettings (the engine, and httpx, load only when polling)
     pinned_meter: str | None = None
+    demo_gateway_port: int | None = None  # the running tray demo's gateway (`--demo` reaching it)
 
 
 def _engine_inputs(args, err, stack: ExitStack) -> EngineInputs:
@@ -43,10 +44,10 @@ def _engine_inputs(args, err, stack: ExitStack) -> EngineInputs:
     from traywidget.core.engine import EngineSettings
 
     if args.demo:
-        from traywidget.demo import start_demo
+        from traywidget.demo import reach_demo
 
-        demo = stack.enter_context(start_demo())
-        return EngineInputs(demo.accounts, demo.secrets, EngineSettings())
+        demo = stack.enter_context(reach_demo())
+        return EngineInputs(demo.accounts, demo.secrets, EngineSettings(), demo_gateway_port=demo.gateway_port)
     _, config = load_config(err)
     if not config.accounts:
         raise UsageError(tr("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID "
@@ -58,7 +59,7 @@ def _engine_inputs(args, err, stack: ExitStack) -> EngineInputs:
 def status_command(args, out: GuardedStream, err) -> int:
     with ExitStack() as stack:
         inputs = _engine_inputs(args, err, stack)
-        port = configured_port(args)
+        port = configured_port(args, inputs)
         snapshots = asyncio.run(_one_shot(inputs, lambda engine: poll_with_gateway(engine, port, inputs.secrets)))
     if args.json:
         json.dump({"accounts": [s.to_json() for s in snapshots]}, out, indent=2)
@@ -71,7 +72,7 @@ def status_command(args, out: GuardedStream, err) -> int:
 def kill_command(args, out: GuardedStream, err) -> int:
     with ExitStack() as stack:
         inputs = _engine_inputs(args, err, stack)
-        port = configured_port(args)
+        port = configured_port(args, inputs)
         results: list[KillResult] = asyncio.run(
             _one_shot(inputs, lambda engine: kill_with_gateway(engine, port, inputs.secrets)))
     if args.json:
@@ -239,10 +240,11 @@ def notice_reader_exit(loop: asyncio.AbstractEventLoop, out: GuardedStream) -> i
 # --- `status` and `kill` reach a running gateway ---------------------------------------
 
 
-def configured_port(args) -> int | None:
-    """The port a running gateway (the tray's or a headless one) would be on; None for the demo."""
+def configured_port(args, inputs: EngineInputs | None = None) -> int | None:
+    """The port a running gateway (the tray's or a headless one) would be on; for the demo, the running tray
+    demo's gateway (None when this command runs a demo world of its own)."""
     if args.demo:
-        return None
+        return inputs.demo_gateway_port if inputs is not None else None
     from traywidget.cli.gateway_address import gateway_port
 
     return gateway_port()

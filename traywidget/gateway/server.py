@@ -115,6 +115,10 @@ class LatestTraffic:
         ]
 
 
+# How a 404 for an unknown account says where the ids are (the demo's gateway names its own).
+ACCOUNTS_HINT = "one of your account ids (`traywidget accounts list`)"
+
+
 class Gateway:
     def __init__(
         self,
@@ -124,8 +128,10 @@ class Gateway:
         observe: ObservationSink | None = None,
         on_streams: StreamCountSink | None = None,
         now: Callable[[], datetime] = utcnow,
+        accounts_hint: str = ACCOUNTS_HINT,
     ) -> None:
         self._secrets = secrets
+        self._accounts_hint = accounts_hint  # where a user finds the account ids (the demo has its own)
         self._observe = observe
         self._now = now
         self._keys = KeyCache(secrets)
@@ -314,7 +320,7 @@ class Gateway:
         return error_response(
             404,
             f"No traywidget account {shown!r}. Address a request as http://{HOST_V4}:{self.port}/ACCOUNT_ID/PATH, "
-            "where ACCOUNT_ID is one of your account ids (`traywidget accounts list`) and PATH is the path under "
+            f"where ACCOUNT_ID is {self._accounts_hint} and PATH is the path under "
             "that account's base URL, e.g. /ACCOUNT_ID/chat/completions.",
             "unknown_account", "not_found_error")
 

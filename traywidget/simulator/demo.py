@@ -1,4 +1,4 @@
-"""A lively demo world: accounts of all three providers whose numbers move.
+"""A lively demo world: accounts of all three providers whose numbers move, and an OpenAI-compatible one.
 
 Keys are obviously fake and fixed, so a demo config can be written once.
 What happens, on purpose:
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from traywidget.simulator.records import OPENROUTER, ROUTEWAY, ROUTING
+from traywidget.simulator.records import OPENAI_COMPATIBLE, OPENROUTER, ROUTEWAY, ROUTING
 from traywidget.simulator.state import Simulator
 
 ROUTING_KEY = "rk_" + "d" * 60 + "0001"
@@ -25,6 +25,7 @@ OPENROUTER_KEY = "sk-or-v1-" + "d" * 60 + "0001"
 OPENROUTER_MGMT_KEY = "sk-or-v1-" + "e" * 60 + "0001"
 ROUTEWAY_KEY = "sk-demo" + "d" * 41 + "0001"
 ROUTEWAY_MGMT_KEY = "rw-mgmt-demo" + "e" * 36 + "0001"
+COMPATIBLE_KEY = "sk-demo-compatible-" + "d" * 44 + "0001"
 
 
 def _account(id_: str, provider: str, label: str, api_key: str, management_key: str | None = None) -> dict[str, Any]:
@@ -59,10 +60,20 @@ def build_demo(sim: Simulator) -> list[dict[str, Any]]:
     sim.add_management_key(ROUTEWAY_KEY, key=ROUTEWAY_MGMT_KEY)
     sim.start_traffic(ROUTEWAY_KEY, 3)
 
+    # An OpenAI-compatible provider serving chat and Anthropic's /messages on one key: the OpenAI SDK, the
+    # Anthropic SDK and curl all work against it through the demo's gateway. Its limits show only in headers.
+    sim.add_openai_compatible_key(rpm=60, tpm=150_000, key=COMPATIBLE_KEY)
+    return demo_accounts()
+
+
+def demo_accounts() -> list[dict[str, Any]]:
+    """The demo accounts as {id, provider, label, api_key, management_key}, without a simulator (the keys are
+    fixed: a command reaching a running demo knows them)."""
     return [
         _account("demo-routing-run", ROUTING, "routing.run · Premium", ROUTING_KEY),
         _account("demo-routing-run-low", ROUTING, "routing.run · runs low", ROUTING_LOW_KEY),
         _account("demo-routing-run-lite", ROUTING, "routing.run · Lite", ROUTING_LITE_KEY),
         _account("demo-openrouter", OPENROUTER, "OpenRouter", OPENROUTER_KEY, OPENROUTER_MGMT_KEY),
         _account("demo-routeway", ROUTEWAY, "Routeway", ROUTEWAY_KEY, ROUTEWAY_MGMT_KEY),
+        _account("demo-compatible", OPENAI_COMPATIBLE, "OpenAI-compatible · chat and messages", COMPATIBLE_KEY),
     ]

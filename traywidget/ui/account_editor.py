@@ -63,6 +63,7 @@ from traywidget.ui.screen_fit import ScrollingBody, fit_to_screen
 from traywidget.ui.text import STATE_TEXT, error_text, meter_value_text
 
 SAVED_PLACEHOLDER = tr_noop("•••• saved in keyring")
+MEMORY_PLACEHOLDER = tr_noop("•••• kept in memory for the demo")
 TEST_HINT = tr_noop("Test connection checks the key and the base URL with the provider; "
                     "nothing is saved until you press Save account.")
 WANTED_WIDTH = 480  # logical pixels; a smaller screen gets less, and the text wraps
@@ -142,6 +143,7 @@ class AccountEditor(QDialog):
         spawn: Spawn | None = None,
         saved_key_lookup: Callable[[str, bool], str | None] | None = None,
         keyring_problem: str | None = None,
+        keys_in_memory: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -192,11 +194,12 @@ class AccountEditor(QDialog):
         self.url_advice_box.setVisible(False)
         self.api_key = QLineEdit()
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.api_key.setPlaceholderText(tr(SAVED_PLACEHOLDER) if has_saved_key else tr("paste the API key"))
+        saved = tr(MEMORY_PLACEHOLDER if keys_in_memory else SAVED_PLACEHOLDER)
+        self.api_key.setPlaceholderText(saved if has_saved_key else tr("paste the API key"))
         self.management_key = QLineEdit()
         self.management_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.management_key.setPlaceholderText(
-            tr(SAVED_PLACEHOLDER) if has_saved_management_key else tr("optional — enables usage details"))
+            saved if has_saved_management_key else tr("optional — enables usage details"))
         for widget in (self.api_key, self.management_key):
             widget.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
         self.management_hint = QLabel()

@@ -106,6 +106,7 @@ class SettingsDialog(QDialog):
         config: Config | None = None,
         gateway_token: Callable[[bool], Awaitable[str]] | None = None,
         gateway_listening: int | None = None,
+        keys_in_memory: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -116,6 +117,7 @@ class SettingsDialog(QDialog):
         self.spawn = spawn
         self.keyring_check = keyring_check
         self.gateway_listening = gateway_listening  # the port the gateway listens on now, if it runs
+        self.keys_in_memory = keys_in_memory  # the demo: keys live in memory, never in the keyring
         self.autostart = autostart
         # gateway_token(rotate) copies the gateway token (a new one when rotate) and returns it.
         self.gateway_token = gateway_token
@@ -423,6 +425,7 @@ class SettingsDialog(QDialog):
             spawn=self.spawn,
             saved_key_lookup=self.secrets.get,
             keyring_problem=self.keyring_problem,
+            keys_in_memory=self.keys_in_memory,
             parent=self,
         )
         self.editor = editor
