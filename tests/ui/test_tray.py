@@ -6,15 +6,15 @@ from tests.ui.conftest import NOW, make_controller, make_snapshot
 from traywidget.core.config import Config, Settings
 from traywidget.model import Account, ErrorInfo, State
 from traywidget.ui.badge import (
+    ACCOUNT_BANDS,
     ERROR,
     MARK_ALERT,
     NO_ACCOUNTS,
-    PROVIDER_BANDS,
     BadgeSpec,
 )
 from traywidget.ui.bus import SnapshotBus
 from traywidget.ui.text import LOW, NONE, OK, STALE
-from traywidget.ui.tray import TrayView
+from traywidget.ui.tray import TrayView, icons_dock_newest_first
 
 
 def action(tray, text):
@@ -170,16 +170,21 @@ def test_one_icon_per_account_in_the_accounts_order(qtbot):
     tray.update_snapshot(make_snapshot("a", label="A", hour=(420, 500)))
     tray.update_snapshot(make_snapshot("b", label="B", provider="openrouter", plan=None, hour=None,
                                        credits=(3.0, 10.0)))
-    assert list(tray.icons) == ["a", "b"]
-    assert tray.badge("a") == BadgeSpec("420", OK, cue="h", band=PROVIDER_BANDS["routing.run"])
-    assert tray.badge("b") == BadgeSpec("$3", OK, band=PROVIDER_BANDS["openrouter"])
+    # Made in the order the host shows them in the accounts' order (icons_dock_newest_first).
+    made = (lambda ids: ids[::-1]) if icons_dock_newest_first() else (lambda ids: ids)
+    assert list(tray.icons) == made(["a", "b"]) and tray.primary_icon() is tray.icons["a"]
+    # Each account its own colour, by its place in the order.
+    assert tray.badge("a") == BadgeSpec("420", OK, cue="h", band=ACCOUNT_BANDS[0])
+    assert tray.badge("b") == BadgeSpec("$3", OK, band=ACCOUNT_BANDS[1])
     assert tray.icons["b"].toolTip().startswith("Badge: B (OpenRouter) — $3.00 left on the key")
     first_a = tray.icons["a"]
-    # a new account in front: every icon from there on is recreated, so the tray shows them in order
+    # a new account in front: every icon made after it is made again, so the tray shows them in order (where
+    # the newest docks first, the new one is made last and the others stay)
     tray.set_accounts(["c", "a", "b"])
-    assert list(tray.icons) == ["c", "a", "b"]
-    assert tray.icons["a"] is not first_a
+    assert list(tray.icons) == made(["c", "a", "b"])
+    assert (tray.icons["a"] is first_a) == icons_dock_newest_first()
     assert tray.badge("c") == BadgeSpec("…", NONE)
+    assert tray.badge("a").band == ACCOUNT_BANDS[1]
     tray.set_options(icon_per_account=False)
     assert list(tray.icons) == [None]
 

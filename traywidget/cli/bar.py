@@ -46,7 +46,7 @@ def _troubled(snapshots: Iterable[Snapshot]) -> list[Snapshot]:
 
 
 def compact_text(meter: Meter | None) -> str:
-    """The badge's number and its window letter: "380/h" (left this hour), "1.2k/d", "$4.2"."""
+    """The badge's number and its window letter: "380/h" (left this hour), "1.2K/d", "$4.2"."""
     if meter is None:
         return "–"
     cue = window_cue(meter)
@@ -60,7 +60,7 @@ def percentage(meter: Meter | None) -> int | None:
 
 
 def short_line(snapshots: list[Snapshot], headline: Headline | None) -> str:
-    """The badge's figure and window, " !" when any account is in trouble: "380/h", "1.2k/d !" (tmux, polybar)."""
+    """The badge's figure and window, " !" when any account is in trouble: "380/h", "1.2K/d !" (tmux, polybar)."""
     text = compact_text(headline.meter if headline else None)
     return text + " !" if _troubled(snapshots) else text
 

@@ -65,7 +65,7 @@ def number(value: float, decimals: int = 0) -> str:
 
 
 def decimal_text(text: str) -> str:
-    """A compact figure written with "." ("1.2k", "$4.2") in the language's decimal separator."""
+    """A compact figure written with "." ("1.2K", "$4.2") in the language's decimal separator."""
     return text.replace(".", conventions().decimal)
 
 

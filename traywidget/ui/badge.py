@@ -2,7 +2,7 @@
 
 `badge_spec()` decides *what* to show (pure); `render_badge()` paints one size
 into a QImage; `badge_icon()` builds a QIcon with every tray size at 1x and 2x.
-State → look lives in tables (`LEVEL_COLORS`, `MARK_COLORS`, `PROVIDER_BANDS`).
+State → look lives in tables (`LEVEL_COLORS`, `MARK_COLORS`, `ACCOUNT_BANDS`).
 
 What a glance reads:
 - the figure, with a small letter for its window (m / h / d) where it fits
@@ -12,7 +12,7 @@ What a glance reads:
 - a corner dot with "!" when any account is in trouble: red when requests are
   refused (a rejected key, a payment, an exhausted window, a 429), amber when an
   account is failing (offline, a server error);
-- one icon per account: a band in the provider's colour along the bottom.
+- one icon per account: a band in the account's own colour along the bottom.
 
 Readability on light and dark panels: saturated fills with a darker rim, white
 (or, on amber, near-black) text. On macOS the icon is a template (mask) image:
@@ -76,13 +76,10 @@ MARK_COLORS: dict[str, tuple[str, str]] = {
 }
 MARK_RING = "#ffffff"
 
-# One icon per account: the provider's colour along the bottom of the pill.
-PROVIDER_BANDS: dict[str, str] = {
-    "routing.run": "#2f6fed",
-    "openrouter": "#8b5cf6",
-    "routeway": "#06b6d4",
-}
-OTHER_PROVIDER_BAND = "#c0c6cc"
+# One icon per account: a colour of the account's own along the bottom of the pill, by its place in the
+# accounts' order, so that three accounts of one provider are told apart at a glance (the tooltip names each).
+# None is a level's colour (green, amber, red, grey): a band never reads as "fine" or "used up".
+ACCOUNT_BANDS = ("#2f6fed", "#e879f9", "#06b6d4", "#a3e635", "#8b5cf6", "#f8fafc")
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,7 @@ class BadgeSpec:
     level: str
     cue: str = ""  # the window: "m", "h", "d"; "" when the text says it ($) or it is unknown
     mark: str = ""  # "", MARK_ALERT or MARK_WARN
-    band: str = ""  # a provider's colour (one icon per account); "" for the combined icon
+    band: str = ""  # the account's colour (one icon per account); "" for the combined icon
 
 
 NO_DATA = BadgeSpec(text="…", level=NONE)
@@ -108,8 +105,9 @@ def trouble_mark(snapshots: Iterable[Snapshot]) -> str:
     return ""
 
 
-def provider_band(provider: str) -> str:
-    return PROVIDER_BANDS.get(provider, OTHER_PROVIDER_BAND)
+def account_band(position: int) -> str:
+    """The band of the account at `position` in the accounts' order (the colours repeat after six)."""
+    return ACCOUNT_BANDS[position % len(ACCOUNT_BANDS)]
 
 
 def badge_spec(
@@ -139,7 +137,7 @@ def badge_spec(
 
 # ------------------------------------------------------------------ drawing
 def fit_text(text: str, size: int) -> str:
-    """Below 20 px four characters are unreadable: "1.2k" -> "1k", "$4.2" -> "$4", "$.42" -> "$.4"."""
+    """Below 20 px four characters are unreadable: "1.2K" -> "1K", "$4.2" -> "$4", "$.42" -> "$.4"."""
     if size >= 20 or len(text) <= 3:
         return text
     if len(text) == 4 and text[1] == "." and text[-1].isalpha():
@@ -328,7 +326,7 @@ def _paint_text(p: QPainter, layout: _Layout, dpr: float, ink: str, template: bo
     if text in ("…", "?", "!", "+") or not box.isValid():
         baseline = area.center().y() - box.center().y()
     else:
-        # Digits: centre on the cap height so "1.2k" and "420" share a baseline.
+        # Digits: centre on the cap height so "1.2K" and "420" share a baseline.
         baseline = area.center().y() + metrics.capHeight() / 2
     dx = _snap(area.center().x() - width / 2 - box.left(), dpr)
     baseline = _snap(baseline, dpr)

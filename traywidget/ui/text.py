@@ -53,9 +53,10 @@ def _floor(value: float, digits: int) -> float:
 
 
 def format_count(value: float | None) -> str:
-    """Compact request count for the badge: 999, 1.2k, 15k, 999k, 1.2M, ? for unknown.
+    """Compact request count for the badge: 999, 1.2K, 15K, 999K, 1.2M, ? for unknown.
 
-    Rounds down: the badge must never promise more than is left.
+    Rounds down: the badge must never promise more than is left. Magnitudes are capitals (K, M, G): small
+    letters are the windows (m, h, d), and "146k" read as "146 per k".
     """
     if value is None or not math.isfinite(value):
         return "?"
@@ -63,7 +64,7 @@ def format_count(value: float | None) -> str:
         return "0"
     if value < 1000:
         return str(int(math.floor(value)))
-    for divisor, suffix in ((1e3, "k"), (1e6, "M"), (1e9, "G")):
+    for divisor, suffix in ((1e3, "K"), (1e6, "M"), (1e9, "G")):
         scaled = value / divisor
         if scaled < 10:
             text = f"{_floor(scaled, 1):.1f}".rstrip("0").rstrip(".")
@@ -74,7 +75,7 @@ def format_count(value: float | None) -> str:
 
 
 def format_money(value: float | None) -> str:
-    """Compact money for the badge, at most 4 characters where possible: $.42 $4.2 $12 $123 1.2k."""
+    """Compact money for the badge, at most 4 characters where possible: $.42 $4.2 $12 $123 1.2K."""
     if value is None or not math.isfinite(value):
         return "?"
     if value < 0:
@@ -93,7 +94,7 @@ def format_money(value: float | None) -> str:
 
 
 def badge_text(meter: Meter | None) -> str:
-    """The badge's compact figure, with the language's decimal separator ("1,2k" in German)."""
+    """The badge's compact figure, with the language's decimal separator ("1,2K" in German)."""
     if meter is None:
         return "?"
     if meter.unit is Unit.USD:
