@@ -24,8 +24,8 @@ from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QAbstractButton, QApplication
 app = QApplication(["traywidget"])
-from traywidget.i18n import choose_language, system_languages, use_language
-use_language(choose_language(None, system_languages()))
+from traywidget.ui.language import speak
+speak(None)  # the app's own start: traywidget's catalog and Qt's (Cancel, Discard)
 from traywidget.core.config import Config, ConfigStore
 from traywidget.core.secrets import KeyringState, KeyringStatus, MemorySecretStore
 from traywidget.model import Account
@@ -64,6 +64,8 @@ for window in (dialog, editor):
         "buttons": {b.text(): rect(QRect(b.mapToGlobal(QPoint(0, 0)), b.size())) for b in buttons},
         "visible": all(b.isVisible() for b in buttons),
         "enabled": [b.text() for b in buttons if b.isEnabled()],
+        # The fields are not cut at the right: they fit the scroll area's width (no sideways scrolling).
+        "fields_fit": window.body.widget().width() <= window.body.viewport().width(),
     })
 others = [w.windowTitle() for w in app.topLevelWidgets() if w.isVisible() and w not in (dialog, editor)]
 screen = dialog.screen()
@@ -109,11 +111,12 @@ def test_settings_and_the_account_dialog_fit_with_every_button_visible(tmp_path,
     settings, editor = result["windows"]
     for window in result["windows"]:
         assert inside(window["frame"], result["available"]), window
-        assert window["visible"], window
+        assert window["visible"] and window["fields_fit"], window
         for name, button in window["buttons"].items():
             assert inside(button, window["frame"]), (name, button, window)
     save_settings = "Einstellungen speichern" if language == "de" else "Save settings"
     save_account = "Konto speichern" if language == "de" else "Save account"
-    assert save_settings in settings["buttons"] and save_account in editor["buttons"]
+    cancel = "Abbrechen" if language == "de" else "Cancel"
+    assert list(settings["buttons"]) == [save_settings, cancel] and list(editor["buttons"]) == [save_account, cancel]
     # One Save at a time: while the account dialog is open, Settings' buttons cannot be pressed.
     assert settings["enabled"] == [] and save_account in editor["enabled"]

@@ -248,3 +248,18 @@ def test_pace_alert_through_the_controller(qtbot, store, runner, tmp_path):
         engine.publish(make_snapshot("main", hour=(100, 1000)))
         engine.publish(make_snapshot("main", hour=(95, 1000)))
         assert [a.title for a in alerts if a.kind == PACE] == ["Main: will run out before it resets"]
+
+
+def test_a_long_check_box_text_wraps_and_a_click_on_it_toggles(qtbot, dialog):
+    from PySide6.QtCore import Qt
+
+    from traywidget.ui.settings import WrappingCheck
+
+    row = dialog.pace_alerts.parentWidget()
+    assert isinstance(row, WrappingCheck) and row.label.wordWrap()
+    assert row.label.text() == "Warn when a window will run out before it resets (an estimate)"
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    before = dialog.pace_alerts.isChecked()
+    qtbot.mouseClick(row.label, Qt.MouseButton.LeftButton)
+    assert dialog.pace_alerts.isChecked() is not before

@@ -18,13 +18,14 @@ FRAME_ALLOWANCE = QSize(16, 40)
 
 
 class ScrollingBody(QScrollArea):
-    """A scroll area for a dialog's fields: never scrolls sideways (text wraps), no frame of its own."""
+    """A scroll area for a dialog's fields, no frame of its own. It scrolls sideways only when the screen is
+    narrower than the fields' least width (text wraps before that)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.content = QWidget()
         self.content_layout = QVBoxLayout(self.content)
         self.content_layout.setContentsMargins(0, 0, 0, 0)
@@ -37,6 +38,11 @@ class ScrollingBody(QScrollArea):
         inner = max(1, width - 2 * self.frameWidth())
         height = layout.heightForWidth(inner) if layout.hasHeightForWidth() else layout.sizeHint().height()
         return max(height, layout.minimumSize().height()) + 2 * self.frameWidth()
+
+    def least_width(self) -> int:
+        """The width that shows the fields without cutting them, with room for the vertical scroll bar."""
+        return (self.content.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+                + 2 * self.frameWidth())
 
 
 def available_rect(window: QWidget) -> QRect:
@@ -54,11 +60,12 @@ def fit_to_screen(window: QWidget, body: ScrollingBody, wanted_width: int, *, gr
     outer: QLayout = window.layout()
     outer.activate()
     available = available_rect(window)
-    width = min(max(wanted_width, window.minimumSizeHint().width()), available.width())
+    margins = outer.contentsMargins().left() + outer.contentsMargins().right()
+    width = min(max(wanted_width, window.minimumSizeHint().width(), body.least_width() + margins), available.width())
     if grow_only:
         width = max(width, min(window.width(), available.width()))
     chrome = outer.sizeHint().height() - body.sizeHint().height()
-    body_width = width - (outer.contentsMargins().left() + outer.contentsMargins().right())
+    body_width = width - margins
     height = min(chrome + body.wanted_height(body_width), available.height())
     if grow_only:
         height = max(height, min(window.height(), available.height()))

@@ -82,6 +82,28 @@ KEYRING_PROBLEMS = {
 }
 
 
+class WrappingCheck(QWidget):
+    """A check box whose text wraps: a QCheckBox's own text never does, and a long one (German) would make the
+    dialog wider than a small screen. A click on the text toggles it, as on a check box's own text."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box = QCheckBox()
+        self.box.setAccessibleName(text)
+        self.label = QLabel(text)
+        self.label.setWordWrap(True)
+        self.label.setBuddy(self.box)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.box, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.label, 1)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self.box.isEnabled() and self.label.geometry().contains(event.position().toPoint()):
+            self.box.toggle()
+        super().mouseReleaseEvent(event)
+
+
 def keyring_problem(status: KeyringStatus) -> str | None:
     """What to tell the user about the keyring, or None when keys can be saved."""
     if status.usable:
@@ -160,8 +182,9 @@ class SettingsDialog(QDialog):
         # A long label is shortened in the middle (its tooltip has it whole) instead of widening the dialog.
         self.accounts.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.accounts.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.accounts.setMinimumHeight(self.fontMetrics().lineSpacing() * ACCOUNT_ROWS
-                                       + 2 * self.accounts.frameWidth() + 8)
+        # ACCOUNT_ROWS rows, whatever the screen: more accounts scroll inside the list.
+        self.accounts.setFixedHeight(self.fontMetrics().lineSpacing() * ACCOUNT_ROWS
+                                     + 2 * self.accounts.frameWidth() + 8)
         self.accounts.itemDoubleClicked.connect(lambda _item: self.edit_account())
         acc_layout.addWidget(self.accounts)
         row = QHBoxLayout()
@@ -203,9 +226,10 @@ class SettingsDialog(QDialog):
         self.critical_pct.setValue(round((levels[1] if len(s.thresholds.levels) > 1 else 0.05) * 100))
         form.addRow(tr("Warn when below"), self.low_pct)
         form.addRow(tr("Warn again below"), self.critical_pct)
-        self.pace_alerts = QCheckBox(tr("Warn when a window will run out before it resets (an estimate)"))
+        pace_row = WrappingCheck(tr("Warn when a window will run out before it resets (an estimate)"))
+        self.pace_alerts = pace_row.box
         self.pace_alerts.setChecked(s.pace_alerts)
-        form.addRow("", self.pace_alerts)
+        form.addRow("", pace_row)
         self.fast_s = QDoubleSpinBox()
         self.full_s = QDoubleSpinBox()
         seconds_before, seconds_after = tr("{n} s").split("{n}", 1)
