@@ -121,7 +121,9 @@ def test_bad_input_gets_clear_messages(env, sim):
         (("status",), "traywidget: No accounts configured"),
         (("accounts", "add", "openrouter", "--id", "fast", "--fast-interval", "1"), "between 10 s"),
         (("--demo", "accounts", "list"), ("--demo works with the tray (`traywidget --demo`) and with status, "
-                                          "watch, kill, not with accounts")),
+                                          "watch, kill, gateway env, gateway token, not with accounts")),
+        (("--demo", "gateway"), ("--demo works with the tray (`traywidget --demo`) and with status, "
+                                 "watch, kill, gateway env, gateway token, not with gateway")),
     ]
     for args, message in cases:
         r = run_cli(env, *args)
