@@ -353,7 +353,9 @@ async def _say_where_the_demo_gateway_listens(gateway: Any, accounts: list[Any])
              "token {token}. Try:").format(base=base, ids=", ".join(account_ids), token=DEMO_GATEWAY_TOKEN),
           f"  curl -H 'Authorization: Bearer {DEMO_GATEWAY_TOKEN}' -H 'Content-Type: application/json' "
           f"""-d '{{"model": "m", "messages": [{{"role": "user", "content": "hi"}}]}}' """
-          f"{base}/{account_ids[0]}/chat/completions", sep="\n", file=sys.stderr, flush=True)
+          f"{base}/{account_ids[0]}/chat/completions",
+          tr("From another terminal, `traywidget --demo status`, `--demo kill` and `--demo gateway env ACCOUNT_ID` "
+             "reach this demo."), sep="\n", file=sys.stderr, flush=True)
 
 
 def _desktop_notifications(state: dict[str, Any]) -> Any:

@@ -87,6 +87,8 @@ def test_the_cli_reaches_the_running_tray_demo_and_every_client_works_through_it
             r"its local gateway listens on http://127\.0\.0\.1:(\d+)/ACCOUNT_ID", app_log.read_text()), 30,
             what="the demo's gateway told")
         gateway = int(told.group(1))
+        assert ("From another terminal, `traywidget --demo status`, `--demo kill` and `--demo gateway env ACCOUNT_ID` "
+                "reach this demo.") in app_log.read_text()
         announced = tmp_path / "cache" / DEMO_FILE
         assert announced.exists() and DEMO_GATEWAY_TOKEN not in announced.read_text()
         cli_env = {**demo_env, "LANGUAGE": "en"}
