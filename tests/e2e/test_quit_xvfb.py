@@ -9,7 +9,17 @@ import time
 import pytest
 
 from tests.conftest import require_tools
-from tests.desktop import app_command, app_env, background, dbus_session, docked_icon, free_port, trayer, wait_until, xvfb
+from tests.desktop import (
+    app_command,
+    app_env,
+    background,
+    dbus_session,
+    docked_icon,
+    free_port,
+    trayer,
+    wait_until,
+    xvfb,
+)
 
 pytestmark = [pytest.mark.desktop, pytest.mark.slow]
 

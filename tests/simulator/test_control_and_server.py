@@ -142,10 +142,11 @@ def test_demo_world_over_http():
         assert c.get(f"{server.url('openrouter')}/credits", headers={"Authorization": f"Bearer {orm}"}).status_code == 200
         # The OpenAI-compatible demo account answers chat and Anthropic's /messages on one key.
         compatible = by_id["demo-compatible"]["api_key"]
-        chat = c.post(f"{server.url('openai-compatible')}/chat/completions", headers={"Authorization": f"Bearer {compatible}"},
+        base = server.url("openai-compatible")
+        chat = c.post(f"{base}/chat/completions", headers={"Authorization": f"Bearer {compatible}"},
                       json={"model": "m", "messages": [{"role": "user", "content": "hi"}]})
         assert chat.status_code == 200 and chat.json()["object"] == "chat.completion"
-        messages = c.post(f"{server.url('openai-compatible')}/messages",
+        messages = c.post(f"{base}/messages",
                           headers={"x-api-key": compatible, "anthropic-version": "2023-06-01"},
                           json={"model": "m", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]})
         assert messages.status_code == 200 and messages.json()["type"] == "message"

@@ -52,8 +52,9 @@ class HelpFormatter(argparse.HelpFormatter):
 
     def format_help(self) -> str:
         # argparse ends each section heading with an ASCII ":"; the language's own colon (Chinese "：").
+        lines = super().format_help().split("\n")
         return "\n".join(tr("{heading}:").format(heading=line[:-1])
-                         if line.endswith(":") and not line[:1].isspace() else line for line in super().format_help().split("\n"))
+                         if line.endswith(":") and not line[:1].isspace() else line for line in lines)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         return "\n".join(line if line.startswith("  ") else super(HelpFormatter, self)._fill_text(line, width, indent)

@@ -8,6 +8,7 @@ shell lines a tool needs to use it.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import shlex
 import signal
@@ -59,7 +60,7 @@ def _token(rotate: bool, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _demo(args, out: TextIO) -> int:
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
     """`--demo gateway token|env`: the running tray demo's gateway, with the demo's fixed token."""
     from traywidget.demo import DEMO_GATEWAY_TOKEN, running_demo
 

@@ -21,6 +21,7 @@ from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -274,7 +275,7 @@ class AccountEditor(QDialog):
         self._initial = self._field_values()
         apply_tones(self)
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         if not event.spontaneous():
             fit_to_screen(self, self.body, WANTED_WIDTH)
         super().showEvent(event)

@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Any, Awaitable, Callable, Sequence
 
 from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QMouseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -98,7 +99,7 @@ class WrappingCheck(QWidget):
         row.addWidget(self.box, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.label, 1)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         if self.box.isEnabled() and self.label.geometry().contains(event.position().toPoint()):
             self.box.toggle()
         super().mouseReleaseEvent(event)
@@ -298,7 +299,7 @@ class SettingsDialog(QDialog):
         apply_tones(self)
         self.check_keyring()
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         if not event.spontaneous():
             fit_to_screen(self, self.body, WANTED_WIDTH)
         super().showEvent(event)
