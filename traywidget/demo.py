@@ -119,6 +119,8 @@ def running_demo() -> DemoSession | None:
         return None
     if type(pid) is not int or not _alive(pid) or not (port is None or type(port) is int):
         return None
+    if not accounts or not _listening(accounts[0].base_url):  # a process that reused the pid: no demo
+        return None
     items = [item for item in demo_accounts() if item["id"] in {a.id for a in accounts}]
     return DemoSession(server=None, accounts=accounts, secrets=_demo_secrets(items), gateway_port=port)
 
@@ -126,6 +128,19 @@ def running_demo() -> DemoSession | None:
 def reach_demo() -> DemoSession:
     """The running tray demo when there is one, else a demo world of this command's own."""
     return running_demo() or start_demo()
+
+
+def _listening(url: str) -> bool:
+    """Whether the demo's simulator answers a connection at `url`'s loopback address (in a moment)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def _alive(pid: int) -> bool:
