@@ -22,7 +22,7 @@ import json, sys, tempfile
 from pathlib import Path
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QAbstractButton, QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 app = QApplication(["traywidget"])
 from traywidget.ui.language import speak
 speak(None)  # the app's own start: traywidget's catalog and Qt's (Cancel, Discard)
@@ -54,20 +54,27 @@ editor.base_url.setText("https://api.routeway.ai")  # another provider's host: t
 editor.show_error("An account with id acct0 already exists: choose another id.")
 for _ in range(5):
     app.processEvents()
+if sys.argv[1] == "-":  # checking, not photographing: the question Save account asks for another's host too
+    editor.provider.setCurrentIndex(editor.provider.findData("openrouter"))
+    editor.api_key.setText("sk-or-v1-" + "0" * 64)
+    editor.try_accept()
+    for _ in range(5):
+        app.processEvents()
 
 rect = lambda r: [r.x(), r.y(), r.width(), r.height()]
 windows = []
-for window in (dialog, editor):
-    buttons = [b for b in window.buttons.buttons()]
+for window in (dialog, editor, *([editor.other_host_box] if editor.other_host_box else [])):
+    buttons = window.buttons() if isinstance(window, QMessageBox) else window.buttons.buttons()
     windows.append({
         "title": window.windowTitle(), "frame": rect(window.frameGeometry()),
         "buttons": {b.text(): rect(QRect(b.mapToGlobal(QPoint(0, 0)), b.size())) for b in buttons},
         "visible": all(b.isVisible() for b in buttons),
         "enabled": [b.text() for b in buttons if b.isEnabled()],
         # The fields are not cut at the right: they fit the scroll area's width (no sideways scrolling).
-        "fields_fit": window.body.widget().width() <= window.body.viewport().width(),
+        "fields_fit": isinstance(window, QMessageBox) or window.body.widget().width() <= window.body.viewport().width(),
     })
-others = [w.windowTitle() for w in app.topLevelWidgets() if w.isVisible() and w not in (dialog, editor)]
+others = [w.windowTitle() for w in app.topLevelWidgets()
+          if w.isVisible() and w not in (dialog, editor, editor.other_host_box)]
 screen = dialog.screen()
 print(json.dumps({"ratio": dialog.devicePixelRatio(), "available": rect(screen.availableGeometry()),
                   "windows": windows, "others": others}))
@@ -108,7 +115,9 @@ def test_settings_and_the_account_dialog_fit_with_every_button_visible(tmp_path,
     width, height = (int(n) // int(scale) for n in size.split("x"))
     assert result["ratio"] == float(scale) and result["available"] == [0, 0, width, height]
     assert result["others"] == []  # no other window (a message box, a stray top-level) opened
-    settings, editor = result["windows"]
+    settings, editor, question = result["windows"]
+    assert question["title"] == ("Diesen Schlüssel an einen anderen Anbieter senden?" if language == "de"
+                                 else "Send this key to another provider?")
     for window in result["windows"]:
         assert inside(window["frame"], result["available"]), window
         assert window["visible"] and window["fields_fit"], window
