@@ -185,8 +185,14 @@ def test_one_icon_per_account_in_the_accounts_order(qtbot):
     assert (tray.icons["a"] is first_a) == icons_dock_newest_first()
     assert tray.badge("c") == BadgeSpec("…", NONE)
     assert tray.badge("a").band == ACCOUNT_BANDS[1]
+    # The menu shows each account's colour beside its name, so a person knows which icon is which.
+    tray._on_about_to_show()
+    swatch = next(a for a in tray.contextMenu().actions() if a.data() == ("account", "b")).icon()
+    assert swatch.pixmap(16, 16).toImage().pixelColor(8, 8).name() == ACCOUNT_BANDS[2]
     tray.set_options(icon_per_account=False)
     assert list(tray.icons) == [None]
+    tray._on_about_to_show()
+    assert next(a for a in tray.contextMenu().actions() if a.data() == ("account", "b")).icon().isNull()
 
 
 def test_a_click_on_the_icon_opens_the_panel_and_the_next_click_closes_it(qtbot, engine, runner):

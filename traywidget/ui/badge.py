@@ -110,6 +110,23 @@ def account_band(position: int) -> str:
     return ACCOUNT_BANDS[position % len(ACCOUNT_BANDS)]
 
 
+@functools.lru_cache(maxsize=16)
+def band_swatch(colour: str) -> QIcon:
+    """A small square of an account's band colour, for its line in the menu (which icon is which)."""
+    icon = QIcon()
+    for size in (16, 32):
+        image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(_pen(QColor(colour).darker(160), size / 16))
+        painter.setBrush(QColor(colour))
+        painter.drawRoundedRect(QRectF(size * 0.15, size * 0.15, size * 0.7, size * 0.7), size * 0.15, size * 0.15)
+        painter.end()
+        icon.addPixmap(QPixmap.fromImage(image))
+    return icon
+
+
 def badge_spec(
     snapshots: Iterable[Snapshot],
     headline: Headline | None,

@@ -44,6 +44,7 @@ from traywidget.ui.badge import (
     NO_DATA,
     BadgeSpec,
     account_band,
+    band_swatch,
     badge_icon,
     badge_spec,
 )
@@ -307,10 +308,14 @@ class TrayView(QObject):
             return NO_DATA, tr("Traywidget: waiting for the first figures")
         policy = self._headlines.setdefault(key, HeadlinePolicy())
         headline = policy.choose(subset, self.pinned)
-        order = self._order if self._order is not None else list(self.snapshots)
-        band = account_band(order.index(key)) if key in order else ""
+        band = self._band(key) if key is not None else ""
         spec = badge_spec(subset, headline, self.thresholds, paused=paused, band=band)
         return spec, tooltip_text(subset, headline, now, paused=paused)
+
+    def _band(self, account_id: str) -> str:
+        """The account's band colour: by its place in the accounts' order."""
+        order = self._order if self._order is not None else list(self.snapshots)
+        return account_band(order.index(account_id)) if account_id in order else ""
 
     def _refresh(self) -> None:
         snapshots = self.ordered()
@@ -336,7 +341,8 @@ class TrayView(QObject):
         self._menu_dirty = False
         self._menu_built_at = time.monotonic()
         ordered = self.ordered()
-        shape = (self.has_accounts(), tuple(s.account_id for s in ordered), self.gateway_running)
+        shape = (self.has_accounts(), tuple(s.account_id for s in ordered), self.gateway_running,
+                 self.icon_per_account)
         if shape == self._menu_shape:
             # The same accounts in the same order: only their texts changed. Updating the menus in
             # place costs a tenth of building 100 submenus again (measured by bench responsiveness).
@@ -363,6 +369,8 @@ class TrayView(QObject):
         menu.addSeparator()
         for snapshot in ordered:
             submenu = QMenu(menu)
+            if self.icon_per_account:  # the account's band colour beside its name: which icon is which
+                submenu.setIcon(band_swatch(self._band(snapshot.account_id)))
             self._fill_account_menu(submenu, snapshot, now)
             self._submenus[snapshot.account_id] = submenu
             entry = menu.addMenu(submenu)
