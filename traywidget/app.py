@@ -303,11 +303,15 @@ async def _main(
 
     # The local gateway lives on the engine's thread too (what it learns goes straight to the engine);
     # it listens only when the settings say so.
-    # The demo's 404 names the demo's accounts: `traywidget accounts list` lists the user's, not these.
-    hint = (f"one of the demo's account ids ({', '.join(a.id for a in config.accounts)}; "
-            "`traywidget --demo gateway env ACCOUNT_ID` prints a tool's settings)") if demo else None
-    gateway = state["gateway"] = GatewayService(engine, secrets, threaded.thread, config.accounts,
-                                                accounts_hint=hint)
+    # The demo's 404 and 401 speak of the demo: `traywidget accounts list` and `traywidget gateway token` are
+    # about the user's accounts and token, not these.
+    hints = {
+        "accounts_hint": (f"one of the demo's account ids ({', '.join(a.id for a in config.accounts)}; "
+                          "`traywidget --demo gateway env ACCOUNT_ID` prints a tool's settings)"),
+        "token_help": ("Send the demo's gateway token as `Authorization: Bearer <token>` or `X-API-Key: <token>`; "
+                       "print it with `traywidget --demo gateway token`."),
+    } if demo else None
+    gateway = state["gateway"] = GatewayService(engine, secrets, threaded.thread, config.accounts, hints=hints)
     controller = AppController(
         threaded, config=config, config_store=config_store, secrets=secrets, history=history,
         runner=runner, autostart=autostart, autostart_enabled=autostart_enabled, on_quit=request_quit,

@@ -139,6 +139,14 @@ def test_the_cli_reaches_the_running_tray_demo_and_every_client_works_through_it
         assert "one of the demo's account ids (demo-routing-run, " in message, message
         assert "`traywidget --demo gateway env ACCOUNT_ID`" in message and "accounts list" not in message
 
+        # Its 401 says how to get the demo's token, not the user's.
+        wrong = subprocess.run(["curl", "-s", "-H", "Authorization: Bearer nope",
+                                f"http://127.0.0.1:{gateway}/demo-compatible/models"], capture_output=True, text=True,
+                               timeout=30)
+        assert "print it with `traywidget --demo gateway token`." in json.loads(wrong.stdout)["error"]["message"]
+        token = run_cli(cli_env, "--demo", "gateway", "token")
+        assert token.out == DEMO_GATEWAY_TOKEN + "\n"
+
         unknown = run_cli(cli_env, "--demo", "gateway", "env", "work")
         assert unknown.code == 2 and unknown.err == (
             "traywidget: The demo has no account 'work'; its accounts: demo-routing-run, demo-routing-run-low, "

@@ -30,6 +30,7 @@ from traywidget.core.secrets import SecretStore
 from traywidget.gateway import control
 from traywidget.gateway.control import HOST_V4, HOST_V6, TOKEN_REREAD_S
 from traywidget.gateway.guard import (
+    TOKEN_HELP,
     error_response,
     origin_refusal,
     presented_tokens,
@@ -129,9 +130,12 @@ class Gateway:
         on_streams: StreamCountSink | None = None,
         now: Callable[[], datetime] = utcnow,
         accounts_hint: str = ACCOUNTS_HINT,
+        token_help: str = TOKEN_HELP,
     ) -> None:
         self._secrets = secrets
-        self._accounts_hint = accounts_hint  # where a user finds the account ids (the demo has its own)
+        # Where a user finds the account ids and the token (the demo's gateway names its own).
+        self._accounts_hint = accounts_hint
+        self._token_help = token_help
         self._observe = observe
         self._now = now
         self._keys = KeyCache(secrets)
@@ -294,9 +298,9 @@ class Gateway:
     # --- helpers -------------------------------------------------------------------------
 
     async def _authorise(self, request: web.Request) -> tuple[web.Response | None, str | None]:
-        refusal, header = token_refusal(request.headers, self._token)
+        refusal, header = token_refusal(request.headers, self._token, self._token_help)
         if refusal is not None and presented_tokens(request.headers) and await self._reread_token():
-            refusal, header = token_refusal(request.headers, self._token)
+            refusal, header = token_refusal(request.headers, self._token, self._token_help)
         return refusal, header
 
     async def _reread_token(self) -> bool:

@@ -38,9 +38,11 @@ class GatewayState:
 
 class GatewayService:
     def __init__(self, engine: Engine, secrets: SecretStore, thread: LoopThread,
-                 accounts: Iterable[Account] = (), *, accounts_hint: str | None = None) -> None:
+                 accounts: Iterable[Account] = (), *, hints: Mapping[str, str] | None = None) -> None:
         self._thread = thread
-        self._accounts_hint = accounts_hint  # the demo's own, for the 404 of an unknown account
+        # The demo's own words for the 404 of an unknown account and the 401 of a wrong token
+        # (Gateway's accounts_hint and token_help).
+        self._hints = dict(hints or {})
         self._secrets = secrets
         self._engine = engine
         # Made when first turned on: the gateway's server (aiohttp, ~12 MiB) is not loaded for a user
@@ -61,8 +63,7 @@ class GatewayService:
             from traywidget.gateway.server import Gateway
 
             self._gateway = Gateway(accounts, self._secrets, observe=self._engine.observe,
-                                    on_streams=self._engine.set_streams,
-                                    **({"accounts_hint": self._accounts_hint} if self._accounts_hint else {}))
+                                    on_streams=self._engine.set_streams, **self._hints)
         gateway = self._gateway
         gateway.set_accounts(accounts)
         if gateway.running and (not enabled or (port and gateway.port != port)):
