@@ -31,6 +31,14 @@
 #                   side by side: refilled-after-burst.png (offscreen, the checkout's Python)
 #   severity        one account in each state: its own tray icon (16 and 32 px), its panel card with its dot,
 #                   its severity, Waybar class and exit code: severity-of-each-state.png (offscreen)
+#   dialogs-small-2x  Settings, and the account dialog over it, on a 1280x720 screen at QT_SCALE_FACTOR=2 with
+#                   five accounts (one 60-character label), the keyring banner, URL advice and an error:
+#                   settings-small-2x.png, editor-small-2x.png (the whole screen; light), and
+#                   editor-small-2x-de-dark.png (German, dark) — from the checkout's Python
+#   per-account     one icon per account, four accounts (two of one provider) docked in trayer:
+#                   tray-per-account.png (left to right in the accounts' order, each its own band), and
+#                   badges-per-account.png (the badges with figures, 22 and 44 px: 120/h, $4.2, 146K/d, 5/m)
+#   help-de         `traywidget --help`, `gateway --help` and a mistyped option in German: help-de.png
 #
 #   bash packaging/screenshots.sh [OUTDIR]                  # every session, the checkout's app
 #   SESSIONS="1x first-run" bash packaging/screenshots.sh   # only these
@@ -50,7 +58,7 @@ OUT="${1:-${OUT:-$ROOT/shots}}"
 SCALE="${SCALE:-4}"
 SCREEN="${SCREEN:-1024x768x24}"
 LIMIT="${LIMIT:-120}"  # seconds any helper process may live
-SESSIONS="${SESSIONS:-1x 2x first-run dark de zh es small-2x long-label locked-keyring refilled severity}"
+SESSIONS="${SESSIONS:-1x 2x first-run dark de zh es small-2x long-label locked-keyring refilled severity dialogs-small-2x per-account help-de}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 [[ -x "$PYTHON" ]] || PYTHON="$(command -v python3)"
 if [[ -n "${APP:-}" ]]; then
@@ -487,7 +495,8 @@ app = QApplication(["traywidget"])
 from traywidget.store.config import Config, ConfigStore
 from traywidget.engine.engine import Engine
 from traywidget.store.secrets import KeyringSecretStore
-from traywidget.ui.tasks import TaskRunner
+from traywidget.engine.loop_thread import LoopThread
+from traywidget.ui.bridge import EngineBridge
 from traywidget.model import Account
 from traywidget.ui.controller import AppController
 
@@ -496,8 +505,10 @@ asyncio.set_event_loop(loop)
 secrets = KeyringSecretStore()
 store = ConfigStore(Path(sys.argv[1]) / "config")
 store.save(Config(accounts=(Account("main", "routing.run", "Main", "https://api.routing.run/v1"),)))
-controller = AppController(Engine([], secrets), config=store.load(), config_store=store, secrets=secrets,
-                           runner=TaskRunner(loop))
+thread = LoopThread()
+thread.start()
+controller = AppController(Engine([], secrets), bridge=EngineBridge(thread), config=store.load(), config_store=store,
+                           secrets=secrets)
 dialog = controller.open_settings()
 
 async def answered():
@@ -506,6 +517,7 @@ async def answered():
 
 loop.run_until_complete(asyncio.wait_for(answered(), 60))
 dialog.grab().save(f"{sys.argv[1]}/settings-locked-keyring.png")
+thread.stop()
 loop.close()
 PY
   cp "$S/settings-locked-keyring.png" "$OUT/settings-locked-keyring.png"
@@ -522,6 +534,119 @@ offscreen_session() {  # offscreen_session NAME FUNCTION FILE: packaging/shots_o
     || fail "the $1 shot failed"
   log "[$1] wrote $3.png"
 }
+# ------------------------------------------------------------------------------ small screens, first contact
+# bare_display NAME SCREEN: a private bus and X server, no tray and no app (for windows drawn by a script).
+bare_display() {
+  SESSION_NAME="$1"
+  S="$WORK/$1"
+  mkdir -p "$S/home" "$S/run" && chmod 700 "$S/run"
+  export HOME="$S/home" XDG_RUNTIME_DIR="$S/run"
+  timeout "$LIMIT" Xvfb -displayfd 3 -screen 0 "$2" -nolisten tcp 3>"$S/display" >"$S/xvfb.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 200); do [[ -s "$S/display" ]] && break; sleep 0.05; done
+  local n
+  n="$(tr -dc 0-9 <"$S/display")"
+  [[ -n "$n" ]] || fail "Xvfb did not start: $(cat "$S/xvfb.log")"
+  export DISPLAY=":$n"
+  unset WAYLAND_DISPLAY QT_QPA_PLATFORM || true
+}
+dialogs_small_session() {
+  bare_display dialogs-small-2x 1280x720x24
+  local args
+  for args in "light en settings-small-2x editor-small-2x" "dark de - editor-small-2x-de-dark"; do
+    read -r theme language settings editor <<<"$args"
+    # The same dialogs the fit test checks (tests/e2e/test_dialogs_fit_xvfb.py), photographed; its script is
+    # read without importing the tests (their conftest speaks English).
+    env QT_SCALE_FACTOR=2 LANGUAGE="$language" XDG_CONFIG_HOME="$S/xdg" timeout "$LIMIT" "$PYTHON" - \
+      "$S/editor.png" "$theme" "$ROOT/tests/e2e/test_dialogs_fit_xvfb.py" >/dev/null <<'PY' \
+      || fail "the dialogs did not open"
+import ast, sys
+tree = ast.parse(open(sys.argv.pop(3), encoding="utf-8").read())
+DIALOGS = next(ast.literal_eval(node.value) for node in tree.body
+               if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DIALOGS")
+exec(compile(DIALOGS, "dialogs", "exec"))
+PY
+    cp "$S/editor.png" "$OUT/$editor.png"
+    [[ "$settings" != - ]] && cp "$S/editor-settings.png" "$OUT/$settings.png"
+    log "[$SESSION_NAME] wrote $editor.png$([[ "$settings" != - ]] && echo " and $settings.png")"
+  done
+  stop_all
+}
+per_account_session() {
+  local config="$WORK/per-account-config"
+  mkdir -p "$config"
+  cat >"$config/config.json" <<'JSON'
+{"accounts": [
+  {"id": "main", "provider": "routing.run", "label": "Main", "base_url": "https://api.routing.run/v1"},
+  {"id": "work", "provider": "openrouter", "label": "Work", "base_url": "https://openrouter.ai/api/v1"},
+  {"id": "rw", "provider": "routeway", "label": "Routeway", "base_url": "https://api.routeway.ai/v1"},
+  {"id": "spare", "provider": "routing.run", "label": "Spare", "base_url": "https://api.routing.run/v1"}],
+ "settings": {"icon_per_account": true}}
+JSON
+  # No keys here (a throwaway keyring): the icons say so; the point is their order and their bands.
+  session per-account 32 TRAYWIDGET_CONFIG_DIR="$config" -- --debug
+  sleep 1.5
+  shot tray-per-account
+  crop_to tray-per-account $((PX - 16)) 0 $((PW + 24)) $((PH + 8)) $((SCALE * 100))
+  log "[$SESSION_NAME] wrote tray-per-account.png"
+  stop_all
+  QT_QPA_PLATFORM=offscreen timeout "$LIMIT" "$PYTHON" - "$WORK/badges.png" <<'PY' || fail "the badges failed"
+import sys
+from PySide6.QtGui import QImage, QPainter, QColor
+from PySide6.QtWidgets import QApplication
+app = QApplication(["traywidget"])
+from traywidget.ui.badge import BadgeSpec, account_band, render_badge
+from traywidget.present.severity import Severity
+LOW, OK = Severity.LOW, Severity.FINE
+specs = [BadgeSpec("120", OK, cue="h", band=account_band(0)), BadgeSpec("$4.2", OK, band=account_band(1)),
+         BadgeSpec("146K", OK, cue="d", band=account_band(2)), BadgeSpec("5", LOW, cue="m", band=account_band(3))]
+sheet = QImage(8 + 4 * 52, 8 + 22 + 8 + 44 + 8, QImage.Format.Format_ARGB32)
+sheet.fill(QColor("#3b4252"))
+painter = QPainter(sheet)
+for i, spec in enumerate(specs):
+    painter.drawImage(8 + i * 52, 8, render_badge(spec, 22))
+    painter.drawImage(8 + i * 52, 38, render_badge(spec, 44))
+painter.end()
+sheet.save(sys.argv[1])
+PY
+  convert "$WORK/badges.png" -filter point -resize 400% "$OUT/badges-per-account.png"
+  log "[per-account] wrote badges-per-account.png"
+}
+help_session() {
+  local text="$WORK/help-de.txt"
+  {
+    echo '$ LANGUAGE=de traywidget --help'
+    LANGUAGE=de "${APP_CMD[@]}" --help
+    echo
+    echo '$ LANGUAGE=de traywidget gateway --help'
+    LANGUAGE=de "${APP_CMD[@]}" gateway --help
+    echo
+    echo '$ LANGUAGE=de traywidget status --jsno'
+    LANGUAGE=de "${APP_CMD[@]}" status --jsno 2>&1 || true
+  } >"$text"
+  # Drawn with Qt (ImageMagick's policy often refuses large text labels).
+  QT_QPA_PLATFORM=offscreen timeout "$LIMIT" "$PYTHON" - "$text" "$OUT/help-de.png" <<'PY' || fail "help-de failed"
+import sys
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
+from PySide6.QtWidgets import QApplication
+app = QApplication(["traywidget"])
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+font = QFont("DejaVu Sans Mono", 11)
+metrics = QFontMetrics(font)
+image = QImage(max(metrics.horizontalAdvance(line) for line in lines) + 24, metrics.lineSpacing() * len(lines) + 24,
+               QImage.Format.Format_RGB32)
+image.fill(QColor("white"))
+painter = QPainter(image)
+painter.setFont(font)
+painter.setPen(Qt.GlobalColor.black)
+for i, line in enumerate(lines):
+    painter.drawText(12, 12 + metrics.ascent() + i * metrics.lineSpacing(), line)
+painter.end()
+image.save(sys.argv[2])
+PY
+  log "[help-de] wrote help-de.png"
+}
 
 for s in $SESSIONS; do
   case "$s" in
@@ -537,8 +662,11 @@ for s in $SESSIONS; do
     locked-keyring) locked_keyring_session ;;
     refilled) offscreen_session refilled refilled_after_burst refilled-after-burst ;;
     severity) offscreen_session severity severity_of_each_state severity-of-each-state ;;
+    dialogs-small-2x) dialogs_small_session ;;
+    per-account) per_account_session ;;
+    help-de) help_session ;;
     *) echo "screenshots.sh: unknown session $s (1x 2x first-run dark de zh es small-2x long-label locked-keyring" \
-            "refilled severity)" >&2
+            "refilled severity dialogs-small-2x per-account help-de)" >&2
        exit 2 ;;
   esac
 done

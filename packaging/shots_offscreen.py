@@ -61,37 +61,42 @@ def _wait(app: QCoreApplication, condition: Callable[[], bool], timeout: float) 
 def refilled_after_burst(out: str) -> None:
     import httpx
 
-    from tests.ui.conftest import SyncRunner, make_controller
+    from tests.ui.conftest import make_controller
     from traywidget.store.config import Config, ConfigStore, Settings
     from traywidget.engine.engine import Engine
-    from traywidget.engine.engine_thread import ThreadedEngine
+    from traywidget.engine.loop_thread import LoopThread
     from traywidget.store.secrets import MemorySecretStore
     from traywidget.gateway.service import GatewayService
     from traywidget.model import Account
     from traywidget.simulator import SimulatorServer
     from traywidget.ui.badge import render_badge
+    from traywidget.ui.bridge import EngineBridge
 
     app = QApplication.instance() or QApplication(["traywidget"])
     server = SimulatorServer()
     server.start()
-    runner = SyncRunner()
+    thread = LoopThread()
+    thread.start()
+    bridge = EngineBridge(thread)
     try:
         key = server.sim.add_openai_compatible_key(rpm=3, window_s=3)
         account = Account("oc", "openai-compatible", "Groq", server.url("openai-compatible"))
         secrets = MemorySecretStore()
         secrets.set("oc", key)
         engine = Engine([account], secrets)
-        threaded = ThreadedEngine(engine)
-        gateway = GatewayService(engine, secrets, threaded.thread, [account])
+        gateway = GatewayService(engine, secrets)
         config = Config(accounts=(account,), settings=Settings(gateway_enabled=True, gateway_port=0,
                                                                icon_per_account=True))
         store = ConfigStore(Path(tempfile.mkdtemp(prefix="traywidget-shot-")))
         store.save(config)
-        controller = make_controller(threaded, config=config, config_store=store, secrets=secrets, runner=runner,
+        controller = make_controller(engine, config=config, config_store=store, secrets=secrets, bridge=bridge,
                                      gateway=gateway)
+        applied: list[object] = []
+        controller.gateway_applied.connect(applied.append)
         controller.apply_gateway()
-        threaded.start()
-        token = runner.spawn(gateway.token())
+        _wait(app, lambda: bool(applied), 10)
+        bridge.ask(engine.start, name="engine-start")
+        token = thread.submit(gateway.token()).result(10)
         url = f"http://127.0.0.1:{gateway.state.port}/oc/chat/completions"
         for _ in range(5):
             httpx.post(url, headers={"Authorization": f"Bearer {token}"}, json={"messages": []}, timeout=10)
@@ -102,9 +107,10 @@ def refilled_after_burst(out: str) -> None:
         phases = [("After a burst of 429s through the gateway", _phase(app, tray, panel, render_badge))]
         _wait(app, lambda: tray.badge("oc").text == "3", 10)
         phases.append(("After the window's reset, with no new request", _phase(app, tray, panel, render_badge)))
-        runner.spawn(gateway.stop())
-        runner.spawn(threaded.stop())
+        thread.submit(gateway.stop()).result(10)
+        thread.submit(engine.stop()).result(10)
     finally:
+        thread.stop()
         server.stop()
     width = 560
     image = QImage(width * 2 + 30, 560, QImage.Format.Format_ARGB32)

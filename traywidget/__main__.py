@@ -8,23 +8,46 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from traywidget import __version__
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from traywidget.cli import add_cli_commands
+class Parser(argparse.ArgumentParser):
+    """argparse, with errors said the way every other traywidget error is (cli.error_line)."""
 
-    parser = argparse.ArgumentParser(
+    def error(self, message: str) -> NoReturn:
+        from traywidget.cli import error_line
+        from traywidget.i18n import tr
+
+        self.print_usage(sys.stderr)
+        hint = tr("See `{prog} --help`.").format(prog=self.prog)
+        self.exit(2, f"{error_line(message)}\n{hint}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from traywidget.cli import HelpFormatter, add_cli_commands, examples
+    from traywidget.i18n import tr
+    from traywidget.i18n.argparse_words import speak_argparse
+
+    speak_argparse()  # before the parser is made: its headings are translated then
+    parser = Parser(
         prog="traywidget",
-        description="Requests and credits left on your LLM API routers, in the system tray. "
-        "Without a command it starts the tray.",
+        description=tr("Requests and credits left on your LLM API routers, in the system tray. "
+                       "Without a command it starts the tray."),
+        epilog=examples("traywidget --demo", "traywidget accounts add openrouter --id work",
+                        "traywidget keys set work", "traywidget status", "traywidget watch --format short",
+                        "traywidget COMMAND --help"),
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"traywidget {__version__}")
-    parser.add_argument("--demo", action="store_true", help="run the tray on the built-in simulator (no keys needed)")
-    parser.add_argument("--self-test", action="store_true", help="build the tray offscreen and exit (packaging check)")
-    parser.add_argument("--debug", action="store_true", help="log debug details to standard error (never keys)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"traywidget {__version__}",
+                        help=tr("show program's version number and exit"))
+    parser.add_argument("--demo", action="store_true",
+                        help=tr("run the tray on the built-in simulator (no keys needed)"))
+    parser.add_argument("--self-test", action="store_true",
+                        help=tr("build the tray offscreen and exit (packaging check)"))
+    parser.add_argument("--debug", action="store_true", help=tr("log debug details to standard error (never keys)"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title=tr("commands"))
     add_cli_commands(sub)
     return parser
 
@@ -52,6 +75,15 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging(args.debug)
     if args.command is None:
+        if not args.self_test:
+            # Qt would abort (rc 134) blaming a missing xcb library; say what `doctor` says instead.
+            from traywidget.cli import error_line
+            from traywidget.desktop.doctor import missing_display
+
+            check = missing_display()
+            if check is not None:
+                print(error_line(check.sentence()), file=sys.stderr)
+                return check.exit_code
         from traywidget.ui.app import run_app
 
         return run_app(demo=args.demo, self_test=args.self_test)

@@ -1,12 +1,21 @@
 """The built-in demo: the loopback simulator plus demo accounts of all three
-providers, with keys held in memory only. Used by `traywidget --demo` and the
-CLI's `--demo` flag; it never touches the user's keyring or config.
+providers and an OpenAI-compatible one, with keys held in memory only. Used by
+`traywidget --demo` and the CLI's `--demo` flag; it never touches the user's
+keyring or config.
+
+A running tray demo announces itself (its accounts' base URLs, its gateway's
+port, its process id; never a key) in the cache directory, so that
+`traywidget --demo status|watch|kill|gateway env` reach that demo — its
+streams, its gateway — instead of starting a world of their own.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from traywidget.store.secrets import GATEWAY_TOKEN, MemorySecretStore
 from traywidget.model import Account
@@ -16,14 +25,19 @@ from traywidget.model import Account
 DEMO_GATEWAY_TOKEN = "twg-demo-" + "0" * 43
 
 
+DEMO_FILE = "demo-address.json"
+
+
 @dataclass
 class DemoSession:
-    server: object  # traywidget.simulator.SimulatorServer (imported lazily: aiohttp is heavy)
+    server: object  # traywidget.simulator.SimulatorServer (imported lazily: aiohttp is heavy); None: another's
     accounts: list[Account]
     secrets: MemorySecretStore
+    gateway_port: int | None = None  # the running tray demo's gateway, when this session reaches one
 
     def stop(self) -> None:
-        self.server.stop()  # type: ignore[attr-defined]
+        if self.server is not None:  # a running tray demo's simulator is that demo's to stop
+            self.server.stop()  # type: ignore[attr-defined]
 
     def __enter__(self) -> DemoSession:
         return self
@@ -43,25 +57,102 @@ def start_demo(port: int | None = None) -> DemoSession:
     server = SimulatorServer(port=port)
     server.start()
     try:
-        secrets = MemorySecretStore()
-        secrets.set_secret(GATEWAY_TOKEN, DEMO_GATEWAY_TOKEN)
-        accounts = []
-        for item in build_demo(server.sim):
-            account = Account(
-                id=item["id"],
-                provider=item["provider"],
-                label=item["label"],
-                base_url=server.url(item["provider"]),
-            )
-            accounts.append(account)
-            secrets.set(account.id, item["api_key"])
-            if item.get("management_key"):
-                secrets.set(account.id, item["management_key"], management=True)
+        items = build_demo(server.sim)
+        accounts = [Account(id=item["id"], provider=item["provider"], label=item["label"],
+                            base_url=server.url(item["provider"])) for item in items]
         _wait_for_demo_stream(server.sim)
     except BaseException:
         server.stop()
         raise
-    return DemoSession(server=server, accounts=accounts, secrets=secrets)
+    return DemoSession(server=server, accounts=accounts, secrets=_demo_secrets(items))
+
+
+def _demo_secrets(items: list[dict]) -> MemorySecretStore:
+    secrets = MemorySecretStore()
+    secrets.set_secret(GATEWAY_TOKEN, DEMO_GATEWAY_TOKEN)
+    for item in items:
+        secrets.set(item["id"], item["api_key"])
+        if item.get("management_key"):
+            secrets.set(item["id"], item["management_key"], management=True)
+    return secrets
+
+
+# --- a running tray demo, reached from the command line --------------------------------------------------
+def _demo_file() -> Path:
+    from traywidget.store.paths import cache_dir
+
+    return cache_dir() / DEMO_FILE
+
+
+def announce_demo(accounts: list[Account], gateway_port: int | None) -> None:
+    """Say where this process's tray demo is (its accounts' addresses and its gateway; no keys)."""
+    from traywidget.store.paths import atomic_write
+
+    data = {"pid": os.getpid(), "gateway_port": gateway_port,
+            "accounts": [{"id": a.id, "provider": a.provider, "label": a.label, "base_url": a.base_url}
+                         for a in accounts]}
+    try:
+        atomic_write(_demo_file(), json.dumps(data).encode())
+    except OSError:  # an unwritable cache: the CLI's --demo then starts a world of its own, as before
+        pass
+
+
+def withdraw_demo() -> None:
+    """This process's demo is ending: forget its announcement (not another demo's)."""
+    try:
+        if json.loads(_demo_file().read_text()).get("pid") == os.getpid():
+            _demo_file().unlink(missing_ok=True)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def running_demo() -> DemoSession | None:
+    """The running tray demo (its simulator and gateway, the demo keys in memory), or None when none runs."""
+    from traywidget.simulator import demo_accounts
+
+    try:
+        data = json.loads(_demo_file().read_text())
+        pid, port = data["pid"], data["gateway_port"]
+        accounts = [Account(id=a["id"], provider=a["provider"], label=a["label"], base_url=a["base_url"])
+                    for a in data["accounts"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if type(pid) is not int or not _alive(pid) or not (port is None or type(port) is int):
+        return None
+    if not accounts or not _listening(accounts[0].base_url):  # a process that reused the pid: no demo
+        return None
+    items = [item for item in demo_accounts() if item["id"] in {a.id for a in accounts}]
+    return DemoSession(server=None, accounts=accounts, secrets=_demo_secrets(items), gateway_port=port)
+
+
+def reach_demo() -> DemoSession:
+    """The running tray demo when there is one, else a demo world of this command's own."""
+    return running_demo() or start_demo()
+
+
+def _listening(url: str) -> bool:
+    """Whether the demo's simulator answers a connection at `url`'s loopback address (in a moment)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    if sys.platform == "win32":  # no cheap check: a stale file then costs one refused connection
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def _wait_for_demo_stream(sim, timeout_s: float = 2.0) -> None:

@@ -42,7 +42,7 @@ def add_account(env, sim, provider: str, account_id: str, api_key: str, manageme
     assert r.code == 0, r.err
     r = run_cli(env, "keys", "set", account_id, stdin=api_key + "\n")
     assert r.code == 0, r.err
-    assert "SecretService" in r.out
+    assert r.out == f"Saved the API key of {account_id} in the keyring (Secret Service).\n"
     if management_key:
         r = run_cli(env, "keys", "set", account_id, "--management", stdin=management_key + "\n")
         assert r.code == 0, r.err
@@ -69,7 +69,7 @@ def test_accounts_add_list_remove(env, sim):
     assert table[0].split() == ["ID", "PROVIDER", "LABEL", "BASE", "URL"]
     assert table[1].split() == ["main", "routing.run", "Main", sim.url("routing.run")]
     dup = run_cli(env, "accounts", "add", "routing.run", "--id", "main")
-    assert dup.code == 2 and dup.err == "traywidget: an account with id 'main' exists already\n"
+    assert dup.code == 2 and dup.err == "traywidget: An account with id 'main' exists already\n"
     removed = run_cli(env, "accounts", "remove", "main")
     assert removed.code == 0
     assert removed.out == "Removed main.\nIts keys were deleted from the keyring.\n"
@@ -86,10 +86,10 @@ def test_provider_ids_are_case_insensitive(no_keyring_env, typed):
 
 
 def test_a_base_url_of_another_host_is_added_with_a_warning_and_the_fix(no_keyring_env):
-    r = run_cli(no_keyring_env, "accounts", "add", "routeway", "--id", "rw", "--base-url", "https://openrouter.ai/api/v1")
+    r = run_cli(no_keyring_env, "accounts", "add", "routeway", "--id", "rw", "--base-url", "https://routeway.ai/v1")
     assert r.code == 0, r.err
     assert r.err == (
-        "traywidget: warning: openrouter.ai is not an API host of Routeway (expected api.routeway.ai); your key "
+        "traywidget: warning: routeway.ai is not an API host of Routeway (expected api.routeway.ai); your key "
         "would be sent to it.\n"
         "traywidget: to use https://api.routeway.ai/v1 instead: traywidget accounts remove rw && traywidget "
         "accounts add routeway --id rw --base-url https://api.routeway.ai/v1\n")
@@ -98,17 +98,35 @@ def test_a_base_url_of_another_host_is_added_with_a_warning_and_the_fix(no_keyri
     assert fine.code == 0 and fine.err == ""
 
 
+def test_another_providers_host_is_refused_unless_forced(no_keyring_env):
+    args = ("accounts", "add", "routeway", "--id", "rw", "--base-url", "https://openrouter.ai/api/v1")
+    refused = run_cli(no_keyring_env, *args)
+    assert refused.code == 2 and refused.out == ""
+    assert refused.err == (
+        "traywidget: openrouter.ai is the API host of OpenRouter, not of Routeway: your Routeway key would be sent "
+        "to OpenRouter. Nothing was added. Leave out --base-url for Routeway's own, or add --force to keep this "
+        "one.\n")
+    assert json.loads(run_cli(no_keyring_env, "accounts", "list", "--json").out) == {"accounts": []}
+    forced = run_cli(no_keyring_env, *args, "--force")
+    assert forced.code == 0, forced.err
+    assert forced.err.startswith("traywidget: warning: openrouter.ai is the API host of OpenRouter, not of Routeway")
+    (account,) = json.loads(run_cli(no_keyring_env, "accounts", "list", "--json").out)["accounts"]
+    assert account["base_url"] == "https://openrouter.ai/api/v1"
+
+
 def test_bad_input_gets_clear_messages(env, sim):
     cases = [
         (("accounts", "add", "routing.run", "--id", "x", "--base-url", "http://example.com/v1"), "Plain http is refused"),
-        (("accounts", "add", "nope", "--id", "x"), "invalid choice: 'nope'"),
+        (("accounts", "add", "nope", "--id", "x"), "traywidget: Argument PROVIDER: invalid choice: 'nope'"),
         (("accounts", "add", "openrouter", "--id", "bad id"), "account id"),
-        (("keys", "set", "ghost"), "no account with id 'ghost'"),
-        (("accounts", "remove", "ghost"), "no account with id 'ghost'"),
-        (("status",), "no accounts configured"),
+        (("keys", "set", "ghost"), "traywidget: No account with id 'ghost'"),
+        (("accounts", "remove", "ghost"), "traywidget: No account with id 'ghost'"),
+        (("status",), "traywidget: No accounts configured"),
         (("accounts", "add", "openrouter", "--id", "fast", "--fast-interval", "1"), "between 10 s"),
         (("--demo", "accounts", "list"), ("--demo works with the tray (`traywidget --demo`) and with status, "
-                                          "watch, kill, not with accounts")),
+                                          "watch, kill, gateway env, gateway token, not with accounts")),
+        (("--demo", "gateway"), ("--demo works with the tray (`traywidget --demo`) and with status, "
+                                 "watch, kill, gateway env, gateway token, not with gateway")),
     ]
     for args, message in cases:
         r = run_cli(env, *args)
@@ -118,7 +136,7 @@ def test_bad_input_gets_clear_messages(env, sim):
     run_cli(env, "accounts", "add", "routing.run", "--id", "x", "--base-url", sim.url("routing.run"))
     empty = run_cli(env, "keys", "set", "x", stdin="\n")
     assert empty.code == 2
-    assert empty.err == "traywidget: no API key given on standard input; nothing was saved\n"
+    assert empty.err == "traywidget: No API key given on standard input; nothing was saved\n"
 
 
 def test_a_corrupt_config_is_exit_2_and_kept_aside(no_keyring_env, tmp_path):
@@ -397,7 +415,7 @@ def test_status_demo_needs_no_keyring(no_keyring_env, tmp_path, args):
     r = run_cli(no_keyring_env, *args)
     assert r.code == 0, r.err  # every demo account answers
     providers = {a["provider"] for a in json.loads(r.out)["accounts"]}
-    assert providers == {"routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot"}
+    assert providers == {"routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot", "openai-compatible"}
     assert not (tmp_path / "config").exists()
 
 
@@ -512,10 +530,24 @@ def test_watch_line_format(env, sim):
     assert line == "Rr: 120 requests left this hour\n"
 
 
+def test_watch_short_format_is_the_badges_figure(env, sim):
+    s = sim.sim
+    rr = s.add_routing_key("Premium")
+    s.set_counters(rr, day=420, hour=380)
+    add_account(env, sim, "routing.run", "rr", rr)
+    proc = start_cli(env, "watch", "--format", "short")
+    try:
+        line = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    assert line == "120/h\n"
+
+
 # --- closed pipes ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "waybar", "line"])
+@pytest.mark.parametrize("fmt", ["text", "json", "waybar", "line", "short"])
 def test_watch_ends_when_its_reader_goes_away(env, sim, fmt):
     """`watch | head -1`: after the reader has its line and exits, watch ends at once (without
     waiting for the next change to write), quietly, and polls no more."""
@@ -583,7 +615,7 @@ def test_the_simulators_account_lines_paste_into_a_shell(env):
         start = printed.index("To use the demo accounts with the real keyring and config, paste these lines "
                               "into a shell:")
         pasted = "\n".join(printed[start + 1:-1]) + "\n"
-        assert pasted.count("traywidget accounts add ") == 8
+        assert pasted.count("traywidget accounts add ") == 9
         shell_env = {**env, "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")}
         shell = subprocess.run(["sh", "-e"], input=pasted, env=shell_env, capture_output=True, text=True,
                                timeout=120, check=False)
@@ -596,11 +628,13 @@ def test_the_simulators_account_lines_paste_into_a_shell(env):
     accounts = json.loads(status.out)["accounts"]
     assert [a["id"] for a in accounts] == ["demo-routing-run", "demo-routing-run-low", "demo-routing-run-lite",
                                            "demo-openrouter", "demo-routeway", "demo-litellm", "demo-deepseek",
-                                           "demo-moonshot"]
+                                           "demo-moonshot", "demo-compatible"]
     assert [a["label"] for a in accounts] == ["routing.run · Premium", "routing.run · runs low",
                                               "routing.run · Lite", "OpenRouter", "Routeway", "LiteLLM · team proxy",
-                                              "DeepSeek", "Moonshot (Kimi)"]
-    assert all(a["state"] in ("ok", "low") and a["meters"] for a in accounts), accounts
+                                              "DeepSeek", "Moonshot (Kimi)", "OpenAI-compatible · chat and messages"]
+    assert all(a["state"] in ("ok", "low") and a["meters"] for a in accounts[:8]), accounts
+    # No usage endpoint: its numbers come from traffic through the gateway, none yet.
+    assert accounts[8]["state"] == "ok" and accounts[8]["meters"] == []
 
 
 def test_keys_set_drops_bearer_and_refuses_what_cannot_be_a_key(env, sim):

@@ -98,7 +98,7 @@ def test_env_prints_the_lines_a_tool_needs(env, sim):
         f"export ANTHROPIC_BASE_URL=http://127.0.0.1:8899/anthropic\nexport ANTHROPIC_API_KEY={token}\n")
     missing = run_cli(env, "gateway", "env", "ghost")
     assert (missing.code, missing.out) == (2, "")
-    assert "no account with id 'ghost'" in missing.err
+    assert "traywidget: No account with id 'ghost'" in missing.err
 
 
 def test_openai_compatible_accounts_are_added_like_any_other(env):

@@ -126,7 +126,7 @@ def test_percent():
 
 def test_badge_figures_stay_compact_with_the_decimal_separator():
     for meter, expected in (
-        (Meter(REQUESTS_HOUR, Unit.REQUESTS, remaining=1234, limit=5000), ["1.2k", "1,2k", "1,2k", "1.2k"]),
+        (Meter(REQUESTS_HOUR, Unit.REQUESTS, remaining=1234, limit=5000), ["1.2K", "1,2K", "1,2K", "1.2K"]),
         (Meter(REQUESTS_DAY, Unit.REQUESTS, remaining=345, limit=500), ["345", "345", "345", "345"]),
         (Meter(CREDITS, Unit.USD, remaining=4.25, limit=10), ["$4.2", "$4,2", "$4,2", "$4.2"]),
         (Meter(CREDITS, Unit.USD, remaining=0.42, limit=10), ["$.42", "$,42", "$,42", "$.42"]),

@@ -386,6 +386,7 @@ def test_cli_human_output(monkeypatch):
 
 
 # The demo's own accounts (traywidget/simulator/demo_world.py) and the plans its simulated providers report.
-DEMO_DATA = ["routing.run · runs low", "demo-routing-run-low", "demo-routing-run-lite", "demo-routing-run",
+DEMO_DATA = ["OpenAI-compatible · chat and messages", "demo-compatible",
+             "routing.run · runs low", "demo-routing-run-low", "demo-routing-run-lite", "demo-routing-run",
              "demo-openrouter", "demo-routeway", "Premium", "Weekly", "Lite", "demo", "demo-litellm", "demo-deepseek",
              "demo-moonshot", "LiteLLM · team proxy", "team proxy", "DeepSeek", "Moonshot (Kimi)", "LiteLLM"]

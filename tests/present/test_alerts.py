@@ -325,3 +325,18 @@ def test_kill_summary_says_what_the_gateway_and_the_kill_api_stopped_and_what_ca
     nothing = kill_summary([KillResult("or", False), KillResult("rr", True, 0)], labels, {}, api)
     assert (nothing.title, nothing.body) == (
         "No streams were running", "Streams your tools opened directly to OpenRouter cannot be stopped from here.")
+
+
+def test_chinese_sentences_after_a_providers_english_message_keep_a_space():
+    from traywidget.i18n import ENGLISH, use_language
+
+    use_language("zh_CN")
+    try:
+        minute_429 = snap(State.RATE_LIMITED, remaining=False,
+                          error=ErrorInfo("Rate limit exceeded", 429, retry_after_s=20, limit_kind="minute"))
+        (alert,) = AlertPolicy().update(minute_429, T0)
+        # The provider's English sentence, a space, then the Chinese one with its full-width stop.
+        assert alert.body == "Rate limit exceeded. 20 秒后重试。"
+        assert alerts._sentences("请求被拒绝。", "16:00 重置。") == "请求被拒绝。16:00 重置。"
+    finally:
+        use_language(ENGLISH)

@@ -49,8 +49,8 @@ def berlin(monkeypatch):
 
 @pytest.mark.parametrize("value,text", [
     (None, "?"), (float("nan"), "?"), (-3, "0"), (0, "0"), (7, "7"), (999, "999"), (999.9, "999"),
-    (1000, "1k"), (1234, "1.2k"), (1299, "1.2k"), (9999, "9.9k"), (10_000, "10k"), (15_400, "15k"),
-    (999_999, "999k"), (1_000_000, "1M"), (1_250_000, "1.2M"), (42_000_000, "42M"), (3e9, "3G"),
+    (1000, "1K"), (1234, "1.2K"), (1299, "1.2K"), (9999, "9.9K"), (10_000, "10K"), (15_400, "15K"),
+    (999_999, "999K"), (1_000_000, "1M"), (1_250_000, "1.2M"), (42_000_000, "42M"), (3e9, "3G"),
 ])
 def test_format_count(value, text):
     assert format_count(value) == text
@@ -58,7 +58,7 @@ def test_format_count(value, text):
 
 @pytest.mark.parametrize("value,text", [
     (None, "?"), (0, "$0"), (0.42, "$.42"), (0.999, "$.99"), (4, "$4"), (4.0, "$4"), (4.25, "$4.2"),
-    (9.99, "$9.9"), (12.7, "$12"), (123.4, "$123"), (1234, "1.2k"), (-0.5, "$0"), (-3.2, "-$3"),
+    (9.99, "$9.9"), (12.7, "$12"), (123.4, "$123"), (1234, "1.2K"), (-0.5, "$0"), (-3.2, "-$3"),
 ])
 def test_format_money(value, text):
     assert format_money(value) == text
@@ -66,7 +66,7 @@ def test_format_money(value, text):
 
 def test_badge_text_uses_unit():
     assert badge_text(Meter(CREDITS, Unit.USD, remaining=4.2, limit=10)) == "$4.2"
-    assert badge_text(Meter(REQUESTS_HOUR, Unit.REQUESTS, remaining=1234, limit=5000)) == "1.2k"
+    assert badge_text(Meter(REQUESTS_HOUR, Unit.REQUESTS, remaining=1234, limit=5000)) == "1.2K"
     assert badge_text(Meter(REQUESTS_HOUR, Unit.REQUESTS)) == "?"
     assert badge_text(None) == "?"
     assert badge_text(Meter("usage_5h", Unit.PERCENT, remaining=76.4, limit=100)) == "76%"

@@ -130,7 +130,7 @@ def test_busy_port_raises():
 def test_demo_world_over_http():
     with SimulatorServer() as server, httpx.Client() as c:
         accounts = build_demo(server.sim)
-        assert {a["provider"] for a in accounts} == {"routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot"}
+        assert {a["provider"] for a in accounts} == {"routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot", "openai-compatible"}
         assert len({a["api_key"] for a in accounts}) == len(accounts)
         by_id = {a["id"]: a for a in accounts}
         main = by_id["demo-routing-run"]["api_key"]
@@ -141,6 +141,16 @@ def test_demo_world_over_http():
         assert c.get(f"{server.url('routeway')}/account/keys", headers={"Authorization": f"Bearer {mgmt}"}).status_code == 200
         orm = by_id["demo-openrouter"]["management_key"]
         assert c.get(f"{server.url('openrouter')}/credits", headers={"Authorization": f"Bearer {orm}"}).status_code == 200
+        # The OpenAI-compatible demo account answers chat and Anthropic's /messages on one key.
+        compatible = by_id["demo-compatible"]["api_key"]
+        base = server.url("openai-compatible")
+        chat = c.post(f"{base}/chat/completions", headers={"Authorization": f"Bearer {compatible}"},
+                      json={"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+        assert chat.status_code == 200 and chat.json()["object"] == "chat.completion"
+        messages = c.post(f"{base}/messages",
+                          headers={"x-api-key": compatible, "anthropic-version": "2023-06-01"},
+                          json={"model": "m", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]})
+        assert messages.status_code == 200 and messages.json()["type"] == "message"
 
 
 def test_demo_counters_move_and_429_repeats():

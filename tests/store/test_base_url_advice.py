@@ -48,8 +48,11 @@ def test_no_advice(provider, url):
         "routeway.ai is not an API host of Routeway (expected api.routeway.ai); your key would be sent to it.",
         "https://api.routeway.ai/v1")),
     ("openrouter", "https://api.routeway.ai/v1", BaseUrlAdvice(
-        "api.routeway.ai is not an API host of OpenRouter (expected openrouter.ai); your key would be sent to it.",
-        "https://openrouter.ai/api/v1")),
+        "api.routeway.ai is the API host of Routeway, not of OpenRouter: your OpenRouter key would be sent to "
+        "Routeway.", "https://openrouter.ai/api/v1", "routeway")),
+    ("routeway", "https://openrouter.ai/api/v1", BaseUrlAdvice(
+        "openrouter.ai is the API host of OpenRouter, not of Routeway: your Routeway key would be sent to "
+        "OpenRouter.", "https://api.routeway.ai/v1", "openrouter")),
 ])
 def test_advice_and_its_fix(provider, url, expected):
     advice = base_url_advice(provider, url)

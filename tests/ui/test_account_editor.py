@@ -74,6 +74,28 @@ def test_save_is_one_step(qtbot):
     assert not editor.isVisible() and editor.api_key.text() == ""
 
 
+def test_another_providers_host_is_saved_only_once_confirmed(qtbot):
+    commit = Saved()
+    editor = make_editor(qtbot, commit=commit)
+    editor.provider.setCurrentIndex(editor.provider.findData("openrouter"))
+    editor.label.setText("Work")
+    editor._suggest_id("Work")
+    editor.base_url.setText("https://api.routeway.ai/v1")
+    editor.api_key.setText(KEY)
+    assert not editor.try_accept()
+    box = editor.other_host_box
+    assert box.isVisible() and box.windowTitle() == "Send this key to another provider?"
+    assert box.text() == ("api.routeway.ai is the API host of Routeway, not of OpenRouter: your OpenRouter key "
+                          "would be sent to Routeway.")
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert commit.calls == [] and editor.isVisible() and editor.api_key.text() == KEY  # nothing lost
+    editor.try_accept()
+    keep = next(b for b in editor.other_host_box.buttons() if b.text() == "Save with this URL")
+    keep.click()
+    assert commit.calls == [(Account("work", "openrouter", "Work", "https://api.routeway.ai/v1"), KEY, None)]
+    assert not editor.isVisible()
+
+
 def test_a_failed_save_keeps_everything(qtbot):
     refusal = ConfigError("Cannot save /x/config.json: disk full. Nothing was changed.")
     editor = make_editor(qtbot, commit=Saved(refusal))
@@ -126,8 +148,8 @@ def test_editing_without_changes_closes_quietly(qtbot):
     ("routeway", "https://api.routeway.ai/v1/chat/completions",
      "Routeway base URLs end in /v1 (expected https://api.routeway.ai/v1).", "https://api.routeway.ai/v1"),
     ("openrouter", "https://api.routing.run/v1",
-     "api.routing.run is not an API host of OpenRouter (expected openrouter.ai); your key would be sent to it.",
-     "https://openrouter.ai/api/v1"),
+     "api.routing.run is the API host of routing.run, not of OpenRouter: your OpenRouter key would be sent to "
+     "routing.run.", "https://openrouter.ai/api/v1"),
 ])
 def test_base_url_advice_with_its_fix(qtbot, provider, url, advice, fixed):
     editor = make_editor(qtbot)
@@ -193,6 +215,48 @@ def test_the_dialog_does_not_jump_while_testing(qtbot, sim):
     assert editor.test_result.text().startswith("Connected — OK\nPlan: Premium\n")
     assert len(editor.test_result.text().splitlines()) >= 5  # a long answer: it scrolls, the dialog stays
     assert editor.size() == before and editor.test_button.isEnabled()
+
+
+HINT = ("Test connection checks the key and the base URL with the provider; nothing is saved until you press "
+        "Save account.")
+
+
+@pytest.mark.parametrize("change", ["url", "key", "management key", "provider"])
+def test_a_test_result_is_forgotten_when_what_it_tested_changes(qtbot, sim, change):
+    editor = make_editor(qtbot)
+    editor.label.setText("Main")
+    editor._suggest_id("Main")
+    editor.base_url.setText(sim.url("routing.run"))
+    editor.api_key.setText(sim.sim.add_routing_key("Premium"))
+    editor.test_connection()
+    assert editor.test_result.text().startswith("Connected — OK\nPlan: Premium\n")
+    if change == "url":
+        editor.base_url.setText(sim.url("openrouter"))
+    elif change == "key":
+        editor.api_key.setText("rk_" + "f" * 64)
+    elif change == "management key":
+        editor.management_key.setText("mgmt-0123456789")
+    else:
+        editor.provider.setCurrentIndex(editor.provider.findData("routeway"))
+    assert editor.test_result.text() == HINT and editor.test_button.isEnabled()
+
+
+def test_an_answer_that_arrives_after_the_url_changed_is_not_shown(qtbot, sim):
+    held = []
+
+    def held_ask(work, *, name, on_done=None):
+        held.append((work, name, on_done))
+
+    editor = make_editor(qtbot, ask=held_ask)
+    editor.label.setText("Main")
+    editor._suggest_id("Main")
+    editor.base_url.setText(sim.url("routing.run"))
+    editor.api_key.setText(sim.sim.add_routing_key("Premium"))
+    editor.test_button.click()
+    editor.base_url.setText(sim.url("routing.run") + "/other")
+    work, name, on_done = held.pop()
+    InlineBridge().ask(work, name=name, on_done=on_done)
+    assert editor.test_result.text() == HINT and editor.test_button.isEnabled()
 
 
 def test_a_404_asks_to_check_the_base_url(qtbot, sim):
@@ -345,3 +409,11 @@ def test_what_cannot_be_a_key_is_refused_inline_and_nothing_saved(qtbot, field, 
     assert not any(KEY[10:] in text for text in every_text(editor))
     editor.test_connection()  # "Test connection" refuses it the same way, before any request
     assert editor.test_result.text() == message
+
+
+def test_the_demos_keys_are_said_to_be_kept_in_memory(qtbot):
+    existing = Account("demo-openrouter", "openrouter", "OpenRouter", "http://127.0.0.1:9/openrouter/api/v1")
+    editor = make_editor(qtbot, existing=existing, has_saved_key=True, has_saved_management_key=True,
+                         keys_in_memory=True)
+    assert editor.api_key.placeholderText() == "•••• kept in memory for the demo"
+    assert editor.management_key.placeholderText() == "•••• kept in memory for the demo"

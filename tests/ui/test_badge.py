@@ -11,6 +11,7 @@ from tests.ui.conftest import make_snapshot
 from traywidget.present.headline import pick_headline
 from traywidget.model import ErrorInfo, State, Thresholds
 from traywidget.ui.badge import (
+    ACCOUNT_BANDS,
     ELSEWHERE,
     FINE,
     ICON_SIZES,
@@ -25,12 +26,12 @@ from traywidget.ui.badge import (
     REFUSED,
     STALE,
     BadgeSpec,
+    account_band,
     badge_icon,
     badge_spec,
     band_rect,
     fit_text,
     mark_rect,
-    provider_band,
     render_badge,
     trouble_mark,
 )
@@ -113,10 +114,11 @@ def test_cached_trouble_raises_no_mark_until_a_poll_confirms_it():
     assert trouble_mark(snaps(("a", {"state": State.OK}), ("b", {"state": State.LOW}))) == ""
 
 
-def test_one_icon_per_account_carries_the_provider_band():
+def test_one_icon_per_account_carries_the_accounts_band():
     snapshot = make_snapshot("or", provider="openrouter", hour=None, plan=None, credits=(4.2, 10.0))
-    spec = badge_spec([snapshot], pick_headline([snapshot]), band=provider_band("openrouter"))
-    assert spec == BadgeSpec("$4.2", FINE, band=provider_band("openrouter"))
+    spec = badge_spec([snapshot], pick_headline([snapshot]), band=account_band(1))
+    assert spec == BadgeSpec("$4.2", FINE, band=ACCOUNT_BANDS[1])
+    assert [account_band(i) for i in range(7)] == [*ACCOUNT_BANDS, ACCOUNT_BANDS[0]]
 
 
 # --------------------------------------------------------------------------- how it is drawn
@@ -136,15 +138,15 @@ def test_pill_colour_and_text_present(qapp, size, dpr, level):
 def test_small_sizes_shorten_text():
     assert fit_text("$4.2", 16) == "$4"
     assert fit_text("$.42", 16) == "$.4"
-    assert fit_text("1.2k", 16) == "1k"
-    assert fit_text("1.2k", 22) == "1.2k"
+    assert fit_text("1.2K", 16) == "1K"
+    assert fit_text("1.2K", 22) == "1.2K"
     assert fit_text("999", 16) == "999"
     assert fit_text("$123", 16) == "$123"
 
 
 def test_compact_texts_fit_and_differ(qapp):
-    assert render_badge(BadgeSpec("1.2k", FINE), 22) != render_badge(BadgeSpec("999", FINE), 22)
-    for text in ("1.2k", "15k", "$4.2", "$12", "?", "…", "+"):
+    assert render_badge(BadgeSpec("1.2K", FINE), 22) != render_badge(BadgeSpec("999", FINE), 22)
+    for text in ("1.2K", "15K", "$4.2", "$12", "?", "…", "+"):
         img = render_badge(BadgeSpec(text, FINE), 16)
         assert len(ink_pixels(img, "#ffffff")) > 6, text
 
@@ -179,7 +181,7 @@ def test_trouble_mark_is_a_dot_with_an_exclamation_mark(qapp, size, mark):
 
 
 @pytest.mark.parametrize("size", [16, 22, 24, 32, 48])
-@pytest.mark.parametrize("text", ["7", "345", "1.2k"])
+@pytest.mark.parametrize("text", ["7", "345", "1.2K"])
 def test_the_figure_keeps_clear_of_the_mark(qapp, size, text):
     """Dark text on amber, a red dot with a white "!": every dark pixel is the figure's. None of them lies in
     the mark's column above its lower edge (the dot is drawn last and would hide a figure under it)."""
@@ -194,9 +196,8 @@ def test_the_figure_keeps_clear_of_the_mark(qapp, size, text):
 
 @pytest.mark.parametrize("size", [16, 22, 32])
 @pytest.mark.parametrize("dpr", [1.0, 2.0])
-@pytest.mark.parametrize("provider", ["routing.run", "openrouter", "routeway"])
-def test_provider_band_along_the_bottom(qapp, size, dpr, provider):
-    band = provider_band(provider)
+@pytest.mark.parametrize("band", ACCOUNT_BANDS)
+def test_account_band_along_the_bottom(qapp, size, dpr, band):
     img = render_badge(BadgeSpec("42", FINE, band=band), size, dpr)
     b = band_rect(size, dpr)
     assert at(img, size / 2, b.center().y(), dpr) == band
@@ -205,8 +206,8 @@ def test_provider_band_along_the_bottom(qapp, size, dpr, provider):
     assert at(plain, size / 2, b.center().y(), dpr) == LEVEL_COLORS[FINE][0]
 
 
-def test_provider_bands_are_told_apart_from_each_other_and_from_the_levels():
-    colours = [QColor(provider_band(p)) for p in ("routing.run", "openrouter", "routeway")] + [QColor(fill) for fill, _ in LEVEL_COLORS.values()]
+def test_account_bands_are_told_apart_from_each_other_and_from_the_levels():
+    colours = [QColor(c) for c in ACCOUNT_BANDS] + [QColor(fill) for fill, _ in LEVEL_COLORS.values()]
     for i, a in enumerate(colours):
         for b in colours[i + 1:]:
             if a != b:

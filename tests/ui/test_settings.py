@@ -323,3 +323,18 @@ def test_the_controller_sends_what_passed_the_alert_policy_and_the_kill_summary_
         ("exhausted", "main", "requests_hour", 0, 500), ("kill_result", None, None, None, None)]
     assert [a.kind for a in shown if a.kind == "exhausted"] == ["exhausted"]
     assert events[0]["message"].startswith("Main: 0 requests left this hour")
+
+
+def test_a_long_check_box_text_wraps_and_a_click_on_it_toggles(qtbot, dialog):
+    from PySide6.QtCore import Qt
+
+    from traywidget.ui.settings import WrappingCheck
+
+    row = dialog.pace_alerts.parentWidget()
+    assert isinstance(row, WrappingCheck) and row.label.wordWrap()
+    assert row.label.text() == "Warn when a window will run out before it resets (an estimate)"
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    before = dialog.pace_alerts.isChecked()
+    qtbot.mouseClick(row.label, Qt.MouseButton.LeftButton)
+    assert dialog.pace_alerts.isChecked() is not before

@@ -6,6 +6,7 @@ from tests.ui.conftest import NOW, make_controller, make_snapshot
 from traywidget.store.config import Config, Settings
 from traywidget.model import Account, ErrorInfo, State
 from traywidget.ui.badge import (
+    ACCOUNT_BANDS,
     ELSEWHERE,
     FINE,
     LOW,
@@ -14,10 +15,9 @@ from traywidget.ui.badge import (
     NONE,
     STALE,
     BadgeSpec,
-    provider_band,
 )
 from traywidget.ui.bus import SnapshotBus
-from traywidget.ui.tray import TrayView
+from traywidget.ui.tray import TrayView, icons_dock_newest_first
 
 
 def action(tray, text):
@@ -173,18 +173,29 @@ def test_one_icon_per_account_in_the_accounts_order(qtbot):
     tray.update_snapshot(make_snapshot("a", label="A", hour=(420, 500)))
     tray.update_snapshot(make_snapshot("b", label="B", provider="openrouter", plan=None, hour=None,
                                        credits=(3.0, 10.0)))
-    assert list(tray.icons) == ["a", "b"]
-    assert tray.badge("a") == BadgeSpec("420", FINE, cue="h", band=provider_band("routing.run"))
-    assert tray.badge("b") == BadgeSpec("$3", FINE, band=provider_band("openrouter"))
+    # Made in the order the host shows them in the accounts' order (icons_dock_newest_first).
+    made = (lambda ids: ids[::-1]) if icons_dock_newest_first() else (lambda ids: ids)
+    assert list(tray.icons) == made(["a", "b"]) and tray.primary_icon() is tray.icons["a"]
+    # Each account its own colour, by its place in the order.
+    assert tray.badge("a") == BadgeSpec("420", FINE, cue="h", band=ACCOUNT_BANDS[0])
+    assert tray.badge("b") == BadgeSpec("$3", FINE, band=ACCOUNT_BANDS[1])
     assert tray.icons["b"].toolTip().startswith("Badge: B (OpenRouter) — $3.00 left on the key")
     first_a = tray.icons["a"]
-    # a new account in front: every icon from there on is recreated, so the tray shows them in order
+    # a new account in front: every icon made after it is made again, so the tray shows them in order (where
+    # the newest docks first, the new one is made last and the others stay)
     tray.set_accounts(["c", "a", "b"])
-    assert list(tray.icons) == ["c", "a", "b"]
-    assert tray.icons["a"] is not first_a
+    assert list(tray.icons) == made(["c", "a", "b"])
+    assert (tray.icons["a"] is first_a) == icons_dock_newest_first()
     assert tray.badge("c") == BadgeSpec("…", NONE)
+    assert tray.badge("a").band == ACCOUNT_BANDS[1]
+    # The menu shows each account's colour beside its name, so a person knows which icon is which.
+    tray._on_about_to_show()
+    swatch = next(a for a in tray.contextMenu().actions() if a.data() == ("account", "b")).icon()
+    assert swatch.pixmap(16, 16).toImage().pixelColor(8, 8).name() == ACCOUNT_BANDS[2]
     tray.set_options(icon_per_account=False)
     assert list(tray.icons) == [None]
+    tray._on_about_to_show()
+    assert next(a for a in tray.contextMenu().actions() if a.data() == ("account", "b")).icon().isNull()
 
 
 def test_a_click_on_the_icon_opens_the_panel_and_the_next_click_closes_it(qtbot, engine, bridge):

@@ -16,15 +16,16 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from traywidget.i18n import tr
 
-# The commands that can run on the built-in simulator instead of the user's accounts.
-DEMO_COMMANDS = ("status", "watch", "kill")
+# The commands that can run on the built-in simulator instead of the user's accounts (and reach the running
+# tray demo when there is one); `gateway` only for its token and env lines.
+DEMO_COMMANDS = ("status", "watch", "kill", "gateway env", "gateway token")
 # What `watch --format` prints: one line per account change, one JSON object per account change,
-# Waybar's custom-module JSON, or one plain bar line.
-WATCH_FORMATS = ("text", "json", "waybar", "line")
+# Waybar's custom-module JSON, one plain bar line, or the badge's figure alone ("130/h").
+WATCH_FORMATS = ("text", "json", "waybar", "line", "short")
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
 
@@ -102,16 +103,55 @@ def _purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return purge_command(args, out, err)
 
 
+def examples(*lines: str) -> str:
+    """A help text's epilog: command lines a user can copy, under a translated heading."""
+    return "\n".join([tr("examples:"), *(f"  {line}" for line in lines)])
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's own, except that example lines (indented by two spaces) are kept as written, never re-wrapped."""
+
+    def format_help(self) -> str:
+        # argparse ends each section heading with an ASCII ":"; the language's own colon (Chinese "：").
+        lines = super().format_help().split("\n")
+        return "\n".join(tr("{heading}:").format(heading=line[:-1])
+                         if line.endswith(":") and not line[:1].isspace() else line for line in lines)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(line if line.startswith("  ") else super(HelpFormatter, self)._fill_text(line, width, indent)
+                         for line in text.splitlines())
+
+
+def add_command(sub: argparse._SubParsersAction, name: str, text: str, *lines: str,
+                **kwargs: Any) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does (its help, as a sentence) and shows examples of it."""
+    return sub.add_parser(name, help=text, description=text[:1].upper() + text[1:],
+                          epilog=examples(*lines) if lines else None,
+                          formatter_class=HelpFormatter, **kwargs)
+
+
+def error_line(message: str) -> str:
+    """How every error is said: "traywidget: " and the message as a sentence (capitalised, in one place)."""
+    message = message.strip()
+    first = message.split(" ", 1)[0]
+    if first.isalpha():  # a word, not a host name, an id or an option ("openrouter.ai", "--demo")
+        message = message[:1].upper() + message[1:]
+    return tr("traywidget: {error}").format(error=message)
+
+
 def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     """Register the CLI's subcommands on the top-level parser (see __main__)."""
     from traywidget.providers import PROVIDER_IDS
 
     json_help = tr("print JSON for scripts (English, stable)")
 
-    accounts = sub.add_parser("accounts", help=tr("add, list or remove accounts"))
+    accounts = add_command(sub, "accounts", tr("add, list or remove accounts"),
+                           "traywidget accounts add openrouter --id work", "traywidget accounts list")
     accounts.set_defaults(handler=_accounts)
-    acc_sub = accounts.add_subparsers(dest="accounts_command", required=True)
-    add = acc_sub.add_parser("add", help=tr("add an account"))
+    acc_sub = accounts.add_subparsers(dest="accounts_command", required=True, metavar="add|list|set|remove")
+    add = add_command(acc_sub, "add", tr("add an account"),
+                      'traywidget accounts add openrouter --id work --label "Work"',
+                      "traywidget accounts add routing.run --id main --fast-interval 60")
     # Provider ids are case-insensitive: `accounts add OpenRouter` is openrouter.
     add.add_argument("provider", type=str.lower, choices=PROVIDER_IDS, metavar="PROVIDER",
                      help=tr("one of: {providers}").format(providers=", ".join(PROVIDER_IDS)))
@@ -123,9 +163,14 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
                                              "provider whose firewall blocks it"))
     add.add_argument("--fast-interval", type=float, metavar="SECONDS", help=tr("this account's fast cadence"))
     add.add_argument("--full-interval", type=float, metavar="SECONDS", help=tr("this account's full cadence"))
-    lst = acc_sub.add_parser("list", help=tr("list accounts"))
+    add.add_argument("--force", action="store_true",
+                     help=tr("keep a base URL that belongs to another provider (your key would be sent there)"))
+    lst = add_command(acc_sub, "list", tr("list accounts"), "traywidget accounts list",
+                      "traywidget accounts list --json")
     lst.add_argument("--json", action="store_true", help=json_help)
-    rails = acc_sub.add_parser("set", help=tr("set an account's guard rails on its traffic through the gateway"))
+    rails = add_command(acc_sub, "set", tr("set an account's guard rails on its traffic through the gateway"),
+                        "traywidget accounts set work --reserve 50 --reserve-window hour",
+                        "traywidget accounts set work --daily-cap 5", "traywidget accounts set work --reserve off")
     rails.add_argument("account_id", metavar="ACCOUNT_ID")
     rails.add_argument("--reserve", metavar="N",
                        help=tr("hold its gateway traffic when fewer than N requests are left in the window "
@@ -135,31 +180,40 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     rails.add_argument("--daily-cap", metavar="AMOUNT",
                        help=tr("hold its gateway traffic once today's reported cost reaches AMOUNT, in the "
                                "provider's currency (\"off\" removes it)"))
-    rm = acc_sub.add_parser("remove", help=tr("remove an account and its keys"))
-    rm.add_argument("account_id", metavar="ACCOUNT_ID")
+    rm = add_command(acc_sub, "remove", tr("remove an account and its keys"), "traywidget accounts remove work")
+    rm.add_argument("account_id", metavar="ACCOUNT_ID", help=tr("the account's id (see `traywidget accounts list`)"))
 
-    keys = sub.add_parser("keys", help=tr("store or delete an account's key in the OS keyring"))
+    keys = add_command(sub, "keys", tr("store or delete an account's key in the OS keyring"),
+                       "traywidget keys set work", "traywidget keys delete work --management")
     keys.set_defaults(handler=_keys)
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    kset = keys_sub.add_parser("set", help=tr("read a key from standard input (a hidden prompt on a terminal)"))
-    kset.add_argument("account_id", metavar="ACCOUNT_ID")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="set|delete")
+    kset = add_command(keys_sub, "set", tr("read a key from standard input (a hidden prompt on a terminal)"),
+                       "traywidget keys set work", "traywidget keys set work --management",
+                       "pass show openrouter/work | traywidget keys set work")
+    kset.add_argument("account_id", metavar="ACCOUNT_ID",
+                      help=tr("the account whose key this is (see `traywidget accounts list`)"))
     kset.add_argument("--management", action="store_true", help=tr("the optional management key"))
-    kdel = keys_sub.add_parser("delete", help=tr("delete a key"))
-    kdel.add_argument("account_id", metavar="ACCOUNT_ID")
+    kdel = add_command(keys_sub, "delete", tr("delete a key"), "traywidget keys delete work")
+    kdel.add_argument("account_id", metavar="ACCOUNT_ID",
+                      help=tr("the account whose key to delete (see `traywidget accounts list`)"))
     kdel.add_argument("--management", action="store_true", help=tr("the management key instead of the API key"))
 
-    for name, text, handler in (
-        ("status", tr("poll every account once and print the result"), _status),
-        ("watch", tr("poll continuously; print a line on each change"), _watch),
-        ("kill", tr("stop all active streams on every account that supports it"), _kill),
+    for name, text, handler, lines in (
+        ("status", tr("poll every account once and print the result"), _status,
+         ("traywidget status", "traywidget status --json", "traywidget --demo status")),
+        ("watch", tr("poll continuously; print a line on each change"), _watch,
+         ("traywidget watch", "traywidget watch --format waybar", "traywidget watch --format short")),
+        ("kill", tr("stop all active streams on every account that supports it"), _kill,
+         ("traywidget kill", "traywidget --demo kill")),
     ):
-        cmd = sub.add_parser(name, help=text)
+        cmd = add_command(sub, name, text, *lines)
         cmd.set_defaults(handler=handler)
         if name == "watch":
             form = cmd.add_mutually_exclusive_group()
             form.add_argument("--format", choices=WATCH_FORMATS, default="text",
                               help=tr("text (default), json (= --json), waybar (Waybar's custom-module JSON), "
-                                      "line (one plain line for i3blocks, polybar, tmux)"))
+                                      "line (one plain line for i3blocks, polybar, tmux), "
+                                      "short (the badge's figure, e.g. 130/h)"))
             form.add_argument("--json", action="store_true", help=tr("one JSON object per change (= --format json)"))
         else:
             cmd.add_argument("--json", action="store_true", help=json_help)
@@ -179,7 +233,8 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
         cmd.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                          help=tr("run against the built-in simulator's demo accounts"))
 
-    resume = sub.add_parser("resume", help=tr("let held accounts' requests through the gateway again"))
+    resume = add_command(sub, "resume", tr("let held accounts' requests through the gateway again"),
+                         "traywidget resume", "traywidget resume --account work")
     resume.set_defaults(handler=_resume)
     resume.add_argument("--account", dest="account_id", metavar="ACCOUNT_ID",
                         help=tr("only this account (default: every account)"))
@@ -188,48 +243,61 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     _add_gateway_command(sub)
     _add_hooks_command(sub, json_help)
 
-    sim = sub.add_parser("simulate", help=tr("serve the loopback simulator of all three providers"))
+    sim = add_command(sub, "simulate", tr("serve the loopback simulator of all three providers"),
+                      "traywidget simulate --demo", "traywidget simulate --port 9000")
     sim.set_defaults(handler=_simulate)
     sim.add_argument("--port", type=int, default=8765, help=tr("listen on this port (default 8765)"))
     sim.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                      help=tr("with demo accounts and moving counters"))
 
-    auto = sub.add_parser("autostart", help=tr("start traywidget at login"))
+    auto = add_command(sub, "autostart", tr("start traywidget at login"), "traywidget autostart on",
+                       "traywidget autostart status")
     auto.set_defaults(handler=_autostart)
     auto.add_argument("action", choices=("on", "off", "status"), metavar="on|off|status",
                       help=tr("turn it on or off, or say whether it is on"))
 
-    doctor = sub.add_parser("doctor", help=tr("check what this desktop offers (tray, notifications, keyring)"))
+    doctor = add_command(sub, "doctor", tr("check what this desktop offers (tray, notifications, keyring)"),
+                         "traywidget doctor", "traywidget doctor --json")
     doctor.set_defaults(handler=_doctor)
     doctor.add_argument("--json", action="store_true", help=json_help)
 
-    purge = sub.add_parser("purge", help=tr("before uninstalling: delete every key, start at login and the cache"))
+    purge = add_command(sub, "purge", tr("before uninstalling: delete every key, start at login and the cache"),
+                        "traywidget purge", "traywidget purge --yes --config")
     purge.set_defaults(handler=_purge)
     purge.add_argument("--yes", action="store_true", help=tr("really delete (without it, only list what would go)"))
     purge.add_argument("--config", action="store_true", help=tr("also delete the config file (the accounts)"))
 
 
 def _add_gateway_command(sub: argparse._SubParsersAction) -> None:
-    gateway = sub.add_parser("gateway", help=tr("run the local gateway your tools can use as their base URL"))
+    # A bare `gateway` runs the server: the action is optional, and the usage line says so.
+    gateway = add_command(sub, "gateway", tr("run the local gateway your tools can use as their base URL"),
+                          "traywidget gateway", "traywidget gateway --port 8787",
+                          'eval "$(traywidget gateway env work)"', "traywidget gateway token --rotate",
+                          usage="%(prog)s [-h] [--port PORT] [--json] [--metrics] [token|env ...]")
     gateway.set_defaults(handler=_gateway)
     gateway.add_argument("--port", type=int, help=tr("listen on this port (default: gateway_port in the config, 8787)"))
     gateway.add_argument("--json", action="store_true", help=tr("print changes as JSON lines"))
     gateway.add_argument("--metrics", action="store_true",
                          help=tr("serve Prometheus metrics at /metrics (token required; also metrics_enabled in "
                                  "the config)"))
-    actions = gateway.add_subparsers(dest="gateway_command", metavar="ACTION")
-    token = actions.add_parser("token", help=tr("print the gateway token your tools send (made on first use)"))
+    actions = gateway.add_subparsers(dest="gateway_command", metavar="token|env", title=tr("actions (optional)"),
+                                     description=tr("without an action the gateway runs until Ctrl+C"))
+    token = add_command(actions, "token", tr("print the gateway token your tools send (made on first use)"),
+                        "traywidget gateway token", "traywidget gateway token --rotate")
     token.add_argument("--rotate", action="store_true", help=tr("replace it; tools holding the old one are refused"))
-    env = actions.add_parser("env", help=tr("print the shell lines that point a tool at an account through "
-                                           "the gateway"))
-    env.add_argument("account_id", metavar="ACCOUNT_ID")
+    env = add_command(actions, "env", tr("print the shell lines that point a tool at an account through the gateway"),
+                      'eval "$(traywidget gateway env work)"')
+    env.add_argument("account_id", metavar="ACCOUNT_ID",
+                     help=tr("the account your tool should use (see `traywidget accounts list`)"))
 
 
 def _add_hooks_command(sub: argparse._SubParsersAction, json_help: str) -> None:
-    hooks = sub.add_parser("hooks", help=tr("send every alert to a command or a URL as JSON"))
+    hooks = add_command(sub, "hooks", tr("send every alert to a command or a URL as JSON"),
+                        "traywidget hooks add --command 'notify-send traywidget'", "traywidget hooks list")
     hooks.set_defaults(handler=_hooks)
-    actions = hooks.add_subparsers(dest="hooks_command", required=True, metavar="ACTION")
-    add = actions.add_parser("add", help=tr("add a hook"))
+    actions = hooks.add_subparsers(dest="hooks_command", required=True, metavar="add|list|remove|test")
+    add = add_command(actions, "add", tr("add a hook"), "traywidget hooks add --command '/usr/local/bin/on-alert'",
+                      "traywidget hooks add --url https://hooks.slack.com/services/… --bearer-from-stdin")
     target = add.add_mutually_exclusive_group(required=True)
     # dest: `command` and `url` would shadow the top-level command's name.
     target.add_argument("--command", metavar="CMD", dest="hook_command",
@@ -238,11 +306,12 @@ def _add_hooks_command(sub: argparse._SubParsersAction, json_help: str) -> None:
                         help=tr("POST the event as JSON to URL (https, or http to a loopback address)"))
     add.add_argument("--bearer-from-stdin", action="store_true",
                      help=tr("read a bearer credential for --url from standard input (kept in the keyring)"))
-    lst = actions.add_parser("list", help=tr("list the hooks, numbered"))
+    lst = add_command(actions, "list", tr("list the hooks, numbered"), "traywidget hooks list --json")
     lst.add_argument("--json", action="store_true", help=json_help)
-    rm = actions.add_parser("remove", help=tr("remove a hook (and its keyring entries)"))
+    rm = add_command(actions, "remove", tr("remove a hook (and its keyring entries)"), "traywidget hooks remove 2")
     rm.add_argument("number", type=int, metavar="N", help=tr("the hook's number in `traywidget hooks list`"))
-    actions.add_parser("test", help=tr("send a sample event to every hook now and say how each went"))
+    add_command(actions, "test", tr("send a sample event to every hook now and say how each went"),
+                "traywidget hooks test")
 
 
 def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -252,12 +321,13 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     handler: Handler = args.handler
     out, err = GuardedStream(out), GuardedStream(err)
     try:
-        if args.demo and args.command not in (*DEMO_COMMANDS, "simulate"):
+        full = " ".join(filter(None, (args.command, getattr(args, "gateway_command", None))))
+        if args.demo and full not in (*DEMO_COMMANDS, "simulate"):
             raise UsageError(tr("--demo works with the tray (`traywidget --demo`) and with {commands}, "
                                 "not with {command}").format(commands=", ".join(DEMO_COMMANDS), command=args.command))
         code = handler(args, out, err)
     except TraywidgetError as exc:
-        print(tr("traywidget: {error}").format(error=exc), file=err)
+        print(error_line(str(exc)), file=err)
         code = exc.exit_code
     except KeyboardInterrupt:
         code = 130

@@ -77,6 +77,13 @@ def accounts_command(args, out, err) -> int:
             full_interval_s=validate_interval(args.full_interval),
             user_agent=validate_user_agent(getattr(args, "user_agent", None)),
         )
+        # As in the account dialog: a likely wrong base URL is a warning, said before any key is stored;
+        # another provider's host is refused unless --force (the key would be sent to that provider).
+        advice = base_url_advice(account.provider, account.base_url)
+        if advice is not None and advice.other_provider and not args.force:
+            raise UsageError(tr("{advice} Nothing was added. Leave out --base-url for {provider}'s own, or add "
+                                "--force to keep this one.").format(advice=advice.message,
+                                                                   provider=provider.display_name))
 
         def add(current: Config) -> Config:
             # Checked again on the config as it is now: another process may have added it meanwhile.
@@ -87,8 +94,6 @@ def accounts_command(args, out, err) -> int:
         store.update(add)
         print(tr("Added {id} ({provider}, {url}).").format(
             id=account.id, provider=provider.display_name, url=account.base_url), file=out)
-        # As in the account dialog: a likely wrong base URL is a warning, said before any key is stored.
-        advice = base_url_advice(account.provider, account.base_url)
         if advice is not None:
             print(tr("traywidget: warning: {advice}").format(advice=advice.message), file=err)
             if advice.fixed_url:
@@ -179,7 +184,7 @@ def keys_command(args, out, err) -> int:
     secrets.set(account_id, secret, management=args.management)
     saved = (tr("Saved the management key of {id} in the keyring ({backend}).") if args.management
              else tr("Saved the API key of {id} in the keyring ({backend})."))
-    print(saved.format(id=account_id, backend=secrets.backend_name()), file=out)
+    print(saved.format(id=account_id, backend=secrets.backend_label()), file=out)
     return EXIT_OK
 
 

@@ -1,4 +1,4 @@
-"""What `watch --format waybar|line` prints: the tray's glance, for a status bar.
+"""What `watch --format waybar|line|short` prints: the tray's glance, for a status bar.
 
 Both show the meter the tray badge shows, chosen by the badge's own rule and
 held the same way (present.headline.HeadlinePolicy), mark trouble on any
@@ -37,19 +37,23 @@ def _troubled(snapshots: Iterable[Snapshot]) -> list[Snapshot]:
 
 
 def compact_text(meter: Meter | None) -> str:
-    """The badge's number and its window letter: "380/h" (left this hour), "1.2k/d", "$4.2"."""
+    """The badge's number and its window letter: "380/h" (left this hour), "1.2K/d", "$4.2"."""
     if meter is None:
         return "–"
     cue = window_cue(meter)
     return badge_text(meter) + (f"/{cue}" if cue else "")
 
 
+def short_line(snapshots: list[Snapshot], headline: Headline | None) -> str:
+    """The badge's figure and window, " !" when any account is in trouble: "380/h", "1.2K/d !" (tmux, polybar)."""
+    text = compact_text(headline.meter if headline else None)
+    return text + " !" if _troubled(snapshots) else text
+
+
 def waybar_line(snapshots: list[Snapshot], headline: Headline | None, now: datetime) -> str:
     """One line of Waybar's custom-module JSON."""
     meter = headline.meter if headline else None
-    text = compact_text(meter)
-    if _troubled(snapshots):
-        text += " !"
+    text = short_line(snapshots, headline)
     data: dict[str, object] = {
         "text": html.escape(text, quote=False),
         "tooltip": html.escape(tooltip_text(snapshots, headline, now), quote=False),

@@ -8,6 +8,7 @@ shell lines a tool needs to use it.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import shlex
@@ -28,7 +29,7 @@ from traywidget.store.secrets import KeyringSecretStore, SecretStore
 from traywidget.engine.status import engine_status_document
 from traywidget.gateway.remote import Reload
 from traywidget.i18n import tr
-from traywidget.model import EXIT_OK, Hold, Snapshot, State, UsageError
+from traywidget.model import EXIT_OK, Account, Hold, Snapshot, State, UsageError
 
 if TYPE_CHECKING:
     from traywidget.gateway.server import Gateway
@@ -39,6 +40,8 @@ SHUTDOWN_S = 5  # at SIGTERM, held streams get this long to end cleanly; then th
 
 
 def gateway_command(args, out: TextIO, err: TextIO) -> int:
+    if args.demo:
+        return _demo(args, out)
     if args.gateway_command == "token":
         return _token(args.rotate, out, err)
     if args.gateway_command == "env":
@@ -87,10 +90,39 @@ _RELOAD_WORDS: dict[Reload, Callable[[], str]] = {
 }
 
 
-def _env(account_id: str, out: TextIO, err: TextIO) -> int:
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    """`--demo gateway token|env`: the running tray demo's gateway, with the demo's fixed token."""
+    from traywidget.demo import DEMO_GATEWAY_TOKEN, running_demo
+
+    if args.gateway_command == "token":
+        print(DEMO_GATEWAY_TOKEN, file=out)
+        return EXIT_OK
+    demo = running_demo()
+    if demo is None or demo.gateway_port is None:
+        raise UsageError(tr("no tray demo with a gateway is running: start one with `traywidget --demo`"))
+    account = next((a for a in demo.accounts if a.id == args.account_id), None)
+    if account is None:
+        raise UsageError(tr("the demo has no account {id!r}; its accounts: {ids}").format(
+            id=args.account_id, ids=", ".join(a.id for a in demo.accounts)))
+    print(_env_lines(account, demo.gateway_port, DEMO_GATEWAY_TOKEN), file=out)
+    return EXIT_OK
+
+
+def _env_lines(account: Account, port: int, token: str) -> str:
+    """The shell lines that point a tool at `account` through the gateway on `port`."""
     from traywidget.gateway.control_api import HOST_V4
-    from traywidget.gateway.token import ensure_token
     from traywidget.providers import get_provider
+
+    url = f"http://{HOST_V4}:{port}/{account.id}"
+    lines = [f"export OPENAI_BASE_URL={shlex.quote(url)}", f"export OPENAI_API_KEY={shlex.quote(token)}"]
+    if get_provider(account.provider).serves_messages:
+        # Anthropic SDKs and Claude Code append /v1/messages to this: the gateway reads the /v1 once.
+        lines += [f"export ANTHROPIC_BASE_URL={shlex.quote(url)}", f"export ANTHROPIC_API_KEY={shlex.quote(token)}"]
+    return "\n".join(lines)
+
+
+def _env(account_id: str, out: TextIO, err: TextIO) -> int:
+    from traywidget.gateway.token import ensure_token
 
     config = ConfigStore().load()
     for warning in config.warnings:
@@ -99,7 +131,6 @@ def _env(account_id: str, out: TextIO, err: TextIO) -> int:
     if account is None:
         raise UsageError(tr("no account with id {id!r} (see `traywidget accounts list`)").format(id=account_id))
     port = gateway_port()
-    url = f"http://{HOST_V4}:{port}/{account.id}"
     token = ensure_token(KeyringSecretStore())
     from traywidget.gateway.remote import port_holder
 
@@ -108,11 +139,7 @@ def _env(account_id: str, out: TextIO, err: TextIO) -> int:
         raise UsageError(tr("port {port} is held by a program that is not your traywidget gateway (it did not "
                             "prove it holds your gateway token); stop it, or choose another port with "
                             "`traywidget gateway --port N` or gateway_port in the config file.").format(port=port))
-    lines = [f"export OPENAI_BASE_URL={shlex.quote(url)}", f"export OPENAI_API_KEY={shlex.quote(token)}"]
-    if get_provider(account.provider).serves_messages:
-        # Anthropic SDKs and Claude Code append /v1/messages to this: the gateway reads the /v1 once.
-        lines += [f"export ANTHROPIC_BASE_URL={shlex.quote(url)}", f"export ANTHROPIC_API_KEY={shlex.quote(token)}"]
-    print("\n".join(lines), file=out)
+    print(_env_lines(account, port, token), file=out)
     return EXIT_OK
 
 

@@ -40,6 +40,7 @@ class EngineInputs:
     secrets: SecretStore
     settings: Any  # traywidget.engine.engine.EngineSettings (the engine, and httpx, load only when polling)
     pinned_meter: str | None = None
+    demo_gateway_port: int | None = None  # the running tray demo's gateway (`--demo` reaching it)
 
 
 def _engine_inputs(args, err, stack: ExitStack) -> EngineInputs:
@@ -47,10 +48,10 @@ def _engine_inputs(args, err, stack: ExitStack) -> EngineInputs:
     from traywidget.engine.engine import EngineSettings
 
     if args.demo:
-        from traywidget.demo import start_demo
+        from traywidget.demo import reach_demo
 
-        demo = stack.enter_context(start_demo())
-        return EngineInputs(demo.accounts, demo.secrets, EngineSettings())
+        demo = stack.enter_context(reach_demo())
+        return EngineInputs(demo.accounts, demo.secrets, EngineSettings(), demo_gateway_port=demo.gateway_port)
     _, config = load_config(err)
     if not config.accounts:
         raise UsageError(tr("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID "
@@ -62,7 +63,7 @@ def _engine_inputs(args, err, stack: ExitStack) -> EngineInputs:
 def status_command(args, out: GuardedStream, err) -> int:
     with ExitStack() as stack:
         inputs = _engine_inputs(args, err, stack)
-        port = configured_port(args)
+        port = configured_port(args, inputs)
         snapshots = asyncio.run(_one_shot(inputs, lambda engine: poll_with_gateway(engine, port, inputs.secrets)))
     if args.json or args.compact:
         document = status_document(snapshots, rails={a.id: a.rails for a in inputs.accounts})
@@ -86,7 +87,7 @@ def kill_command(args, out: GuardedStream, err) -> int:
         inputs = _engine_inputs(args, err, stack)
         accounts = _chosen_accounts(args, inputs)
         order = KillOrder(accounts, *_hold_choice(args))
-        port = configured_port(args)
+        port = configured_port(args, inputs)
         outcome: KillOutcome = asyncio.run(
             _one_shot(inputs, lambda engine: kill_with_gateway(engine, port, inputs.secrets, order)))
     results = outcome.results
@@ -209,11 +210,11 @@ Printer = Callable[[dict[str, Snapshot], "Snapshot | None"], "str | None"]
 
 def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
     """(latest snapshot per account, the one that just arrived) -> the line to print, or None when
-    nothing changed: per account for `text` and `json`, the whole glance for `waybar` and `line`.
+    nothing changed: per account for `text` and `json`, the whole glance for `waybar`, `line` and `short`.
     Called with None instead of a snapshot when FIRST_GLANCE_WAIT_S has passed."""
     from traywidget.cli import bar
 
-    if fmt in ("waybar", "line"):
+    if fmt in ("waybar", "line", "short"):
         from traywidget.present.headline import HeadlinePolicy
 
         order = [a.id for a in inputs.accounts]
@@ -228,6 +229,8 @@ def watch_printer(fmt: str, inputs: EngineInputs) -> Printer:
             headline = policy.choose(snapshots, inputs.pinned_meter)
             if fmt == "waybar":
                 text = bar.waybar_line(snapshots, headline, utcnow())
+            elif fmt == "short":
+                text = bar.short_line(snapshots, headline)
             else:
                 text = bar.plain_line(snapshots, headline)
             if last == [text]:
@@ -330,10 +333,11 @@ def notice_reader_exit(loop: asyncio.AbstractEventLoop, out: GuardedStream) -> i
 # --- `status` and `kill` reach a running gateway ---------------------------------------
 
 
-def configured_port(args) -> int | None:
-    """The port a running gateway (the tray's or a headless one) would be on; None for the demo."""
+def configured_port(args, inputs: EngineInputs | None = None) -> int | None:
+    """The port a running gateway (the tray's or a headless one) would be on; for the demo, the running tray
+    demo's gateway (None when this command runs a demo world of its own)."""
     if args.demo:
-        return None
+        return inputs.demo_gateway_port if inputs is not None else None
     from traywidget.gateway.addresses import gateway_port
 
     return gateway_port()

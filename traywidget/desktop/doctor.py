@@ -61,6 +61,14 @@ class Check:
         template = getattr(self, part)
         return translate(template).format(**self.params) if template else ""
 
+    def sentence(self) -> str:
+        """The finding and what to do about it, as one line for people."""
+        return tr("{detail}. {hint}").format(detail=self.text("detail", tr), hint=self.text("hint", tr))
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code([self])
+
     def to_dict(self) -> dict[str, str]:
         return {"key": self.key, "title": self.text("title"), "state": self.state,
                 "detail": self.text("detail"), "hint": self.text("hint")}
@@ -220,6 +228,31 @@ def _tray_hint() -> str:
     )
 
 
+# Qt platforms that draw without a display server (tests, packaging checks, remote desktops of their own).
+HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrdisplay")
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _no_display(title: str) -> Check:
+    return Check("tray", title, FAIL, tr_noop("no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"),
+                 tr_noop("Run traywidget inside a graphical session; the CLI (`traywidget status`) "
+                         "works without one."))
+
+
+def missing_display() -> Check | None:
+    """The failed check when the tray cannot start for want of a display, else None (asked before Qt is made:
+    Qt would abort the process, blaming a missing xcb library)."""
+    if not _is_linux_like() or _has_display():
+        return None
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip()
+    if platform in HEADLESS_PLATFORMS:
+        return None
+    return _no_display(tr_noop("System tray"))
+
+
 def check_tray() -> Check:
     title = tr_noop("System tray")
     if sys.platform == "darwin":
@@ -228,15 +261,11 @@ def check_tray() -> Check:
         return Check("tray", title, OK, tr_noop("Windows notification area"))
     bus = _dbus_query([SNI_WATCHER])
     sni = bool(bus["owned"].get(SNI_WATCHER))
-    display = os.environ.get("DISPLAY")
-    wayland = os.environ.get("WAYLAND_DISPLAY")
-    if not display and not wayland:
+    if not _has_display():
         if sni:
             return Check("tray", title, WARN, tr_noop("a StatusNotifier host is on D-Bus, but there is no display"),
                          tr_noop("Start traywidget from inside your graphical session."))
-        return Check("tray", title, FAIL, tr_noop("no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"),
-                     tr_noop("Run traywidget inside a graphical session; the CLI (`traywidget status`) "
-                             "works without one."))
+        return _no_display(title)
     qt = _qt_tray_probe()
     if qt["tray"]:
         how = (tr_noop("StatusNotifierItem host on D-Bus; Qt platform {platform}") if sni

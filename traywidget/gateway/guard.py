@@ -83,18 +83,19 @@ def presented_tokens(headers: MultiMapping[str]) -> list[tuple[str, str]]:
     return found
 
 
-def token_refusal(headers: MultiMapping[str], token: str | None) -> tuple[web.Response | None, str | None]:
+def token_refusal(headers: MultiMapping[str], token: str | None,
+                  token_help: str = TOKEN_HELP) -> tuple[web.Response | None, str | None]:
     """(401 refusal or None, the header the right token came in).
 
     A tool that sends two credential headers (Claude Code may send both) is
     let in when one of them holds the token."""
     presented = presented_tokens(headers)
     if not presented:
-        return error_response(401, "No traywidget gateway token. " + TOKEN_HELP, "missing_gateway_token",
+        return error_response(401, "No traywidget gateway token. " + token_help, "missing_gateway_token",
                               "authentication_error"), None
     # Every candidate is compared, so the time taken does not say which one matched.
     matches = [header for value, header in presented if token_matches(value, token)]
     if not matches:
-        return error_response(401, "Wrong traywidget gateway token. " + TOKEN_HELP, "invalid_gateway_token",
+        return error_response(401, "Wrong traywidget gateway token. " + token_help, "invalid_gateway_token",
                               "authentication_error"), None
     return None, matches[0]

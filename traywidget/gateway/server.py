@@ -43,6 +43,7 @@ from traywidget.gateway.connections import (
 from traywidget.gateway.control_api import HOST_V4, HOST_V6
 from traywidget.gateway.counts import GatewayCounts
 from traywidget.gateway.guard import (
+    TOKEN_HELP,
     error_response,
     origin_refusal,
     token_refusal,
@@ -143,6 +144,10 @@ class LatestTraffic:
         ]
 
 
+# How a 404 for an unknown account says where the ids are (the demo's gateway names its own).
+ACCOUNTS_HINT = "one of your account ids (`traywidget accounts list`)"
+
+
 class Gateway:
     def __init__(
         self,
@@ -156,11 +161,16 @@ class Gateway:
         spend: SpendBook | None = None,
         on_hold: HoldSink | None = None,
         on_usage: UsageBookSink | None = None,
+        accounts_hint: str = ACCOUNTS_HINT,
+        token_help: str = TOKEN_HELP,
     ) -> None:
         """`holds`/`spend`: where holds and today's usage are kept (None: this gateway neither
         holds nor counts); `on_hold`/`on_usage` hear of every change, on the gateway's loop."""
         self._keeper = HoldKeeper(holds, spend, self._rails_of, now, on_hold, on_usage)
         self._secrets = secrets
+        # Where a user finds the account ids and the token (the demo's gateway names its own).
+        self._accounts_hint = accounts_hint
+        self._token_help = token_help
         self._observe = observe
         self._now = now
         # Every keyring call of the gateway goes through one guard: while one hangs, the others are told at once.
@@ -442,7 +452,7 @@ class Gateway:
     async def _authorise(self, request: web.Request) -> tuple[web.Response | None, str | None]:
         # Only the token in memory is compared: a wrong token never makes the gateway read the keyring
         # (a locked one would raise its unlock prompt, and every request would wait behind it).
-        return token_refusal(request.headers, self._token)
+        return token_refusal(request.headers, self._token, self._token_help)
 
     async def reload_token(self) -> bool:
         """Read the token from the keyring again (after a rotation); True if it changed.
@@ -464,7 +474,7 @@ class Gateway:
         return error_response(
             404,
             f"No traywidget account {shown!r}. Address a request as http://{HOST_V4}:{self.port}/ACCOUNT_ID/PATH, "
-            "where ACCOUNT_ID is one of your account ids (`traywidget accounts list`) and PATH is the path under "
+            f"where ACCOUNT_ID is {self._accounts_hint} and PATH is the path under "
             "that account's base URL, e.g. /ACCOUNT_ID/chat/completions.",
             "unknown_account", "not_found_error")
 

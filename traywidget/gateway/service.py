@@ -38,7 +38,10 @@ class GatewayState:
 
 
 class GatewayService:
-    def __init__(self, engine: Engine, secrets: SecretStore) -> None:
+    def __init__(self, engine: Engine, secrets: SecretStore, *, hints: Mapping[str, str] | None = None) -> None:
+        # The demo's own words for the 404 of an unknown account and the 401 of a wrong token
+        # (Gateway's accounts_hint and token_help).
+        self._hints = dict(hints or {})
         self._secrets = secrets
         self._engine = engine
         # Made when first turned on: the gateway's server (aiohttp, ~12 MiB) is not loaded for a user
@@ -63,7 +66,8 @@ class GatewayService:
 
             self._gateway = Gateway(accounts, self._secrets, observe=self._engine.observe,
                                     on_streams=self._engine.set_streams, holds=HoldBook(), spend=SpendBook(),
-                                    on_hold=self._engine.set_hold, on_usage=self._engine.set_gateway_usage)
+                                    on_hold=self._engine.set_hold, on_usage=self._engine.set_gateway_usage,
+                                    **self._hints)
         gateway = self._gateway
         gateway.set_accounts(accounts)
         engine = self._engine

@@ -82,7 +82,7 @@ def _number_in(rules: Conventions, value: float, decimals: int) -> str:
 
 
 def decimal_text(text: str) -> str:
-    """A compact figure written with "." ("1.2k", "$4.2") in the language's decimal separator."""
+    """A compact figure written with "." ("1.2K", "$4.2") in the language's decimal separator."""
     return text.replace(".", conventions().decimal)
 
 

@@ -261,11 +261,18 @@ def _reset_sentence(meter: Meter | None, now: datetime) -> str:
 
 
 def _sentences(*parts: str) -> str:
-    """Sentences one after the other, as the language sets them (Chinese puts no space between)."""
+    """Sentences one after the other, as the language sets them (Chinese puts no space between) — but after a
+    sentence left in English (a provider's own message), a space: "Rate limit exceeded. 20 秒后重试。"."""
     text = ""
     for part in parts:
-        if part:
-            text = tr("{sentence} {next}").format(sentence=text, next=part) if text else part
+        if not part:
+            continue
+        if not text:
+            text = part
+        elif text[-1].isascii():
+            text = f"{text} {part}"
+        else:
+            text = tr("{sentence} {next}").format(sentence=text, next=part)
     return text
 
 

@@ -127,9 +127,10 @@ def account_state_text(snapshot: Snapshot) -> str:
 
 # ------------------------------------------------------------------ badge numbers
 def format_count(value: float | None) -> str:
-    """Compact request count for the badge: 999, 1.2k, 15k, 999k, 1.2M, ? for unknown.
+    """Compact request count for the badge: 999, 1.2K, 15K, 999K, 1.2M, ? for unknown.
 
-    Rounds down: the badge must never promise more than is left.
+    Rounds down: the badge must never promise more than is left. Magnitudes are capitals (K, M, G): small
+    letters are the windows (m, h, d), and "146k" read as "146 per k".
     """
     if value is None or not math.isfinite(value):
         return "?"
@@ -137,7 +138,7 @@ def format_count(value: float | None) -> str:
         return "0"
     if value < 1000:
         return str(int(math.floor(value)))
-    for divisor, suffix in ((1e3, "k"), (1e6, "M"), (1e9, "G")):
+    for divisor, suffix in ((1e3, "K"), (1e6, "M"), (1e9, "G")):
         scaled = value / divisor
         if scaled < 10:
             text = f"{round_down(scaled, 1):.1f}".rstrip("0").rstrip(".")
@@ -148,7 +149,7 @@ def format_count(value: float | None) -> str:
 
 
 def format_money(value: float | None, sign: str = "$") -> str:
-    """Compact money for the badge, at most 4 characters where possible: $.42 $4.2 $12 $123 1.2k
+    """Compact money for the badge, at most 4 characters where possible: $.42 $4.2 $12 $123 1.2K
     (¥4.2 for yuan: `sign` is the currency's one-character sign)."""
     if value is None or not math.isfinite(value):
         return "?"
@@ -174,7 +175,7 @@ def narrow_sign(unit: Unit) -> str:
 
 
 def badge_text(meter: Meter | None) -> str:
-    """The badge's compact figure, with the language's decimal separator ("1,2k" in German)."""
+    """The badge's compact figure, with the language's decimal separator ("1,2K" in German)."""
     if meter is None:
         return "?"
     if meter.unit.is_money:

@@ -104,8 +104,6 @@ class Provider:
     # The provider's own API hosts (a documented mirror counts: same keys, same paths); a base URL
     # elsewhere would send the key to someone else. Empty: any host (OpenAI-compatible).
     known_hosts: ClassVar[tuple[str, ...]] = ()
-    # Its colour along the bottom of its own tray icon (one icon per account).
-    band_colour: ClassVar[str] = "#c0c6cc"
     # What the account editor says under the management-key field (tr_noop text), if it takes one.
     management_key_hint: ClassVar[str | None] = None
     supports_kill: ClassVar[bool] = False

@@ -43,7 +43,6 @@ class DeepSeek(Provider):
     display_name = DISPLAY_NAMES["deepseek"]
     default_base_url = "https://api.deepseek.com/v1"
     known_hosts = ("api.deepseek.com",)
-    band_colour = "#4338ca"
     management_key_hint = tr_noop("A DeepSeek API key is all it needs; no management key.")
     supports_kill = False
     # DeepSeek serves Anthropic's API under another base (https://api.deepseek.com/anthropic), not

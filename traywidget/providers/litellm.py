@@ -78,7 +78,6 @@ class LiteLLM(Provider):
     display_name = DISPLAY_NAMES["litellm"]
     # LiteLLM's proxy listens on port 4000 by default; a team's proxy is set with --base-url.
     default_base_url = "http://localhost:4000/v1"
-    band_colour = "#84cc16"
     management_key_hint = tr_noop("Your proxy's virtual key (sk-…); no management key. Base URL: your proxy's.")
     supports_kill = False
     serves_messages = True

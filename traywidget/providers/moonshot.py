@@ -47,7 +47,6 @@ class Moonshot(Provider):
     display_name = DISPLAY_NAMES["moonshot"]
     default_base_url = "https://api.moonshot.ai/v1"
     known_hosts = ("api.moonshot.ai", "api.moonshot.cn")
-    band_colour = "#111827"
     management_key_hint = tr_noop("No management key needed. api.moonshot.cn bills in yuan, .ai in US dollars.")
     supports_kill = False
 

@@ -78,7 +78,6 @@ class OpenRouter(Provider):
     display_name = DISPLAY_NAMES["openrouter"]
     default_base_url = "https://openrouter.ai/api/v1"
     known_hosts = ("openrouter.ai",)
-    band_colour = "#8b5cf6"
     management_key_hint = tr_noop("Optional: a management key adds the account's credit balance.")
     supports_kill = False
 

@@ -134,7 +134,6 @@ class Routeway(Provider):
     display_name = DISPLAY_NAMES["routeway"]
     default_base_url = "https://api.routeway.ai/v1"
     known_hosts = ("api.routeway.ai",)
-    band_colour = "#06b6d4"
     management_key_hint = tr_noop("Routeway shows usage only with a management key (create one in its dashboard).")
     supports_kill = False
     # X-RateLimit-*-Minute/-Day arrive on rate-limited models' answers: the key's own windows.

@@ -90,7 +90,6 @@ class RoutingRun(Provider):
     # Users of the mirror host use https://api.routing.sh/v1: the base URL is per account.
     default_base_url = "https://api.routing.run/v1"
     known_hosts = ("api.routing.run", "api.routing.sh", "ai.routing.sh")
-    band_colour = "#2f6fed"
     supports_kill = True
 
     def auth_headers(self, secret: str) -> dict[str, str]:

@@ -21,10 +21,11 @@ from traywidget.simulator.world import Simulator
 from traywidget.simulator.windows import ManualClock
 
 if TYPE_CHECKING:
-    from traywidget.simulator.demo_world import build_demo
+    from traywidget.simulator.demo_world import build_demo, demo_accounts
     from traywidget.simulator.runner import PREFIXES, SimulatorServer, base_url, run_forever
 
-__all__ = ["PREFIXES", "ManualClock", "Simulator", "SimulatorServer", "base_url", "build_demo", "run_forever"]
+__all__ = ["PREFIXES", "ManualClock", "Simulator", "SimulatorServer", "base_url", "build_demo", "demo_accounts",
+           "run_forever"]
 
 
 def __getattr__(name: str) -> Any:
@@ -34,7 +35,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(runner, name)
     if name == "build_demo":
-        from traywidget.simulator.demo_world import build_demo
+        from traywidget.simulator.demo_world import build_demo, demo_accounts
 
         return build_demo
     raise AttributeError(name)

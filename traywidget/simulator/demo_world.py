@@ -1,4 +1,5 @@
-"""A lively demo world: accounts of every provider with a usage endpoint, whose numbers move.
+"""A lively demo world: accounts of every provider with a usage endpoint, whose numbers move, and an
+OpenAI-compatible one.
 
 Keys are obviously fake and fixed, so a demo config can be written once.
 What happens, on purpose:
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from traywidget.simulator.records import OPENROUTER, ROUTEWAY, ROUTING
+from traywidget.simulator.records import OPENAI_COMPATIBLE, OPENROUTER, ROUTEWAY, ROUTING
 from traywidget.simulator.world import Simulator
 from traywidget.simulator.state_balances import DEEPSEEK, LITELLM, MOONSHOT
 
@@ -31,6 +32,7 @@ ROUTEWAY_MGMT_KEY = "rw-mgmt-demo" + "e" * 36 + "0001"
 LITELLM_KEY = "sk-litellm-demo" + "d" * 33 + "0001"
 DEEPSEEK_KEY = "sk-deepseek-demo" + "d" * 32 + "0001"
 MOONSHOT_KEY = "sk-moonshot-demo" + "d" * 32 + "0001"
+COMPATIBLE_KEY = "sk-demo-compatible-" + "d" * 44 + "0001"
 
 
 def _account(id_: str, provider: str, label: str, api_key: str, management_key: str | None = None) -> dict[str, Any]:
@@ -72,6 +74,15 @@ def build_demo(sim: Simulator) -> list[dict[str, Any]]:
     balances.add_deepseek_account(key=DEEPSEEK_KEY)
     balances.add_moonshot_account(key=MOONSHOT_KEY)
 
+    # An OpenAI-compatible provider serving chat and Anthropic's /messages on one key: the OpenAI SDK, the
+    # Anthropic SDK and curl all work against it through the demo's gateway. Its limits show only in headers.
+    sim.add_openai_compatible_key(rpm=60, tpm=150_000, key=COMPATIBLE_KEY)
+    return demo_accounts()
+
+
+def demo_accounts() -> list[dict[str, Any]]:
+    """The demo accounts as {id, provider, label, api_key, management_key}, without a simulator (the keys are
+    fixed: a command reaching a running demo knows them)."""
     return [
         _account("demo-routing-run", ROUTING, "routing.run · Premium", ROUTING_KEY),
         _account("demo-routing-run-low", ROUTING, "routing.run · runs low", ROUTING_LOW_KEY),
@@ -81,4 +92,5 @@ def build_demo(sim: Simulator) -> list[dict[str, Any]]:
         _account("demo-litellm", LITELLM, "LiteLLM · team proxy", LITELLM_KEY),
         _account("demo-deepseek", DEEPSEEK, "DeepSeek", DEEPSEEK_KEY),
         _account("demo-moonshot", MOONSHOT, "Moonshot (Kimi)", MOONSHOT_KEY),
+        _account("demo-compatible", OPENAI_COMPATIBLE, "OpenAI-compatible · chat and messages", COMPATIBLE_KEY),
     ]

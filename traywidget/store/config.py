@@ -295,6 +295,9 @@ class BaseUrlAdvice:
 
     message: str
     fixed_url: str | None
+    # Set when the host is another known provider's: the key would go to that provider. The CLI refuses
+    # such a URL unless --force, the account dialog asks first.
+    other_provider: str | None = None
 
 
 def base_url_advice(provider_id: str, url: str) -> BaseUrlAdvice | None:
@@ -312,6 +315,12 @@ def base_url_advice(provider_id: str, url: str) -> BaseUrlAdvice | None:
     default = urlsplit(get_provider(provider_id).default_base_url)
     host, path = parts.hostname.lower(), parts.path.rstrip("/")
     name = display_name(provider_id)
+    other = next((other for other in PROVIDER_IDS if other != provider_id and host in get_provider(other).known_hosts),
+                 None)
+    if other is not None:
+        message = tr("{host} is the API host of {other}, not of {provider}: your {provider} key would be sent "
+                     "to {other}.").format(host=host, other=display_name(other), provider=name)
+        return BaseUrlAdvice(message, urlunsplit(default), other)
     if host not in hosts:
         message = tr("{host} is not an API host of {provider} (expected {hosts}); your key would be sent to it.")
         message = message.format(host=host, provider=name, hosts=", ".join(hosts))

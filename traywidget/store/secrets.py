@@ -136,6 +136,16 @@ class SecretStore:
         return name in self._change({name: None}, [account_id])
 
 
+# keyring's backend modules -> the names their users know.
+BACKEND_LABELS = {
+    "SecretService": "Secret Service",
+    "libsecret": "Secret Service",
+    "kwallet": "KWallet",
+    "macOS": "macOS Keychain",
+    "Windows": "Windows Credential Manager",
+}
+
+
 class KeyringSecretStore(SecretStore):
     """Secrets in the OS keyring, in the one entry (service "traywidget", user "keys").
 
@@ -183,6 +193,15 @@ class KeyringSecretStore(SecretStore):
         except SecretStoreError:
             return "none"
         return f"{type(backend).__module__}.{type(backend).__name__}"
+
+    def backend_label(self) -> str:
+        """The keyring's name as people know it ("Secret Service", "KWallet"), never a class name."""
+        try:
+            backend = self._backend()
+        except SecretStoreError:
+            return tr("none")
+        module = type(backend).__module__.rsplit(".", 1)[-1]
+        return BACKEND_LABELS.get(module, tr("the system keyring"))
 
     # --- the store's interface ---------------------------------------------
 

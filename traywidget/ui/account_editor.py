@@ -1,6 +1,6 @@
 """The account dialog: add or edit one account, test it, and save it with its keys in one step.
 
-Its Save stores the keys in the keyring and the account in the config at
+Its "Save account" stores the keys in the keyring and the account in the config at
 once (through the `commit` callable it is given); closing it with unsaved
 edits asks "Discard changes?". A saved key is never loaded back into a
 field: the field stays empty with the placeholder "•••• saved in keyring",
@@ -21,6 +21,7 @@ from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -62,8 +63,13 @@ from traywidget.ui.colors import (
 from traywidget.present.text import STATE_TEXT, error_text, meter_value_text
 from traywidget.ui.bridge import Asker
 from traywidget.ui.rails_box import RailsBox
+from traywidget.ui.screen_fit import ScrollingBody, fit_to_screen
 
 SAVED_PLACEHOLDER = tr_noop("•••• saved in keyring")
+MEMORY_PLACEHOLDER = tr_noop("•••• kept in memory for the demo")
+TEST_HINT = tr_noop("Test connection checks the key and the base URL with the provider; "
+                    "nothing is saved until you press Save account.")
+WANTED_WIDTH = 480  # logical pixels; a smaller screen gets less, and the text wraps
 RESULT_LINES = 6  # the test result's space, in lines: fixed, so the dialog never jumps
 
 Tester = Callable[[Account, str, "str | None"], Awaitable[Snapshot]]
@@ -132,6 +138,7 @@ class AccountEditor(QDialog):
         ask: Asker | None = None,
         saved_key_lookup: Callable[[str, bool], str | None] | None = None,
         keyring_problem: str | None = None,
+        keys_in_memory: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -143,16 +150,21 @@ class AccountEditor(QDialog):
         self.ask = ask  # runs the test on the engine's thread, answers on the GUI thread
         self.saved_key_lookup = saved_key_lookup
         self.discard_box: QMessageBox | None = None
+        self.other_host_box: QMessageBox | None = None
         self._id_touched = existing is not None
 
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
         self.keyring_banner = QLabel()
         self.keyring_banner.setObjectName("keyringBanner")
         self.keyring_banner.setWordWrap(True)
         self.keyring_banner.setTextFormat(Qt.TextFormat.PlainText)
         set_tone(self.keyring_banner, ERROR)
-        layout.addWidget(self.keyring_banner)
+        outer.addWidget(self.keyring_banner)
         self.set_keyring_problem(keyring_problem)
+        # The fields and the test result scroll on a small screen; the error and the buttons stay pinned.
+        self.body = ScrollingBody()
+        layout = self.body.content_layout
+        outer.addWidget(self.body, 1)
 
         form = QFormLayout()
         self.provider = QComboBox()
@@ -177,11 +189,12 @@ class AccountEditor(QDialog):
         self.url_advice_box.setVisible(False)
         self.api_key = QLineEdit()
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.api_key.setPlaceholderText(tr(SAVED_PLACEHOLDER) if has_saved_key else tr("paste the API key"))
+        saved = tr(MEMORY_PLACEHOLDER if keys_in_memory else SAVED_PLACEHOLDER)
+        self.api_key.setPlaceholderText(saved if has_saved_key else tr("paste the API key"))
         self.management_key = QLineEdit()
         self.management_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.management_key.setPlaceholderText(
-            tr(SAVED_PLACEHOLDER) if has_saved_management_key else tr("optional — enables usage details"))
+            saved if has_saved_management_key else tr("optional — enables usage details"))
         for widget in (self.api_key, self.management_key):
             widget.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
         self.management_hint = QLabel()
@@ -219,18 +232,20 @@ class AccountEditor(QDialog):
         self.test_area.setWidget(self.test_result)
         self.test_area.setFixedHeight(self.fontMetrics().lineSpacing() * RESULT_LINES + 12)
         layout.addWidget(self.test_area)
-        self._show_result(tr("Test connection checks the key and the base URL with the provider; "
-                             "nothing is saved until you press Save."), MUTED)
+        self._show_result(tr(TEST_HINT), MUTED)
 
+        layout.addStretch(1)
         self.error = wrapped_label(ERROR, hidden=True)
         self.error.setObjectName("error")
-        layout.addWidget(self.error)
+        outer.addWidget(self.error)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        # "Save account", not "Save": over Settings it must not read as Settings' own Save.
+        buttons.button(QDialogButtonBox.StandardButton.Save).setText(tr("Save account"))
         buttons.accepted.connect(self.try_accept)
         buttons.rejected.connect(self.reject)
         self.buttons = buttons
-        layout.addWidget(buttons)
+        outer.addWidget(buttons)
 
         self._last_default_url = ""
         if existing is not None:
@@ -246,11 +261,20 @@ class AccountEditor(QDialog):
         self.label.textEdited.connect(self._suggest_id)
         self.account_id.textEdited.connect(self._touch_id)
         self.base_url.textChanged.connect(self._check_url)
+        # A test result speaks of the URL and keys it tested: any change makes it stale.
+        self._test_generation = 0
+        for field in (self.base_url, self.api_key, self.management_key):
+            field.textChanged.connect(self._forget_test)
+        self.provider.currentIndexChanged.connect(self._forget_test)
         self._check_url()
         self._show_management_hint()
         self._initial = self._field_values()
         apply_tones(self)
-        self.resize(480, self.sizeHint().height())
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        if not event.spontaneous():
+            fit_to_screen(self, self.body, WANTED_WIDTH)
+        super().showEvent(event)
 
     def changeEvent(self, event) -> None:  # noqa: N802
         super().changeEvent(event)
@@ -321,12 +345,10 @@ class AccountEditor(QDialog):
         self._grow_to_fit()
 
     def _grow_to_fit(self) -> None:
-        """Room for a message that just appeared (a top-level window does not grow for wrapped text by itself)."""
-        layout = self.layout()
-        layout.activate()
-        wanted = layout.heightForWidth(self.width()) if layout.hasHeightForWidth() else layout.sizeHint().height()
-        if wanted > self.height():
-            self.resize(self.width(), wanted)
+        """Room for a message that just appeared (a top-level window does not grow for wrapped text by itself),
+        as far as the screen allows; the rest scrolls."""
+        if self.isVisible():
+            fit_to_screen(self, self.body, WANTED_WIDTH, grow_only=True)
 
     def _apply_url_fix(self) -> None:
         if self._fixed_url:
@@ -367,12 +389,18 @@ class AccountEditor(QDialog):
         )
 
     # ---------------------------------------------------------------- save
-    def try_accept(self) -> bool:
-        """Save the account and its keys; on any failure say why and keep everything typed."""
+    def try_accept(self, *, other_host_confirmed: bool = False) -> bool:
+        """Save the account and its keys; on any failure say why and keep everything typed.
+
+        A base URL on another provider's host is saved only once the user confirmed it (a question first)."""
         try:
             account = self.build_account()
         except InvalidValue as exc:
             self.show_error(str(exc))
+            return False
+        advice = base_url_advice(account.provider, account.base_url)
+        if advice is not None and advice.other_provider and not other_host_confirmed:
+            self._ask_other_host(advice.message)
             return False
         api_key = self.api_key.text().strip()
         if self.api_key.text() and not api_key:
@@ -408,6 +436,16 @@ class AccountEditor(QDialog):
                 widget.setFocus()
                 raise InvalidValue(tr("{field}: {problem}").format(field=field_name, problem=exc)) from None
         return keys[0], keys[1]
+
+
+    def _ask_other_host(self, message: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, tr("Send this key to another provider?"),
+                          message, QMessageBox.StandardButton.Cancel, self)
+        keep = box.addButton(tr("Save with this URL"), QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.buttonClicked.connect(lambda button: button is keep and self.try_accept(other_host_confirmed=True))
+        self.other_host_box = box
+        box.open()
 
     def _clear_key_fields(self) -> None:
         self.api_key.clear()
@@ -465,8 +503,10 @@ class AccountEditor(QDialog):
             return
         self.test_button.setEnabled(False)
         self._show_result(tr("Testing…"), MUTED)
+        self._test_generation += 1
+        generation = self._test_generation
         self.ask(lambda: self._probe(account, api_key, management_key), name="test-connection",
-                 on_done=lambda result, error: self._test_done(account, result, error))
+                 on_done=lambda result, error: self._test_done(account, result, error, generation))
 
     async def _probe(
         self, account: Account, api_key: str, management_key: str | None
@@ -478,7 +518,15 @@ class AccountEditor(QDialog):
             lookup = await check_host(host, reference_hosts(account.provider))
         return snapshot, lookup
 
-    def _test_done(self, account: Account, result: Any, error: BaseException | None) -> None:
+    def _forget_test(self) -> None:
+        """The URL, a key or the provider changed: a shown (or running) test no longer speaks of these fields."""
+        self._test_generation += 1
+        self.test_button.setEnabled(self.tester is not None and self.ask is not None)
+        self._show_result(tr(TEST_HINT), MUTED)
+
+    def _test_done(self, account: Account, result: Any, error: BaseException | None, generation: int) -> None:
+        if generation != self._test_generation:
+            return  # the fields changed while it ran: its answer is about something else
         self.test_button.setEnabled(True)
         if error is not None or result is None:
             detail = str(error) if isinstance(error, TraywidgetError) else type(error).__name__

@@ -2,7 +2,7 @@
 
 `badge_spec()` decides *what* to show (pure); `render_badge()` paints one size
 into a QImage; `badge_icon()` builds a QIcon with every tray size at 1x and 2x.
-State → look lives in tables (`LEVEL_COLORS`, `MARK_COLORS`); each provider's band colour is its own.
+State → look lives in tables (`LEVEL_COLORS`, `MARK_COLORS`, `ACCOUNT_BANDS`).
 
 What a glance reads:
 - the figure, with a small letter for its window (m / h / d) where it fits
@@ -12,8 +12,9 @@ What a glance reads:
   paused), slate "fine here, but something is wrong elsewhere";
 - a corner dot with "!" from the worst account's severity: red for refused (an
   exhausted window, a 429) and action (no key, a rejected key, a payment),
-  amber for failing (offline, a server error);
-- one icon per account: a band in the provider's colour along the bottom.
+  amber for failing (offline, a server error); a blue pause sign while an
+  account is held (Kill all streams' hold, a guard rail);
+- one icon per account: a band in the account's own colour along the bottom.
 
 Readability on light and dark panels: saturated fills with a darker rim, white
 (or, on amber, near-black) text. On macOS the icon is a template (mask) image:
@@ -96,6 +97,10 @@ SEVERITY_MARKS: dict[Severity, str] = {
 }
 MARK_RING = "#ffffff"
 
+# One icon per account: a colour of the account's own along the bottom of the pill, by its place in the
+# accounts' order, so that three accounts of one provider are told apart at a glance (the tooltip names each).
+# None is a level's colour (green, amber, red, grey): a band never reads as "fine" or "used up".
+ACCOUNT_BANDS = ("#2f6fed", "#e879f9", "#06b6d4", "#a3e635", "#8b5cf6", "#f8fafc")
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ class BadgeSpec:
     level: str
     cue: str = ""  # the window: "m", "h", "d"; "" when the text says it ($) or it is unknown
     mark: str = ""  # "", MARK_ALERT, MARK_HELD or MARK_WARN
-    band: str = ""  # a provider's colour (one icon per account); "" for the combined icon
+    band: str = ""  # the account's colour (one icon per account); "" for the combined icon
 
 
 NO_DATA = BadgeSpec(text="…", level=NONE)
@@ -123,13 +128,26 @@ def trouble_mark(snapshots: Iterable[Snapshot]) -> str:
     return mark
 
 
-def provider_band(provider: str) -> str:
-    """One icon per account: the provider's colour along the bottom of the pill."""
-    # Loads the adapter: only the per-account icons ask, so the combined icon's start-up does not pay.
-    from traywidget.providers import PROVIDER_IDS, get_provider
-    from traywidget.providers.base import Provider
+def account_band(position: int) -> str:
+    """The band of the account at `position` in the accounts' order (the colours repeat after six)."""
+    return ACCOUNT_BANDS[position % len(ACCOUNT_BANDS)]
 
-    return get_provider(provider).band_colour if provider in PROVIDER_IDS else Provider.band_colour
+
+@functools.lru_cache(maxsize=16)
+def band_swatch(colour: str) -> QIcon:
+    """A small square of an account's band colour, for its line in the menu (which icon is which)."""
+    icon = QIcon()
+    for size in (16, 32):
+        image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(_pen(QColor(colour).darker(160), size / 16))
+        painter.setBrush(QColor(colour))
+        painter.drawRoundedRect(QRectF(size * 0.15, size * 0.15, size * 0.7, size * 0.7), size * 0.15, size * 0.15)
+        painter.end()
+        icon.addPixmap(QPixmap.fromImage(image))
+    return icon
 
 
 def badge_spec(
@@ -160,7 +178,7 @@ def badge_spec(
 
 # ------------------------------------------------------------------ drawing
 def fit_text(text: str, size: int) -> str:
-    """Below 20 px four characters are unreadable: "1.2k" -> "1k", "$4.2" -> "$4", "$.42" -> "$.4"."""
+    """Below 20 px four characters are unreadable: "1.2K" -> "1K", "$4.2" -> "$4", "$.42" -> "$.4"."""
     if size >= 20 or len(text) <= 3:
         return text
     if len(text) == 4 and text[1] == "." and text[-1].isalpha():
@@ -349,7 +367,7 @@ def _paint_text(p: QPainter, layout: _Layout, dpr: float, ink: str, template: bo
     if text in ("…", "?", "!", "+") or not box.isValid():
         baseline = area.center().y() - box.center().y()
     else:
-        # Digits: centre on the cap height so "1.2k" and "420" share a baseline.
+        # Digits: centre on the cap height so "1.2K" and "420" share a baseline.
         baseline = area.center().y() + metrics.capHeight() / 2
     dx = _snap(area.center().x() - width / 2 - box.left(), dpr)
     baseline = _snap(baseline, dpr)

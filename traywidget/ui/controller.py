@@ -288,6 +288,7 @@ class AppController(QObject):
             autostart_enabled=self.autostart_enabled,
             pin_choices=pins,
             config=config,
+            keys_in_memory=not isinstance(self.secrets, KeyringSecretStore),  # the demo
             gateway_token=self._gateway_token if self.gateway is not None else None,
             gateway_listening=(self.gateway.state.port if self.gateway is not None and self.gateway.state.running
                                else None),

@@ -147,7 +147,7 @@ class Session:
             bridge.send(engine.subscribe, _demo_backfill(self.history))
         # The local gateway lives on the engine's thread too (what it learns goes straight to the
         # engine); it listens only when the settings say so.
-        self.gateway = GatewayService(engine, self.secrets)
+        self.gateway = GatewayService(engine, self.secrets, hints=_demo_hints(config) if self.demo is not None else None)
         autostart, autostart_enabled = (None, None) if self.demo is not None else _autostart_callables()
         self.controller = controller = AppController(
             engine, bridge=bridge, config=config, config_store=self.config_store, secrets=self.secrets,
@@ -212,6 +212,9 @@ class Session:
         if self.history is not None:
             self.history.close()
         if self.demo is not None:
+            from traywidget.demo import withdraw_demo
+
+            withdraw_demo()
             try:
                 self.demo.stop()
             except Exception:
@@ -260,24 +263,43 @@ def _autostart_callables() -> tuple[Callable[[bool], None], Callable[[], bool]]:
     return set_enabled, item.is_enabled
 
 
+def _demo_hints(config: Config) -> dict[str, str]:
+    """The demo gateway's 404 and 401 speak of the demo: `traywidget accounts list` and `traywidget gateway
+    token` are about the user's accounts and token, not these."""
+    return {
+        "accounts_hint": (f"one of the demo's account ids ({', '.join(a.id for a in config.accounts)}; "
+                          "`traywidget --demo gateway env ACCOUNT_ID` prints a tool's settings)"),
+        "token_help": ("Send the demo's gateway token as `Authorization: Bearer <token>` or `X-API-Key: <token>`; "
+                       "print it with `traywidget --demo gateway token`."),
+    }
+
+
 def _say_where_the_demo_gateway_listens(config: Config) -> Callable[[GatewayState], None]:
-    """The demo's gateway takes a free port: say which on stderr, with its token, for a first try."""
-    from traywidget.demo import DEMO_GATEWAY_TOKEN
+    """The demo's gateway takes a free port: say which on stderr, with its token, for a first try; and leave
+    where it is for the command line's --demo."""
+    from traywidget.demo import DEMO_GATEWAY_TOKEN, announce_demo
     from traywidget.i18n import tr
 
-    account_ids = [a.id for a in config.accounts]
+    accounts = list(config.accounts)
+    account_ids = [a.id for a in accounts]
     said: set[int] = set()
 
     def say(state: GatewayState) -> None:
-        if not state.running or not state.port or state.port in said:
-            return  # it did not start: the panel and a notification say why
+        if not state.running or not state.port:
+            announce_demo(accounts, None)  # it did not start (the panel and a notification say why): no gateway
+            return
+        if state.port in said:
+            return
         said.add(state.port)
+        announce_demo(accounts, state.port)  # `traywidget --demo status|kill|gateway env` reach it
         base = f"http://127.0.0.1:{state.port}"
         print(tr("traywidget demo: its local gateway listens on {base}/ACCOUNT_ID (accounts: {ids}) and takes the "
                  "token {token}. Try:").format(base=base, ids=", ".join(account_ids), token=DEMO_GATEWAY_TOKEN),
               f"  curl -H 'Authorization: Bearer {DEMO_GATEWAY_TOKEN}' -H 'Content-Type: application/json' "
               f"""-d '{{"model": "m", "messages": [{{"role": "user", "content": "hi"}}]}}' """
-              f"{base}/{account_ids[0]}/chat/completions", sep="\n", file=sys.stderr, flush=True)
+              f"{base}/{account_ids[0]}/chat/completions",
+              tr("From another terminal, `traywidget --demo status`, `--demo kill` and `--demo gateway env ACCOUNT_ID` "
+                 "reach this demo."), sep="\n", file=sys.stderr, flush=True)
 
     return say
 

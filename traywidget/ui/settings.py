@@ -1,11 +1,13 @@
-"""Settings: the accounts (add, edit, remove — each saved at once), alerts, cadence and options.
+"""Settings: the accounts (add, edit, remove — each saved by its own dialog), alerts, cadence and options.
 
 When it opens it checks the keyring in a worker thread (asking it to unlock
 if it is locked) and says at once when keys cannot be saved — no keyring, a
 locked one, a dismissed unlock prompt — instead of after the user typed
 everything. Accounts are edited in the account dialog (ui/account_editor.py),
-whose Save stores the account and its keys in one step; the options below
-are saved by this dialog's Save. Keys go to the keyring through the
+whose "Save account" stores the account and its keys in one step; the
+options are saved by this dialog's "Save settings" (disabled while an
+account dialog is open, so two Saves never compete). The fields scroll on a
+small screen; the keyring banner, errors and buttons stay pinned. Keys go to the keyring through the
 SecretStore and nowhere else; errors are shown in the dialog, which keeps
 everything typed: nothing is lost.
 """
@@ -18,7 +20,7 @@ from dataclasses import replace
 from typing import Any, Awaitable, Callable, Sequence
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QMouseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -54,10 +56,13 @@ from traywidget.providers import display_name
 from traywidget.ui.account_editor import AccountEditor, Tester
 from traywidget.ui.bridge import Asker
 from traywidget.ui.colors import ERROR, MUTED, apply_tones, set_tone, wrapped_label
+from traywidget.ui.screen_fit import ScrollingBody, fit_to_screen
 
 log = logging.getLogger(__name__)
 
 KeyringCheck = Callable[[], KeyringStatus]
+WANTED_WIDTH = 520  # logical pixels; a smaller screen gets less, and the text wraps
+ACCOUNT_ROWS = 6  # the account list shows this many rows before it scrolls
 
 # What each keyring state means for the user, said before they type a key.
 KEYRING_PROBLEMS = {
@@ -78,6 +83,28 @@ KEYRING_PROBLEMS = {
         "Keys cannot be saved: the keyring answered with an error. Press Check again, "
         "or see `traywidget doctor`."),
 }
+
+
+class WrappingCheck(QWidget):
+    """A check box whose text wraps: a QCheckBox's own text never does, and a long one (German) would make the
+    dialog wider than a small screen. A click on the text toggles it, as on a check box's own text."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box = QCheckBox()
+        self.box.setAccessibleName(text)
+        self.label = QLabel(text)
+        self.label.setWordWrap(True)
+        self.label.setBuddy(self.box)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.box, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.label, 1)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.box.isEnabled() and self.label.geometry().contains(event.position().toPoint()):
+            self.box.toggle()
+        super().mouseReleaseEvent(event)
 
 
 def keyring_problem(status: KeyringStatus) -> str | None:
@@ -104,6 +131,7 @@ class SettingsDialog(QDialog):
         config: Config | None = None,
         gateway_token: Callable[[bool], Awaitable[str]] | None = None,
         gateway_listening: int | None = None,
+        keys_in_memory: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -114,6 +142,7 @@ class SettingsDialog(QDialog):
         self.ask = ask
         self.keyring_check = keyring_check
         self.gateway_listening = gateway_listening  # the port the gateway listens on now, if it runs
+        self.keys_in_memory = keys_in_memory  # the demo: keys live in memory, never in the keyring
         self.autostart = autostart
         # gateway_token(rotate): a coroutine for the engine's thread answering the gateway token (a new one
         # when rotate); the dialog puts it on the clipboard.
@@ -130,8 +159,8 @@ class SettingsDialog(QDialog):
             except Exception as exc:  # noqa: BLE001 - a broken autostart check must not block settings
                 log.warning("autostart status unknown: %s", exc)
 
-        layout = QVBoxLayout(self)
-        # --- the keyring, checked first
+        outer = QVBoxLayout(self)
+        # --- the keyring, checked first: pinned above what scrolls
         self.keyring_box = QWidget()
         keyring_row = QHBoxLayout(self.keyring_box)
         keyring_row.setContentsMargins(0, 0, 0, 0)
@@ -144,12 +173,22 @@ class SettingsDialog(QDialog):
         keyring_row.addWidget(self.keyring_label, 1)
         keyring_row.addWidget(self.keyring_again, 0, Qt.AlignmentFlag.AlignTop)
         self.keyring_box.setVisible(False)
-        layout.addWidget(self.keyring_box)
+        outer.addWidget(self.keyring_box)
+        # Everything else scrolls when the screen is small; the error and the buttons stay pinned below.
+        self.body = ScrollingBody()
+        layout = self.body.content_layout
+        outer.addWidget(self.body, 1)
 
         # --- accounts
         accounts_box = QGroupBox(tr("Accounts"))
         acc_layout = QVBoxLayout(accounts_box)
         self.accounts = QListWidget()
+        # A long label is shortened in the middle (its tooltip has it whole) instead of widening the dialog.
+        self.accounts.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.accounts.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # ACCOUNT_ROWS rows, whatever the screen: more accounts scroll inside the list.
+        self.accounts.setFixedHeight(self.fontMetrics().lineSpacing() * ACCOUNT_ROWS
+                                     + 2 * self.accounts.frameWidth() + 8)
         self.accounts.itemDoubleClicked.connect(lambda _item: self.edit_account())
         acc_layout.addWidget(self.accounts)
         row = QHBoxLayout()
@@ -164,7 +203,11 @@ class SettingsDialog(QDialog):
         row.addWidget(self.remove_button)
         row.addStretch(1)
         acc_layout.addLayout(row)
-        self.accounts_note = QLabel(tr("Account changes are saved at once."))
+        # The one save model, said where it matters: an account is saved by its own dialog, the rest by
+        # "Save settings" below (the account dialog's button says "Save account").
+        self.accounts_note = QLabel(tr("Each account is saved by Save account in its own dialog. "
+                                       "Save settings saves the options below."))
+        self.accounts_note.setWordWrap(True)
         set_tone(self.accounts_note, MUTED)
         acc_layout.addWidget(self.accounts_note)
         layout.addWidget(accounts_box)
@@ -187,9 +230,10 @@ class SettingsDialog(QDialog):
         self.critical_pct.setValue(round((levels[1] if len(s.thresholds.levels) > 1 else 0.05) * 100))
         form.addRow(tr("Warn when below"), self.low_pct)
         form.addRow(tr("Warn again below"), self.critical_pct)
-        self.pace_alerts = QCheckBox(tr("Warn when a window will run out before it resets (an estimate)"))
+        pace_row = WrappingCheck(tr("Warn when a window will run out before it resets (an estimate)"))
+        self.pace_alerts = pace_row.box
         self.pace_alerts.setChecked(s.pace_alerts)
-        form.addRow("", self.pace_alerts)
+        form.addRow("", pace_row)
         self.fast_s = QDoubleSpinBox()
         self.full_s = QDoubleSpinBox()
         seconds_before, seconds_after = tr("{n} s").split("{n}", 1)
@@ -202,6 +246,9 @@ class SettingsDialog(QDialog):
         form.addRow(tr("Quick check every"), self.fast_s)
         form.addRow(tr("Full check every"), self.full_s)
         self.pin = QComboBox()
+        # Long account labels in the choices must not widen the dialog.
+        self.pin.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.pin.setMinimumContentsLength(16)
         self.pin.addItem(tr("Automatic — the window that runs out first"), None)
         for value, text in pin_choices:
             self.pin.addItem(text, value)
@@ -239,20 +286,21 @@ class SettingsDialog(QDialog):
         language_layout.addWidget(self.language_note)
         layout.addWidget(language_box)
 
+        layout.addStretch(1)
         self.error = wrapped_label(ERROR, hidden=True)
         self.error.setObjectName("error")
-        layout.addWidget(self.error)
+        outer.addWidget(self.error)
         for warning in self.config.warnings:
             self.show_error(warning)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Save).setText(tr("Save settings"))
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         self.buttons = buttons
-        layout.addWidget(buttons)
+        outer.addWidget(buttons)
         self._fill_accounts()
         apply_tones(self)
-        self.resize(500, 600)
         self.check_keyring()
 
     def _hooks_box(self, s) -> QGroupBox:
@@ -283,6 +331,12 @@ class SettingsDialog(QDialog):
         set_tone(note, MUTED)
         column.addWidget(note)
         return box
+
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        if not event.spontaneous():
+            fit_to_screen(self, self.body, WANTED_WIDTH)
+        super().showEvent(event)
 
     def _gateway_box(self, s) -> QGroupBox:
         box = QGroupBox(tr("Local gateway"))
@@ -400,6 +454,12 @@ class SettingsDialog(QDialog):
         self.keyring_label.setText(text or "")
         set_tone(self.keyring_label, tone)
         self.keyring_box.setVisible(bool(text))
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        """Room for a message that just appeared, as far as the screen allows (the rest scrolls)."""
+        if self.isVisible():
+            fit_to_screen(self, self.body, WANTED_WIDTH, grow_only=True)
 
     # ----------------------------------------------------------- accounts
     def _fill_accounts(self, select: str | None = None) -> None:
@@ -409,6 +469,7 @@ class SettingsDialog(QDialog):
             item = QListWidgetItem(tr("{label}  —  {provider}  ({id})").format(
                 label=account.label, provider=display_name(account.provider), id=account.id))
             item.setData(Qt.ItemDataRole.UserRole, account.id)
+            item.setToolTip(item.text())
             self.accounts.addItem(item)
             if account.id == current:
                 self.accounts.setCurrentItem(item)
@@ -441,15 +502,19 @@ class SettingsDialog(QDialog):
             ask=self.ask,
             saved_key_lookup=self.secrets.get,
             keyring_problem=self.keyring_problem,
+            keys_in_memory=self.keys_in_memory,
             parent=self,
         )
         self.editor = editor
+        # While an account is edited, its dialog's Save account is the only Save that can be pressed.
+        self.buttons.setEnabled(False)
         editor.finished.connect(lambda _result: self._editor_closed(editor))
         return editor
 
     def _editor_closed(self, editor: AccountEditor) -> None:
         if self.editor is editor:
             self.editor = None
+            self.buttons.setEnabled(True)
 
     def add_account(self) -> AccountEditor:
         """Open the account dialog for a new account (it saves itself)."""
@@ -522,6 +587,7 @@ class SettingsDialog(QDialog):
     def show_error(self, message: str | None) -> None:
         self.error.setText(message or "")
         self.error.setVisible(bool(message))
+        self._grow_to_fit()
 
     def build_config(self) -> Config:
         low, critical = self.low_pct.value(), self.critical_pct.value()

@@ -25,6 +25,7 @@ account…" and nothing that would have nothing to act on.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -42,14 +43,41 @@ from traywidget.ui.badge import (
     NO_ACCOUNTS,
     NO_DATA,
     BadgeSpec,
+    account_band,
+    band_swatch,
     badge_icon,
     badge_spec,
-    provider_band,
 )
 from traywidget.present.text import account_details, menu_account_line, tooltip_text
 
 REDRAW_COALESCE_MS = 50
 MENU_TEXT_MAX_AGE_S = 1.0
+
+
+SNI_WATCHER = "org.kde.StatusNotifierWatcher"
+
+
+def icons_dock_newest_first() -> bool:
+    """Whether the tray host puts each new icon before the ones already there (so icons are made in reverse
+    to read in the accounts' order, left to right).
+
+    What each host does, and what traywidget can do about it:
+    - XEmbed trays (trayer, tested under Xvfb; stalonetray, the X11 notification areas): the icon docked last
+      goes first. Qt uses XEmbed when no StatusNotifierWatcher is on the session bus.
+    - macOS menu bar: the status item made last goes leftmost.
+    - StatusNotifierItem hosts (Plasma, waybar, the GNOME AppIndicator extension): items in the order they
+      registered, unless the host sorts them itself (Plasma sorts by category and lets the user arrange) —
+      that, traywidget cannot control.
+    - Windows: icons first go to the overflow area, and the user arranges them.
+    """
+    if sys.platform == "darwin":
+        return True
+    if sys.platform == "win32":
+        return False
+    from PySide6.QtDBus import QDBusConnection
+
+    bus = QDBusConnection.sessionBus()
+    return not (bus.isConnected() and bus.interface().isServiceRegistered(SNI_WATCHER).value())
 
 
 def tray_available() -> bool:
@@ -84,6 +112,7 @@ class TrayView(QObject):
         self.icon_per_account = icon_per_account
         self.snapshots: dict[str, Snapshot] = {}
         self._order: list[str] | None = None
+        self._newest_first: bool | None = None  # asked when the first per-account icons are made
         self._specs: dict[str | None, BadgeSpec] = {}
         # One headline policy per icon: each holds its meter steadily (present/headline.py).
         self._headlines: dict[str | None, HeadlinePolicy] = {}
@@ -154,7 +183,9 @@ class TrayView(QObject):
         return self._menu
 
     def primary_icon(self) -> QSystemTrayIcon:
-        return next(iter(self.icons.values()))
+        """The combined icon, or the first account's (not the one made first: see icons_dock_newest_first)."""
+        first = next((key for key in self._order or () if key in self.icons), None)
+        return self.icons[first] if first is not None else next(iter(self.icons.values()))
 
     def show(self) -> bool:
         """Show the icon(s); False when the desktop has no tray."""
@@ -247,8 +278,13 @@ class TrayView(QObject):
             wanted = list(self.snapshots)
         else:
             wanted = [None]
+        if len(wanted) > 1:
+            if self._newest_first is None:
+                self._newest_first = icons_dock_newest_first()
+            if self._newest_first:
+                wanted.reverse()  # the host puts the newest first: made last to first, they read first to last
         # Tray hosts place icons in the order they appear: from the first
-        # difference on, icons are recreated so they follow the accounts list.
+        # difference on (in the order they are made), icons are recreated so they follow the accounts list.
         current = list(self.icons)
         keep = 0
         while keep < min(len(current), len(wanted)) and current[keep] == wanted[keep]:
@@ -277,9 +313,14 @@ class TrayView(QObject):
             return NO_DATA, tr("Traywidget: waiting for the first figures")
         policy = self._headlines.setdefault(key, HeadlinePolicy())
         headline = policy.choose(subset, self.pinned)
-        band = provider_band(subset[0].provider) if key is not None else ""
+        band = self._band(key) if key is not None else ""
         spec = badge_spec(subset, headline, self.thresholds, paused=paused, band=band)
         return spec, tooltip_text(subset, headline, now, paused=paused)
+
+    def _band(self, account_id: str) -> str:
+        """The account's band colour: by its place in the accounts' order."""
+        order = self._order if self._order is not None else list(self.snapshots)
+        return account_band(order.index(account_id)) if account_id in order else ""
 
     def _refresh(self) -> None:
         snapshots = self.ordered()
@@ -306,7 +347,8 @@ class TrayView(QObject):
         self._menu_built_at = time.monotonic()
         ordered = self.ordered()
         held = any(s.hold is not None for s in ordered)
-        shape = (self.has_accounts(), tuple(s.account_id for s in ordered), self.gateway_running, held)
+        shape = (self.has_accounts(), tuple(s.account_id for s in ordered), self.gateway_running, held,
+                 self.icon_per_account)
         if shape == self._menu_shape:
             # The same accounts in the same order: only their texts changed. Updating the menus in
             # place costs a tenth of building 100 submenus again (measured by bench responsiveness).
@@ -335,6 +377,8 @@ class TrayView(QObject):
         menu.addSeparator()
         for snapshot in ordered:
             submenu = QMenu(menu)
+            if self.icon_per_account:  # the account's band colour beside its name: which icon is which
+                submenu.setIcon(band_swatch(self._band(snapshot.account_id)))
             self._fill_account_menu(submenu, snapshot, now)
             self._submenus[snapshot.account_id] = submenu
             entry = menu.addMenu(submenu)
