@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget.ui.panel import ElidedLabel
+from traywidget.ui.panel_widgets import ElidedLabel
 
 # Qt's own button texts: Qt's catalogs translate them (tests/i18n/test_language.py checks that).
 QT_BUTTONS = {"OK", "&OK", "Save", "&Save", "Cancel", "&Cancel", "Discard", "&Discard", "Close", "&Close",

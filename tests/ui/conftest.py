@@ -161,7 +161,7 @@ def clipped_nowhere(panel) -> Counter:
     from PySide6.QtCore import QPoint, QRect
     from PySide6.QtWidgets import QLabel, QWidget
 
-    from traywidget.ui.panel import ElidedLabel, StatusDot
+    from traywidget.ui.panel_widgets import ElidedLabel, StatusDot
 
     checked: Counter = Counter()
     viewport = panel.scroll.viewport()
