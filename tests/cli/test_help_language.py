@@ -88,7 +88,7 @@ def test_german_help_has_no_english_words(args):
     (("--bogus",), "traywidget: Unbekannte Argumente: --bogus\nSiehe `traywidget --help`.\n"),
     (("accounts", "add", "nope", "--id", "x"),
      "traywidget: Argument PROVIDER: ungültige Wahl: 'nope' (möglich: 'routing.run', 'openrouter', 'routeway', "
-     "'openai-compatible')\nSiehe `traywidget accounts add --help`.\n"),
+     "'litellm', 'deepseek', 'moonshot', 'openai-compatible')\nSiehe `traywidget accounts add --help`.\n"),
     (("keys", "set"), "traywidget: Diese Argumente fehlen: ACCOUNT_ID\nSiehe `traywidget keys set --help`.\n"),
 ])
 def test_a_bad_argument_is_told_in_german(args, said):
