@@ -5,7 +5,8 @@ Importing this package starts nothing; the server modules (aiohttp) load on
 first use of SimulatorServer or build_demo.
 
 Where to read on:
-  world.py        the world and what a test sets per key (faults, stream scripts, settings)
+  world.py        the world and what a test sets per key (faults, stream scripts, settings);
+                  each provider's part in world_<provider>.py over world_state.py
   scripts.py      stream script parameters          sim_control.py  the /_sim HTTP API
   streaming.py    how a stream runs and ends        frames.py    the bytes of a stream
   error_replies.py  error bodies, also mid-stream     ratelimit_headers.py  rate-limit headers

@@ -1,5 +1,6 @@
-"""The simulated world: users, plans, keys, counters, faults, stream scripts,
-streams, request log.
+"""The simulated world: keys, faults, stream scripts, streams, request log, background traffic; each
+provider's own accounts, counters and usage answers are its part (world_routing.py, world_openrouter.py,
+world_routeway.py, world_openai.py, state_balances.py), over the state they share (world_state.py).
 
 Pure Python (no aiohttp) so it can be driven and inspected directly by tests.
 All public methods take the lock: tests control the world from their own
@@ -38,17 +39,14 @@ from traywidget.simulator.records import (
     OPENROUTER,
     OPENROUTER_FREE_RPM,
     PLAIN_ANSWER_TOKENS,
-    PLANS,
     PROVIDERS,
     ROUTEWAY,
-    ROUTEWAY_MGMT_RPM,
     ROUTING,
     STREAM_DENIALS,
     STREAM_ERRORS,
     Denial,
     Job,
     OpenAICompatibleKey,
-    OpenRouterAccount,
     OpenRouterKey,
     RequestRecord,
     RoutewayAccount,
@@ -56,13 +54,14 @@ from traywidget.simulator.records import (
     RoutingUser,
     StreamHandle,
     Traffic,
-    Window,
-    iso_z,
     request_tokens,
-    usd,
 )
 from traywidget.simulator.scripts import DEFAULT_SCRIPT, StreamScript
 from traywidget.simulator.state_balances import BalanceWorld
+from traywidget.simulator.world_openai import OpenAICompatibleWorld
+from traywidget.simulator.world_openrouter import OpenRouterWorld
+from traywidget.simulator.world_routeway import RoutewayWorld
+from traywidget.simulator.world_routing import RoutingRunWorld
 from traywidget.simulator.windows import (
     Clock,
     PeriodCounter,
@@ -72,8 +71,10 @@ from traywidget.simulator.windows import (
 )
 
 
-class Simulator:
-    """The whole simulated world of the three providers."""
+class Simulator(RoutingRunWorld, OpenRouterWorld, RoutewayWorld, OpenAICompatibleWorld):
+    """The whole simulated world of every provider: the providers' own parts are mixed in from
+    world_routing.py, world_openrouter.py, world_routeway.py and world_openai.py; LiteLLM, DeepSeek and
+    Moonshot live beside it (state_balances.py)."""
 
     def __init__(self, clock: Clock | None = None, *, stream_interval_s: float = 0.2) -> None:
         self.clock: Clock = clock or real_clock
@@ -100,89 +101,7 @@ class Simulator:
         # LiteLLM, DeepSeek, Moonshot and the header dialects live beside this world (state_balances.py).
         self.balances = BalanceWorld(self.clock)
 
-    def now(self) -> datetime:
-        return self.clock()
-
     # --- accounts -------------------------------------------------------------
-
-    def _register(self, key: str | None, provider: str, make: Callable[[], str]) -> str:
-        key = key or make()
-        if key in self._provider_of:
-            raise ValueError("key already exists")
-        self._provider_of[key] = provider
-        return key
-
-    def add_routing_key(self, plan: str = "Premium", *, same_user_as: str | None = None,
-                        key: str | None = None) -> str:
-        """A routing.run key; with same_user_as it shares that key's user and counters."""
-        with self._lock:
-            if same_user_as is not None:
-                user = self._routing_keys[same_user_as]
-            else:
-                user = RoutingUser(f"user-{next(self._ids)}", PLANS[plan])
-            key = self._register(key, ROUTING, lambda: "rk_" + secrets.token_hex(32))
-            self._routing_keys[key] = user
-            return key
-
-    def set_plan(self, key: str, plan: str) -> None:
-        with self._lock:
-            self._routing_keys[key].plan = PLANS[plan]
-
-    def set_counters(self, key: str, *, day: int | None = None, hour: int | None = None,
-                     minute: int | None = None) -> None:
-        """Set a routing.run user's counters directly (to start a test near a limit)."""
-        with self._lock:
-            user, now = self._routing_keys[key], self.now()
-            for counter, value in ((user.day, day), (user.hour, hour), (user.minute, minute)):
-                if value is not None:
-                    counter.set(now, value)
-
-    def add_openrouter_key(self, *, label: str = "sim key", limit: float | None = None,
-                           limit_reset: str | None = None, total_credits: float = 20.0,
-                           total_usage: float = 0.0, free_requests_field: bool = True,
-                           same_account_as: str | None = None, key: str | None = None,
-                           management: bool = False) -> str:
-        with self._lock:
-            if same_account_as is not None:
-                account = self._or_keys[same_account_as].account
-            else:
-                account = OpenRouterAccount(f"or-{next(self._ids)}", total_credits, total_usage,
-                                            free_requests_field)
-            key = self._register(key, OPENROUTER, lambda: "sk-or-v1-" + secrets.token_hex(32))
-            self._or_keys[key] = OpenRouterKey(key, account, label, limit, limit_reset,
-                                               is_management_key=management)
-            return key
-
-    def add_routeway_key(self, *, label: str = "sim key", daily_limit: int = 200,
-                         minute_limit: int = 5, balance: float = 4.20,
-                         same_account_as: str | None = None, key: str | None = None,
-                         mask_prefix: int = 8, legacy_errors: bool = False) -> str:
-        with self._lock:
-            if same_account_as is not None:
-                account = self._rw_account(same_account_as)
-            else:
-                account = RoutewayAccount(f"rw-{next(self._ids)}", balance, legacy_errors)
-            key = self._register(key, ROUTEWAY, lambda: "sk-" + secrets.token_hex(24))
-            row = RoutewayKey(next(self._ids), key, account, label, daily_limit, minute_limit,
-                              created_at=self.now(), mask_prefix=mask_prefix)
-            account.keys.append(row)
-            self._rw_keys[key] = row
-            return key
-
-    def add_openai_compatible_key(self, *, rpm: int = 60, tpm: int = 150_000, key: str | None = None,
-                                  window_s: float = 60.0) -> str:
-        """A key of an OpenAI-compatible provider with `rpm` requests and `tpm` tokens per
-        `window_s` seconds (a minute; shorter for a test that crosses resets in real time).
-        No usage endpoint: its limits show only in headers."""
-        if not window_s > 0:
-            raise ValueError("window_s must be a number of seconds > 0")
-        with self._lock:
-            key = self._register(key, OPENAI_COMPATIBLE, lambda: "sk-sim-" + secrets.token_hex(24))
-            self._oa_keys[key] = OpenAICompatibleKey(key, rpm, tpm, TokenBucket(window_s), TokenBucket(window_s))
-            return key
-
-    def _rw_account(self, key: str) -> RoutewayAccount:
-        return self._rw_keys[key].account if key in self._rw_keys else self._rw_mgmt[key]
 
     def add_management_key(self, of_key: str, key: str | None = None) -> str:
         """A management key for the OpenRouter or Routeway account that owns of_key."""
@@ -258,134 +177,6 @@ class Simulator:
 
     # --- usage payloads (what the usage endpoints return) -----------------------
 
-    def routing_usage(self, key: str) -> dict[str, Any]:
-        with self._lock:
-            user, now = self._routing_keys[key], self.now()
-            plan = user.plan
-            day, hour, minute = (int(c.value(now)) for c in (user.day, user.hour, user.minute))
-            return {
-                "requests_used_today": day,
-                "requests_limit_today": plan.per_day,
-                "requests_remaining": max(0, plan.per_day - day),
-                "requests_used_this_hour": hour,
-                "requests_limit_this_hour": plan.per_hour or 0,
-                "requests_remaining_this_hour": max(0, plan.per_hour - hour) if plan.per_hour else 0,
-                "requests_used_this_minute": minute,
-                "requests_limit_per_minute": plan.per_minute,
-                "requests_remaining_this_minute": max(0, plan.per_minute - minute),
-                "plan_tier": plan.name,
-            }
-
-    def routing_hourly(self, key: str) -> dict[str, Any]:
-        usage = self.routing_usage(key)
-        return {"limit": usage["requests_limit_this_hour"], "used": usage["requests_used_this_hour"],
-                "remaining": usage["requests_remaining_this_hour"], "plan_tier": usage["plan_tier"]}
-
-    def _or_limit_used(self, record: OpenRouterKey, now: datetime) -> float:
-        period = {"daily": record.usage_daily, "weekly": record.usage_weekly,
-                  "monthly": record.usage_monthly}.get(record.limit_reset or "")
-        return period.value(now) if period else record.usage
-
-    def openrouter_key_info(self, key: str) -> dict[str, Any]:
-        with self._lock:
-            record, now = self._or_keys[key], self.now()
-            account = record.account
-            remaining = None
-            if record.limit is not None:
-                remaining = usd(max(0.0, record.limit - self._or_limit_used(record, now)))
-            data: dict[str, Any] = {
-                "label": record.label,
-                "limit": record.limit,
-                "limit_reset": record.limit_reset,
-                "limit_remaining": remaining,
-                "include_byok_in_limit": record.include_byok_in_limit,
-                "usage": usd(record.usage),
-                "usage_daily": usd(record.usage_daily.value(now)),
-                "usage_weekly": usd(record.usage_weekly.value(now)),
-                "usage_monthly": usd(record.usage_monthly.value(now)),
-                "byok_usage": 0, "byok_usage_daily": 0, "byok_usage_weekly": 0, "byok_usage_monthly": 0,
-                "is_free_tier": account.total_credits <= 0,
-                "is_management_key": record.is_management_key,
-                "expires_at": record.expires_at,
-                "rate_limit": {"requests": -1, "interval": "10s", "note": "deprecated"},
-            }
-            if account.free_requests_field:
-                used = int(account.free_day.value(now))
-                limit = account.free_daily_limit
-                data["free_model_daily_requests"] = {"limit": limit, "remaining": max(0, limit - used),
-                                                     "used": used}
-            return {"data": data}
-
-    def openrouter_credits(self, key: str) -> dict[str, Any]:
-        with self._lock:
-            account = self._or_keys[key].account
-            return {"data": {"total_credits": usd(account.total_credits),
-                             "total_usage": usd(account.total_usage)}}
-
-    def _rw_row(self, row: RoutewayKey, now: datetime) -> dict[str, Any]:
-        return {
-            "api_key_id": row.api_key_id, "key": row.masked, "created_at": iso_z(row.created_at),
-            "label": row.label, "daily_limit": row.daily_limit, "minute_limit": row.minute_limit,
-            "balance": usd(row.account.balance), "usage_today": int(row.usage_today.value(now)),
-            "usage_minute": int(row.usage_minute.value(now)), "last_used_at": iso_z(row.last_used_at),
-            "use_subs_first": row.use_subs_first, "fallback_to_payg": row.fallback_to_payg,
-        }
-
-    def routeway_keys(self, mgmt_key: str) -> dict[str, Any]:
-        with self._lock:
-            now = self.now()
-            return {"data": [self._rw_row(row, now) for row in self._rw_mgmt[mgmt_key].keys]}
-
-    def routeway_key(self, mgmt_key: str, api_key_id: int) -> dict[str, Any] | None:
-        with self._lock:
-            for row in self._rw_mgmt[mgmt_key].keys:
-                if row.api_key_id == api_key_id:
-                    return {"data": self._rw_row(row, self.now())}
-            return None
-
-    def routeway_balance(self, mgmt_key: str) -> dict[str, Any]:
-        with self._lock:
-            return {"balance": usd(self._rw_mgmt[mgmt_key].balance)}
-
-    def routeway_api_key_id(self, key: str) -> int:
-        with self._lock:
-            return self._rw_keys[key].api_key_id
-
-    def routeway_mgmt_admit(self, mgmt_key: str, endpoint: str) -> Denial | None:
-        """Routeway's own limits on the management endpoints (keys 60/min, balance 120/min)."""
-        with self._lock:
-            if not self._rw_mgmt[mgmt_key].mgmt_limits:
-                return None
-            window = self._rw_mgmt_windows.setdefault((mgmt_key, endpoint), RollingCounter())
-            now, limit = self.now(), ROUTEWAY_MGMT_RPM[endpoint]
-            if window.value(now) >= limit:
-                reset = window.resets_at(now)
-                return Denial("minute", limit, 0, reset, {"minute": (limit, 0, reset)})
-            window.add(now)
-            return None
-
-    def routeway_windows(self, key: str) -> dict[str, tuple[int, int, datetime]]:
-        """Minute and day windows of a Routeway key, for the X-RateLimit-* headers."""
-        with self._lock:
-            row, now = self._rw_keys[key], self.now()
-            return {
-                "minute": (row.minute_limit, max(0, row.minute_limit - int(row.usage_minute.value(now))),
-                           row.usage_minute.resets_at(now)),
-                "day": (row.daily_limit, max(0, row.daily_limit - int(row.usage_today.value(now))),
-                        row.usage_today.resets_at(now)),
-            }
-
-    def openai_windows(self, key: str) -> dict[str, Window]:
-        """Requests and tokens windows of an openai-compatible key, for its
-        rate-limit headers; reset_at is when the window is full again."""
-        with self._lock:
-            record, now = self._oa_keys[key], self.now()
-            return {
-                name: (limit, int(bucket.level(now, limit)), bucket.full_at(now, limit))
-                for name, limit, bucket in (("requests", record.rpm, record.requests),
-                                            ("tokens", record.tpm, record.tokens))
-            }
-
     # --- admission: one request through a key ---------------------------------
 
     def admit(self, key: str, model: str | None = None, *, stream: bool = False,
@@ -403,77 +194,6 @@ class Simulator:
             if provider == OPENAI_COMPATIBLE:
                 return self._admit_openai(key, request_tokens(PLAIN_ANSWER_TOKENS) if tokens is None else tokens)
             return self._admit_routeway(key, model, cost)
-
-    def _admit_routing(self, key: str, stream: bool, weight: int) -> Denial | None:
-        user, now = self._routing_keys[key], self.now()
-        plan = user.plan
-        checks = (
-            ("daily", plan.per_day, user.day),
-            ("hourly", plan.per_hour, user.hour),
-            ("minute", plan.per_minute, user.minute),
-        )
-        for kind, limit, counter in checks:
-            used = counter.value(now)
-            if limit is not None and used + weight > limit:
-                return Denial(kind, limit, max(0, int(limit - used)), counter.resets_at(now))
-        if stream and self._active_streams(user.id) >= user.max_streams:
-            return Denial("concurrent", user.max_streams, 0)
-        for _, _, counter in checks:
-            counter.add(now, weight)
-        return None
-
-    def _admit_openrouter(self, key: str, model: str, cost: float) -> Denial | None:
-        record, now = self._or_keys[key], self.now()
-        account = record.account
-        balance = account.total_credits - account.total_usage
-        free = model.endswith(":free")
-        if balance < 0 or (not free and balance <= 0):
-            return Denial("payment")
-        if free:
-            for kind, limit, counter in (("minute", OPENROUTER_FREE_RPM, account.free_minute),
-                                         ("day", account.free_daily_limit, account.free_day)):
-                used = counter.value(now)
-                if used >= limit:
-                    return Denial(kind, limit, 0, counter.resets_at(now))
-            account.free_minute.add(now)
-            account.free_day.add(now)
-            return None
-        if record.limit is not None and self._or_limit_used(record, now) >= record.limit:
-            return Denial("key_limit")
-        record.usage += cost
-        for counter in (record.usage_daily, record.usage_weekly, record.usage_monthly):
-            counter.add(now, cost)
-        account.total_usage += cost
-        return None
-
-    def _admit_routeway(self, key: str, model: str, cost: float) -> Denial | None:
-        # Counters count every request of the key; only :free models are refused at the limits.
-        row, now = self._rw_keys[key], self.now()
-        if model.endswith(":free"):
-            for kind, limit, counter in (("minute", row.minute_limit, row.usage_minute),
-                                         ("day", row.daily_limit, row.usage_today)):
-                if counter.value(now) >= limit:
-                    return Denial(kind, limit, 0, counter.resets_at(now), self.routeway_windows(key))
-        elif row.account.balance <= 0:
-            return Denial("payment")
-        else:
-            row.account.balance -= cost
-        row.usage_minute.add(now)
-        row.usage_today.add(now)
-        row.last_used_at = now
-        return None
-
-    def _admit_openai(self, key: str, tokens: int) -> Denial | None:
-        record, now = self._oa_keys[key], self.now()
-        for kind, limit, bucket, amount in (("requests", record.rpm, record.requests, 1),
-                                            ("tokens", record.tpm, record.tokens, tokens)):
-            if bucket.level(now, limit) < amount:
-                wait = bucket.seconds_until(now, limit, amount)
-                reset = now + timedelta(seconds=min(wait, 86400.0))
-                return Denial(kind, limit, int(bucket.level(now, limit)), reset, self.openai_windows(key))
-        record.requests.take(now, record.rpm, 1)
-        record.tokens.take(now, record.tpm, tokens)
-        return None
 
     def scripted_denial(self, key: str, kind: str) -> Denial:
         """The 429 a script sends mid-stream: limit `kind` of key as it stands now."""
