@@ -13,10 +13,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -141,8 +142,8 @@ class SimProcess:
 
 def make_accounts(sim: SimProcess, provider: str, n: int, prefix: str, hosts: int = 1, **options: Any):
     """n accounts in the simulator and as traywidget Accounts; returns (accounts, MemorySecretStore, items)."""
-    from traywidget.store.secrets import MemorySecretStore
     from traywidget.model import Account
+    from traywidget.store.secrets import MemorySecretStore
 
     items = sim.add(provider, n, **options)
     store = MemorySecretStore()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from bench.common import (
     APP_CMD,

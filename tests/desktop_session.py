@@ -13,9 +13,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 
 def stop_process(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:

@@ -6,7 +6,7 @@ the reliability suite."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -116,7 +116,7 @@ header_values = st.one_of(
 header_dicts = st.dictionaries(st.one_of(st.sampled_from(HEADER_NAMES), st.text(max_size=12)), header_values, max_size=10)
 statuses = st.one_of(st.sampled_from([400, 401, 402, 403, 404, 408, 418, 429, 500, 502, 503, 504]), st.integers(300, 599))
 moments = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
 )
 hints = st.one_of(st.none(), st.just(KeyHint.of("sk-abc12345def67890wxyz")), st.builds(KeyHint.of, st.text(min_size=0, max_size=30)))
 contexts = st.builds(PollContext, now=moments, has_management_key=st.booleans(), key_hint=hints)

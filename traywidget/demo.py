@@ -17,8 +17,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from traywidget.store.secrets import GATEWAY_TOKEN, MemorySecretStore
 from traywidget.model import Account
+from traywidget.store.secrets import GATEWAY_TOKEN, MemorySecretStore
 
 # The demo's local gateway token: fixed, so the demo's gateway can be tried (and tested) without a keyring.
 # It guards nothing but the demo's fake keys to the loopback simulator.

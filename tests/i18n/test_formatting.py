@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from traywidget.i18n import Listing, Money, Phrase, enumeration, tr, use_language
+from traywidget.i18n.numbers import NBSP, number
+from traywidget.model import (
+    BALANCE,
+    CREDITS,
+    REQUESTS_DAY,
+    REQUESTS_HOUR,
+    REQUESTS_MINUTE,
+    Meter,
+    Unit,
+)
 from traywidget.present.formatting import (
     clock_time,
     count_left,
@@ -19,20 +30,9 @@ from traywidget.present.formatting import (
     text_width,
     time_until_reset,
 )
-from traywidget.i18n import Listing, Money, Phrase, enumeration, tr, use_language
-from traywidget.i18n.numbers import NBSP, number
-from traywidget.model import (
-    BALANCE,
-    CREDITS,
-    REQUESTS_DAY,
-    REQUESTS_HOUR,
-    REQUESTS_MINUTE,
-    Meter,
-    Unit,
-)
 from traywidget.present.text import badge_text, streams_text
 
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 LANGS = ["en", "de", "es", "zh_CN"]
 
 
@@ -135,7 +135,7 @@ def test_badge_figures_stay_compact_with_the_decimal_separator():
 
 
 def test_times_are_on_the_24_hour_clock_everywhere():
-    assert per_language(lambda: clock_time(datetime(2025, 6, 1, 16, 0, tzinfo=timezone.utc))) == ["16:00"] * 4
+    assert per_language(lambda: clock_time(datetime(2025, 6, 1, 16, 0, tzinfo=UTC))) == ["16:00"] * 4
 
 
 @pytest.mark.parametrize("seconds,expected", [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -297,4 +297,4 @@ def test_works_with_httpx_headers():
 
 def test_dates_are_utc():
     info = parse_rate_limit_headers({"anthropic-ratelimit-requests-reset": "2025-03-05T12:31:15+02:00"}, NOW)
-    assert window(info, "requests").resets_at == datetime(2025, 3, 5, 10, 31, 15, tzinfo=timezone.utc)
+    assert window(info, "requests").resets_at == datetime(2025, 3, 5, 10, 31, 15, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,9 +24,9 @@ P = OpenRouter()
 KEY = spec("key", "key")
 CREDITS_SPEC = spec("credits", "credits")
 
-MIDNIGHT = datetime(2025, 3, 6, tzinfo=timezone.utc)
-NEXT_MONDAY = datetime(2025, 3, 10, tzinfo=timezone.utc)  # NOW is Wednesday 2025-03-05
-NEXT_MONTH = datetime(2025, 4, 1, tzinfo=timezone.utc)
+MIDNIGHT = datetime(2025, 3, 6, tzinfo=UTC)
+NEXT_MONDAY = datetime(2025, 3, 10, tzinfo=UTC)  # NOW is Wednesday 2025-03-05
+NEXT_MONTH = datetime(2025, 4, 1, tzinfo=UTC)
 
 
 def key_body(**overrides):
@@ -113,17 +113,17 @@ def test_limit_reset_periods(limit_reset, used, resets_at):
 
 
 def test_next_monday_from_a_monday_and_sunday():
-    monday = datetime(2025, 3, 10, 8, tzinfo=timezone.utc)
-    sunday = datetime(2025, 3, 9, 23, 59, tzinfo=timezone.utc)
+    monday = datetime(2025, 3, 10, 8, tzinfo=UTC)
+    sunday = datetime(2025, 3, 9, 23, 59, tzinfo=UTC)
     for now in (monday, sunday):
         credits = by_name(P.parse(KEY, result(body=key_body(limit_reset="weekly")), ctx(now=now)).meters)[CREDITS]
-        assert credits.resets_at == (datetime(2025, 3, 17, tzinfo=timezone.utc) if now is monday else NEXT_MONDAY)
+        assert credits.resets_at == (datetime(2025, 3, 17, tzinfo=UTC) if now is monday else NEXT_MONDAY)
 
 
 def test_december_monthly_reset():
-    now = datetime(2025, 12, 15, tzinfo=timezone.utc)
+    now = datetime(2025, 12, 15, tzinfo=UTC)
     credits = by_name(P.parse(KEY, result(body=key_body()), ctx(now=now)).meters)[CREDITS]
-    assert credits.resets_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert credits.resets_at == datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_uncapped_key():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -28,7 +28,7 @@ from .helpers import NOW, assert_sane_meter, by_name, ctx, result, spec
 P = Routeway()
 KEYS = spec("account_keys", "account/keys")
 BALANCE_SPEC = spec("balance", "account/balance")
-MIDNIGHT = datetime(2025, 3, 6, tzinfo=timezone.utc)
+MIDNIGHT = datetime(2025, 3, 6, tzinfo=UTC)
 
 API_KEY = "sk-abc12345def67890wxyz"
 HINT = KeyHint.of(API_KEY)  # prefix "sk-abc12", suffix "wxyz"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -69,10 +69,10 @@ def test_full_documented_example():
     assert (minute.used, minute.limit, minute.remaining) == (3, 100, 97)
     assert minute.approximate_reset and minute.resets_at == NOW + timedelta(seconds=60)
     assert (hour.used, hour.limit, hour.remaining) == (80, 500, 420)
-    assert hour.resets_at == datetime(2025, 3, 5, 11, 0, tzinfo=timezone.utc)
+    assert hour.resets_at == datetime(2025, 3, 5, 11, 0, tzinfo=UTC)
     assert not hour.approximate_reset
     assert (day.used, day.limit, day.remaining) == (120, 1500, 1380)
-    assert day.resets_at == datetime(2025, 3, 6, tzinfo=timezone.utc)
+    assert day.resets_at == datetime(2025, 3, 6, tzinfo=UTC)
     for meter in reading.meters:
         assert_sane_meter(meter)
 
@@ -96,15 +96,15 @@ def test_hourly_documented_example():
     reading = P.parse(HOURLY, result(body={"limit": 500, "used": 80, "remaining": 420, "plan_tier": "Premium"}), ctx())
     (hour,) = reading.meters
     assert (hour.name, hour.used, hour.limit, hour.remaining) == (REQUESTS_HOUR, 80, 500, 420)
-    assert hour.resets_at == datetime(2025, 3, 5, 11, tzinfo=timezone.utc)
+    assert hour.resets_at == datetime(2025, 3, 5, 11, tzinfo=UTC)
     assert reading.plan == "Premium"
 
 
 def test_top_of_hour_and_midnight_edges():
-    late = datetime(2025, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+    late = datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)
     meters = by_name(P.parse(FULL, result(body=DOC_FULL), ctx(now=late)).meters)
-    assert meters[REQUESTS_HOUR].resets_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
-    assert meters[REQUESTS_DAY].resets_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert meters[REQUESTS_HOUR].resets_at == datetime(2026, 1, 1, tzinfo=UTC)
+    assert meters[REQUESTS_DAY].resets_at == datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

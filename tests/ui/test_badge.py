@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtGui import QColor, QImage
 
 from tests.ui.conftest import make_snapshot
-from traywidget.present.headline import pick_headline
 from traywidget.model import ErrorInfo, State, Thresholds
+from traywidget.present.headline import pick_headline
 from traywidget.ui.badge import (
     ACCOUNT_BANDS,
     ELSEWHERE,

@@ -9,20 +9,6 @@ from dataclasses import replace
 from typing import TextIO
 
 from traywidget.cli.output import print_table
-from traywidget.store.config import (
-    Config,
-    ConfigStore,
-    base_url_advice,
-    validate_account_id,
-    validate_base_url,
-    validate_daily_cap,
-    validate_interval,
-    validate_user_agent,
-    validate_reserve,
-    validate_reserve_window,
-)
-from traywidget.store.key_input import check_key
-from traywidget.store.secrets import KeyringSecretStore
 from traywidget.i18n import tr
 from traywidget.model import (
     EXIT_KEYRING,
@@ -33,6 +19,20 @@ from traywidget.model import (
     SecretStoreError,
     UsageError,
 )
+from traywidget.store.config import (
+    Config,
+    ConfigStore,
+    base_url_advice,
+    validate_account_id,
+    validate_base_url,
+    validate_daily_cap,
+    validate_interval,
+    validate_reserve,
+    validate_reserve_window,
+    validate_user_agent,
+)
+from traywidget.store.key_input import check_key
+from traywidget.store.secrets import KeyringSecretStore
 
 
 def load_config(err: TextIO) -> tuple[ConfigStore, Config]:

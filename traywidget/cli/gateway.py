@@ -16,20 +16,20 @@ import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from traywidget.gateway import addresses
-from traywidget.gateway.addresses import gateway_port, gateway_ports
 from traywidget.cli.polling import (
     EngineInputs,
     SnapshotPrinter,
     notice_reader_exit,
     watch_printer,
 )
-from traywidget.store.config import Config, ConfigStore, ConfigWatch, Settings, validate_port
-from traywidget.store.secrets import KeyringSecretStore, SecretStore
 from traywidget.engine.status import engine_status_document
+from traywidget.gateway import addresses
+from traywidget.gateway.addresses import gateway_port, gateway_ports
 from traywidget.gateway.remote import Reload
 from traywidget.i18n import tr
 from traywidget.model import EXIT_OK, Account, Hold, Snapshot, State, UsageError
+from traywidget.store.config import Config, ConfigStore, ConfigWatch, Settings, validate_port
+from traywidget.store.secrets import KeyringSecretStore, SecretStore
 
 if TYPE_CHECKING:
     from traywidget.gateway.server import Gateway
@@ -199,10 +199,10 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     """Run the engine and the gateway; print what `watch` prints, until SIGINT/SIGTERM or until
     the reader of our output goes away (held streams then end cleanly for their clients)."""
     from traywidget.engine.engine import Engine
+    from traywidget.gateway.server import Gateway
     from traywidget.store.holds import HoldBook
     from traywidget.store.offthread import DaemonExecutor
     from traywidget.store.spend import SpendBook
-    from traywidget.gateway.server import Gateway
 
     loop = asyncio.get_running_loop()
     # A keyring call stuck behind an unlock prompt must not keep the process alive after SIGTERM.
@@ -306,16 +306,16 @@ class HeadlessAlerts:
     while this gateway is the one announced (gateway/addresses.py), which the tray defers to."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, secrets: SecretStore, settings: Settings) -> None:
-        from traywidget.present.alerts import AlertPolicy
         from traywidget.desktop.hooks import HookRunner
+        from traywidget.present.alerts import AlertPolicy
 
         self.policy = AlertPolicy(settings.thresholds)
         self.hooks = HookRunner(loop, secrets, settings.hooks,
                                 may_send=lambda: addresses.headless_gateway_pid() in (None, os.getpid()))
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
-        from traywidget.present.hook_events import hook_event
         from traywidget.model import utcnow
+        from traywidget.present.hook_events import hook_event
 
         now = utcnow()
         self.hooks.send_all(hook_event(alert, snapshot, now) for alert in self.policy.update(snapshot, now))

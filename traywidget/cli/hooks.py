@@ -18,10 +18,10 @@ from typing import TextIO
 
 from traywidget.cli.accounts import load_config, read_secret
 from traywidget.cli.output import print_table
-from traywidget.store.secrets import KeyringSecretStore
 from traywidget.i18n import tr
 from traywidget.model import EXIT_ACCOUNT_ERROR, EXIT_OK, UsageError, utcnow
 from traywidget.model.hook import Hook
+from traywidget.store.secrets import KeyringSecretStore
 
 
 def hooks_command(args, out: TextIO, err: TextIO) -> int:
@@ -49,7 +49,7 @@ def hooks_command(args, out: TextIO, err: TextIO) -> int:
         gone = hooks.pop(args.number - 1)
         store.save(replace(config, settings=replace(config.settings, hooks=tuple(hooks))))
         if hook_secrets(gone):
-            KeyringSecretStore().update({name: None for name in hook_secrets(gone)})
+            KeyringSecretStore().update(dict.fromkeys(hook_secrets(gone)))
         print(tr("Removed hook {n}: {target}.").format(n=args.number, target=gone.target), file=out)
         return EXIT_OK
     return _test(hooks, out)
@@ -86,8 +86,8 @@ def _add(args, store, config, out: TextIO) -> int:
 
 
 def _test(hooks, out: TextIO) -> int:
-    from traywidget.present.hook_events import sample_event
     from traywidget.desktop.hooks import HookRunner
+    from traywidget.present.hook_events import sample_event
 
     hooks = [hook for hook in hooks if hook.runnable]
     if not hooks:

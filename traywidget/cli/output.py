@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from traywidget.present.formatting import pad, text_width
 from traywidget.model import Snapshot
+from traywidget.present.formatting import pad, text_width
 from traywidget.present.text import account_details, menu_account_line
 
 # What a process killed by SIGPIPE returns (128 + 13): the shell convention for

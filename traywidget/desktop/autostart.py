@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from traywidget import APP_DISPLAY_NAME, APP_NAME
-from traywidget.store.paths import atomic_write
 from traywidget.i18n import tr, tr_noop
 from traywidget.model import AutostartError
+from traywidget.store.paths import atomic_write
 
 DESKTOP_FILE_NAME = f"{APP_NAME}.desktop"
 LAUNCH_AGENT_LABEL = "run.traywidget"
@@ -76,7 +76,7 @@ def entry_icon() -> str:
         node = assets.resource(assets.icon_name(128))
         if isinstance(node, Path) and node.is_file():
             return str(node.resolve())
-    except Exception:  # noqa: BLE001 - the theme name is always a valid answer
+    except Exception:
         pass
     return APP_NAME
 

@@ -14,7 +14,7 @@ scan stays as short as one shard.
 from __future__ import annotations
 
 import math
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
 

@@ -19,18 +19,14 @@ import asyncio
 import errno
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from traywidget.store.config import is_loopback_host
-from traywidget.store.holds import HoldBook
-from traywidget.store.offthread import StuckGuard
-from traywidget.store.secrets import SecretStore
-from traywidget.store.spend import SpendBook
 from traywidget.gateway import control_api
 from traywidget.gateway.connections import (
     AcceptErrors,
@@ -49,7 +45,6 @@ from traywidget.gateway.guard import (
     token_refusal,
 )
 from traywidget.gateway.holding import HoldKeeper, HoldSink, UsageBookSink
-from traywidget.store.key_cache import KEYRING_WAIT_S, KeyCache, KeyringNotAnswering
 from traywidget.gateway.learning import ObservationSink
 from traywidget.gateway.proxy import (
     Exchange,
@@ -77,6 +72,12 @@ from traywidget.model import (
 )
 from traywidget.providers import get_provider
 from traywidget.providers.from_traffic import held_reply
+from traywidget.store.config import is_loopback_host
+from traywidget.store.holds import HoldBook
+from traywidget.store.key_cache import KEYRING_WAIT_S, KeyCache, KeyringNotAnswering
+from traywidget.store.offthread import StuckGuard
+from traywidget.store.secrets import SecretStore
+from traywidget.store.spend import SpendBook
 
 log = logging.getLogger(__name__)
 

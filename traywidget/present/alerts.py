@@ -30,15 +30,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from traywidget.present.formatting import (
-    format_amount,
-    format_duration,
-    left_text,
-    percent_left,
-    reset_text,
-)
-from traywidget.present.freshness import LIMIT_KIND_METERS
-from traywidget.present.headline import pick_headline, refills_within_a_minute
 from traywidget.i18n import enumeration, tr, tr_noop, trn
 from traywidget.model import (
     HOLD_DAILY_CAP,
@@ -50,6 +41,15 @@ from traywidget.model import (
     State,
     Thresholds,
 )
+from traywidget.present.formatting import (
+    format_amount,
+    format_duration,
+    left_text,
+    percent_left,
+    reset_text,
+)
+from traywidget.present.freshness import LIMIT_KIND_METERS
+from traywidget.present.headline import pick_headline, refills_within_a_minute
 
 # Kinds of alert (stable strings, usable as notification categories).
 RATE_LIMITED = "rate_limited"

@@ -34,7 +34,6 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from traywidget.present.headline import pick_headline
 from traywidget.model import (
     FREE_REQUESTS_DAY,
     REQUESTS_DAY,
@@ -48,6 +47,7 @@ from traywidget.model import (
     Thresholds,
     is_balance,
 )
+from traywidget.present.headline import pick_headline
 
 # The windows a 429's `limit_kind` names (providers' words for them).
 LIMIT_KIND_METERS: dict[str, tuple[str, ...]] = {

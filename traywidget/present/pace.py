@@ -11,12 +11,10 @@ into "will run out before it resets" alerts, at most once per window.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Sequence
 
-from traywidget.present.alerts import Alert
-from traywidget.present.formatting import format_duration, meter_title
 from traywidget.i18n import tr
 from traywidget.model import (
     FREE_REQUESTS_DAY,
@@ -26,6 +24,8 @@ from traywidget.model import (
     Meter,
     Snapshot,
 )
+from traywidget.present.alerts import Alert
+from traywidget.present.formatting import format_duration, meter_title
 
 # (account_id, meter name, since unix ts) -> [(unix ts, remaining)] oldest first: HistoryStore.series.
 HistorySource = Callable[[str, str, float], Sequence[tuple[float, float]]]

@@ -23,10 +23,10 @@ from traywidget.model import (
     Unit,
     clean_signed_number,
 )
-from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.balances import openai_style_error
 from traywidget.providers.base import PollContext, Provider, Reading, RequestSpec
 from traywidget.providers.decoding import NOT_JSON, decode_json, malformed
+from traywidget.providers.names import DISPLAY_NAMES
 
 USER_BALANCE = "user_balance"
 # More currencies than any account holds is not a balance answer.

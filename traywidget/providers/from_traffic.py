@@ -20,9 +20,10 @@ seen in traffic means exactly what it means in a poll.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from traywidget.model import (
     INPUT_TOKENS_WINDOW,

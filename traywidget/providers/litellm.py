@@ -34,7 +34,6 @@ from traywidget.model import (
     clean_signed_number,
     parse_iso,
 )
-from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import PollContext, Provider, Reading, RequestSpec
 from traywidget.providers.decoding import (
     NOT_JSON,
@@ -49,6 +48,7 @@ from traywidget.providers.decoding import (
 )
 from traywidget.providers.headers import parse_rate_limit_headers
 from traywidget.providers.meters import plan_text
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.resets import as_utc, seconds_until
 
 KEY_INFO = "key_info"

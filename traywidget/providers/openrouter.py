@@ -29,7 +29,6 @@ from traywidget.model import (
     clean_number,
     parse_iso,
 )
-from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import (
     DONE_EVENT,
     Credential,
@@ -52,6 +51,7 @@ from traywidget.providers.decoding import (
 )
 from traywidget.providers.headers import parse_rate_limit_headers
 from traywidget.providers.meters import plan_text, request_meter, usd
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.resets import (
     as_utc,
     first_of_next_month_utc,

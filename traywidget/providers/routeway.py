@@ -35,7 +35,6 @@ from traywidget.model import (
     Unit,
     clean_number,
 )
-from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import (
     DONE_EVENT,
     Credential,
@@ -59,6 +58,7 @@ from traywidget.providers.decoding import (
 )
 from traywidget.providers.headers import HeaderWindow, parse_rate_limit_headers
 from traywidget.providers.meters import request_meter, usd
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.resets import as_utc, next_utc_midnight, seconds_until
 
 ACCOUNT_KEYS = "account_keys"

@@ -25,7 +25,6 @@ from traywidget.model import (
     State,
     clean_number,
 )
-from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import (
     DONE_EVENT,
     PollContext,
@@ -47,6 +46,7 @@ from traywidget.providers.decoding import (
 )
 from traywidget.providers.headers import MAX_RETRY_AFTER_S, parse_rate_limit_headers
 from traywidget.providers.meters import plan_text, request_meter
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.resets import (
     as_utc,
     next_top_of_hour,

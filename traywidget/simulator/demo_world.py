@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from traywidget.simulator.records import OPENAI_COMPATIBLE, OPENROUTER, ROUTEWAY, ROUTING
-from traywidget.simulator.world import Simulator
 from traywidget.simulator.state_balances import DEEPSEEK, LITELLM, MOONSHOT
+from traywidget.simulator.world import Simulator
 
 ROUTING_KEY = "rk_" + "d" * 60 + "0001"
 ROUTING_LOW_KEY = "rk_" + "d" * 60 + "0002"

@@ -35,7 +35,6 @@ from traywidget.simulator.error_replies import (
 from traywidget.simulator.payloads import embedding_tokens, embeddings, model_list
 from traywidget.simulator.ratelimit_headers import openai_window_headers
 from traywidget.simulator.records import OPENAI_COMPATIBLE
-from traywidget.simulator.world import Simulator
 from traywidget.simulator.wire import (
     PREFIXES,
     SIM,
@@ -43,6 +42,7 @@ from traywidget.simulator.wire import (
     request_key,
     to_response,
 )
+from traywidget.simulator.world import Simulator
 
 BASE = PREFIXES[OPENAI_COMPATIBLE]
 NO_KEY = openai_error(401, "You didn't provide an API key. You need to provide your API key in an "

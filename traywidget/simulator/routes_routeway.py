@@ -9,7 +9,6 @@ from aiohttp import web
 from traywidget.simulator.chat import generate
 from traywidget.simulator.error_replies import Reply, denial_reply, json_reply, routeway_error
 from traywidget.simulator.records import ROUTEWAY
-from traywidget.simulator.world import Simulator
 from traywidget.simulator.wire import (
     PREFIXES,
     SIM,
@@ -17,6 +16,7 @@ from traywidget.simulator.wire import (
     request_key,
     to_response,
 )
+from traywidget.simulator.world import Simulator
 
 BASE = PREFIXES[ROUTEWAY]
 NO_KEY = routeway_error(401, "Missing API key. Send Authorization: Bearer <key>.", "authentication_error")

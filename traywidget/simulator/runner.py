@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from traywidget.simulator.web_app import make_app
-from traywidget.simulator.world import Simulator
 from traywidget.simulator.streaming import STREAMS
+from traywidget.simulator.web_app import make_app
 from traywidget.simulator.wire import PREFIXES
+from traywidget.simulator.world import Simulator
 
 HOST = "127.0.0.1"
 SHUTDOWN_TIMEOUT_S = 1.0

@@ -17,11 +17,14 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from traywidget.i18n import LANGUAGES, tr, tr_noop
+from traywidget.model import RESERVE_WINDOWS, UNTIL_RESUME, Account, ConfigError, InvalidValue, Rails, Thresholds
+from traywidget.model.hook import Hook
 from traywidget.present.formatting import format_duration
 from traywidget.store.paths import atomic_write, config_dir
 from traywidget.store.store_lock import (
@@ -32,9 +35,6 @@ from traywidget.store.store_lock import (
     lock_path,
     store_lock,
 )
-from traywidget.i18n import LANGUAGES, tr, tr_noop
-from traywidget.model import RESERVE_WINDOWS, UNTIL_RESUME, Account, ConfigError, InvalidValue, Rails, Thresholds
-from traywidget.model.hook import Hook
 
 CONFIG_FILE = "config.json"
 CONFIG_VERSION = 1
@@ -557,7 +557,7 @@ class ConfigStore:
                 pass
 
     def _move_aside(self) -> Path:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         aside = self.path.with_name(f"{CONFIG_FILE}.corrupt-{stamp}")
         counter = 1
         while aside.exists():

@@ -42,11 +42,12 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 
 from traywidget.i18n import tr, tr_noop
 from traywidget.model import SecretStoreError
@@ -326,7 +327,7 @@ class KeyringSecretStore(SecretStore):
         for attempt in range(READ_ATTEMPTS):
             try:
                 return backend.get_password(self._service, username)
-            except Exception as exc:  # noqa: BLE001 - keyring backends raise many types
+            except Exception as exc:
                 failure = _describe(_READ_FAILED, exc)
                 if "locked" in type(exc).__name__.lower():
                     break  # retrying would only ask the user to unlock again
@@ -341,7 +342,7 @@ class KeyringSecretStore(SecretStore):
         try:
             backend.set_password(self._service, username, value)
             return
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failure = _describe(_SAVE_FAILED, exc)
         raise SecretStoreError(failure)
 
@@ -353,7 +354,7 @@ class KeyringSecretStore(SecretStore):
             return True
         except PasswordDeleteError:
             return False
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failure = _describe(_DELETE_FAILED, exc)
         raise SecretStoreError(failure)
 
@@ -582,7 +583,7 @@ def keyring_status(unlock: bool = False) -> KeyringStatus:
         return _secret_service_status(backend, name + via, unlock)
     try:
         backend.get_password(SERVICE, "keyring-check")  # read only: never sets anything
-    except Exception as exc:  # noqa: BLE001 - backends raise many types; only the type is shown
+    except Exception as exc:
         return KeyringStatus(KeyringState.FAILED, name, tr("The keyring {name}{via} failed ({kind}).").format(
             name=name, via=via, kind=type(exc).__name__))
     return KeyringStatus(KeyringState.USABLE, name, tr("{name}{via} is usable.").format(name=name, via=via))
@@ -608,7 +609,7 @@ def _secret_service_status(backend: Any, name: str, unlock: bool) -> KeyringStat
                 return KeyringStatus(KeyringState.REFUSED, name,
                                      tr("The keyring stayed locked: the unlock prompt was dismissed. "
                                         "Keys cannot be read or saved until it is unlocked."))
-    except Exception as exc:  # noqa: BLE001 - secretstorage/jeepney raise many types; only the type is shown
+    except Exception as exc:
         return KeyringStatus(KeyringState.FAILED, name,
                              tr("The keyring failed ({kind}).").format(kind=type(exc).__name__))
     finally:

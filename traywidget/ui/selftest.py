@@ -12,8 +12,6 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from traywidget import __version__
-from traywidget.store.config import Config, ConfigStore
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.i18n import ENGLISH, current_language
 from traywidget.model import (
     REQUESTS_HOUR,
@@ -24,6 +22,8 @@ from traywidget.model import (
     Unit,
     utcnow,
 )
+from traywidget.store.config import Config, ConfigStore
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.ui.badge import ICON_SIZES, render_badge
 from traywidget.ui.bridge import InlineBridge
 from traywidget.ui.controller import AppController

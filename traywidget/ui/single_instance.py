@@ -44,7 +44,7 @@ def instance_name(demo: bool = False) -> str:
         return override
     try:
         user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name (containers): the uid still separates users
+    except Exception:
         user = str(os.getuid()) if hasattr(os, "getuid") else "user"
     if demo:
         scope = "demo"
