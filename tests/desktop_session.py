@@ -150,7 +150,7 @@ def trayer(env: dict[str, str]) -> Iterator[subprocess.Popen]:
     On a loaded machine trayer has been seen to exit at once, now and then (never reproduced alone):
     it is started once more, and a second early exit fails with what trayer printed."""
     for attempt in (1, 2):
-        log = tempfile.TemporaryFile(mode="w+")
+        log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - outlives this block: closed when trayer stops
         proc = subprocess.Popen(
             ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "48",
              "--transparent", "false", "--tint", "0x202020"],
@@ -227,8 +227,9 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "co
 @contextmanager
 def background(cmd: list[str], env: dict[str, str], log: Path | None = None, **popen) -> Iterator[subprocess.Popen]:
     """Any helper process, owned: stdout+stderr to `log` (or discarded), ended by its PID on exit."""
-    out = open(log, "w") if log is not None else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, env=env, stdout=popen.pop("stdout", out), stderr=popen.pop("stderr", subprocess.STDOUT),
+    out = open(log, "w") if log is not None else subprocess.DEVNULL  # noqa: SIM115 - closed in the finally below
+    proc = subprocess.Popen(cmd, env=env, stdout=popen.pop("stdout", out), stderr=popen.pop("stderr",
+                                                                                            subprocess.STDOUT),
                             **popen)
     try:
         yield proc

@@ -98,7 +98,8 @@ def test_reader_left_marks_the_stream_gone_once():
     ("\u2066a\u2067b\u2068c\u2069 \u200fx\u200e \u061c", "\\u2066a\\u2067b\\u2068c\\u2069 \\u200fx\\u200e \\u061c"),
     ("ok\rFAKE", "ok\\u000dFAKE"), ("nul\x00 del\x7f c1\x9b", "nul\\u0000 del\\u007f c1\\u009b"),
     ("zero\u200bwidth line\u2028sep", "zero\\u200bwidth line\\u2028sep"),
-    ("lines\nand\ttabs", "lines\nand\ttabs"), ("Arbeit · 中文 · 👨\u200d👩\u200d👧", "Arbeit · 中文 · 👨\u200d👩\u200d👧"),
+    ("lines\nand\ttabs", "lines\nand\ttabs"),
+    ("Arbeit · 中文 · 👨\u200d👩\u200d👧", "Arbeit · 中文 · 👨\u200d👩\u200d👧"),
 ])
 def test_what_reaches_the_terminal_cannot_drive_it(raw, shown):
     buffer = io.StringIO()

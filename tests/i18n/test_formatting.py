@@ -95,7 +95,8 @@ def test_money_meters_say_their_currency_in_every_view():
         f"110,00{NBSP}CNY restantes en el saldo", "余额剩余 ¥110.00"]
     # The badge has room for one sign: the currency's narrow one.
     assert per_language(lambda: badge_text(balance)) == ["¥110", "¥110", "¥110", "¥110"]
-    assert per_language(lambda: badge_text(Meter(BALANCE, Unit.EUR, remaining=4.25))) == ["€4.2", "€4,2", "€4,2", "€4.2"]
+    assert per_language(lambda: badge_text(Meter(BALANCE, Unit.EUR, remaining=4.25))) == ["€4.2", "€4,2", "€4,2",
+                                                                                          "€4.2"]
     assert Meter.from_json(balance.to_json()) == balance
     assert balance.to_json()["unit"] == "cny"
     owed = Money(-3.5, 2, "cny")  # a phrase made below the views: English until shown

@@ -146,7 +146,8 @@ def test_plain_x_ratelimit_openrouter_429():
 
 
 def test_plain_x_ratelimit_delta_and_http_date():
-    info = parse_rate_limit_headers({"x-ratelimit-limit": "600", "x-ratelimit-remaining": "599", "x-ratelimit-reset": "60"}, NOW)
+    info = parse_rate_limit_headers({"x-ratelimit-limit": "600", "x-ratelimit-remaining": "599",
+                                     "x-ratelimit-reset": "60"}, NOW)
     assert window(info, "requests") == HeaderWindow("requests", 600.0, 599.0, NOW + timedelta(seconds=60))
     info = parse_rate_limit_headers({"X-RateLimit-Reset": "Wed, 05 Mar 2025 10:31:15 GMT"}, NOW)
     assert window(info, "requests").resets_at == NOW + timedelta(seconds=60)

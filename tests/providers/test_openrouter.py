@@ -72,7 +72,9 @@ def test_identity():
         (False, False, [RequestSpec("key", "key")]),
         (True, False, [RequestSpec("key", "key")]),
         (False, True, [RequestSpec("key", "key")]),
-        (True, True, [RequestSpec("key", "key"), RequestSpec("credits", "credits", credential=Credential.MANAGEMENT, optional=True)]),
+        (True, True,
+         [RequestSpec("key", "key"),
+          RequestSpec("credits", "credits", credential=Credential.MANAGEMENT, optional=True)]),
     ],
 )
 def test_poll_requests(full, management, expected):
@@ -146,7 +148,8 @@ def test_remaining_computed_when_missing_and_clamped():
 
 @pytest.mark.parametrize(
     ("is_free_tier", "cap", "plan"),
-    [(True, 50, "Free tier · my laptop"), (False, 1000, "Paid · my laptop"), (None, 50, "my laptop"), ("yes", 50, "my laptop")],
+    [(True, 50, "Free tier · my laptop"), (False, 1000, "Paid · my laptop"), (None, 50, "my laptop"),
+     ("yes", 50, "my laptop")],
 )
 def test_absent_free_model_daily_requests_is_estimated(is_free_tier, cap, plan):
     body = key_body(is_free_tier=is_free_tier, free_model_daily_requests=...)
@@ -161,7 +164,8 @@ def test_absent_free_model_daily_requests_is_estimated(is_free_tier, cap, plan):
 
 @pytest.mark.parametrize("value", [None, "lots", [], {}, {"limit": "x", "remaining": None}])
 def test_unusable_free_model_daily_requests_is_estimated(value):
-    free = by_name(P.parse(KEY, result(body=key_body(free_model_daily_requests=value)), ctx()).meters)[FREE_REQUESTS_DAY]
+    free = by_name(P.parse(KEY, result(body=key_body(free_model_daily_requests=value)),
+                           ctx()).meters)[FREE_REQUESTS_DAY]
     assert free.estimated
 
 
@@ -228,7 +232,8 @@ def test_malformed(body, which):
     [(20.0, 5.5, 14.5), (10, 10, 0.0), (5.0, 7.25, -2.25)],
 )
 def test_credits_balance(total, usage, balance):
-    reading = P.parse(CREDITS_SPEC, result(body={"data": {"total_credits": total, "total_usage": usage}}), ctx(management=True))
+    reading = P.parse(CREDITS_SPEC, result(body={"data": {"total_credits": total, "total_usage": usage}}),
+                      ctx(management=True))
     (meter,) = reading.meters
     assert (meter.name, meter.unit, meter.limit) == (BALANCE, Unit.USD, None)
     assert meter.remaining == pytest.approx(balance)
@@ -236,7 +241,8 @@ def test_credits_balance(total, usage, balance):
 
 @pytest.mark.parametrize(
     "data",
-    [{}, {"total_credits": 1}, {"total_usage": 1}, {"total_credits": "1", "total_usage": 0}, {"total_credits": float("inf"), "total_usage": 0}],
+    [{}, {"total_credits": 1}, {"total_usage": 1}, {"total_credits": "1", "total_usage": 0},
+     {"total_credits": float("inf"), "total_usage": 0}],
 )
 def test_credits_missing_fields(data):
     with pytest.raises(ProviderError):
@@ -260,10 +266,12 @@ ERRORS = [
      "Insufficient credits. Add more using https://openrouter.ai/credits", None),
     (403, or_error(403, "Only management keys can perform this operation"), State.AUTH_ERROR,
      "Only management keys can perform this operation", None),
-    (429, or_error(429, "Rate limit exceeded", error_type="rate_limit_exceeded"), State.RATE_LIMITED, "Rate limit exceeded",
+    (429, or_error(429, "Rate limit exceeded", error_type="rate_limit_exceeded"), State.RATE_LIMITED,
+     "Rate limit exceeded",
      "rate_limit_exceeded"),
     (500, or_error(500, "Internal Server Error"), State.ERROR, "Internal Server Error", None),
-    (502, or_error(502, "Provider returned error", error_type="provider_error"), State.ERROR, "Provider returned error", "provider_error"),
+    (502, or_error(502, "Provider returned error", error_type="provider_error"), State.ERROR, "Provider returned error",
+     "provider_error"),
     (503, or_error(503, "Service unavailable"), State.ERROR, "Service unavailable", None),
     (400, or_error(400, "Invalid model"), State.ERROR, "Invalid model", None),
     # a status that says nothing: the body's code does
@@ -301,7 +309,8 @@ def test_429_retry(headers, retry):
 @pytest.mark.parametrize(
     ("message", "kind"),
     [
-        ("Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day", "daily"),
+        ("Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day",
+         "daily"),
         ("Rate limit exceeded: free-models-per-min.", "minute"),
         ("Rate limit exceeded", None),
     ],

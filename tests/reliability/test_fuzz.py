@@ -271,7 +271,8 @@ def test_snapshot_from_json_on_arbitrary_json(report):
 def _cache_payloads():
     return st.one_of(
         st.binary(max_size=200),
-        st.builds(lambda items: encode({"accounts": items}), st.lists(st.one_of(snapshot_like, json_values), max_size=3)),
+        st.builds(lambda items: encode({"accounts": items}),
+                  st.lists(st.one_of(snapshot_like, json_values), max_size=3)),
         st.builds(encode, json_values),
     )
 

@@ -176,7 +176,8 @@ def test_messages_429_in_anthropic_form_plain_and_mid_stream(client, sim, base):
 @pytest.mark.parametrize("headers, status, error", [
     ({}, 401, {"type": "authentication_error", "message": "x-api-key header is required"}),
     ({"x-api-key": "sk-nobody", **ANTHROPIC}, 401, {"type": "authentication_error", "message": "invalid x-api-key"}),
-    ("known key, no version", 400, {"type": "invalid_request_error", "message": "anthropic-version: header is required"}),
+    ("known key, no version", 400,
+     {"type": "invalid_request_error", "message": "anthropic-version: header is required"}),
 ])
 def test_messages_refusals(client, sim, base, headers, status, error):
     if headers == "known key, no version":

@@ -52,7 +52,8 @@ def ink_pixels(img: QImage, ink: str) -> list[tuple[int, int]]:
     """Pixels nearer the text colour than the pill colour (antialiased text counts)."""
     fill, ref = pill_color(img), QColor(ink)
     return [(x, y) for y in range(img.height()) for x in range(img.width())
-            if img.pixelColor(x, y).alpha() == 255 and dist(img.pixelColor(x, y), ref) < dist(img.pixelColor(x, y), fill)]
+            if img.pixelColor(x, y).alpha() == 255 and dist(img.pixelColor(x, y), ref) < dist(img.pixelColor(x, y),
+                                                                                              fill)]
 
 
 def at(img: QImage, x: float, y: float, dpr: float) -> str:

@@ -354,7 +354,8 @@ def _dir_check(key: str, title: str, path_fn: Callable[[], Any], env: str) -> Ch
     if path.exists():
         if not os.access(path, os.W_OK):
             return Check(key, title, FAIL,
-                         tr_noop("{path} (from {env}): not writable") if overridden else tr_noop("{path}: not writable"),
+                         tr_noop("{path} (from {env}): not writable") if overridden
+                         else tr_noop("{path}: not writable"),
                          tr_noop("Fix the permissions of {path}, or point {env} elsewhere."), params=params)
         return Check(key, title, OK, tr_noop("{path} (from {env})") if overridden else "{path}", params=params)
     parent = next((p for p in path.parents if p.exists()), None)

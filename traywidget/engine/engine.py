@@ -75,7 +75,8 @@ __all__ = ["Cadence", "Engine", "EngineSettings", "requests_budget_per_hour"]
 
 log = logging.getLogger(__name__)
 
-NO_KEY_MESSAGE = tr_noop("No API key saved for {label}. Set one in Settings or with `traywidget keys set {account_id}`.")
+NO_KEY_MESSAGE = tr_noop("No API key saved for {label}. "
+                         "Set one in Settings or with `traywidget keys set {account_id}`.")
 NO_MANAGEMENT_KEY_MESSAGE = tr_noop("No management key saved")
 INTERNAL_ERROR_MESSAGE = tr_noop("Internal error while polling (details in the log)")
 REFUSED_MESSAGE = tr_noop("The provider refused a request")

@@ -295,7 +295,8 @@ class Gateway:
                 raise GatewayError(await _port_taken_message(port, self._token)) from None
             if exc.errno == errno.EACCES and 0 < port < 1024:
                 raise GatewayError(tr("Port {port} is reserved for the system (ports below 1024 need administrator "
-                                      "rights). Choose one from 1024 to 65535 with --port.").format(port=port)) from None
+                                      "rights). Choose one from 1024 to 65535 with --port.").format(port=port)
+                                   ) from None
             raise GatewayError(tr("The gateway cannot listen on port {port}: {reason}.").format(
                 port=port, reason=exc.strerror or type(exc).__name__)) from None
         self._listeners = [listener]

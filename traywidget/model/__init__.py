@@ -71,9 +71,11 @@ from traywidget.model.state import Freshness, Source, State, Unit
 from traywidget.model.traffic import TrafficObservation
 
 __all__ = [
-    "Account", "Thresholds", "EXIT_ACCOUNT_ERROR", "EXIT_KEYRING", "EXIT_OK", "EXIT_USAGE", "KEYRING_ERROR_CODE", "AutostartError",
+    "Account", "Thresholds", "EXIT_ACCOUNT_ERROR", "EXIT_KEYRING", "EXIT_OK", "EXIT_USAGE", "KEYRING_ERROR_CODE",
+    "AutostartError",
     "ConfigError", "InvalidValue", "ProviderError", "SecretStoreError", "TraywidgetError", "UsageError",
-    "HttpResult", "clean_number", "clean_signed_number", "iso", "parse_iso", "round_down", "utcnow", "BALANCE", "CREDITS",
+    "HttpResult", "clean_number", "clean_signed_number", "iso", "parse_iso", "round_down", "utcnow", "BALANCE",
+    "CREDITS",
     "FREE_REQUESTS_DAY", "REQUESTS_DAY", "REQUESTS_HOUR", "REQUESTS_MINUTE", "ErrorInfo",
     "KillResult", "Meter", "Snapshot", "State", "Unit", "Source", "Freshness", "TrafficObservation",
     "REQUESTS_WINDOW",

@@ -32,7 +32,8 @@ USER_BALANCE = "user_balance"
 # More currencies than any account holds is not a balance answer.
 MAX_CURRENCIES = 4
 
-NO_WINDOWS_NOTE = tr_noop("DeepSeek reports no rate limits (it slows down instead of refusing): only the balance is shown.")
+NO_WINDOWS_NOTE = tr_noop("DeepSeek reports no rate limits (it slows down instead of refusing): "
+                          "only the balance is shown.")
 NOT_AVAILABLE_MESSAGE = tr_noop("DeepSeek says the balance cannot pay for API calls: top up the account.")
 EMPTY_MESSAGE = tr_noop("The balance is used up: API calls are refused until the account is topped up.")
 UNKNOWN_CURRENCY_NOTE = tr_noop("A balance in {currency} is not shown (unknown currency).")

@@ -163,7 +163,8 @@ class OpenRouter(Provider):
         # Free-model requests today.
         is_free_tier = data.get("is_free_tier")
         free = data.get("free_model_daily_requests")
-        if isinstance(free, dict) and any(clean_number(free.get(k)) is not None for k in ("limit", "remaining", "used")):
+        if isinstance(free, dict) and any(clean_number(free.get(k)) is not None
+                                          for k in ("limit", "remaining", "used")):
             free_meter = request_meter(
                 FREE_REQUESTS_DAY,
                 limit=free.get("limit"),
@@ -221,7 +222,8 @@ class OpenRouter(Provider):
             raise malformed("credits response lacks total_credits/total_usage", result.status)
         # May be negative: OpenRouter then answers 402 even for free models.
         balance = usd(total - usage)
-        return Reading(meters=(Meter(name=BALANCE, unit=Unit.USD, used=usage if usage >= 0 else None, remaining=balance),))
+        return Reading(meters=(Meter(name=BALANCE, unit=Unit.USD, used=usage if usage >= 0 else None,
+                                     remaining=balance),))
 
     # -- errors ----------------------------------------------------------
 

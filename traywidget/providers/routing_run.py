@@ -132,7 +132,8 @@ class RoutingRun(Provider):
                 raise malformed("routing.run hourly usage has none of limit/used/remaining", result.status)
             if all(clean_number(data.get(key)) is None for key in _HOURLY_FIELDS):
                 raise malformed("routing.run hourly usage has no usable number", result.status)
-            return Reading(meters=(self._hour(data.get("limit"), data.get("used"), data.get("remaining"), now),), plan=plan)
+            return Reading(meters=(self._hour(data.get("limit"), data.get("used"), data.get("remaining"), now),),
+                           plan=plan)
         if spec.name == REQUESTS:
             if not any(key in data for key in _FULL_FIELDS):
                 raise malformed("routing.run usage has no requests_* fields", result.status)

@@ -34,8 +34,8 @@ def __getattr__(name: str) -> Any:
         from traywidget.simulator import runner
 
         return getattr(runner, name)
-    if name == "build_demo":
-        from traywidget.simulator.demo_world import build_demo, demo_accounts
+    if name in {"build_demo", "demo_accounts"}:
+        from traywidget.simulator import demo_world
 
-        return build_demo
+        return getattr(demo_world, name)
     raise AttributeError(name)

@@ -122,7 +122,8 @@ class SecretStore:
 
     def update(self, changes: Mapping[str, str | None]) -> None:
         """Save several secrets (None: delete that one) in one write."""
-        self._change({name: None if secret is None else _clean_secret(name, secret) for name, secret in changes.items()},
+        self._change({name: None if secret is None else _clean_secret(name, secret)
+                      for name, secret in changes.items()},
                      ())
 
     def get(self, account_id: str, management: bool = False) -> str | None:

@@ -310,7 +310,8 @@ class AppController(QObject):
         return self.gateway.rotate_token() if rotate else self.gateway.token()
 
     def add_account(self) -> Any:
-        """"Add your first account" (the welcome) or "Add an account…" (the menu): Settings, the account dialog on top."""
+        """"Add your first account" (the welcome) or "Add an account…" (the menu): Settings, the account dialog
+        on top."""
         return self.open_settings().add_account()
 
     def apply_config(self, config: Config) -> None:

@@ -54,7 +54,8 @@ def run_self_test(app: QApplication) -> int:
     with tempfile.TemporaryDirectory(prefix="traywidget-selftest-") as tmp:
         engine = _StillEngine()
         controller = AppController(
-            engine, bridge=InlineBridge(), config=Config(accounts=(SELF_TEST_ACCOUNT,)), config_store=ConfigStore(Path(tmp)),
+            engine, bridge=InlineBridge(), config=Config(accounts=(SELF_TEST_ACCOUNT,)),
+            config_store=ConfigStore(Path(tmp)),
             secrets=MemorySecretStore(),
         )
         engine.publish(Snapshot(

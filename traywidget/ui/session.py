@@ -147,7 +147,8 @@ class Session:
             bridge.send(engine.subscribe, _demo_backfill(self.history))
         # The local gateway lives on the engine's thread too (what it learns goes straight to the
         # engine); it listens only when the settings say so.
-        self.gateway = GatewayService(engine, self.secrets, hints=_demo_hints(config) if self.demo is not None else None)
+        self.gateway = GatewayService(engine, self.secrets,
+                                      hints=_demo_hints(config) if self.demo is not None else None)
         autostart, autostart_enabled = (None, None) if self.demo is not None else _autostart_callables()
         self.controller = controller = AppController(
             engine, bridge=bridge, config=config, config_store=self.config_store, secrets=self.secrets,
