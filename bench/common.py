@@ -171,13 +171,13 @@ def read_line(proc: subprocess.Popen, prefix: str, timeout: float) -> str:
     import selectors
 
     sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+    sel.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]  # started with stdout=PIPE
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
                 break
-            line = proc.stdout.readline()  # type: ignore[union-attr]
+            line = proc.stdout.readline()  # type: ignore[union-attr]  # started with stdout=PIPE
             if not line:
                 break
             if line.startswith(prefix):
@@ -188,7 +188,7 @@ def read_line(proc: subprocess.Popen, prefix: str, timeout: float) -> str:
 
 
 # One way to end a helper process, shared with the desktop tests.
-from tests.desktop_session import stop_process as stop  # noqa: E402
+from tests.desktop_session import stop_process as stop  # noqa: E402 - kept beside the process helpers it joins (see the comment above)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 def _rss_mib() -> float:
     with open("/proc/self/status") as status:
-        return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1)) / 1024  # type: ignore[union-attr]
+        return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1)) / 1024  # type: ignore[union-attr]  # every Linux process status has VmRSS
 
 
 def _steps() -> list[tuple[str, Callable[[], object]]]:

@@ -66,7 +66,7 @@ def dbus_session(home: Path, services: list[Path] | None = None) -> Iterator[dic
         command = ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
     try:
-        address = proc.stdout.readline().strip()  # type: ignore[union-attr]
+        address = proc.stdout.readline().strip()  # type: ignore[union-attr]  # started with stdout=PIPE
         if not address:
             raise RuntimeError("dbus-daemon did not start")
         env["DBUS_SESSION_BUS_ADDRESS"] = address
@@ -83,8 +83,8 @@ def secret_service(env: dict[str, str], password: str = "test-login-password") -
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, text=True,
     )
     try:
-        proc.stdin.write(password)  # type: ignore[union-attr]
-        proc.stdin.close()  # type: ignore[union-attr]
+        proc.stdin.write(password)  # type: ignore[union-attr]  # started with stdin=PIPE
+        proc.stdin.close()  # type: ignore[union-attr]  # started with stdin=PIPE
         keyring_env = {**env}
         keyring_env.pop("PYTHON_KEYRING_BACKEND", None)
         _wait_for_bus_name(env, "org.freedesktop.secrets")
@@ -236,7 +236,7 @@ def background(cmd: list[str], env: dict[str, str], log: Path | None = None, **p
     finally:
         stop_process(proc)
         if log is not None:
-            out.close()  # type: ignore[union-attr]
+            out.close()  # type: ignore[union-attr]  # a file when log is given
 
 
 def app_env(env: dict[str, str], root: Path, instance: str, demo_port: int | None = None) -> dict[str, str]:

@@ -257,7 +257,7 @@ async def test_snapshots_are_read_only_to_views():
     await engine.poll_all()
     await client.aclose()
     with pytest.raises(TypeError):
-        engine.snapshots["main"] = None  # type: ignore[index]
+        engine.snapshots["main"] = None  # type: ignore[index]  # the read-only mapping written on purpose
 
 
 # --- keys -------------------------------------------------------------------

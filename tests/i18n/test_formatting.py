@@ -132,7 +132,7 @@ def test_badge_figures_stay_compact_with_the_decimal_separator():
         (Meter(CREDITS, Unit.USD, remaining=4.25, limit=10), ["$4.2", "$4,2", "$4,2", "$4.2"]),
         (Meter(CREDITS, Unit.USD, remaining=0.42, limit=10), ["$.42", "$,42", "$,42", "$.42"]),
     ):
-        assert per_language(lambda: badge_text(meter)) == expected  # noqa: B023
+        assert per_language(lambda: badge_text(meter)) == expected  # noqa: B023 - the lambda is called at once, inside the loop
 
 
 def test_times_are_on_the_24_hour_clock_everywhere():

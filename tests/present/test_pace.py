@@ -160,7 +160,7 @@ def test_watch_says_it_once_per_window_from_a_real_history(tmp_path):
 
 def test_watch_is_quiet_when_off_stale_or_failing():
     samples = every_5_min(T15, [500, 450, 400, 350, 300, 250])
-    history = lambda account, meter, since: [s for s in samples if s[0] >= since]  # noqa: E731
+    history = lambda account, meter, since: [s for s in samples if s[0] >= since]  # noqa: E731 - a one-line stand-in reads better as a lambda
     now = T15 + timedelta(minutes=30)
     assert PaceWatch(history, enabled=False).update(snapshot(200, now), now) == []
     watch = PaceWatch(history, enabled=True)

@@ -58,7 +58,7 @@ def test_parse_retry_after(value, expected):
 
 def test_parse_retry_after_non_string():
     assert parse_retry_after(None, NOW) is None
-    assert parse_retry_after(30, NOW) is None  # type: ignore[arg-type]
+    assert parse_retry_after(30, NOW) is None  # type: ignore[arg-type]  # a wrong type on purpose
 
 
 @pytest.mark.parametrize(
@@ -277,8 +277,8 @@ def test_no_headers_no_windows():
 
 
 def test_names_and_values_that_are_not_text_are_skipped():
-    assert parse_rate_limit_headers({1: 2, "retry-after": 5}, NOW) == RateLimitInfo()  # type: ignore[dict-item]
-    assert parse_rate_limit_headers({b"Retry-After": b"7"}, NOW).retry_after_s == 7.0  # type: ignore[dict-item]
+    assert parse_rate_limit_headers({1: 2, "retry-after": 5}, NOW) == RateLimitInfo()  # type: ignore[dict-item]  # wrong key types on purpose
+    assert parse_rate_limit_headers({b"Retry-After": b"7"}, NOW).retry_after_s == 7.0  # type: ignore[dict-item]  # wrong key types on purpose
 
 
 def test_naive_now_is_utc():

@@ -30,7 +30,7 @@ def test_get_provider(provider_id):
 @pytest.mark.parametrize("bad", ["", "nope", "OpenRouter", None, 3])
 def test_unknown_provider(bad):
     with pytest.raises(ValueError) as caught:
-        get_provider(bad)  # type: ignore[arg-type]
+        get_provider(bad)  # type: ignore[arg-type]  # a wrong type on purpose
     for provider_id in PROVIDER_IDS:
         assert provider_id in str(caught.value)
 

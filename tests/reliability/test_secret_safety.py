@@ -191,7 +191,7 @@ async def test_exceptions_and_tracebacks_hold_no_key(sim, report):
             raise RuntimeError(f"cannot store {secret} for {user}")
 
     store = KeyringSecretStore()
-    store._backend = lambda: Echo()  # type: ignore[method-assign]
+    store._backend = lambda: Echo()  # type: ignore[method-assign]  # a stand-in backend
     try:
         store.set("acc", CANARIES["routing.run"])
     except SecretStoreError as exc:

@@ -129,7 +129,7 @@ def test_fetched_only_after_a_fetch_that_worked(qtbot):
 def test_streams_running(qtbot):
     panel = make_panel(qtbot)
     panel.show()
-    card_of = lambda n: make_snapshot("main").with_changes(streams=n)  # noqa: E731
+    card_of = lambda n: make_snapshot("main").with_changes(streams=n)  # noqa: E731 - a one-line helper reads better as a lambda
     panel.update_snapshot(card_of(2))
     streams = panel.cards["main"].streams
     assert streams.text() == "2 streams running" and shown(streams)

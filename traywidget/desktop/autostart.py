@@ -349,15 +349,15 @@ class RunKey(LoginItem):
     def _write(self, command: list[str]) -> None:
         import winreg  # only on Windows
 
-        with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_SET_VALUE) as key:
-            winreg.SetValueEx(key, RUN_VALUE_NAME, 0, winreg.REG_SZ, run_key_value(command))
+        with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_SET_VALUE) as key:  # type: ignore[attr-defined]  # winreg is typed only for win32; the tests run a stand-in on Linux
+            winreg.SetValueEx(key, RUN_VALUE_NAME, 0, winreg.REG_SZ, run_key_value(command))  # type: ignore[attr-defined]  # winreg is typed only for win32; the tests run a stand-in on Linux
 
     def _remove(self) -> bool:
         import winreg
 
         try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_SET_VALUE) as key:
-                winreg.DeleteValue(key, RUN_VALUE_NAME)
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_SET_VALUE) as key:  # type: ignore[attr-defined]  # winreg is typed only for win32; the tests run a stand-in on Linux
+                winreg.DeleteValue(key, RUN_VALUE_NAME)  # type: ignore[attr-defined]  # winreg is typed only for win32; the tests run a stand-in on Linux
         except FileNotFoundError:
             return False
         return True
@@ -366,8 +366,8 @@ class RunKey(LoginItem):
         import winreg
 
         try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_READ) as key:
-                value, _type = winreg.QueryValueEx(key, RUN_VALUE_NAME)
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_READ) as key:  # type: ignore[attr-defined]  # winreg is typed only for win32; the tests run a stand-in on Linux
+                value, _type = winreg.QueryValueEx(key, RUN_VALUE_NAME)  # type: ignore[attr-defined]  # winreg is typed only for win32; the tests run a stand-in on Linux
         except OSError:
             return None
         return [str(value)]

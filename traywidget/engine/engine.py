@@ -272,9 +272,9 @@ class Engine:
         wanted = {a.id: a for a in accounts}
         for account_id in list(self._accounts):
             if account_id not in wanted:
-                rt = self._accounts.pop(account_id)
-                if rt.task:
-                    rt.task.cancel()
+                gone = self._accounts.pop(account_id)
+                if gone.task:
+                    gone.task.cancel()
                 self._snapshots.pop(account_id, None)
         for account_id, account in wanted.items():
             rt = self._accounts.get(account_id)

@@ -129,8 +129,12 @@ class ResponseReader:
         for event in split_events(events):
             if b"error" in event:
                 scrubbed = scrub_bytes(event, self._known)
-                self._hand_over(lambda scrubbed=scrubbed: stream_observation(
-                    self._provider, self._account_id, scrubbed, self._headers, self._now(), self._base_url))
+
+                def read(scrubbed: bytes = scrubbed) -> TrafficObservation | None:
+                    return stream_observation(self._provider, self._account_id, scrubbed, self._headers, self._now(),
+                                              self._base_url)
+
+                self._hand_over(read)
 
     def feed(self, chunk: bytes) -> None:
         if not self._readable:

@@ -366,12 +366,12 @@ class Gateway:
             return error_response(502, f"Refusing to send the key of {account_id!r} over {url.scheme} to {url.host}: "
                                   "https is required except for loopback addresses.", "insecure_base_url", "api_error")
         assert self._session is not None and token_header is not None
-        headers = request_headers(request.headers, target.provider.traffic_auth_headers(key, token_header))
+        upstream_headers = request_headers(request.headers, target.provider.traffic_auth_headers(key, token_header))
         proxy = await self._proxies.proxy_for(url)
         held = self._registry.hold(account_id)
         try:
-            exchange = Exchange(request, target, held, self._session, url, headers, proxy, self._learned, self._now,
-                                self._keys.forget, known=(key, self._token or ""),
+            exchange = Exchange(request, target, held, self._session, url, upstream_headers, proxy, self._learned,
+                                self._now, self._keys.forget, known=(key, self._token or ""),
                                 on_usage=self._keeper.usage_sink(account_id))
             response = await exchange.run()
             self._counts.answered(account_id, target.account.provider, response.status)

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from traywidget.engine.engine import Engine
 from traywidget.engine.status import engine_status_document
@@ -38,11 +38,18 @@ class GatewayState:
     problem: str | None = None
 
 
+class GatewayHints(TypedDict, total=False):
+    """The demo's own words for the 404 of an unknown account and the 401 of a wrong token."""
+
+    accounts_hint: str
+    token_help: str
+
+
 class GatewayService:
-    def __init__(self, engine: Engine, secrets: SecretStore, *, hints: Mapping[str, str] | None = None) -> None:
+    def __init__(self, engine: Engine, secrets: SecretStore, *, hints: GatewayHints | None = None) -> None:
         # The demo's own words for the 404 of an unknown account and the 401 of a wrong token
         # (Gateway's accounts_hint and token_help).
-        self._hints = dict(hints or {})
+        self._hints: GatewayHints = hints.copy() if hints is not None else {}
         self._secrets = secrets
         self._engine = engine
         # Made when first turned on: the gateway's server (aiohttp, ~12 MiB) is not loaded for a user

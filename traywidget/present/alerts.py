@@ -381,8 +381,9 @@ def kill_summary(results: list[KillResult], labels: Mapping[str, str],
         lines.append(tr("Streams your tools opened directly to {accounts} cannot be stopped from here.").format(
             accounts=_joined(direct, tr("{items} or {item}"))))
     for result in failed:
+        assert result.error is not None  # failed holds only results with an error
         lines.append(tr("{account}: {message}").format(
-            account=name(result.account_id), message=tr(result.error.message)))  # type: ignore[union-attr]
+            account=name(result.account_id), message=tr(result.error.message)))
     if not results:
         lines.append(tr("No accounts configured."))
     return Alert(KILL_RESULT, "", title, "\n".join(lines))

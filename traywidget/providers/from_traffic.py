@@ -64,7 +64,7 @@ _TRAFFIC = RequestSpec("traffic", "")
 
 
 def is_event_stream(content_type: str | None) -> bool:
-    return bool(content_type) and "text/event-stream" in content_type.lower()  # type: ignore[union-attr]
+    return content_type is not None and "text/event-stream" in content_type.lower()
 
 
 def is_messages_path(path: str) -> bool:

@@ -229,9 +229,9 @@ def _window_meters(info: dict[str, Any], now: Any) -> list[Meter]:
         if not isinstance(entry, dict):
             continue
         duration = entry.get("budget_duration")
-        if duration_seconds(duration) is None:
+        if not isinstance(duration, str) or duration_seconds(duration) is None:
             continue
-        name = BUDGET_WINDOW_PREFIX + duration.strip()  # type: ignore[union-attr]  # checked by duration_seconds
+        name = BUDGET_WINDOW_PREFIX + duration.strip()
         if any(m.name == name for m in meters):
             continue
         limit = clean_signed_number(_as_number(entry.get("max_budget")))

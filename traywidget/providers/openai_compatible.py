@@ -127,6 +127,7 @@ class OpenAICompatible(Provider):
         if message is None:
             message = fallback_message(result)
         words = f"{code or ''} {kind or ''}".lower()
+        state: State | None
         if any(word in words for word in _PAYMENT_WORDS):
             state = State.PAYMENT_REQUIRED
         else:

@@ -208,10 +208,10 @@ class OpenRouter(Provider):
         plan: str | None = None
         if isinstance(is_free_tier, bool):
             plan = Phrase("Free tier") if is_free_tier else Phrase("Paid")
-        label = plan_text(data.get("label"), 40)
+        key_label = plan_text(data.get("label"), 40)
         # OpenRouter's default label is the masked key itself: not worth showing.
-        if label and not label.lower().startswith("sk-or-"):
-            plan = Listing((plan, label)) if plan else label
+        if key_label and not key_label.lower().startswith("sk-or-"):
+            plan = Listing((plan, key_label)) if plan else key_label
 
         return Reading(meters=(credits, free_meter), plan=plan, notes=tuple(notes))
 

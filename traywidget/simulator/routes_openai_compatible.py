@@ -67,7 +67,8 @@ def _generator(style: str):
         error = _auth(sim, key)
         if error is not None:
             return to_response(error)
-        return await generate(request, OPENAI_COMPATIBLE, key, style)  # type: ignore[arg-type]
+        assert key is not None  # _auth answered NO_KEY otherwise
+        return await generate(request, OPENAI_COMPATIBLE, key, style)
     return handler
 
 
@@ -87,6 +88,7 @@ async def models(request: web.Request) -> web.StreamResponse:
     error = _auth(sim, key)
     if error is not None:
         return to_response(error)
+    assert key is not None  # _auth answered NO_KEY otherwise
     return await reply_with_faults(
         request, OPENAI_COMPATIBLE, key,
         lambda: json_reply(model_list(), headers=openai_window_headers(sim.openai_windows(key), sim.now())),
@@ -98,6 +100,7 @@ async def create_embeddings(request: web.Request) -> web.StreamResponse:
     error = _auth(sim, key)
     if error is not None:
         return to_response(error)
+    assert key is not None  # _auth answered NO_KEY otherwise
     try:
         body = await request.json()
         raw = body["input"]

@@ -51,7 +51,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
     error = _auth(sim, key)
     if error is not None:
         return to_response(error)
-    return await generate(request, OPENROUTER, key)  # type: ignore[arg-type]
+    assert key is not None  # _auth answered NO_KEY otherwise
+    return await generate(request, OPENROUTER, key)
 
 
 async def not_found(request: web.Request) -> web.StreamResponse:

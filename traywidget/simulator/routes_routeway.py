@@ -74,11 +74,12 @@ async def balance(request: web.Request) -> web.StreamResponse:
 async def chat(request: web.Request) -> web.StreamResponse:
     sim, key = request.app[SIM], request_key(request, ROUTEWAY)
     error = _auth(sim, key)
-    if error is None and sim.is_management(key):  # type: ignore[arg-type]
+    if error is None and key is not None and sim.is_management(key):
         error = routeway_error(403, "Management keys cannot call models", "permission_error")
     if error is not None:
         return to_response(error)
-    return await generate(request, ROUTEWAY, key)  # type: ignore[arg-type]
+    assert key is not None  # _auth answered NO_KEY otherwise
+    return await generate(request, ROUTEWAY, key)
 
 
 async def not_found(request: web.Request) -> web.StreamResponse:

@@ -284,6 +284,7 @@ class KeyringSecretStore(SecretStore):
             if "keys" in head:
                 return _secrets_of(head), _Layout.INLINE
             layout = _Layout.of(head)
+            assert layout.generation is not None  # of() makes only layouts with a generation
             parts = [self._get_entry(backend, _part_name(layout.generation, i)) for i in range(1, layout.parts + 1)]
             text = "".join(part or "" for part in parts)
             if None not in parts and hashlib.sha256(text.encode()).hexdigest() == head.get("sha256"):

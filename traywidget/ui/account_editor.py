@@ -411,12 +411,12 @@ class AccountEditor(QDialog):
             self.show_error(tr("The API key is empty: paste the key from the provider's dashboard."))
             return False
         try:
-            api_key, management_key = self._typed_keys()
+            typed_api_key, management_key = self._typed_keys()
         except InvalidValue as exc:
             self.show_error(str(exc))
             return False
         try:
-            self.commit(account, api_key, management_key)
+            self.commit(account, typed_api_key, management_key)
         except TraywidgetError as exc:
             self.show_error(str(exc))
             return False
@@ -512,7 +512,8 @@ class AccountEditor(QDialog):
     async def _probe(
         self, account: Account, api_key: str, management_key: str | None
     ) -> tuple[Snapshot, Lookup | None]:
-        snapshot = await self.tester(account, api_key, management_key)  # type: ignore[misc]
+        assert self.tester is not None  # the Test button works only with a tester
+        snapshot = await self.tester(account, api_key, management_key)
         lookup = None
         if snapshot.error is not None and snapshot.error.code == "OFFLINE":
             host = urlsplit(account.base_url).hostname or ""

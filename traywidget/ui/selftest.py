@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
@@ -16,13 +16,14 @@ from traywidget.i18n import ENGLISH, current_language
 from traywidget.model import (
     REQUESTS_HOUR,
     Account,
+    KillResult,
     Meter,
     Snapshot,
     State,
     Unit,
     utcnow,
 )
-from traywidget.store.config import Config, ConfigStore
+from traywidget.store.config import Config, ConfigStore, Settings
 from traywidget.store.secrets import MemorySecretStore
 from traywidget.ui.badge import ICON_SIZES, render_badge
 from traywidget.ui.bridge import InlineBridge
@@ -45,6 +46,33 @@ class _StillEngine:
         self.snapshots[snapshot.account_id] = snapshot
         for callback in self._subscribers:
             callback(snapshot)
+
+    # The rest of EngineControl: nothing to poll, stop or apply.
+    paused = False
+
+    def seed(self, snapshots: Iterable[Snapshot]) -> None:
+        pass
+
+    async def refresh_now(self) -> None:
+        pass
+
+    async def kill_all(self, accounts: Iterable[str] | None = None) -> list[KillResult]:
+        return []
+
+    def pause(self) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
+
+    def set_accounts(self, accounts: Iterable[Account]) -> None:
+        pass
+
+    def apply_settings(self, settings: Settings) -> None:
+        pass
+
+    async def test_connection(self, account: Account, api_key: str, management_key: str | None = None) -> Snapshot:
+        raise NotImplementedError("the self-test engine polls nothing")
 
 
 def run_self_test(app: QApplication) -> int:

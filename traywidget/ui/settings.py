@@ -403,7 +403,7 @@ class SettingsDialog(QDialog):
                               QMessageBox.StandardButton.Cancel, self)
             make = box.addButton(tr("Make a new token"), QMessageBox.ButtonRole.DestructiveRole)
             box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-            box.buttonClicked.connect(lambda button: button is make and self._fetch_token(True))
+            box.buttonClicked.connect(lambda button: self._fetch_token(True) if button is make else None)
             self.token_box = box
             box.open()
             return

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
+from types import EllipsisType
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
@@ -230,13 +231,13 @@ class TrayView(QObject):
         self,
         *,
         thresholds: Thresholds | None = None,
-        pinned: str | None | type[Ellipsis] = ...,
+        pinned: str | None | EllipsisType = ...,
         icon_per_account: bool | None = None,
     ) -> None:
         if thresholds is not None:
             self.thresholds = thresholds
-        if pinned is not ...:
-            self.pinned = pinned  # type: ignore[assignment]
+        if not isinstance(pinned, EllipsisType):
+            self.pinned = pinned
         if icon_per_account is not None and icon_per_account != self.icon_per_account:
             self.icon_per_account = icon_per_account
             self._sync_icons()
