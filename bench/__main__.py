@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(quick=args.quick, build_binary=args.build)
     results: list[Result] = []
     before: list[Result] = []
-    started, started_at = time.monotonic(), dt.datetime.now(dt.timezone.utc)
+    started, started_at = time.monotonic(), dt.datetime.now(dt.UTC)
     baseline = None
     if args.baseline:
         from bench.baseline import Baseline

@@ -3,7 +3,8 @@
 The machine's speed drifts by tens of percent within an hour (see BENCHMARKS.md), so "before" and
 "after" are only comparable when measured side by side. The baseline is REF checked out into
 build/bench-baseline/tree (a detached git worktree) with a venv of its own, built from REF's own
-pyproject (so it has exactly the dependencies REF declared, not today's; editable, as a checkout runs); each benchmark runs there
+pyproject (so it has exactly the dependencies REF declared, not today's; editable, as a checkout runs);
+each benchmark runs there
 (REF's own bench code, its own JSON) right before it runs here.
 """
 

@@ -45,5 +45,6 @@ def run(ctx: Context) -> list[Result]:
     ctx.log(f"  binary start to icon: {[round(t, 2) for t in times]}")
     return out + [
         Result(NAME, "first start in this run to icon shown (--demo)", rnd(times[0]), "s"),
-        Result(NAME, "later starts to icon shown (--demo)", rnd(median(times[1:])), "s", runs=[rnd(t) for t in times[1:]]),
+        Result(NAME, "later starts to icon shown (--demo)", rnd(median(times[1:])), "s",
+               runs=[rnd(t) for t in times[1:]]),
     ]

@@ -13,10 +13,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -141,8 +142,8 @@ class SimProcess:
 
 def make_accounts(sim: SimProcess, provider: str, n: int, prefix: str, hosts: int = 1, **options: Any):
     """n accounts in the simulator and as traywidget Accounts; returns (accounts, MemorySecretStore, items)."""
-    from traywidget.store.secrets import MemorySecretStore
     from traywidget.model import Account
+    from traywidget.store.secrets import MemorySecretStore
 
     items = sim.add(provider, n, **options)
     store = MemorySecretStore()
@@ -170,13 +171,13 @@ def read_line(proc: subprocess.Popen, prefix: str, timeout: float) -> str:
     import selectors
 
     sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+    sel.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]  # started with stdout=PIPE
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
                 break
-            line = proc.stdout.readline()  # type: ignore[union-attr]
+            line = proc.stdout.readline()  # type: ignore[union-attr]  # started with stdout=PIPE
             if not line:
                 break
             if line.startswith(prefix):
@@ -187,7 +188,7 @@ def read_line(proc: subprocess.Popen, prefix: str, timeout: float) -> str:
 
 
 # One way to end a helper process, shared with the desktop tests.
-from tests.desktop_session import stop_process as stop  # noqa: E402
+from tests.desktop_session import stop_process as stop  # noqa: E402 - kept beside the process helpers it joins (see the comment above)
 
 
 def cpu_seconds(pid: int) -> float:

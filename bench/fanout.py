@@ -20,7 +20,8 @@ every usage and kill request (`sim.inject(key, "latency", ms={LATENCY_MS})`); ro
 `Engine` per size (its own `make_client()`, as the app has: pool of 100 connections) with an
 in-memory secret store times
 `await engine.poll_all()` (one full poll of every account) for 1 and {REFRESH_N} accounts, and
-`await engine.kill_all()` for 1 and {KILL_N} accounts. Each size is timed after one untimed warm-up, with the same engine
+`await engine.kill_all()` for 1 and {KILL_N} accounts. Each size is timed after one untimed warm-up, with the same
+engine
 and client throughout, as a refresh in the running app would be;
 the median of the runs is reported, and the ratio of the medians (many / one). Every snapshot must be
 OK and every kill answered, or the run fails."""

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 def _rss_mib() -> float:
     with open("/proc/self/status") as status:
-        return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1)) / 1024  # type: ignore[union-attr]
+        return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1)) / 1024  # type: ignore[union-attr]  # every Linux process status has VmRSS
 
 
 def _steps() -> list[tuple[str, Callable[[], object]]]:
@@ -54,7 +54,8 @@ def _steps() -> list[tuple[str, Callable[[], object]]]:
         ("qasync + its event loop", loop),
         ("httpx + an AsyncClient (TLS context, CA bundle)", http_client),
         ("traywidget.model + i18n", _imports("traywidget.model", "traywidget.i18n")),
-        ("store.config + store.cache (read before the icon)", _imports("traywidget.store.config", "traywidget.store.cache")),
+        ("store.config + store.cache (read before the icon)",
+         _imports("traywidget.store.config", "traywidget.store.cache")),
         ("ui.tray + ui.badge (the icon)", _imports("traywidget.ui.tray")),
         ("ui.controller (panel, settings, notifications)", _imports("traywidget.ui.controller")),
         ("engine, history (sqlite3), recorder", _imports("traywidget.engine.engine", "traywidget.engine.loop_thread",

@@ -30,9 +30,9 @@ from bench.common import (
     ROOT,
     Context,
     Result,
+    added,
     bench_env,
     cpu_seconds,
-    added,
     p99,
     proc_status_kb,
     read_line,
@@ -149,8 +149,8 @@ def _accounts(upstream_port: int):
 
 
 async def _serve_gateway(upstream_port: int, keys: dict[str, str]) -> None:
-    from traywidget.store.secrets import MemorySecretStore
     from traywidget.gateway.server import Gateway
+    from traywidget.store.secrets import MemorySecretStore
 
     store = MemorySecretStore()
     for account_id, key in keys.items():
@@ -172,8 +172,8 @@ def _serve_gateway_beside_qt(upstream_port: int, keys: dict[str, str]) -> None:
     from PySide6.QtCore import QCoreApplication, Qt, QTimer
 
     from traywidget.engine.loop_thread import LoopThread
-    from traywidget.store.secrets import MemorySecretStore
     from traywidget.gateway.server import Gateway
+    from traywidget.store.secrets import MemorySecretStore
 
     app = QCoreApplication([])
     store = MemorySecretStore()

@@ -81,7 +81,7 @@ def _measure(sim: SimProcess, env: dict[str, str], window: float) -> tuple[float
     try:
         time.sleep(WARMUP_S)
         if proc.poll() is not None:
-            raise RuntimeError(f"app exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            raise RuntimeError(f"app exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]  # started with stderr=PIPE
         c0, t0 = cpu_seconds(proc.pid), time.monotonic()
         switches = wakeups_over(proc.pid, window)
         c1, t1 = cpu_seconds(proc.pid), time.monotonic()

@@ -46,8 +46,8 @@ STORE_KEYS = (
 def _home(sim: SimProcess, keyring_env: dict[str, str], root: Path, n: int, prefix: str,
           code: Path = ROOT, python: Path | str = PY) -> tuple[dict[str, str], Path | str]:
     """A config dir of n accounts whose keys `code`'s traywidget saved; returns the environment of `status`."""
-    from traywidget.store.config import Config, ConfigStore
     from traywidget.model import Account
+    from traywidget.store.config import Config, ConfigStore
 
     items = sim.add("routing.run", n, latency_ms=LATENCY_MS)
     accounts = [Account(id=f"{prefix}-{i}", provider="routing.run", label=f"{prefix} {i}",

@@ -19,7 +19,7 @@ ENV = "TRAYWIDGET_BENCH_KEYS"
 
 
 class MemKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = 1  # type: ignore[assignment]  # keyring declares priority a classproperty
 
     def __init__(self) -> None:
         super().__init__()

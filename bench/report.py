@@ -13,9 +13,10 @@ others, and the report says which run each benchmark's rows come from.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from bench.common import ROOT, Result
 

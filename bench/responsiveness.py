@@ -65,9 +65,9 @@ def child(port: int, reps: int) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from bench.common import make_accounts
-    from traywidget.store.config import Config
     from traywidget.engine.engine import Engine
     from traywidget.engine.loop_thread import LoopThread
+    from traywidget.store.config import Config
     from traywidget.store.history import HistoryStore
     from traywidget.store.recorder import SnapshotRecorder
     from traywidget.ui.bridge import EngineBridge

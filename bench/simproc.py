@@ -21,9 +21,9 @@ from typing import Any
 from aiohttp import web
 
 from traywidget.simulator import Simulator
-from traywidget.simulator.web_app import make_app
 from traywidget.simulator.records import OPENROUTER, ROUTEWAY, ROUTING
 from traywidget.simulator.streaming import STREAMS
+from traywidget.simulator.web_app import make_app
 
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from bench.common import (
     APP_CMD,
@@ -96,13 +96,16 @@ def run(ctx: Context) -> list[Result]:
     rt, rm = median(app_t) / median(bare_t), median(app_m) / median(bare_m)
     return [
         Result(NAME, "bare PySide6 tray: start to icon shown", rnd(median(bare_t)), "s", runs=[rnd(x) for x in bare_t]),
-        Result(NAME, "fixed stack (bare + qasync; httpx after the icon): start to icon shown", rnd(median(stack_t)), "s",
+        Result(NAME, "fixed stack (bare + qasync; httpx after the icon): start to icon shown", rnd(median(stack_t)),
+               "s",
                runs=[rnd(x) for x in stack_t]),
-        Result(NAME, "app: start to icon shown with cached values", rnd(median(app_t)), "s", runs=[rnd(x) for x in app_t]),
+        Result(NAME, "app: start to icon shown with cached values", rnd(median(app_t)), "s",
+               runs=[rnd(x) for x in app_t]),
         Result(NAME, "start-up app / bare", round(rt, 2), "×", f"≤ {TARGET_TIME}", rt <= TARGET_TIME),
         Result(NAME, f"bare PySide6 tray: peak RSS after {IDLE_S:g} s idle", rnd(median(bare_m)), "MiB",
                runs=[rnd(x) for x in bare_m]),
-        Result(NAME, f"fixed stack (bare + qasync; httpx after the icon): peak RSS after {IDLE_S:g} s idle", rnd(median(stack_m)),
+        Result(NAME, f"fixed stack (bare + qasync; httpx after the icon): peak RSS after {IDLE_S:g} s idle",
+               rnd(median(stack_m)),
                "MiB", runs=[rnd(x) for x in stack_m]),
         Result(NAME, "peak RSS fixed stack / bare", round(median(stack_m) / median(bare_m), 2), "×"),
         Result(NAME, f"app: peak RSS after {IDLE_S:g} s idle", rnd(median(app_m)), "MiB", runs=[rnd(x) for x in app_m]),

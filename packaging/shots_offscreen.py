@@ -62,13 +62,13 @@ def refilled_after_burst(out: str) -> None:
     import httpx
 
     from tests.ui.conftest import make_controller
-    from traywidget.store.config import Config, ConfigStore, Settings
     from traywidget.engine.engine import Engine
     from traywidget.engine.loop_thread import LoopThread
-    from traywidget.store.secrets import MemorySecretStore
     from traywidget.gateway.service import GatewayService
     from traywidget.model import Account
     from traywidget.simulator import SimulatorServer
+    from traywidget.store.config import Config, ConfigStore, Settings
+    from traywidget.store.secrets import MemorySecretStore
     from traywidget.ui.badge import render_badge
     from traywidget.ui.bridge import EngineBridge
 
@@ -142,12 +142,12 @@ def _phase(app: QCoreApplication, tray: TrayView, panel: PanelWindow,
 def severity_of_each_state(out: str) -> None:
     from tests.ui.conftest import NOW, make_snapshot
     from traywidget.cli import bar
+    from traywidget.model import ErrorInfo, State
     from traywidget.present.headline import pick_headline
     from traywidget.present.severity import EXIT_CODES, severity_of
-    from traywidget.model import ErrorInfo, State
+    from traywidget.present.text import menu_account_line
     from traywidget.ui.badge import badge_spec, provider_band, render_badge
     from traywidget.ui.panel import PanelWindow
-    from traywidget.present.text import menu_account_line
 
     app = QApplication.instance() or QApplication(["traywidget"])
     cases = [

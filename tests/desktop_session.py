@@ -13,9 +13,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 
 def stop_process(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:
@@ -66,7 +66,7 @@ def dbus_session(home: Path, services: list[Path] | None = None) -> Iterator[dic
         command = ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
     try:
-        address = proc.stdout.readline().strip()  # type: ignore[union-attr]
+        address = proc.stdout.readline().strip()  # type: ignore[union-attr]  # started with stdout=PIPE
         if not address:
             raise RuntimeError("dbus-daemon did not start")
         env["DBUS_SESSION_BUS_ADDRESS"] = address
@@ -83,8 +83,8 @@ def secret_service(env: dict[str, str], password: str = "test-login-password") -
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, text=True,
     )
     try:
-        proc.stdin.write(password)  # type: ignore[union-attr]
-        proc.stdin.close()  # type: ignore[union-attr]
+        proc.stdin.write(password)  # type: ignore[union-attr]  # started with stdin=PIPE
+        proc.stdin.close()  # type: ignore[union-attr]  # started with stdin=PIPE
         keyring_env = {**env}
         keyring_env.pop("PYTHON_KEYRING_BACKEND", None)
         _wait_for_bus_name(env, "org.freedesktop.secrets")
@@ -150,7 +150,7 @@ def trayer(env: dict[str, str]) -> Iterator[subprocess.Popen]:
     On a loaded machine trayer has been seen to exit at once, now and then (never reproduced alone):
     it is started once more, and a second early exit fails with what trayer printed."""
     for attempt in (1, 2):
-        log = tempfile.TemporaryFile(mode="w+")
+        log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - outlives this block: closed when trayer stops
         proc = subprocess.Popen(
             ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "48",
              "--transparent", "false", "--tint", "0x202020"],
@@ -227,15 +227,16 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "co
 @contextmanager
 def background(cmd: list[str], env: dict[str, str], log: Path | None = None, **popen) -> Iterator[subprocess.Popen]:
     """Any helper process, owned: stdout+stderr to `log` (or discarded), ended by its PID on exit."""
-    out = open(log, "w") if log is not None else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, env=env, stdout=popen.pop("stdout", out), stderr=popen.pop("stderr", subprocess.STDOUT),
+    out = open(log, "w") if log is not None else subprocess.DEVNULL  # noqa: SIM115 - closed in the finally below
+    proc = subprocess.Popen(cmd, env=env, stdout=popen.pop("stdout", out), stderr=popen.pop("stderr",
+                                                                                            subprocess.STDOUT),
                             **popen)
     try:
         yield proc
     finally:
         stop_process(proc)
         if log is not None:
-            out.close()  # type: ignore[union-attr]
+            out.close()  # type: ignore[union-attr]  # a file when log is given
 
 
 def app_env(env: dict[str, str], root: Path, instance: str, demo_port: int | None = None) -> dict[str, str]:

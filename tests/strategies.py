@@ -6,7 +6,7 @@ the reliability suite."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -47,7 +47,8 @@ special_strings = st.sampled_from(
     ["daily", "weekly", "monthly", "CNY", "USD", "XXX", "1h", "30d", "1mo", "budget_exceeded", "RESOURCE_EXHAUSTED",
      "type.googleapis.com/google.rpc.QuotaFailure", "type.googleapis.com/google.rpc.RetryInfo",
      "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "GenerateRequestsPerMinutePerProjectPerModel", "36.4s",
-     "110.00", "-3.5", "Budget has been exceeded! Current cost: 26.075, Max budget: 0.25", "sk-abc...wxyz", "sk-abc12345", "****", "rate_limit_error", "authentication_error",
+     "110.00", "-3.5", "Budget has been exceeded! Current cost: 26.075, Max budget: 0.25", "sk-abc...wxyz",
+     "sk-abc12345", "****", "rate_limit_error", "authentication_error",
      "permission_error", "rate_limit_exceeded", "2025-03-05T10:00:00Z", "9999-12-31T23:59:59Z", "<html>", ""]
 )
 json_values = st.recursive(
@@ -62,11 +63,13 @@ json_values = st.recursive(
 shaped = st.one_of(
     st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=12),
     st.builds(lambda d: {"data": d}, st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=12)),
-    st.builds(lambda rows: {"data": rows}, st.lists(st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=12), max_size=4)),
+    st.builds(lambda rows: {"data": rows},
+              st.lists(st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=12), max_size=4)),
     st.builds(lambda e: {"error": e}, st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=8)),
     st.builds(lambda d: {"info": d}, st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=12)),
     st.builds(lambda rows, ok: {"is_available": ok, "balance_infos": rows},
-              st.lists(st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=6), max_size=4), json_values),
+              st.lists(st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=6), max_size=4),
+              json_values),
     st.builds(lambda e: [{"error": e}], st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=8)),
 )
 
@@ -89,7 +92,8 @@ HEADER_NAMES = [
     "X-RateLimit-Limit-Day", "X-RateLimit-Remaining-Day", "X-RateLimit-Reset-Day",
     "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
     "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
-    "anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset",
+    "anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining",
+    "anthropic-ratelimit-requests-reset",
     "anthropic-ratelimit-output-tokens-reset", "RateLimit-Policy", "RateLimit", "RateLimit-Limit",
     "RateLimit-Remaining", "RateLimit-Reset", "X-Error-Code", "Content-Type",
     # Cerebras, DigitalOcean, Fireworks, Anthropic's subscription windows, LiteLLM, Cloudflare.
@@ -113,10 +117,13 @@ header_values = st.one_of(
          "rejected", "1767236400", "33011.38", "cloudflare", "challenge", "8f1a2b3c4d5e6f70-LAX"]
     ),
 )
-header_dicts = st.dictionaries(st.one_of(st.sampled_from(HEADER_NAMES), st.text(max_size=12)), header_values, max_size=10)
-statuses = st.one_of(st.sampled_from([400, 401, 402, 403, 404, 408, 418, 429, 500, 502, 503, 504]), st.integers(300, 599))
+header_dicts = st.dictionaries(st.one_of(st.sampled_from(HEADER_NAMES), st.text(max_size=12)), header_values,
+                               max_size=10)
+statuses = st.one_of(st.sampled_from([400, 401, 402, 403, 404, 408, 418, 429, 500, 502, 503, 504]),
+                     st.integers(300, 599))
 moments = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
 )
-hints = st.one_of(st.none(), st.just(KeyHint.of("sk-abc12345def67890wxyz")), st.builds(KeyHint.of, st.text(min_size=0, max_size=30)))
+hints = st.one_of(st.none(), st.just(KeyHint.of("sk-abc12345def67890wxyz")),
+                  st.builds(KeyHint.of, st.text(min_size=0, max_size=30)))
 contexts = st.builds(PollContext, now=moments, has_management_key=st.booleans(), key_hint=hints)

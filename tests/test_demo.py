@@ -10,7 +10,8 @@ from traywidget.model import Meter, Snapshot, State, Unit
 
 def test_demo_accounts_cover_all_providers_and_never_touch_the_keyring(tmp_path):
     with start_demo() as demo:
-        assert {a.provider for a in demo.accounts} == {"routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot", "openai-compatible"}
+        assert {a.provider for a in demo.accounts} == {"routing.run", "openrouter", "routeway", "litellm", "deepseek",
+                                                       "moonshot", "openai-compatible"}
         for account in demo.accounts:
             assert account.base_url.startswith("http://127.0.0.1:")
             assert demo.secrets.get(account.id)

@@ -199,7 +199,8 @@ def test_every_module_has_a_floor():
         ({"traywidget.cli.polling": {"traywidget.ui"}},
          ["traywidget.cli.polling imports traywidget.ui: traywidget.cli must never import traywidget.ui"]),
         ({"traywidget.cli.system": {"traywidget.simulator.world"}},
-         ["traywidget.cli.system imports traywidget.simulator.world: reach traywidget.simulator through its front door"]),
+         ["traywidget.cli.system imports traywidget.simulator.world: "
+          "reach traywidget.simulator through its front door"]),
         ({"traywidget.cli.system": {"traywidget.simulator", "traywidget.demo"}}, []),
         ({"traywidget.__main__": {"traywidget.ui.app", "traywidget.cli"}}, []),
     ],

@@ -54,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def speak_the_users_language() -> str:
     """The language chosen in Settings, else the environment's (LANGUAGE, LC_ALL, LC_MESSAGES, LANG)."""
-    from traywidget.store.config import ConfigStore
     from traywidget.i18n import choose_language, system_languages, use_language
+    from traywidget.store.config import ConfigStore
 
     return use_language(choose_language(ConfigStore().language(), system_languages()))
 

@@ -16,9 +16,13 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from traywidget.store.secrets import GATEWAY_TOKEN, MemorySecretStore
 from traywidget.model import Account
+from traywidget.store.secrets import GATEWAY_TOKEN, MemorySecretStore
+
+if TYPE_CHECKING:
+    from traywidget.simulator import SimulatorServer
 
 # The demo's local gateway token: fixed, so the demo's gateway can be tried (and tested) without a keyring.
 # It guards nothing but the demo's fake keys to the loopback simulator.
@@ -30,14 +34,14 @@ DEMO_FILE = "demo-address.json"
 
 @dataclass
 class DemoSession:
-    server: object  # traywidget.simulator.SimulatorServer (imported lazily: aiohttp is heavy); None: another's
+    server: SimulatorServer | None  # imported lazily (aiohttp is heavy); None: another process's
     accounts: list[Account]
     secrets: MemorySecretStore
     gateway_port: int | None = None  # the running tray demo's gateway, when this session reaches one
 
     def stop(self) -> None:
         if self.server is not None:  # a running tray demo's simulator is that demo's to stop
-            self.server.stop()  # type: ignore[attr-defined]
+            self.server.stop()
 
     def __enter__(self) -> DemoSession:
         return self

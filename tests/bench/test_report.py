@@ -94,7 +94,7 @@ def test_a_run_without_baseline_makes_one_table_with_no_before_column() -> None:
         "## Runs", "## Machine", "## Results", "## Notes", "## Method", "## Raw runs"]
     assert "- CPU: Test CPU, 2 logical cores" in lines
     assert "A note." in lines
-    assert ["### fanout", "", "How fan-out is timed."] == lines[lines.index("### fanout"):lines.index("### fanout") + 3]
+    assert lines[lines.index("### fanout"):lines.index("### fanout") + 3] == ["### fanout", "", "How fan-out is timed."]
     assert "- fanout / refresh, 1 account: 0.2, 0.2" in lines
     assert "- quota / routing.run, quiet: 20 polls/h" in lines
 

@@ -4,18 +4,18 @@ Pango escaping, and a new line only on a change."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from traywidget.cli import bar
 from traywidget.cli.polling import EngineInputs, watch_printer
-from traywidget.present.headline import pick_headline
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, ErrorInfo, Meter, Snapshot, State, Unit
+from traywidget.present.headline import pick_headline
 from traywidget.present.text import tooltip_text
+from traywidget.store.secrets import MemorySecretStore
 
-NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=UTC)
 
 
 pytestmark = pytest.mark.usefixtures("utc_local_time")
@@ -25,7 +25,7 @@ def routing(label="Main", state=State.OK, hour=(380, 500), day=(1400, 1500), acc
     meters = (
         Meter("requests_hour", Unit.REQUESTS, remaining=hour[0], limit=hour[1], resets_at=NOW + timedelta(minutes=23)),
         Meter("requests_day", Unit.REQUESTS, remaining=day[0], limit=day[1],
-              resets_at=datetime(2026, 3, 6, tzinfo=timezone.utc)),
+              resets_at=datetime(2026, 3, 6, tzinfo=UTC)),
     )
     return Snapshot(account_id, "routing.run", label, state, plan="Premium", meters=meters, **changes)
 
@@ -156,11 +156,11 @@ def test_text_and_json_print_one_line_per_account_change():
     assert json.loads(printer({}, broken()))["state"] == "auth_error"
     assert printer({}, routing(hour=(379, 500))) is not None
     text = watch_printer("text", inputs("main"))
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     line = text({}, routing(fetched_at=NOW))
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     clock, rest = line.split(" ", 1)
     # the time of the change (here: now), not of the fetch: a line a window's reset printed says when
-    printed = datetime.combine(before.date(), datetime.strptime(clock, "%H:%M:%S").time(), timezone.utc)
+    printed = datetime.combine(before.date(), datetime.strptime(clock, "%H:%M:%S").time(), UTC)
     assert before <= printed <= after and rest == "Main — 380 requests left this hour · OK"
     assert text({}, routing(fetched_at=NOW + timedelta(minutes=1))) is None

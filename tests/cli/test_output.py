@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from traywidget.cli.output import GuardedStream, account_lines, watch_line
 from traywidget.model import ErrorInfo, Meter, Snapshot, State, Unit
 
-NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=UTC)
 
 
 
@@ -22,7 +22,7 @@ def test_status_lines_are_the_menu_line_and_the_submenu(utc_local_time):
         "main", "routing.run", "Main", State.RATE_LIMITED, plan="Premium", fetched_at=NOW,
         meters=(Meter("requests_hour", Unit.REQUESTS, limit=500, remaining=0, resets_at=NOW + timedelta(minutes=23)),
                 Meter("requests_day", Unit.REQUESTS, limit=1500, remaining=1080,
-                      resets_at=datetime(2026, 3, 6, tzinfo=timezone.utc)),
+                      resets_at=datetime(2026, 3, 6, tzinfo=UTC)),
                 Meter("requests_minute", Unit.REQUESTS, limit=100, remaining=97,
                       resets_at=NOW + timedelta(seconds=40), approximate_reset=True)),
         error=ErrorInfo("Hourly request limit exceeded", 429, retry_after_s=40),
@@ -98,7 +98,8 @@ def test_reader_left_marks_the_stream_gone_once():
     ("\u2066a\u2067b\u2068c\u2069 \u200fx\u200e \u061c", "\\u2066a\\u2067b\\u2068c\\u2069 \\u200fx\\u200e \\u061c"),
     ("ok\rFAKE", "ok\\u000dFAKE"), ("nul\x00 del\x7f c1\x9b", "nul\\u0000 del\\u007f c1\\u009b"),
     ("zero\u200bwidth line\u2028sep", "zero\\u200bwidth line\\u2028sep"),
-    ("lines\nand\ttabs", "lines\nand\ttabs"), ("Arbeit · 中文 · 👨\u200d👩\u200d👧", "Arbeit · 中文 · 👨\u200d👩\u200d👧"),
+    ("lines\nand\ttabs", "lines\nand\ttabs"),
+    ("Arbeit · 中文 · 👨\u200d👩\u200d👧", "Arbeit · 中文 · 👨\u200d👩\u200d👧"),
 ])
 def test_what_reaches_the_terminal_cannot_drive_it(raw, shown):
     buffer = io.StringIO()

@@ -12,7 +12,8 @@ import pytest
 def test_the_parser_loads_no_command_module():
     code = (
         "import sys, traywidget.__main__ as m; m.build_parser();"
-        "loaded = sorted(n for n in sys.modules if n.startswith(('traywidget.cli.', 'traywidget.engine.', 'traywidget.store.', 'traywidget.present.', 'traywidget.desktop.', 'httpx',"
+        "loaded = sorted(n for n in sys.modules if n.startswith(('traywidget.cli.', 'traywidget.engine.', "
+        "'traywidget.store.', 'traywidget.present.', 'traywidget.desktop.', 'httpx',"
         " 'keyring', 'asyncio', 'aiohttp')));"
         "print(' '.join(loaded))"
     )

@@ -303,24 +303,24 @@ class FakeWinreg:
         def __exit__(self, *exc) -> None:
             return None
 
-    def CreateKeyEx(self, root, path, reserved, access):  # noqa: N802 - winreg's names
+    def CreateKeyEx(self, root, path, reserved, access):
         assert root == "HKCU" and path == autostart.RUN_KEY_PATH
         return self._Key(path)
 
-    def OpenKey(self, root, path, reserved, access):  # noqa: N802
+    def OpenKey(self, root, path, reserved, access):
         return self._Key(path)
 
-    def SetValueEx(self, key, name, reserved, kind, value):  # noqa: N802
+    def SetValueEx(self, key, name, reserved, kind, value):
         assert kind == self.REG_SZ
         self.values[(key.path, name)] = value
 
-    def QueryValueEx(self, key, name):  # noqa: N802
+    def QueryValueEx(self, key, name):
         try:
             return self.values[(key.path, name)], self.REG_SZ
         except KeyError:
             raise FileNotFoundError(name) from None
 
-    def DeleteValue(self, key, name):  # noqa: N802
+    def DeleteValue(self, key, name):
         try:
             del self.values[(key.path, name)]
         except KeyError:

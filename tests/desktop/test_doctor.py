@@ -178,7 +178,8 @@ def test_check_text_is_filled_in_and_english_in_json() -> None:
     check = Check("cache", "Cache directory", FAIL, "{path}: not writable", "Point {env} at a writable directory.",
                   params={"path": "/x", "env": "TRAYWIDGET_CACHE_DIR"})
     assert check.to_dict() == {"key": "cache", "title": "Cache directory", "state": FAIL,
-                               "detail": "/x: not writable", "hint": "Point TRAYWIDGET_CACHE_DIR at a writable directory."}
+                               "detail": "/x: not writable",
+                               "hint": "Point TRAYWIDGET_CACHE_DIR at a writable directory."}
     german = {"{path}: not writable": "{path}: nicht beschreibbar"}
     assert check.text("detail", lambda msgid: german.get(msgid, msgid)) == "/x: nicht beschreibbar"
 

@@ -18,11 +18,11 @@ import pytest
 from aiohttp import web
 
 from traywidget.desktop import hooks as hooks_module
+from traywidget.desktop.hooks import HookRunner, command_hook, hook_secret_name, hook_url_name, url_hook
+from traywidget.model import REQUESTS_DAY, InvalidValue, Meter, Snapshot, State, Unit
 from traywidget.present.alerts import THRESHOLD, Alert
 from traywidget.present.hook_events import hook_event, sample_event
-from traywidget.desktop.hooks import HookRunner, command_hook, hook_secret_name, hook_url_name, url_hook
 from traywidget.store.secrets import MemorySecretStore
-from traywidget.model import REQUESTS_DAY, InvalidValue, Meter, Snapshot, State, Unit
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 CANARY_KEY = "sk-or-v1-" + "c11ca4a7" * 8

@@ -116,7 +116,8 @@ def test_another_providers_host_is_refused_unless_forced(no_keyring_env):
 
 def test_bad_input_gets_clear_messages(env, sim):
     cases = [
-        (("accounts", "add", "routing.run", "--id", "x", "--base-url", "http://example.com/v1"), "Plain http is refused"),
+        (("accounts", "add", "routing.run", "--id", "x", "--base-url", "http://example.com/v1"),
+         "Plain http is refused"),
         (("accounts", "add", "nope", "--id", "x"), "traywidget: Argument PROVIDER: invalid choice: 'nope'"),
         (("accounts", "add", "openrouter", "--id", "bad id"), "account id"),
         (("keys", "set", "ghost"), "traywidget: No account with id 'ghost'"),
@@ -415,7 +416,8 @@ def test_status_demo_needs_no_keyring(no_keyring_env, tmp_path, args):
     r = run_cli(no_keyring_env, *args)
     assert r.code == 0, r.err  # every demo account answers
     providers = {a["provider"] for a in json.loads(r.out)["accounts"]}
-    assert providers == {"routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot", "openai-compatible"}
+    assert providers == {"routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot",
+                         "openai-compatible"}
     assert not (tmp_path / "config").exists()
 
 
@@ -641,7 +643,8 @@ def test_keys_set_drops_bearer_and_refuses_what_cannot_be_a_key(env, sim):
     key = sim.sim.add_routing_key("Premium")
     assert run_cli(env, "accounts", "add", "routing.run", "--id", "x", "--base-url", sim.url("routing.run")).code == 0
     for typed, problem in ((f"{key[:8]}\r{key[8:]}", "a control character"), (f"{key}\x00", "a control character"),
-                           (f"{key[:8]} {key[8:]}", "a space"), ("https://routing.run/dashboard/keys", "a web address")):
+                           (f"{key[:8]} {key[8:]}", "a space"),
+                           ("https://routing.run/dashboard/keys", "a web address")):
         refused = run_cli(env, "keys", "set", "x", stdin=typed + "\n")
         assert (refused.code, refused.out) == (2, ""), refused.err
         assert refused.err.startswith("traywidget: ") and problem in refused.err and "nothing was saved" in refused.err

@@ -88,7 +88,8 @@ def test_twenty_parallel_key_sets_are_all_kept(bus, tmp_path):
     commands = [(["keys", "set", a], _env(bus, tmp_path, n), f"{KEY[:-2]}{n:02d}\n") for n, a in enumerate(ids)]
     results = _all_at_once(commands)
     assert [(code, err) for code, _, err in results] == [(0, "")] * WRITERS
-    reader = "import json; from traywidget.store.secrets import KeyringSecretStore as S; print(json.dumps(S().read_all()))"
+    reader = ("import json; from traywidget.store.secrets import KeyringSecretStore as S; "
+              "print(json.dumps(S().read_all()))")
     read = subprocess.run([sys.executable, "-c", reader],
                           env=_env(bus, tmp_path, 99), capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(read.stdout) == {f"{a}:api": f"{KEY[:-2]}{n:02d}" for n, a in enumerate(ids)}

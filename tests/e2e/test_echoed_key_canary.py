@@ -139,8 +139,8 @@ def test_echoed_keys_are_found_nowhere(keyring_home, sim, tmp_path):
             _set_port(env, port)
             status = run_cli(env, "--debug", "status", "--json") if debug else run_cli(env, "status", "--json")
             accounts = json.loads(status.out)["accounts"]
-            assert {a["id"]: a["error"]["message"].startswith("Rate limit reached for key ") for a in accounts} == {
-                account_id: True for account_id in CANARIES}
+            assert {a["id"]: a["error"]["message"].startswith("Rate limit reached for key ")
+                    for a in accounts} == dict.fromkeys(CANARIES, True)
             table = run_cli(env, "status")
             assert "Rate limit reached for key " in table.out
             printed += [status.out, status.err, table.out, table.err]

@@ -20,9 +20,9 @@ from keyring.backends import SecretService
 from tests.conftest import require_tools
 from tests.desktop_session import dbus_session, secret_service
 from tests.e2e.cli import cli_env, run_cli
+from traywidget.model import Account, SecretStoreError
 from traywidget.store.config import Config, ConfigStore
 from traywidget.store.secrets import GATEWAY_TOKEN, KeyringSecretStore, key_name
-from traywidget.model import Account, SecretStoreError
 
 pytestmark = pytest.mark.desktop
 

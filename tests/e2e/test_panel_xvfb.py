@@ -120,7 +120,8 @@ def inside(inner: list[int], outer: list[int]) -> bool:
 def test_small_screen_at_2x_fits_with_every_button_visible(tmp_path):
     require_tools("Xvfb")
     with xvfb({"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, size="1280x720x24") as env:
-        env = {**env, "QT_SCALE_FACTOR": "2", "PYTHONPATH": str(__import__("tests.desktop_session").desktop_session.REPO)}
+        env = {**env, "QT_SCALE_FACTOR": "2",
+               "PYTHONPATH": str(__import__("tests.desktop_session").desktop_session.REPO)}
         # A tray icon in a 16-pixel (logical) top bar at the right edge.
         icon = [610, 2, 12, 12]
         proc = subprocess.run([sys.executable, "-c", SMALL_SCREEN_PANEL, *map(str, icon)], env=env,

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from traywidget.engine.engine import Engine
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import (
     BALANCE,
     BUDGET,
@@ -20,6 +19,7 @@ from traywidget.model import (
     Unit,
 )
 from traywidget.simulator import ManualClock, Simulator, SimulatorServer
+from traywidget.store.secrets import MemorySecretStore
 
 NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=UTC)
 RESET = datetime(2026, 4, 1, tzinfo=UTC)

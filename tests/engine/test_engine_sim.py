@@ -15,8 +15,8 @@ import pytest
 from tests.reliability.helpers import wait_until
 from traywidget.engine.engine import Engine, EngineSettings
 from traywidget.engine.schedule import Cadence
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, ErrorInfo, State, TrafficObservation, utcnow
+from traywidget.store.secrets import MemorySecretStore
 
 
 def engine_for(sim, specs, **settings) -> tuple[Engine, dict[str, str]]:

@@ -12,16 +12,14 @@ import inspect
 import json
 import random
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from traywidget.store.config import Settings
-from traywidget.engine.engine_control import EngineControl
 from traywidget.engine.engine import Engine, EngineSettings
+from traywidget.engine.engine_control import EngineControl
 from traywidget.engine.schedule import Cadence
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import (
     Account,
     ErrorInfo,
@@ -34,9 +32,11 @@ from traywidget.model import (
     Unit,
 )
 from traywidget.providers.routeway import NO_MANAGEMENT_KEY_NOTE, TRAFFIC_ONLY_NOTE
+from traywidget.store.config import Settings
+from traywidget.store.secrets import MemorySecretStore
 
-T0 = datetime(2026, 11, 22, 10, 20, 0, tzinfo=timezone.utc)
-HOUR_RESET = datetime(2026, 11, 22, 11, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 22, 10, 20, 0, tzinfo=UTC)
+HOUR_RESET = datetime(2026, 11, 22, 11, 0, 0, tzinfo=UTC)
 KEY = "rk_" + "a" * 64
 
 
@@ -257,7 +257,7 @@ async def test_snapshots_are_read_only_to_views():
     await engine.poll_all()
     await client.aclose()
     with pytest.raises(TypeError):
-        engine.snapshots["main"] = None  # type: ignore[index]
+        engine.snapshots["main"] = None  # type: ignore[index]  # the read-only mapping written on purpose
 
 
 # --- keys -------------------------------------------------------------------

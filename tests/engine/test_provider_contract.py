@@ -10,22 +10,22 @@ here, never recomputed by the adapter's own rule.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from traywidget.engine.engine import Engine, EngineSettings
 from traywidget.engine.schedule import Cadence
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, Snapshot, State, Unit
 from traywidget.simulator import ManualClock, Simulator, SimulatorServer
+from traywidget.store.secrets import MemorySecretStore
 
-NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=timezone.utc)  # a Thursday
-IN_A_MINUTE = datetime(2026, 3, 5, 10, 38, 12, tzinfo=timezone.utc)  # a rolling minute: "about"
-NEXT_HOUR = datetime(2026, 3, 5, 11, 0, tzinfo=timezone.utc)
-NEXT_UTC_MIDNIGHT = datetime(2026, 3, 6, tzinfo=timezone.utc)
-NEXT_MONDAY = datetime(2026, 3, 9, tzinfo=timezone.utc)  # OpenRouter's weeks start on Monday
-NEXT_MONTH = datetime(2026, 4, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 5, 10, 37, 12, tzinfo=UTC)  # a Thursday
+IN_A_MINUTE = datetime(2026, 3, 5, 10, 38, 12, tzinfo=UTC)  # a rolling minute: "about"
+NEXT_HOUR = datetime(2026, 3, 5, 11, 0, tzinfo=UTC)
+NEXT_UTC_MIDNIGHT = datetime(2026, 3, 6, tzinfo=UTC)
+NEXT_MONDAY = datetime(2026, 3, 9, tzinfo=UTC)  # OpenRouter's weeks start on Monday
+NEXT_MONTH = datetime(2026, 4, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from traywidget.engine.readings import merge_poll, merge_traffic
-from traywidget.present.freshness import quota_state
 from traywidget.model import Meter, Source, State, Thresholds, Unit
+from traywidget.present.freshness import quota_state
 
-T0 = datetime(2026, 11, 22, 10, 20, 0, tzinfo=timezone.utc)
-HOUR_RESET = datetime(2026, 11, 22, 11, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 22, 10, 20, 0, tzinfo=UTC)
+HOUR_RESET = datetime(2026, 11, 22, 11, 0, 0, tzinfo=UTC)
 
 
 def polled(name: str, remaining: float, limit: float = 500, resets_at=HOUR_RESET, seen_at=None) -> Meter:

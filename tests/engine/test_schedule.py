@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from traywidget.engine import schedule
 from traywidget.engine.schedule import AccountSchedule, Cadence
 from traywidget.model import Meter, State, Unit
 
-WALL = datetime(2026, 11, 22, 10, 20, 0, tzinfo=timezone.utc)
+WALL = datetime(2026, 11, 22, 10, 20, 0, tzinfo=UTC)
 NOW = 1000.0
 
 

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from tests.gateway.upstream import Upstream
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.gateway.server import Gateway
 from traywidget.model import Account, TrafficObservation
+from traywidget.store.secrets import MemorySecretStore
 
 
 @dataclass

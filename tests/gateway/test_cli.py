@@ -19,8 +19,8 @@ import pytest
 
 from tests.desktop_session import free_port, stop_process, wait_until
 from tests.e2e.cli import cli_env, run_cli
-from traywidget.store.config import ConfigStore
 from traywidget.providers.from_traffic import STOPPED_MESSAGE
+from traywidget.store.config import ConfigStore
 
 pytestmark = pytest.mark.slow  # every test runs the CLI or a headless gateway as a subprocess
 

@@ -149,8 +149,8 @@ async def test_the_engine_shows_what_the_gateway_learned(sim, client, dialect, s
     """The real gateway hands the real engine what it saw: the account's snapshot (status --json's
     shape) carries the dialect's meters and state."""
     from traywidget.engine.engine import Engine
-    from traywidget.store.secrets import MemorySecretStore
     from traywidget.gateway.server import Gateway
+    from traywidget.store.secrets import MemorySecretStore
 
     key = sim.sim.balances.add_dialect_key(dialect)
     store = MemorySecretStore()

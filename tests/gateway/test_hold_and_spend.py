@@ -16,9 +16,6 @@ import openai
 import pytest
 
 from tests.gateway.conftest import eventually, sim_accounts
-from traywidget.store.holds import HoldBook
-from traywidget.store.secrets import MemorySecretStore
-from traywidget.store.spend import SpendBook, next_midnight
 from traywidget.gateway.server import Gateway
 from traywidget.model import (
     HOLD_DAILY_CAP,
@@ -32,6 +29,9 @@ from traywidget.model import (
 )
 from traywidget.simulator.frames import openrouter_cost
 from traywidget.simulator.records import PLAIN_ANSWER_TOKENS, PROMPT_TOKENS
+from traywidget.store.holds import HoldBook
+from traywidget.store.secrets import MemorySecretStore
+from traywidget.store.spend import SpendBook, next_midnight
 
 MODEL = "gpt-4o-mini"
 ASK = [{"role": "user", "content": "hi"}]
@@ -66,7 +66,7 @@ class Held:
     def url(self, account_id: str) -> str:
         return self.gateway.url_for(account_id)
 
-    async def _count(self, request) -> None:  # noqa: ANN001 - an httpx (or httpx2) request
+    async def _count(self, request) -> None:
         self.sent.append(request.url.path)
 
     def openai(self, account_id: str) -> openai.AsyncOpenAI:
@@ -343,9 +343,9 @@ async def test_a_killed_stream_is_counted_as_stopped_with_what_was_reported(sim,
 
 
 async def test_the_kill_summary_says_exactly_what_was_stopped_and_where(sim, start_held):
-    from traywidget.present.alerts import kill_summary
     from traywidget.engine.engine import Engine
     from traywidget.gateway.kills import kill_everywhere
+    from traywidget.present.alerts import kill_summary
     from traywidget.providers import get_provider
 
     accounts, keys = sim_accounts(sim)  # rr "Main" (routing.run, a kill API), or "OR", rw "RW"

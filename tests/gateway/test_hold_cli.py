@@ -102,8 +102,8 @@ def test_accounts_set_edits_the_rails_and_refuses_bad_values(env):
 
 
 def test_a_daily_cap_holds_a_headless_gateway_and_says_so_once(env, sim):
-    from traywidget.store.spend import next_midnight
     from traywidget.model import iso, utcnow
+    from traywidget.store.spend import next_midnight
 
     _add(env, sim, "openrouter", "or-main", sim.sim.add_openrouter_key())
     assert run_cli(env, "accounts", "set", "or-main", "--daily-cap", "0.002").code == 0  # one answer costs 0.0025

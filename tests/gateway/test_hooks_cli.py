@@ -39,7 +39,7 @@ class Receiver(ThreadingHTTPServer):
         received = self.received
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 received.append((json.loads(body), self.headers.get("Authorization"), self.path))
                 self.send_response(204)
@@ -156,11 +156,11 @@ def test_the_headless_gateway_sends_a_refusal_to_the_hooks_and_the_tray_holds_ba
 
 def _tray_would_send(receiver: Receiver) -> bool:
     """Whether the tray app's hook runner (as its session builds it) delivers an event now."""
-    from traywidget.ui.session import tray_hook_runner
-    from traywidget.present.hook_events import sample_event
     from traywidget.desktop.hooks import hook_url_name, url_hook
-    from traywidget.store.secrets import MemorySecretStore
     from traywidget.model import utcnow
+    from traywidget.present.hook_events import sample_event
+    from traywidget.store.secrets import MemorySecretStore
+    from traywidget.ui.session import tray_hook_runner
 
     async def send() -> bool:
         hook, url = url_hook(receiver.url("/tray"))

@@ -17,11 +17,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.gateway.conftest import Running, sim_accounts
 from traywidget.engine.engine import Engine
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.engine.status import engine_status_document
 from traywidget.gateway.counts import GatewayCounts
 from traywidget.gateway.metrics import exposition
 from traywidget.gateway.server import Gateway
+from traywidget.store.secrets import MemorySecretStore
 
 NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
 CANARY_KEY = "sk-or-v1-" + "c11ca4a7" * 8

@@ -100,9 +100,9 @@ async def test_canaries_travel_only_to_their_own_provider(start_gateway, sim, cl
 
 
 def test_reprs_hold_no_secret():
-    from traywidget.store.secrets import MemorySecretStore
-    from traywidget.store.key_cache import KeyCache
     from traywidget.gateway.server import Gateway
+    from traywidget.store.key_cache import KeyCache
+    from traywidget.store.secrets import MemorySecretStore
 
     store = MemorySecretStore()
     store.set("a", CANARY)

@@ -13,7 +13,6 @@ import pytest
 
 from tests.gateway.conftest import upstream_account
 from tests.gateway.upstream import sse_event
-from traywidget.store.secrets import GATEWAY_TOKEN, MemorySecretStore
 from traywidget.gateway.server import Gateway, GatewayError
 from traywidget.gateway.sse import MAX_PENDING_BYTES, EventSplitter, split_events
 from traywidget.gateway.token import (
@@ -22,6 +21,7 @@ from traywidget.gateway.token import (
     rotate_token,
     token_matches,
 )
+from traywidget.store.secrets import GATEWAY_TOKEN, MemorySecretStore
 
 
 async def test_listens_on_loopback_v4_and_v6_only(start_gateway, upstream):

@@ -35,7 +35,7 @@ def load_tool():
         spec = importlib.util.spec_from_file_location(name, ROOT / "packaging" / "i18n.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]  # a source file always has a loader
     return sys.modules[name]
 
 

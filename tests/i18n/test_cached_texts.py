@@ -9,10 +9,10 @@ from tests.i18n.test_untranslated import (
     engine_snapshot_without_key,
     openrouter_snapshot,
 )
-from traywidget.store.cache import SnapshotCache
 from traywidget.i18n import tr, use_language
 from traywidget.i18n.numbers import NBSP
 from traywidget.i18n.phrases import Money, Phrase, from_data, to_data
+from traywidget.store.cache import SnapshotCache
 
 
 def test_cached_phrases_are_said_in_the_language_spoken(tmp_path):

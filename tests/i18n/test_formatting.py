@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from traywidget.i18n import Listing, Money, Phrase, enumeration, tr, use_language
+from traywidget.i18n.numbers import NBSP, number
+from traywidget.model import (
+    BALANCE,
+    CREDITS,
+    REQUESTS_DAY,
+    REQUESTS_HOUR,
+    REQUESTS_MINUTE,
+    Meter,
+    Unit,
+)
 from traywidget.present.formatting import (
     clock_time,
     count_left,
@@ -19,20 +30,9 @@ from traywidget.present.formatting import (
     text_width,
     time_until_reset,
 )
-from traywidget.i18n import Listing, Money, Phrase, enumeration, tr, use_language
-from traywidget.i18n.numbers import NBSP, number
-from traywidget.model import (
-    BALANCE,
-    CREDITS,
-    REQUESTS_DAY,
-    REQUESTS_HOUR,
-    REQUESTS_MINUTE,
-    Meter,
-    Unit,
-)
 from traywidget.present.text import badge_text, streams_text
 
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 LANGS = ["en", "de", "es", "zh_CN"]
 
 
@@ -95,7 +95,8 @@ def test_money_meters_say_their_currency_in_every_view():
         f"110,00{NBSP}CNY restantes en el saldo", "余额剩余 ¥110.00"]
     # The badge has room for one sign: the currency's narrow one.
     assert per_language(lambda: badge_text(balance)) == ["¥110", "¥110", "¥110", "¥110"]
-    assert per_language(lambda: badge_text(Meter(BALANCE, Unit.EUR, remaining=4.25))) == ["€4.2", "€4,2", "€4,2", "€4.2"]
+    assert per_language(lambda: badge_text(Meter(BALANCE, Unit.EUR, remaining=4.25))) == ["€4.2", "€4,2", "€4,2",
+                                                                                          "€4.2"]
     assert Meter.from_json(balance.to_json()) == balance
     assert balance.to_json()["unit"] == "cny"
     owed = Money(-3.5, 2, "cny")  # a phrase made below the views: English until shown
@@ -131,11 +132,11 @@ def test_badge_figures_stay_compact_with_the_decimal_separator():
         (Meter(CREDITS, Unit.USD, remaining=4.25, limit=10), ["$4.2", "$4,2", "$4,2", "$4.2"]),
         (Meter(CREDITS, Unit.USD, remaining=0.42, limit=10), ["$.42", "$,42", "$,42", "$.42"]),
     ):
-        assert per_language(lambda: badge_text(meter)) == expected  # noqa: B023
+        assert per_language(lambda: badge_text(meter)) == expected  # noqa: B023 - the lambda is called at once, inside the loop
 
 
 def test_times_are_on_the_24_hour_clock_everywhere():
-    assert per_language(lambda: clock_time(datetime(2025, 6, 1, 16, 0, tzinfo=timezone.utc))) == ["16:00"] * 4
+    assert per_language(lambda: clock_time(datetime(2025, 6, 1, 16, 0, tzinfo=UTC))) == ["16:00"] * 4
 
 
 @pytest.mark.parametrize("seconds,expected", [

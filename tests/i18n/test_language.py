@@ -20,7 +20,6 @@ from tests.ui.conftest import (
     make_controller,
     make_snapshot,
 )
-from traywidget.store.config import Config, ConfigStore, Settings
 from traywidget.i18n import (
     LANGUAGES,
     choose_language,
@@ -30,6 +29,7 @@ from traywidget.i18n import (
     use_language,
 )
 from traywidget.model import Account
+from traywidget.store.config import Config, ConfigStore, Settings
 from traywidget.ui.language import speak
 from traywidget.ui.settings import SettingsDialog
 

@@ -17,13 +17,8 @@ from tests.i18n.conftest import assert_all_marked
 from tests.i18n.views import menu_texts, widget_texts
 from tests.ui.conftest import NOW, make_snapshot
 from traywidget.desktop import autostart
-from traywidget.present.alerts import AlertPolicy, config_alert, kill_failed, kill_summary
-from traywidget.store.config import Config, ConfigStore
 from traywidget.engine.engine import Engine
-from traywidget.store.history import HistoryStore
 from traywidget.engine.http_client import fetch, make_client
-from traywidget.present.pace import PaceWatch
-from traywidget.store.secrets import KeyringState, KeyringStatus, MemorySecretStore
 from traywidget.model import (
     HOLD_DAILY_CAP,
     HOLD_RESERVE,
@@ -37,11 +32,16 @@ from traywidget.model import (
     Snapshot,
     State,
 )
+from traywidget.present.alerts import AlertPolicy, config_alert, kill_failed, kill_summary
+from traywidget.present.pace import PaceWatch
 from traywidget.providers import get_provider
 from traywidget.providers.base import PollContext, RequestSpec
 from traywidget.providers.decoding import fallback_message
-from traywidget.ui.bridge import InlineBridge
+from traywidget.store.config import Config, ConfigStore
+from traywidget.store.history import HistoryStore
+from traywidget.store.secrets import KeyringState, KeyringStatus, MemorySecretStore
 from traywidget.ui.account_editor import AccountEditor, describe_test_result
+from traywidget.ui.bridge import InlineBridge
 from traywidget.ui.controller import NO_TRAY_MESSAGE
 from traywidget.ui.panel import PanelWindow
 from traywidget.ui.settings import SettingsDialog

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -23,8 +23,8 @@ from traywidget.model import (
     round_down,
 )
 
-RESET = datetime(2026, 11, 22, 11, 0, tzinfo=timezone.utc)
-FETCHED = datetime(2026, 11, 22, 10, 37, 12, 345678, tzinfo=timezone.utc)
+RESET = datetime(2026, 11, 22, 11, 0, tzinfo=UTC)
+FETCHED = datetime(2026, 11, 22, 10, 37, 12, 345678, tzinfo=UTC)
 
 
 def hour(remaining: float | None = 420, limit: float | None = 500, used: float | None = 80) -> Meter:

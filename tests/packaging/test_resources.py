@@ -128,7 +128,7 @@ def test_wheel_ships_the_resources(tmp_path: Path) -> None:
         ".git", ".venv", "build", "dist", "shots", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis"))
     # Without `wheel` in this venv, let pip fetch the build backend pyproject.toml asks for.
     try:
-        import wheel  # noqa: F401
+        import wheel
 
         isolation = ["--no-build-isolation"]
     except ImportError:

@@ -13,7 +13,7 @@ from tests.conftest import require_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "packaging"))
-from trim_icu import keep, trim  # noqa: E402
+from trim_icu import keep, trim  # noqa: E402 - the packaging scripts are found through sys.path, set just above
 
 QT_CHECK = """
 from PySide6.QtCore import QLocale, QTimeZone

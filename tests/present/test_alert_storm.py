@@ -18,10 +18,13 @@ import asyncio
 import json
 import sys
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from traywidget.desktop.hooks import HookRunner, command_hook
+from traywidget.engine.engine import Engine
+from traywidget.model import Account, ErrorInfo, Snapshot, State
 from traywidget.present.alerts import (
     EXHAUSTED,
     RATE_LIMITED,
@@ -30,16 +33,13 @@ from traywidget.present.alerts import (
     Alert,
     AlertPolicy,
 )
-from traywidget.engine.engine import Engine
 from traywidget.present.hook_events import hook_event
-from traywidget.desktop.hooks import HookRunner, command_hook
-from traywidget.store.secrets import MemorySecretStore
-from traywidget.model import Account, ErrorInfo, Snapshot, State
 from traywidget.simulator import ManualClock, Simulator, SimulatorServer
+from traywidget.store.secrets import MemorySecretStore
 
 pytestmark = pytest.mark.slow
 
-START = datetime(2025, 1, 6, 12, 0, 0, tzinfo=timezone.utc)
+START = datetime(2025, 1, 6, 12, 0, 0, tzinfo=UTC)
 HOUR_S = 3600
 REQUEST_EVERY_S = 2
 POLL_EVERY_S = 20

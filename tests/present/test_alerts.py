@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from traywidget.present import alerts
-from traywidget.present.alerts import AlertPolicy, kill_summary
-from traywidget.present.formatting import format_duration
 from traywidget.model import (
     CREDITS,
     REQUESTS_HOUR,
@@ -23,8 +20,11 @@ from traywidget.model import (
     Thresholds,
     Unit,
 )
+from traywidget.present import alerts
+from traywidget.present.alerts import AlertPolicy, kill_summary
+from traywidget.present.formatting import format_duration
 
-T0 = datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)

@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from traywidget.present.freshness import (
-    account_reading,
-    at,
-    meter_at,
-    next_change,
-    rate_limit_ends,
-    read_at,
-)
 from traywidget.model import (
     BALANCE,
     CREDITS,
@@ -27,8 +19,16 @@ from traywidget.model import (
     State,
     Unit,
 )
+from traywidget.present.freshness import (
+    account_reading,
+    at,
+    meter_at,
+    next_change,
+    rate_limit_ends,
+    read_at,
+)
 
-T0 = datetime(2026, 12, 7, 13, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 7, 13, 14, 0, tzinfo=UTC)
 
 
 def seconds(n: float) -> datetime:

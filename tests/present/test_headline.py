@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from traywidget.present.headline import (
-    HeadlinePolicy,
-    parse_pin,
-    pick_headline,
-    refills_within_a_minute,
-    window_cue,
-)
 from traywidget.model import (
     BALANCE,
     CREDITS,
@@ -25,10 +18,17 @@ from traywidget.model import (
     State,
     Unit,
 )
+from traywidget.present.headline import (
+    HeadlinePolicy,
+    parse_pin,
+    pick_headline,
+    refills_within_a_minute,
+    window_cue,
+)
 
-NOW = datetime(2025, 6, 1, 12, 20, tzinfo=timezone.utc)
-HOUR_END = datetime(2025, 6, 1, 13, 0, tzinfo=timezone.utc)
-DAY_END = datetime(2025, 6, 2, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 12, 20, tzinfo=UTC)
+HOUR_END = datetime(2025, 6, 1, 13, 0, tzinfo=UTC)
+DAY_END = datetime(2025, 6, 2, 0, 0, tzinfo=UTC)
 
 
 def minute(left, limit=5):

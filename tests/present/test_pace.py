@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from traywidget.store.history import HistoryStore
-from traywidget.present.pace import PACE, Pace, PaceWatch, clock_text, estimate, pace_text
 from traywidget.model import (
     BALANCE,
     REQUESTS_DAY,
@@ -18,9 +16,11 @@ from traywidget.model import (
     State,
     Unit,
 )
+from traywidget.present.pace import PACE, Pace, PaceWatch, clock_text, estimate, pace_text
+from traywidget.store.history import HistoryStore
 
-T15 = datetime(2025, 6, 2, 15, 0, tzinfo=timezone.utc)
-RESET = datetime(2025, 6, 2, 16, 0, tzinfo=timezone.utc)
+T15 = datetime(2025, 6, 2, 15, 0, tzinfo=UTC)
+RESET = datetime(2025, 6, 2, 16, 0, tzinfo=UTC)
 
 
 pytestmark = pytest.mark.usefixtures("utc_local_time")
@@ -66,8 +66,8 @@ def test_only_the_current_window_counts():
 
 def test_a_refill_restarts_the_stretch():
     # A daily window topped up at 10:20 (remaining jumps up): only what follows counts.
-    day_reset = datetime(2025, 6, 3, 0, 0, tzinfo=timezone.utc)
-    start = datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)
+    day_reset = datetime(2025, 6, 3, 0, 0, tzinfo=UTC)
+    start = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
     samples = every_5_min(start, [100, 90, 80, 1000, 990, 980, 970, 960])
     now = start + timedelta(minutes=40)
     meter = Meter(REQUESTS_DAY, Unit.REQUESTS, limit=1000, remaining=950, resets_at=day_reset)
@@ -78,7 +78,7 @@ def test_a_refill_restarts_the_stretch():
 
 def test_the_recent_pace_not_the_whole_day():
     # A daily window sampled since midnight: only the last 3 hours (09:00-12:00) count.
-    midnight = datetime(2025, 6, 2, 0, 0, tzinfo=timezone.utc)
+    midnight = datetime(2025, 6, 2, 0, 0, tzinfo=UTC)
     values = [5000 - 10 * i for i in range(12 * 9)] + [3920 - 50 * i for i in range(36)]
     samples = every_5_min(midnight, values)
     now = midnight + timedelta(hours=12)
@@ -126,7 +126,7 @@ def test_a_balance_without_reset():
 
 
 def test_clock_text_days():
-    now = datetime(2025, 6, 2, 23, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 6, 2, 23, 0, tzinfo=UTC)
     assert clock_text(now + timedelta(minutes=30), now) == "23:30"
     assert clock_text(now + timedelta(hours=2), now) == "tomorrow 01:00"
     assert clock_text(now + timedelta(days=2), now) == "2025-06-04 23:00"
@@ -160,7 +160,7 @@ def test_watch_says_it_once_per_window_from_a_real_history(tmp_path):
 
 def test_watch_is_quiet_when_off_stale_or_failing():
     samples = every_5_min(T15, [500, 450, 400, 350, 300, 250])
-    history = lambda account, meter, since: [s for s in samples if s[0] >= since]  # noqa: E731
+    history = lambda account, meter, since: [s for s in samples if s[0] >= since]  # noqa: E731 - a one-line stand-in reads better as a lambda
     now = T15 + timedelta(minutes=30)
     assert PaceWatch(history, enabled=False).update(snapshot(200, now), now) == []
     watch = PaceWatch(history, enabled=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from traywidget.model import Meter, Snapshot, State, Thresholds, Unit
 from traywidget.present.severity import (
     STATE_SEVERITY,
     Severity,
@@ -12,7 +13,6 @@ from traywidget.present.severity import (
     severity_of,
     worst,
 )
-from traywidget.model import Meter, Snapshot, State, Thresholds, Unit
 
 EXPECTED = {
     State.OK: Severity.FINE,

@@ -9,8 +9,6 @@ from datetime import timedelta
 import pytest
 
 from tests.ui.conftest import NOW, make_snapshot
-from traywidget.present.formatting import left_text, percent_left, reset_text
-from traywidget.present.headline import pick_headline
 from traywidget.model import (
     BALANCE,
     CREDITS,
@@ -23,6 +21,8 @@ from traywidget.model import (
     State,
     Unit,
 )
+from traywidget.present.formatting import left_text, percent_left, reset_text
+from traywidget.present.headline import pick_headline
 from traywidget.present.text import (
     account_details,
     account_name,

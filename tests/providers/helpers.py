@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from traywidget.model import HttpResult, Meter, Unit
 from traywidget.providers.base import KeyHint, PollContext, RequestSpec
 
-NOW = datetime(2025, 3, 5, 10, 30, 15, tzinfo=timezone.utc)  # a Wednesday
+NOW = datetime(2025, 3, 5, 10, 30, 15, tzinfo=UTC)  # a Wednesday
 
 
 def ctx(now: datetime = NOW, management: bool = False, hint: KeyHint | None = None) -> PollContext:

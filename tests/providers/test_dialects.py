@@ -113,7 +113,8 @@ SPEC = RequestSpec("x", "x")
     (503, {**CF, "cf-mitigated": "challenge", "content-type": "text/html"},
      b"<!DOCTYPE html><html><head><title>Just a moment...</title></head></html>", "cloudflare_challenge"),
     (403, {**CF, "content-type": "text/html"},
-     b"<html><head><title>Attention Required! | Cloudflare</title></head><body>Sorry, you have been blocked</body></html>",
+     b"<html><head><title>Attention Required! | Cloudflare</title></head>"
+     b"<body>Sorry, you have been blocked</body></html>",
      "FIREWALL_BLOCKED"),
 ])
 @pytest.mark.parametrize("provider_id", ["routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot",

@@ -149,7 +149,8 @@ def test_scalar_parsers_never_raise(value, now):
 def test_routeway_rows_never_raise(row, ctx):
     body = encode({"data": [row, dict(row, key="sk-abc...wxyz")]})
     try:
-        reading = get_provider("routeway").parse(RequestSpec("account_keys", "account/keys"), HttpResult(200, {}, body), ctx)
+        reading = get_provider("routeway").parse(RequestSpec("account_keys", "account/keys"), HttpResult(200, {}, body),
+                                                 ctx)
     except ProviderError as err:
         check_error(err)
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -58,7 +58,7 @@ def test_parse_retry_after(value, expected):
 
 def test_parse_retry_after_non_string():
     assert parse_retry_after(None, NOW) is None
-    assert parse_retry_after(30, NOW) is None  # type: ignore[arg-type]
+    assert parse_retry_after(30, NOW) is None  # type: ignore[arg-type]  # a wrong type on purpose
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,8 @@ def test_plain_x_ratelimit_openrouter_429():
 
 
 def test_plain_x_ratelimit_delta_and_http_date():
-    info = parse_rate_limit_headers({"x-ratelimit-limit": "600", "x-ratelimit-remaining": "599", "x-ratelimit-reset": "60"}, NOW)
+    info = parse_rate_limit_headers({"x-ratelimit-limit": "600", "x-ratelimit-remaining": "599",
+                                     "x-ratelimit-reset": "60"}, NOW)
     assert window(info, "requests") == HeaderWindow("requests", 600.0, 599.0, NOW + timedelta(seconds=60))
     info = parse_rate_limit_headers({"X-RateLimit-Reset": "Wed, 05 Mar 2025 10:31:15 GMT"}, NOW)
     assert window(info, "requests").resets_at == NOW + timedelta(seconds=60)
@@ -276,8 +277,8 @@ def test_no_headers_no_windows():
 
 
 def test_names_and_values_that_are_not_text_are_skipped():
-    assert parse_rate_limit_headers({1: 2, "retry-after": 5}, NOW) == RateLimitInfo()  # type: ignore[dict-item]
-    assert parse_rate_limit_headers({b"Retry-After": b"7"}, NOW).retry_after_s == 7.0  # type: ignore[dict-item]
+    assert parse_rate_limit_headers({1: 2, "retry-after": 5}, NOW) == RateLimitInfo()  # type: ignore[dict-item]  # wrong key types on purpose
+    assert parse_rate_limit_headers({b"Retry-After": b"7"}, NOW).retry_after_s == 7.0  # type: ignore[dict-item]  # wrong key types on purpose
 
 
 def test_naive_now_is_utc():
@@ -297,4 +298,4 @@ def test_works_with_httpx_headers():
 
 def test_dates_are_utc():
     info = parse_rate_limit_headers({"anthropic-ratelimit-requests-reset": "2025-03-05T12:31:15+02:00"}, NOW)
-    assert window(info, "requests").resets_at == datetime(2025, 3, 5, 10, 31, 15, tzinfo=timezone.utc)
+    assert window(info, "requests").resets_at == datetime(2025, 3, 5, 10, 31, 15, tzinfo=UTC)

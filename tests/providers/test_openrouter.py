@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,9 +24,9 @@ P = OpenRouter()
 KEY = spec("key", "key")
 CREDITS_SPEC = spec("credits", "credits")
 
-MIDNIGHT = datetime(2025, 3, 6, tzinfo=timezone.utc)
-NEXT_MONDAY = datetime(2025, 3, 10, tzinfo=timezone.utc)  # NOW is Wednesday 2025-03-05
-NEXT_MONTH = datetime(2025, 4, 1, tzinfo=timezone.utc)
+MIDNIGHT = datetime(2025, 3, 6, tzinfo=UTC)
+NEXT_MONDAY = datetime(2025, 3, 10, tzinfo=UTC)  # NOW is Wednesday 2025-03-05
+NEXT_MONTH = datetime(2025, 4, 1, tzinfo=UTC)
 
 
 def key_body(**overrides):
@@ -72,7 +72,9 @@ def test_identity():
         (False, False, [RequestSpec("key", "key")]),
         (True, False, [RequestSpec("key", "key")]),
         (False, True, [RequestSpec("key", "key")]),
-        (True, True, [RequestSpec("key", "key"), RequestSpec("credits", "credits", credential=Credential.MANAGEMENT, optional=True)]),
+        (True, True,
+         [RequestSpec("key", "key"),
+          RequestSpec("credits", "credits", credential=Credential.MANAGEMENT, optional=True)]),
     ],
 )
 def test_poll_requests(full, management, expected):
@@ -113,17 +115,17 @@ def test_limit_reset_periods(limit_reset, used, resets_at):
 
 
 def test_next_monday_from_a_monday_and_sunday():
-    monday = datetime(2025, 3, 10, 8, tzinfo=timezone.utc)
-    sunday = datetime(2025, 3, 9, 23, 59, tzinfo=timezone.utc)
+    monday = datetime(2025, 3, 10, 8, tzinfo=UTC)
+    sunday = datetime(2025, 3, 9, 23, 59, tzinfo=UTC)
     for now in (monday, sunday):
         credits = by_name(P.parse(KEY, result(body=key_body(limit_reset="weekly")), ctx(now=now)).meters)[CREDITS]
-        assert credits.resets_at == (datetime(2025, 3, 17, tzinfo=timezone.utc) if now is monday else NEXT_MONDAY)
+        assert credits.resets_at == (datetime(2025, 3, 17, tzinfo=UTC) if now is monday else NEXT_MONDAY)
 
 
 def test_december_monthly_reset():
-    now = datetime(2025, 12, 15, tzinfo=timezone.utc)
+    now = datetime(2025, 12, 15, tzinfo=UTC)
     credits = by_name(P.parse(KEY, result(body=key_body()), ctx(now=now)).meters)[CREDITS]
-    assert credits.resets_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert credits.resets_at == datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_uncapped_key():
@@ -146,7 +148,8 @@ def test_remaining_computed_when_missing_and_clamped():
 
 @pytest.mark.parametrize(
     ("is_free_tier", "cap", "plan"),
-    [(True, 50, "Free tier · my laptop"), (False, 1000, "Paid · my laptop"), (None, 50, "my laptop"), ("yes", 50, "my laptop")],
+    [(True, 50, "Free tier · my laptop"), (False, 1000, "Paid · my laptop"), (None, 50, "my laptop"),
+     ("yes", 50, "my laptop")],
 )
 def test_absent_free_model_daily_requests_is_estimated(is_free_tier, cap, plan):
     body = key_body(is_free_tier=is_free_tier, free_model_daily_requests=...)
@@ -161,7 +164,8 @@ def test_absent_free_model_daily_requests_is_estimated(is_free_tier, cap, plan):
 
 @pytest.mark.parametrize("value", [None, "lots", [], {}, {"limit": "x", "remaining": None}])
 def test_unusable_free_model_daily_requests_is_estimated(value):
-    free = by_name(P.parse(KEY, result(body=key_body(free_model_daily_requests=value)), ctx()).meters)[FREE_REQUESTS_DAY]
+    free = by_name(P.parse(KEY, result(body=key_body(free_model_daily_requests=value)),
+                           ctx()).meters)[FREE_REQUESTS_DAY]
     assert free.estimated
 
 
@@ -228,7 +232,8 @@ def test_malformed(body, which):
     [(20.0, 5.5, 14.5), (10, 10, 0.0), (5.0, 7.25, -2.25)],
 )
 def test_credits_balance(total, usage, balance):
-    reading = P.parse(CREDITS_SPEC, result(body={"data": {"total_credits": total, "total_usage": usage}}), ctx(management=True))
+    reading = P.parse(CREDITS_SPEC, result(body={"data": {"total_credits": total, "total_usage": usage}}),
+                      ctx(management=True))
     (meter,) = reading.meters
     assert (meter.name, meter.unit, meter.limit) == (BALANCE, Unit.USD, None)
     assert meter.remaining == pytest.approx(balance)
@@ -236,7 +241,8 @@ def test_credits_balance(total, usage, balance):
 
 @pytest.mark.parametrize(
     "data",
-    [{}, {"total_credits": 1}, {"total_usage": 1}, {"total_credits": "1", "total_usage": 0}, {"total_credits": float("inf"), "total_usage": 0}],
+    [{}, {"total_credits": 1}, {"total_usage": 1}, {"total_credits": "1", "total_usage": 0},
+     {"total_credits": float("inf"), "total_usage": 0}],
 )
 def test_credits_missing_fields(data):
     with pytest.raises(ProviderError):
@@ -260,10 +266,12 @@ ERRORS = [
      "Insufficient credits. Add more using https://openrouter.ai/credits", None),
     (403, or_error(403, "Only management keys can perform this operation"), State.AUTH_ERROR,
      "Only management keys can perform this operation", None),
-    (429, or_error(429, "Rate limit exceeded", error_type="rate_limit_exceeded"), State.RATE_LIMITED, "Rate limit exceeded",
+    (429, or_error(429, "Rate limit exceeded", error_type="rate_limit_exceeded"), State.RATE_LIMITED,
+     "Rate limit exceeded",
      "rate_limit_exceeded"),
     (500, or_error(500, "Internal Server Error"), State.ERROR, "Internal Server Error", None),
-    (502, or_error(502, "Provider returned error", error_type="provider_error"), State.ERROR, "Provider returned error", "provider_error"),
+    (502, or_error(502, "Provider returned error", error_type="provider_error"), State.ERROR, "Provider returned error",
+     "provider_error"),
     (503, or_error(503, "Service unavailable"), State.ERROR, "Service unavailable", None),
     (400, or_error(400, "Invalid model"), State.ERROR, "Invalid model", None),
     # a status that says nothing: the body's code does
@@ -301,7 +309,8 @@ def test_429_retry(headers, retry):
 @pytest.mark.parametrize(
     ("message", "kind"),
     [
-        ("Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day", "daily"),
+        ("Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day",
+         "daily"),
         ("Rate limit exceeded: free-models-per-min.", "minute"),
         ("Rate limit exceeded", None),
     ],

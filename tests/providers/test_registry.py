@@ -23,13 +23,14 @@ def test_get_provider(provider_id):
     assert provider.id == provider_id
     assert get_provider(provider_id) is provider
     # https, or a proxy on this machine (LiteLLM's default http://localhost:4000)
-    assert provider.default_base_url.startswith(("https://", "http://localhost:")) and provider.default_base_url.endswith("/v1")
+    assert provider.default_base_url.startswith(("https://",
+                                                 "http://localhost:")) and provider.default_base_url.endswith("/v1")
 
 
 @pytest.mark.parametrize("bad", ["", "nope", "OpenRouter", None, 3])
 def test_unknown_provider(bad):
     with pytest.raises(ValueError) as caught:
-        get_provider(bad)  # type: ignore[arg-type]
+        get_provider(bad)  # type: ignore[arg-type]  # a wrong type on purpose
     for provider_id in PROVIDER_IDS:
         assert provider_id in str(caught.value)
 
@@ -49,7 +50,8 @@ def test_adapters_never_import_qt_or_httpx():
     code = (
         "import sys;"
         "import traywidget.providers.routing_run, traywidget.providers.openrouter, traywidget.providers.routeway;"
-        "import traywidget.providers.openai_compatible, traywidget.providers.headers, traywidget.providers.from_traffic;"
+        "import traywidget.providers.openai_compatible, traywidget.providers.headers, "
+        "traywidget.providers.from_traffic;"
         "bad = [m for m in ('PySide6', 'httpx', 'qasync') if m in sys.modules];"
         "assert not bad, bad"
     )

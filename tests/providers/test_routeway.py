@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -28,7 +28,7 @@ from .helpers import NOW, assert_sane_meter, by_name, ctx, result, spec
 P = Routeway()
 KEYS = spec("account_keys", "account/keys")
 BALANCE_SPEC = spec("balance", "account/balance")
-MIDNIGHT = datetime(2025, 3, 6, tzinfo=timezone.utc)
+MIDNIGHT = datetime(2025, 3, 6, tzinfo=UTC)
 
 API_KEY = "sk-abc12345def67890wxyz"
 HINT = KeyHint.of(API_KEY)  # prefix "sk-abc12", suffix "wxyz"
@@ -259,13 +259,16 @@ def test_headers_of_another_limit_are_ignored():
 # -- balance ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("body", "balance"), [({"balance": 4.2}, 4.2), ({"balance": 0}, 0.0), ({"balance": -1.5}, -1.5), ({"data": {"balance": 3}}, 3.0)])
+@pytest.mark.parametrize(("body", "balance"),
+                         [({"balance": 4.2}, 4.2), ({"balance": 0}, 0.0), ({"balance": -1.5}, -1.5),
+                          ({"data": {"balance": 3}}, 3.0)])
 def test_balance(body, balance):
     (meter,) = P.parse(BALANCE_SPEC, result(body=body), ctx(management=True)).meters
     assert (meter.name, meter.unit, meter.limit, meter.remaining) == (BALANCE, Unit.USD, None, balance)
 
 
-@pytest.mark.parametrize("body", [b"{}", b'{"balance": "4.20"}', b'{"balance": NaN}', b'{"balance": null}', b"[]", b"4.2"])
+@pytest.mark.parametrize("body",
+                         [b"{}", b'{"balance": "4.20"}', b'{"balance": NaN}', b'{"balance": null}', b"[]", b"4.2"])
 def test_balance_malformed(body):
     with pytest.raises(ProviderError):
         P.parse(BALANCE_SPEC, result(body=body), ctx(management=True))
@@ -285,7 +288,8 @@ NEW_429 = {
         "support": "https://discord.gg/RjX2CpdPpd",
     }
 }
-OLD_429 = {"error": {"message": "Rate limit exceeded for free models.", "type": "error", "tip": "Wait a bit", "code": 429}}
+OLD_429 = {"error": {"message": "Rate limit exceeded for free models.", "type": "error", "tip": "Wait a bit",
+                     "code": 429}}
 
 
 def rw_error(message, type_, code, **extra):
@@ -295,11 +299,14 @@ def rw_error(message, type_, code, **extra):
 @pytest.mark.parametrize(
     ("status", "body", "headers", "message", "code", "kind", "retry"),
     [
-        (429, NEW_429, {"Retry-After": "12"}, "API key per-minute rate limit exceeded (60 RPM).", "rate_limit_exceeded", "minute", 12.0),
+        (429, NEW_429, {"Retry-After": "12"}, "API key per-minute rate limit exceeded (60 RPM).", "rate_limit_exceeded",
+         "minute", 12.0),
         (429, OLD_429, {"Retry-After": "30"}, "Rate limit exceeded for free models.", "429", None, 30.0),
-        (429, OLD_429, {"X-RateLimit-Limit-Day": "200", "X-RateLimit-Remaining-Day": "0", "X-RateLimit-Reset-Day": "3600"},
+        (429, OLD_429,
+         {"X-RateLimit-Limit-Day": "200", "X-RateLimit-Remaining-Day": "0", "X-RateLimit-Reset-Day": "3600"},
          "Rate limit exceeded for free models.", "429", "daily", 3600.0),
-        (429, OLD_429, {"X-RateLimit-Limit-Minute": "5", "X-RateLimit-Remaining-Minute": "0", "X-RateLimit-Reset-Minute": "40"},
+        (429, OLD_429,
+         {"X-RateLimit-Limit-Minute": "5", "X-RateLimit-Remaining-Minute": "0", "X-RateLimit-Reset-Minute": "40"},
          "Rate limit exceeded for free models.", "429", "minute", 40.0),
         (429, rw_error("Daily limit of 200 requests reached", "rate_limit_error", "rate_limit_exceeded"), {},
          "Daily limit of 200 requests reached", "rate_limit_exceeded", "daily", None),
@@ -310,7 +317,8 @@ def rw_error(message, type_, code, **extra):
 def test_both_429_forms(status, body, headers, message, code, kind, retry):
     err = P.error_for(KEYS, result(status, body, headers), ctx(management=True, hint=HINT))
     assert err.state is State.RATE_LIMITED
-    assert (err.info.message, err.info.code, err.info.limit_kind, err.info.retry_after_s) == (message, code, kind, retry)
+    assert (err.info.message, err.info.code, err.info.limit_kind, err.info.retry_after_s) == (message, code, kind,
+                                                                                              retry)
 
 
 @pytest.mark.parametrize(
@@ -320,7 +328,8 @@ def test_both_429_forms(status, body, headers, message, code, kind, retry):
         (403, rw_error("Management key required", "permission_error", "forbidden"), State.AUTH_ERROR),
         (400, rw_error("Key revoked", "authentication_error", "invalid_key"), State.AUTH_ERROR),
         (402, rw_error("Insufficient balance", "invalid_request_error", 402), State.PAYMENT_REQUIRED),
-        (400, rw_error("Insufficient balance, please top up", "invalid_request_error", "insufficient_balance"), State.PAYMENT_REQUIRED),
+        (400, rw_error("Insufficient balance, please top up", "invalid_request_error", "insufficient_balance"),
+         State.PAYMENT_REQUIRED),
         (403, rw_error("Insufficient balance", "permission_error", 403), State.PAYMENT_REQUIRED),
         (400, rw_error("Bad model", "invalid_request_error", "model_not_found", trace_id="t1"), State.ERROR),
         (500, rw_error("Internal error", "api_error", 500), State.ERROR),

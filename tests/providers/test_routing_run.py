@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -69,10 +69,10 @@ def test_full_documented_example():
     assert (minute.used, minute.limit, minute.remaining) == (3, 100, 97)
     assert minute.approximate_reset and minute.resets_at == NOW + timedelta(seconds=60)
     assert (hour.used, hour.limit, hour.remaining) == (80, 500, 420)
-    assert hour.resets_at == datetime(2025, 3, 5, 11, 0, tzinfo=timezone.utc)
+    assert hour.resets_at == datetime(2025, 3, 5, 11, 0, tzinfo=UTC)
     assert not hour.approximate_reset
     assert (day.used, day.limit, day.remaining) == (120, 1500, 1380)
-    assert day.resets_at == datetime(2025, 3, 6, tzinfo=timezone.utc)
+    assert day.resets_at == datetime(2025, 3, 6, tzinfo=UTC)
     for meter in reading.meters:
         assert_sane_meter(meter)
 
@@ -96,15 +96,15 @@ def test_hourly_documented_example():
     reading = P.parse(HOURLY, result(body={"limit": 500, "used": 80, "remaining": 420, "plan_tier": "Premium"}), ctx())
     (hour,) = reading.meters
     assert (hour.name, hour.used, hour.limit, hour.remaining) == (REQUESTS_HOUR, 80, 500, 420)
-    assert hour.resets_at == datetime(2025, 3, 5, 11, tzinfo=timezone.utc)
+    assert hour.resets_at == datetime(2025, 3, 5, 11, tzinfo=UTC)
     assert reading.plan == "Premium"
 
 
 def test_top_of_hour_and_midnight_edges():
-    late = datetime(2025, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+    late = datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)
     meters = by_name(P.parse(FULL, result(body=DOC_FULL), ctx(now=late)).meters)
-    assert meters[REQUESTS_HOUR].resets_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
-    assert meters[REQUESTS_DAY].resets_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert meters[REQUESTS_HOUR].resets_at == datetime(2026, 1, 1, tzinfo=UTC)
+    assert meters[REQUESTS_DAY].resets_at == datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,8 @@ def test_top_of_hour_and_midnight_edges():
         ({"requests_remaining_this_minute": 5000}, REQUESTS_MINUTE, (3, 100, 100)),
         # negative / NaN / bool → unknown, then computed
         ({"requests_remaining_this_hour": -3}, REQUESTS_HOUR, (80, 500, 420)),
-        ({"requests_used_this_hour": float("nan"), "requests_remaining_this_hour": None}, REQUESTS_HOUR, (None, 500, None)),
+        ({"requests_used_this_hour": float("nan"), "requests_remaining_this_hour": None}, REQUESTS_HOUR,
+         (None, 500, None)),
         ({"requests_limit_today": True}, REQUESTS_DAY, (120, None, None)),
         # used above limit: remaining 0, never negative
         ({"requests_used_today": 1600, "requests_remaining": None}, REQUESTS_DAY, (1600, 1500, 0)),
@@ -153,26 +154,38 @@ def test_malformed_bodies(body, which):
 
 ERROR_TABLE = [
     # status, headers, body, state, message, code, limit_kind
-    (401, {"X-Error-Code": "AUTHENTICATION_ERROR"}, b"Invalid API key", State.AUTH_ERROR, "Invalid API key", "AUTHENTICATION_ERROR", None),
+    (401, {"X-Error-Code": "AUTHENTICATION_ERROR"}, b"Invalid API key", State.AUTH_ERROR, "Invalid API key",
+     "AUTHENTICATION_ERROR", None),
     (401, {}, b'{"message":"Authentication required"}', State.AUTH_ERROR, "Authentication required", None, None),
-    (403, {"X-Error-Code": "AUTHORIZATION_ERROR"}, b"Forbidden", State.AUTH_ERROR, "Forbidden", "AUTHORIZATION_ERROR", None),
-    (403, {"X-Error-Code": "MODEL_NOT_ALLOWED"}, b"Model not allowed on your plan", State.AUTH_ERROR, "Model not allowed on your plan", "MODEL_NOT_ALLOWED", None),
+    (403, {"X-Error-Code": "AUTHORIZATION_ERROR"}, b"Forbidden", State.AUTH_ERROR, "Forbidden", "AUTHORIZATION_ERROR",
+     None),
+    (403, {"X-Error-Code": "MODEL_NOT_ALLOWED"}, b"Model not allowed on your plan", State.AUTH_ERROR,
+     "Model not allowed on your plan", "MODEL_NOT_ALLOWED", None),
     (403, {}, b'{"message":"Access denied"}', State.AUTH_ERROR, "Access denied", None, None),
-    (402, {"X-Error-Code": "INSUFFICIENT_CREDITS"}, b"Insufficient credits", State.PAYMENT_REQUIRED, "Insufficient credits", "INSUFFICIENT_CREDITS", None),
+    (402, {"X-Error-Code": "INSUFFICIENT_CREDITS"}, b"Insufficient credits", State.PAYMENT_REQUIRED,
+     "Insufficient credits", "INSUFFICIENT_CREDITS", None),
     (404, {"X-Error-Code": "NOT_FOUND"}, b"Not found", State.ERROR, "Not found", "NOT_FOUND", None),
-    (429, {"X-Error-Code": "RATE_LIMIT_ERROR"}, b"Hourly request limit exceeded", State.RATE_LIMITED, "Hourly request limit exceeded", "RATE_LIMIT_ERROR", "hourly"),
-    (429, {"X-Error-Code": "RATE_LIMIT_ERROR"}, b"Concurrent stream limit exceeded", State.RATE_LIMITED, "Concurrent stream limit exceeded", "RATE_LIMIT_ERROR", "concurrent_streams"),
-    (429, {"X-Error-Code": "DAILY_REQUEST_LIMIT_EXCEEDED"}, b"Request limit exceeded", State.RATE_LIMITED, "Request limit exceeded", "DAILY_REQUEST_LIMIT_EXCEEDED", "daily"),
-    (429, {"X-Error-Code": "RATE_LIMIT_ERROR"}, b"Daily request limit exceeded", State.RATE_LIMITED, "Daily request limit exceeded", "RATE_LIMIT_ERROR", "daily"),
+    (429, {"X-Error-Code": "RATE_LIMIT_ERROR"}, b"Hourly request limit exceeded", State.RATE_LIMITED,
+     "Hourly request limit exceeded", "RATE_LIMIT_ERROR", "hourly"),
+    (429, {"X-Error-Code": "RATE_LIMIT_ERROR"}, b"Concurrent stream limit exceeded", State.RATE_LIMITED,
+     "Concurrent stream limit exceeded", "RATE_LIMIT_ERROR", "concurrent_streams"),
+    (429, {"X-Error-Code": "DAILY_REQUEST_LIMIT_EXCEEDED"}, b"Request limit exceeded", State.RATE_LIMITED,
+     "Request limit exceeded", "DAILY_REQUEST_LIMIT_EXCEEDED", "daily"),
+    (429, {"X-Error-Code": "RATE_LIMIT_ERROR"}, b"Daily request limit exceeded", State.RATE_LIMITED,
+     "Daily request limit exceeded", "RATE_LIMIT_ERROR", "daily"),
     (429, {"Retry-After": "17", "X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0"},
      b'{"message":"Rate limit exceeded. Please try again later.","retry_after":17}', State.RATE_LIMITED,
      "Rate limit exceeded. Please try again later.", None, "ip"),
     (500, {}, b'{"message":"Internal server error"}', State.ERROR, "Internal server error", None, None),
-    (502, {"X-Error-Code": "PROVIDER_ERROR"}, b"Upstream provider failed", State.ERROR, "Upstream provider failed", "PROVIDER_ERROR", None),
-    (504, {"X-Error-Code": "PROVIDER_ERROR"}, b"Upstream timeout", State.ERROR, "Upstream timeout", "PROVIDER_ERROR", None),
-    (503, {"X-Error-Code": "CIRCUIT_BREAKER_OPEN"}, b"Circuit breaker open", State.ERROR, "Circuit breaker open", "CIRCUIT_BREAKER_OPEN", None),
+    (502, {"X-Error-Code": "PROVIDER_ERROR"}, b"Upstream provider failed", State.ERROR, "Upstream provider failed",
+     "PROVIDER_ERROR", None),
+    (504, {"X-Error-Code": "PROVIDER_ERROR"}, b"Upstream timeout", State.ERROR, "Upstream timeout", "PROVIDER_ERROR",
+     None),
+    (503, {"X-Error-Code": "CIRCUIT_BREAKER_OPEN"}, b"Circuit breaker open", State.ERROR, "Circuit breaker open",
+     "CIRCUIT_BREAKER_OPEN", None),
     # a status that says nothing: the code decides
-    (400, {"X-Error-Code": "INSUFFICIENT_CREDITS"}, b"No credits", State.PAYMENT_REQUIRED, "No credits", "INSUFFICIENT_CREDITS", None),
+    (400, {"X-Error-Code": "INSUFFICIENT_CREDITS"}, b"No credits", State.PAYMENT_REQUIRED, "No credits",
+     "INSUFFICIENT_CREDITS", None),
     (418, {}, b"", State.ERROR, "HTTP 418 I'm a Teapot from provider", None, None),
 ]
 
@@ -208,7 +221,9 @@ def test_429_retry_after(headers, body, retry):
 
 
 def test_503_keeps_retry_after():
-    err = P.error_for(FULL, result(503, b"Circuit breaker open", {"X-Error-Code": "CIRCUIT_BREAKER_OPEN", "Retry-After": "5"}), ctx())
+    err = P.error_for(FULL,
+                      result(503, b"Circuit breaker open",
+                             {"X-Error-Code": "CIRCUIT_BREAKER_OPEN", "Retry-After": "5"}), ctx())
     assert (err.state, err.info.retry_after_s) == (State.ERROR, 5.0)
 
 
@@ -234,7 +249,8 @@ def test_long_message_is_bounded_and_one_line():
 
 def test_key_echoed_in_message_is_masked():
     key = "rk_" + "0123456789abcdef" * 4
-    err = P.error_for(FULL, result(401, f"Invalid API key {key}".encode(), {"X-Error-Code": "AUTHENTICATION_ERROR"}), ctx())
+    err = P.error_for(FULL, result(401, f"Invalid API key {key}".encode(), {"X-Error-Code": "AUTHENTICATION_ERROR"}),
+                      ctx())
     assert key not in err.info.message
     assert "0123456789" not in err.info.message
 
@@ -246,7 +262,8 @@ def test_kill_request():
     assert P.kill_request() == RequestSpec("kill", "user/streams/kill", "POST")
 
 
-@pytest.mark.parametrize(("body", "n"), [({"killed_streams": 2}, 2), ({"killed_streams": 0}, 0), ({"killed_streams": 3.0}, 3)])
+@pytest.mark.parametrize(("body", "n"),
+                         [({"killed_streams": 2}, 2), ({"killed_streams": 0}, 0), ({"killed_streams": 3.0}, 3)])
 def test_parse_kill(body, n):
     assert P.parse_kill(result(body=body)) == n
 
@@ -254,7 +271,8 @@ def test_parse_kill(body, n):
 @pytest.mark.parametrize(
     "body",
     [b"", b"nope", b"[]", b"{}", b'{"killed_streams": "2"}', b'{"killed_streams": -1}', b'{"killed_streams": 1.5}',
-     b'{"killed_streams": true}', b'{"killed_streams": NaN}', b'{"killed_streams": 1e300}', b'{"killed_streams": null}'],
+     b'{"killed_streams": true}', b'{"killed_streams": NaN}', b'{"killed_streams": 1e300}',
+     b'{"killed_streams": null}'],
 )
 def test_parse_kill_malformed(body):
     with pytest.raises(ProviderError) as caught:

@@ -28,7 +28,6 @@ from traywidget.model import (
     Unit,
 )
 from traywidget.providers import PROVIDER_IDS, get_provider
-from traywidget.providers.openai_compatible import NO_USAGE_ENDPOINT_NOTE
 from traywidget.providers.from_traffic import (
     STOPPED_MESSAGE,
     is_event_stream,
@@ -40,6 +39,7 @@ from traywidget.providers.from_traffic import (
     traffic_meters,
     wants_body,
 )
+from traywidget.providers.openai_compatible import NO_USAGE_ENDPOINT_NOTE
 
 from .helpers import NOW, by_name, ctx, result
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, Meter, Snapshot, State, Unit
+from traywidget.store.secrets import MemorySecretStore
 
 PROVIDERS = ("routing.run", "openrouter", "routeway")
 SHORT = {"routing.run": "rr", "openrouter": "or", "routeway": "rw"}
@@ -43,7 +44,7 @@ class Case:
 
 
 def _same(message: str) -> dict[str, str]:
-    return {p: message for p in PROVIDERS}
+    return dict.fromkeys(PROVIDERS, message)
 
 
 def malformed(rr: str, or_: str, rw: str) -> dict[str, str]:
@@ -87,16 +88,16 @@ def cases(timeout_s: float, retry_after: int = 1) -> list[Case]:
         Case("403", "status_403", {}, State.AUTH_ERROR,
              {"routing.run": "Not authorized", "openrouter": "Forbidden", "routeway": "Permission denied"}),
         Case("429 Retry-After seconds", "status_429", {"retry_after": retry_after}, State.RATE_LIMITED,
-             RATE_LIMITED, {p: ra for p in PROVIDERS}),
+             RATE_LIMITED, dict.fromkeys(PROVIDERS, ra)),
         Case("429 Retry-After HTTP-date", "status_429", {"retry_after": retry_after + 1, "http_date": True},
-             State.RATE_LIMITED, RATE_LIMITED, {p: (retry_after - 1.0, retry_after + 1.5) for p in PROVIDERS}),
+             State.RATE_LIMITED, RATE_LIMITED, dict.fromkeys(PROVIDERS, (retry_after - 1.0, retry_after + 1.5))),
         # Without Retry-After: routing.run says nothing (backoff decides); OpenRouter's and
         # Routeway's X-RateLimit-* headers name the minute window's reset (60 s).
         Case("429 without Retry-After", "status_429", {}, State.RATE_LIMITED, RATE_LIMITED,
              {"routing.run": None, "openrouter": (55.0, 61.0), "routeway": (55.0, 61.0)}),
         Case("per-IP limiter 429", "ip_limit", {"retry_after": retry_after}, State.RATE_LIMITED,
              {**RATE_LIMITED, "routing.run": "Rate limit exceeded. Please try again later."},
-             {p: ra for p in PROVIDERS}),
+             dict.fromkeys(PROVIDERS, ra)),
         Case("slow drip past the timeout", "slow_drip", {"seconds": timeout_s * 3}, State.ERROR, _same(late),
              slow=True),
         Case("slow drip within the timeout", "slow_drip", {"seconds": timeout_s * 0.2}, State.OK, {}),

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cli import cli_env, run_cli
-from traywidget.store.cache import SnapshotCache
 from traywidget.model import Meter, Snapshot, State, Unit, utcnow
+from traywidget.store.cache import SnapshotCache
 
 ROOT = Path(__file__).resolve().parents[2]
 

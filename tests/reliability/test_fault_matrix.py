@@ -20,11 +20,11 @@ import pytest
 
 from tests.desktop_session import free_port
 from tests.e2e.cli import cli_env, run_cli
-from traywidget.store.config import Config, ConfigStore
 from traywidget.engine.engine import Cadence, Engine, EngineSettings
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Snapshot, State
 from traywidget.simulator import SimulatorServer
+from traywidget.store.config import Config, ConfigStore
+from traywidget.store.secrets import MemorySecretStore
 
 from .helpers import (
     PROVIDERS,
@@ -217,7 +217,7 @@ def test_cli_fault_matrix(keyring_home, tmp_path, sim, report):
     for case in matrix:
         if case.slow:  # the CLI's timeout is the default one: "did not answer within 15 s"
             case = Case(case.name, case.fault, case.params, case.state,
-                        {p: "127.0.0.1 did not answer …" for p in PROVIDERS})
+                        dict.fromkeys(PROVIDERS, "127.0.0.1 did not answer …"))
         for p in PROVIDERS:
             account_id = faulty[(case.name, p)].account.id
             found = check_fault_snapshot(case, p, snaps.get(account_id), baseline[account_id])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -33,14 +33,14 @@ from tests.strategies import (
     numbers,
     statuses,
 )
-from traywidget.store.cache import SnapshotCache
-from traywidget.store.config import ConfigStore
 from traywidget.engine.engine import Engine, EngineSettings
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, HttpResult, ProviderError, Snapshot, State
 from traywidget.providers import PROVIDER_IDS, get_provider
 from traywidget.providers.base import PollContext, Reading, RequestSpec
 from traywidget.providers.headers import parse_rate_limit_headers
+from traywidget.store.cache import SnapshotCache
+from traywidget.store.config import ConfigStore
+from traywidget.store.secrets import MemorySecretStore
 
 from .helpers import badge_lies, meter_lie
 
@@ -53,7 +53,7 @@ field_dicts = st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=12)
 def declared_specs() -> list[tuple[str, RequestSpec]]:
     """Every RequestSpec each provider declares (fast, full, with/without management key) and its kill."""
     found: dict[tuple[str, str], RequestSpec] = {}
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     for pid in PROVIDER_IDS:
         provider = get_provider(pid)
         for full in (False, True):
@@ -271,7 +271,8 @@ def test_snapshot_from_json_on_arbitrary_json(report):
 def _cache_payloads():
     return st.one_of(
         st.binary(max_size=200),
-        st.builds(lambda items: encode({"accounts": items}), st.lists(st.one_of(snapshot_like, json_values), max_size=3)),
+        st.builds(lambda items: encode({"accounts": items}),
+                  st.lists(st.one_of(snapshot_like, json_values), max_size=3)),
         st.builds(encode, json_values),
     )
 

@@ -24,8 +24,8 @@ import pytest
 from tests import desktop_session
 from traywidget.engine.engine import Engine, EngineSettings
 from traywidget.engine.schedule import Cadence, requests_budget_per_hour
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, State
+from traywidget.store.secrets import MemorySecretStore
 
 from .helpers import PROVIDERS, SHORT, Member, add_member, wait_until
 

@@ -24,10 +24,8 @@ import pytest
 
 from tests.desktop_session import free_port, wait_until
 from tests.e2e.cli import cli_env
-from traywidget.store.config import Config, ConfigStore
 from traywidget.engine.engine import Cadence, Engine, EngineSettings
 from traywidget.engine.http_client import fetch, join_url, make_client
-from traywidget.store.secrets import KeyringSecretStore, MemorySecretStore
 from traywidget.model import (
     Account,
     ErrorInfo,
@@ -38,6 +36,8 @@ from traywidget.model import (
 )
 from traywidget.providers import get_provider
 from traywidget.providers.base import KeyHint, PollContext
+from traywidget.store.config import Config, ConfigStore
+from traywidget.store.secrets import KeyringSecretStore, MemorySecretStore
 
 from .helpers import PROVIDERS, SHORT, cases
 from .helpers import wait_until as async_wait_until
@@ -191,7 +191,7 @@ async def test_exceptions_and_tracebacks_hold_no_key(sim, report):
             raise RuntimeError(f"cannot store {secret} for {user}")
 
     store = KeyringSecretStore()
-    store._backend = lambda: Echo()  # type: ignore[method-assign]
+    store._backend = lambda: Echo()  # type: ignore[method-assign]  # a stand-in backend
     try:
         store.set("acc", CANARIES["routing.run"])
     except SecretStoreError as exc:

@@ -14,8 +14,8 @@ import pytest
 
 from traywidget.engine.engine import Engine, EngineSettings
 from traywidget.engine.schedule import Cadence
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account, State, utcnow
+from traywidget.store.secrets import MemorySecretStore
 
 from .helpers import PROVIDERS, SHORT, add_member, wait_until
 

@@ -13,8 +13,8 @@ import pytest
 
 from traywidget.engine.engine import Engine, EngineSettings
 from traywidget.engine.schedule import Cadence
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import State
+from traywidget.store.secrets import MemorySecretStore
 
 from .helpers import PROVIDERS, SHORT, add_member, badge_lies
 

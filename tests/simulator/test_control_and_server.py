@@ -130,7 +130,8 @@ def test_busy_port_raises():
 def test_demo_world_over_http():
     with SimulatorServer() as server, httpx.Client() as c:
         accounts = build_demo(server.sim)
-        assert {a["provider"] for a in accounts} == {"routing.run", "openrouter", "routeway", "litellm", "deepseek", "moonshot", "openai-compatible"}
+        assert {a["provider"] for a in accounts} == {"routing.run", "openrouter", "routeway", "litellm", "deepseek",
+                                                     "moonshot", "openai-compatible"}
         assert len({a["api_key"] for a in accounts}) == len(accounts)
         by_id = {a["id"]: a for a in accounts}
         main = by_id["demo-routing-run"]["api_key"]
@@ -138,9 +139,11 @@ def test_demo_world_over_http():
         killed = c.post(f"{server.url('routing.run')}/user/streams/kill", headers={"X-API-Key": main})
         assert killed.json() == {"killed_streams": 1}
         mgmt = by_id["demo-routeway"]["management_key"]
-        assert c.get(f"{server.url('routeway')}/account/keys", headers={"Authorization": f"Bearer {mgmt}"}).status_code == 200
+        assert c.get(f"{server.url('routeway')}/account/keys",
+                     headers={"Authorization": f"Bearer {mgmt}"}).status_code == 200
         orm = by_id["demo-openrouter"]["management_key"]
-        assert c.get(f"{server.url('openrouter')}/credits", headers={"Authorization": f"Bearer {orm}"}).status_code == 200
+        assert c.get(f"{server.url('openrouter')}/credits",
+                     headers={"Authorization": f"Bearer {orm}"}).status_code == 200
         # The OpenAI-compatible demo account answers chat and Anthropic's /messages on one key.
         compatible = by_id["demo-compatible"]["api_key"]
         base = server.url("openai-compatible")

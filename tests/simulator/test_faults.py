@@ -24,7 +24,8 @@ def target(request, sim, server):
         key = sim.add_openrouter_key(limit=5.0)
         return provider, key, lambda c, **kw: c.get(f"{base}/key", headers={"Authorization": f"Bearer {key}"}, **kw)
     mgmt = sim.add_management_key(sim.add_routeway_key())
-    return provider, mgmt, lambda c, **kw: c.get(f"{base}/account/keys", headers={"Authorization": f"Bearer {mgmt}"}, **kw)
+    return provider, mgmt, lambda c, **kw: c.get(f"{base}/account/keys", headers={"Authorization": f"Bearer {mgmt}"},
+                                                 **kw)
 
 
 def numbers(value):
@@ -277,4 +278,5 @@ def test_body_faults_wait_for_a_plain_request(client, sim, server):
     plain = client.post(f"{base}/chat/completions", headers=headers, json={"messages": []})
     with pytest.raises(json.JSONDecodeError):
         json.loads(plain.text)
-    assert client.post(f"{base}/chat/completions", headers=headers, json={"messages": []}).json()["object"] == "chat.completion"
+    assert client.post(f"{base}/chat/completions", headers=headers,
+                       json={"messages": []}).json()["object"] == "chat.completion"

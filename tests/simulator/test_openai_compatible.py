@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -122,7 +122,7 @@ def test_unknown_path_is_openai_404(client, sim, base):
 
 @pytest.mark.parametrize("auth", ["x-api-key", "bearer"])
 def test_messages_plain_with_anthropic_headers(client, sim, base, clock, auth):
-    clock.set(datetime(2025, 3, 4, 10, 0, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2025, 3, 4, 10, 0, 0, tzinfo=UTC))
     key = sim.add_openai_compatible_key(rpm=50, tpm=10_000)
     headers = {"x-api-key": key, **ANTHROPIC} if auth == "x-api-key" else {**bearer(key), **ANTHROPIC}
     response = client.post(f"{base}/messages", headers=headers,
@@ -176,7 +176,8 @@ def test_messages_429_in_anthropic_form_plain_and_mid_stream(client, sim, base):
 @pytest.mark.parametrize("headers, status, error", [
     ({}, 401, {"type": "authentication_error", "message": "x-api-key header is required"}),
     ({"x-api-key": "sk-nobody", **ANTHROPIC}, 401, {"type": "authentication_error", "message": "invalid x-api-key"}),
-    ("known key, no version", 400, {"type": "invalid_request_error", "message": "anthropic-version: header is required"}),
+    ("known key, no version", 400,
+     {"type": "invalid_request_error", "message": "anthropic-version: header is required"}),
 ])
 def test_messages_refusals(client, sim, base, headers, status, error):
     if headers == "known key, no version":

@@ -52,7 +52,7 @@ def test_echo_fingerprints_credentials_and_never_returns_them(client, sim, serve
                                                                           "Api-Key": token})
     assert key.encode() not in response.content and token.encode() not in response.content
     echo = response.json()
-    headers = {name: value for name, value in echo["headers"]}
+    headers = dict(echo["headers"])
     assert headers[header] == shown.format(fp=fingerprint(key))
     assert headers["Api-Key"] == fingerprint(token)
     assert echo["credentials"] == [

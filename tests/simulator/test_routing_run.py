@@ -71,7 +71,8 @@ def test_windows_reset_hour_day_and_rolling_minute(client, rr, sim, clock):
     sim.spend(key, 4)
     clock.advance(40)  # 23:00:10: new hour, still within the rolling minute
     body = usage(client, rr, key).json()
-    assert (body["requests_used_this_hour"], body["requests_used_today"], body["requests_used_this_minute"]) == (0, 4, 4)
+    assert (body["requests_used_this_hour"], body["requests_used_today"], body["requests_used_this_minute"]) == (0, 4,
+                                                                                                                 4)
     clock.advance(30)
     assert usage(client, rr, key).json()["requests_used_this_minute"] == 0
     clock.advance(3600)  # past UTC midnight

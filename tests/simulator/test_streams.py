@@ -307,7 +307,9 @@ def test_streams_count_against_the_windows(client, sim, rr, server):
     client.post(f"{rr}/chat/completions", headers={"X-API-Key": key}, json=stream_body())
     client.post(f"{rr}/chat/completions", headers={"X-API-Key": key}, json=stream_body(max_tokens=2))
     usage = client.get(f"{rr}/user/requests", headers={"X-API-Key": key}).json()
-    assert (usage["requests_used_today"], usage["requests_used_this_hour"], usage["requests_used_this_minute"]) == (3, 3, 3)
+    assert (usage["requests_used_today"], usage["requests_used_this_hour"], usage["requests_used_this_minute"]) == (3,
+                                                                                                                    3,
+                                                                                                                    3)
     oa = sim.add_openai_compatible_key(rpm=10, tpm=1000)
     sim.script_streams(oa, events=100, interval_s=0)
     client.post(f"{server.url('openai-compatible')}/chat/completions", headers={"Authorization": f"Bearer {oa}"},

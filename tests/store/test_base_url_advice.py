@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from traywidget.model import InvalidValue
+from traywidget.providers import PROVIDER_IDS, get_provider
 from traywidget.store.config import (
     KEY_IN_URL_MESSAGE,
     BaseUrlAdvice,
@@ -12,8 +14,6 @@ from traywidget.store.config import (
     parse_account,
     validate_base_url,
 )
-from traywidget.model import InvalidValue
-from traywidget.providers import PROVIDER_IDS, get_provider
 
 ROUTING_KEY = "rk_" + "0123456789abcdef" * 4
 

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import examples
+from traywidget.model import Account, ConfigError, InvalidValue
 from traywidget.store.config import (
     Config,
     ConfigStore,
@@ -23,7 +24,6 @@ from traywidget.store.config import (
     validate_account_id,
     validate_base_url,
 )
-from traywidget.model import Account, ConfigError, InvalidValue
 
 
 def account(i: int = 1, provider: str = "routing.run") -> Account:

@@ -8,14 +8,14 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from traywidget.store.history import FILENAME, HistoryStore
 from traywidget.model import CREDITS, REQUESTS_HOUR, Meter, Snapshot, State, Unit
+from traywidget.store.history import FILENAME, HistoryStore
 
-T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
 
 def snap(remaining, *, account="a", stale=False, fetched_at=None):
@@ -150,10 +150,10 @@ def test_the_history_files_are_0600_like_the_config(tmp_path):
 
 
 def test_a_days_gateway_traffic_is_kept_per_account_and_day(tmp_path):
-    from traywidget.store.spend import start_of_day
     from traywidget.model import GatewayUsage, RequestUsage, Snapshot, State, UsageCount
+    from traywidget.store.spend import start_of_day
 
-    day = start_of_day(datetime(2026, 12, 7, 10, tzinfo=timezone.utc))
+    day = start_of_day(datetime(2026, 12, 7, 10, tzinfo=UTC))
     usage = GatewayUsage(day).plus(RequestUsage("m", 12, 8, 0.0025, "USD"))
     snapshot = Snapshot("a", "openrouter", "A", State.OK, gateway_usage=usage)
     with HistoryStore(tmp_path) as history:

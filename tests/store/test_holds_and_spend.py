@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from traywidget.store.holds import HoldBook
-from traywidget.store.spend import SpendBook, next_midnight, start_of_day
 from traywidget.gateway.rails import reserve_crossing, spend_crossing
 from traywidget.model import (
     HOLD_DAILY_CAP,
@@ -22,8 +20,10 @@ from traywidget.model import (
     RequestUsage,
     Unit,
 )
+from traywidget.store.holds import HoldBook
+from traywidget.store.spend import SpendBook, next_midnight, start_of_day
 
-NOW = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
 
 class Clock:
@@ -72,7 +72,7 @@ def test_spend_adds_up_per_model_keeps_across_books_and_starts_again_at_midnight
     book.flush()
     again = SpendBook(tmp_path / "usage.json", now=clock).today("a")
     assert again.to_json() == {
-        "since": start_of_day(NOW).astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "since": start_of_day(NOW).astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "requests": 2, "input_tokens": 11, "output_tokens": 7, "cost": 0.25, "currency": "USD",
         "cost_unreported": 1, "stopped": 1,
         "models": {"m1": {"requests": 1, "input_tokens": 10, "output_tokens": 5, "cost": 0.25, "currency": "USD",

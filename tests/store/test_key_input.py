@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from traywidget.model import InvalidValue, SecretStoreError
 from traywidget.store.key_input import (
     EMPTY_KEY,
     KEY_IS_URL,
@@ -13,7 +14,6 @@ from traywidget.store.key_input import (
     check_key,
 )
 from traywidget.store.secrets import MemorySecretStore
-from traywidget.model import InvalidValue, SecretStoreError
 
 KEY = "sk-or-v1-" + "ab12" * 16
 

@@ -3,14 +3,14 @@ cache every few minutes and at the end — with the accounts not polled yet this
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from traywidget.model import REQUESTS_HOUR, Meter, Snapshot, State, Unit
 from traywidget.store.cache import SnapshotCache
 from traywidget.store.history import HistoryStore
 from traywidget.store.recorder import SnapshotRecorder
-from traywidget.model import REQUESTS_HOUR, Meter, Snapshot, State, Unit
 
-T0 = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 def snap(account_id: str, remaining: float, *, stale: bool = False) -> Snapshot:

@@ -18,6 +18,7 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
+from traywidget.model import SecretStoreError
 from traywidget.store import secrets as secrets_module
 from traywidget.store.secrets import (
     GATEWAY_TOKEN,
@@ -25,7 +26,6 @@ from traywidget.store.secrets import (
     MemorySecretStore,
     key_name,
 )
-from traywidget.model import SecretStoreError
 
 SECRET = "rk_" + "5e" * 32
 MGMT = "sk-or-v1-" + "ab" * 32

@@ -10,9 +10,9 @@ import threading
 
 import pytest
 
+from traywidget.model import Account
 from traywidget.store.config import Config, ConfigStore
 from traywidget.store.store_lock import StoreBusy, held_by_nobody, lock_path, store_lock
-from traywidget.model import Account
 
 HOLDER = """
 import sys

@@ -7,11 +7,12 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("QT_API", "pyside6")
 
-from collections import Counter  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import pytest  # noqa: E402
+import pytest
 
 from traywidget.engine.engine import EngineSettings
 from traywidget.model import (
@@ -27,7 +28,7 @@ from traywidget.model import (
     Unit,
 )
 
-NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def make_snapshot(

@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtGui import QColor, QImage
 
 from tests.ui.conftest import make_snapshot
-from traywidget.present.headline import pick_headline
 from traywidget.model import ErrorInfo, State, Thresholds
+from traywidget.present.headline import pick_headline
 from traywidget.ui.badge import (
     ACCOUNT_BANDS,
     ELSEWHERE,
@@ -52,7 +52,8 @@ def ink_pixels(img: QImage, ink: str) -> list[tuple[int, int]]:
     """Pixels nearer the text colour than the pill colour (antialiased text counts)."""
     fill, ref = pill_color(img), QColor(ink)
     return [(x, y) for y in range(img.height()) for x in range(img.width())
-            if img.pixelColor(x, y).alpha() == 255 and dist(img.pixelColor(x, y), ref) < dist(img.pixelColor(x, y), fill)]
+            if img.pixelColor(x, y).alpha() == 255 and dist(img.pixelColor(x, y), ref) < dist(img.pixelColor(x, y),
+                                                                                              fill)]
 
 
 def at(img: QImage, x: float, y: float, dpr: float) -> str:

@@ -8,9 +8,9 @@ import asyncio
 import logging
 import threading
 
-from tests.engine.test_engine_sim import engine_for
 from PySide6.QtCore import QCoreApplication
 
+from tests.engine.test_engine_sim import engine_for
 from traywidget.engine.loop_thread import LoopThread
 from traywidget.model import Account, State
 from traywidget.store.config import Settings

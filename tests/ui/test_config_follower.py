@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from tests.ui.conftest import make_controller
-from traywidget.store.config import Config, ConfigStore
 from traywidget.model import Account
+from traywidget.store.config import Config, ConfigStore
 from traywidget.ui.config_follower import ConfigFollower
 
 MAIN = Account("main", "routing.run", "Main", "https://api.routing.run/v1")

@@ -10,11 +10,11 @@ import pytest
 from PySide6.QtGui import QGuiApplication
 
 from tests.ui.conftest import make_controller, make_snapshot
-from traywidget.store.config import Config, ConfigStore, Settings
 from traywidget.engine.engine import Engine
-from traywidget.store.secrets import GATEWAY_TOKEN, MemorySecretStore
 from traywidget.gateway.service import GatewayService
 from traywidget.model import Account
+from traywidget.store.config import Config, ConfigStore, Settings
+from traywidget.store.secrets import GATEWAY_TOKEN, MemorySecretStore
 
 ACCOUNT = Account("main", "routing.run", "Main", "https://api.routing.run/v1")
 

@@ -10,8 +10,6 @@ import pytest
 from tests.ui.conftest import NOW, make_controller, make_snapshot
 from tests.ui.test_panel import make_panel, shown
 from tests.ui.test_tray import action, texts
-from traywidget.present.alerts import HOLD, AlertPolicy
-from traywidget.store.config import Config
 from traywidget.model import (
     HOLD_DAILY_CAP,
     HOLD_KILL,
@@ -22,8 +20,10 @@ from traywidget.model import (
     Rails,
     RequestUsage,
 )
-from traywidget.ui.badge import MARK_ALERT, MARK_HELD, trouble_mark
+from traywidget.present.alerts import HOLD, AlertPolicy
 from traywidget.present.text import menu_account_line
+from traywidget.store.config import Config
+from traywidget.ui.badge import MARK_ALERT, MARK_HELD, trouble_mark
 from traywidget.ui.tray import TrayView
 
 pytestmark = pytest.mark.usefixtures("utc_local_time")

@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from tests.conftest import require_tools
 from tests.desktop_session import dbus_session
+from traywidget.desktop.notifications import DesktopNotifications
 from traywidget.present import alerts
 from traywidget.present.alerts import Alert
-from traywidget.desktop.notifications import DesktopNotifications
 from traywidget.ui.notify import Notifier
 
 RATE = Alert(alerts.RATE_LIMITED, "a", "Main: hourly limit hit (429)", "Resets 16:00.")
@@ -28,13 +28,13 @@ class FakeIcon:
         self.tray = tray
         self.messages = []
 
-    def isSystemTrayAvailable(self):  # noqa: N802
+    def isSystemTrayAvailable(self):
         return self.tray
 
-    def supportsMessages(self):  # noqa: N802
+    def supportsMessages(self):
         return self.tray
 
-    def showMessage(self, title, body, icon, ms):  # noqa: N802
+    def showMessage(self, title, body, icon, ms):
         self.messages.append((title, body, icon, ms))
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -13,8 +12,8 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel, QWidget
 
 from tests.ui.conftest import NOW, clipped_nowhere, make_snapshot
-from traywidget.store.history import HistoryStore
 from traywidget.model import REQUESTS_HOUR, ErrorInfo, Meter, Snapshot, State, Unit
+from traywidget.store.history import HistoryStore
 from traywidget.ui.badge import FINE, STALE
 from traywidget.ui.colors import contrast, track_color
 from traywidget.ui.panel import (
@@ -130,7 +129,7 @@ def test_fetched_only_after_a_fetch_that_worked(qtbot):
 def test_streams_running(qtbot):
     panel = make_panel(qtbot)
     panel.show()
-    card_of = lambda n: make_snapshot("main").with_changes(streams=n)  # noqa: E731
+    card_of = lambda n: make_snapshot("main").with_changes(streams=n)  # noqa: E731 - a one-line helper reads better as a lambda
     panel.update_snapshot(card_of(2))
     streams = panel.cards["main"].streams
     assert streams.text() == "2 streams running" and shown(streams)

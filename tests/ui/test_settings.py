@@ -8,11 +8,11 @@ import pytest
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from tests.ui.conftest import NOW, FakeEngine, make_controller, make_snapshot
+from traywidget.model import REQUESTS_HOUR, Account, SecretStoreError
+from traywidget.present.pace import PACE
 from traywidget.store.config import Config, ConfigStore, Settings
 from traywidget.store.history import HistoryStore
-from traywidget.present.pace import PACE
 from traywidget.store.secrets import KeyringState, KeyringStatus, MemorySecretStore
-from traywidget.model import REQUESTS_HOUR, Account, SecretStoreError
 from traywidget.ui.account_editor import SAVED_PLACEHOLDER, AccountEditor
 from traywidget.ui.controller import AppController
 from traywidget.ui.settings import KEYRING_PROBLEMS, SettingsDialog

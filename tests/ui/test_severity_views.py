@@ -12,14 +12,14 @@ from PySide6.QtGui import QColor
 
 from tests.ui.conftest import NOW, make_snapshot
 from traywidget.cli import bar
-from traywidget.present.status_document import account_document
 from traywidget.cli.polling import status_exit_code
+from traywidget.model import ErrorInfo, State
 from traywidget.present.headline import pick_headline
 from traywidget.present.severity import Severity, severity_of
-from traywidget.model import ErrorInfo, State
+from traywidget.present.status_document import account_document
+from traywidget.present.text import menu_account_line, status_text, tooltip_text
 from traywidget.ui.badge import SEVERITY_COLORS, SEVERITY_MARKS, badge_spec
 from traywidget.ui.panel import PanelWindow
-from traywidget.present.text import menu_account_line, status_text, tooltip_text
 from traywidget.ui.tray import TrayView
 
 # state -> (its snapshot's hour window, its error), its level, the exit code, the Waybar class

@@ -21,14 +21,14 @@ import pytest
 
 from tests.ui.conftest import make_controller
 from traywidget.cli.output import GuardedStream
-from traywidget.present.status_document import account_document
 from traywidget.cli.polling import EngineInputs, SnapshotPrinter, poll_with_gateway, watch_printer
-from traywidget.store.config import Config, ConfigStore, Settings
 from traywidget.engine.engine import Engine
-from traywidget.present.freshness import rate_limit_ends
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.gateway.service import GatewayService
 from traywidget.model import REQUESTS_WINDOW, Account, Freshness, Snapshot, State
+from traywidget.present.freshness import rate_limit_ends
+from traywidget.present.status_document import account_document
+from traywidget.store.config import Config, ConfigStore, Settings
+from traywidget.store.secrets import MemorySecretStore
 
 pytestmark = pytest.mark.slow
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.ui.conftest import NOW, make_controller, make_snapshot
-from traywidget.store.config import Config, Settings
 from traywidget.model import Account, ErrorInfo, State
+from traywidget.store.config import Config, Settings
 from traywidget.ui.badge import (
     ACCOUNT_BANDS,
     ELSEWHERE,

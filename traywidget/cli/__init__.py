@@ -16,9 +16,12 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from traywidget.i18n import tr
+
+if TYPE_CHECKING:
+    from traywidget.cli.output import GuardedStream
 
 # The commands that can run on the built-in simulator instead of the user's accounts (and reach the running
 # tray demo when there is one); `gateway` only for its token and env lines.
@@ -26,78 +29,78 @@ DEMO_COMMANDS = ("status", "watch", "kill", "gateway env", "gateway token")
 # What `watch --format` prints: one line per account change, one JSON object per account change,
 # Waybar's custom-module JSON, one plain bar line, or the badge's figure alone ("130/h").
 WATCH_FORMATS = ("text", "json", "waybar", "line", "short")
-Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
+Handler = Callable[[argparse.Namespace, "GuardedStream", "GuardedStream"], int]
 
 
 # Each command's module is imported only when it runs, so building the parser (which the tray's
 # start-up does too) loads none of them; plain imports, so go-to-definition and PyInstaller see them.
-def _accounts(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _accounts(args: argparse.Namespace, out: GuardedStream, err: GuardedStream) -> int:
     from traywidget.cli.accounts import accounts_command
 
     return accounts_command(args, out, err)
 
 
-def _keys(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _keys(args: argparse.Namespace, out: GuardedStream, err: GuardedStream) -> int:
     from traywidget.cli.accounts import keys_command
 
     return keys_command(args, out, err)
 
 
-def _status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _status(args: argparse.Namespace, out: GuardedStream, err: GuardedStream) -> int:
     from traywidget.cli.polling import status_command
 
     return status_command(args, out, err)
 
 
-def _watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _watch(args: argparse.Namespace, out: GuardedStream, err: GuardedStream) -> int:
     from traywidget.cli.polling import watch_command
 
     return watch_command(args, out, err)
 
 
-def _kill(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _kill(args: argparse.Namespace, out: GuardedStream, err: GuardedStream) -> int:
     from traywidget.cli.polling import kill_command
 
     return kill_command(args, out, err)
 
 
-def _resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _resume(args: argparse.Namespace, out: GuardedStream, err: GuardedStream) -> int:
     from traywidget.cli.polling import resume_command
 
     return resume_command(args, out, err)
 
 
-def _gateway(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _gateway(args: argparse.Namespace, out: GuardedStream, err: GuardedStream) -> int:
     from traywidget.cli.gateway import gateway_command
 
     return gateway_command(args, out, err)
 
 
-def _hooks(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _hooks(args: argparse.Namespace, out: GuardedStream, err: GuardedStream) -> int:
     from traywidget.cli.hooks import hooks_command
 
     return hooks_command(args, out, err)
 
 
-def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _simulate(args: argparse.Namespace, out: GuardedStream, err: GuardedStream) -> int:
     from traywidget.cli.system import simulate_command
 
     return simulate_command(args, out, err)
 
 
-def _autostart(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _autostart(args: argparse.Namespace, out: GuardedStream, err: GuardedStream) -> int:
     from traywidget.cli.system import autostart_command
 
     return autostart_command(args, out, err)
 
 
-def _doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _doctor(args: argparse.Namespace, out: GuardedStream, err: GuardedStream) -> int:
     from traywidget.cli.system import doctor_command
 
     return doctor_command(args, out, err)
 
 
-def _purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _purge(args: argparse.Namespace, out: GuardedStream, err: GuardedStream) -> int:
     from traywidget.cli.system import purge_command
 
     return purge_command(args, out, err)
@@ -319,21 +322,21 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     from traywidget.model import TraywidgetError, UsageError
 
     handler: Handler = args.handler
-    out, err = GuardedStream(out), GuardedStream(err)
+    guarded_out, guarded_err = GuardedStream(out), GuardedStream(err)
     try:
         full = " ".join(filter(None, (args.command, getattr(args, "gateway_command", None))))
         if args.demo and full not in (*DEMO_COMMANDS, "simulate"):
             raise UsageError(tr("--demo works with the tray (`traywidget --demo`) and with {commands}, "
                                 "not with {command}").format(commands=", ".join(DEMO_COMMANDS), command=args.command))
-        code = handler(args, out, err)
+        code = handler(args, guarded_out, guarded_err)
     except TraywidgetError as exc:
-        print(error_line(str(exc)), file=err)
+        print(error_line(str(exc)), file=guarded_err)
         code = exc.exit_code
     except KeyboardInterrupt:
         code = 130
-    out.flush()
-    err.flush()
-    return EXIT_PIPE_CLOSED if out.gone else code
+    guarded_out.flush()
+    guarded_err.flush()
+    return EXIT_PIPE_CLOSED if guarded_out.gone else code
 
 
 class _TerminalSafeFormatter(logging.Formatter):

@@ -6,23 +6,8 @@ import getpass
 import json
 import sys
 from dataclasses import replace
-from typing import TextIO
 
-from traywidget.cli.output import print_table
-from traywidget.store.config import (
-    Config,
-    ConfigStore,
-    base_url_advice,
-    validate_account_id,
-    validate_base_url,
-    validate_daily_cap,
-    validate_interval,
-    validate_user_agent,
-    validate_reserve,
-    validate_reserve_window,
-)
-from traywidget.store.key_input import check_key
-from traywidget.store.secrets import KeyringSecretStore
+from traywidget.cli.output import Writer, print_table
 from traywidget.i18n import tr
 from traywidget.model import (
     EXIT_KEYRING,
@@ -33,9 +18,23 @@ from traywidget.model import (
     SecretStoreError,
     UsageError,
 )
+from traywidget.store.config import (
+    Config,
+    ConfigStore,
+    base_url_advice,
+    validate_account_id,
+    validate_base_url,
+    validate_daily_cap,
+    validate_interval,
+    validate_reserve,
+    validate_reserve_window,
+    validate_user_agent,
+)
+from traywidget.store.key_input import check_key
+from traywidget.store.secrets import KeyringSecretStore
 
 
-def load_config(err: TextIO) -> tuple[ConfigStore, Config]:
+def load_config(err: Writer) -> tuple[ConfigStore, Config]:
     """The config, with its warnings printed. A file that could not be read has been kept
     aside by the loader: the command stops there (exit 2) rather than act on no accounts
     as if there were none; the next command starts from an empty config."""
@@ -124,7 +123,7 @@ def accounts_command(args, out, err) -> int:
     return EXIT_OK
 
 
-def _set_rails(args, store: ConfigStore, config: Config, out: TextIO) -> int:
+def _set_rails(args, store: ConfigStore, config: Config, out: Writer) -> int:
     """`accounts set ID --reserve N [--reserve-window W] --daily-cap AMOUNT` ("off" removes one)."""
     account = config.account(args.account_id)
     if account is None:
@@ -144,11 +143,11 @@ def _set_rails(args, store: ConfigStore, config: Config, out: TextIO) -> int:
     except InvalidValue as exc:
         raise UsageError(str(exc)) from None
     store.save(config.with_account(replace(account, rails=rails)))
-    reserve = (tr("reserve {n} requests per {window}").format(n=rails.reserve, window=rails.reserve_window)
-               if rails.reserve is not None else tr("no reserve"))
-    cap = (tr("daily cap {amount}").format(amount=f"{rails.daily_cap:g}") if rails.daily_cap is not None
-           else tr("no daily cap"))
-    print(tr("{id}: {reserve}, {cap}.").format(id=account.id, reserve=reserve, cap=cap), file=out)
+    reserve_text = (tr("reserve {n} requests per {window}").format(n=rails.reserve, window=rails.reserve_window)
+                    if rails.reserve is not None else tr("no reserve"))
+    cap_text = (tr("daily cap {amount}").format(amount=f"{rails.daily_cap:g}") if rails.daily_cap is not None
+                else tr("no daily cap"))
+    print(tr("{id}: {reserve}, {cap}.").format(id=account.id, reserve=reserve_text, cap=cap_text), file=out)
     return EXIT_OK
 
 

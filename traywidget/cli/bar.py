@@ -15,11 +15,11 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
+from traywidget.i18n import tr
+from traywidget.model import Meter, Snapshot
 from traywidget.present.formatting import left_text
 from traywidget.present.headline import Headline, window_cue
 from traywidget.present.severity import Severity, severity_of, worst
-from traywidget.i18n import tr
-from traywidget.model import Meter, Snapshot
 from traywidget.present.text import badge_text, status_text, tooltip_text
 
 UNKNOWN = "unknown"  # Waybar's class before any account has figures; otherwise a severity's word

@@ -14,24 +14,25 @@ import os
 import shlex
 import signal
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
-from traywidget.gateway import addresses
-from traywidget.gateway.addresses import gateway_port, gateway_ports
 from traywidget.cli.polling import (
     EngineInputs,
     SnapshotPrinter,
     notice_reader_exit,
     watch_printer,
 )
-from traywidget.store.config import Config, ConfigStore, ConfigWatch, Settings, validate_port
-from traywidget.store.secrets import KeyringSecretStore, SecretStore
 from traywidget.engine.status import engine_status_document
+from traywidget.gateway import addresses
+from traywidget.gateway.addresses import gateway_port, gateway_ports
 from traywidget.gateway.remote import Reload
 from traywidget.i18n import tr
 from traywidget.model import EXIT_OK, Account, Hold, Snapshot, State, UsageError
+from traywidget.store.config import Config, ConfigStore, ConfigWatch, Settings, validate_port
+from traywidget.store.secrets import KeyringSecretStore, SecretStore
 
 if TYPE_CHECKING:
+    from traywidget.cli.output import Writer
     from traywidget.gateway.server import Gateway
 
 CONFIG_CHECK_S = 2.0  # how soon an account added or removed elsewhere reaches a running gateway
@@ -39,7 +40,7 @@ HOOKS_DRAIN_S = 2.0  # how long a stopping gateway waits for hooks under way
 SHUTDOWN_S = 5  # at SIGTERM, held streams get this long to end cleanly; then the process ends regardless
 
 
-def gateway_command(args, out: TextIO, err: TextIO) -> int:
+def gateway_command(args, out: Writer, err: Writer) -> int:
     if args.demo:
         return _demo(args, out)
     if args.gateway_command == "token":
@@ -49,7 +50,7 @@ def gateway_command(args, out: TextIO, err: TextIO) -> int:
     return _serve(args, out, err)
 
 
-def _token(rotate: bool, out: TextIO, err: TextIO) -> int:
+def _token(rotate: bool, out: Writer, err: Writer) -> int:
     from traywidget.gateway.token import ensure_token, read_token, rotate_token
 
     secrets = KeyringSecretStore()
@@ -90,7 +91,7 @@ _RELOAD_WORDS: dict[Reload, Callable[[], str]] = {
 }
 
 
-def _demo(args: argparse.Namespace, out: TextIO) -> int:
+def _demo(args: argparse.Namespace, out: Writer) -> int:
     """`--demo gateway token|env`: the running tray demo's gateway, with the demo's fixed token."""
     from traywidget.demo import DEMO_GATEWAY_TOKEN, running_demo
 
@@ -121,7 +122,7 @@ def _env_lines(account: Account, port: int, token: str) -> str:
     return "\n".join(lines)
 
 
-def _env(account_id: str, out: TextIO, err: TextIO) -> int:
+def _env(account_id: str, out: Writer, err: Writer) -> int:
     from traywidget.gateway.token import ensure_token
 
     config = ConfigStore().load()
@@ -143,7 +144,7 @@ def _env(account_id: str, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _serve(args, out: TextIO, err: TextIO) -> int:
+def _serve(args, out: Writer, err: Writer) -> int:
     from traywidget.engine.engine import EngineSettings
 
     store = ConfigStore()
@@ -158,7 +159,7 @@ def _serve(args, out: TextIO, err: TextIO) -> int:
                             metrics, config.settings))
 
 
-def _told_of_rails(engine, err: TextIO) -> Callable[[str, Hold | None], None]:
+def _told_of_rails(engine, err: Writer) -> Callable[[str, Hold | None], None]:
     """The engine hears of every hold; a guard rail that starts holding is also said on stderr, once
     (what the tray says in a notification)."""
     from traywidget.present.alerts import AlertPolicy
@@ -176,7 +177,7 @@ def _told_of_rails(engine, err: TextIO) -> Callable[[str, Hold | None], None]:
 
 
 async def _follow_accounts(store: ConfigStore, apply: Callable[[Config], None], keys_changed: Callable[[], None],
-                           err: TextIO) -> None:
+                           err: Writer) -> None:
     """Accounts added or removed while the gateway runs (`traywidget accounts …`, Settings, an
     editor) reach it within CONFIG_CHECK_S: a removed account is no longer forwarded with its key,
     a new one is served."""
@@ -194,15 +195,15 @@ async def _follow_accounts(store: ConfigStore, apply: Callable[[Config], None], 
             keys_changed()
 
 
-async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: TextIO, store: ConfigStore,
+async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Writer, store: ConfigStore,
                metrics: bool, settings: Settings) -> int:
     """Run the engine and the gateway; print what `watch` prints, until SIGINT/SIGTERM or until
     the reader of our output goes away (held streams then end cleanly for their clients)."""
     from traywidget.engine.engine import Engine
+    from traywidget.gateway.server import Gateway
     from traywidget.store.holds import HoldBook
     from traywidget.store.offthread import DaemonExecutor
     from traywidget.store.spend import SpendBook
-    from traywidget.gateway.server import Gateway
 
     loop = asyncio.get_running_loop()
     # A keyring call stuck behind an unlock prompt must not keep the process alive after SIGTERM.
@@ -287,7 +288,7 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Te
     return EXIT_OK
 
 
-async def _reload_token(gateway: Gateway, err: TextIO) -> None:
+async def _reload_token(gateway: Gateway, err: Writer) -> None:
     from traywidget.model import SecretStoreError
 
     try:
@@ -306,16 +307,16 @@ class HeadlessAlerts:
     while this gateway is the one announced (gateway/addresses.py), which the tray defers to."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, secrets: SecretStore, settings: Settings) -> None:
-        from traywidget.present.alerts import AlertPolicy
         from traywidget.desktop.hooks import HookRunner
+        from traywidget.present.alerts import AlertPolicy
 
         self.policy = AlertPolicy(settings.thresholds)
         self.hooks = HookRunner(loop, secrets, settings.hooks,
                                 may_send=lambda: addresses.headless_gateway_pid() in (None, os.getpid()))
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
-        from traywidget.present.hook_events import hook_event
         from traywidget.model import utcnow
+        from traywidget.present.hook_events import hook_event
 
         now = utcnow()
         self.hooks.send_all(hook_event(alert, snapshot, now) for alert in self.policy.update(snapshot, now))

@@ -14,17 +14,16 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import replace
-from typing import TextIO
 
 from traywidget.cli.accounts import load_config, read_secret
-from traywidget.cli.output import print_table
-from traywidget.store.secrets import KeyringSecretStore
+from traywidget.cli.output import Writer, print_table
 from traywidget.i18n import tr
 from traywidget.model import EXIT_ACCOUNT_ERROR, EXIT_OK, UsageError, utcnow
 from traywidget.model.hook import Hook
+from traywidget.store.secrets import KeyringSecretStore
 
 
-def hooks_command(args, out: TextIO, err: TextIO) -> int:
+def hooks_command(args, out: Writer, err: Writer) -> int:
     store, config = load_config(err)
     hooks = list(config.settings.hooks)
     if args.hooks_command == "list":
@@ -49,7 +48,7 @@ def hooks_command(args, out: TextIO, err: TextIO) -> int:
         gone = hooks.pop(args.number - 1)
         store.save(replace(config, settings=replace(config.settings, hooks=tuple(hooks))))
         if hook_secrets(gone):
-            KeyringSecretStore().update({name: None for name in hook_secrets(gone)})
+            KeyringSecretStore().update(dict.fromkeys(hook_secrets(gone)))
         print(tr("Removed hook {n}: {target}.").format(n=args.number, target=gone.target), file=out)
         return EXIT_OK
     return _test(hooks, out)
@@ -61,7 +60,7 @@ def _kind(hook: Hook) -> str:
     return tr("url") if hook.url is not None else tr("command")
 
 
-def _add(args, store, config, out: TextIO) -> int:
+def _add(args, store, config, out: Writer) -> int:
     from traywidget.desktop.hooks import command_hook, hook_secret_name, hook_url_name, url_hook
 
     secrets = KeyringSecretStore()
@@ -85,9 +84,9 @@ def _add(args, store, config, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _test(hooks, out: TextIO) -> int:
-    from traywidget.present.hook_events import sample_event
+def _test(hooks, out: Writer) -> int:
     from traywidget.desktop.hooks import HookRunner
+    from traywidget.present.hook_events import sample_event
 
     hooks = [hook for hook in hooks if hook.runnable]
     if not hooks:

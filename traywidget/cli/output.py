@@ -13,10 +13,10 @@ import os
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
-from typing import TextIO
+from typing import Protocol, TextIO
 
-from traywidget.present.formatting import pad, text_width
 from traywidget.model import Snapshot
+from traywidget.present.formatting import pad, text_width
 from traywidget.present.text import account_details, menu_account_line
 
 # What a process killed by SIGPIPE returns (128 + 13): the shell convention for
@@ -46,6 +46,14 @@ def _unsafe(char: str) -> bool:
     if char in _KEPT:
         return False
     return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+
+
+class Writer(Protocol):
+    """Where a command writes its text: a TextIO, or the GuardedStream the CLI hands every command."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
 
 
 class GuardedStream:
@@ -127,7 +135,7 @@ def account_lines(snap: Snapshot, now: datetime) -> list[str]:
     return [menu_account_line(snap)] + ["  " + line for line in account_details(snap, now)]
 
 
-def print_status(snapshots: list[Snapshot], now: datetime, out: TextIO) -> None:
+def print_status(snapshots: list[Snapshot], now: datetime, out: Writer) -> None:
     for snap in snapshots:
         for line in account_lines(snap, now):
             print(line, file=out)
@@ -141,7 +149,7 @@ def watch_line(snap: Snapshot, now: datetime) -> str:
     return f"{now.astimezone().strftime('%H:%M:%S')} {menu_account_line(snap)}"
 
 
-def print_table(rows: list[tuple], out: TextIO) -> None:
+def print_table(rows: list[tuple], out: Writer) -> None:
     rows = [tuple(terminal_safe(str(cell)) for cell in row) for row in rows]  # measured as they will be shown
     widths = [max(text_width(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:

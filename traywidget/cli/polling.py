@@ -13,10 +13,6 @@ from typing import Any
 
 from traywidget.cli.accounts import load_config
 from traywidget.cli.output import GuardedStream, print_status, watch_line
-from traywidget.present.alerts import kill_summary
-from traywidget.store.config import MAX_HOLD_MINUTES
-from traywidget.store.secrets import KeyringSecretStore, SecretStore
-from traywidget.present.severity import exit_code, severity_of
 from traywidget.gateway.control_api import KillOrder
 from traywidget.i18n import tr, trn
 from traywidget.model import (
@@ -31,7 +27,11 @@ from traywidget.model import (
     UsageError,
     utcnow,
 )
+from traywidget.present.alerts import kill_summary
+from traywidget.present.severity import exit_code, severity_of
 from traywidget.present.status_document import account_document, status_document
+from traywidget.store.config import MAX_HOLD_MINUTES
+from traywidget.store.secrets import KeyringSecretStore, SecretStore
 
 
 @dataclass
@@ -149,9 +149,9 @@ def hold_line(minutes: float | None) -> str:
 
 def resume_command(args, out: GuardedStream, err) -> int:
     """`traywidget resume [--account ID] [--json]`: end holds; the next request goes through."""
-    from traywidget.store.holds import HoldBook
     from traywidget.gateway import remote
     from traywidget.gateway.token import read_token
+    from traywidget.store.holds import HoldBook
 
     _, config = load_config(err)
     accounts = None
@@ -403,10 +403,10 @@ class KillOutcome:
 async def kill_with_gateway(engine, port: int | None, secrets, order: KillOrder | None = None) -> KillOutcome:
     """`kill`: the streams through a running gateway first (held first, when the order says so),
     then the providers' kill APIs. With no gateway running, a hold is written for the next one."""
-    from traywidget.store.holds import HoldBook
     from traywidget.gateway import remote
     from traywidget.gateway.kills import kill_everywhere
     from traywidget.model import HOLD_KILL
+    from traywidget.store.holds import HoldBook
 
     order = order or KillOrder()
     through: dict[str, int] = {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shlex
 
 from traywidget.cli.accounts import load_config
-from traywidget.store.secrets import KeyringSecretStore
 from traywidget.i18n import tr, trn
 from traywidget.model import (
     EXIT_OK,
@@ -13,6 +12,7 @@ from traywidget.model import (
     SecretStoreError,
     UsageError,
 )
+from traywidget.store.secrets import KeyringSecretStore
 
 
 class _ReaderGone(Exception):

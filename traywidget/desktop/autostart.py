@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from traywidget import APP_DISPLAY_NAME, APP_NAME
-from traywidget.store.paths import atomic_write
 from traywidget.i18n import tr, tr_noop
 from traywidget.model import AutostartError
+from traywidget.store.paths import atomic_write
 
 DESKTOP_FILE_NAME = f"{APP_NAME}.desktop"
 LAUNCH_AGENT_LABEL = "run.traywidget"
@@ -76,7 +76,7 @@ def entry_icon() -> str:
         node = assets.resource(assets.icon_name(128))
         if isinstance(node, Path) and node.is_file():
             return str(node.resolve())
-    except Exception:  # noqa: BLE001 - the theme name is always a valid answer
+    except Exception:
         pass
     return APP_NAME
 
@@ -349,15 +349,15 @@ class RunKey(LoginItem):
     def _write(self, command: list[str]) -> None:
         import winreg  # only on Windows
 
-        with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_SET_VALUE) as key:
-            winreg.SetValueEx(key, RUN_VALUE_NAME, 0, winreg.REG_SZ, run_key_value(command))
+        with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_SET_VALUE) as key:  # type: ignore[attr-defined]  # winreg is typed only for win32; the tests run a stand-in on Linux
+            winreg.SetValueEx(key, RUN_VALUE_NAME, 0, winreg.REG_SZ, run_key_value(command))  # type: ignore[attr-defined]  # winreg is typed only for win32; the tests run a stand-in on Linux
 
     def _remove(self) -> bool:
         import winreg
 
         try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_SET_VALUE) as key:
-                winreg.DeleteValue(key, RUN_VALUE_NAME)
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_SET_VALUE) as key:  # type: ignore[attr-defined]  # winreg is typed only for win32; the tests run a stand-in on Linux
+                winreg.DeleteValue(key, RUN_VALUE_NAME)  # type: ignore[attr-defined]  # winreg is typed only for win32; the tests run a stand-in on Linux
         except FileNotFoundError:
             return False
         return True
@@ -366,8 +366,8 @@ class RunKey(LoginItem):
         import winreg
 
         try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_READ) as key:
-                value, _type = winreg.QueryValueEx(key, RUN_VALUE_NAME)
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY_PATH, 0, winreg.KEY_READ) as key:  # type: ignore[attr-defined]  # winreg is typed only for win32; the tests run a stand-in on Linux
+                value, _type = winreg.QueryValueEx(key, RUN_VALUE_NAME)  # type: ignore[attr-defined]  # winreg is typed only for win32; the tests run a stand-in on Linux
         except OSError:
             return None
         return [str(value)]

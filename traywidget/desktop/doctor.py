@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from traywidget.present.formatting import pad, text_width
 from traywidget.i18n import enumeration, tr, tr_noop, trn
 from traywidget.model import EXIT_ACCOUNT_ERROR, EXIT_OK
+from traywidget.present.formatting import pad, text_width
 
 OK = "ok"
 WARN = "warn"
@@ -85,7 +85,7 @@ def _bounded(fn: Callable[[], T], timeout: float, default: T) -> tuple[T, str | 
     def work() -> None:
         try:
             box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - a probe must never raise
+        except BaseException as exc:
             box["error"] = f"{type(exc).__name__}: {exc}"
 
     thread = threading.Thread(target=work, name="traywidget-doctor-probe", daemon=True)
@@ -347,14 +347,15 @@ def check_keyring(timeout: float = KEYRING_TIMEOUT_S) -> Check:
 def _dir_check(key: str, title: str, path_fn: Callable[[], Any], env: str) -> Check:
     try:
         path = path_fn()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return Check(key, title, FAIL, tr_noop("cannot compute the directory: {error}"), params={"error": exc})
     params = {"path": path, "env": env, "parent": ""}
     overridden = bool(os.environ.get(env))
     if path.exists():
         if not os.access(path, os.W_OK):
             return Check(key, title, FAIL,
-                         tr_noop("{path} (from {env}): not writable") if overridden else tr_noop("{path}: not writable"),
+                         tr_noop("{path} (from {env}): not writable") if overridden
+                         else tr_noop("{path}: not writable"),
                          tr_noop("Fix the permissions of {path}, or point {env} elsewhere."), params=params)
         return Check(key, title, OK, tr_noop("{path} (from {env})") if overridden else "{path}", params=params)
     parent = next((p for p in path.parents if p.exists()), None)
@@ -399,7 +400,7 @@ def check_autostart() -> Check:
 
         template, params = login_item().state()
         return Check("autostart", title, INFO, template, params=params)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return Check("autostart", title, WARN, tr_noop("cannot tell: {error}"), params={"error": exc})
 
 
@@ -421,7 +422,7 @@ def run_doctor() -> list[Check]:
     for step in steps:
         try:
             result = step()
-        except Exception as exc:  # noqa: BLE001 - belt and braces; each check handles its own errors
+        except Exception as exc:
             name = getattr(step, "__name__", "check").removeprefix("check_")
             result = Check(name, name.title(), FAIL, tr_noop("check crashed: {error}"),
                            params={"error": f"{type(exc).__name__}: {exc}"})

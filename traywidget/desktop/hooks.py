@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from traywidget.store.config import is_loopback_host, looks_like_key
-from traywidget.store.secrets import SecretStore
 from traywidget.i18n import tr
 from traywidget.model import InvalidValue, SecretStoreError
 from traywidget.model.hook import Hook
+from traywidget.store.config import is_loopback_host, looks_like_key
+from traywidget.store.secrets import SecretStore
 
 if TYPE_CHECKING:  # httpx loads when a URL hook is first used
     import httpx
@@ -151,7 +151,7 @@ class HookRunner:
         try:
             if not self._may_send():
                 return
-        except Exception:  # noqa: BLE001 - not knowing who decides must not lose the event: this one does
+        except Exception:
             log.exception("cannot tell which traywidget sends the hooks; sending from here")
         for hook in self._hooks:
             if len(self._tasks) >= MAX_WAITING:
@@ -185,7 +185,7 @@ class HookRunner:
             return await self._run(hook, body)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a hook's failure is the hook's, never the app's
+        except Exception as exc:
             return Delivery(hook, False, type(exc).__name__)
 
     async def _run(self, hook: Hook, body: bytes) -> Delivery:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Iterable
 from enum import StrEnum
-from typing import Iterable
 
 
 class Lookup(StrEnum):

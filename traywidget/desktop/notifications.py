@@ -63,7 +63,7 @@ def notification_server_available(timeout_s: float = PROBE_TIMEOUT_S) -> bool:
         from jeepney.wrappers import unwrap_msg
 
         conn = open_dbus_connection(bus="SESSION", auth_timeout=timeout_s)
-    except Exception as exc:  # noqa: BLE001 - no bus, a refused connection, no jeepney
+    except Exception as exc:
         log.debug("no session bus for notifications: %s", exc)
         return False
     try:
@@ -71,7 +71,7 @@ def notification_server_available(timeout_s: float = PROBE_TIMEOUT_S) -> bool:
             return True
         activatable = unwrap_msg(conn.send_and_get_reply(message_bus.ListActivatableNames(), timeout=timeout_s))[0]
         return NOTIFICATIONS in activatable
-    except Exception as exc:  # noqa: BLE001 - a bus that misbehaves is no notification path
+    except Exception as exc:
         log.debug("could not ask the session bus about notifications: %s", exc)
         return False
     finally:
@@ -126,7 +126,7 @@ class DesktopNotifications:
             try:
                 conn = conn or self._connect()
                 self._notify(conn, item)
-            except Exception as exc:  # noqa: BLE001 - every failure is a reason to fall back
+            except Exception as exc:
                 log.info("desktop notification not delivered over D-Bus: %s", exc)
                 if conn is not None:
                     conn.close()
@@ -134,7 +134,7 @@ class DesktopNotifications:
                 if self.on_failure is not None:
                     try:
                         self.on_failure(item, str(exc))
-                    except Exception:  # noqa: BLE001
+                    except Exception:
                         log.exception("notification fallback failed")
         if conn is not None:
             conn.close()

@@ -24,30 +24,25 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Callable, Iterable, Mapping
 
 import httpx
 
 from traywidget.engine import schedule
-from traywidget.present import freshness
-from traywidget.present.freshness import quota_state
-from traywidget.store.config import Settings
 from traywidget.engine.engine_control import SnapshotCallback
 from traywidget.engine.http_client import fetch, join_url, make_client
 from traywidget.engine.readings import merge_poll, merge_traffic
 from traywidget.engine.schedule import AccountSchedule, Cadence, requests_budget_per_hour
-from traywidget.store.key_cache import KeyCache
-from traywidget.store.secrets import SecretStore, key_name
 from traywidget.i18n import Phrase, tr_noop
 from traywidget.model import (
+    KEYRING_ERROR_CODE,
     Account,
     ErrorInfo,
     GatewayUsage,
     Hold,
-    KEYRING_ERROR_CODE,
     HttpResult,
     KillResult,
     Meter,
@@ -59,6 +54,8 @@ from traywidget.model import (
     TrafficObservation,
     utcnow,
 )
+from traywidget.present import freshness
+from traywidget.present.freshness import quota_state
 from traywidget.providers import get_provider
 from traywidget.providers.base import (
     Credential,
@@ -70,12 +67,16 @@ from traywidget.providers.base import (
     request_base,
 )
 from traywidget.providers.scrub import scrub_refusal
+from traywidget.store.config import Settings
+from traywidget.store.key_cache import KeyCache
+from traywidget.store.secrets import SecretStore, key_name
 
 __all__ = ["Cadence", "Engine", "EngineSettings", "requests_budget_per_hour"]
 
 log = logging.getLogger(__name__)
 
-NO_KEY_MESSAGE = tr_noop("No API key saved for {label}. Set one in Settings or with `traywidget keys set {account_id}`.")
+NO_KEY_MESSAGE = tr_noop("No API key saved for {label}. "
+                         "Set one in Settings or with `traywidget keys set {account_id}`.")
 NO_MANAGEMENT_KEY_MESSAGE = tr_noop("No management key saved")
 INTERNAL_ERROR_MESSAGE = tr_noop("Internal error while polling (details in the log)")
 REFUSED_MESSAGE = tr_noop("The provider refused a request")
@@ -271,9 +272,9 @@ class Engine:
         wanted = {a.id: a for a in accounts}
         for account_id in list(self._accounts):
             if account_id not in wanted:
-                rt = self._accounts.pop(account_id)
-                if rt.task:
-                    rt.task.cancel()
+                gone = self._accounts.pop(account_id)
+                if gone.task:
+                    gone.task.cancel()
                 self._snapshots.pop(account_id, None)
         for account_id, account in wanted.items():
             rt = self._accounts.get(account_id)

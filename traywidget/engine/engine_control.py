@@ -9,10 +9,11 @@ anywhere.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol
 
-from traywidget.store.config import Settings
 from traywidget.model import Account, KillResult, Snapshot
+from traywidget.store.config import Settings
 
 SnapshotCallback = Callable[[Snapshot], None]
 

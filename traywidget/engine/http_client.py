@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from traywidget import __version__
-from traywidget.store.config import is_loopback_host
 from traywidget.engine.pool import ShardedTransport
 from traywidget.i18n import Phrase, tr_noop
 from traywidget.model import ErrorInfo, HttpResult, ProviderError, State
+from traywidget.store.config import is_loopback_host
 
 USER_AGENT = f"traywidget/{__version__} (+https://github.com/traywidget/traywidget)"
 MAX_BODY_BYTES = 1_000_000
@@ -143,11 +143,13 @@ def _connect_error(host: str, exc: httpx.ConnectError) -> ProviderError:
             return _error(Phrase(CANNOT_RESOLVE, host=host), "OFFLINE", State.OFFLINE)
         if isinstance(cause, OSError) and cause.errno in _OFFLINE_ERRNOS:
             return _error(Phrase(UNREACHABLE, host=host), "OFFLINE", State.OFFLINE)
-        if isinstance(cause, ConnectionRefusedError) or (isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED):
+        if isinstance(cause, ConnectionRefusedError) or (
+                isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED):
             return _error(Phrase(REFUSED, host=host), "CONNECTION_REFUSED")
         cause = cause.__cause__ or cause.__context__
     text = str(exc).lower()
-    if "name or service not known" in text or "temporary failure in name resolution" in text or "nodename nor servname" in text:
+    if ("name or service not known" in text or "temporary failure in name resolution" in text
+            or "nodename nor servname" in text):
         return _error(Phrase(CANNOT_RESOLVE, host=host), "OFFLINE", State.OFFLINE)
     if "network is unreachable" in text:
         return _error(Phrase(UNREACHABLE, host=host), "OFFLINE", State.OFFLINE)

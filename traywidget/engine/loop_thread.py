@@ -13,7 +13,8 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from traywidget.store.offthread import DaemonExecutor
 
@@ -75,7 +76,7 @@ class LoopThread:
         def guarded() -> None:
             try:
                 fn(*args)
-            except Exception:  # noqa: BLE001 - a command's bug must not end the loop
+            except Exception:
                 log.exception("%s failed on %s", getattr(fn, "__qualname__", fn), self.name)
 
         self.loop.call_soon_threadsafe(guarded)

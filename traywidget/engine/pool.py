@@ -14,7 +14,7 @@ scan stays as short as one shard.
 from __future__ import annotations
 
 import math
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
 
@@ -46,12 +46,13 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         total = limits.max_connections or shard_connections
         shards = max(1, math.ceil(total / shard_connections))
         keepalive = limits.max_keepalive_connections
+        capacity = math.ceil(total / shards)
         shard_limits = httpx.Limits(
-            max_connections=math.ceil(total / shards),
+            max_connections=capacity,
             max_keepalive_connections=None if keepalive is None else max(1, math.ceil(keepalive / shards)),
             keepalive_expiry=limits.keepalive_expiry,
         )
-        self._capacity = shard_limits.max_connections
+        self._capacity = capacity
         self._shards = [httpx.AsyncHTTPTransport(limits=shard_limits, **transport_options) for _ in range(shards)]
         self._in_flight = [0] * shards
 
@@ -78,7 +79,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         except BaseException:
             release()
             raise
-        response.stream = _CountedStream(response.stream, release)  # type: ignore[arg-type]
+        response.stream = _CountedStream(response.stream, release)  # type: ignore[arg-type]  # an async transport's body is async
         return response
 
     async def aclose(self) -> None:

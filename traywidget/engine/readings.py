@@ -10,9 +10,9 @@ meter of another name, whichever way it came. Pure functions, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import Iterable
 
 from traywidget.model import Meter, Source
 

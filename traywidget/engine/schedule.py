@@ -26,12 +26,13 @@ The rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Iterable, Protocol
+from typing import Protocol
 
-from traywidget.store.key_cache import KEY_REREAD_S
 from traywidget.model import Meter, State
+from traywidget.store.key_cache import KEY_REREAD_S
 
 
 @dataclass(frozen=True)

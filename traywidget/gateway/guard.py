@@ -12,13 +12,13 @@ like the provider's own.
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from collections.abc import Mapping
 
 from aiohttp import web
 from multidict import MultiMapping
 
-from traywidget.store.config import is_loopback_host
 from traywidget.gateway.token import token_matches
+from traywidget.store.config import is_loopback_host
 
 # Headers a tool may present the gateway token in (lowercase), as it would a key.
 CREDENTIAL_HEADERS = ("authorization", "x-api-key")

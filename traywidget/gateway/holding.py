@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Callable, Iterable
 
-from traywidget.store.holds import HoldBook
-from traywidget.store.spend import SpendBook
 from traywidget.gateway.learning import UsageSink
 from traywidget.gateway.rails import reserve_crossing, spend_crossing
 from traywidget.model import HOLD_KILL, GatewayUsage, Hold, Rails, RequestUsage, TrafficObservation
+from traywidget.store.holds import HoldBook
+from traywidget.store.spend import SpendBook
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ provider has a kill API or the gateway held some of the account's streams.
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from traywidget.model import KillResult
 

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import logging
 import zlib
-from functools import partial
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Callable, Mapping
+from functools import partial
 
 from traywidget.gateway.sse import EventSplitter, split_events
 from traywidget.model import HttpResult, RequestUsage, TrafficObservation
 from traywidget.providers.base import Provider
-from traywidget.providers.scrub import scrub_bytes
 from traywidget.providers.from_traffic import (
     MAX_ERROR_BODY_BYTES,
     MAX_EVENT_BYTES,
@@ -33,6 +32,7 @@ from traywidget.providers.from_traffic import (
     stream_observation,
     wants_body,
 )
+from traywidget.providers.scrub import scrub_bytes
 from traywidget.providers.usage import UsageTally, mentions_usage
 
 log = logging.getLogger(__name__)
@@ -129,8 +129,12 @@ class ResponseReader:
         for event in split_events(events):
             if b"error" in event:
                 scrubbed = scrub_bytes(event, self._known)
-                self._hand_over(lambda scrubbed=scrubbed: stream_observation(
-                    self._provider, self._account_id, scrubbed, self._headers, self._now(), self._base_url))
+
+                def read(scrubbed: bytes = scrubbed) -> TrafficObservation | None:
+                    return stream_observation(self._provider, self._account_id, scrubbed, self._headers, self._now(),
+                                              self._base_url)
+
+                self._hand_over(read)
 
     def feed(self, chunk: bytes) -> None:
         if not self._readable:

@@ -22,9 +22,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 import aiohttp
 from aiohttp import web
@@ -39,8 +39,8 @@ from traywidget.gateway.registry import HeldExchange
 from traywidget.gateway.sse import EventSplitter
 from traywidget.model import Account, RequestUsage
 from traywidget.providers.base import Provider
-from traywidget.providers.scrub import scrub_bytes
 from traywidget.providers.from_traffic import is_event_stream, stopped_event, stopped_reply
+from traywidget.providers.scrub import scrub_bytes
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from traywidget.store.spend import next_midnight
 from traywidget.model import (
     HOLD_DAILY_CAP,
     HOLD_KILL,
@@ -28,6 +27,7 @@ from traywidget.model import (
     Rails,
     iso,
 )
+from traywidget.store.spend import next_midnight
 
 WINDOW_METERS = {"minute": REQUESTS_MINUTE, "hour": REQUESTS_HOUR, "day": REQUESTS_DAY}
 WINDOW_LENGTH = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}

@@ -16,8 +16,9 @@ import enum
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from traywidget.gateway import control_api
 from traywidget.gateway.control_api import HOST_V4

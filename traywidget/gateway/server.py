@@ -19,18 +19,14 @@ import asyncio
 import errno
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from traywidget.store.config import is_loopback_host
-from traywidget.store.holds import HoldBook
-from traywidget.store.offthread import StuckGuard
-from traywidget.store.secrets import SecretStore
-from traywidget.store.spend import SpendBook
 from traywidget.gateway import control_api
 from traywidget.gateway.connections import (
     AcceptErrors,
@@ -49,7 +45,6 @@ from traywidget.gateway.guard import (
     token_refusal,
 )
 from traywidget.gateway.holding import HoldKeeper, HoldSink, UsageBookSink
-from traywidget.store.key_cache import KEYRING_WAIT_S, KeyCache, KeyringNotAnswering
 from traywidget.gateway.learning import ObservationSink
 from traywidget.gateway.proxy import (
     Exchange,
@@ -77,6 +72,12 @@ from traywidget.model import (
 )
 from traywidget.providers import get_provider
 from traywidget.providers.from_traffic import held_reply
+from traywidget.store.config import is_loopback_host
+from traywidget.store.holds import HoldBook
+from traywidget.store.key_cache import KEYRING_WAIT_S, KeyCache, KeyringNotAnswering
+from traywidget.store.offthread import StuckGuard
+from traywidget.store.secrets import SecretStore
+from traywidget.store.spend import SpendBook
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +295,8 @@ class Gateway:
                 raise GatewayError(await _port_taken_message(port, self._token)) from None
             if exc.errno == errno.EACCES and 0 < port < 1024:
                 raise GatewayError(tr("Port {port} is reserved for the system (ports below 1024 need administrator "
-                                      "rights). Choose one from 1024 to 65535 with --port.").format(port=port)) from None
+                                      "rights). Choose one from 1024 to 65535 with --port.").format(port=port)
+                                   ) from None
             raise GatewayError(tr("The gateway cannot listen on port {port}: {reason}.").format(
                 port=port, reason=exc.strerror or type(exc).__name__)) from None
         self._listeners = [listener]
@@ -364,12 +366,12 @@ class Gateway:
             return error_response(502, f"Refusing to send the key of {account_id!r} over {url.scheme} to {url.host}: "
                                   "https is required except for loopback addresses.", "insecure_base_url", "api_error")
         assert self._session is not None and token_header is not None
-        headers = request_headers(request.headers, target.provider.traffic_auth_headers(key, token_header))
+        upstream_headers = request_headers(request.headers, target.provider.traffic_auth_headers(key, token_header))
         proxy = await self._proxies.proxy_for(url)
         held = self._registry.hold(account_id)
         try:
-            exchange = Exchange(request, target, held, self._session, url, headers, proxy, self._learned, self._now,
-                                self._keys.forget, known=(key, self._token or ""),
+            exchange = Exchange(request, target, held, self._session, url, upstream_headers, proxy, self._learned,
+                                self._now, self._keys.forget, known=(key, self._token or ""),
                                 on_usage=self._keeper.usage_sink(account_id))
             response = await exchange.run()
             self._counts.answered(account_id, target.account.provider, response.status)

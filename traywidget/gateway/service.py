@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, TypedDict
 
 from traywidget.engine.engine import Engine
 from traywidget.engine.status import engine_status_document
 from traywidget.gateway import addresses
-from traywidget.store.secrets import SecretStore
 from traywidget.gateway.token import ensure_token, rotate_token
 from traywidget.model import Account
+from traywidget.store.secrets import SecretStore
 
 if TYPE_CHECKING:
     from traywidget.gateway.server import Gateway
@@ -37,11 +38,18 @@ class GatewayState:
     problem: str | None = None
 
 
+class GatewayHints(TypedDict, total=False):
+    """The demo's own words for the 404 of an unknown account and the 401 of a wrong token."""
+
+    accounts_hint: str
+    token_help: str
+
+
 class GatewayService:
-    def __init__(self, engine: Engine, secrets: SecretStore, *, hints: Mapping[str, str] | None = None) -> None:
+    def __init__(self, engine: Engine, secrets: SecretStore, *, hints: GatewayHints | None = None) -> None:
         # The demo's own words for the 404 of an unknown account and the 401 of a wrong token
         # (Gateway's accounts_hint and token_help).
-        self._hints = dict(hints or {})
+        self._hints: GatewayHints = hints.copy() if hints is not None else {}
         self._secrets = secrets
         self._engine = engine
         # Made when first turned on: the gateway's server (aiohttp, ~12 MiB) is not loaded for a user
@@ -60,9 +68,9 @@ class GatewayService:
         if self._gateway is None:
             if not enabled:
                 return GatewayState()
+            from traywidget.gateway.server import Gateway
             from traywidget.store.holds import HoldBook
             from traywidget.store.spend import SpendBook
-            from traywidget.gateway.server import Gateway
 
             self._gateway = Gateway(accounts, self._secrets, observe=self._engine.observe,
                                     on_streams=self._engine.set_streams, holds=HoldBook(), spend=SpendBook(),
@@ -81,7 +89,7 @@ class GatewayService:
         if not gateway.running:
             try:
                 await gateway.start(port)
-            except Exception as exc:  # noqa: BLE001 - a taken port or a keyring problem: told, never fatal
+            except Exception as exc:
                 log.warning("local gateway not started: %s", exc)
                 return GatewayState(problem=str(exc))
             if gateway.port is not None:
@@ -139,9 +147,9 @@ class GatewayService:
 
 def _hold_everywhere(minutes: float | None) -> None:
     """No gateway runs: the hold is written down for the next one (every configured account)."""
+    from traywidget.model import HOLD_KILL
     from traywidget.store.config import ConfigStore
     from traywidget.store.holds import HoldBook
-    from traywidget.model import HOLD_KILL
 
     HoldBook().hold([a.id for a in ConfigStore().load().accounts], HOLD_KILL, minutes)
 

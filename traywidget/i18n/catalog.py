@@ -69,7 +69,7 @@ def choose_language(setting: str | None, candidates: Iterable[str]) -> str:
     """The language to speak: the Settings choice when it names one we speak, else the first of the
     user's languages (`candidates`, most wanted first) that we speak, else English."""
     if setting in LANGUAGES:
-        return setting  # type: ignore[return-value]
+        return setting
     for name in candidates:
         language = supported_language(name)
         if language is not None:

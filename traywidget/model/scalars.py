@@ -8,9 +8,8 @@ model goes through `clean_number` first.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
-
 
 # 0.29 * 100 is 28.999999999999996 in binary floating point: rounding a figure down must not take
 # a whole unit off what is left because of that.
@@ -24,7 +23,7 @@ def round_down(value: float, digits: int = 0) -> float:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def clean_number(value: Any) -> float | None:
@@ -55,7 +54,7 @@ def clean_signed_number(value: Any) -> float | None:
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_iso(text: Any) -> datetime | None:
@@ -66,7 +65,7 @@ def parse_iso(text: Any) -> datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 

@@ -79,9 +79,9 @@ class Meter:
     @property
     def fraction_left(self) -> float | None:
         """remaining / limit in [0, 1], or None when it cannot be known."""
-        if not self.capped or self.remaining is None:
+        if not self.capped or self.remaining is None or self.limit is None:
             return None
-        return max(0.0, min(1.0, self.remaining / self.limit))  # type: ignore[operator]
+        return max(0.0, min(1.0, self.remaining / self.limit))
 
     @property
     def percent_left(self) -> int | None:

@@ -30,15 +30,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from traywidget.present.formatting import (
-    format_amount,
-    format_duration,
-    left_text,
-    percent_left,
-    reset_text,
-)
-from traywidget.present.freshness import LIMIT_KIND_METERS
-from traywidget.present.headline import pick_headline, refills_within_a_minute
 from traywidget.i18n import enumeration, tr, tr_noop, trn
 from traywidget.model import (
     HOLD_DAILY_CAP,
@@ -50,6 +41,15 @@ from traywidget.model import (
     State,
     Thresholds,
 )
+from traywidget.present.formatting import (
+    format_amount,
+    format_duration,
+    left_text,
+    percent_left,
+    reset_text,
+)
+from traywidget.present.freshness import LIMIT_KIND_METERS
+from traywidget.present.headline import pick_headline, refills_within_a_minute
 
 # Kinds of alert (stable strings, usable as notification categories).
 RATE_LIMITED = "rate_limited"
@@ -381,8 +381,9 @@ def kill_summary(results: list[KillResult], labels: Mapping[str, str],
         lines.append(tr("Streams your tools opened directly to {accounts} cannot be stopped from here.").format(
             accounts=_joined(direct, tr("{items} or {item}"))))
     for result in failed:
+        assert result.error is not None  # failed holds only results with an error
         lines.append(tr("{account}: {message}").format(
-            account=name(result.account_id), message=tr(result.error.message)))  # type: ignore[union-attr]
+            account=name(result.account_id), message=tr(result.error.message)))
     if not results:
         lines.append(tr("No accounts configured."))
     return Alert(KILL_RESULT, "", title, "\n".join(lines))

@@ -32,9 +32,9 @@ from traywidget.model import (
     TOKENS_HOUR,
     TOKENS_MINUTE,
     TOKENS_WINDOW,
-    Freshness,
     USAGE_5H,
     USAGE_7D,
+    Freshness,
     Meter,
     Unit,
     is_balance,
@@ -193,9 +193,9 @@ def left_text(meter: Meter, of_limit: bool = False) -> str:
             return tr("{title}: {amount} left").format(title=meter_title(meter), amount=approx + amount)
         return tr(phrase).format(amount=approx + amount)
     amount, n = count_left(meter.remaining), int(meter.remaining)
-    if of_limit and meter.capped:
-        amount = tr("{left} of {limit}").format(left=amount, limit=count_left(meter.limit))  # type: ignore[arg-type]
-        n = int(meter.limit)  # type: ignore[arg-type]
+    if of_limit and meter.capped and meter.limit is not None:
+        amount = tr("{left} of {limit}").format(left=amount, limit=count_left(meter.limit))
+        n = int(meter.limit)
     phrases = _LEFT.get(meter.name)
     if phrases is None:
         return tr("{title}: {amount} left").format(title=meter_title(meter), amount=approx + amount)

@@ -34,7 +34,6 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from traywidget.present.headline import pick_headline
 from traywidget.model import (
     FREE_REQUESTS_DAY,
     REQUESTS_DAY,
@@ -48,6 +47,7 @@ from traywidget.model import (
     Thresholds,
     is_balance,
 )
+from traywidget.present.headline import pick_headline
 
 # The windows a 429's `limit_kind` names (providers' words for them).
 LIMIT_KIND_METERS: dict[str, tuple[str, ...]] = {
@@ -154,7 +154,7 @@ def quota_state(meters: Iterable[Meter], thresholds: Thresholds, now: datetime) 
     meters = list(meters)
     # An account holding balances in several currencies (DeepSeek) pays while any of them is above zero.
     balances = [m for m in meters if m.unit.is_money and is_balance(m.name) and m.remaining is not None]
-    some_balance_left = any(m.remaining > 0 for m in balances)  # type: ignore[operator]
+    some_balance_left = any(m.remaining is not None and m.remaining > 0 for m in balances)
     for meter in meters:
         if meter.estimated and meter.remaining is None:
             continue

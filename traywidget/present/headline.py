@@ -112,7 +112,7 @@ def _candidates(snapshots: list[Snapshot]) -> list[_Candidate]:
     only_minute = all(refills_within_a_minute(meter) for *_, meter in known)
     out = []
     for a, m, snapshot, meter in known:
-        if refills_within_a_minute(meter) and not only_minute and meter.remaining > 0:  # type: ignore[operator]
+        if refills_within_a_minute(meter) and not only_minute and (meter.remaining or 0) > 0:
             continue
         out.append(_Candidate(Headline(snapshot, meter), 0 if _is_current(snapshot) else 1, _fraction(meter), (a, m)))
     return out

@@ -14,9 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from traywidget.model import Snapshot, iso
 from traywidget.present import alerts
 from traywidget.present.alerts import Alert
-from traywidget.model import Snapshot, iso
 
 # How urgent each kind of alert is, in the words alerting tools use.
 _SEVERITY = {

@@ -11,12 +11,10 @@ into "will run out before it resets" alerts, at most once per window.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Sequence
 
-from traywidget.present.alerts import Alert
-from traywidget.present.formatting import format_duration, meter_title
 from traywidget.i18n import tr
 from traywidget.model import (
     FREE_REQUESTS_DAY,
@@ -26,6 +24,8 @@ from traywidget.model import (
     Meter,
     Snapshot,
 )
+from traywidget.present.alerts import Alert
+from traywidget.present.formatting import format_duration, meter_title
 
 # (account_id, meter name, since unix ts) -> [(unix ts, remaining)] oldest first: HistoryStore.series.
 HistorySource = Callable[[str, str, float], Sequence[tuple[float, float]]]
@@ -69,12 +69,13 @@ def estimate(samples: Sequence[tuple[float, float]], meter: Meter, now: datetime
     zero, a per-minute window) or when the history since the window's last
     refill is too short.
     """
-    if not forecastable(meter):
+    remaining = meter.remaining
+    if not forecastable(meter) or remaining is None:
         return None
     now_ts = now.timestamp()
     start = history_since(meter, now)
     points = [(ts, value) for ts, value in samples if start <= ts < now_ts]
-    points.append((now_ts, meter.remaining))
+    points.append((now_ts, remaining))
     # Only the stretch since the last refill: more left than a moment before
     # means the window reset (or the account was topped up).
     for index in range(len(points) - 1, 0, -1):
@@ -85,7 +86,7 @@ def estimate(samples: Sequence[tuple[float, float]], meter: Meter, now: datetime
     if len(points) < MIN_SAMPLES or span < MIN_SPAN_S:
         return None
     per_second = (points[0][1] - points[-1][1]) / span
-    runs_out_at = now + timedelta(seconds=meter.remaining / per_second) if per_second > 0 else None
+    runs_out_at = now + timedelta(seconds=remaining / per_second) if per_second > 0 else None
     return Pace(per_hour=per_second * 3600.0, runs_out_at=runs_out_at, resets_at=meter.resets_at, span_s=span)
 
 

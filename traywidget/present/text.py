@@ -12,18 +12,6 @@ import math
 from collections.abc import Iterable
 from datetime import datetime
 
-from traywidget.present.formatting import (
-    clock_time,
-    clock_time_s,
-    format_amount,
-    format_duration,
-    left_text,
-    meter_title,
-    reset_text,
-)
-from traywidget.present.freshness import account_reading, rate_limit_ends, read_at
-from traywidget.present.headline import Headline, pick_headline
-from traywidget.present.pace import clock_text
 from traywidget.i18n import tr, tr_noop, trn
 from traywidget.i18n.numbers import decimal_text, money, narrow_currency_sign, number
 from traywidget.model import (
@@ -43,6 +31,18 @@ from traywidget.model import (
     Unit,
     round_down,
 )
+from traywidget.present.formatting import (
+    clock_time,
+    clock_time_s,
+    format_amount,
+    format_duration,
+    left_text,
+    meter_title,
+    reset_text,
+)
+from traywidget.present.freshness import account_reading, rate_limit_ends, read_at
+from traywidget.present.headline import Headline, pick_headline
+from traywidget.present.pace import clock_text
 from traywidget.providers import display_name
 
 STATE_TEXT = {

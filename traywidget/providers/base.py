@@ -14,10 +14,11 @@ these; the gateway never needs to know a provider by name.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import ClassVar, Mapping
+from typing import ClassVar
 
 from traywidget.model import ErrorInfo, HttpResult, Meter, ProviderError, State
 from traywidget.providers.firewall import firewall_block

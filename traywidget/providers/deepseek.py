@@ -23,16 +23,17 @@ from traywidget.model import (
     Unit,
     clean_signed_number,
 )
-from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.balances import openai_style_error
 from traywidget.providers.base import PollContext, Provider, Reading, RequestSpec
 from traywidget.providers.decoding import NOT_JSON, decode_json, malformed
+from traywidget.providers.names import DISPLAY_NAMES
 
 USER_BALANCE = "user_balance"
 # More currencies than any account holds is not a balance answer.
 MAX_CURRENCIES = 4
 
-NO_WINDOWS_NOTE = tr_noop("DeepSeek reports no rate limits (it slows down instead of refusing): only the balance is shown.")
+NO_WINDOWS_NOTE = tr_noop("DeepSeek reports no rate limits (it slows down instead of refusing): "
+                          "only the balance is shown.")
 NOT_AVAILABLE_MESSAGE = tr_noop("DeepSeek says the balance cannot pay for API calls: top up the account.")
 EMPTY_MESSAGE = tr_noop("The balance is used up: API calls are refused until the account is topped up.")
 UNKNOWN_CURRENCY_NOTE = tr_noop("A balance in {currency} is not shown (unknown currency).")

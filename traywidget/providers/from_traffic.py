@@ -20,9 +20,10 @@ seen in traffic means exactly what it means in a poll.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from traywidget.model import (
     INPUT_TOKENS_WINDOW,
@@ -63,7 +64,7 @@ _TRAFFIC = RequestSpec("traffic", "")
 
 
 def is_event_stream(content_type: str | None) -> bool:
-    return bool(content_type) and "text/event-stream" in content_type.lower()  # type: ignore[union-attr]
+    return content_type is not None and "text/event-stream" in content_type.lower()
 
 
 def is_messages_path(path: str) -> bool:

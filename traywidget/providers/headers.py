@@ -47,10 +47,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Mapping
+from typing import Any
 
 from traywidget.model import clean_number
 from traywidget.providers.resets import as_utc
@@ -142,7 +143,7 @@ def _http_date(value: str) -> datetime | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 
@@ -155,7 +156,7 @@ def _rfc3339(value: str) -> datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 
@@ -164,7 +165,7 @@ def _sane(moment: datetime | None, now: datetime) -> datetime | None:
     if moment is None:
         return None
     try:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
         if moment > now + MAX_RESET_AHEAD:
             return None
     except (OverflowError, ValueError):
@@ -191,12 +192,12 @@ def parse_reset(value: Any, now: datetime) -> datetime | None:
     if number is not None:
         if number >= _EPOCH_MS_MIN:
             try:
-                return _sane(datetime.fromtimestamp(number / 1000.0, timezone.utc), now)
+                return _sane(datetime.fromtimestamp(number / 1000.0, UTC), now)
             except (OverflowError, OSError, ValueError):
                 return None
         if number >= _EPOCH_SECONDS_MIN:
             try:
-                return _sane(datetime.fromtimestamp(number, timezone.utc), now)
+                return _sane(datetime.fromtimestamp(number, UTC), now)
             except (OverflowError, OSError, ValueError):
                 return None
         return _after(now, number)

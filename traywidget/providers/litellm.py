@@ -34,7 +34,6 @@ from traywidget.model import (
     clean_signed_number,
     parse_iso,
 )
-from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import PollContext, Provider, Reading, RequestSpec
 from traywidget.providers.decoding import (
     NOT_JSON,
@@ -49,6 +48,7 @@ from traywidget.providers.decoding import (
 )
 from traywidget.providers.headers import parse_rate_limit_headers
 from traywidget.providers.meters import plan_text
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.resets import as_utc, seconds_until
 
 KEY_INFO = "key_info"
@@ -229,9 +229,9 @@ def _window_meters(info: dict[str, Any], now: Any) -> list[Meter]:
         if not isinstance(entry, dict):
             continue
         duration = entry.get("budget_duration")
-        if duration_seconds(duration) is None:
+        if not isinstance(duration, str) or duration_seconds(duration) is None:
             continue
-        name = BUDGET_WINDOW_PREFIX + duration.strip()  # type: ignore[union-attr]  # checked by duration_seconds
+        name = BUDGET_WINDOW_PREFIX + duration.strip()
         if any(m.name == name for m in meters):
             continue
         limit = clean_signed_number(_as_number(entry.get("max_budget")))

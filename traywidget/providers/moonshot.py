@@ -25,15 +25,16 @@ from traywidget.model import (
     Unit,
     clean_signed_number,
 )
-from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.balances import openai_style_error
 from traywidget.providers.base import PollContext, Provider, Reading, RequestSpec
 from traywidget.providers.decoding import NOT_JSON, decode_json, malformed
+from traywidget.providers.names import DISPLAY_NAMES
 
 USER_BALANCE = "users_me_balance"
 CHINA_HOSTS = ("api.moonshot.cn",)
 EMPTY_MESSAGE = tr_noop("The Moonshot balance is used up: inference is refused until the account is topped up.")
-ASSUMED_CURRENCY_NOTE = tr_noop("Moonshot names no currency: amounts are taken as US dollars (api.moonshot.cn bills in yuan).")
+ASSUMED_CURRENCY_NOTE = tr_noop("Moonshot names no currency: amounts are taken as US dollars "
+                                "(api.moonshot.cn bills in yuan).")
 
 
 def currency_for(base_url: str) -> Unit:
@@ -65,7 +66,8 @@ class Moonshot(Provider):
         currency = unit.currency or "USD"
         notes: list[str] = []
         parts = []
-        for label, field in ((tr_noop("cash {amount}"), "cash_balance"), (tr_noop("vouchers {amount}"), "voucher_balance")):
+        for label, field in ((tr_noop("cash {amount}"), "cash_balance"),
+                             (tr_noop("vouchers {amount}"), "voucher_balance")):
             amount = clean_signed_number(data.get(field))
             if amount is not None:
                 parts.append(Phrase(label, amount=Money(amount, 2, currency)))

@@ -40,7 +40,6 @@ from traywidget.model import (
     State,
     clean_number,
 )
-from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import PollContext, Provider, Reading, RequestSpec
 from traywidget.providers.decoding import (
     bound_code,
@@ -53,6 +52,7 @@ from traywidget.providers.decoding import (
     state_for_status,
 )
 from traywidget.providers.headers import parse_rate_limit_headers
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.resets import next_midnight_in, seconds_until
 
 NO_USAGE_ENDPOINT_NOTE = tr_noop(
@@ -127,6 +127,7 @@ class OpenAICompatible(Provider):
         if message is None:
             message = fallback_message(result)
         words = f"{code or ''} {kind or ''}".lower()
+        state: State | None
         if any(word in words for word in _PAYMENT_WORDS):
             state = State.PAYMENT_REQUIRED
         else:

@@ -29,7 +29,6 @@ from traywidget.model import (
     clean_number,
     parse_iso,
 )
-from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import (
     DONE_EVENT,
     Credential,
@@ -52,6 +51,7 @@ from traywidget.providers.decoding import (
 )
 from traywidget.providers.headers import parse_rate_limit_headers
 from traywidget.providers.meters import plan_text, request_meter, usd
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.resets import (
     as_utc,
     first_of_next_month_utc,
@@ -163,7 +163,8 @@ class OpenRouter(Provider):
         # Free-model requests today.
         is_free_tier = data.get("is_free_tier")
         free = data.get("free_model_daily_requests")
-        if isinstance(free, dict) and any(clean_number(free.get(k)) is not None for k in ("limit", "remaining", "used")):
+        if isinstance(free, dict) and any(clean_number(free.get(k)) is not None
+                                          for k in ("limit", "remaining", "used")):
             free_meter = request_meter(
                 FREE_REQUESTS_DAY,
                 limit=free.get("limit"),
@@ -207,10 +208,10 @@ class OpenRouter(Provider):
         plan: str | None = None
         if isinstance(is_free_tier, bool):
             plan = Phrase("Free tier") if is_free_tier else Phrase("Paid")
-        label = plan_text(data.get("label"), 40)
+        key_label = plan_text(data.get("label"), 40)
         # OpenRouter's default label is the masked key itself: not worth showing.
-        if label and not label.lower().startswith("sk-or-"):
-            plan = Listing((plan, label)) if plan else label
+        if key_label and not key_label.lower().startswith("sk-or-"):
+            plan = Listing((plan, key_label)) if plan else key_label
 
         return Reading(meters=(credits, free_meter), plan=plan, notes=tuple(notes))
 
@@ -221,7 +222,8 @@ class OpenRouter(Provider):
             raise malformed("credits response lacks total_credits/total_usage", result.status)
         # May be negative: OpenRouter then answers 402 even for free models.
         balance = usd(total - usage)
-        return Reading(meters=(Meter(name=BALANCE, unit=Unit.USD, used=usage if usage >= 0 else None, remaining=balance),))
+        return Reading(meters=(Meter(name=BALANCE, unit=Unit.USD, used=usage if usage >= 0 else None,
+                                     remaining=balance),))
 
     # -- errors ----------------------------------------------------------
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def as_utc(now: datetime) -> datetime:
     """`now` as an aware UTC datetime (a naive one is taken to be UTC)."""
     if now.tzinfo is None:
-        return now.replace(tzinfo=timezone.utc)
-    return now.astimezone(timezone.utc)
+        return now.replace(tzinfo=UTC)
+    return now.astimezone(UTC)
 
 
 def next_utc_midnight(now: datetime) -> datetime:
     now = as_utc(now)
-    return datetime(now.year, now.month, now.day, tzinfo=timezone.utc) + timedelta(days=1)
+    return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
 
 
 def next_top_of_hour(now: datetime) -> datetime:
@@ -32,8 +32,8 @@ def next_monday_utc(now: datetime) -> datetime:
 def first_of_next_month_utc(now: datetime) -> datetime:
     now = as_utc(now)
     if now.month == 12:
-        return datetime(now.year + 1, 1, 1, tzinfo=timezone.utc)
-    return datetime(now.year, now.month + 1, 1, tzinfo=timezone.utc)
+        return datetime(now.year + 1, 1, 1, tzinfo=UTC)
+    return datetime(now.year, now.month + 1, 1, tzinfo=UTC)
 
 
 def seconds_until(moment: datetime | None, now: datetime) -> float | None:
@@ -51,4 +51,4 @@ def next_midnight_in(zone: str, now: datetime) -> datetime:
         return next_utc_midnight(now)
     local = as_utc(now).astimezone(tz)
     midnight = datetime(local.year, local.month, local.day, tzinfo=tz) + timedelta(days=1)
-    return midnight.astimezone(timezone.utc)
+    return midnight.astimezone(UTC)

@@ -35,7 +35,6 @@ from traywidget.model import (
     Unit,
     clean_number,
 )
-from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import (
     DONE_EVENT,
     Credential,
@@ -59,6 +58,7 @@ from traywidget.providers.decoding import (
 )
 from traywidget.providers.headers import HeaderWindow, parse_rate_limit_headers
 from traywidget.providers.meters import request_meter, usd
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.resets import as_utc, next_utc_midnight, seconds_until
 
 ACCOUNT_KEYS = "account_keys"
@@ -198,7 +198,8 @@ class Routeway(Provider):
             # a credential, so AUTH_ERROR (not a transient ERROR worth retrying).
             raise provider_error(State.AUTH_ERROR, KEY_NOT_FOUND_MESSAGE, result.status, code="KEY_NOT_FOUND")
 
-        if all(clean_number(row.get(k)) is None for k in ("daily_limit", "minute_limit", "usage_today", "usage_minute")):
+        if all(clean_number(row.get(k)) is None for k in ("daily_limit", "minute_limit", "usage_today",
+                                                          "usage_minute")):
             raise malformed("the key's row in account/keys has no usable number", result.status)
         now = as_utc(ctx.now)
         minute = request_meter(

@@ -25,7 +25,6 @@ from traywidget.model import (
     State,
     clean_number,
 )
-from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.base import (
     DONE_EVENT,
     PollContext,
@@ -47,6 +46,7 @@ from traywidget.providers.decoding import (
 )
 from traywidget.providers.headers import MAX_RETRY_AFTER_S, parse_rate_limit_headers
 from traywidget.providers.meters import plan_text, request_meter
+from traywidget.providers.names import DISPLAY_NAMES
 from traywidget.providers.resets import (
     as_utc,
     next_top_of_hour,
@@ -132,7 +132,8 @@ class RoutingRun(Provider):
                 raise malformed("routing.run hourly usage has none of limit/used/remaining", result.status)
             if all(clean_number(data.get(key)) is None for key in _HOURLY_FIELDS):
                 raise malformed("routing.run hourly usage has no usable number", result.status)
-            return Reading(meters=(self._hour(data.get("limit"), data.get("used"), data.get("remaining"), now),), plan=plan)
+            return Reading(meters=(self._hour(data.get("limit"), data.get("used"), data.get("remaining"), now),),
+                           plan=plan)
         if spec.name == REQUESTS:
             if not any(key in data for key in _FULL_FIELDS):
                 raise malformed("routing.run usage has no requests_* fields", result.status)

@@ -44,7 +44,8 @@ _KEY_SHAPES = re.compile(
 # A long run of hex (32+) is a key or a digest of one; either way not for display.
 _LONG_HEX = re.compile(r"(?i)\b([0-9a-f]{4})[0-9a-f]{28,}\b")
 # A long base64-ish token right after the word "key" ("key: AbC…", "api_key=…", "key AbC…").
-_AFTER_KEY = re.compile(r"(?i)((?<![A-Za-z0-9])key\b[\"']?\s*[:=]?\s*[\"']?)([A-Za-z0-9+/_\-]{4})[A-Za-z0-9+/_\-=]{20,}")
+_AFTER_KEY = re.compile(r"(?i)((?<![A-Za-z0-9])key\b[\"']?\s*[:=]?\s*[\"']?)"
+                        r"([A-Za-z0-9+/_\-]{4})[A-Za-z0-9+/_\-=]{20,}")
 
 
 def _forms(secret: str) -> set[str]:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from traywidget.simulator.world import Simulator
 from traywidget.simulator.windows import ManualClock
+from traywidget.simulator.world import Simulator
 
 if TYPE_CHECKING:
     from traywidget.simulator.demo_world import build_demo, demo_accounts

@@ -45,7 +45,6 @@ from traywidget.simulator.records import (
     Denial,
     request_tokens,
 )
-from traywidget.simulator.world import Simulator
 from traywidget.simulator.streaming import RESET, HttpOut, drive_stream
 from traywidget.simulator.wire import (
     SIM,
@@ -55,6 +54,7 @@ from traywidget.simulator.wire import (
     to_response,
     wants_gzip,
 )
+from traywidget.simulator.world import Simulator
 
 DEFAULT_MAX_TOKENS = 20
 ANTHROPIC_MODEL = "claude-3-5-haiku-latest"

@@ -147,7 +147,7 @@ class MessagesFrames:
                                                    "delta": {"type": "text_delta", "text": text}})
 
     def opening(self) -> bytes:
-        message = {"id": self.id, "type": "message", "role": "assistant", "content": [],
+        message: dict[str, Any] = {"id": self.id, "type": "message", "role": "assistant", "content": [],
                    "model": self.handle.model, "stop_reason": None, "stop_sequence": None,
                    "usage": {"input_tokens": PROMPT_TOKENS, "output_tokens": 1}}
         return (named_event("message_start", {"type": "message_start", "message": message})

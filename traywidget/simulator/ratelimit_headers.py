@@ -13,7 +13,7 @@ given as (limit, remaining, reset_at). Pure functions.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from traywidget.simulator.records import Window
@@ -87,7 +87,7 @@ def openai_window_headers(windows: dict[str, Window], now: datetime) -> dict[str
 
 def rfc3339(moment: datetime) -> str:
     """UTC, whole seconds rounded up (a reset is never reported early)."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     if moment.microsecond:
         moment = moment.replace(microsecond=0) + timedelta(seconds=1)
     return moment.isoformat().replace("+00:00", "Z")

@@ -71,7 +71,8 @@ def _guarded(provider: str, unauthorized: Reply, answer: Callable[[BalanceWorld,
         key = _key(request)
         if not world.knows(key, provider):
             return to_response(unauthorized)
-        return to_response(answer(world, key, request))  # type: ignore[arg-type]
+        assert key is not None  # no world knows the None key
+        return to_response(answer(world, key, request))
     return handler
 
 

@@ -35,7 +35,6 @@ from traywidget.simulator.error_replies import (
 from traywidget.simulator.payloads import embedding_tokens, embeddings, model_list
 from traywidget.simulator.ratelimit_headers import openai_window_headers
 from traywidget.simulator.records import OPENAI_COMPATIBLE
-from traywidget.simulator.world import Simulator
 from traywidget.simulator.wire import (
     PREFIXES,
     SIM,
@@ -43,6 +42,7 @@ from traywidget.simulator.wire import (
     request_key,
     to_response,
 )
+from traywidget.simulator.world import Simulator
 
 BASE = PREFIXES[OPENAI_COMPATIBLE]
 NO_KEY = openai_error(401, "You didn't provide an API key. You need to provide your API key in an "
@@ -67,7 +67,8 @@ def _generator(style: str):
         error = _auth(sim, key)
         if error is not None:
             return to_response(error)
-        return await generate(request, OPENAI_COMPATIBLE, key, style)  # type: ignore[arg-type]
+        assert key is not None  # _auth answered NO_KEY otherwise
+        return await generate(request, OPENAI_COMPATIBLE, key, style)
     return handler
 
 
@@ -87,6 +88,7 @@ async def models(request: web.Request) -> web.StreamResponse:
     error = _auth(sim, key)
     if error is not None:
         return to_response(error)
+    assert key is not None  # _auth answered NO_KEY otherwise
     return await reply_with_faults(
         request, OPENAI_COMPATIBLE, key,
         lambda: json_reply(model_list(), headers=openai_window_headers(sim.openai_windows(key), sim.now())),
@@ -98,6 +100,7 @@ async def create_embeddings(request: web.Request) -> web.StreamResponse:
     error = _auth(sim, key)
     if error is not None:
         return to_response(error)
+    assert key is not None  # _auth answered NO_KEY otherwise
     try:
         body = await request.json()
         raw = body["input"]

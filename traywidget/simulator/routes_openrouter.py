@@ -9,7 +9,6 @@ from aiohttp import web
 from traywidget.simulator.chat import generate
 from traywidget.simulator.error_replies import Reply, json_reply, openrouter_error
 from traywidget.simulator.records import OPENROUTER
-from traywidget.simulator.world import Simulator
 from traywidget.simulator.wire import (
     PREFIXES,
     SIM,
@@ -17,6 +16,7 @@ from traywidget.simulator.wire import (
     request_key,
     to_response,
 )
+from traywidget.simulator.world import Simulator
 
 BASE = PREFIXES[OPENROUTER]
 NO_KEY = openrouter_error(401, "No auth credentials found")
@@ -51,7 +51,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
     error = _auth(sim, key)
     if error is not None:
         return to_response(error)
-    return await generate(request, OPENROUTER, key)  # type: ignore[arg-type]
+    assert key is not None  # _auth answered NO_KEY otherwise
+    return await generate(request, OPENROUTER, key)
 
 
 async def not_found(request: web.Request) -> web.StreamResponse:

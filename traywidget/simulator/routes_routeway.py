@@ -9,7 +9,6 @@ from aiohttp import web
 from traywidget.simulator.chat import generate
 from traywidget.simulator.error_replies import Reply, denial_reply, json_reply, routeway_error
 from traywidget.simulator.records import ROUTEWAY
-from traywidget.simulator.world import Simulator
 from traywidget.simulator.wire import (
     PREFIXES,
     SIM,
@@ -17,6 +16,7 @@ from traywidget.simulator.wire import (
     request_key,
     to_response,
 )
+from traywidget.simulator.world import Simulator
 
 BASE = PREFIXES[ROUTEWAY]
 NO_KEY = routeway_error(401, "Missing API key. Send Authorization: Bearer <key>.", "authentication_error")
@@ -74,11 +74,12 @@ async def balance(request: web.Request) -> web.StreamResponse:
 async def chat(request: web.Request) -> web.StreamResponse:
     sim, key = request.app[SIM], request_key(request, ROUTEWAY)
     error = _auth(sim, key)
-    if error is None and sim.is_management(key):  # type: ignore[arg-type]
+    if error is None and key is not None and sim.is_management(key):
         error = routeway_error(403, "Management keys cannot call models", "permission_error")
     if error is not None:
         return to_response(error)
-    return await generate(request, ROUTEWAY, key)  # type: ignore[arg-type]
+    assert key is not None  # _auth answered NO_KEY otherwise
+    return await generate(request, ROUTEWAY, key)
 
 
 async def not_found(request: web.Request) -> web.StreamResponse:

@@ -9,7 +9,6 @@ from aiohttp import web
 from traywidget.simulator.chat import generate
 from traywidget.simulator.error_replies import Reply, json_reply, plain_error
 from traywidget.simulator.records import ROUTING
-from traywidget.simulator.world import Simulator
 from traywidget.simulator.wire import (
     PREFIXES,
     SIM,
@@ -17,6 +16,7 @@ from traywidget.simulator.wire import (
     request_key,
     to_response,
 )
+from traywidget.simulator.world import Simulator
 
 BASE = PREFIXES[ROUTING]
 INVALID_KEY = plain_error(401, "AUTHENTICATION_ERROR", "Invalid API key")

@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from traywidget.simulator.web_app import make_app
-from traywidget.simulator.world import Simulator
 from traywidget.simulator.streaming import STREAMS
+from traywidget.simulator.web_app import make_app
 from traywidget.simulator.wire import PREFIXES
+from traywidget.simulator.world import Simulator
 
 HOST = "127.0.0.1"
 SHUTDOWN_TIMEOUT_S = 1.0
@@ -68,23 +68,22 @@ class SimulatorServer:
             raise RuntimeError("already started")
         ready = threading.Event()
         failure: list[BaseException] = []
-        self._loop = asyncio.new_event_loop()
+        loop = self._loop = asyncio.new_event_loop()
 
         def run() -> None:
-            asyncio.set_event_loop(self._loop)
+            asyncio.set_event_loop(loop)
             try:
-                self._runner, self.port = self._loop.run_until_complete(
-                    _start_site(self.sim, self._requested_port))
+                self._runner, self.port = loop.run_until_complete(_start_site(self.sim, self._requested_port))
             except BaseException as exc:  # reported to the starting thread
                 failure.append(exc)
                 ready.set()
-                self._loop.close()
+                loop.close()
                 return
             ready.set()
-            self._loop.run_forever()
-            self._loop.run_until_complete(_stop_site(self._runner))
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.close()
+            loop.run_forever()
+            loop.run_until_complete(_stop_site(self._runner))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
 
         self._thread = threading.Thread(target=run, name="traywidget-simulator", daemon=True)
         self._thread.start()
@@ -115,7 +114,10 @@ class SimulatorServer:
     def start_stream(self, key: str, max_tokens: int = 10**9, model: str | None = None):
         """Open a server-side stream on key (so a kill has something to stop).
         Returns None, or the Denial if the provider refused it."""
-        return self.call(lambda: self._runner.app[STREAMS].start(key, max_tokens, model))
+        runner = self._runner
+        if runner is None:
+            raise RuntimeError("server not started")
+        return self.call(lambda: runner.app[STREAMS].start(key, max_tokens, model))
 
     def __enter__(self) -> SimulatorServer:
         return self.start()

@@ -80,7 +80,7 @@ class StreamScript:
         return None
 
 
-def _is_number(value: Any, kinds: type | tuple[type, ...]) -> bool:
+def _is_number(value: Any, kinds: type[int] | tuple[type[int], type[float]]) -> bool:
     """A non-negative number of the kinds (JSON's true/false are not numbers here)."""
     return isinstance(value, kinds) and not isinstance(value, bool) and value >= 0
 

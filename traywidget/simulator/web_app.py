@@ -24,9 +24,9 @@ from traywidget.simulator import (
     routes_routing,
     sim_control,
 )
-from traywidget.simulator.world import Simulator
 from traywidget.simulator.streaming import STREAMS, InternalStreams
 from traywidget.simulator.wire import SIM, STOPPING, record_requests
+from traywidget.simulator.world import Simulator
 
 TICK_S = 0.25
 # Request bodies read whole (JSON) may be this big: providers take multi-megabyte

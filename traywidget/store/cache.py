@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from traywidget.store.paths import atomic_write, cache_dir
 from traywidget.i18n.phrases import Localizable, from_data, to_data
 from traywidget.model import Snapshot
+from traywidget.store.paths import atomic_write, cache_dir
 
 log = logging.getLogger(__name__)
 CACHE_FILE = "snapshots.json"

@@ -17,11 +17,14 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from traywidget.i18n import LANGUAGES, tr, tr_noop
+from traywidget.model import RESERVE_WINDOWS, UNTIL_RESUME, Account, ConfigError, InvalidValue, Rails, Thresholds
+from traywidget.model.hook import Hook
 from traywidget.present.formatting import format_duration
 from traywidget.store.paths import atomic_write, config_dir
 from traywidget.store.store_lock import (
@@ -32,9 +35,6 @@ from traywidget.store.store_lock import (
     lock_path,
     store_lock,
 )
-from traywidget.i18n import LANGUAGES, tr, tr_noop
-from traywidget.model import RESERVE_WINDOWS, UNTIL_RESUME, Account, ConfigError, InvalidValue, Rails, Thresholds
-from traywidget.model.hook import Hook
 
 CONFIG_FILE = "config.json"
 CONFIG_VERSION = 1
@@ -155,7 +155,10 @@ def _is_fraction(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
 
 
-def _interval(value: Any, default: float) -> float:
+_Default = TypeVar("_Default")
+
+
+def _interval(value: Any, default: _Default) -> float | _Default:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and MIN_INTERVAL_S <= value <= MAX_INTERVAL_S:
         return float(value)
     return default
@@ -215,7 +218,7 @@ def validate_interval(seconds: float | None) -> float | None:
     return float(seconds)
 
 
-def validate_account_id(account_id: str) -> str:
+def validate_account_id(account_id: object) -> str:
     if not isinstance(account_id, str) or not ACCOUNT_ID_PATTERN.match(account_id):
         raise InvalidValue(
             tr("An account id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
@@ -232,7 +235,7 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def validate_base_url(url: str) -> str:
+def validate_base_url(url: object) -> str:
     """Normalise a base URL as users copy it (with /v1) or explain what is wrong.
 
     Plain http is accepted only for loopback hosts (the simulator, a local
@@ -350,8 +353,8 @@ def parse_account(entry: Any, known_providers: tuple[str, ...]) -> Account:
         provider=provider,
         label=label if isinstance(label, str) and label.strip() else account_id,
         base_url=validate_base_url(entry.get("base_url")),
-        fast_interval_s=_interval(fast, None) if fast is not None else None,  # type: ignore[arg-type]
-        full_interval_s=_interval(full, None) if full is not None else None,  # type: ignore[arg-type]
+        fast_interval_s=_interval(fast, None) if fast is not None else None,
+        full_interval_s=_interval(full, None) if full is not None else None,
         user_agent=validate_user_agent(entry.get("user_agent")),
         rails=parse_rails(entry, account_id),
     )
@@ -557,7 +560,7 @@ class ConfigStore:
                 pass
 
     def _move_aside(self) -> Path:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         aside = self.path.with_name(f"{CONFIG_FILE}.corrupt-{stamp}")
         counter = 1
         while aside.exists():

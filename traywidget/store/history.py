@@ -24,7 +24,7 @@ import os
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from traywidget.model import Freshness, Snapshot, UsageCount
@@ -71,7 +71,7 @@ def _ts(moment: datetime | float | None) -> float:
         return time.time()
     if isinstance(moment, datetime):
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return moment.timestamp()
     return float(moment)
 
@@ -279,7 +279,7 @@ class HistoryStore:
         except sqlite3.Error as exc:
             log.warning("usage history read failed: %s", exc)
             return []
-        return [(datetime.fromtimestamp(day, timezone.utc).astimezone(), UsageCount(*numbers))
+        return [(datetime.fromtimestamp(day, UTC).astimezone(), UsageCount(*numbers))
                 for day, *numbers in rows]
 
     @_locked

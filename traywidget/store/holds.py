@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable
 
-from traywidget.store.paths import atomic_write, config_dir
 from traywidget.model import Hold, utcnow
+from traywidget.store.paths import atomic_write, config_dir
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ class DaemonExecutor(ThreadPoolExecutor):
                 return
             try:
                 result = fn(*args, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiter, as any executor does
+            except BaseException as exc:
                 future.set_exception(exc)
             else:
                 future.set_result(result)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
+from traywidget.model import Snapshot
 from traywidget.store.cache import SnapshotCache
 from traywidget.store.history import HistoryStore
-from traywidget.model import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class SnapshotRecorder:
         if self.history is not None:
             try:
                 self.history.record(snapshot)
-            except Exception:  # noqa: BLE001 - the history is a nicety; polling goes on
+            except Exception:
                 log.exception("usage history failed")
         if self._monotonic() - self._saved_at >= self._interval:
             self.save()

@@ -42,11 +42,12 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 
 from traywidget.i18n import tr, tr_noop
 from traywidget.model import SecretStoreError
@@ -121,7 +122,8 @@ class SecretStore:
 
     def update(self, changes: Mapping[str, str | None]) -> None:
         """Save several secrets (None: delete that one) in one write."""
-        self._change({name: None if secret is None else _clean_secret(name, secret) for name, secret in changes.items()},
+        self._change({name: None if secret is None else _clean_secret(name, secret)
+                      for name, secret in changes.items()},
                      ())
 
     def get(self, account_id: str, management: bool = False) -> str | None:
@@ -282,6 +284,7 @@ class KeyringSecretStore(SecretStore):
             if "keys" in head:
                 return _secrets_of(head), _Layout.INLINE
             layout = _Layout.of(head)
+            assert layout.generation is not None  # of() makes only layouts with a generation
             parts = [self._get_entry(backend, _part_name(layout.generation, i)) for i in range(1, layout.parts + 1)]
             text = "".join(part or "" for part in parts)
             if None not in parts and hashlib.sha256(text.encode()).hexdigest() == head.get("sha256"):
@@ -326,7 +329,7 @@ class KeyringSecretStore(SecretStore):
         for attempt in range(READ_ATTEMPTS):
             try:
                 return backend.get_password(self._service, username)
-            except Exception as exc:  # noqa: BLE001 - keyring backends raise many types
+            except Exception as exc:
                 failure = _describe(_READ_FAILED, exc)
                 if "locked" in type(exc).__name__.lower():
                     break  # retrying would only ask the user to unlock again
@@ -341,7 +344,7 @@ class KeyringSecretStore(SecretStore):
         try:
             backend.set_password(self._service, username, value)
             return
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failure = _describe(_SAVE_FAILED, exc)
         raise SecretStoreError(failure)
 
@@ -353,7 +356,7 @@ class KeyringSecretStore(SecretStore):
             return True
         except PasswordDeleteError:
             return False
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failure = _describe(_DELETE_FAILED, exc)
         raise SecretStoreError(failure)
 
@@ -582,7 +585,7 @@ def keyring_status(unlock: bool = False) -> KeyringStatus:
         return _secret_service_status(backend, name + via, unlock)
     try:
         backend.get_password(SERVICE, "keyring-check")  # read only: never sets anything
-    except Exception as exc:  # noqa: BLE001 - backends raise many types; only the type is shown
+    except Exception as exc:
         return KeyringStatus(KeyringState.FAILED, name, tr("The keyring {name}{via} failed ({kind}).").format(
             name=name, via=via, kind=type(exc).__name__))
     return KeyringStatus(KeyringState.USABLE, name, tr("{name}{via} is usable.").format(name=name, via=via))
@@ -608,7 +611,7 @@ def _secret_service_status(backend: Any, name: str, unlock: bool) -> KeyringStat
                 return KeyringStatus(KeyringState.REFUSED, name,
                                      tr("The keyring stayed locked: the unlock prompt was dismissed. "
                                         "Keys cannot be read or saved until it is unlocked."))
-    except Exception as exc:  # noqa: BLE001 - secretstorage/jeepney raise many types; only the type is shown
+    except Exception as exc:
         return KeyringStatus(KeyringState.FAILED, name,
                              tr("The keyring failed ({kind}).").format(kind=type(exc).__name__))
     finally:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
-from traywidget.store.paths import atomic_write, cache_dir
 from traywidget.model import GatewayUsage, RequestUsage, utcnow
+from traywidget.store.paths import atomic_write, cache_dir
 
 log = logging.getLogger(__name__)
 

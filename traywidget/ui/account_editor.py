@@ -17,7 +17,8 @@ that does not resolve is told apart from being offline.
 from __future__ import annotations
 
 import re
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QEvent, Qt, Signal
@@ -38,6 +39,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from traywidget.desktop.hostcheck import Lookup, check_host
+from traywidget.i18n import tr, tr_noop
+from traywidget.model import Account, InvalidValue, Rails, Snapshot, TraywidgetError
+from traywidget.present.formatting import meter_title
+from traywidget.present.text import STATE_TEXT, error_text, meter_value_text
+from traywidget.providers import PROVIDER_IDS, display_name, get_provider
 from traywidget.store.config import (
     KEY_IN_URL_MESSAGE,
     base_url_advice,
@@ -45,12 +52,8 @@ from traywidget.store.config import (
     validate_account_id,
     validate_base_url,
 )
-from traywidget.present.formatting import meter_title
-from traywidget.desktop.hostcheck import Lookup, check_host
 from traywidget.store.key_input import check_key
-from traywidget.i18n import tr, tr_noop
-from traywidget.model import Account, InvalidValue, Rails, Snapshot, TraywidgetError
-from traywidget.providers import PROVIDER_IDS, display_name, get_provider
+from traywidget.ui.bridge import Asker
 from traywidget.ui.colors import (
     ERROR,
     GOOD,
@@ -60,8 +63,6 @@ from traywidget.ui.colors import (
     set_tone,
     wrapped_label,
 )
-from traywidget.present.text import STATE_TEXT, error_text, meter_value_text
-from traywidget.ui.bridge import Asker
 from traywidget.ui.rails_box import RailsBox
 from traywidget.ui.screen_fit import ScrollingBody, fit_to_screen
 
@@ -271,12 +272,12 @@ class AccountEditor(QDialog):
         self._initial = self._field_values()
         apply_tones(self)
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event: QShowEvent) -> None:
         if not event.spontaneous():
             fit_to_screen(self, self.body, WANTED_WIDTH)
         super().showEvent(event)
 
-    def changeEvent(self, event) -> None:  # noqa: N802
+    def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:  # a theme switch: coloured text follows
             apply_tones(self)
@@ -410,12 +411,12 @@ class AccountEditor(QDialog):
             self.show_error(tr("The API key is empty: paste the key from the provider's dashboard."))
             return False
         try:
-            api_key, management_key = self._typed_keys()
+            typed_api_key, management_key = self._typed_keys()
         except InvalidValue as exc:
             self.show_error(str(exc))
             return False
         try:
-            self.commit(account, api_key, management_key)
+            self.commit(account, typed_api_key, management_key)
         except TraywidgetError as exc:
             self.show_error(str(exc))
             return False
@@ -511,7 +512,8 @@ class AccountEditor(QDialog):
     async def _probe(
         self, account: Account, api_key: str, management_key: str | None
     ) -> tuple[Snapshot, Lookup | None]:
-        snapshot = await self.tester(account, api_key, management_key)  # type: ignore[misc]
+        assert self.tester is not None  # the Test button works only with a tester
+        snapshot = await self.tester(account, api_key, management_key)
         lookup = None
         if snapshot.error is not None and snapshot.error.code == "OFFLINE":
             host = urlsplit(account.base_url).hostname or ""

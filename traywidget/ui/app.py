@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 
 def _make_application(argv: list[str]) -> QApplication:
-    app = QApplication.instance() or QApplication(argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv)
     # Qt sends applicationName as the notification's app_name (what
     # notification servers show as the sender), so it is the display name.
     app.setApplicationName(APP_DISPLAY_NAME)
@@ -49,7 +50,7 @@ def _make_application(argv: list[str]) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_NAME)
     app.setQuitOnLastWindowClosed(False)
-    return app  # type: ignore[return-value]
+    return app
 
 
 class _SignalWakeup:

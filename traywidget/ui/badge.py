@@ -41,9 +41,9 @@ from PySide6.QtGui import (
     QPixmap,
 )
 
+from traywidget.model import Snapshot, Thresholds
 from traywidget.present.headline import Headline, window_cue
 from traywidget.present.severity import Severity, meter_severity, worst
-from traywidget.model import Snapshot, Thresholds
 from traywidget.present.text import badge_text
 
 ICON_SIZES = (16, 22, 24, 32, 48, 64)

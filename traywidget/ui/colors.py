@@ -100,7 +100,8 @@ def line_color(palette: QPalette) -> QColor:
 
 def set_tone(widget: QWidget, tone: str) -> None:
     widget.setProperty(_TONE_PROPERTY, tone)
-    _apply(widget, widget.parentWidget().palette() if widget.parentWidget() is not None else widget.palette())
+    parent = widget.parentWidget()
+    _apply(widget, parent.palette() if parent is not None else widget.palette())
 
 
 def apply_tones(root: QWidget) -> None:

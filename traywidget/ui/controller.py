@@ -11,6 +11,12 @@ from PySide6.QtCore import QObject, QRectF, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from traywidget.desktop.notifications import DesktopNotifications
+from traywidget.engine.engine_control import EngineControl
+from traywidget.gateway.kills import kill_everywhere
+from traywidget.gateway.service import GatewayState
+from traywidget.i18n import tr, tr_noop
+from traywidget.model import ConfigError, KillResult, Snapshot, utcnow
 from traywidget.present.alerts import (
     AlertPolicy,
     config_alert,
@@ -18,19 +24,13 @@ from traywidget.present.alerts import (
     kill_failed,
     kill_summary,
 )
-from traywidget.store.config import Config, ConfigStore
-from traywidget.engine.engine_control import EngineControl
 from traywidget.present.formatting import meter_title
+from traywidget.present.hook_events import hook_event
+from traywidget.present.pace import PaceWatch
+from traywidget.providers import get_provider
+from traywidget.store.config import Config, ConfigStore
 from traywidget.store.history import HistoryStore
 from traywidget.store.secrets import SecretStore
-from traywidget.present.hook_events import hook_event
-from traywidget.desktop.notifications import DesktopNotifications
-from traywidget.present.pace import PaceWatch
-from traywidget.gateway.kills import kill_everywhere
-from traywidget.gateway.service import GatewayState
-from traywidget.i18n import tr, tr_noop
-from traywidget.model import ConfigError, KillResult, Snapshot, utcnow
-from traywidget.providers import get_provider
 from traywidget.ui.bridge import Bridge
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ class AppController(QObject):
         self.panel.update_snapshot(snapshot)
         try:
             alerts = self.policy.update(snapshot, self.clock()) + self.pace.update(snapshot, self.clock())
-        except Exception:  # noqa: BLE001 - a policy bug must never stop the views
+        except Exception:
             log.exception("alert policy failed")
             alerts = []
         self.notifier.notify_all(alerts)
@@ -310,7 +310,8 @@ class AppController(QObject):
         return self.gateway.rotate_token() if rotate else self.gateway.token()
 
     def add_account(self) -> Any:
-        """"Add your first account" (the welcome) or "Add an account…" (the menu): Settings, the account dialog on top."""
+        """"Add your first account" (the welcome) or "Add an account…" (the menu): Settings, the account dialog
+        on top."""
         return self.open_settings().add_account()
 
     def apply_config(self, config: Config) -> None:

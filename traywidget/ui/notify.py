@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
 
+from traywidget.desktop.notifications import DesktopNotifications, Notification, Urgency
 from traywidget.present import alerts
 from traywidget.present.alerts import Alert
-from traywidget.desktop.notifications import DesktopNotifications, Notification, Urgency
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ behave as before.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import logging
 import sys
@@ -36,8 +37,8 @@ class _IgnoredByFeatures(importlib.abc.MetaPathFinder):
 
 def skip_feature_scan() -> None:
     """From now on, modules imported are not scanned by PySide6's `__feature__` import hook."""
-    try:
-        from PySide6.support import feature
+    try:  # by name: PySide6's stubs do not list support.feature (the __feature__ import hook)
+        feature = importlib.import_module("PySide6.support.feature")
     except ImportError:
         return
     selections = getattr(feature, "pyside_feature_dict", None)

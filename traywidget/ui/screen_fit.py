@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QLayout, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 # Room kept free around a window for a window manager's frame and title bar (not known before it is mapped).
 FRAME_ALLOWANCE = QSize(16, 40)
@@ -57,7 +57,9 @@ def fit_to_screen(window: QWidget, body: ScrollingBody, wanted_width: int, *, gr
 
     `grow_only`: never shrink (a message appeared; the user may have made the window larger).
     """
-    outer: QLayout = window.layout()
+    outer = window.layout()
+    if outer is None:
+        raise ValueError("fit_to_screen needs a window with a layout")
     outer.activate()
     available = available_rect(window)
     margins = outer.contentsMargins().left() + outer.contentsMargins().right()

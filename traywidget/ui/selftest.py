@@ -6,24 +6,25 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from traywidget import __version__
-from traywidget.store.config import Config, ConfigStore
-from traywidget.store.secrets import MemorySecretStore
 from traywidget.i18n import ENGLISH, current_language
 from traywidget.model import (
     REQUESTS_HOUR,
     Account,
+    KillResult,
     Meter,
     Snapshot,
     State,
     Unit,
     utcnow,
 )
+from traywidget.store.config import Config, ConfigStore, Settings
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.ui.badge import ICON_SIZES, render_badge
 from traywidget.ui.bridge import InlineBridge
 from traywidget.ui.controller import AppController
@@ -46,6 +47,33 @@ class _StillEngine:
         for callback in self._subscribers:
             callback(snapshot)
 
+    # The rest of EngineControl: nothing to poll, stop or apply.
+    paused = False
+
+    def seed(self, snapshots: Iterable[Snapshot]) -> None:
+        pass
+
+    async def refresh_now(self) -> None:
+        pass
+
+    async def kill_all(self, accounts: Iterable[str] | None = None) -> list[KillResult]:
+        return []
+
+    def pause(self) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
+
+    def set_accounts(self, accounts: Iterable[Account]) -> None:
+        pass
+
+    def apply_settings(self, settings: Settings) -> None:
+        pass
+
+    async def test_connection(self, account: Account, api_key: str, management_key: str | None = None) -> Snapshot:
+        raise NotImplementedError("the self-test engine polls nothing")
+
 
 def run_self_test(app: QApplication) -> int:
     """Build the tray, panel, badge and notifier offscreen with fake data; exit 0 if all is well."""
@@ -54,7 +82,8 @@ def run_self_test(app: QApplication) -> int:
     with tempfile.TemporaryDirectory(prefix="traywidget-selftest-") as tmp:
         engine = _StillEngine()
         controller = AppController(
-            engine, bridge=InlineBridge(), config=Config(accounts=(SELF_TEST_ACCOUNT,)), config_store=ConfigStore(Path(tmp)),
+            engine, bridge=InlineBridge(), config=Config(accounts=(SELF_TEST_ACCOUNT,)),
+            config_store=ConfigStore(Path(tmp)),
             secrets=MemorySecretStore(),
         )
         engine.publish(Snapshot(

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from traywidget.desktop.notifications import DesktopNotifications
     from traywidget.engine.engine import Engine
     from traywidget.engine.loop_thread import LoopThread
-    from traywidget.gateway.service import GatewayService, GatewayState
+    from traywidget.gateway.service import GatewayHints, GatewayService, GatewayState
     from traywidget.model import Snapshot
     from traywidget.store.history import HistoryStore
     from traywidget.store.recorder import SnapshotRecorder
@@ -147,7 +147,8 @@ class Session:
             bridge.send(engine.subscribe, _demo_backfill(self.history))
         # The local gateway lives on the engine's thread too (what it learns goes straight to the
         # engine); it listens only when the settings say so.
-        self.gateway = GatewayService(engine, self.secrets, hints=_demo_hints(config) if self.demo is not None else None)
+        self.gateway = GatewayService(engine, self.secrets,
+                                      hints=_demo_hints(config) if self.demo is not None else None)
         autostart, autostart_enabled = (None, None) if self.demo is not None else _autostart_callables()
         self.controller = controller = AppController(
             engine, bridge=bridge, config=config, config_store=self.config_store, secrets=self.secrets,
@@ -263,7 +264,7 @@ def _autostart_callables() -> tuple[Callable[[bool], None], Callable[[], bool]]:
     return set_enabled, item.is_enabled
 
 
-def _demo_hints(config: Config) -> dict[str, str]:
+def _demo_hints(config: Config) -> GatewayHints:
     """The demo gateway's 404 and 401 speak of the demo: `traywidget accounts list` and `traywidget gateway
     token` are about the user's accounts and token, not these."""
     return {

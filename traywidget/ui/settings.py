@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QMouseEvent, QShowEvent
@@ -40,8 +41,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from traywidget.store.config import DEFAULTS, MAX_INTERVAL_S, MIN_INTERVAL_S, Config
-from traywidget.store.secrets import KeyringState, KeyringStatus
 from traywidget.i18n import LANGUAGES, tr, tr_noop
 from traywidget.i18n.numbers import conventions
 from traywidget.model import (
@@ -53,6 +52,8 @@ from traywidget.model import (
     Thresholds,
 )
 from traywidget.providers import display_name
+from traywidget.store.config import DEFAULTS, MAX_INTERVAL_S, MIN_INTERVAL_S, Config
+from traywidget.store.secrets import KeyringState, KeyringStatus
 from traywidget.ui.account_editor import AccountEditor, Tester
 from traywidget.ui.bridge import Asker
 from traywidget.ui.colors import ERROR, MUTED, apply_tones, set_tone, wrapped_label
@@ -101,7 +102,7 @@ class WrappingCheck(QWidget):
         row.addWidget(self.box, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.label, 1)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self.box.isEnabled() and self.label.geometry().contains(event.position().toPoint()):
             self.box.toggle()
         super().mouseReleaseEvent(event)
@@ -156,7 +157,7 @@ class SettingsDialog(QDialog):
         if autostart_enabled is not None:
             try:
                 self._autostart_initial = bool(autostart_enabled())
-            except Exception as exc:  # noqa: BLE001 - a broken autostart check must not block settings
+            except Exception as exc:
                 log.warning("autostart status unknown: %s", exc)
 
         outer = QVBoxLayout(self)
@@ -333,7 +334,7 @@ class SettingsDialog(QDialog):
         return box
 
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event: QShowEvent) -> None:
         if not event.spontaneous():
             fit_to_screen(self, self.body, WANTED_WIDTH)
         super().showEvent(event)
@@ -402,7 +403,7 @@ class SettingsDialog(QDialog):
                               QMessageBox.StandardButton.Cancel, self)
             make = box.addButton(tr("Make a new token"), QMessageBox.ButtonRole.DestructiveRole)
             box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-            box.buttonClicked.connect(lambda button: button is make and self._fetch_token(True))
+            box.buttonClicked.connect(lambda button: self._fetch_token(True) if button is make else None)
             self.token_box = box
             box.open()
             return
@@ -424,7 +425,7 @@ class SettingsDialog(QDialog):
         if gateway_token is not None and self.ask is not None:
             self.ask(lambda: gateway_token(rotate), name="gateway-token", on_done=done)
 
-    def changeEvent(self, event) -> None:  # noqa: N802
+    def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:  # a theme switch: coloured text follows
             apply_tones(self)
@@ -632,7 +633,7 @@ class SettingsDialog(QDialog):
             try:
                 self.autostart(self.start_at_login.isChecked())
                 self._autostart_initial = self.start_at_login.isChecked()
-            except Exception as exc:  # noqa: BLE001 - shown to the user
+            except Exception as exc:
                 problem = tr("Saved, but start at login could not be changed: {error}").format(error=exc)
         self.saved.emit(config)
         if problem:

@@ -22,6 +22,7 @@ import socket
 import sys
 import tempfile
 import time
+from io import BufferedRandom
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal
@@ -44,7 +45,7 @@ def instance_name(demo: bool = False) -> str:
         return override
     try:
         user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name (containers): the uid still separates users
+    except Exception:
         user = str(os.getuid()) if hasattr(os, "getuid") else "user"
     if demo:
         scope = "demo"
@@ -73,7 +74,7 @@ class _Lock:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = None
+        self._file: BufferedRandom | None = None
 
     def acquire(self) -> bool:
         handle = open(self.path, "a+b")  # noqa: SIM115 - held open for the lock's lifetime
@@ -218,13 +219,13 @@ class SingleInstance(QObject):
 def _connect(address_path: Path) -> socket.socket:
     if hasattr(socket, "AF_UNIX"):
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        target: object = str(address_path)
+        target: str | tuple[str, int] = str(address_path)
     else:
         conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         target = ("127.0.0.1", int(address_path.read_text()))
     conn.settimeout(CONNECT_TIMEOUT_S)
     try:
-        conn.connect(target)  # type: ignore[arg-type]
+        conn.connect(target)
     except OSError:
         conn.close()
         raise

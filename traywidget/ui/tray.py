@@ -30,25 +30,26 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
+from types import EllipsisType
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from traywidget import APP_DISPLAY_NAME
-from traywidget.present.headline import HeadlinePolicy
 from traywidget.i18n import tr
 from traywidget.model import Snapshot, Thresholds, utcnow
+from traywidget.present.headline import HeadlinePolicy
+from traywidget.present.text import account_details, menu_account_line, tooltip_text
 from traywidget.ui.badge import (
     NO_ACCOUNTS,
     NO_DATA,
     BadgeSpec,
     account_band,
-    band_swatch,
     badge_icon,
     badge_spec,
+    band_swatch,
 )
-from traywidget.present.text import account_details, menu_account_line, tooltip_text
 
 REDRAW_COALESCE_MS = 50
 MENU_TEXT_MAX_AGE_S = 1.0
@@ -176,7 +177,7 @@ class TrayView(QObject):
         self._menu_shape = None  # build the menu anew: its fixed words change too
         self._refresh()
 
-    def contextMenu(self) -> QMenu:  # noqa: N802 - mirrors QSystemTrayIcon
+    def contextMenu(self) -> QMenu:
         self._flush()
         if self._menu_dirty and not self._menu.isVisible():
             self._rebuild_menu()
@@ -230,13 +231,13 @@ class TrayView(QObject):
         self,
         *,
         thresholds: Thresholds | None = None,
-        pinned: str | None | type[Ellipsis] = ...,
+        pinned: str | None | EllipsisType = ...,
         icon_per_account: bool | None = None,
     ) -> None:
         if thresholds is not None:
             self.thresholds = thresholds
-        if pinned is not ...:
-            self.pinned = pinned  # type: ignore[assignment]
+        if not isinstance(pinned, EllipsisType):
+            self.pinned = pinned
         if icon_per_account is not None and icon_per_account != self.icon_per_account:
             self.icon_per_account = icon_per_account
             self._sync_icons()
