@@ -165,7 +165,7 @@ def clipped_nowhere(panel) -> Counter:
     from traywidget.ui.panel_widgets import ElidedLabel, StatusDot
 
     checked: Counter = Counter()
-    viewport = panel.scroll.viewport()
+    viewport = panel.cards_area.viewport()
     for card in panel.cards.values():
         # the card is as wide as the visible area, not cut off on the right
         assert viewport.rect().contains(QRect(card.mapTo(viewport, QPoint(0, 0)), card.size()))

@@ -245,7 +245,7 @@ def test_notice_at_the_top_until_dismissed(qtbot):
     panel.set_accounts(["main"])
     panel.set_notice("The config file could not be read. It was kept as config.json.corrupt-1.")
     panel.show()
-    assert shown(panel.notice) and panel.notice.geometry().bottom() < panel.scroll.geometry().top()
+    assert shown(panel.notice) and panel.notice.geometry().bottom() < panel.cards_area.geometry().top()
     panel.notice_dismiss.click()
     assert not shown(panel.notice)
 

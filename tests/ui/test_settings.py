@@ -228,7 +228,7 @@ def test_a_corrupt_config_is_told_at_the_panels_top(qtbot, store, engine, bridge
     c.show()
     assert c.panel.notice_text.text() == config.warnings[0]
     assert "could not be read" in config.warnings[0] and not c.panel.notice.isHidden()
-    assert c.panel.notice.geometry().top() < c.panel.scroll.geometry().top()
+    assert c.panel.notice.geometry().top() < c.panel.cards_area.geometry().top()
 
 
 def test_pace_alert_through_the_controller(qtbot, store, bridge, tmp_path):

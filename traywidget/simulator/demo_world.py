@@ -70,10 +70,7 @@ def build_demo(sim: Simulator) -> list[dict[str, Any]]:
     balances = sim.balances
     balances.add_litellm_key(alias="team proxy", spend=18.4, max_budget=25.0, budget_duration="30d",
                              rpm_limit=60, cost=0.05, key=LITELLM_KEY)
-    def spend(s: Simulator) -> None:
-        s.balances.litellm_spend(LITELLM_KEY)
-
-    sim.every(15, spend, first_after_s=10)
+    sim.every(15, lambda s: s.balances.litellm_spend(LITELLM_KEY), first_after_s=10)
     balances.add_deepseek_account(key=DEEPSEEK_KEY)
     balances.add_moonshot_account(key=MOONSHOT_KEY)
 

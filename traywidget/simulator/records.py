@@ -218,7 +218,7 @@ class Traffic:
 @dataclass
 class Job:
     interval_s: float
-    fn: Callable[[Any], None]  # called with the Simulator that runs the job
+    fn: Callable[[Any], object]  # called with the Simulator that runs the job; what it returns is dropped
     next_at: datetime
 
 

@@ -58,10 +58,6 @@ from traywidget.simulator.records import (
 )
 from traywidget.simulator.scripts import DEFAULT_SCRIPT, StreamScript
 from traywidget.simulator.state_balances import BalanceWorld
-from traywidget.simulator.world_openai import OpenAICompatibleWorld
-from traywidget.simulator.world_openrouter import OpenRouterWorld
-from traywidget.simulator.world_routeway import RoutewayWorld
-from traywidget.simulator.world_routing import RoutingRunWorld
 from traywidget.simulator.windows import (
     Clock,
     PeriodCounter,
@@ -69,6 +65,10 @@ from traywidget.simulator.windows import (
     TokenBucket,
     real_clock,
 )
+from traywidget.simulator.world_openai import OpenAICompatibleWorld
+from traywidget.simulator.world_openrouter import OpenRouterWorld
+from traywidget.simulator.world_routeway import RoutewayWorld
+from traywidget.simulator.world_routing import RoutingRunWorld
 
 
 class Simulator(RoutingRunWorld, OpenRouterWorld, RoutewayWorld, OpenAICompatibleWorld):
@@ -120,7 +120,7 @@ class Simulator(RoutingRunWorld, OpenRouterWorld, RoutewayWorld, OpenAICompatibl
     def add_account(self, provider: str, *, management: bool = False, **options: Any) -> dict[str, Any]:
         """One account of any provider: {provider, api_key, management_key}."""
         with self._lock:
-            adders = {ROUTING: self.add_routing_key, OPENROUTER: self.add_openrouter_key,
+            adders: dict[str, Callable[..., str]] = {ROUTING: self.add_routing_key, OPENROUTER: self.add_openrouter_key,
                       ROUTEWAY: self.add_routeway_key, OPENAI_COMPATIBLE: self.add_openai_compatible_key,
                       **self.balances.adders()}
             api_key = adders[provider](**options)
@@ -173,7 +173,9 @@ class Simulator(RoutingRunWorld, OpenRouterWorld, RoutewayWorld, OpenAICompatibl
 
     def legacy_errors(self, key: str | None) -> bool:
         with self._lock:
-            return bool(key in self._rw_keys or key in self._rw_mgmt) and self._rw_account(key).legacy_errors
+            if key is None or not (key in self._rw_keys or key in self._rw_mgmt):
+                return False
+            return self._rw_account(key).legacy_errors
 
     # --- usage payloads (what the usage endpoints return) -----------------------
 
@@ -203,7 +205,9 @@ class Simulator(RoutingRunWorld, OpenRouterWorld, RoutewayWorld, OpenAICompatibl
                 user = self._routing_keys[key]
                 if kind == "concurrent":
                     return Denial(kind, user.max_streams, 0)
-                counter = {"daily": user.day, "hourly": user.hour, "minute": user.minute}[kind]
+                counters: dict[str, PeriodCounter | RollingCounter] = {
+                    "daily": user.day, "hourly": user.hour, "minute": user.minute}
+                counter = counters[kind]
                 limit = {"daily": user.plan.per_day, "hourly": user.plan.per_hour,
                          "minute": user.plan.per_minute}[kind]
                 return Denial(kind, limit, 0, counter.resets_at(now))
@@ -281,9 +285,6 @@ class Simulator(RoutingRunWorld, OpenRouterWorld, RoutewayWorld, OpenAICompatibl
             for handle in victims:
                 handle.kill_requested = True
             return len(victims)
-
-    def _active_streams(self, owner: str) -> int:
-        return sum(1 for h in self._streams.values() if h.owner == owner)
 
     def active_streams(self, key: str | None = None) -> list[StreamHandle]:
         with self._lock:
@@ -406,7 +407,7 @@ class Simulator(RoutingRunWorld, OpenRouterWorld, RoutewayWorld, OpenAICompatibl
             for item in [k for k in self._traffic if key is None or k[0] == key]:
                 del self._traffic[item]
 
-    def every(self, interval_s: float, fn: Callable[[Simulator], None],
+    def every(self, interval_s: float, fn: Callable[[Simulator], object],
               first_after_s: float | None = None) -> None:
         """Run fn(sim) from tick() every interval_s (simulated seconds)."""
         with self._lock:
@@ -445,8 +446,8 @@ class Simulator(RoutingRunWorld, OpenRouterWorld, RoutewayWorld, OpenAICompatibl
                 record.account.free_day, record.account.free_minute = PeriodCounter("day"), RollingCounter()
             for row in self._rw_keys.values():
                 row.usage_today, row.usage_minute = PeriodCounter("day"), PeriodCounter("minute")
-            for record in self._oa_keys.values():
-                record.requests, record.tokens = TokenBucket(), TokenBucket()
+            for compatible in self._oa_keys.values():
+                compatible.requests, compatible.tokens = TokenBucket(), TokenBucket()
             self._rw_mgmt_windows.clear()
             self._faults.clear()
             self._scripts.clear()

@@ -1,4 +1,5 @@
-"""The simulated world of Any OpenAI-compatible API: keys whose limits show only in rate-limit headers (requests and tokens per window).
+"""The simulated world of any OpenAI-compatible API: keys whose limits show only in rate-limit headers
+(requests and tokens per window).
 
 A part of Simulator (world.py), which holds the lock and the state every part reads."""
 
@@ -16,7 +17,6 @@ from traywidget.simulator.records import (
 from traywidget.simulator.windows import (
     TokenBucket,
 )
-
 from traywidget.simulator.world_state import WorldState
 
 

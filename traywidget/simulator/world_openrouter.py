@@ -1,4 +1,5 @@
-"""The simulated world of OpenRouter: keys with credit limits, the account's credits, free models' per-minute and per-day windows.
+"""The simulated world of OpenRouter: keys with credit limits, the account's credits, free models'
+per-minute and per-day windows.
 
 A part of Simulator (world.py), which holds the lock and the state every part reads."""
 
@@ -16,7 +17,6 @@ from traywidget.simulator.records import (
     OpenRouterKey,
     usd,
 )
-
 from traywidget.simulator.world_state import WorldState
 
 

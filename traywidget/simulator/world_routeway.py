@@ -20,7 +20,6 @@ from traywidget.simulator.records import (
 from traywidget.simulator.windows import (
     RollingCounter,
 )
-
 from traywidget.simulator.world_state import WorldState
 
 

@@ -13,7 +13,6 @@ from traywidget.simulator.records import (
     Denial,
     RoutingUser,
 )
-
 from traywidget.simulator.world_state import WorldState
 
 

@@ -17,6 +17,7 @@ from traywidget.simulator.records import (
     RoutewayAccount,
     RoutewayKey,
     RoutingUser,
+    StreamHandle,
 )
 from traywidget.simulator.windows import Clock, RollingCounter
 
@@ -32,9 +33,13 @@ class WorldState:
     _rw_mgmt: dict[str, RoutewayAccount]
     _rw_mgmt_windows: dict[tuple[str, str], RollingCounter]
     _oa_keys: dict[str, OpenAICompatibleKey]
+    _streams: dict[int, StreamHandle]
 
     def now(self) -> datetime:
         return self.clock()
+
+    def _active_streams(self, owner: str) -> int:
+        return sum(1 for h in self._streams.values() if h.owner == owner)
 
     def _register(self, key: str | None, provider: str, make: Callable[[], str]) -> str:
         key = key or make()

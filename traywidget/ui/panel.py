@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Callable, Iterable
 
 from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
@@ -34,11 +34,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from traywidget.i18n import tr
+from traywidget.model import Snapshot, Thresholds, utcnow
 from traywidget.present.pace import (
     HistorySource,
 )
-from traywidget.i18n import tr
-from traywidget.model import Snapshot, Thresholds, utcnow
 from traywidget.ui.colors import (
     ERROR,
     MUTED,
@@ -195,12 +195,12 @@ class PanelWindow(QWidget):
         self.welcome.add_button.clicked.connect(self.add_account_requested)
         self._cards_layout.addWidget(self.welcome)
         self._cards_layout.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidget(self._cards_host)
-        outer.addWidget(self.scroll, 1)
+        self.cards_area = QScrollArea()
+        self.cards_area.setWidgetResizable(True)
+        self.cards_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.cards_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.cards_area.setWidget(self._cards_host)
+        outer.addWidget(self.cards_area, 1)
 
         self.status = wrapped_label()
         self.status.setObjectName("status")
@@ -371,37 +371,38 @@ class PanelWindow(QWidget):
     def _wanted_size(self) -> QSize:
         """Room for every card without scrolling, within reason; the screen may allow less."""
         layout = self.layout()
+        assert layout is not None  # set in __init__
         layout.activate()
-        chrome = layout.sizeHint().height() - self.scroll.sizeHint().height()
+        chrome = layout.sizeHint().height() - self.cards_area.sizeHint().height()
         content = self._cards_host.sizeHint().height() + 2
         minimum = self.minimumSizeHint()
         width = max(PREFERRED_WIDTH, minimum.width())
         height = max(minimum.height(), min(MAX_PREFERRED_HEIGHT, chrome + content))
         return QSize(width, height)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape and not self.main_window:
             self.close()
             return
         super().keyPressEvent(event)
 
-    def changeEvent(self, event) -> None:  # noqa: N802
+    def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:
             apply_tones(self)
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         self.tick()
         self.load_history()
         self.timer.start()
         self.refit_timer.start(0)
 
-    def hideEvent(self, event) -> None:  # noqa: N802
+    def hideEvent(self, event) -> None:
         super().hideEvent(event)
         self.timer.stop()
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         self.timer.stop()
         self.closed.emit()
         super().closeEvent(event)

@@ -15,6 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from traywidget.i18n import tr, trn
+from traywidget.i18n.numbers import percent as percent_text
+from traywidget.model import Freshness, Meter, Snapshot, State, Thresholds
 from traywidget.present.formatting import meter_title, reset_phrase
 from traywidget.present.pace import (
     HistorySource,
@@ -24,19 +27,6 @@ from traywidget.present.pace import (
     pace_text,
 )
 from traywidget.present.severity import meter_severity, severity_of
-from traywidget.i18n import tr, trn
-from traywidget.i18n.numbers import percent as percent_text
-from traywidget.model import Freshness, Meter, Snapshot, State, Thresholds
-from traywidget.providers import display_name
-from traywidget.ui.badge import LEVEL_COLORS, NONE, SEVERITY_COLORS, STALE
-from traywidget.ui.colors import (
-    ERROR,
-    MUTED,
-    WARNING,
-    apply_tones,
-    set_tone,
-    wrapped_label,
-)
 from traywidget.present.text import (
     account_state_text,
     age_text,
@@ -50,8 +40,17 @@ from traywidget.present.text import (
     state_text,
     state_word,
 )
+from traywidget.providers import display_name
+from traywidget.ui.badge import LEVEL_COLORS, NONE, SEVERITY_COLORS, STALE
+from traywidget.ui.colors import (
+    ERROR,
+    MUTED,
+    WARNING,
+    apply_tones,
+    set_tone,
+    wrapped_label,
+)
 from traywidget.ui.panel_widgets import SPARK_WINDOW_S, ElidedLabel, MeterBar, Sparkline, StatusDot
-
 
 # Space kept free between the panel and the screen's edges or the tray icon.
 
@@ -201,8 +200,8 @@ class AccountCard(QFrame):
         self.streams.setText(trn("{n} stream running", "{n} streams running", streams).format(n=streams))
         self.streams.setVisible(streams > 0)
         if snapshot.hold is not None:
-            self.held.setText(tr("{held}. Resume with \"Resume requests\" in the tray menu or: traywidget resume").format(
-                held=held_text(snapshot.hold)))
+            self.held.setText(tr("{held}. Resume with \"Resume requests\" in the tray menu or: traywidget resume")
+                              .format(held=held_text(snapshot.hold)))
         self.held.setVisible(snapshot.hold is not None)
         usage = snapshot.gateway_usage
         if usage is not None and usage.total.requests:
@@ -265,21 +264,22 @@ class AccountCard(QFrame):
         """The sparkline and the pace forecasts, from the local history."""
         self.spark_loaded_at = end
         snapshot = self.snapshot
-        show = source is not None and self.spark_meter is not None and snapshot is not None
+        spark_meter = self.spark_meter
+        show = source is not None and spark_meter is not None and snapshot is not None
         self.spark_title.setVisible(show)
         self.sparkline.setVisible(show)
         self.paces = {}
-        if not show or source is None or snapshot is None:
+        if source is None or spark_meter is None or snapshot is None:
             return
         if snapshot.state.is_quota_reading and not snapshot.stale:
             read_at = snapshot.fetched_at or now
             # A window refilled by its reset is an estimate: no forecast is made from it.
             self.paces = {m.name: estimate_from(source, snapshot, m, read_at) for m in snapshot.meters
                           if m.freshness is Freshness.CURRENT}
-        for row, meter in zip(self.rows, snapshot.meters):
-            row.set_pace(self.paces.get(meter.name), now)
-        meter = snapshot.meter(self.spark_meter)  # type: ignore[arg-type]
-        points = source(snapshot.account_id, self.spark_meter, end - SPARK_WINDOW_S)  # type: ignore[arg-type]
-        title = meter_title(meter) if meter else self.spark_meter
+        for row, shown in zip(self.rows, snapshot.meters):
+            row.set_pace(self.paces.get(shown.name), now)
+        spark = snapshot.meter(spark_meter)
+        points = source(snapshot.account_id, spark_meter, end - SPARK_WINDOW_S)
+        title = meter_title(spark) if spark else spark_meter
         self.spark_title.setText(tr("{meter} — last 24 hours").format(meter=title))
-        self.sparkline.set_series(points, meter.limit if meter else None, end)
+        self.sparkline.set_series(points, spark.limit if spark else None, end)

@@ -4,7 +4,7 @@ last-24-hours sparkline. Each draws from the palette, so light and dark themes f
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
@@ -24,7 +24,6 @@ from traywidget.ui.colors import (
     track_color,
 )
 
-
 SPARK_WINDOW_S = 24 * 3600.0
 # Space kept free between the panel and the screen's edges or the tray icon.
 
@@ -42,28 +41,28 @@ class ElidedLabel(QLabel):
     def full_text(self) -> str:
         return self._full
 
-    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name
+    def setText(self, text: str) -> None:
         if text == self._full and self.text():
             return
         self._full = text
         self.updateGeometry()
         self._elide()
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         margins = self.contentsMargins()
         width = self.fontMetrics().horizontalAdvance(self._full) + margins.left() + margins.right() + 2
         return QSize(width, self.fontMetrics().height() + margins.top() + margins.bottom())
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QSize:
         margins = self.contentsMargins()
         shortest = self.fontMetrics().horizontalAdvance(self._full[:2] + "…") + margins.left() + margins.right() + 2
         return QSize(min(shortest, self.sizeHint().width()), self.sizeHint().height())
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._elide()
 
-    def changeEvent(self, event) -> None:  # noqa: N802
+    def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:
             self.updateGeometry()
@@ -89,7 +88,7 @@ class StatusDot(QWidget):
             self.color = QColor(color)
             self.update()
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -108,10 +107,10 @@ class MeterBar(QWidget):
         self.setMinimumHeight(8)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(200, 8)
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QSize:
         return QSize(40, 8)
 
     def set_value(self, fraction: float | None, level: str) -> None:
@@ -119,7 +118,7 @@ class MeterBar(QWidget):
             self.fraction, self.level = fraction, level
             self.update()
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
@@ -146,10 +145,10 @@ class Sparkline(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setToolTip(tr("Remaining over the last 24 hours"))
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(200, 28)
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QSize:
         return QSize(40, 28)
 
     def set_series(self, points: Sequence[tuple[float, float]], ceiling: float | None, end: float) -> None:
@@ -158,7 +157,7 @@ class Sparkline(QWidget):
         self.window_end = end
         self.update()
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = QRectF(self.rect()).adjusted(1, 2, -1, -2)
