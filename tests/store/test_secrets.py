@@ -284,7 +284,8 @@ def test_a_persistent_failure_is_a_clear_error_without_the_secret(backend, store
     backend(DictKeyring(failures=10))
     with pytest.raises(SecretStoreError) as info:
         store_at().get("main")
-    assert str(info.value) == "Could not read the keys from the keyring (RuntimeError)."
+    assert str(info.value) == ("Could not read the keys from the keyring: it answered with an error. Try again; "
+                               "`traywidget doctor` checks the keyring.")
     assert SECRET not in str(info.value) and SECRET not in repr(info.value)
     assert info.value.__context__ is None and info.value.__cause__ is None
 
@@ -294,7 +295,8 @@ def test_a_failed_save_names_no_secret(backend, store_at):
     kb.fail_write_of = "keys"
     with pytest.raises(SecretStoreError) as info:
         store_at().set("main", SECRET)
-    assert str(info.value) == "Could not save the keys in the keyring (RuntimeError)."
+    assert str(info.value) == ("Could not save the keys in the keyring: it answered with an error. Try again; "
+                               "`traywidget doctor` checks the keyring.")
     assert info.value.__context__ is None and info.value.__cause__ is None
 
 

@@ -338,3 +338,31 @@ def test_a_long_check_box_text_wraps_and_a_click_on_it_toggles(qtbot, dialog):
     before = dialog.pace_alerts.isChecked()
     qtbot.mouseClick(row.label, Qt.MouseButton.LeftButton)
     assert dialog.pace_alerts.isChecked() is not before
+
+
+def test_the_wheel_scrolls_the_page_and_never_changes_a_field_it_passes_over(qtbot, dialog):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    dialog.resize(dialog.width(), 300)  # too short for everything: the page scrolls
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    port = dialog.gateway_port
+    before = port.value()
+
+    def wheel_over(widget) -> None:
+        centre = QPointF(widget.rect().center())
+        event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, -120),
+                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+                            False)
+        QApplication.sendEvent(widget, event)
+
+    scrolled = dialog.body.verticalScrollBar().value()
+    wheel_over(port)
+    assert port.value() == before  # not focused: the field stays as it was
+    assert dialog.body.verticalScrollBar().value() > scrolled  # the page moved instead
+    port.setFocus()
+    qtbot.waitUntil(port.hasFocus)
+    wheel_over(port)
+    assert port.value() == before - 1  # clicked into, it takes the wheel

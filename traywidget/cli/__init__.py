@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # The commands that can run on the built-in simulator instead of the user's accounts (and reach the running
 # tray demo when there is one); `gateway` only for its token and env lines.
-DEMO_COMMANDS = ("status", "watch", "kill", "gateway env", "gateway token")
+DEMO_COMMANDS = ("status", "watch", "kill", "resume", "gateway env", "gateway token")
 # What `watch --format` prints: one line per account change, one JSON object per account change,
 # Waybar's custom-module JSON, one plain bar line, or the badge's figure alone ("130/h").
 WATCH_FORMATS = ("text", "json", "waybar", "line", "short")
@@ -242,6 +242,8 @@ def add_cli_commands(sub: argparse._SubParsersAction) -> None:
     resume.add_argument("--account", dest="account_id", metavar="ACCOUNT_ID",
                         help=tr("only this account (default: every account)"))
     resume.add_argument("--json", action="store_true", help=json_help)
+    resume.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
+                        help=tr("end the holds of the running tray demo's gateway"))
 
     _add_gateway_command(sub)
     _add_hooks_command(sub, json_help)

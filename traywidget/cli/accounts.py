@@ -161,7 +161,7 @@ def _number(text: str) -> float | str:
 def keys_command(args, out, err) -> int:
     _, config = load_config(err)
     if not config.account(args.account_id):
-        raise UsageError(tr("no account with id {id!r}; add it first with `traywidget accounts add`").format(
+        raise UsageError(tr("no account with id {id!r}; add it first with `traywidget accounts add`.").format(
             id=args.account_id))
     secrets = KeyringSecretStore()
     account_id = args.account_id

@@ -153,17 +153,20 @@ def resume_command(args, out: GuardedStream, err) -> int:
     from traywidget.gateway.token import read_token
     from traywidget.store.holds import HoldBook
 
-    _, config = load_config(err)
-    accounts = None
-    if args.account_id is not None:
-        if config.account(args.account_id) is None:
-            raise UsageError(tr("no account with id {id!r} (see `traywidget accounts list`)").format(
-                id=args.account_id))
-        accounts = [args.account_id]
-    from traywidget.gateway.addresses import gateway_port
-
-    secrets = KeyringSecretStore()
-    resumed = asyncio.run(_ask(remote.resume(gateway_port(), lambda: read_token(secrets), accounts)))
+    with ExitStack() as stack:
+        inputs = _engine_inputs(args, err, stack)
+        accounts = None
+        if args.account_id is not None:
+            if args.account_id not in {a.id for a in inputs.accounts}:
+                raise UsageError(tr("no account with id {id!r} (see `traywidget accounts list`)").format(
+                    id=args.account_id))
+            accounts = [args.account_id]
+        port = configured_port(args, inputs)
+        secrets = inputs.secrets
+        resumed = None if port is None else asyncio.run(
+            _ask(remote.resume(port, lambda: read_token(secrets), accounts)))
+    if resumed is None and args.demo:
+        raise UsageError(tr("no tray demo with a gateway is running: start one with `traywidget --demo`"))
     if resumed is None:  # no gateway runs: the holds file is the truth
         resumed = HoldBook().resume(accounts)
     if args.json:

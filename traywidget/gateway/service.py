@@ -14,17 +14,19 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from traywidget.engine.engine import Engine
 from traywidget.engine.status import engine_status_document
 from traywidget.gateway import addresses
 from traywidget.gateway.token import ensure_token, rotate_token
-from traywidget.model import Account
+from traywidget.model import HOLD_KILL, Account
 from traywidget.store.secrets import SecretStore
 
 if TYPE_CHECKING:
     from traywidget.gateway.server import Gateway
+    from traywidget.store.holds import HoldBook
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +48,15 @@ class GatewayHints(TypedDict, total=False):
 
 
 class GatewayService:
-    def __init__(self, engine: Engine, secrets: SecretStore, *, hints: GatewayHints | None = None) -> None:
+    def __init__(self, engine: Engine, secrets: SecretStore, *, hints: GatewayHints | None = None,
+                 private_dir: Path | None = None) -> None:
         # The demo's own words for the 404 of an unknown account and the 401 of a wrong token
         # (Gateway's accounts_hint and token_help).
         self._hints: GatewayHints = hints.copy() if hints is not None else {}
+        # The demo keeps its holds and its traffic in a folder of its own and is not announced among the
+        # user's gateways (`--demo` commands find it by its own address file): it never touches the user's.
+        self._private_dir = private_dir
+        self._accounts: list[Account] = []
         self._secrets = secrets
         self._engine = engine
         # Made when first turned on: the gateway's server (aiohttp, ~12 MiB) is not loaded for a user
@@ -65,15 +72,16 @@ class GatewayService:
         return self.state
 
     async def _apply(self, enabled: bool, port: int, accounts: list[Account], metrics: bool = False) -> GatewayState:
+        self._accounts = accounts
         if self._gateway is None:
             if not enabled:
                 return GatewayState()
             from traywidget.gateway.server import Gateway
-            from traywidget.store.holds import HoldBook
-            from traywidget.store.spend import SpendBook
+            from traywidget.store.spend import USAGE_FILE, SpendBook
 
+            spend = SpendBook(self._private_dir / USAGE_FILE if self._private_dir is not None else None)
             self._gateway = Gateway(accounts, self._secrets, observe=self._engine.observe,
-                                    on_streams=self._engine.set_streams, holds=HoldBook(), spend=SpendBook(),
+                                    on_streams=self._engine.set_streams, holds=self._holds(), spend=spend,
                                     on_hold=self._engine.set_hold, on_usage=self._engine.set_gateway_usage,
                                     **self._hints)
         gateway = self._gateway
@@ -82,7 +90,7 @@ class GatewayService:
         gateway.metrics_document = (lambda: engine_status_document(engine)) if metrics else None
         if gateway.running and (not enabled or (port and gateway.port != port)):
             await gateway.stop()
-            addresses.withdraw()
+            self._withdraw()
             self._report_no_gateway(accounts)
         if not enabled:
             return GatewayState()
@@ -92,7 +100,7 @@ class GatewayService:
             except Exception as exc:
                 log.warning("local gateway not started: %s", exc)
                 return GatewayState(problem=str(exc))
-            if gateway.port is not None:
+            if gateway.port is not None and self._private_dir is None:
                 addresses.announce(gateway.port, headless=False)  # a rotation from the command line reaches it there
             for notice in gateway.notices:
                 log.warning("local gateway: %s", notice)
@@ -107,15 +115,25 @@ class GatewayService:
     async def stop(self) -> None:
         if self._gateway is not None:
             await self._gateway.stop()
-            addresses.withdraw()
+            self._withdraw()
         self.state = GatewayState()
+
+    def _withdraw(self) -> None:
+        if self._private_dir is None:
+            addresses.withdraw()
+
+    def _holds(self) -> HoldBook:
+        from traywidget.store.holds import HOLDS_FILE, HoldBook
+
+        return HoldBook(self._private_dir / HOLDS_FILE if self._private_dir is not None else None)
 
     async def kill_all(self, hold: bool = False, minutes: float | None = None) -> Mapping[str, int] | None:
         """Stop every stream through the gateway ({account: stopped}); None when it does not run.
         With `hold`, every account's new requests are refused first, for `minutes` (None: until resumed)."""
         if not self.state.running or self._gateway is None:
-            if hold:
-                await asyncio.to_thread(_hold_everywhere, minutes)
+            if hold:  # written down for the next gateway
+                ids = [a.id for a in self._accounts]
+                await asyncio.to_thread(lambda: self._holds().hold(ids, HOLD_KILL, minutes))
             return None
         if hold:
             self._gateway.hold(None, minutes)
@@ -125,9 +143,7 @@ class GatewayService:
         """End every hold: the next request of each account goes through."""
         if self.state.running and self._gateway is not None:
             return self._gateway.resume()
-        from traywidget.store.holds import HoldBook
-
-        return await asyncio.to_thread(lambda: HoldBook().resume())
+        return await asyncio.to_thread(lambda: self._holds().resume())
 
     async def token(self) -> str:
         """The token tools present (made on first use). Reads the keyring (in a worker thread)."""
@@ -144,12 +160,4 @@ class GatewayService:
     def url_for(self, account_id: str) -> str | None:
         return self._gateway.url_for(account_id) if self.state.running and self._gateway is not None else None
 
-
-def _hold_everywhere(minutes: float | None) -> None:
-    """No gateway runs: the hold is written down for the next one (every configured account)."""
-    from traywidget.model import HOLD_KILL
-    from traywidget.store.config import ConfigStore
-    from traywidget.store.holds import HoldBook
-
-    HoldBook().hold([a.id for a in ConfigStore().load().accounts], HOLD_KILL, minutes)
 

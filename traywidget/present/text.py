@@ -212,10 +212,22 @@ def error_text(snapshot: Snapshot) -> str | None:
     return f"{_clip(tr(snapshot.error.message).splitlines()[0], ERROR_MAX)}{status}"
 
 
-def _short_error(snapshot: Snapshot) -> str | None:
+def short_error(snapshot: Snapshot) -> str | None:
+    """The error's first line, shortened to fit a line, without its HTTP status."""
     if snapshot.error is None or not snapshot.error.message:
         return None
     return _clip(tr(snapshot.error.message).splitlines()[0].strip(), ERROR_IN_LINE_MAX) or None
+
+
+def with_state(state: str, message: str | None) -> str:
+    """"Rate limited (429) until 13:14:20: Hourly request limit exceeded"; a message that starts with the
+    state's own word is said alone ("Offline: cannot resolve x", never "Offline: Offline: …")."""
+    if not message:
+        return state
+    word = state.split(" (")[0].split(":")[0].strip()
+    if word and message.lower().startswith(word.lower()):
+        return message
+    return tr("{state}: {message}").format(state=state, message=message)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -227,11 +239,11 @@ def status_text(snapshot: Snapshot) -> str:
     """"OK", "Rate limited (429) until 13:14:20: Hourly request limit exceeded", "OK · cached",
     "… · 2 streams running"."""
     text = account_state_text(snapshot)
-    short = None if snapshot.state.is_fine else _short_error(snapshot)
+    short = None if snapshot.state.is_fine else short_error(snapshot)
     if short and snapshot.state.is_blocked:
         text = short  # traywidget's own sentence, which names the block itself ("Blocked by the provider's firewall …")
-    elif short:
-        text = tr("{state}: {message}").format(state=text, message=short)
+    else:
+        text = with_state(text, short)
     parts = [text]
     if snapshot.stale:
         parts.append(tr("cached"))

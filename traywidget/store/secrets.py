@@ -442,10 +442,14 @@ _INCOMPLETE = tr_noop(
     "changed. Delete the traywidget entries in your keyring tool and set the keys again."
 )
 _BUSY = tr_noop("Another traywidget process is saving keys right now; try again in a moment.")
-_READ_FAILED = tr_noop("Could not read the keys from the keyring ({kind}).")
-_SAVE_FAILED = tr_noop("Could not save the keys in the keyring ({kind}).")
-_DELETE_FAILED = tr_noop("Could not delete the keys from the keyring ({kind}).")
-_LOCKED_HINT = tr_noop("The keyring is locked: unlock it and try again.")
+_READ_FAILED = tr_noop("Could not read the keys from the keyring: {cause}")
+_SAVE_FAILED = tr_noop("Could not save the keys in the keyring: {cause}")
+_DELETE_FAILED = tr_noop("Could not delete the keys from the keyring: {cause}")
+_LOCKED = tr_noop("it is locked. Unlock it (usually with your login password) and try again.")
+_DISMISSED = tr_noop("its unlock prompt was dismissed. Try again, and unlock it when asked.")
+_NOT_OPENED = tr_noop("no keyring could be opened (none runs, or it has no default keyring yet: open your "
+                      "keyring tool, e.g. Seahorse, once to create one).")
+_ERROR = tr_noop("it answered with an error. Try again; `traywidget doctor` checks the keyring.")
 
 
 def _parse(text: str) -> dict[str, Any]:
@@ -470,15 +474,22 @@ def _secrets_of(document: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _describe(template: str, exc: Exception) -> str:
-    # Only the exception's type goes into the message: some backends echo the
-    # call's arguments (which may include the secret) in their error text.
+    # Neither the exception's text (some backends echo the call's arguments, which may include the
+    # secret) nor its class name (nothing a person can act on) goes into the message: what it means does.
+    log.debug("keyring call failed: %s", type(exc).__name__)
+    return tr(template).format(cause=keyring_failure(exc))
+
+
+def keyring_failure(exc: BaseException) -> str:
+    """What a keyring backend's exception means, in words a person can act on."""
     kind = type(exc).__name__
-    hint = ""
     if "locked" in kind.lower():  # keyring's KeyringLocked, secretstorage's LockedException
-        hint = " " + tr(_LOCKED_HINT)
-    elif kind in {"InitError", "NoKeyringError"}:
-        hint = " " + tr(NO_KEYRING_HELP)
-    return tr(template).format(kind=kind) + hint
+        return tr(_LOCKED)
+    if "dismissed" in kind.lower():  # secretstorage's PromptDismissedException
+        return tr(_DISMISSED)
+    if kind in {"InitError", "NoKeyringError", "SecretServiceNotAvailableException"}:
+        return tr(_NOT_OPENED)
+    return tr(_ERROR)
 
 
 class MemorySecretStore(SecretStore):
@@ -586,8 +597,8 @@ def keyring_status(unlock: bool = False) -> KeyringStatus:
     try:
         backend.get_password(SERVICE, "keyring-check")  # read only: never sets anything
     except Exception as exc:
-        return KeyringStatus(KeyringState.FAILED, name, tr("The keyring {name}{via} failed ({kind}).").format(
-            name=name, via=via, kind=type(exc).__name__))
+        return KeyringStatus(KeyringState.FAILED, name, tr("The keyring {name}{via} failed: {cause}").format(
+            name=name, via=via, cause=keyring_failure(exc)))
     return KeyringStatus(KeyringState.USABLE, name, tr("{name}{via} is usable.").format(name=name, via=via))
 
 
@@ -597,9 +608,8 @@ def _secret_service_status(backend: Any, name: str, unlock: bool) -> KeyringStat
 
     try:
         connection = secretstorage.dbus_init()
-    except (SecretServiceNotAvailableException, OSError) as exc:
-        return KeyringStatus(KeyringState.NO_KEYRING, name, tr(
-            "No keyring: the Secret Service is not running ({kind}).").format(kind=type(exc).__name__))
+    except (SecretServiceNotAvailableException, OSError):
+        return KeyringStatus(KeyringState.NO_KEYRING, name, tr("No keyring: the Secret Service is not running."))
     try:
         collection = secretstorage.get_default_collection(connection)
         if collection.is_locked():
@@ -612,8 +622,8 @@ def _secret_service_status(backend: Any, name: str, unlock: bool) -> KeyringStat
                                      tr("The keyring stayed locked: the unlock prompt was dismissed. "
                                         "Keys cannot be read or saved until it is unlocked."))
     except Exception as exc:
-        return KeyringStatus(KeyringState.FAILED, name,
-                             tr("The keyring failed ({kind}).").format(kind=type(exc).__name__))
+        return KeyringStatus(KeyringState.FAILED, name, tr("The keyring failed: {cause}").format(
+            cause=keyring_failure(exc)))
     finally:
         connection.close()
     return KeyringStatus(KeyringState.USABLE, name, tr("{name} is usable.").format(name=name))

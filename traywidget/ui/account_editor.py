@@ -274,6 +274,7 @@ class AccountEditor(QDialog):
 
     def showEvent(self, event: QShowEvent) -> None:
         if not event.spontaneous():
+            self.body.guard_fields()
             fit_to_screen(self, self.body, WANTED_WIDTH)
         super().showEvent(event)
 

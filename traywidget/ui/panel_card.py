@@ -37,8 +37,10 @@ from traywidget.present.text import (
     gateway_usage_text,
     held_text,
     meter_value_text,
+    short_error,
     state_text,
     state_word,
+    with_state,
 )
 from traywidget.providers import display_name
 from traywidget.ui.badge import LEVEL_COLORS, NONE, SEVERITY_COLORS, STALE
@@ -250,9 +252,8 @@ class AccountCard(QFrame):
             return None
         if snapshot.stale:
             return tr("Last known problem: {error}").format(error=error or state_text(snapshot.state))
-        if snapshot.state is State.RATE_LIMITED:  # until when it holds, or when it was seen
-            limited = account_state_text(snapshot)
-            return tr("{state}: {message}").format(state=limited, message=error) if error else limited
+        if snapshot.state is State.RATE_LIMITED:  # until when it holds, or when it was seen; the state says 429
+            return with_state(account_state_text(snapshot), short_error(snapshot))
         if snapshot.state.is_poll_failure and snapshot.fetched_at is not None:
             ago = ago_text(snapshot.fetched_at, now)
             if error:

@@ -9,9 +9,9 @@ most the screen's available geometry, and is moved back inside it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QFrame, QScrollArea, QVBoxLayout, QWidget
 
 # Room kept free around a window for a window manager's frame and title bar (not known before it is mapped).
 FRAME_ALLOWANCE = QSize(16, 40)
@@ -19,7 +19,12 @@ FRAME_ALLOWANCE = QSize(16, 40)
 
 class ScrollingBody(QScrollArea):
     """A scroll area for a dialog's fields, no frame of its own. It scrolls sideways only when the screen is
-    narrower than the fields' least width (text wraps before that)."""
+    narrower than the fields' least width (text wraps before that).
+
+    The wheel scrolls the page, never a field it passes over: a number box or a choice under the pointer
+    changes only once it was clicked (focused). Otherwise scrolling down Settings would change the
+    gateway's port on the way, unseen, and Save would keep it.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -30,6 +35,13 @@ class ScrollingBody(QScrollArea):
         self.content_layout = QVBoxLayout(self.content)
         self.content_layout.setContentsMargins(0, 0, 0, 0)
         self.setWidget(self.content)
+        self._wheel_to_page = _WheelToPage(self)
+
+    def guard_fields(self) -> None:
+        """Keep the wheel for the page on every number box and choice in the content (call after filling it)."""
+        for field in self.content.findChildren(QAbstractSpinBox) + self.content.findChildren(QComboBox):
+            field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel never gives a field the focus
+            field.installEventFilter(self._wheel_to_page)
 
     def wanted_height(self, width: int) -> int:
         """The height that shows all the content without scrolling, at this width of the scroll area."""
@@ -43,6 +55,20 @@ class ScrollingBody(QScrollArea):
         """The width that shows the fields without cutting them, with room for the vertical scroll bar."""
         return (self.content.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
                 + 2 * self.frameWidth())
+
+
+class _WheelToPage(QObject):
+    """An event filter on a field: a wheel over it while it has no focus scrolls the page instead."""
+
+    def __init__(self, body: ScrollingBody) -> None:
+        super().__init__(body)
+        self._body = body
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            QApplication.sendEvent(self._body.verticalScrollBar(), event)  # the page scrolls instead
+            return True
+        return False
 
 
 def available_rect(window: QWidget) -> QRect:

@@ -148,7 +148,8 @@ class Session:
         # The local gateway lives on the engine's thread too (what it learns goes straight to the
         # engine); it listens only when the settings say so.
         self.gateway = GatewayService(engine, self.secrets,
-                                      hints=_demo_hints(config) if self.demo is not None else None)
+                                      hints=_demo_hints(config) if self.demo is not None else None,
+                                      private_dir=self.demo_dir)
         autostart, autostart_enabled = (None, None) if self.demo is not None else _autostart_callables()
         self.controller = controller = AppController(
             engine, bridge=bridge, config=config, config_store=self.config_store, secrets=self.secrets,
