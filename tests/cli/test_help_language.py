@@ -102,7 +102,7 @@ def test_a_bad_argument_is_told_in_german(args, said):
 @pytest.mark.slow
 def test_gateway_help_shows_its_action_as_optional():
     r = run("gateway", "--help", language="en")
-    assert r.stdout.startswith("usage: traywidget gateway [-h] [--port PORT] [--json] [token|env ...]\n")
+    assert r.stdout.startswith("usage: traywidget gateway [-h] [--port PORT] [--json] [--metrics] [token|env ...]\n")
     assert "actions (optional):\n  without an action the gateway runs until Ctrl+C\n" in r.stdout
 
 

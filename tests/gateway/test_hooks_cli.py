@@ -106,7 +106,7 @@ def test_hooks_add_list_test_remove_keep_the_url_and_bearer_in_the_keyring(env, 
     assert f"hook:{hook_id}:url" not in stored and f"hook:{hook_id}:bearer" not in stored
     assert len(json.loads(run_cli(env, "hooks", "list", "--json").out)["hooks"]) == 1
     bad = run_cli(env, "hooks", "remove", "7")
-    assert (bad.code, bad.err) == (2, "traywidget: no hook number 7 (see `traywidget hooks list`)\n")
+    assert (bad.code, bad.err) == (2, "traywidget: No hook number 7 (see `traywidget hooks list`)\n")
     refused = run_cli(env, "hooks", "add", "--url", "http://example.com/hook")
     assert refused.code == 2 and "Plain http is refused for example.com" in refused.err
 

@@ -13,6 +13,7 @@ Secret Service (gnome-keyring), real sockets, the simulator upstream.
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import socket
 import subprocess
@@ -38,6 +39,7 @@ from tests.desktop_session import (
 )
 from tests.e2e.cli import cli_env, run_cli
 from tests.gateway.test_cli import Headless, _add, _set_port
+from traywidget.store.store_lock import KEYS_CHANGED_FILE
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +110,7 @@ def test_a_squatter_on_the_port_receives_nothing_secret(env, sim):
                 "your gateway token; nothing was sent to it") in rotated.err
         lines = run_cli(env, "gateway", "env", "or-main")
         assert lines.code == 2 and lines.out == ""
-        assert f"port {squatter.port} is held by a program that is not your traywidget gateway" in lines.err
+        assert f"Port {squatter.port} is held by a program that is not your traywidget gateway" in lines.err
         seen = "\n".join(squatter.seen)
         assert "/_traywidget/health" in seen  # it was asked who it is, so a leak would have shown
         for secret in (token, new):
@@ -214,9 +216,8 @@ def _prompt_shown(display_env: dict[str, str]) -> bool:
 def test_a_locked_keyring_never_hangs_the_gateway(sim, tmp_path):
     with _desktop_with_keyring() as (keyring_env, display_env):
         env = cli_env(keyring_env, tmp_path)
-        cached, unread = sim.sim.add_openrouter_key(), sim.sim.add_openrouter_key()
+        cached = sim.sim.add_openrouter_key()
         _add(env, sim, "openrouter", "cached", cached)
-        _add(env, sim, "openrouter", "unread", unread)
         token = run_cli(env, "gateway", "token").out.strip()
         port = free_port()
         gateway = Headless(env, "--port", str(port))
@@ -224,7 +225,7 @@ def test_a_locked_keyring_never_hangs_the_gateway(sim, tmp_path):
         try:
             with httpx.Client(timeout=30) as client:
                 url = f"http://127.0.0.1:{port}"
-                assert client.get(f"{url}/cached/key", headers=right).status_code == 200  # its key is read now
+                assert client.get(f"{url}/cached/key", headers=right).status_code == 200  # the keys are read now
                 _lock_keyring(env)
                 started = time.monotonic()
                 refused = client.get(f"{url}/cached/key", headers=wrong)
@@ -233,13 +234,15 @@ def test_a_locked_keyring_never_hangs_the_gateway(sim, tmp_path):
                 assert took < 2.0, f"a wrong token took {took:.2f} s"
                 assert not _prompt_shown(display_env)
                 assert client.get(f"{url}/cached/key", headers=right).status_code == 200  # from memory
-                # A key it has not read yet: the keyring is asked (the prompt may show: the user is needed),
-                # and the request is told within the bound, with what to do; the next at once.
-                unlock = client.get(f"{url}/unread/key", headers=right)
+                # Another process changed the keys (its stamp says so): the keys must be read again, the keyring
+                # is asked (the prompt may show: the user is needed), and the request is told within the bound,
+                # with what to do; the next one at once.
+                (tmp_path / "config" / KEYS_CHANGED_FILE).write_text(secrets.token_hex(8))
+                unlock = client.get(f"{url}/cached/key", headers=right)
                 assert unlock.status_code == 503 and unlock.json()["error"]["code"] == "keyring_unavailable"
                 assert "Unlock it" in unlock.json()["error"]["message"]
                 started = time.monotonic()
-                assert client.get(f"{url}/unread/key", headers=right).status_code == 503
+                assert client.get(f"{url}/cached/key", headers=right).status_code == 503
                 assert time.monotonic() - started < 2.0
             # SIGTERM while that keyring call still hangs (its prompt is still open).
             assert _prompt_shown(display_env)
