@@ -102,7 +102,8 @@ def test_the_cli_reaches_the_running_tray_demo_and_every_client_works_through_it
         streams = {a["id"]: a["streams"] for a in json.loads(status.out)["accounts"]}
         assert streams["demo-openrouter"] == 1, status.out
         assert set(streams) == {"demo-routing-run", "demo-routing-run-low", "demo-routing-run-lite",
-                                "demo-openrouter", "demo-routeway", "demo-compatible"}
+                                "demo-openrouter", "demo-routeway", "demo-litellm", "demo-deepseek", "demo-moonshot",
+                                "demo-compatible"}
         killed = run_cli(cli_env, "--demo", "kill")
         assert killed.code == 0, killed.err
         assert client.ended.wait(10), "the stream did not end after `traywidget --demo kill`"
@@ -150,7 +151,8 @@ def test_the_cli_reaches_the_running_tray_demo_and_every_client_works_through_it
         unknown = run_cli(cli_env, "--demo", "gateway", "env", "work")
         assert unknown.code == 2 and unknown.err == (
             "traywidget: The demo has no account 'work'; its accounts: demo-routing-run, demo-routing-run-low, "
-            "demo-routing-run-lite, demo-openrouter, demo-routeway, demo-compatible\n")
+            "demo-routing-run-lite, demo-openrouter, demo-routeway, demo-litellm, demo-deepseek, demo-moonshot, "
+            "demo-compatible\n")
 
         app.send_signal(signal.SIGTERM)
         app.wait(20)

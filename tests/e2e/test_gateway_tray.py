@@ -141,8 +141,9 @@ def test_a_stream_through_the_trays_gateway_is_stopped_from_the_menu_and_a_429_n
                                            if c["summary"].startswith("Stopped ")), None), 10, what="the kill summary")
         assert summary["summary"] == (
             "Stopped 1 stream through the gateway (OpenRouter 1) and 1 on routing.run · Premium"), summary
-        assert summary["body"] == (
-            "Streams your tools opened directly to OpenRouter or Routeway cannot be stopped from here.")
+        assert summary["body"] == (  # the providers, each once, not the accounts
+            "Streams your tools opened directly to OpenRouter, Routeway, LiteLLM, DeepSeek, Moonshot (Kimi) or "
+            "OpenAI-compatible cannot be stopped from here.")
         assert re.search(r'string "urgency"\s+variant\s+byte 1\b', summary["raw"]), summary["raw"]
 
         # --- a 429 in the middle of a routing.run stream, through the gateway: one notification

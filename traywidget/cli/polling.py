@@ -96,10 +96,11 @@ def kill_command(args, out: GuardedStream, err) -> int:
                   out, indent=2)
         out.write("\n")
     else:
-        from traywidget.providers import get_provider
+        from traywidget.providers import display_name, get_provider
 
         summary = kill_summary(results, {a.id: a.label for a in inputs.accounts}, outcome.through_gateway,
-                               {a.id: get_provider(a.provider).supports_kill for a in inputs.accounts})
+                               {a.id: get_provider(a.provider).supports_kill for a in inputs.accounts},
+                               {a.id: display_name(a.provider) for a in inputs.accounts})
         print(tr("{title}.").format(title=summary.title), file=out)
         if summary.body:
             print(summary.body, file=out)

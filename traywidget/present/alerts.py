@@ -334,13 +334,16 @@ def _auth_alert(snapshot: Snapshot) -> Alert:
 
 def kill_summary(results: list[KillResult], labels: Mapping[str, str],
                  through_gateway: Mapping[str, int] | None = None,
-                 has_kill_api: Mapping[str, bool] | None = None) -> Alert:
+                 has_kill_api: Mapping[str, bool] | None = None,
+                 providers: Mapping[str, str] | None = None) -> Alert:
     """The one notification after "Kill all streams", saying only what is true: the streams the
     gateway stopped (per account), the ones a provider's kill API stopped (routing.run), and that
     streams a tool opened directly to a provider with no kill API cannot be stopped from here.
 
     `through_gateway`: streams the gateway stopped per account (included in `results`' counts);
-    `has_kill_api`: whether each account's provider has a kill API (default: the result says)."""
+    `has_kill_api`: whether each account's provider has a kill API (default: the result says);
+    `providers`: each account's provider as people name it, for the streams that cannot be stopped (they
+    are the provider's; default: the account's label)."""
     through = {a: n for a, n in (through_gateway or {}).items() if n > 0}
 
     def name(account_id: str) -> str:
@@ -353,7 +356,11 @@ def kill_summary(results: list[KillResult], labels: Mapping[str, str],
             by_api.append((name(r.account_id), n))
     failed = [r for r in results if r.supported and r.error is not None]
     api = has_kill_api if has_kill_api is not None else {r.account_id: r.supported for r in results}
-    direct = [name(r.account_id) for r in results if not api.get(r.account_id, r.supported)]
+    direct: list[str] = []
+    for r in results:
+        provider = (providers or {}).get(r.account_id) or name(r.account_id)
+        if not api.get(r.account_id, r.supported) and provider not in direct:
+            direct.append(provider)
     parts: list[str] = []
     gateway_total = sum(through.values())
     if gateway_total:

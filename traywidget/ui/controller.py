@@ -27,7 +27,7 @@ from traywidget.present.alerts import (
 from traywidget.present.formatting import meter_title
 from traywidget.present.hook_events import hook_event
 from traywidget.present.pace import PaceWatch
-from traywidget.providers import get_provider
+from traywidget.providers import display_name, get_provider
 from traywidget.store.config import Config, ConfigStore
 from traywidget.store.history import HistoryStore
 from traywidget.store.secrets import SecretStore
@@ -192,7 +192,8 @@ class AppController(QObject):
         labels = {a.id: a.label for a in self.config.accounts}
         labels.update({s.account_id: s.label for s in self.tray.snapshots.values()})
         has_kill_api = {a.id: get_provider(a.provider).supports_kill for a in self.config.accounts}
-        summary = kill_summary(results, labels, through_gateway, has_kill_api)
+        providers = {a.id: display_name(a.provider) for a in self.config.accounts}
+        summary = kill_summary(results, labels, through_gateway, has_kill_api, providers)
         self.notifier.notify(summary, force=True)
         if self.hooks is not None:
             self.hooks.send(hook_event(summary, None, self.clock()))

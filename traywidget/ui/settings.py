@@ -361,9 +361,10 @@ class SettingsDialog(QDialog):
         self.gateway_port.setValue(shown)
         self._port_shown = shown
         form.addRow(tr("Port"), self.gateway_port)
-        self.metrics_enabled = QCheckBox(tr("Serve Prometheus metrics at /metrics (with the token)"))
+        metrics_row = WrappingCheck(tr("Serve Prometheus metrics at /metrics (with the token)"))
+        self.metrics_enabled = metrics_row.box
         self.metrics_enabled.setChecked(s.metrics_enabled)
-        form.addRow("", self.metrics_enabled)
+        form.addRow("", metrics_row)
         self.kill_hold = QComboBox()
         holds: list[tuple[int | str, str]] = [(0, tr("No: only stop the streams")), (15, tr("For 15 minutes")),
                                               (60, tr("For 1 hour")), (UNTIL_RESUME, tr("Until I resume"))]
