@@ -191,6 +191,8 @@ def test_kill_all_streams_holds_as_settings_say_and_resume_requests_ends_it(qtbo
         assert "held by traywidget" in refused.text
         qtbot.waitUntil(lambda: bool(shown), timeout=5000)
         assert [a.title for a in shown] == ["No streams stopped"]  # routing.run's kill API has no key here
+        assert shown[0].body.endswith("New requests through the gateway are held until you resume. "
+                                      "\"Resume requests\" in the tray menu ends it.")  # what the click also did
         next(a for a in controller.tray.contextMenu().actions() if a.text() == "Resume requests").trigger()
         qtbot.waitUntil(lambda: controller.tray.snapshots["main"].hold is None, timeout=5000)
         # Through again: the provider (unreachable here) is asked, not the hold.

@@ -62,8 +62,8 @@ def test_the_panel_says_held_and_what_went_through_the_gateway_today(qtbot):
         usage = usage.plus(RequestUsage("m", 20_000, 9_268, 0.0205, "USD"))
     panel.update_snapshot(make_snapshot("main").with_changes(hold=Hold(HOLD_KILL, NOW, None), gateway_usage=usage))
     card = panel.cards["main"]
-    assert card.held.text() == ("requests held until you resume. Resume with \"Resume requests\" in the tray menu "
-                                "or: traywidget resume")
+    assert card.held.text() == ("New requests through the gateway are held until you resume. \"Resume requests\" "
+                                "in the tray menu ends it.")
     assert card.gateway_usage.text() == "via the gateway today: 41 requests, 1.2 M tokens, $0.84"
     assert shown(card.held) and shown(card.gateway_usage)
     unreported = GatewayUsage(NOW).plus(RequestUsage(stopped=True))

@@ -415,6 +415,13 @@ def held_text(hold: Hold) -> str:
     return tr("requests held until {time}").format(time=clock_time(hold.until))
 
 
+def held_sentence(hold: Hold) -> str:
+    """"New requests through the gateway are held until 15:30." — said as a sentence of its own."""
+    if hold.until is None:
+        return tr("New requests through the gateway are held until you resume.")
+    return tr("New requests through the gateway are held until {time}.").format(time=clock_time(hold.until))
+
+
 def token_count(tokens: int) -> str:
     """"950 tokens" · "1.2 M tokens" · "34.5 k tokens"."""
     if tokens >= 1_000_000:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QRectF, Signal
@@ -16,7 +17,7 @@ from traywidget.engine.engine_control import EngineControl
 from traywidget.gateway.kills import kill_everywhere
 from traywidget.gateway.service import GatewayState
 from traywidget.i18n import tr, tr_noop
-from traywidget.model import ConfigError, KillResult, Snapshot, utcnow
+from traywidget.model import HOLD_KILL, ConfigError, Hold, KillResult, Snapshot, utcnow
 from traywidget.present.alerts import (
     AlertPolicy,
     config_alert,
@@ -27,6 +28,7 @@ from traywidget.present.alerts import (
 from traywidget.present.formatting import meter_title
 from traywidget.present.hook_events import hook_event
 from traywidget.present.pace import PaceWatch
+from traywidget.present.text import held_sentence
 from traywidget.providers import display_name, get_provider
 from traywidget.store.config import Config, ConfigStore
 from traywidget.store.history import HistoryStore
@@ -181,9 +183,12 @@ class AppController(QObject):
             results = await kill_everywhere(stop_through_gateway if gateway is not None else None, engine.kill_all)
             return results, through_gateway
 
-        self.bridge.ask(kill, name="kill-all", on_done=self._killed)
+        now = self.clock()
+        held = Hold(HOLD_KILL, now, None if minutes is None else now + timedelta(minutes=minutes)) if hold else None
+        self.bridge.ask(kill, name="kill-all", on_done=lambda outcome, error: self._killed(outcome, error, held))
 
-    def _killed(self, outcome: tuple[list[KillResult], dict[str, int]] | None, error: BaseException | None) -> None:
+    def _killed(self, outcome: tuple[list[KillResult], dict[str, int]] | None, error: BaseException | None,
+                held: Hold | None = None) -> None:
         if error is not None or outcome is None:  # said to the person who clicked, and logged
             log.error("kill all failed", exc_info=error)
             self.notifier.notify(kill_failed(str(error)), force=True)
@@ -194,6 +199,9 @@ class AppController(QObject):
         has_kill_api = {a.id: get_provider(a.provider).supports_kill for a in self.config.accounts}
         providers = {a.id: display_name(a.provider) for a in self.config.accounts}
         summary = kill_summary(results, labels, through_gateway, has_kill_api, providers)
+        if held is not None and self.gateway is not None:  # what the click also did: said with the rest
+            line = tr("{held} \"Resume requests\" in the tray menu ends it.").format(held=held_sentence(held))
+            summary = replace(summary, body="\n".join(filter(None, (summary.body, line))))
         self.notifier.notify(summary, force=True)
         if self.hooks is not None:
             self.hooks.send(hook_event(summary, None, self.clock()))

@@ -35,7 +35,7 @@ from traywidget.present.text import (
     error_text,
     freshness_text,
     gateway_usage_text,
-    held_text,
+    held_sentence,
     meter_value_text,
     short_error,
     state_text,
@@ -202,8 +202,8 @@ class AccountCard(QFrame):
         self.streams.setText(trn("{n} stream running", "{n} streams running", streams).format(n=streams))
         self.streams.setVisible(streams > 0)
         if snapshot.hold is not None:
-            self.held.setText(tr("{held}. Resume with \"Resume requests\" in the tray menu or: traywidget resume")
-                              .format(held=held_text(snapshot.hold)))
+            self.held.setText(tr("{held} \"Resume requests\" in the tray menu ends it.")
+                              .format(held=held_sentence(snapshot.hold)))
         self.held.setVisible(snapshot.hold is not None)
         usage = snapshot.gateway_usage
         if usage is not None and usage.total.requests:
