@@ -18,7 +18,7 @@ from typing import Any
 
 from traywidget.i18n.phrases import Localizable, from_data, to_data
 from traywidget.model import Snapshot
-from traywidget.store.paths import atomic_write, cache_dir
+from traywidget.store.paths import atomic_write, cache_dir, temp_files_of
 
 log = logging.getLogger(__name__)
 CACHE_FILE = "snapshots.json"
@@ -33,7 +33,7 @@ class SnapshotCache:
         return self.directory / CACHE_FILE
 
     def load(self) -> list[Snapshot]:
-        for orphan in self.directory.glob(f".{CACHE_FILE}.*.tmp"):  # left by a save killed midway
+        for orphan in temp_files_of(self.path):  # left by a save killed midway (one process writes the cache)
             try:
                 orphan.unlink()
             except OSError:

@@ -26,7 +26,7 @@ from traywidget.i18n import LANGUAGES, tr, tr_noop
 from traywidget.model import RESERVE_WINDOWS, UNTIL_RESUME, Account, ConfigError, InvalidValue, Rails, Thresholds
 from traywidget.model.hook import Hook
 from traywidget.present.formatting import format_duration
-from traywidget.store.paths import atomic_write, config_dir
+from traywidget.store.paths import atomic_write, config_dir, temp_files_of
 from traywidget.store.store_lock import (
     KEYS_CHANGED_FILE,
     StoreBusy,
@@ -550,7 +550,7 @@ class ConfigStore:
         # A save killed between writing its temporary file and renaming it leaves
         # the temporary file behind; the real file is intact, so just tidy up —
         # but only while no writer holds the lock: then no temporary file is in flight.
-        orphans = list(self.directory.glob(f".{CONFIG_FILE}.*.tmp"))
+        orphans = temp_files_of(self.path)
         if not orphans or not held_by_nobody(self.lock_path):
             return
         for orphan in orphans:

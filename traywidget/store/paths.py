@@ -32,12 +32,25 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+_TEMP_SUFFIX = ".tmp"
+
+
+def temp_files_of(path: Path) -> list[Path]:
+    """The temporary files atomic_write makes beside `path`: one a save killed midway left behind, or one
+    another process is writing right now (tidy them only while no writer can hold one)."""
+    return list(path.parent.glob(f"{_temp_prefix(path)}*{_TEMP_SUFFIX}"))
+
+
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Replace `path` with `data` so that a crash at any point leaves either
     the old file or the new one, never a mix: write a temporary file in the
     same directory, fsync it, rename it over the target, fsync the directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=_TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
