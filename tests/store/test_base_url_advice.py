@@ -6,7 +6,7 @@ import pytest
 
 from traywidget.model import InvalidValue
 from traywidget.providers import PROVIDER_IDS, get_provider
-from traywidget.store.config import (
+from traywidget.store.account_fields import (
     KEY_IN_URL_MESSAGE,
     BaseUrlAdvice,
     base_url_advice,

@@ -16,14 +16,8 @@ from hypothesis import strategies as st
 
 from tests.strategies import examples
 from traywidget.model import Account, ConfigError, InvalidValue
-from traywidget.store.config import (
-    Config,
-    ConfigStore,
-    ConfigWatch,
-    Settings,
-    validate_account_id,
-    validate_base_url,
-)
+from traywidget.store.account_fields import validate_account_id, validate_base_url
+from traywidget.store.config import Config, ConfigStore, ConfigWatch, Settings
 
 
 def account(i: int = 1, provider: str = "routing.run") -> Account:

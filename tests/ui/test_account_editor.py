@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QPushButton
 from traywidget.engine.engine import Engine
 from traywidget.model import Account, ConfigError
 from traywidget.providers import get_provider
-from traywidget.store.config import KEY_IN_URL_MESSAGE
+from traywidget.store.account_fields import KEY_IN_URL_MESSAGE
 from traywidget.store.secrets import MemorySecretStore
 from traywidget.ui.account_editor import AccountEditor
 from traywidget.ui.bridge import InlineBridge

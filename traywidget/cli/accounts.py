@@ -18,9 +18,7 @@ from traywidget.model import (
     SecretStoreError,
     UsageError,
 )
-from traywidget.store.config import (
-    Config,
-    ConfigStore,
+from traywidget.store.account_fields import (
     base_url_advice,
     validate_account_id,
     validate_base_url,
@@ -30,6 +28,7 @@ from traywidget.store.config import (
     validate_reserve_window,
     validate_user_agent,
 )
+from traywidget.store.config import Config, ConfigStore
 from traywidget.store.key_input import check_key
 from traywidget.store.secrets import KeyringSecretStore
 

@@ -28,7 +28,8 @@ from traywidget.gateway.addresses import gateway_port, gateway_ports
 from traywidget.gateway.remote import Reload
 from traywidget.i18n import tr
 from traywidget.model import EXIT_OK, Account, Hold, Snapshot, State, UsageError
-from traywidget.store.config import Config, ConfigStore, ConfigWatch, Settings, validate_port
+from traywidget.store.account_fields import validate_port
+from traywidget.store.config import Config, ConfigStore, ConfigWatch, Settings
 from traywidget.store.secrets import KeyringSecretStore, SecretStore
 
 if TYPE_CHECKING:

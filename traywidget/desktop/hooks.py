@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from traywidget.i18n import tr
 from traywidget.model import InvalidValue, SecretStoreError
 from traywidget.model.hook import Hook
-from traywidget.store.config import is_loopback_host, looks_like_key
+from traywidget.store.account_fields import is_loopback_host, looks_like_key
 from traywidget.store.secrets import SecretStore
 
 if TYPE_CHECKING:  # httpx loads when a URL hook is first used

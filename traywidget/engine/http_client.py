@@ -23,7 +23,7 @@ from traywidget import __version__
 from traywidget.engine.pool import ShardedTransport
 from traywidget.i18n import Phrase, tr_noop
 from traywidget.model import ErrorInfo, HttpResult, ProviderError, State
-from traywidget.store.config import is_loopback_host
+from traywidget.store.account_fields import is_loopback_host
 
 USER_AGENT = f"traywidget/{__version__} (+https://github.com/traywidget/traywidget)"
 MAX_BODY_BYTES = 1_000_000

@@ -18,7 +18,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from traywidget.gateway.token import token_matches
-from traywidget.store.config import is_loopback_host
+from traywidget.store.account_fields import is_loopback_host
 
 # Headers a tool may present the gateway token in (lowercase), as it would a key.
 CREDENTIAL_HEADERS = ("authorization", "x-api-key")

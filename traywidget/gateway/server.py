@@ -72,7 +72,7 @@ from traywidget.model import (
 )
 from traywidget.providers import get_provider
 from traywidget.providers.from_traffic import held_reply
-from traywidget.store.config import is_loopback_host
+from traywidget.store.account_fields import is_loopback_host
 from traywidget.store.holds import HoldBook
 from traywidget.store.key_cache import KEYRING_WAIT_S, KeyCache, KeyringNotAnswering
 from traywidget.store.offthread import StuckGuard

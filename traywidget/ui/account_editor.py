@@ -45,7 +45,7 @@ from traywidget.model import Account, InvalidValue, Rails, Snapshot, TraywidgetE
 from traywidget.present.formatting import meter_title
 from traywidget.present.text import STATE_TEXT, error_text, meter_value_text
 from traywidget.providers import PROVIDER_IDS, display_name, get_provider
-from traywidget.store.config import (
+from traywidget.store.account_fields import (
     KEY_IN_URL_MESSAGE,
     base_url_advice,
     looks_like_key,

@@ -52,7 +52,8 @@ from traywidget.model import (
     Thresholds,
 )
 from traywidget.providers import display_name
-from traywidget.store.config import DEFAULTS, MAX_INTERVAL_S, MIN_INTERVAL_S, Config
+from traywidget.store.account_fields import MAX_INTERVAL_S, MIN_INTERVAL_S
+from traywidget.store.config import DEFAULTS, Config
 from traywidget.store.secrets import KeyringState, KeyringStatus
 from traywidget.ui.account_editor import AccountEditor, Tester
 from traywidget.ui.bridge import Asker
