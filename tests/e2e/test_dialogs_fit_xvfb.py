@@ -27,7 +27,8 @@ app = QApplication(["traywidget"])
 from traywidget.ui.language import speak
 speak(None)  # the app's own start: traywidget's catalog and Qt's (Cancel, Discard)
 from traywidget.store.config import Config, ConfigStore
-from traywidget.store.secrets import KeyringState, KeyringStatus, MemorySecretStore
+from traywidget.store.keyring_check import KeyringState, KeyringStatus
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.model import Account
 from traywidget.ui.settings import SettingsDialog
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.desktop
 
 STATUS = (
     "import json, sys;"
-    "from traywidget.store.secrets import keyring_status;"
+    "from traywidget.store.keyring_check import keyring_status;"
     "s = keyring_status(unlock=sys.argv[1] == 'unlock');"
     "print(json.dumps({'state': s.state.value, 'usable': s.usable, 'message': s.message}))"
 )

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import require_tools
 from tests.desktop_session import dbus_session, secret_service
-from traywidget.store.secrets import KeyringState
+from traywidget.store.keyring_check import KeyringState
 from traywidget.ui.settings import KEYRING_PROBLEMS
 
 pytestmark = pytest.mark.desktop

@@ -39,7 +39,8 @@ from traywidget.providers.base import PollContext, RequestSpec
 from traywidget.providers.decoding import fallback_message
 from traywidget.store.config import Config, ConfigStore
 from traywidget.store.history import HistoryStore
-from traywidget.store.secrets import KeyringState, KeyringStatus, MemorySecretStore
+from traywidget.store.keyring_check import KeyringState, KeyringStatus
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.ui.account_editor import AccountEditor, describe_test_result
 from traywidget.ui.bridge import InlineBridge
 from traywidget.ui.controller import NO_TRAY_MESSAGE

@@ -12,7 +12,8 @@ from traywidget.model import REQUESTS_HOUR, Account, SecretStoreError
 from traywidget.present.pace import PACE
 from traywidget.store.config import Config, ConfigStore, Settings
 from traywidget.store.history import HistoryStore
-from traywidget.store.secrets import KeyringState, KeyringStatus, MemorySecretStore
+from traywidget.store.keyring_check import KeyringState, KeyringStatus
+from traywidget.store.secrets import MemorySecretStore
 from traywidget.ui.account_editor import SAVED_PLACEHOLDER, AccountEditor
 from traywidget.ui.controller import AppController
 from traywidget.ui.settings import KEYRING_PROBLEMS, SettingsDialog

@@ -323,7 +323,7 @@ def check_notifications() -> Check:
 
 
 def check_keyring(timeout: float = KEYRING_TIMEOUT_S) -> Check:
-    from traywidget.store.secrets import KEYRING_HELP, KeyringState, keyring_status
+    from traywidget.store.keyring_check import KEYRING_HELP, KeyringState, keyring_status
 
     title = tr_noop("Keyring")
     status, error = _bounded(keyring_status, timeout, None)

@@ -16,6 +16,10 @@ Accounts never wait on each other: each runs in its own task, and a poll is
 bounded in time by the HTTP layer. The engine knows nothing of Qt: views
 subscribe to snapshots. Every public method is called from the one event
 loop the engine runs on (`EngineControl` in engine/engine_control.py is what views use).
+
+Longer than most modules because it is one thing: each account's loop (keys, poll, publish) and the few
+commands the views send it. What it decides by is elsewhere: when to poll (schedule.py), how readings
+merge (readings.py) and how they age (present/freshness.py), what a response means (providers/).
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@
 Everything runs on the loop that called `start`; the sinks are plain callables
 called on that loop (hand them over with `call_soon_threadsafe` when the
 engine lives on another one). The gateway never imports the engine.
+
+One aiohttp application, a little over 500 lines: its routes and their guard. Each request's exchange
+(proxy.py), its guard (guard.py), the streams registry (registry.py), connection limits (connections.py),
+holds and spend (holding.py) and /metrics (metrics.py) are modules of their own.
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ A thin wrapper over `keyring`: every keyring failure becomes one
 SecretStoreError with a message a person can act on, and it never falls back
 to a plaintext file (Maestral's CredentialStorage does; we don't). Backend
 selection is keyring's own, so PYTHON_KEYRING_BACKEND works as usual.
+
+A little over 500 lines because the one entry's format is one thing: read, write in parts under
+Windows' size limit, and migrate older entries, under the stores' lock. Whether a keyring can be used
+at all is keyring_check.py.
 """
 
 from __future__ import annotations
@@ -45,7 +49,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -181,7 +184,7 @@ class KeyringSecretStore(SecretStore):
         # start-up time in paths (the demo, --version) that never need it.
         from keyring.backends import fail
 
-        backend = _configured_backend()
+        backend = configured_backend()
         if isinstance(backend, fail.Keyring):
             raise SecretStoreError(tr(NO_KEYRING_HELP))
         chained = getattr(backend, "backends", None)
@@ -529,107 +532,7 @@ class MemorySecretStore(SecretStore):
         return f"MemorySecretStore(<{len(self._secrets)} secrets hidden>)"
 
 
-
-class KeyringState(StrEnum):
-    USABLE = "usable"
-    NO_KEYRING = "no_keyring"  # no backend at all (or only the null / fail one)
-    PLAINTEXT = "plaintext"  # a backend that writes secrets to a plain file (keyrings.alt): never used
-    LOCKED = "locked"  # a Secret Service whose default collection is locked
-    REFUSED = "refused"  # the unlock prompt was dismissed or failed
-    FAILED = "failed"  # the backend answered with an error
-
-
-@dataclass(frozen=True)
-class KeyringStatus:
-    """Whether keys can be read and saved right now, and what to tell the user if not."""
-
-    state: KeyringState
-    backend: str
-    message: str
-
-    @property
-    def usable(self) -> bool:
-        return self.state is KeyringState.USABLE
-
-
-KEYRING_HELP = tr_noop(
-    "Install and unlock a Secret Service keyring: gnome-keyring (GNOME, most desktops) or KWallet (Plasma), "
-    "and log in through a session that unlocks it; or pick a backend with PYTHON_KEYRING_BACKEND. "
-    "traywidget never stores keys in plain text."
-)
-
-
-def keyring_status(unlock: bool = False) -> KeyringStatus:
-    """The one "is the keyring usable" check (doctor, settings, the CLI).
-
-    Reads nothing and writes nothing of the user's. A locked Secret Service is
-    reported as LOCKED; with `unlock`, its unlock prompt is shown and a
-    dismissed prompt is REFUSED. Blocking (a D-Bus round trip, maybe a
-    prompt): call it from a worker thread in a GUI.
-    """
-    from keyring.backends import chainer, fail
-
-    try:
-        backend = _configured_backend()
-    except SecretStoreError as exc:
-        return KeyringStatus(KeyringState.NO_KEYRING, "none", str(exc))
-    name = _backend_name(backend)
-    forced = os.environ.get("PYTHON_KEYRING_BACKEND")
-    via = tr(" (chosen by PYTHON_KEYRING_BACKEND={forced})").format(forced=forced) if forced else ""
-    if isinstance(backend, fail.Keyring):
-        return KeyringStatus(KeyringState.NO_KEYRING, name,
-                             tr("No keyring: keyring found no usable backend{via}.").format(via=via))
-    if isinstance(backend, chainer.ChainerBackend):
-        members = list(getattr(backend, "backends", []))
-        if not members:
-            return KeyringStatus(KeyringState.NO_KEYRING, name,
-                                 tr("No keyring: no usable backend{via}.").format(via=via))
-        name += "[" + ", ".join(_backend_name(b) for b in members) + "]"
-    module = type(backend).__module__
-    if module.startswith("keyrings.alt") or "Plaintext" in type(backend).__name__:
-        return KeyringStatus(KeyringState.PLAINTEXT, name, tr(
-            "{name}{via} stores secrets in a plain file; traywidget will not use it.").format(name=name, via=via))
-    if module == "keyring.backends.null":
-        return KeyringStatus(KeyringState.NO_KEYRING, name,
-                             tr("No keyring: the null backend{via} stores nothing.").format(via=via))
-    if module == "keyring.backends.SecretService":
-        return _secret_service_status(backend, name + via, unlock)
-    try:
-        backend.get_password(SERVICE, "keyring-check")  # read only: never sets anything
-    except Exception as exc:
-        return KeyringStatus(KeyringState.FAILED, name, tr("The keyring {name}{via} failed: {cause}").format(
-            name=name, via=via, cause=keyring_failure(exc)))
-    return KeyringStatus(KeyringState.USABLE, name, tr("{name}{via} is usable.").format(name=name, via=via))
-
-
-def _secret_service_status(backend: Any, name: str, unlock: bool) -> KeyringStatus:
-    import secretstorage
-    from secretstorage.exceptions import SecretServiceNotAvailableException
-
-    try:
-        connection = secretstorage.dbus_init()
-    except (SecretServiceNotAvailableException, OSError):
-        return KeyringStatus(KeyringState.NO_KEYRING, name, tr("No keyring: the Secret Service is not running."))
-    try:
-        collection = secretstorage.get_default_collection(connection)
-        if collection.is_locked():
-            if not unlock:
-                return KeyringStatus(KeyringState.LOCKED, name,
-                                     tr("The keyring is locked: unlock it (usually with your login password)."))
-            dismissed = collection.unlock()
-            if dismissed or collection.is_locked():
-                return KeyringStatus(KeyringState.REFUSED, name,
-                                     tr("The keyring stayed locked: the unlock prompt was dismissed. "
-                                        "Keys cannot be read or saved until it is unlocked."))
-    except Exception as exc:
-        return KeyringStatus(KeyringState.FAILED, name, tr("The keyring failed: {cause}").format(
-            cause=keyring_failure(exc)))
-    finally:
-        connection.close()
-    return KeyringStatus(KeyringState.USABLE, name, tr("{name} is usable.").format(name=name))
-
-
-def _configured_backend() -> Any:
+def configured_backend() -> Any:
     """keyring's backend. SecretStoreError when the one named by PYTHON_KEYRING_BACKEND (or keyring's
     own config file) cannot be loaded: keyring raises the import error itself."""
     import keyring
@@ -644,6 +547,6 @@ def _configured_backend() -> Any:
             "is installed (`traywidget doctor` shows the one in use).").format(source=source, reason=exc)) from None
 
 
-def _backend_name(backend: Any) -> str:
+def describe_backend(backend: Any) -> str:
     cls = type(backend)
     return f"{cls.__module__.removeprefix('keyring.backends.')}.{cls.__qualname__}"

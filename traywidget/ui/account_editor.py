@@ -12,6 +12,9 @@ pasted into it by mistake, which is removed from the field and never shown.
 Test connection reports in a space of fixed size, so the dialog does not
 jump while it runs; a 404 is explained as a base URL to check, and a host
 that does not resolve is told apart from being offline.
+
+One dialog, a little over 500 lines: its fields, their advice and Test connection belong together; what
+is checked lives below it (store/account_fields.py, store/key_input.py) and is only shown here.
 """
 
 from __future__ import annotations

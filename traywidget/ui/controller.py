@@ -267,7 +267,8 @@ class AppController(QObject):
 
     # ------------------------------------------------------------ settings
     def open_settings(self) -> SettingsDialog:
-        from traywidget.store.secrets import KeyringSecretStore, keyring_status
+        from traywidget.store.keyring_check import keyring_status
+        from traywidget.store.secrets import KeyringSecretStore
         from traywidget.ui.settings import SettingsDialog
 
         if self.settings_dialog is not None and self.settings_dialog.isVisible():

@@ -10,6 +10,10 @@ account dialog is open, so two Saves never compete). The fields scroll on a
 small screen; the keyring banner, errors and buttons stay pinned. Keys go to the keyring through the
 SecretStore and nowhere else; errors are shown in the dialog, which keeps
 everything typed: nothing is lost.
+
+One dialog, longer than most modules: each group box is a few lines of layout around settings that
+belong together. The account dialog (account_editor.py), its guard rails (rails_box.py) and fitting the
+screen (screen_fit.py) are modules of their own.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ from traywidget.model import (
 from traywidget.providers import display_name
 from traywidget.store.account_fields import MAX_INTERVAL_S, MIN_INTERVAL_S
 from traywidget.store.config import DEFAULTS, Config
-from traywidget.store.secrets import KeyringState, KeyringStatus
+from traywidget.store.keyring_check import KeyringState, KeyringStatus
 from traywidget.ui.account_editor import AccountEditor, Tester
 from traywidget.ui.bridge import Asker
 from traywidget.ui.colors import ERROR, MUTED, apply_tones, set_tone, wrapped_label
