@@ -125,9 +125,9 @@ def test_bad_input_gets_clear_messages(env, sim):
         (("status",), "traywidget: No accounts configured"),
         (("accounts", "add", "openrouter", "--id", "fast", "--fast-interval", "1"), "between 10 s"),
         (("--demo", "accounts", "list"), ("--demo works with the tray (`traywidget --demo`) and with status, "
-                                          "watch, kill, gateway env, gateway token, not with accounts")),
+                                          "watch, kill, resume, gateway env, gateway token, not with accounts")),
         (("--demo", "gateway"), ("--demo works with the tray (`traywidget --demo`) and with status, "
-                                 "watch, kill, gateway env, gateway token, not with gateway")),
+                                 "watch, kill, resume, gateway env, gateway token, not with gateway")),
     ]
     for args, message in cases:
         r = run_cli(env, *args)
@@ -435,7 +435,7 @@ def test_kill_stops_streams_and_names_unsupported(env, sim):
     text = run_cli(env, "kill")
     assert text.code == 0, text.err
     assert text.out == ("Stopped 2 streams on Rr.\n"
-                        "Streams your tools opened directly to Or cannot be stopped from here.\n")
+                        "Streams your tools opened directly to OpenRouter cannot be stopped from here.\n")
     s.open_stream(rr, max_tokens=10_000)
     r = run_cli(env, "kill", "--json")
     assert r.code == 0, r.err
