@@ -291,7 +291,15 @@ def x_windows(env: dict[str, str]) -> list[dict]:
     """Every window of `xwininfo -root -tree`: id, name, class, depth (indent), w, h, absolute x, y."""
     import re
 
-    out = x(env, "xwininfo", "-root", "-tree")
+    # The tree is walked window by window: one that closes meanwhile (a notification, a menu) fails the
+    # whole walk with BadWindow. A new walk sees the windows as they are now.
+    for attempt in range(5):
+        try:
+            out = x(env, "xwininfo", "-root", "-tree")
+            break
+        except subprocess.CalledProcessError:
+            if attempt == 4:
+                raise
     windows = []
     for line in out.splitlines():
         m = re.match(r"^(\s+)(0x[0-9a-f]+) (\"(?:[^\"]*)\"|\(has no name\)):? \(([^)]*)\)\s+" + _GEOMETRY + r"\s*$",

@@ -69,7 +69,7 @@ def test_the_event_json_has_the_documented_fields_and_figures():
     alert = Alert(THRESHOLD, "team", "Team: 40 requests left today", "40 of 200 left (20 %).", REQUESTS_DAY)
     assert hook_event(alert, _snapshot(), NOW) == {
         "event": "threshold", "account": "team", "provider": "openrouter", "window": "requests_day",
-        "remaining": 40, "limit": 200, "resets_at": "2026-12-08T00:00:00Z", "severity": "warning",
+        "remaining": 40, "limit": 200, "resets_at": "2026-12-08T00:00:00Z", "severity": "low",
         "message": "Team: 40 requests left today. 40 of 200 left (20 %).", "at": "2026-12-07T12:00:00Z"}
     assert set(sample_event(NOW)) == set(hook_event(alert, _snapshot(), NOW))
 

@@ -136,7 +136,7 @@ def test_the_headless_gateway_sends_a_refusal_to_the_hooks_and_the_tray_holds_ba
         wait_until(lambda: receiver.received, 15, what="the hook")
         event = receiver.received[0][0]
         assert (event["event"], event["account"], event["provider"], event["severity"]) == \
-            ("rate_limited", "rw", "routeway", "warning")
+            ("rate_limited", "rw", "routeway", "refused")
         assert event["message"].startswith("rw: per-minute limit hit (429)")
         assert set(event) == {"event", "account", "provider", "window", "remaining", "limit", "resets_at",
                               "severity", "message", "at"}

@@ -1,7 +1,7 @@
 """The JSON a hook receives for one alert: the documented event shape (docs/metrics-and-hooks.md).
 
     {"event": "threshold", "account": "team", "provider": "openrouter", "window": "requests_day",
-     "remaining": 40, "limit": 200, "resets_at": "2026-12-08T00:00:00Z", "severity": "warning",
+     "remaining": 40, "limit": 200, "resets_at": "2026-12-08T00:00:00Z", "severity": "low",
      "message": "Team: 40 requests left today. 40 of 200 left (20 %). Resets 01:00.", "at": "..."}
 
 `event` is the alert's kind (present/alerts.py: threshold, exhausted, rate_limited, restored,
@@ -15,19 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from traywidget.model import Snapshot, iso
-from traywidget.present import alerts
 from traywidget.present.alerts import Alert
-
-# How urgent each kind of alert is, in the words alerting tools use.
-_SEVERITY = {
-    alerts.AUTH_ERROR: "critical",
-    alerts.PAYMENT_REQUIRED: "critical",
-    alerts.EXHAUSTED: "critical",
-    alerts.RATE_LIMITED: "warning",
-    alerts.THRESHOLD: "warning",
-    alerts.RESTORED: "info",
-    alerts.KILL_RESULT: "info",
-}
+from traywidget.present.severity import Severity, severity_of
 
 SAMPLE_EVENT = "test"
 
@@ -44,7 +33,9 @@ def hook_event(alert: Alert, snapshot: Snapshot | None, now: datetime) -> dict[s
         "remaining": figures.get("remaining"),
         "limit": figures.get("limit"),
         "resets_at": figures.get("resets_at"),
-        "severity": _SEVERITY.get(alert.kind, "warning"),
+        # The account's one severity (present/severity.py), as status --json and Waybar say it; null for an
+        # alert about no one account (Kill all streams).
+        "severity": severity_of(snapshot).word if snapshot is not None else None,
         "message": f"{alert.title}. {alert.body}".strip() if alert.body else alert.title,
         "at": iso(now),
     }
@@ -54,6 +45,6 @@ def sample_event(now: datetime) -> dict[str, Any]:
     """What `traywidget hooks test` sends: the shape of a real event, marked as a test."""
     return {
         "event": SAMPLE_EVENT, "account": "example", "provider": "openrouter", "window": "requests_day",
-        "remaining": 40, "limit": 200, "resets_at": None, "severity": "info",
+        "remaining": 40, "limit": 200, "resets_at": None, "severity": Severity.LOW.word,
         "message": "traywidget: a test event (traywidget hooks test).", "at": iso(now),
     }
