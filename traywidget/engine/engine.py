@@ -368,33 +368,26 @@ class Engine:
         """Streams open right now through the gateway for this account (None: no gateway runs)."""
         if count is not None and count < 0:
             raise ValueError(f"a stream count cannot be negative ({count})")
-        rt = self._accounts.get(account_id)
-        if rt is None or rt.streams == count:
-            return
-        rt.streams = count
-        previous = self._snapshots.get(account_id)
-        if previous is not None:
-            self._publish(previous.with_changes(streams=count))
+        self._gateway_says(account_id, "streams", count)
 
     def set_hold(self, account_id: str, hold: Hold | None) -> None:
         """The gateway holds this account's requests (None: it does not, or no longer)."""
-        rt = self._accounts.get(account_id)
-        if rt is None or rt.hold == hold:
-            return
-        rt.hold = hold
-        previous = self._snapshots.get(account_id)
-        if previous is not None:
-            self._publish(previous.with_changes(hold=hold))
+        self._gateway_says(account_id, "hold", hold)
 
     def set_gateway_usage(self, account_id: str, usage: GatewayUsage | None) -> None:
         """Today's traffic of this account through the gateway."""
+        self._gateway_says(account_id, "gateway_usage", usage)
+
+    def _gateway_says(self, account_id: str, name: str, value: object) -> None:
+        """Keep what the gateway said of an account (`name`: a field of its runtime and of its snapshot)
+        and publish the account with it, when it changed."""
         rt = self._accounts.get(account_id)
-        if rt is None or rt.gateway_usage == usage:
+        if rt is None or getattr(rt, name) == value:
             return
-        rt.gateway_usage = usage
+        setattr(rt, name, value)
         previous = self._snapshots.get(account_id)
         if previous is not None:
-            self._publish(previous.with_changes(gateway_usage=usage))
+            self._publish(previous.with_changes(**{name: value}))
 
     # --- scheduling -------------------------------------------------------
 
