@@ -58,7 +58,8 @@ def exposition(document: DocumentSource, counts: GatewayCounts, now: Callable[[]
 
 def account_families(accounts: list[Mapping[str, Any]], now: datetime) -> Iterator[Metric]:
     remaining = GaugeMetricFamily("traywidget_meter_remaining",
-                                  "What is left in the window: requests, tokens, or money in the currency the unit label names.",
+                                  "What is left in the window: requests, tokens, or money in the currency the "
+                                  "unit label names.",
                                   labels=METER)
     limit = GaugeMetricFamily("traywidget_meter_limit", "The window's limit, where it has one.", labels=METER)
     resets = GaugeMetricFamily("traywidget_meter_reset_timestamp_seconds",
