@@ -122,6 +122,9 @@ def test_the_headless_gateway_sends_a_refusal_to_the_hooks_and_the_tray_holds_ba
                                                                                     monkeypatch):
     key = sim.sim.add_routeway_key(daily_limit=200, minute_limit=1)
     _add(env, sim, "routeway", "rw", key)
+    # The session's keyring is shared: a management key another test saved for an account "rw" would make the
+    # engine poll with it (and hear 401). This account has none.
+    run_cli(env, "keys", "delete", "rw", "--management")
     port = free_port()
     _set_port(env, port)  # (it writes default settings: before the hook is added)
     assert run_cli(env, "hooks", "add", "--url", receiver.url("/team-alerts")).code == 0
