@@ -596,8 +596,7 @@ from PySide6.QtGui import QImage, QPainter, QColor
 from PySide6.QtWidgets import QApplication
 app = QApplication(["traywidget"])
 from traywidget.ui.badge import BadgeSpec, account_band, render_badge
-from traywidget.present.severity import Severity
-LOW, OK = Severity.LOW, Severity.FINE
+from traywidget.ui.badge import FINE as OK, LOW
 specs = [BadgeSpec("120", OK, cue="h", band=account_band(0)), BadgeSpec("$4.2", OK, band=account_band(1)),
          BadgeSpec("146K", OK, cue="d", band=account_band(2)), BadgeSpec("5", LOW, cue="m", band=account_band(3))]
 sheet = QImage(8 + 4 * 52, 8 + 22 + 8 + 44 + 8, QImage.Format.Format_ARGB32)

@@ -146,7 +146,7 @@ def severity_of_each_state(out: str) -> None:
     from traywidget.present.headline import pick_headline
     from traywidget.present.severity import EXIT_CODES, severity_of
     from traywidget.present.text import menu_account_line
-    from traywidget.ui.badge import badge_spec, provider_band, render_badge
+    from traywidget.ui.badge import account_band, badge_spec, render_badge
     from traywidget.ui.panel import PanelWindow
 
     app = QApplication.instance() or QApplication(["traywidget"])
@@ -185,9 +185,9 @@ def severity_of_each_state(out: str) -> None:
                     (520, "menu line")):
         _text(p, x, y, head, bold=True)
     y += 30
-    for snap in snaps:
+    for position, snap in enumerate(snaps):
         headline = pick_headline([snap])
-        spec = badge_spec([snap], headline, band=provider_band(snap.provider))
+        spec = badge_spec([snap], headline, band=account_band(position))
         for size, dx in ((32, 10), (16, 60)):
             icon = render_badge(spec, size, 1.0)
             p.drawImage(dx, y, icon.scaled(icon.width() * (48 // size), icon.height() * (48 // size)))
