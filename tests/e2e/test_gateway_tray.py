@@ -105,9 +105,12 @@ def test_a_stream_through_the_trays_gateway_is_stopped_from_the_menu_and_a_429_n
         geometry = wait_until(lambda: alive() or docked_icon(env), 20, what="the icon docked")
         base = f"http://127.0.0.1:{gateway}"
         # The demo says where its gateway is, and the line it gives to try works as printed.
-        told = wait_until(lambda: alive() or re.search(
-            r"traywidget demo: its local gateway listens on http://127\.0\.0\.1:(\d+)/ACCOUNT_ID .*\n  (curl .*)\n",
-            app_log.read_text()), 10, what="the demo's gateway told")
+        try:
+            told = wait_until(lambda: alive() or re.search(
+                r"traywidget demo: its local gateway listens on http://127\.0\.0\.1:(\d+)/ACCOUNT_ID .*\n  (curl .*)\n",
+                app_log.read_text()), 30, what="the demo's gateway told")
+        except TimeoutError as timeout:  # say what the app did say instead
+            raise AssertionError(f"{timeout}; the app's log ends:\n{app_log.read_text()[-4000:]}") from None
         assert int(told.group(1)) == gateway
         told_gateway = told.group(0)
         tried = subprocess.run(["sh", "-c", told.group(2) + " -s"], capture_output=True, text=True, timeout=30)

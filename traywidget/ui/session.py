@@ -295,13 +295,17 @@ def _say_where_the_demo_gateway_listens(config: Config) -> Callable[[GatewayStat
         said.add(state.port)
         announce_demo(accounts, state.port)  # `traywidget --demo status|kill|gateway env` reach it
         base = f"http://127.0.0.1:{state.port}"
-        print(tr("traywidget demo: its local gateway listens on {base}/ACCOUNT_ID (accounts: {ids}) and takes the "
-                 "token {token}. Try:").format(base=base, ids=", ".join(account_ids), token=DEMO_GATEWAY_TOKEN),
-              f"  curl -H 'Authorization: Bearer {DEMO_GATEWAY_TOKEN}' -H 'Content-Type: application/json' "
-              f"""-d '{{"model": "m", "messages": [{{"role": "user", "content": "hi"}}]}}' """
-              f"{base}/{account_ids[0]}/chat/completions",
-              tr("From another terminal, `traywidget --demo status`, `--demo kill` and `--demo gateway env ACCOUNT_ID` "
-                 "reach this demo."), sep="\n", file=sys.stderr, flush=True)
+        lines = (tr("traywidget demo: its local gateway listens on {base}/ACCOUNT_ID (accounts: {ids}) and takes the "
+                    "token {token}. Try:").format(base=base, ids=", ".join(account_ids), token=DEMO_GATEWAY_TOKEN),
+                 f"  curl -H 'Authorization: Bearer {DEMO_GATEWAY_TOKEN}' -H 'Content-Type: application/json' "
+                 f"""-d '{{"model": "m", "messages": [{{"role": "user", "content": "hi"}}]}}' """
+                 f"{base}/{account_ids[0]}/chat/completions",
+                 tr("From another terminal, `traywidget --demo status`, `--demo kill` and `--demo gateway env "
+                    "ACCOUNT_ID` reach this demo."))
+        # One write: the engine thread logs to the same stderr, and print() writes each piece on its own,
+        # so a log line could land between the sentence and the command to copy.
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
 
     return say
 
