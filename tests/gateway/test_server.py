@@ -11,7 +11,7 @@ import threading
 import httpx
 import pytest
 
-from tests.gateway.conftest import upstream_account
+from tests.gateway.conftest import eventually, upstream_account
 from tests.gateway.upstream import sse_event
 from traywidget.gateway.server import Gateway, GatewayError
 from traywidget.gateway.sse import MAX_PENDING_BYTES, EventSplitter, split_events
@@ -78,6 +78,8 @@ async def test_runs_on_a_loop_in_another_thread(upstream):
         async with httpx.AsyncClient() as client:
             reply = await client.get(f"http://127.0.0.1:{port}/up/sse?n=2", headers={"x-api-key": gateway.token})
         assert reply.content == sse_event(0) + sse_event(1) + b"data: [DONE]\n\n"
+        # The gateway's own thread counts the stream down after its last byte, so that may come a moment later.
+        await eventually(lambda: len(counts) == 2, what="the stream counted down")
         assert counts == [("up", 1), ("up", 0)]
         assert asyncio.run_coroutine_threadsafe(gateway.kill_all(), loop).result(10) == {}
     finally:
