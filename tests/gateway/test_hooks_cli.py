@@ -157,6 +157,34 @@ def test_the_headless_gateway_sends_a_refusal_to_the_hooks_and_the_tray_holds_ba
     assert _tray_would_send(receiver) is True  # no headless gateway now: the tray sends
 
 
+def test_kill_tells_the_hooks_what_it_stopped_once_and_says_which_hook_failed(env, sim, receiver):
+    rr = sim.sim.add_routing_key("Premium")
+    _add(env, sim, "routing.run", "rr", rr)
+    _add(env, sim, "openrouter", "or", sim.sim.add_openrouter_key())
+    port = free_port()
+    _set_port(env, port)
+    assert run_cli(env, "hooks", "add", "--url", receiver.url("/team-alerts")).code == 0
+    assert run_cli(env, "hooks", "add", "--command", f"{sys.executable} -c 'raise SystemExit(3)'").code == 0
+    for _ in range(2):
+        sim.sim.open_stream(rr, max_tokens=10_000)
+    gateway = Headless(env)  # a running headless gateway stops its streams and leaves the answer to `kill`
+    try:
+        killed = run_cli(env, "kill", "--no-hold")
+        assert killed.code == 0, killed.err
+        assert killed.out == ("Stopped 2 streams on rr.\n"
+                              "Streams your tools opened directly to OpenRouter cannot be stopped from here.\n")
+        assert killed.err == (f"traywidget: warning: alert hook {sys.executable} -c 'raise SystemExit(3)' failed "
+                              "(exit status 3)\n")
+        assert [(e["event"], e["account"], e["severity"], e["message"]) for e, _, _ in receiver.received] == [
+            ("kill_result", None, None, "Stopped 2 streams on rr. Streams your tools opened directly to OpenRouter "
+                                        "cannot be stopped from here.")]
+    finally:
+        code, _, err = gateway.end()
+    assert code == 0, err
+    assert len(receiver.received) == 1  # from `kill` only: the gateway that stopped the streams sent nothing
+    assert rr not in json.dumps(receiver.received)
+
+
 def _tray_would_send(receiver: Receiver) -> bool:
     """Whether the tray app's hook runner (as its session builds it) delivers an event now."""
     from traywidget.desktop.hooks import hook_url_name, url_hook

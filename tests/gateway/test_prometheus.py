@@ -62,15 +62,28 @@ def _metrics_gateway(env, sim, tmp_path: Path) -> tuple[Headless, int, str, Path
 
 
 def _assert_equal_to_status(prom: Prometheus, env) -> int:
-    """Every meter's remaining and limit in Prometheus equals `status --json`'s; how many were compared."""
-    meters = _status_meters(env)
-    compared = 0
-    for field in ("remaining", "limit"):
-        stored = samples_by_labels(prom.query(f"traywidget_meter_{field}"), *METER_LABELS)
-        expected = {key: float(m[field]) for key, m in meters.items() if m[field] is not None}
-        assert stored == expected, field
-        compared += len(expected)
-    return compared
+    """Every meter's remaining and limit in Prometheus equals `status --json`'s; how many were compared.
+
+    Prometheus stores what it scraped a second or two ago (later still through an agent's remote write),
+    and a per-minute window may reset in between: so the two are read again until they agree on one
+    moment, and the last disagreement is what fails."""
+    def compare() -> tuple[int, str]:
+        meters = _status_meters(env)
+        compared = 0
+        for field in ("remaining", "limit"):
+            stored = samples_by_labels(prom.query(f"traywidget_meter_{field}"), *METER_LABELS)
+            expected = {key: float(m[field]) for key, m in meters.items() if m[field] is not None}
+            if stored != expected:
+                return 0, f"{field}: Prometheus {stored} != status --json {expected}"
+            compared += len(expected)
+        return compared, ""
+
+    outcome: list[tuple[int, str]] = []
+    try:
+        prom.wait(lambda: outcome.append(compare()) or outcome[-1][0], 30, "Prometheus equal to status --json")
+    except TimeoutError:
+        raise AssertionError(outcome[-1][1]) from None
+    return outcome[-1][0]
 
 
 def test_prometheus_scrapes_the_gateway_with_the_token_and_stores_the_clis_values(env, sim, tmp_path):

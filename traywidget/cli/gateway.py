@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from traywidget.gateway.server import Gateway
 
 CONFIG_CHECK_S = 2.0  # how soon an account added or removed elsewhere reaches a running gateway
-HOOKS_DRAIN_S = 2.0  # how long a stopping gateway waits for hooks under way
 SHUTDOWN_S = 5  # at SIGTERM, held streams get this long to end cleanly; then the process ends regardless
 
 
@@ -281,8 +280,10 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Wr
         except TimeoutError:
             print(tr("traywidget: warning: the gateway did not stop within {seconds} s; it ends anyway.").format(
                 seconds=SHUTDOWN_S), file=err)
+        from traywidget.desktop.hooks import ENDING_WAIT_S
+
         try:  # a hook under way gets a moment to finish, never a hang
-            await asyncio.wait_for(alerts.hooks.drain(), HOOKS_DRAIN_S)
+            await asyncio.wait_for(alerts.hooks.drain(), ENDING_WAIT_S)
         except TimeoutError:
             pass
         await alerts.hooks.close()

@@ -27,7 +27,8 @@ from traywidget.model import (
     UsageError,
     utcnow,
 )
-from traywidget.present.alerts import kill_summary
+from traywidget.model.hook import Hook
+from traywidget.present.alerts import Alert, kill_summary
 from traywidget.present.severity import exit_code, severity_of
 from traywidget.present.status_document import account_document, status_document
 from traywidget.store.config import MAX_HOLD_MINUTES
@@ -41,6 +42,7 @@ class EngineInputs:
     settings: Any  # traywidget.engine.engine.EngineSettings (the engine, and httpx, load only when polling)
     pinned_meter: str | None = None
     demo_gateway_port: int | None = None  # the running tray demo's gateway (`--demo` reaching it)
+    hooks: tuple[Hook, ...] = ()  # the user's alert hooks (none in the demo)
 
 
 def _engine_inputs(args, err, stack: ExitStack) -> EngineInputs:
@@ -57,7 +59,8 @@ def _engine_inputs(args, err, stack: ExitStack) -> EngineInputs:
         raise UsageError(tr("no accounts configured. Add one with: traywidget accounts add PROVIDER --id ID "
                             "(or try `traywidget status --demo`)"))
     return EngineInputs(list(config.accounts), KeyringSecretStore(),
-                        EngineSettings().with_user_settings(config.settings), config.settings.pinned_meter)
+                        EngineSettings().with_user_settings(config.settings), config.settings.pinned_meter,
+                        hooks=config.settings.hooks)
 
 
 def status_command(args, out: GuardedStream, err) -> int:
@@ -91,16 +94,16 @@ def kill_command(args, out: GuardedStream, err) -> int:
         outcome: KillOutcome = asyncio.run(
             _one_shot(inputs, lambda engine: kill_with_gateway(engine, port, inputs.secrets, order)))
     results = outcome.results
+    from traywidget.providers import display_name, get_provider
+
+    summary = kill_summary(results, {a.id: a.label for a in inputs.accounts}, outcome.through_gateway,
+                           {a.id: get_provider(a.provider).supports_kill for a in inputs.accounts},
+                           {a.id: display_name(a.provider) for a in inputs.accounts})
     if args.json:
         json.dump({"accounts": [{**r.to_json(), "held_until": outcome.held.get(r.account_id)} for r in results]},
                   out, indent=2)
         out.write("\n")
     else:
-        from traywidget.providers import display_name, get_provider
-
-        summary = kill_summary(results, {a.id: a.label for a in inputs.accounts}, outcome.through_gateway,
-                               {a.id: get_provider(a.provider).supports_kill for a in inputs.accounts},
-                               {a.id: display_name(a.provider) for a in inputs.accounts})
         print(tr("{title}.").format(title=summary.title), file=out)
         if summary.body:
             print(summary.body, file=out)
@@ -110,7 +113,40 @@ def kill_command(args, out: GuardedStream, err) -> int:
                 print(tr("A hold refuses only requests through the gateway; streams opened directly to a "
                          "provider with a kill API (routing.run) were stopped by that API, new ones are not held."),
                       file=out)
+    out.flush()
+    _tell_hooks(inputs, summary, err)
     return _exit_code([r.error for r in results], any(r.error for r in results))
+
+
+def _tell_hooks(inputs: EngineInputs, summary: Alert, err) -> None:
+    """What the kill stopped goes to the alert hooks as the tray's "Kill all streams" sends it. This command
+    composed the answer (a running tray or headless gateway only stopped the streams it was asked to), so it
+    is sent from here, once; after the answer is printed, and for at most ENDING_WAIT_S."""
+    if not inputs.hooks:
+        return
+    from traywidget.desktop.hooks import ENDING_WAIT_S, Delivery, HookRunner
+    from traywidget.present.hook_events import hook_event
+
+    async def deliver() -> list[Delivery] | None:
+        runner = HookRunner(asyncio.get_running_loop(), inputs.secrets, inputs.hooks)
+        event = hook_event(summary, None, utcnow())
+        try:
+            return await asyncio.wait_for(asyncio.gather(*(runner.deliver(hook, event) for hook in runner.hooks)),
+                                          ENDING_WAIT_S)
+        except TimeoutError:
+            return None
+        finally:
+            await runner.close()
+
+    deliveries = asyncio.run(deliver())
+    if deliveries is None:
+        problems = [tr("the alert hooks did not finish within {seconds:g} s; they were stopped").format(
+            seconds=ENDING_WAIT_S)]
+    else:
+        problems = [tr("alert hook {target} failed ({problem})").format(target=d.hook.target, problem=d.problem)
+                    for d in deliveries if not d.ok]
+    for problem in problems:
+        print(tr("traywidget: warning: {warning}").format(warning=problem), file=err)
 
 
 def _chosen_accounts(args, inputs: EngineInputs) -> list[str] | None:

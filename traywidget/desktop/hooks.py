@@ -46,6 +46,9 @@ URL_TRIES = 3
 RETRY_PAUSE_S = 1.0
 MAX_RUNNING = 4
 MAX_WAITING = 64
+# How long a process that is ending (a stopping gateway, `traywidget kill` after it printed its answer) waits
+# for deliveries under way: a slow hook never keeps it from ending.
+ENDING_WAIT_S = 2.0
 
 
 def hook_secret_name(hook_id: str) -> str:
