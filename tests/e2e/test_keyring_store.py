@@ -51,9 +51,11 @@ def bus(tmp_path_factory):
 @pytest.fixture
 def real_keyring(bus, monkeypatch, tmp_path):
     """This process on the private bus with the Secret Service backend; every traywidget item removed after."""
+    # Taken before the environment changes: asked after, keyring would choose (and later give back) a
+    # Secret Service on a bus that is gone once this test ends.
+    previous = keyring.get_keyring()
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus["DBUS_SESSION_BUS_ADDRESS"])
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
-    previous = keyring.get_keyring()
     backend = CountingSecretService()
     keyring.set_keyring(backend)
     CountingSecretService.reads = 0
