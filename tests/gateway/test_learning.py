@@ -198,15 +198,44 @@ async def test_an_error_event_inside_a_compressed_stream(start_gateway, upstream
         (None, None), (State.RATE_LIMITED, "Rate limit exceeded: upstream provider busy")]
 
 
-async def test_a_coding_the_gateway_cannot_undo_is_read_by_its_status(start_gateway, upstream, client):
-    running = await start_gateway([upstream_account(upstream)], {"up": "k"})
-    request = client.build_request("GET", running.url("up", "/brotli-429"), headers=running.auth)
-    reply = await client.send(request, stream=True)
-    raw = b"".join([chunk async for chunk in reply.aiter_raw()])
-    await reply.aclose()
-    assert raw == b"\x1b\x0b\x00\xf8\xa5not-really-brotli"
+async def test_a_refusal_in_a_coding_the_gateway_cannot_undo_is_replaced_and_read_by_its_status(
+        start_gateway, upstream, client):
+    running = await start_gateway([upstream_account(upstream)], {"up": "sk-echoed-in-brotli-0123456789"})
+    reply = await client.get(running.url("up", "/brotli-429"), headers={**running.auth, "Accept-Encoding": "br"})
+    assert _received(upstream, "Accept-Encoding") == ["identity"]  # br was not asked for
+    # Its body could echo the key (it does): not passed on; the status and what a tool acts on are.
+    assert reply.status_code == 429 and "content-encoding" not in reply.headers
+    assert (reply.headers["retry-after"], reply.headers["x-ratelimit-remaining-requests"]) == ("7", "0")
+    assert reply.json()["error"] == {
+        "message": "The provider refused the request (HTTP 429) in a compression traywidget did not ask for and "
+                   "cannot read (br), so its message is not passed on: it could hold your key.",
+        "type": "invalid_request_error", "param": None, "code": "unreadable_provider_error"}
+    assert "sk-echoed-in-brotli" not in reply.text
     assert [(o.state, o.error.message) for o in running.observations] == [
         (State.RATE_LIMITED, "HTTP 429 Too Many Requests from provider")]
+
+
+@pytest.mark.parametrize(("sent", "asked"), [
+    (None, "identity"),
+    ("gzip, deflate, br, zstd", "gzip, deflate"),
+    ("br;q=1.0, GZIP;q=0.5, *;q=0.1", "GZIP;q=0.5"),
+    ("br", "identity"),
+    ("identity", "identity"),
+])
+async def test_the_provider_is_asked_only_for_codings_the_gateway_can_read(start_gateway, upstream, client,
+                                                                             sent, asked):
+    running = await start_gateway([upstream_account(upstream)], {"up": "k"})
+    headers = {**running.auth, **({"Accept-Encoding": sent} if sent is not None else {})}
+    request = client.build_request("GET", running.url("up", "/echo"), headers=headers)
+    if sent is None:
+        del request.headers["Accept-Encoding"]  # httpx would send its own
+    assert (await client.send(request)).status_code == 200
+    assert _received(upstream, "Accept-Encoding") == [asked]
+
+
+def _received(upstream, name: str) -> list[str]:
+    """The values of header `name` in the last request the stand-in received."""
+    return [value for key, value in upstream.requests[-1]["headers"] if key.lower() == name.lower()]
 
 
 def test_the_copy_decoder():

@@ -13,7 +13,7 @@ Routes (under any prefix, so one server plays several base URLs):
   .../status/{n}    status n with an OpenAI-shaped error body
   .../flood         an endless body, as fast as the client takes it (counts bytes sent)
   .../gzip-sse      a gzip-compressed SSE stream with an error chunk ([?gated=1]: waits at the gate)
-  .../brotli-429    a 429 in a coding the gateway cannot undo
+  .../brotli-429    a 429 in a coding the gateway cannot undo (whatever it was asked), echoing the key
   .../gzip-echo-429 a gzip-compressed 429 repeating the key it was sent
   .../brotli-sse    an SSE stream in that coding, waiting at the gate after its first bytes
 """
@@ -147,8 +147,12 @@ class Upstream:
         return response
 
     async def _brotli_429(self, request: web.Request) -> web.Response:
-        return web.Response(status=429, body=b"\x1b\x0b\x00\xf8\xa5not-really-brotli",
-                            headers={"Content-Encoding": "br", "Content-Type": "application/json"})
+        """A provider that answers br although it was not asked for it; the bytes stand for brotli and
+        carry the key in clear, as a message echoing it would once decoded."""
+        key = request.headers.get("Authorization", "").removeprefix("Bearer ").encode()
+        return web.Response(status=429, body=b"\x1b\x0b\x00\xf8\xa5not-really-brotli " + key,
+                            headers={"Content-Encoding": "br", "Content-Type": "application/json",
+                                     "Retry-After": "7", "X-RateLimit-Remaining-Requests": "0"})
 
     async def _gated(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})

@@ -3,8 +3,9 @@
 The bytes the client gets are never touched here. The copy is read in the
 form it was sent — compressed when the two ends agreed on gzip or deflate —
 so it is decoded first (bounded: a copy never holds more than a refusal's
-message needs, or one SSE event). A coding the gateway cannot decode (br,
-zstd) is learned from by its status and headers alone.
+message needs, or one SSE event). The gateway asks providers for no other
+coding; one that answers in br or zstd anyway is learned from by its status
+and headers alone.
 
 What is handed on: at a success's headers, its rate-limit windows; for a
 refusal (4xx), the state in the provider's words once its body is in; inside
@@ -45,6 +46,11 @@ UsageSink = Callable[[RequestUsage], None]
 MAX_USAGE_BODY_BYTES = 4 * 1024 * 1024
 
 
+# The codings the gateway can undo: the only ones it asks a provider for (proxy.py), so that every answer can
+# be read (usage, spend), masked (a refusal echoing the key) and ended by a whole event at a stop.
+READABLE_CODINGS = ("gzip", "x-gzip", "deflate")
+
+
 class CopyDecoder:
     """Undoes a Content-Encoding on the copy, piece by piece, never more than `limit` bytes at once."""
 
@@ -59,7 +65,7 @@ class CopyDecoder:
         encoding = (header or "").strip().lower()
         if encoding in ("", "identity"):
             return None
-        if encoding in ("gzip", "x-gzip", "deflate"):
+        if encoding in READABLE_CODINGS:
             return cls(encoding)
         raise LookupError(encoding)
 

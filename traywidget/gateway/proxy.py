@@ -4,8 +4,10 @@ Both bodies are streamed, never held whole: the request body goes up as it
 arrives, the response goes down chunk by chunk (an SSE stream event by event,
 see sse.py). A slow reader slows the upstream read (aiohttp's buffers are
 bounded and `write` waits for the client to drain), so a client that never
-reads never grows memory. Compression is left to the two ends: nothing is
-decompressed, and Accept-Encoding/Content-Encoding pass as they are.
+reads never grows memory. Compression is the two ends' choice among the
+codings the gateway can read (gzip, deflate: the client's Accept-Encoding is
+narrowed to those), so every answer can be read, masked and ended at a stop;
+an event stream or a refusal is passed on decoded, anything else as it came.
 
 Only a copy is read to learn from (learning.py): the response's status and
 headers, the first bytes of a refusal's body, SSE events that mention an error.
@@ -22,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,7 +36,7 @@ from yarl import URL
 
 from traywidget.engine.http_client import FOLLOW_REDIRECTS
 from traywidget.gateway.guard import CREDENTIAL_HEADERS, error_response
-from traywidget.gateway.learning import CopyDecoder, ObservationSink, ResponseReader, UsageSink
+from traywidget.gateway.learning import READABLE_CODINGS, CopyDecoder, ObservationSink, ResponseReader, UsageSink
 from traywidget.gateway.registry import HeldExchange
 from traywidget.gateway.sse import EventSplitter
 from traywidget.model import Account, RequestUsage
@@ -112,15 +114,27 @@ def _dropped_by_connection(headers: MultiMapping[str]) -> set[str]:
 
 
 def request_headers(incoming: MultiMapping[str], auth: dict[str, str]) -> CIMultiDict[str]:
-    """The client's headers as the provider must see them: the gateway token out, the real key in."""
+    """The client's headers as the provider must see them: the gateway token out, the real key in, and
+    only codings the gateway can read accepted."""
     dropped = _NOT_FORWARDED_UP | _dropped_by_connection(incoming)
     headers: CIMultiDict[str] = CIMultiDict()
     for name, value in incoming.items():
         if name.lower() not in dropped:
             headers.add(name, value)
+    headers.popall("Accept-Encoding", None)
+    headers["Accept-Encoding"] = readable_accept_encoding(incoming.getall("Accept-Encoding", ()))
     for name, value in auth.items():
         headers[name] = value
     return headers
+
+
+def readable_accept_encoding(values: Iterable[str]) -> str:
+    """The client's Accept-Encoding narrowed to the codings the gateway can read, as the client wrote them
+    (weights kept); "identity" when none is left or none was said (which would allow any coding). A
+    br or zstd answer could only be passed on unread: its usage unknown, a key it echoes unmasked."""
+    kept = [item.strip() for value in values for item in value.split(",")
+            if item.split(";", 1)[0].strip().lower() in READABLE_CODINGS]
+    return ", ".join(kept) or "identity"
 
 
 def response_headers(upstream: MultiMapping[str]) -> CIMultiDict[str]:
@@ -196,6 +210,9 @@ class Exchange:
         reader = ResponseReader(self.target.provider, self.account_id, upstream.status, seen,
                                 self.observe, self.now, base_url=self.target.account.base_url, known=self.known,
                                 on_usage=self.on_usage)
+        if upstream.status >= 400 and decoder is None and not reader.plain:
+            reader.finish()  # learned from by its status and headers
+            return _unread_refusal(upstream, forwarded)
         # A refusal may echo the key it was sent: the tool, which holds only the gateway token, must not
         # get it. Masking keeps the length (Content-Length holds); a refusal is small and comes whole.
         scrub_refusal = upstream.status >= 400 and reader.plain
@@ -308,10 +325,24 @@ class Exchange:
                               "api_error")
 
 
+def _unread_refusal(upstream: aiohttp.ClientResponse, forwarded: CIMultiDict[str]) -> web.Response:
+    """A refusal in a coding the gateway was not asked for and cannot read (br, zstd): its body could
+    echo the key, so it is not passed on. The status and the headers a tool acts on (Retry-After, the
+    rate-limit headers) are; the message says what happened."""
+    upstream.close()
+    for name in ("Content-Encoding", "Content-Length", "Content-Type"):
+        forwarded.popall(name, None)
+    coding = upstream.headers.get("Content-Encoding", "").strip()
+    return error_response(upstream.status, f"The provider refused the request (HTTP {upstream.status}) in a "
+                          f"compression traywidget did not ask for and cannot read ({coding}), so its message is not "
+                          "passed on: it could hold your key.", "unreadable_provider_error",
+                          "api_error" if upstream.status >= 500 else "invalid_request_error", headers=forwarded)
+
+
 def _passed_decoded(status: int, headers: MultiMapping[str]) -> CopyDecoder | None:
     """A decoder for an answer the gateway passes on decoded (a 200 event stream, a refusal) when
-    it came in a coding the gateway can undo; None otherwise (a plain one; br or zstd: passed as
-    it is — a stream can then only be broken off at a stop, a refusal is passed unmasked)."""
+    it came in a coding the gateway can undo; None otherwise (a plain one; br or zstd, which the
+    gateway never asks for: a stream can then only be broken off at a stop, a refusal is replaced)."""
     if not (status >= 400 or (status == 200 and is_event_stream(headers.get("Content-Type")))):
         return None
     try:
