@@ -12,7 +12,7 @@ dbus-monitor capturing every Notify call, and the real app running `--demo` as a
 
 Through the demo simulator's /_sim API the app tests inject one 429 into the demo's routing.run
 Premium key and spend the "runs low" routing.run account below 20 % of its hourly window, then let the
-engine poll both accounts twice more after the notifications came: still exactly one
+engine poll both accounts again (REPEAT_POLLS) after the notifications came: still exactly one
 notification for the 429 and exactly one for the threshold crossing (no storm on every poll). The
 demo's own scheduled 429s hit its OpenRouter account, which these counts leave out.
 """
@@ -55,7 +55,10 @@ from traywidget.simulator.demo_world import ROUTING_KEY, ROUTING_LOW_KEY
 pytestmark = [pytest.mark.desktop]
 
 NOTIFIED_WITHIN_S = 60.0
-REPEAT_POLLS = 2  # polls of each account after the notifications, none of which may notify again
+# Polls of each account after the notifications, none of which may notify again. The gate is one (present/
+# alerts.py), before any path: the XEmbed run holds it over two more polls; the other paths over one, which
+# shows their own delivery repeats nothing.
+REPEAT_POLLS = {"xembed": 2, "statusnotifier": 1, "no notification server": 1}
 # "runs low" starts at 370/500 used this hour with ~30 req/min of traffic: 35 more is < 20 % left
 # (about 93 of 500) without nearing 5 % in the window, and keeps its per-minute meter above 20 %.
 LOW_SPEND = 35
@@ -134,8 +137,9 @@ def test_one_notification_per_429_and_per_threshold_crossing(tmp_path, tray):
         # Further polls (the 429's retry after 5 s, more fast polls of "runs low", still below 20 %)
         # must not repeat either notification: wait until each account was polled a few more times.
         seen = {key: _polls(port, key) for key in (ROUTING_KEY, ROUTING_LOW_KEY)}
-        wait_until(lambda: alive() or all(_polls(port, key) >= n + REPEAT_POLLS for key, n in seen.items()),
-                   NOTIFIED_WITHIN_S, interval=0.5, what=f"{REPEAT_POLLS} more polls of each account")
+        repeats = REPEAT_POLLS[tray]
+        wait_until(lambda: alive() or all(_polls(port, key) >= n + repeats for key, n in seen.items()),
+                   NOTIFIED_WITHIN_S, interval=0.5, what=f"{repeats} more polls of each account")
         alive()
         calls = notify_calls(monitor_log.read_text())
         summaries = told()
