@@ -146,6 +146,36 @@ def test_a_port_in_use_is_told_at_the_top_of_the_panel_and_as_a_notification(qtb
         stop(engine_bridge, engine.stop())
 
 
+def test_a_taken_ipv6_half_is_told_in_the_panel_and_once_as_a_notification(qtbot, tmp_path, engine_bridge):
+    import socket
+
+    from tests.desktop_session import free_port
+
+    port = free_port()
+    with socket.socket(socket.AF_INET6) as other:
+        other.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        other.bind(("::1", port))
+        other.listen()
+        controller, gateway, secrets, engine = build(qtbot, tmp_path, engine_bridge, enabled=True)
+        shown = []
+        controller.notifier.shown.connect(shown.append)
+        try:
+            controller.config = replace(controller.config, settings=replace(controller.config.settings,
+                                                                              gateway_port=port))
+            state = applied(qtbot, controller, running=True)
+            told = (f"The local gateway runs, but port {port} on the IPv6 loopback ([::1]) is taken by another "
+                    "program: a tool that resolves localhost to ::1 would reach it, not the gateway. Give tools "
+                    f"http://127.0.0.1:{port}/ (as `traywidget gateway env` does), or choose another port.")
+            assert (state.port, len(state.notices)) == (port, 1)
+            assert [(a.title, a.body) for a in shown] == [
+                ("Traywidget: the local gateway listens on 127.0.0.1 only", told)]
+            assert controller.panel.notice_text.text() == told
+            applied(qtbot, controller, running=True)  # applied again (a Settings save): already said
+            assert len(shown) == 1
+        finally:
+            stop(engine_bridge, gateway.stop(), engine.stop())
+
+
 def test_the_metrics_switch_in_settings_serves_the_engines_figures_at_once(qtbot, tmp_path, engine_bridge):
     controller, gateway, secrets, engine = build(qtbot, tmp_path, engine_bridge, enabled=True)
     try:

@@ -38,6 +38,9 @@ class GatewayState:
     running: bool = False
     port: int | None = None
     problem: str | None = None
+    # What the user must know about a gateway that did start (its [::1] half taken by another program):
+    # told once, when it starts.
+    notices: tuple[str, ...] = ()
 
 
 class GatewayHints(TypedDict, total=False):
@@ -94,6 +97,7 @@ class GatewayService:
             self._report_no_gateway(accounts)
         if not enabled:
             return GatewayState()
+        notices: tuple[str, ...] = ()
         if not gateway.running:
             try:
                 await gateway.start(port)
@@ -102,11 +106,12 @@ class GatewayService:
                 return GatewayState(problem=str(exc))
             if gateway.port is not None and self._private_dir is None:
                 addresses.announce(gateway.port, headless=False)  # a rotation from the command line reaches it there
-            for notice in gateway.notices:
+            notices = tuple(gateway.notices)
+            for notice in notices:
                 log.warning("local gateway: %s", notice)
         for account in accounts:  # "0 streams" where a gateway runs, as opposed to "unknown"
             self._engine.set_streams(account.id, gateway.stream_counts().get(account.id, 0))
-        return GatewayState(running=True, port=gateway.port)
+        return GatewayState(running=True, port=gateway.port, notices=notices)
 
     def _report_no_gateway(self, accounts: list[Account]) -> None:
         for account in accounts:

@@ -426,3 +426,8 @@ def config_alert(message: str) -> Alert:
 def gateway_alert(message: str) -> Alert:
     """The local gateway was turned on but could not start (a taken port, a keyring problem)."""
     return Alert(GATEWAY_ERROR, "", tr("Traywidget: the local gateway is not running"), message)
+
+
+def gateway_notice_alert(message: str) -> Alert:
+    """The local gateway started, but only on 127.0.0.1: [::1] on its port is another program's."""
+    return Alert(GATEWAY_ERROR, "", tr("Traywidget: the local gateway listens on 127.0.0.1 only"), message)

@@ -22,6 +22,7 @@ from traywidget.present.alerts import (
     AlertPolicy,
     config_alert,
     gateway_alert,
+    gateway_notice_alert,
     kill_failed,
     kill_summary,
 )
@@ -228,6 +229,10 @@ class AppController(QObject):
             message = tr("The local gateway did not start: {problem}").format(problem=state.problem)
             self.panel.add_notice(message)
             self.notifier.notify(gateway_alert(message), force=True)
+        for notice in state.notices:
+            message = tr("The local gateway runs, but {notice}").format(notice=notice)
+            self.panel.add_notice(message)
+            self.notifier.notify(gateway_notice_alert(message), force=True)
         self.gateway_applied.emit(state)
 
     def copy_base_url(self, account_id: str) -> None:
