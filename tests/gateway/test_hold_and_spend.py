@@ -16,6 +16,7 @@ import openai
 import pytest
 
 from tests.gateway.conftest import eventually, sim_accounts
+from traywidget.engine.engine import Engine
 from traywidget.gateway.server import Gateway
 from traywidget.model import (
     HOLD_DAILY_CAP,
@@ -247,6 +248,51 @@ async def test_a_reserve_holds_at_the_exact_crossing_and_releases_at_the_reset(s
     assert (await client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8)).usage
     assert running.holds.active("oc") is None  # 4 left again: no new hold
     await client.close()
+
+
+async def test_a_reserve_on_routing_run_watches_its_polls_less_the_requests_answered_since(sim, start_held, clock):
+    # routing.run's answers carry no plan windows (its X-RateLimit headers are per IP): the reserve reads polls.
+    key = sim.sim.add_routing_key("Premium")  # 500 requests an hour
+    _spend_directly(sim, key, clock, 492)  # the user's own tools: 8 left this hour
+    accounts = [Account("rr", "routing.run", "RR", sim.url("routing.run"),
+                        rails=Rails(reserve=5, reserve_window="hour"))]
+    running = await start_held(accounts, {"rr": key})
+    engine = Engine(accounts, running.store, now=clock)
+    engine.subscribe(running.gateway.polled)
+    client = running.openai("rr")
+    try:
+        await engine.poll_all()
+        assert running.holds.active("rr") is None  # 8 left: above the reserve
+        for _ in range(4):  # 7, 6, 5, then 4 left: the fourth crosses, and is answered
+            assert (await client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8)).usage
+        hour_reset = clock.now.replace(minute=0, second=0) + timedelta(hours=1)
+        assert running.holds.active("rr") == Hold(HOLD_RESERVE, clock.now, hour_reset)
+        reached = sim.sim.count(key=key)
+        with pytest.raises(openai.APIStatusError) as refused:
+            await client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8)
+        # In routing.run's own error shape: plain text, the code in X-Error-Code.
+        assert refused.value.status_code == 423 and "held by traywidget (its reserve" in refused.value.response.text
+        assert sim.sim.count(key=key) == reached
+
+        clock.now = hour_reset  # a new hour: the last poll's window says nothing more
+
+        assert (await client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8)).usage
+        assert running.holds.active("rr") is None
+        _spend_directly(sim, key, clock, 497)  # 2 left, seen by the next poll, which holds at once
+        await engine.poll_all()
+        assert running.holds.active("rr") == Hold(HOLD_RESERVE, clock.now, hour_reset + timedelta(hours=1))
+    finally:
+        await client.close()
+        await engine.stop()
+
+
+def _spend_directly(sim, key: str, clock: Clock, n: int) -> None:
+    """n requests on routing.run not through the gateway, at most 100 a minute as its plans allow."""
+    while n:
+        accepted = sim.sim.spend(key, min(n, 100))
+        assert accepted
+        n -= accepted
+        clock.advance(seconds=61)  # out of the per-minute window
 
 
 async def test_a_daily_cap_holds_at_the_exact_crossing_and_releases_at_midnight(sim, start_held, clock):

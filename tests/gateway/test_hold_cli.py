@@ -125,3 +125,30 @@ def test_a_daily_cap_holds_a_headless_gateway_and_says_so_once(env, sim):
     assert code == 0, err
     assert err.count("traywidget: warning: or-main: held at its daily spend cap\n") == 1, err
     assert "Resume with \"Resume requests\" in the tray menu or: traywidget resume" in err
+
+
+def test_a_reserve_holds_a_headless_gateways_routing_run_account_from_its_polls(env, sim):
+    key = sim.sim.add_routing_key("Free")  # 50 requests an hour
+    assert sim.sim.spend(key, 45) == 45  # the user's own tools, directly: 5 left
+    _add(env, sim, "routing.run", "rr", key)
+    assert run_cli(env, "accounts", "set", "rr", "--reserve", "3", "--reserve-window", "hour").code == 0
+    port = free_port()
+    _set_port(env, port)
+    token = run_cli(env, "gateway", "token").out.strip()
+    tool = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/rr", api_key=token)
+    gateway = Headless(env)
+    try:
+        first_poll = gateway.proc.stdout.readline()
+        assert first_poll.endswith(" rr — 5 requests left today · Running low this hour\n"), first_poll
+        for _ in range(3):  # 4, 3, then 2 left: the third crosses, and is answered
+            tool.chat.completions.create(model="m", messages=ASK, max_tokens=8)
+        reached = sim.sim.count(key=key)
+        with pytest.raises(openai.APIStatusError) as refused:
+            tool.chat.completions.create(model="m", messages=ASK, max_tokens=8)
+        assert refused.value.status_code == 423 and "held by traywidget (its reserve" in refused.value.response.text
+        assert sim.sim.count(key=key) == reached
+        assert _status(env)["rr"]["held_by"] == "reserve"
+    finally:
+        code, out, err = gateway.end()
+    assert code == 0, err
+    assert err.count("traywidget: warning: rr: held to keep its reserve\n") == 1, err

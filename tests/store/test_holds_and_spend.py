@@ -11,6 +11,7 @@ from traywidget.model import (
     HOLD_DAILY_CAP,
     HOLD_KILL,
     HOLD_RESERVE,
+    REQUESTS_DAY,
     REQUESTS_HOUR,
     REQUESTS_WINDOW,
     GatewayUsage,
@@ -82,6 +83,27 @@ def test_spend_adds_up_per_model_keeps_across_books_and_starts_again_at_midnight
     clock.now = next_midnight(NOW)
     assert book.today("a").total.requests == 0
     assert SpendBook(tmp_path / "usage.json", now=clock).today("a").total.requests == 0  # yesterday's file
+
+
+def test_polled_windows_less_the_requests_answered_since_each_poll_asked():
+    from traywidget.gateway.holding import AnsweredTimes, estimated_windows
+
+    asked_hour, asked_day = NOW - timedelta(seconds=2), NOW - timedelta(minutes=5)  # a fast and a full poll
+    hour = Meter(REQUESTS_HOUR, Unit.REQUESTS, limit=500, remaining=40, resets_at=NOW + timedelta(minutes=30),
+                 seen_at=asked_hour)
+    day = Meter(REQUESTS_DAY, Unit.REQUESTS, limit=1500, remaining=900, resets_at=NOW + timedelta(hours=14),
+                seen_at=asked_day)
+    answers = AnsweredTimes()
+    for when in (NOW - timedelta(minutes=4), asked_hour, NOW - timedelta(seconds=1)):  # one while the fast poll ran
+        answers.add(when)
+    assert [m.remaining for m in estimated_windows((hour, day), answers, NOW)] == [38, 897]
+    # Past its reset a window says nothing until the next poll; never below 0.
+    later = NOW + timedelta(minutes=30)
+    assert [(m.name, m.remaining) for m in estimated_windows((hour, day), answers, later)] == [(REQUESTS_DAY, 897)]
+    tight = Meter(REQUESTS_HOUR, Unit.REQUESTS, limit=500, remaining=1, seen_at=asked_day)
+    assert estimated_windows((tight,), answers, NOW)[0].remaining == 0
+    answers.forget_before(asked_hour)
+    assert answers.at == [asked_hour, NOW - timedelta(seconds=1)]
 
 
 def test_the_rails_cross_exactly_below_the_reserve_and_at_the_cap():

@@ -176,6 +176,40 @@ def test_a_taken_ipv6_half_is_told_in_the_panel_and_once_as_a_notification(qtbot
             stop(engine_bridge, gateway.stop(), engine.stop())
 
 
+def test_the_trays_gateway_holds_a_routing_run_account_at_its_reserve_from_the_polls(qtbot, tmp_path, engine_bridge,
+                                                                                      sim):
+    from traywidget.model import HOLD_RESERVE, Rails
+
+    key = sim.sim.add_routing_key("Free")  # 50 requests an hour
+    assert sim.sim.spend(key, 47) == 47  # the user's own tools, directly: 3 left
+    account = Account("rr", "routing.run", "RR", sim.url("routing.run"), rails=Rails(reserve=2, reserve_window="hour"))
+    secrets = MemorySecretStore()
+    secrets.set("rr", key)
+    engine = Engine([account], secrets)
+    gateway = GatewayService(engine, secrets)
+    config = Config(accounts=(account,), settings=Settings(gateway_enabled=True, gateway_port=0))
+    store = ConfigStore(tmp_path)
+    store.save(config)
+    controller = make_controller(engine, config=config, config_store=store, secrets=secrets, bridge=engine_bridge,
+                                 gateway=gateway)
+    try:
+        applied(qtbot, controller, running=True)
+        engine_bridge.ask(engine.start, name="engine-start")
+        qtbot.waitUntil(lambda: "rr" in controller.tray.snapshots and bool(controller.tray.snapshots["rr"].meters),
+                        timeout=10000)  # its first poll, which the gateway heard too
+        url = f"http://127.0.0.1:{gateway.state.port}/rr/chat/completions"
+        auth = {"Authorization": f"Bearer {secrets.get_secret(GATEWAY_TOKEN)}"}
+        ask = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 8}
+        assert httpx.post(url, headers=auth, json=ask, timeout=10).status_code == 200  # 2 left: not fewer
+        assert httpx.post(url, headers=auth, json=ask, timeout=10).status_code == 200  # 1 left: crosses, answered
+        held = httpx.post(url, headers=auth, json=ask, timeout=10)
+        assert held.status_code == 423 and "held by traywidget (its reserve" in held.text
+        qtbot.waitUntil(lambda: controller.tray.snapshots["rr"].hold is not None, timeout=5000)  # shown held
+        assert controller.tray.snapshots["rr"].hold.reason == HOLD_RESERVE
+    finally:
+        stop(engine_bridge, gateway.stop(), engine.stop())
+
+
 def test_the_metrics_switch_in_settings_serves_the_engines_figures_at_once(qtbot, tmp_path, engine_bridge):
     controller, gateway, secrets, engine = build(qtbot, tmp_path, engine_bridge, enabled=True)
     try:

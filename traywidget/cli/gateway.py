@@ -231,6 +231,7 @@ async def _run(inputs: EngineInputs, warnings, port: int, fmt: str, out, err: Wr
             engine.set_streams(account.id, 0)
         engine.subscribe(SnapshotPrinter(watch_printer(fmt, inputs), out))
         engine.subscribe(alerts.on_snapshot)
+        engine.subscribe(gateway.polled)
         stop = asyncio.Event()
         out.on_gone(stop.set)
         for sig in (signal.SIGINT, signal.SIGTERM):

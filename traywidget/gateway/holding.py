@@ -7,6 +7,8 @@ guard rails that hold an account by themselves. Owned by the Gateway, on its loo
   spend book and the sink, and a daily cap reached holds the account until midnight.
 - `learned(observation)`: rate-limit windows seen in traffic; one below the reserve holds the
   account until the window resets.
+- `polled(snapshot)`: for an account whose traffic reports no request windows (routing.run), the
+  reserve watches the last poll's windows less the requests answered through the gateway since.
 - Every hold that begins or ends (set here, elsewhere, or running out) reaches `on_hold`.
 """
 
@@ -14,12 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from traywidget.gateway.learning import UsageSink
-from traywidget.gateway.rails import reserve_crossing, spend_crossing
-from traywidget.model import HOLD_KILL, GatewayUsage, Hold, Rails, RequestUsage, TrafficObservation
+from traywidget.gateway.rails import WINDOW_METERS, reserve_crossing, spend_crossing
+from traywidget.model import (
+    HOLD_KILL,
+    REQUESTS_WINDOW,
+    Freshness,
+    GatewayUsage,
+    Hold,
+    Meter,
+    Rails,
+    RequestUsage,
+    Snapshot,
+    Source,
+    TrafficObservation,
+)
 from traywidget.store.holds import HoldBook
 from traywidget.store.spend import SpendBook
 
@@ -31,6 +47,39 @@ HOLD_CHECK_S = 1.0
 
 HoldSink = Callable[[str, "Hold | None"], None]
 UsageBookSink = Callable[[str, GatewayUsage], None]
+_REQUEST_WINDOWS = frozenset({*WINDOW_METERS.values(), REQUESTS_WINDOW})
+
+
+# Requests answered through the gateway kept per account to set against polled windows (a poll arrives
+# every few minutes; past this many between two, the oldest are dropped).
+MAX_ANSWERS_KEPT = 100_000
+
+
+@dataclass
+class AnsweredTimes:
+    """When an account's requests were answered through the gateway: each counts once in every window
+    read before it."""
+
+    at: list[datetime] = field(default_factory=list)  # in the order they came
+
+    def add(self, when: datetime) -> None:
+        self.at.append(when)
+        if len(self.at) > MAX_ANSWERS_KEPT:
+            del self.at[: len(self.at) - MAX_ANSWERS_KEPT]
+
+    def since(self, when: datetime) -> int:
+        return len(self.at) - bisect_left(self.at, when)
+
+    def forget_before(self, when: datetime) -> None:
+        del self.at[: bisect_left(self.at, when)]
+
+
+def estimated_windows(polled: tuple[Meter, ...], answers: AnsweredTimes, now: datetime) -> tuple[Meter, ...]:
+    """The polled request windows now: each less the requests answered since its poll asked (`seen_at`,
+    so one answered while the poll was under way is counted, never missed); a window whose reset has
+    passed says nothing until the next poll."""
+    return tuple(replace(m, remaining=max(0.0, m.remaining - answers.since(m.seen_at))) for m in polled
+                 if m.remaining is not None and m.seen_at is not None and (m.resets_at is None or m.resets_at > now))
 
 
 class HoldKeeper:
@@ -46,6 +95,11 @@ class HoldKeeper:
         self.on_usage = on_usage
         self._told: dict[str, Hold] = {}
         self._watch: asyncio.Task | None = None
+        # For a reserve on an account whose answers report no request windows: its last polled windows,
+        # and when its requests were answered since.
+        self._polled: dict[str, tuple[Meter, ...]] = {}
+        self._answers: dict[str, AnsweredTimes] = {}
+        self._windows_in_traffic: set[str] = set()  # accounts whose own answers report their windows
 
     # --- holds ---------------------------------------------------------------------
 
@@ -99,13 +153,48 @@ class HoldKeeper:
         return spent
 
     def learned(self, observation: TrafficObservation) -> None:
-        """Rate-limit windows in one answer's headers: one below the reserve holds the account."""
-        rails = self._rails_of(observation.account_id)
-        if rails is None or not observation.meters:
+        """Rate-limit windows in one answer's headers: one below the reserve holds the account. (Told at
+        the headers, before the answer's body reaches the tool: its next request already finds the hold.)"""
+        account_id = observation.account_id
+        if any(meter.name in _REQUEST_WINDOWS for meter in observation.meters):
+            self._windows_in_traffic.add(account_id)  # fresher than any poll: watched from here
+            self._polled.pop(account_id, None)
+            self._answers.pop(account_id, None)
+        elif observation.state is None and account_id not in self._windows_in_traffic and self._has_reserve(account_id):
+            answers = self._answers.setdefault(account_id, AnsweredTimes())  # one request more in every window
+            answers.add(self._now())
+            self._check_reserve(account_id, estimated_windows(self._polled.get(account_id, ()), answers, self._now()))
+        self._check_reserve(account_id, observation.meters)
+
+    def polled(self, snapshot: Snapshot) -> None:
+        """An account's snapshot from the engine. For an account whose answers report no request windows
+        (routing.run's), its polled windows are what the reserve watches: at once (the user's direct
+        traffic spends the same windows), then less each request answered through the gateway since."""
+        account_id = snapshot.account_id
+        if snapshot.stale or account_id in self._windows_in_traffic:
             return
-        crossing = reserve_crossing(rails, observation.meters, self._now())
+        meters = tuple(m for m in snapshot.meters if m.name in _REQUEST_WINDOWS and m.source is Source.POLL
+                       and m.freshness is Freshness.CURRENT and m.seen_at is not None)
+        if not meters or not self._has_reserve(account_id):
+            self._polled.pop(account_id, None)
+            self._answers.pop(account_id, None)
+            return
+        self._polled[account_id] = meters
+        answers = self._answers.setdefault(account_id, AnsweredTimes())
+        answers.forget_before(min(m.seen_at for m in meters if m.seen_at is not None))
+        self._check_reserve(account_id, estimated_windows(meters, answers, self._now()))
+
+    def _has_reserve(self, account_id: str) -> bool:
+        rails = self._rails_of(account_id)
+        return rails is not None and rails.reserve is not None
+
+    def _check_reserve(self, account_id: str, meters: tuple[Meter, ...]) -> None:
+        rails = self._rails_of(account_id)
+        if rails is None or not meters:
+            return
+        crossing = reserve_crossing(rails, meters, self._now())
         if crossing is not None:
-            self._rail_holds(observation.account_id, *crossing)
+            self._rail_holds(account_id, *crossing)
 
     def _rail_holds(self, account_id: str, reason: str, until: datetime) -> None:
         if self._holds is None:

@@ -1,7 +1,8 @@
 """Guard rails: when an account's own traffic says it must be held, and the words a held request gets.
 
 - A reserve: fewer than `reserve` requests left in the chosen window (as the rate-limit headers
-  on the account's own traffic report it) holds the account until that window resets. A
+  on the account's own traffic report it, or where they report none, the last poll less the
+  requests answered since: gateway/holding.py) holds the account until that window resets. A
   provider whose headers do not name the window's length reports one requests window
   ("requests"); the reserve watches that one then.
 - A daily cap: today's reported cost through the gateway at or above `daily_cap` holds the

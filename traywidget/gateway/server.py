@@ -70,6 +70,7 @@ from traywidget.model import (
     Meter,
     Rails,
     SecretStoreError,
+    Snapshot,
     TrafficObservation,
     TraywidgetError,
     utcnow,
@@ -251,6 +252,11 @@ class Gateway:
     def usage_today(self) -> dict[str, GatewayUsage]:
         """Today's traffic through the gateway, per account (empty when this gateway does not count)."""
         return self._keeper.usage_today(self._targets)
+
+    def polled(self, snapshot: Snapshot) -> None:
+        """The engine's snapshots (subscribe this on the gateway's loop): a reserve on an account whose
+        traffic reports no request windows watches its polls (gateway/holding.py)."""
+        self._keeper.polled(snapshot)
 
     def _rails_of(self, account_id: str) -> Rails | None:
         target = self._targets.get(account_id)

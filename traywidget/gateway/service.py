@@ -87,6 +87,7 @@ class GatewayService:
                                     on_streams=self._engine.set_streams, holds=self._holds(), spend=spend,
                                     on_hold=self._engine.set_hold, on_usage=self._engine.set_gateway_usage,
                                     **self._hints)
+            self._engine.subscribe(self._gateway.polled)  # both on the engine's loop
         gateway = self._gateway
         gateway.set_accounts(accounts)
         engine = self._engine
