@@ -206,6 +206,12 @@ def test_the_trays_gateway_holds_a_routing_run_account_at_its_reserve_from_the_p
         assert held.status_code == 423 and "held by traywidget (its reserve" in held.text
         qtbot.waitUntil(lambda: controller.tray.snapshots["rr"].hold is not None, timeout=5000)  # shown held
         assert controller.tray.snapshots["rr"].hold.reason == HOLD_RESERVE
+        # "Resume requests": the very next request goes through; the window is still below the reserve, so
+        # its answer holds the account again.
+        controller.resume_requests()
+        qtbot.waitUntil(lambda: controller.tray.snapshots["rr"].hold is None, timeout=5000)
+        assert httpx.post(url, headers=auth, json=ask, timeout=10).status_code == 200
+        assert httpx.post(url, headers=auth, json=ask, timeout=10).status_code == 423
     finally:
         stop(engine_bridge, gateway.stop(), engine.stop())
 

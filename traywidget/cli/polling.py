@@ -128,7 +128,11 @@ def _tell_hooks(inputs: EngineInputs, summary: Alert, err) -> None:
     from traywidget.present.hook_events import hook_event
 
     async def deliver() -> list[Delivery] | None:
-        runner = HookRunner(asyncio.get_running_loop(), inputs.secrets, inputs.hooks)
+        from traywidget.store.offthread import DaemonExecutor
+
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(DaemonExecutor())  # a keyring read stuck behind a prompt must not keep us open
+        runner = HookRunner(loop, inputs.secrets, inputs.hooks)
         event = hook_event(summary, None, utcnow())
         try:
             return await asyncio.wait_for(asyncio.gather(*(runner.deliver(hook, event) for hook in runner.hooks)),

@@ -160,10 +160,10 @@ class HoldKeeper:
             self._windows_in_traffic.add(account_id)  # fresher than any poll: watched from here
             self._polled.pop(account_id, None)
             self._answers.pop(account_id, None)
-        elif observation.state is None and account_id not in self._windows_in_traffic and self._has_reserve(account_id):
-            answers = self._answers.setdefault(account_id, AnsweredTimes())  # one request more in every window
+        elif observation.state is None and account_id in self._polled:  # one request more in every window
+            answers = self._answers.setdefault(account_id, AnsweredTimes())
             answers.add(self._now())
-            self._check_reserve(account_id, estimated_windows(self._polled.get(account_id, ()), answers, self._now()))
+            self._check_reserve(account_id, estimated_windows(self._polled[account_id], answers, self._now()))
         self._check_reserve(account_id, observation.meters)
 
     def polled(self, snapshot: Snapshot) -> None:
@@ -178,6 +178,10 @@ class HoldKeeper:
         if not meters or not self._has_reserve(account_id):
             self._polled.pop(account_id, None)
             self._answers.pop(account_id, None)
+            return
+        if self._polled.get(account_id) == meters:
+            # The same reading published again (a hold told, a stream counted): judged when it came. A
+            # resume publishes too, and must let the very next request through.
             return
         self._polled[account_id] = meters
         answers = self._answers.setdefault(account_id, AnsweredTimes())

@@ -255,8 +255,10 @@ class Gateway:
 
     def polled(self, snapshot: Snapshot) -> None:
         """The engine's snapshots (subscribe this on the gateway's loop): a reserve on an account whose
-        traffic reports no request windows watches its polls (gateway/holding.py)."""
-        self._keeper.polled(snapshot)
+        traffic reports no request windows watches its polls (gateway/holding.py). A gateway turned off
+        holds nothing."""
+        if self.running:
+            self._keeper.polled(snapshot)
 
     def _rails_of(self, account_id: str) -> Rails | None:
         target = self._targets.get(account_id)
