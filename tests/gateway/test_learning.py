@@ -209,7 +209,7 @@ async def test_a_refusal_in_a_coding_the_gateway_cannot_undo_is_replaced_and_rea
     assert reply.json()["error"] == {
         "message": "The provider refused the request (HTTP 429) in a compression traywidget did not ask for and "
                    "cannot read (br), so its message is not passed on: it could hold your key.",
-        "type": "invalid_request_error", "param": None, "code": "unreadable_provider_error"}
+        "type": "unreadable_provider_error", "param": None, "code": "unreadable_provider_error"}  # its dialect
     assert "sk-echoed-in-brotli" not in reply.text
     assert [(o.state, o.error.message) for o in running.observations] == [
         (State.RATE_LIMITED, "HTTP 429 Too Many Requests from provider")]

@@ -41,7 +41,7 @@ from traywidget.gateway.registry import HeldExchange
 from traywidget.gateway.sse import EventSplitter
 from traywidget.model import Account, RequestUsage
 from traywidget.providers.base import Provider
-from traywidget.providers.from_traffic import is_event_stream, stopped_event, stopped_reply
+from traywidget.providers.from_traffic import error_in_dialect, is_event_stream, stopped_event, stopped_reply
 from traywidget.providers.scrub import scrub_bytes
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ class Exchange:
                                 on_usage=self.on_usage)
         if upstream.status >= 400 and decoder is None and not reader.plain:
             reader.finish()  # learned from by its status and headers
-            return _unread_refusal(upstream, forwarded)
+            return _unread_refusal(upstream, forwarded, self.target.provider, self.tail)
         # A refusal may echo the key it was sent: the tool, which holds only the gateway token, must not
         # get it. Masking keeps the length (Content-Length holds); a refusal is small and comes whole.
         scrub_refusal = upstream.status >= 400 and reader.plain
@@ -325,18 +325,20 @@ class Exchange:
                               "api_error")
 
 
-def _unread_refusal(upstream: aiohttp.ClientResponse, forwarded: CIMultiDict[str]) -> web.Response:
+def _unread_refusal(upstream: aiohttp.ClientResponse, forwarded: CIMultiDict[str], provider: Provider,
+                    path: str) -> web.Response:
     """A refusal in a coding the gateway was not asked for and cannot read (br, zstd): its body could
     echo the key, so it is not passed on. The status and the headers a tool acts on (Retry-After, the
-    rate-limit headers) are; the message says what happened."""
+    rate-limit headers) are, with the gateway's own words in the shape the tool expects."""
     upstream.close()
     for name in ("Content-Encoding", "Content-Length", "Content-Type"):
         forwarded.popall(name, None)
     coding = upstream.headers.get("Content-Encoding", "").strip()
-    return error_response(upstream.status, f"The provider refused the request (HTTP {upstream.status}) in a "
-                          f"compression traywidget did not ask for and cannot read ({coding}), so its message is not "
-                          "passed on: it could hold your key.", "unreadable_provider_error",
-                          "api_error" if upstream.status >= 500 else "invalid_request_error", headers=forwarded)
+    message = (f"The provider refused the request (HTTP {upstream.status}) in a compression traywidget did not ask "
+               f"for and cannot read ({coding}), so its message is not passed on: it could hold your key.")
+    body, headers = error_in_dialect(provider, path, upstream.status, message, "unreadable_provider_error")
+    forwarded.update(headers)
+    return web.Response(status=upstream.status, body=body, headers=forwarded)
 
 
 def _passed_decoded(status: int, headers: MultiMapping[str]) -> CopyDecoder | None:

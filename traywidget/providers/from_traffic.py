@@ -187,15 +187,20 @@ def held_reply(provider: Provider, path: str, message: str) -> tuple[int, bytes,
 
 def final_reply(provider: Provider, path: str, status: int, message: str, code: str,
                 anthropic_type: str = "api_error") -> tuple[int, bytes, dict[str, str]]:
-    """An answer of traywidget's own in the shape the tool expects (Anthropic's for `messages`,
-    else the provider's), that SDKs do not retry (x-should-retry: false, a status they do not
-    retry by themselves)."""
+    """An answer of traywidget's own in the shape the tool expects, that SDKs do not retry
+    (x-should-retry: false, a status they do not retry by themselves)."""
+    body, headers = error_in_dialect(provider, path, status, message, code, anthropic_type)
+    return status, body, {**headers, "x-should-retry": "false"}
+
+
+def error_in_dialect(provider: Provider, path: str, status: int, message: str, code: str,
+                     anthropic_type: str = "api_error") -> tuple[bytes, dict[str, str]]:
+    """(body, headers) of an error of traywidget's own in the shape the tool expects: Anthropic's for
+    `messages`, else the provider's."""
     if is_messages_path(path):
         body = json.dumps({"type": "error", "error": {"type": anthropic_type, "message": message}}).encode()
-        headers = {"Content-Type": "application/json"}
-    else:
-        body, headers = provider.error_reply(status, message, code)
-    return status, body, {**headers, "x-should-retry": "false"}
+        return body, {"Content-Type": "application/json"}
+    return provider.error_reply(status, message, code)
 
 
 def stopped_event(provider: Provider, path: str) -> bytes:
