@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -113,6 +112,7 @@ def withdraw_demo() -> None:
 def running_demo() -> DemoSession | None:
     """The running tray demo (its simulator and gateway, the demo keys in memory), or None when none runs."""
     from traywidget.simulator import demo_accounts
+    from traywidget.store.paths import process_alive
 
     try:
         data = json.loads(_demo_file().read_text())
@@ -121,7 +121,7 @@ def running_demo() -> DemoSession | None:
                     for a in data["accounts"]]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    if type(pid) is not int or not _alive(pid) or not (port is None or type(port) is int):
+    if type(pid) is not int or not process_alive(pid) or not (port is None or type(port) is int):
         return None
     if not accounts or not _listening(accounts[0].base_url):  # a process that reused the pid: no demo
         return None
@@ -145,18 +145,6 @@ def _listening(url: str) -> bool:
             return True
     except OSError:
         return False
-
-
-def _alive(pid: int) -> bool:
-    if sys.platform == "win32":  # no cheap check: a stale file then costs one refused connection
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
 
 
 def _wait_for_demo_stream(sim, timeout_s: float = 2.0) -> None:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import NamedTuple
 
 from traywidget.store.config import ConfigStore
-from traywidget.store.paths import atomic_write, cache_dir
+from traywidget.store.paths import atomic_write, cache_dir, process_alive
 
 FOLDER = "gateways"
 
@@ -60,7 +59,7 @@ def running() -> list[Announced]:
         entry = _read(path)
         if entry is None:
             continue
-        if not _alive(entry.pid):
+        if not process_alive(entry.pid):
             path.unlink(missing_ok=True)
         elif entry.port not in (other.port for other in found):
             found.append(entry)
@@ -102,13 +101,3 @@ def _read(path: Path) -> Announced | None:
     return None
 
 
-def _alive(pid: int) -> bool:
-    if sys.platform == "win32":  # no cheap check without psutil: a stale file then costs one refused connect
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from traywidget.model import Hold, utcnow
 from traywidget.store.paths import atomic_write, config_dir
+from traywidget.store.store_lock import file_stamp
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class HoldBook:
 
     def refresh(self) -> bool:
         """Read the file again when another process changed it; True when it did."""
-        if self._file_stamp() == self._stamp:
+        if file_stamp(self.path) == self._stamp:
             return False
         self._read()
         return True
@@ -89,15 +90,8 @@ class HoldBook:
 
     # --- the file ------------------------------------------------------------------
 
-    def _file_stamp(self) -> tuple[int, int, int] | None:
-        try:
-            info = self.path.stat()
-        except OSError:
-            return None
-        return info.st_mtime_ns, info.st_size, info.st_ino
-
     def _read(self) -> None:
-        self._stamp = self._file_stamp()
+        self._stamp = file_stamp(self.path)
         if self._stamp is None:
             self._holds = {}
             return
@@ -122,7 +116,7 @@ class HoldBook:
         self._holds = {a: h for a, h in self._holds.items() if h.active(now)}
         payload = {"holds": {a: h.to_json() for a, h in sorted(self._holds.items())}}
         atomic_write(self.path, (json.dumps(payload, indent=2) + "\n").encode())
-        self._stamp = self._file_stamp()
+        self._stamp = file_stamp(self.path)
 
 
 def _outlasts(current: Hold, until: datetime | None) -> bool:

@@ -8,6 +8,7 @@ never touch a user's real files.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -72,3 +73,16 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether the process that left a file here (a gateway's or the demo's announcement) still runs."""
+    if sys.platform == "win32":  # no cheap check without psutil: a stale file then costs one refused connect
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True

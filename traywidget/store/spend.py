@@ -18,6 +18,7 @@ from pathlib import Path
 
 from traywidget.model import GatewayUsage, RequestUsage, utcnow
 from traywidget.store.paths import atomic_write, cache_dir
+from traywidget.store.store_lock import file_stamp
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class SpendBook:
 
     def refresh(self) -> bool:
         """Read the file again when another process (the gateway) wrote it; True when it did."""
-        stamp = self._file_stamp()
+        stamp = file_stamp(self.path)
         if stamp == self._stamp:
             return False
         self._usage = {}
@@ -89,15 +90,8 @@ class SpendBook:
         if day != self._since:
             self._since, self._usage = day, {}
 
-    def _file_stamp(self) -> tuple[int, int, int] | None:
-        try:
-            info = self.path.stat()
-        except OSError:
-            return None
-        return info.st_mtime_ns, info.st_size, info.st_ino
-
     def _read(self) -> None:
-        self._stamp = self._file_stamp()
+        self._stamp = file_stamp(self.path)
         try:
             data = json.loads(self.path.read_bytes())
         except FileNotFoundError:
@@ -118,4 +112,4 @@ class SpendBook:
             atomic_write(self.path, json.dumps(payload).encode())
         except OSError as exc:  # the figures stay in memory; the traffic is never affected
             log.warning("Cannot write %s: %s", self.path, exc)
-        self._stamp = self._file_stamp()
+        self._stamp = file_stamp(self.path)
