@@ -7,9 +7,8 @@ from typing import Any
 
 from traywidget.model import HttpResult, ProviderError, State
 from traywidget.providers.decoding import (
-    bound_code,
-    bound_message,
     decode_json,
+    error_fields,
     fallback_message,
     limit_kind_from_text,
     provider_error,
@@ -24,13 +23,7 @@ def openai_style_error(result: HttpResult, now: Any) -> ProviderError:
     """A refusal in OpenAI's error shape ({"error": {"message", "type", "code"}}) as DeepSeek and
     Moonshot send it: 401 key, 402 (DeepSeek "Insufficient Balance") or a balance word → payment,
     429 rate limit, 5xx error."""
-    data = decode_json(result.body)
-    error = data.get("error") if isinstance(data, dict) else None
-    message = etype = code = None
-    if isinstance(error, dict):
-        message = bound_message(error.get("message"))
-        etype = bound_code(error.get("type"))
-        code = bound_code(error.get("code"))
+    message, code, etype = error_fields(decode_json(result.body))
     if message is None:
         message = fallback_message(result)
     words = f"{etype or ''} {code or ''} {message}".lower()

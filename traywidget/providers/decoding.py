@@ -115,6 +115,21 @@ def bound_code(value: Any, limit: int = 64) -> str | None:
 # Classification
 
 
+def error_fields(data: Any) -> tuple[str | None, str | None, str | None]:
+    """(message, code, type) from an OpenAI-, Anthropic- or bare-shaped JSON error body."""
+    if not isinstance(data, dict):
+        return None, None, None
+    error = data.get("error")
+    if isinstance(error, dict):
+        code = bound_code(error.get("code"))
+        if code is not None and code.isdigit():  # a numeric code only repeats the status
+            code = None
+        return bound_message(error.get("message")), code, bound_code(error.get("type"))
+    if isinstance(error, str):
+        return bound_message(error), bound_code(data.get("code")), None
+    return bound_message(data.get("message")), bound_code(data.get("code")), None
+
+
 def state_for_status(status: int) -> State | None:
     """The state an HTTP status alone implies; None when the status says nothing
     specific (400, 404, ...): the body then decides."""

@@ -37,9 +37,9 @@ from traywidget.model import (
 from traywidget.providers.base import PollContext, Provider, Reading, RequestSpec
 from traywidget.providers.decoding import (
     NOT_JSON,
-    bound_code,
     bound_message,
     decode_json,
+    error_fields,
     fallback_message,
     limit_kind_from_text,
     malformed,
@@ -151,14 +151,9 @@ class LiteLLM(Provider):
     def error_for(self, spec: RequestSpec, result: HttpResult, ctx: PollContext) -> ProviderError:
         status = result.status
         data = decode_json(result.body)
-        error = data.get("error") if isinstance(data, dict) else None
-        message = etype = code = None
-        if isinstance(error, dict):
-            message = bound_message(error.get("message"))
-            etype = bound_code(error.get("type"))
-            code = bound_code(error.get("code"))
-        elif isinstance(data, dict):
-            message = bound_message(data.get("detail") if isinstance(data.get("detail"), str) else data.get("message"))
+        message, code, etype = error_fields(data)
+        if message is None and isinstance(data, dict):  # FastAPI's own refusals: {"detail": "..."}
+            message = bound_message(data.get("detail"))
         if message is None:
             message = fallback_message(result)
         info = parse_rate_limit_headers(result.headers, ctx.now)

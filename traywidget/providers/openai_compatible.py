@@ -45,6 +45,7 @@ from traywidget.providers.decoding import (
     bound_code,
     bound_message,
     decode_json,
+    error_fields,
     fallback_message,
     limit_kind_from_text,
     malformed,
@@ -123,7 +124,7 @@ class OpenAICompatible(Provider):
         gemini = gemini_quota_error(body, result, ctx.now)
         if gemini is not None:
             return gemini
-        message, code, kind = _error_fields(body)
+        message, code, kind = error_fields(body)
         if message is None:
             message = fallback_message(result)
         words = f"{code or ''} {kind or ''}".lower()
@@ -149,21 +150,6 @@ class OpenAICompatible(Provider):
                 retry = min((w for w in waits if w is not None), default=None)
         return provider_error(state, message, status, code=code or kind, retry_after_s=retry,
                               limit_kind=limit_kind)
-
-
-def _error_fields(data: Any) -> tuple[str | None, str | None, str | None]:
-    """(message, code, type) from an OpenAI-, Anthropic- or bare-shaped JSON error body."""
-    if not isinstance(data, dict):
-        return None, None, None
-    error = data.get("error")
-    if isinstance(error, dict):
-        code = bound_code(error.get("code"))
-        if code is not None and code.isdigit():  # a numeric code only repeats the status
-            code = None
-        return bound_message(error.get("message")), code, bound_code(error.get("type"))
-    if isinstance(error, str):
-        return bound_message(error), bound_code(data.get("code")), None
-    return bound_message(data.get("message")), bound_code(data.get("code")), None
 
 
 GROQ_HOSTS = ("api.groq.com",)
