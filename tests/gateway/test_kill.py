@@ -199,3 +199,23 @@ async def test_stop_ends_held_streams_cleanly_for_their_clients(start_gateway, u
 async def test_kill_with_nothing_held(start_gateway, upstream):
     running = await start_gateway([upstream_account(upstream)], {"up": "k"})
     assert await running.gateway.kill_all() == {}
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    (b"[1]", "expected a JSON object"),
+    (b'{"accounts": "or"}', "accounts must be a list of account ids or null"),
+    (b'{"hold": true, "minutes": -5}', "minutes must be a number above 0 or null"),
+    (b"{not json", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+])
+async def test_a_bad_kill_or_resume_order_is_told_and_changes_nothing(start_gateway, sim, client, body, said):
+    accounts, keys = sim_accounts(sim)
+    running = await start_gateway(accounts, keys)
+    for what in ("kill", "resume"):
+        reply = await client.post(running.root + f"/_traywidget/{what}", content=body,
+                                  headers={**running.auth, "Content-Type": "application/json"})
+        assert reply.status_code == 400
+        assert reply.json()["error"] == {"message": f"Not a {what} order: {said}", "type": "invalid_request_error",
+                                         "param": None, "code": f"bad_{what}_order"}
+    assert running.gateway.holds() == {}
+    wrong = await client.post(running.root + "/_traywidget/kill", content=body, headers={"Authorization": "Bearer no"})
+    assert wrong.status_code == 401  # the token first: a stranger learns nothing of the order's form

@@ -435,14 +435,20 @@ class Gateway:
         return web.Response(body=exposition(document, self._counts, self._now),
                             headers={"Content-Type": CONTENT_TYPE})
 
-    async def _kill(self, request: web.Request) -> web.StreamResponse:
+    async def _order(self, request: web.Request, what: str) -> control_api.KillOrder | web.Response:
+        """The kill or resume order of a request from this user's tools; else the answer refusing it."""
         refusal = origin_refusal(request.headers, request.raw_path) or (await self._authorise(request))[0]
         if refusal is not None:
             return refusal
         try:
-            order = control_api.KillOrder.from_json(await request.json() if request.body_exists else {})
+            return control_api.KillOrder.from_json(await request.json() if request.body_exists else {})
         except ValueError as exc:
-            return error_response(400, f"Not a kill order: {exc}", "bad_kill_order")
+            return error_response(400, f"Not a {what} order: {exc}", f"bad_{what}_order")
+
+    async def _kill(self, request: web.Request) -> web.StreamResponse:
+        order = await self._order(request, "kill")
+        if isinstance(order, web.Response):
+            return order
         held: dict[str, Hold] = {}
         if order.hold and self._keeper.keeps_holds:  # first: a tool's next request is refused, not forwarded
             held = self.hold(order.accounts, order.minutes)
@@ -450,15 +456,10 @@ class Gateway:
         return web.json_response({"stopped": stopped,
                                   "held": {a: hold.held_until_json() for a, hold in held.items()}})
 
-
     async def _resume(self, request: web.Request) -> web.StreamResponse:
-        refusal = origin_refusal(request.headers, request.raw_path) or (await self._authorise(request))[0]
-        if refusal is not None:
-            return refusal
-        try:
-            order = control_api.KillOrder.from_json(await request.json() if request.body_exists else {})
-        except ValueError as exc:
-            return error_response(400, f"Not a resume order: {exc}", "bad_resume_order")
+        order = await self._order(request, "resume")
+        if isinstance(order, web.Response):
+            return order
         return web.json_response({"resumed": self.resume(order.accounts)})
 
     # --- helpers -------------------------------------------------------------------------
