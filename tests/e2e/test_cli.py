@@ -255,6 +255,8 @@ def test_purge_leaves_only_the_config(env, sim, tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir(exist_ok=True)
     (cache / "snapshots.json").write_text("{}")
+    assert run_cli(env, "kill", "--hold", "5").code == 0  # no gateway runs: the hold is written down
+    assert {"holds.json", "holds.lock"} <= set(os.listdir(tmp_path / "config"))
     dry = run_cli(env, "purge")
     assert dry.code == 0
     assert dry.out == ("Would delete: traywidget's keys in the keyring (2 accounts, and the gateway token; nothing "
@@ -264,7 +266,8 @@ def test_purge_leaves_only_the_config(env, sim, tmp_path):
     assert done.code == 0, done.err
     assert keys_left() == "[]"
     assert not cache.exists()
-    assert os.listdir(tmp_path / "config") == ["config.json"]  # the stores' lock and the keys' stamp went too
+    # The locks and the keys' stamp went too; the config and the hold stay (the user's decisions).
+    assert sorted(os.listdir(tmp_path / "config")) == ["config.json", "holds.json"]
 
 
 # --- status ----------------------------------------------------------------------------------------

@@ -122,3 +122,19 @@ def test_the_rails_cross_exactly_below_the_reserve_and_at_the_cap():
     today = today.plus(RequestUsage(cost=0.01, currency="USD"))
     assert spend_crossing(Rails(daily_cap=5.0), today, NOW) == (HOLD_DAILY_CAP, next_midnight(NOW))
     assert spend_crossing(Rails(daily_cap=5.0), GatewayUsage(NOW).plus(RequestUsage()), NOW) is None
+
+
+def test_twenty_processes_holding_at_once_lose_no_hold(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "holds.json"
+    start = time.time() + 1.5  # every writer starts at this moment, so their reads and writes overlap
+    code = ("import sys, time; from pathlib import Path; from traywidget.store.holds import HoldBook; "
+            "book = HoldBook(Path(sys.argv[1])); time.sleep(max(0.0, float(sys.argv[2]) - time.time())); "
+            "book.hold([sys.argv[3]], 'kill', None)")
+    writers = [subprocess.Popen([sys.executable, "-c", code, str(path), str(start), f"acct-{n}"])
+               for n in range(20)]
+    assert [writer.wait(30) for writer in writers] == [0] * 20
+    assert sorted(HoldBook(path).all_active()) == sorted(f"acct-{n}" for n in range(20))

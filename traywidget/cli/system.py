@@ -92,6 +92,7 @@ def purge_command(args, out, err) -> int:
     import shutil
 
     from traywidget.desktop.autostart import login_item
+    from traywidget.store.holds import HOLDS_LOCK_FILE
     from traywidget.store.paths import cache_dir
     from traywidget.store.store_lock import KEYS_CHANGED_FILE, LOCK_FILE
 
@@ -125,8 +126,9 @@ def purge_command(args, out, err) -> int:
         print(tr("traywidget: start at login not removed: {error}").format(error=exc), file=err)
         failures.append(exc.exit_code)
     shutil.rmtree(cache_dir(), ignore_errors=True)
-    # The stores' lock and the keys' change stamp: nothing of the user's in them, made again when needed.
-    for name in (KEYS_CHANGED_FILE, LOCK_FILE):
+    # The locks and the keys' change stamp: nothing of the user's in them, made again when needed. (The holds
+    # stay, like the config: each is the user's decision, written down.)
+    for name in (KEYS_CHANGED_FILE, LOCK_FILE, HOLDS_LOCK_FILE):
         (store.directory / name).unlink(missing_ok=True)
     if args.config:
         store.path.unlink(missing_ok=True)

@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from traywidget.model import Hold, utcnow
 from traywidget.store.paths import atomic_write, config_dir
-from traywidget.store.store_lock import file_stamp
+from traywidget.store.store_lock import StoreBusy, file_stamp, store_lock
 
 log = logging.getLogger(__name__)
 
 HOLDS_FILE = "holds.json"
+# Every change reads the file again and writes it under a lock of the holds' own, so two gateways (or a
+# gateway and a command) never lose each other's holds. It is held for one read and one write only, never
+# while a keyring answers, so a gateway's loop waits on it for milliseconds at most.
+HOLDS_LOCK_FILE = "holds.lock"
+LOCK_WAIT_S = 2.0
 
 
 class HoldBook:
@@ -65,30 +71,40 @@ class HoldBook:
         return self.hold_until(account_ids, reason, until)
 
     def hold_until(self, account_ids: Iterable[str], reason: str, until: datetime | None) -> dict[str, Hold]:
-        self.refresh()
-        now = self._now()
-        set_now: dict[str, Hold] = {}
-        for account_id in account_ids:
-            current = self._holds.get(account_id)
-            if current is not None and current.active(now) and _outlasts(current, until):
-                set_now[account_id] = current
-                continue
-            set_now[account_id] = self._holds[account_id] = Hold(reason, now, until)
-        self._write()
+        with self._changing():
+            now = self._now()
+            set_now: dict[str, Hold] = {}
+            for account_id in account_ids:
+                current = self._holds.get(account_id)
+                if current is not None and current.active(now) and _outlasts(current, until):
+                    set_now[account_id] = current
+                    continue
+                set_now[account_id] = self._holds[account_id] = Hold(reason, now, until)
         return set_now
 
     def resume(self, account_ids: Iterable[str] | None = None) -> list[str]:
         """End the holds of these accounts (None: every account); the ids that were held."""
-        self.refresh()
-        now = self._now()
-        chosen = set(self._holds) if account_ids is None else set(account_ids)
-        resumed = sorted(a for a in chosen if a in self._holds and self._holds[a].active(now))
-        for account_id in chosen:
-            self._holds.pop(account_id, None)
-        self._write()
+        with self._changing():
+            now = self._now()
+            chosen = set(self._holds) if account_ids is None else set(account_ids)
+            resumed = sorted(a for a in chosen if a in self._holds and self._holds[a].active(now))
+            for account_id in chosen:
+                self._holds.pop(account_id, None)
         return resumed
 
     # --- the file ------------------------------------------------------------------
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """The holds as the file has them now, to change; written when the block ends."""
+        with ExitStack() as locked:
+            try:
+                locked.enter_context(store_lock(self.path.with_name(HOLDS_LOCK_FILE), timeout_s=LOCK_WAIT_S))
+            except (StoreBusy, OSError) as exc:  # a stuck or unmakeable lock must not cost the user's hold
+                log.warning("Changing the holds without their lock (%s)", type(exc).__name__)
+            self.refresh()
+            yield
+            self._write()
 
     def _read(self) -> None:
         self._stamp = file_stamp(self.path)
